@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# restricted_dma: the harness. `make run` for the demo, `make check` for every
+# test. Kbuild (not this file) describes the module itself; when the kernel
+# build system includes this directory it reads Kbuild, never this Makefile.
+
+HARNESS := selftests/restricted_dma/harness
+SHELL   := /bin/bash
+KDIR     = $(shell $(HARNESS)/kernel.sh --print-dir)
+KMAKE    = $(MAKE) -C $(KDIR) M=$(CURDIR) ARCH=arm64 LLVM=1 \
+	   RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
+	   BINDGEN=$(shell command -v bindgen || echo $(HOME)/.cargo/bin/bindgen)
+
+.PHONY: all deps kernel module run check host-test guest-test dt-check bench lint clean
+
+all: module
+
+## deps: install every package and tool the build and tests need (idempotent)
+deps:
+	@$(HARNESS)/deps.sh
+
+## kernel: build (or reuse) the cached arm64 kernel tree with Rust
+kernel:
+	@$(HARNESS)/kernel.sh
+
+## module: build restricted_dma.ko against that tree
+module: kernel
+	@PATH=/usr/bin:/bin:$$PATH $(KMAKE) modules
+
+## run: the demo guest: boot, load the module, show what it claimed, power off
+run: module
+	@$(HARNESS)/guest.sh demo
+
+## check: every test; ends with "N passed, N failed"
+check: module
+	@$(HARNESS)/check.sh
+
+## lint: rustfmt and clippy over the module and the pool crate
+lint: kernel
+	@$(HARNESS)/lint.sh
+
+## bench: the kernel's dma_map_benchmark through our pool and mainline's
+bench: module
+	@$(HARNESS)/bench.sh
+
+clean:
+	@$(KMAKE) clean >/dev/null 2>&1 || true
+	@rm -f rust/ffi/bindings_generated.rs

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C side of restricted_dma that the Rust code sees: the kernel headers
+ * whose items Kbuild runs bindgen over (module-local bindings, so the kernel
+ * tree stays unmodified), plus the prototypes of our helpers in helpers.c,
+ * which stand in for static inline functions and macros bindgen cannot bind.
+ */
+#include <linux/debugfs.h>
+#include <linux/device.h>
+#include <linux/dma-map-ops.h>
+#include <linux/dma-mapping.h>
+#include <linux/io.h>
+#include <linux/of.h>
+#include <linux/of_address.h>
+#include <linux/of_reserved_mem.h>
+#include <linux/platform_device.h>
+#include <linux/scatterlist.h>
+#include <linux/seq_file.h>
+#include <linux/set_memory.h>
+#include <linux/spinlock.h>
+#include <linux/virtio.h>
+#include <linux/virtio_anchor.h>
+#include <linux/virtio_config.h>
+
+#include "helpers.h"
+
+/* Values bindgen cannot evaluate from their macros (the kernel's own trick). */
+const unsigned long RDMA_CONST_PAGE_SIZE = PAGE_SIZE;
+const unsigned long RDMA_CONST_DMA_ATTR_SKIP_CPU_SYNC = DMA_ATTR_SKIP_CPU_SYNC;
+const unsigned int RDMA_CONST_VIRTIO_F_ACCESS_PLATFORM = VIRTIO_F_ACCESS_PLATFORM;
+const unsigned int RDMA_CONST_VIRTIO_F_VERSION_1 = VIRTIO_F_VERSION_1;
+const gfp_t RDMA_CONST_GFP_KERNEL = GFP_KERNEL;

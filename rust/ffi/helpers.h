@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One-line C helpers for what Rust cannot call directly: static inline
+ * functions and macros (no symbol to link against). Each is in helpers.c.
+ */
+#ifndef RDMA_HELPERS_H
+#define RDMA_HELPERS_H
+
+#include <linux/spinlock_types.h>
+#include <linux/types.h>
+
+struct dentry;
+struct device;
+struct device_node;
+struct dma_map_ops;
+struct page;
+struct scatterlist;
+struct seq_file;
+struct virtio_device;
+
+struct device_node *rdma_of_node_get(struct device_node *np);
+void rdma_of_node_put(struct device_node *np);
+struct device_node *rdma_of_parse_phandle(const struct device_node *np,
+					  const char *name, int index);
+const char *rdma_dev_name(const struct device *dev);
+bool rdma_dev_is_dma_coherent(struct device *dev);
+void rdma_set_dma_ops(struct device *dev, const struct dma_map_ops *ops);
+const struct dma_map_ops *rdma_get_dma_ops(struct device *dev);
+u64 rdma_phys_to_dma(struct device *dev, phys_addr_t paddr);
+phys_addr_t rdma_dma_to_phys(struct device *dev, dma_addr_t daddr);
+u64 rdma_dma_min_align_mask(struct device *dev);
+phys_addr_t rdma_page_to_phys(struct page *page);
+void *rdma_phys_to_virt(phys_addr_t paddr);
+struct page *rdma_virt_to_page(const void *vaddr);
+phys_addr_t rdma_sg_phys(struct scatterlist *sg);
+unsigned int rdma_sg_len(struct scatterlist *sg);
+void rdma_sg_set_dma(struct scatterlist *sg, dma_addr_t addr, unsigned int len);
+dma_addr_t rdma_sg_dma_address(struct scatterlist *sg);
+unsigned int rdma_sg_dma_len(struct scatterlist *sg);
+unsigned int rdma_cpu(void);
+unsigned int rdma_nr_cpu_ids(void);
+void rdma_spin_lock_init(spinlock_t *lock);
+unsigned long rdma_spin_lock_irqsave(spinlock_t *lock);
+void rdma_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
+bool rdma_ratelimit(void);
+bool rdma_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit);
+struct device *rdma_virtio_transport(struct virtio_device *vdev);
+const char *rdma_virtio_name(struct virtio_device *vdev);
+
+/*
+ * debugfs files whose contents Rust computes on read: file @which of @data
+ * reads as what
+ * rdma_debugfs_show(m, data, which) prints; that function is defined in Rust.
+ */
+#define RDMA_DEBUGFS_MAX_FILES 16
+struct dentry *rdma_debugfs_text(const char *name, struct dentry *parent,
+				 void *data, unsigned int which);
+void rdma_debugfs_show(struct seq_file *m, void *data, unsigned int which);
+
+#endif /* RDMA_HELPERS_H */

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Finding, validating and claiming `restricted-dma-region` nodes.
+//!
+//! The early reserved-memory code (`drivers/of/of_reserved_mem.c`) has already
+//! taken every static `/reserved-memory` child out of the page allocator at
+//! boot, whatever its compatible: a node no built-in handler knows stays
+//! reserved and is still found by `of_reserved_mem_lookup()`. So a module can
+//! "handle" such a node late: it looks the nodes up at load, checks each one
+//! against what a restricted region must be, and claims the good ones (maps
+//! them for the CPU, shares them with the host). A bad node is reported by name
+//! with its reason and nothing of it is claimed; the good nodes beside it are.
+
+use crate::ffi as bindings;
+use crate::sys::memory::{Mapping, Shared, PAGE_SIZE};
+use crate::sys::of::OfNode;
+use core::fmt;
+use kernel::c_str;
+use kernel::prelude::*;
+use kernel::str::{CStr, CString};
+
+/// The compatible string of the nodes this module handles.
+pub const COMPATIBLE: &CStr = c_str!("restricted-dma-region");
+
+/// The most regions one guest may have: each gets a DMA ops table of its own
+/// (see `dma_ops`), so their number is fixed at build time.
+pub const MAX_REGIONS: usize = 8;
+
+/// Why a node was not claimed. Each reason is printed with the node's path.
+#[derive(Debug)]
+pub enum Reject {
+    /// No `reg`: a restricted region must sit at an address both VMs agree on,
+    /// so a dynamically placed (`size`/`alloc-ranges`) node cannot be one.
+    NoReg,
+    /// More than one `reg` entry: a region is one contiguous window.
+    ManyRanges,
+    /// `reg` gives a size of zero.
+    ZeroSize,
+    /// Smaller than one page: too small to hold even one mapping's page.
+    TooSmall(u64),
+    /// Base or size is not a multiple of the page size.
+    Unaligned(u64, u64),
+    /// `reusable`: the OS may hand the memory to others, which would put
+    /// foreign data inside the window the device can see.
+    Reusable,
+    /// A `linux,*-default` property: this region must not become a global pool.
+    DefaultPool(&'static CStr),
+    /// The kernel did not reserve the range at boot (`of_reserved_mem_lookup`
+    /// has no entry: for example it overlapped memory already in use).
+    NotReserved,
+    /// The reservation made at boot differs from `reg`.
+    Mismatch(u64, u64),
+    /// The range overlaps a region already claimed.
+    Overlaps(CString),
+    /// More than [`MAX_REGIONS`] regions.
+    TooMany,
+    /// `memremap` or sharing with the host failed.
+    Claim(Error),
+}
+
+impl Reject {
+    /// The errno this reason stands for.
+    pub fn errno(&self) -> Error {
+        match self {
+            Reject::NotReserved | Reject::Overlaps(_) => EBUSY,
+            Reject::TooMany => ENOSPC,
+            Reject::Claim(e) => *e,
+            _ => EINVAL,
+        }
+    }
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reject::NoReg => write!(f, "no 'reg' property (a restricted region must be static)"),
+            Reject::ManyRanges => write!(f, "'reg' has more than one range"),
+            Reject::ZeroSize => write!(f, "'reg' size is zero"),
+            Reject::TooSmall(size) => write!(f, "size {:#x} is smaller than one page", size),
+            Reject::Unaligned(base, size) => {
+                write!(f, "base {:#x} or size {:#x} is not page aligned", base, size)
+            }
+            Reject::Reusable => write!(f, "'reusable' is not allowed on a restricted region"),
+            Reject::DefaultPool(p) => write!(f, "'{}' is not allowed on a restricted region", p),
+            Reject::NotReserved => write!(f, "the range was not reserved at boot"),
+            Reject::Mismatch(base, size) => {
+                write!(f, "boot reserved {:#x}+{:#x}, which is not what 'reg' says", base, size)
+            }
+            Reject::Overlaps(other) => write!(f, "overlaps region {}", &**other),
+            Reject::TooMany => write!(f, "more than {} restricted regions", MAX_REGIONS),
+            Reject::Claim(e) => write!(f, "could not map or share the range ({:?})", e),
+        }
+    }
+}
+
+/// What a node's `reg` and properties say, checked.
+struct Checked {
+    base: u64,
+    size: u64,
+    no_map: bool,
+}
+
+/// Checks everything about `node` that does not depend on other regions.
+fn check(node: &OfNode) -> Result<Checked, Reject> {
+    let (base, size) = node.reg(0).map_err(|_| Reject::NoReg)?;
+    if node.reg(1).is_ok() {
+        return Err(Reject::ManyRanges);
+    }
+    if size == 0 {
+        return Err(Reject::ZeroSize);
+    }
+    if size < PAGE_SIZE {
+        return Err(Reject::TooSmall(size));
+    }
+    if base % PAGE_SIZE != 0 || size % PAGE_SIZE != 0 {
+        return Err(Reject::Unaligned(base, size));
+    }
+    if node.has_property(c_str!("reusable")) {
+        return Err(Reject::Reusable);
+    }
+    for p in [c_str!("linux,cma-default"), c_str!("linux,dma-default")] {
+        if node.has_property(p) {
+            return Err(Reject::DefaultPool(p));
+        }
+    }
+    // SAFETY: `node` is a live node (its type's invariant); the lookup only
+    // reads the boot-time table of reserved regions, which is never freed.
+    let rmem = unsafe { bindings::of_reserved_mem_lookup(node.as_raw()).as_ref() };
+    let rmem = rmem.ok_or(Reject::NotReserved)?;
+    if rmem.base != base || rmem.size != size {
+        return Err(Reject::Mismatch(rmem.base, rmem.size));
+    }
+    Ok(Checked { base, size, no_map: node.has_property(c_str!("no-map")) })
+}
+
+/// The CPU-side claim on a region's memory, released in reverse on drop.
+pub struct Claim {
+    // Field order is drop order: unshare before unmapping.
+    shared: Option<Shared>,
+    mapping: Mapping,
+}
+
+impl Claim {
+    fn new(c: &Checked) -> Result<Self> {
+        let size = usize::try_from(c.size).map_err(|_| EINVAL)?;
+        let mapping = Mapping::new(c.base, size)?;
+        // A mapped region is shared with the host through its linear alias. A
+        // `no-map` region has none, so it cannot be shared that way: such a
+        // region must be memory the host already shares (see the binding).
+        let shared = if c.no_map { None } else { Some(Shared::new(&mapping)?) };
+        Ok(Self { shared, mapping })
+    }
+
+    /// The CPU mapping of the region.
+    pub fn mapping(&self) -> &Mapping {
+        &self.mapping
+    }
+
+    /// Whether the region was shared with the host at claim time.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+}
+
+/// One claimed restricted region.
+pub struct Region {
+    /// The node's name, as in `restricted@50000000`: also its debugfs name.
+    pub name: CString,
+    /// The reserved-memory node.
+    pub node: OfNode,
+    /// Physical base address.
+    pub base: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Whether the node has `no-map`.
+    pub no_map: bool,
+    /// The DT nodes whose `memory-region` names this region.
+    pub consumers: KVec<OfNode>,
+    /// The region's memory, mapped (and shared).
+    pub claim: Claim,
+}
+
+impl Region {
+    /// Validates `node` against the regions already claimed and claims it.
+    pub fn claim(node: OfNode, claimed: &[KBox<Region>]) -> Result<Self, Reject> {
+        let c = check(&node)?;
+        if let Some(other) = claimed.iter().find(|r| c.base < r.base + r.size && r.base < c.base + c.size) {
+            let name = CString::try_from(&*other.name).map_err(|_| Reject::Claim(ENOMEM))?;
+            return Err(Reject::Overlaps(name));
+        }
+        if claimed.len() >= MAX_REGIONS {
+            return Err(Reject::TooMany);
+        }
+        let name = node.name().to_cstring().map_err(|_| Reject::Claim(ENOMEM))?;
+        let claim = Claim::new(&c).map_err(Reject::Claim)?;
+        Ok(Self { name, node, base: c.base, size: c.size, no_map: c.no_map, consumers: KVec::new(), claim })
+    }
+
+    /// Records every DT node whose `memory-region` names this region.
+    pub fn find_consumers(&mut self) -> Result {
+        for np in OfNode::all_with_property(c_str!("memory-region")) {
+            if np.phandles(c_str!("memory-region")).any(|target| target == self.node) {
+                pr_info!("/reserved-memory/{}: used by {}\n", &*self.name, np.name());
+                self.consumers.push(np, GFP_KERNEL)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Finds and claims every available `restricted-dma-region` node under
+/// `/reserved-memory`, logging each rejected node with its reason.
+pub fn discover() -> Result<KVec<KBox<Region>>> {
+    let mut regions = KVec::new();
+    let Some(root) = OfNode::find_by_path(c_str!("/reserved-memory")) else {
+        pr_info!("no /reserved-memory node\n");
+        return Ok(regions);
+    };
+    for node in root.children().filter(|n| n.is_compatible(COMPATIBLE)) {
+        if !node.is_available() {
+            pr_info!("/reserved-memory/{}: disabled, skipped\n", node.name());
+            continue;
+        }
+        let shown = node.clone();
+        match Region::claim(node, &regions) {
+            Ok(mut region) => {
+                region.find_consumers()?;
+                pr_info!(
+                    "/reserved-memory/{}: claimed {:#x}+{:#x}{}\n",
+                    &*region.name,
+                    region.base,
+                    region.size,
+                    if region.no_map { " (no-map, not shared by us)" } else { "" }
+                );
+                regions.push(KBox::new(region, GFP_KERNEL)?, GFP_KERNEL)?;
+            }
+            Err(why) => pr_err!(
+                "/reserved-memory/{}: rejected: {} ({:?}); nothing claimed\n",
+                shown.name(),
+                why,
+                why.errno()
+            ),
+        }
+    }
+    Ok(regions)
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! debugfs directories and read-only files whose contents Rust computes.
+//!
+//! A file is identified by its owner's address and a small index (`which`);
+//! reading it calls `rdma_debugfs_show` in `crate::debugfs`, which knows the owner's type.
+
+use crate::ffi as bindings;
+use core::ffi::c_void;
+use core::fmt;
+use kernel::error::{code::*, Result};
+use kernel::str::CStr;
+
+/// How many files of each kind one owner can have (`RDMA_DEBUGFS_MAX_FILES`).
+pub const MAX_FILES: u32 = 16;
+
+/// A debugfs directory, removed with everything in it on drop.
+///
+/// # Invariants
+///
+/// `self.0` is a dentry returned by `debugfs_create_dir`, or an error pointer
+/// (debugfs disabled or failed), which every debugfs function accepts.
+pub struct Dir(*mut bindings::dentry);
+
+// SAFETY: debugfs functions may be called from any thread.
+unsafe impl Send for Dir {}
+// SAFETY: `&Dir` only allows creating entries, which debugfs serialises.
+unsafe impl Sync for Dir {}
+
+/// A failed debugfs call is not an error for us: debugfs is optional, and its
+/// functions accept error pointers as parents. This only logs it.
+fn check(what: &CStr, d: *mut bindings::dentry) -> *mut bindings::dentry {
+    if kernel::error::from_err_ptr(d).is_err() {
+        kernel::pr_warn!("debugfs entry {} not created\n", what);
+    }
+    d
+}
+
+impl Dir {
+    /// Creates directory `name` under `parent`, or at the debugfs root.
+    pub fn new(name: &CStr, parent: Option<&Dir>) -> Self {
+        let parent = parent.map_or(core::ptr::null_mut(), |p| p.0);
+        // SAFETY: `name` is NUL-terminated; `parent` is null or a dentry of
+        // ours (type invariant), alive while `&Dir` is.
+        let d = unsafe { bindings::debugfs_create_dir(name.as_char_ptr(), parent) };
+        // INVARIANT: a dentry or an error pointer, from `debugfs_create_dir`.
+        Self(check(name, d))
+    }
+
+    /// Creates a file `name` whose text `rdma_debugfs_show(m, data, which)` prints.
+    ///
+    /// # Safety
+    ///
+    /// `data` must stay valid, as the type that callback expects, until this
+    /// directory is dropped (dropping it waits for readers to finish).
+    pub unsafe fn text_file(&self, name: &CStr, data: *const c_void, which: u32) -> Result {
+        if which >= MAX_FILES {
+            return Err(EINVAL);
+        }
+        // SAFETY: `name` is NUL-terminated, `self.0` is ours; `data` outlives
+        // the file by the caller's guarantee.
+        check(name, unsafe { bindings::rdma_debugfs_text(name.as_char_ptr(), self.0, data.cast_mut(), which) });
+        Ok(())
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` is ours (type invariant); `debugfs_remove` accepts
+        // error pointers, removes the whole tree, and waits for open readers.
+        unsafe { bindings::debugfs_remove(self.0) };
+    }
+}
+
+/// The `seq_file` a text file's contents are printed to, as a [`fmt::Write`].
+pub struct SeqFile(*mut bindings::seq_file);
+
+impl SeqFile {
+    /// Wraps the `seq_file` passed to a show callback.
+    ///
+    /// # Safety
+    ///
+    /// `m` is the live `seq_file` of a show callback that runs while this
+    /// value exists.
+    pub unsafe fn from_raw(m: *mut bindings::seq_file) -> Self {
+        Self(m)
+    }
+}
+
+impl fmt::Write for SeqFile {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        // SAFETY: `self.0` is a live seq_file (constructor's requirement) and
+        // `s` is valid for `s.len()` bytes; seq_write copies them.
+        unsafe { bindings::seq_write(self.0, s.as_ptr().cast(), s.len()) };
+        Ok(())
+    }
+}

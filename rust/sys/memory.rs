@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The CPU's view of a restricted region: `memremap` and sharing with the host.
+
+use crate::ffi as bindings;
+use core::ffi::c_void;
+use core::ptr::NonNull;
+use kernel::error::{code::*, Result};
+use kernel::prelude::*;
+
+/// The kernel's page size (arm64 with 4 KiB pages in our configuration).
+pub const PAGE_SIZE: u64 = bindings::PAGE_SIZE as u64;
+
+/// A physical range mapped write-back for the CPU with `memremap`.
+///
+/// Works whether or not the region has `no-map`: a region in the linear map is
+/// returned as its linear alias, a `no-map` one gets a mapping of its own.
+///
+/// # Invariants
+///
+/// `vaddr` is the start of a live `memremap` mapping of `size` bytes at `phys`,
+/// owned by this value and unmapped in [`Drop`].
+pub struct Mapping {
+    vaddr: NonNull<u8>,
+    phys: u64,
+    size: usize,
+}
+
+// SAFETY: The mapping is plain memory, usable from any CPU; what is written
+// where is arbitrated by the pool's per-area locks.
+unsafe impl Send for Mapping {}
+// SAFETY: See `Send`; `&Mapping` only hands out copies in and out of it.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Maps `size` bytes of physical memory at `phys`.
+    pub fn new(phys: u64, size: usize) -> Result<Self> {
+        // SAFETY: `memremap` validates its arguments itself and returns null on
+        // failure; the range is a reserved-memory region nobody else maps WB.
+        let vaddr = unsafe { bindings::memremap(phys, size, bindings::MEMREMAP_WB as _) };
+        let vaddr = NonNull::new(vaddr.cast::<u8>()).ok_or(ENOMEM)?;
+        // INVARIANT: `memremap` succeeded for exactly this range.
+        Ok(Self { vaddr, phys, size })
+    }
+
+    /// The mapping's kernel virtual address.
+    pub fn vaddr(&self) -> *mut u8 {
+        self.vaddr.as_ptr()
+    }
+
+    /// Whether `[phys, phys + len)` lies inside this mapping.
+    pub fn covers(&self, phys: u64, len: usize) -> bool {
+        phys >= self.phys
+            && (phys - self.phys)
+                .checked_add(len as u64)
+                .is_some_and(|end| end <= self.size as u64)
+    }
+
+    /// The kernel virtual address of `phys`, which must be covered.
+    fn virt(&self, phys: u64, len: usize) -> Option<*mut u8> {
+        // The offset is below `size`, so the pointer stays in the mapping.
+        self.covers(phys, len).then(|| self.vaddr.as_ptr().wrapping_add((phys - self.phys) as usize))
+    }
+
+    /// Copies `len` bytes from the linear map at `from` (RAM handed to the DMA
+    /// API by a driver) to `to` inside this mapping. Returns false, copying
+    /// nothing, when `to` is not covered.
+    pub fn copy_in(&self, from: u64, to: u64, len: usize) -> bool {
+        let Some(dst) = self.virt(to, len) else { return false };
+        // SAFETY: `dst..dst+len` is inside our live mapping (checked above).
+        // `from` is the physical address of memory a driver passed to
+        // `dma_map_*`, which the DMA API requires to be RAM with a `struct
+        // page`, hence in arm64's linear map (no highmem), and which the
+        // driver must not free while mapped. The two cannot overlap: one is
+        // inside the reserved region, the other is not pool memory.
+        unsafe { core::ptr::copy_nonoverlapping(bindings::rdma_phys_to_virt(from).cast::<u8>(), dst, len) };
+        true
+    }
+
+    /// Copies `len` bytes from `from` inside this mapping to the linear map at
+    /// `to`; see [`Mapping::copy_in`].
+    pub fn copy_out(&self, from: u64, to: u64, len: usize) -> bool {
+        let Some(src) = self.virt(from, len) else { return false };
+        // SAFETY: As in `copy_in`, with the roles of the two buffers swapped.
+        unsafe { core::ptr::copy_nonoverlapping(src, bindings::rdma_phys_to_virt(to).cast::<u8>(), len) };
+        true
+    }
+
+    /// Zeroes `len` bytes at `phys` inside this mapping.
+    pub fn zero(&self, phys: u64, len: usize) -> bool {
+        let Some(dst) = self.virt(phys, len) else { return false };
+        // SAFETY: `dst..dst+len` is inside our live mapping (checked above).
+        unsafe { core::ptr::write_bytes(dst, 0, len) };
+        true
+    }
+
+    /// The CPU address of `phys` inside the mapping, for coherent allocations.
+    pub fn cpu_addr(&self, phys: u64, len: usize) -> Option<NonNull<c_void>> {
+        self.virt(phys, len).and_then(|p| NonNull::new(p.cast()))
+    }
+
+    /// The physical address of a CPU address inside the mapping.
+    pub fn phys_of(&self, vaddr: *const c_void, len: usize) -> Option<u64> {
+        let off = (vaddr as usize).checked_sub(self.vaddr.as_ptr() as usize)? as u64;
+        let phys = self.phys.checked_add(off)?;
+        self.covers(phys, len).then_some(phys)
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: We own the mapping (type invariant) and nothing uses it now:
+        // `&self` borrows have ended.
+        unsafe { bindings::memunmap(self.vaddr.as_ptr().cast()) };
+    }
+}
+
+/// Pages of the linear map shared with the host (`set_memory_decrypted`),
+/// made private again on drop.
+///
+/// Protected guests (pKVM, CCA) keep all memory private to the guest unless it
+/// is shared; `set_memory_decrypted` asks the hypervisor to share it, and is a
+/// no-op on other guests. Its hooks work on linear-map addresses only, which is
+/// why a `no-map` region (no linear alias) is never shared this way.
+///
+/// # Invariants
+///
+/// `vaddr` is a page-aligned linear-map address of `pages` pages that were
+/// successfully shared.
+pub struct Shared {
+    vaddr: usize,
+    pages: i32,
+}
+
+impl Shared {
+    /// Shares the linear-map pages of `mapping`, which must be their linear alias.
+    pub fn new(mapping: &Mapping) -> Result<Self> {
+        let pages = i32::try_from(mapping.size as u64 / PAGE_SIZE).map_err(|_| EINVAL)?;
+        let vaddr = mapping.vaddr() as usize;
+        // SAFETY: `vaddr` is the page-aligned linear alias of `pages` pages of
+        // our reserved region, which nothing else uses yet.
+        kernel::error::to_result(unsafe { bindings::set_memory_decrypted(vaddr as _, pages) })?;
+        // INVARIANT: sharing succeeded for exactly these pages.
+        Ok(Self { vaddr, pages })
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // SAFETY: These pages were shared (type invariant) and are no longer
+        // used for DMA (the owner drops us only once the pool is idle).
+        let ret = unsafe { bindings::set_memory_encrypted(self.vaddr as _, self.pages) };
+        if ret != 0 {
+            // Pages we cannot make private again must never be reused; they
+            // stay reserved memory, which nobody else allocates from.
+            pr_err!("could not unshare {} pages ({}), left shared\n", self.pages, ret);
+        }
+    }
+}

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Device-tree nodes: an owned, reference-counted `struct device_node`.
+
+use crate::ffi as bindings;
+use core::ptr::NonNull;
+use kernel::error::{to_result, Result};
+use kernel::str::CStr;
+
+/// A counted reference to a device-tree node.
+///
+/// # Invariants
+///
+/// `self.0` points to a live `struct device_node` on which this value holds one
+/// reference (taken by `of_node_get` or handed over by an OF lookup function),
+/// dropped in [`Drop`].
+pub struct OfNode(NonNull<bindings::device_node>);
+
+// SAFETY: `struct device_node` is reference counted and its accessors used here
+// take no thread-affine state, so the reference may move between threads.
+unsafe impl Send for OfNode {}
+// SAFETY: All methods take `&self` and only read immutable node data or call
+// OF functions that do their own locking.
+unsafe impl Sync for OfNode {}
+
+impl OfNode {
+    /// Takes ownership of a reference returned by an OF lookup function.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is null or a node pointer whose reference the caller hands over.
+    unsafe fn from_owned(ptr: *mut bindings::device_node) -> Option<Self> {
+        // INVARIANT: By the safety requirement, a non-null `ptr` carries a reference.
+        NonNull::new(ptr).map(Self)
+    }
+
+    /// Takes a new reference on a node the caller only borrows.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is null or points to a node that stays alive during this call.
+    pub(crate) unsafe fn from_borrowed(ptr: *mut bindings::device_node) -> Option<Self> {
+        // SAFETY: `ptr` is null or live (safety requirement); `of_node_get`
+        // accepts null and returns its argument with a reference taken.
+        let ptr = unsafe { bindings::rdma_of_node_get(ptr) };
+        // SAFETY: `of_node_get` gave us a reference of our own.
+        unsafe { Self::from_owned(ptr) }
+    }
+
+    /// Looks a node up by its full path, for example `/reserved-memory`.
+    pub fn find_by_path(path: &CStr) -> Option<Self> {
+        // SAFETY: `path` is a valid NUL-terminated string; the function
+        // returns null or a node with a reference taken for the caller.
+        unsafe { Self::from_owned(bindings::of_find_node_opts_by_path(path.as_char_ptr(), core::ptr::null_mut())) }
+    }
+
+    /// The raw pointer, for wrappers that pass the node to C.
+    pub(crate) fn as_raw(&self) -> *mut bindings::device_node {
+        self.0.as_ptr()
+    }
+
+    /// The children of this node, each with a reference of its own.
+    pub fn children(&self) -> Children<'_> {
+        Children { parent: self, prev: None }
+    }
+
+    /// Every node in the tree that has property `name`.
+    pub fn all_with_property(name: &'static CStr) -> WithProperty {
+        WithProperty { name, prev: None }
+    }
+
+    /// The node's name with its unit address, as in `restricted@50000000`.
+    pub fn name(&self) -> &CStr {
+        // SAFETY: The node is alive (type invariant) and its `full_name` is a
+        // NUL-terminated string that lives as long as the node.
+        unsafe { CStr::from_char_ptr((*self.as_raw()).full_name) }
+    }
+
+    /// Whether the node's `compatible` lists `compat`.
+    pub fn is_compatible(&self, compat: &CStr) -> bool {
+        // SAFETY: The node is alive (type invariant), `compat` is NUL-terminated.
+        unsafe { bindings::of_device_is_compatible(self.as_raw(), compat.as_char_ptr()) > 0 }
+    }
+
+    /// Whether the node's `status` is absent, "okay" or "ok".
+    pub fn is_available(&self) -> bool {
+        // SAFETY: The node is alive (type invariant).
+        unsafe { bindings::of_device_is_available(self.as_raw()) }
+    }
+
+    /// Whether the node has property `name` (with or without a value).
+    pub fn has_property(&self, name: &CStr) -> bool {
+        // SAFETY: The node is alive (type invariant), `name` is NUL-terminated;
+        // a null length pointer is allowed.
+        !unsafe { bindings::of_find_property(self.as_raw(), name.as_char_ptr(), core::ptr::null_mut()) }
+            .is_null()
+    }
+
+    /// Entry `index` of the node's `reg` as (address, size), untranslated.
+    pub fn reg(&self, index: i32) -> Result<(u64, u64)> {
+        let (mut addr, mut size) = (0u64, 0u64);
+        // SAFETY: The node is alive (type invariant); the out pointers are valid.
+        to_result(unsafe { bindings::of_property_read_reg(self.as_raw(), index, &mut addr, &mut size) })?;
+        Ok((addr, size))
+    }
+
+    /// The node that entry `index` of phandle-list property `name` points to.
+    pub fn phandle(&self, name: &CStr, index: i32) -> Option<OfNode> {
+        // SAFETY: The node is alive (type invariant), `name` is NUL-terminated;
+        // the result is null or a node with a reference taken for us.
+        unsafe { Self::from_owned(bindings::rdma_of_parse_phandle(self.as_raw(), name.as_char_ptr(), index)) }
+    }
+
+    /// Every node that phandle-list property `name` points to, in order.
+    pub fn phandles<'a>(&'a self, name: &'a CStr) -> impl Iterator<Item = OfNode> + 'a {
+        (0..).map_while(move |i| self.phandle(name, i))
+    }
+}
+
+impl PartialEq for OfNode {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Clone for OfNode {
+    fn clone(&self) -> Self {
+        // SAFETY: The node is alive (type invariant).
+        unsafe { Self::from_borrowed(self.as_raw()) }.expect("a live node is not null")
+    }
+}
+
+impl Drop for OfNode {
+    fn drop(&mut self) {
+        // SAFETY: We own one reference (type invariant) and give it back.
+        unsafe { bindings::rdma_of_node_put(self.as_raw()) };
+    }
+}
+
+/// Iterator over a node's children; see [`OfNode::children`].
+pub struct Children<'a> {
+    parent: &'a OfNode,
+    prev: Option<OfNode>,
+}
+
+impl Iterator for Children<'_> {
+    type Item = OfNode;
+
+    fn next(&mut self) -> Option<OfNode> {
+        // `of_get_next_child` drops the reference on `prev` and takes one on
+        // the child it returns, so hand it our clone of `prev`.
+        let prev = self.prev.take().map_or(core::ptr::null_mut(), |p| {
+            let raw = p.as_raw();
+            core::mem::forget(p);
+            raw
+        });
+        // SAFETY: The parent is alive; `prev` is null or one of its children
+        // on which we pass our reference to the callee.
+        let next = unsafe { OfNode::from_owned(bindings::of_get_next_child(self.parent.as_raw(), prev)) }?;
+        self.prev = Some(next.clone());
+        Some(next)
+    }
+}
+
+impl Drop for Children<'_> {
+    fn drop(&mut self) {
+        self.prev.take();
+    }
+}
+
+/// Iterator over all nodes having a property; see [`OfNode::all_with_property`].
+pub struct WithProperty {
+    name: &'static CStr,
+    prev: Option<OfNode>,
+}
+
+impl Iterator for WithProperty {
+    type Item = OfNode;
+
+    fn next(&mut self) -> Option<OfNode> {
+        // Like `of_get_next_child`, the callee puts `from` and gets the result.
+        let from = self.prev.take().map_or(core::ptr::null_mut(), |p| {
+            let raw = p.as_raw();
+            core::mem::forget(p);
+            raw
+        });
+        // SAFETY: `from` is null or a node on which we hand over a reference;
+        // `name` is NUL-terminated.
+        let next = unsafe {
+            OfNode::from_owned(bindings::of_find_node_with_property(from, self.name.as_char_ptr()))
+        }?;
+        self.prev = Some(next.clone());
+        Some(next)
+    }
+}

@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The reserved-memory handler: good regions are claimed and published in
+# debugfs with exactly the DT's base and size and their consumers; every
+# malformed node is rejected with its reason and nothing of it is claimed.
+. ./ktap_helpers.sh
+. ./lib.sh
+
+ktap_print_header
+# Records go through files: a `| while` loop would run in a subshell and
+# lose the KTAP counters.
+expect good > /tmp/good
+expect bad > /tmp/bad
+ngood=$(grep -c . /tmp/good)
+nbad=$(grep -c . /tmp/bad)
+ktap_set_plan $((1 + 2 * ngood + 2 * nbad))
+
+unload
+mark_log
+if load; then ktap_test_pass "module loads"; else ktap_test_fail "module loads"; fi
+
+while read -r name base size users; do
+	[ -n "$name" ] || continue
+	d=$DBG/$name
+	got_base=$(cat "$d/base" 2>/dev/null)
+	got_size=$(cat "$d/size" 2>/dev/null)
+	if [ -d "$d" ] && [ "$((got_base))" = "$((base))" ] && [ "$((got_size))" = "$((size))" ]; then
+		ktap_test_pass "region $name in debugfs at $base size $size"
+	else
+		ktap_print_msg "debugfs says base=$got_base size=$got_size"
+		ktap_test_fail "region $name in debugfs at $base size $size"
+	fi
+	ok=1
+	want=$(echo "$users" | tr ',' '\n' | grep -v '^-$' | sort)
+	have=$(sort "$d/consumers" 2>/dev/null)
+	[ "$want" = "$have" ] || ok=0
+	if [ $ok = 1 ]; then
+		ktap_test_pass "region $name lists its consumers ($users)"
+	else
+		ktap_print_msg "consumers: $(echo $have)"
+		ktap_test_fail "region $name lists its consumers ($users)"
+	fi
+done < /tmp/good
+
+while read -r name reason; do
+	[ -n "$name" ] || continue
+	if log_since_mark | grep -F "/reserved-memory/$name: rejected: " | grep -qF "$reason"; then
+		ktap_test_pass "malformed $name rejected: $reason"
+	else
+		ktap_print_msg "log: $(log_since_mark | grep -F "$name" | head -n 3)"
+		ktap_test_fail "malformed $name rejected: $reason"
+	fi
+	if [ ! -e "$DBG/$name" ]; then
+		ktap_test_pass "malformed $name claims nothing"
+	else
+		ktap_test_fail "malformed $name claims nothing"
+	fi
+done < /tmp/bad
+
+ktap_finished

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make check`: every test there is, counted into one closing line
+#   N passed, N failed, N skipped
+# Host: the pool's cargo tests, the DT binding checks. Guest: one boot per
+# variant in variants.py, counting each KTAP result line of each kselftest.
+# Exits non-zero on any failure, including a guest that timed out or a test
+# whose results fall short of its plan.
+set -uo pipefail
+. "$(dirname "$0")/env.sh"
+pass=0 fail=0 skip=0
+t0=$(date +%s)
+step() { printf '\n== %s\n' "$*"; }
+
+# Host: the pool core under cargo test.
+step "host: cargo test (rust/pool)"
+out=$(cd "$RDMA_REPO/rust/pool" && CARGO_TARGET_DIR=$RDMA_CACHE/cargo-target \
+      cargo test --release --quiet 2>&1)
+rc=$?
+echo "$out" | grep -E '^test result|panicked|FAILED|failures:|^test .* \.\.\. FAILED' || true
+p=$(echo "$out" | sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1/p' | paste -sd+ | bc)
+f=$(echo "$out" | sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' | paste -sd+ | bc)
+pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
+if [ $rc -ne 0 ] && [ "${f:-0}" = 0 ]; then echo "cargo test failed to run"; echo "$out" | tail -n 20; fail=$((fail + 1)); fi
+
+# The DT binding.
+if [ -x "$RDMA_SELFTESTS/harness/dt-check.sh" ]; then
+  step "host: dt-check"
+  out=$("$RDMA_SELFTESTS/harness/dt-check.sh" 2>&1); echo "$out"
+  pass=$((pass + $(echo "$out" | grep -c '^ok '))); fail=$((fail + $(echo "$out" | grep -c '^not ok ')))
+fi
+
+# Guest: one boot per variant.
+for v in $(python3 "$RDMA_SELFTESTS/harness/variants.py" list); do
+  step "guest: variant $v"
+  "$RDMA_SELFTESTS/harness/guest.sh" check "$v"
+  rc=$?
+  log=$RDMA_CACHE/guest/$v/console.log
+  if [ $rc -ne 0 ]; then
+    echo "not ok - guest $v did not complete (rc $rc)"; tail -n 30 "$log" 2>/dev/null; fail=$((fail + 1))
+  fi
+  # Per test script: its KTAP lines, checked against its plan.
+  while IFS= read -r t; do
+    body=$(sed -n "/^rdma-test-begin: $t\$/,/^rdma-test-end: $t /p" "$log" | tr -d '\r')
+    plan=$(echo "$body" | sed -n 's/^1\.\.\([0-9]*\).*/\1/p' | head -n1)
+    okn=$(echo "$body" | grep -E '^ok [0-9]+ ' | grep -vc '# SKIP')
+    skn=$(echo "$body" | grep -E '^ok [0-9]+ .*# SKIP' -c)
+    nokn=$(echo "$body" | grep -Ec '^not ok [0-9]+ ')
+    echo "$body" | grep -E '^(not )?ok [0-9]+ |^# ' | sed "s/^/  [$v\/$t] /"
+    pass=$((pass + okn)); skip=$((skip + skn)); fail=$((fail + nokn))
+    if [ -z "$plan" ] || [ $((okn + skn + nokn)) -ne "$plan" ]; then
+      echo "not ok - $v/$t: ran $((okn + skn + nokn)) of plan '${plan:-none}'"; fail=$((fail + 1))
+    fi
+  done < <(sed -n 's/^rdma-test-begin: //p' "$log" | tr -d '\r')
+  for t in $(make -s -C "$RDMA_SELFTESTS" print-tests); do
+    grep -q "^rdma-test-end: $t " "$log" 2>/dev/null || { echo "not ok - $v/$t never finished"; fail=$((fail + 1)); }
+  done
+done
+
+echo
+echo "checks took $(( $(date +%s) - t0 )) s"
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need, on a Debian 12 machine with
+# nothing but the package registries. Idempotent: a second run checks and returns.
+# Traps it works around are explained in README.md ("What the harness installs").
+set -euo pipefail
+
+log() { printf 'deps: %s\n' "$*"; }
+quiet() { "$@" >/tmp/restricted-dma-deps.log 2>&1 || { cat /tmp/restricted-dma-deps.log; return 1; }; }
+
+export DEBIAN_FRONTEND=noninteractive
+
+debs=(
+  linux-source-6.12 rustc-web rust-web-src rust-web-clippy rustfmt-web
+  clang lld llvm libclang-dev
+  bc bison flex libelf-dev libssl-dev cpio kmod device-tree-compiler xz-utils
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  qemu-system-arm python3-venv
+)
+
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  dpkg --add-architecture arm64
+  missing+=(update-only)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  quiet apt-get update -q
+  # The image ships qemu-utils from bookworm-backports, which Breaks bookworm's
+  # qemu-system-arm: downgrade it to the bookworm version first.
+  qver=$(apt-cache madison qemu-utils | awk -F'|' '$3 ~ /bookworm(-updates|-security)?\/main/ && $3 !~ /backports/ {gsub(/ /,"",$2); print $2; exit}')
+  pins=()
+  if [ -n "$qver" ] && dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null | grep -q bpo; then
+    pins=("qemu-utils=$qver")
+  fi
+  real=()
+  for p in "${missing[@]}"; do [ "$p" = update-only ] || real+=("$p"); done
+  [ ${#real[@]} -eq 0 ] || quiet apt-get install -y -q --no-install-recommends --allow-downgrades "${pins[@]}" "${real[@]}"
+fi
+
+# bindgen: Debian's 0.60 is below the kernel's minimum (0.65.1).
+if ! command -v bindgen >/dev/null 2>&1 && ! [ -x "$HOME/.cargo/bin/bindgen" ]; then
+  log "installing bindgen-cli from crates.io (about 3 minutes)"
+  command -v cargo >/dev/null 2>&1 || quiet apt-get install -y -q cargo-web
+  quiet cargo install --locked bindgen-cli
+fi
+
+cache=${RDMA_CACHE:-/var/cache/restricted-dma}
+# Static arm64 busybox for the guest's initramfs.
+bb=$cache/busybox/bin/busybox
+if ! [ -x "$bb" ]; then
+  log "fetching busybox-static:arm64"
+  d=$(mktemp -d)
+  (cd "$d" && quiet apt-get download busybox-static:arm64)
+  mkdir -p "$cache/busybox"
+  dpkg -x "$d"/busybox-static_*_arm64.deb "$cache/busybox"
+  rm -rf "$d"
+fi
+
+# dtschema for the binding checks, in a venv of its own so that whichever
+# python3 is first on PATH does not matter.
+if ! [ -x "$cache/venv/bin/dt-doc-validate" ]; then
+  log "installing dtschema from PyPI"
+  quiet /usr/bin/python3 -m venv "$cache/venv"
+  quiet "$cache/venv/bin/pip" install -q dtschema yamllint
+fi
+log "ok"

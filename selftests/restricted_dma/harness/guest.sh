@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boots the test guest: guest.sh demo | guest.sh check VARIANT
+# Builds what it needs (initramfs, the variant's DTB) into $RDMA_CACHE/guest.
+# A guest that does not power off within its time limit is killed with a
+# message, and counts as a failure.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+mode=$1
+variant=${2:-$(python3 "$RDMA_SELFTESTS/harness/variants.py" demo)}
+timeout_s=${RDMA_GUEST_TIMEOUT:-600}
+work=$RDMA_CACHE/guest/$variant
+mkdir -p "$work"
+
+image=$RDMA_KBUILD/arch/arm64/boot/Image
+ko=$RDMA_REPO/restricted_dma.ko
+[ -f "$image" ] && [ -f "$ko" ] || { echo "guest: kernel or module missing: run 'make module'" >&2; exit 1; }
+
+qemu=(qemu-system-aarch64 -M virt -cpu cortex-a57 -smp 2 -m 1024 -nographic -no-reboot -nic none)
+
+# QEMU's own DT for this machine (the virtio_mmio transports are always there).
+base_dts=$RDMA_CACHE/guest/virt.dts
+if ! [ -f "$base_dts" ]; then
+  "${qemu[@]}" -machine dumpdtb="$RDMA_CACHE/guest/virt.dtb" >/dev/null 2>&1
+  dtc -q -I dtb -O dts -o "$base_dts" "$RDMA_CACHE/guest/virt.dtb"
+fi
+python3 "$RDMA_SELFTESTS/harness/variants.py" dts "$variant" "$base_dts" > "$work/guest.dts"
+dtc -q -I dts -O dtb -o "$work/guest.dtb" "$work/guest.dts"
+
+# The initramfs: busybox, /init, the module, the tests and the variant's
+# expectations.
+"$RDMA_SELFTESTS/harness/initramfs.sh" "$work" "$variant"
+
+for d in $(python3 "$RDMA_SELFTESTS/harness/variants.py" disks "$variant"); do
+  rm -f "$work/$d"; truncate -s 64M "$work/$d"
+done
+mapfile -t devs < <(python3 "$RDMA_SELFTESTS/harness/variants.py" qemu "$variant" "$work")
+
+loglevel=4; [ "$mode" = check ] && loglevel=1
+log=$work/console.log
+start=$(date +%s)
+set +e
+timeout --foreground -k 5 "$timeout_s" "${qemu[@]}" \
+  -kernel "$image" -initrd "$work/initrd.gz" -dtb "$work/guest.dtb" \
+  -append "console=ttyAMA0 loglevel=$loglevel rdma.mode=$mode" \
+  "${devs[@]}" </dev/null 2>&1 | tee "$log" | { [ "$mode" = demo ] && cat || cat >/dev/null; }
+rc=${PIPESTATUS[0]}
+set -e
+echo "guest: $variant ($mode) ran $(( $(date +%s) - start )) s" >&2
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+  echo "guest: $variant timed out after $timeout_s s and was killed" >&2
+  exit 124
+fi
+grep -q '^rdma-guest: done' "$log" || { echo "guest: $variant did not finish (qemu exit $rc)" >&2; exit 1; }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# initramfs.sh WORKDIR VARIANT: writes WORKDIR/initrd.gz, the guest's
+# initramfs: a common part (busybox, /init, module, tests, helper programs)
+# and the variant's expectations, as two concatenated cpio archives (the
+# kernel unpacks them in turn).
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+work=$1 variant=$2
+root=$RDMA_CACHE/guest/rootfs
+bb=$RDMA_CACHE/busybox/bin/busybox
+[ -x "$bb" ] || { echo "initramfs: busybox missing: run 'make deps'" >&2; exit 1; }
+
+rm -rf "$root" && mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc/restricted_dma,lib/modules,selftests/restricted_dma}
+cp "$bb" "$root/bin/busybox"
+cp "$RDMA_SELFTESTS/guest/init" "$root/init"
+chmod +x "$root/init"
+cp "$RDMA_REPO/restricted_dma.ko" "$root/lib/modules/"
+t=$root/selftests/restricted_dma
+cp "$RDMA_KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh" "$t/"
+cp "$RDMA_SELFTESTS"/guest/*.sh "$t/"
+# The tests to run, in the order the kselftest Makefile lists them.
+make -s -C "$RDMA_SELFTESTS" print-tests > "$t/tests"
+# Test programs in C, built static for the arm64 guest.
+for c in "$RDMA_SELFTESTS"/*.c; do
+  [ -e "$c" ] || continue
+  aarch64-linux-gnu-gcc -static -O2 -Wall -I"$RDMA_KSRC/include/uapi" -o "$t/$(basename "$c" .c)" "$c"
+done
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/common.cpio.gz"
+
+v=$work/variant-root
+rm -rf "$v" && mkdir -p "$v/etc/restricted_dma"
+python3 "$RDMA_SELFTESTS/harness/variants.py" expect "$variant" > "$v/etc/restricted_dma/expect"
+(cd "$v" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/variant.cpio.gz"
+cat "$work/common.cpio.gz" "$work/variant.cpio.gz" > "$work/initrd.gz"

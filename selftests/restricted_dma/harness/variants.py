@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The one description of every guest the tests boot.
+
+Each variant lists its restricted regions (reserved-memory nodes) and its
+virtio devices. From it this script derives, so that they cannot disagree:
+  - the guest's DT source (QEMU's own DT plus our nodes),
+  - QEMU's device arguments,
+  - the guest-side expectations (/etc/restricted_dma/expect) the kselftests check.
+
+Usage: variants.py list | demo | dts NAME BASE_DTS | qemu NAME WORKDIR | expect NAME | disks NAME
+"""
+import sys
+
+MiB = 1 << 20
+PAGE = 4096
+
+# QEMU virt gives the k-th "-device virtio-*-device" the transport at
+# 0x0a003e00 - 0x200*k (the first device sits at the highest address).
+def transport(k):
+    return 0x0A003E00 - 0x200 * k
+
+
+class Region:
+    """A /reserved-memory child. `reject` names the reason the module must give
+    (None for a good node); `schema_ok` says whether the binding accepts it."""
+
+    def __init__(self, name, reg=None, size=None, props=(), reject=None, schema_ok=True,
+                 compatible="restricted-dma-region"):
+        self.name, self.reg, self.size_prop = name, reg, size
+        self.props, self.reject, self.schema_ok = list(props), reject, schema_ok
+        self.compatible = compatible
+
+    @property
+    def label(self):
+        return "rdma_" + self.name.replace("@", "_").replace("-", "_").replace(",", "_")
+
+    def dts(self):
+        lines = [f"\t\t{self.label}: {self.name} {{", f'\t\t\tcompatible = "{self.compatible}";']
+        if self.reg is not None:
+            base, size = self.reg
+            lines.append(f"\t\t\treg = <0x{base >> 32:x} 0x{base & 0xffffffff:x} "
+                         f"0x{size >> 32:x} 0x{size & 0xffffffff:x}>;")
+        if self.size_prop is not None:
+            lines.append(f"\t\t\tsize = <0x0 0x{self.size_prop:x}>;")
+        for p in self.props:
+            lines.append(f"\t\t\t{p};")
+        lines.append("\t\t};")
+        return "\n".join(lines)
+
+
+class Device:
+    """A virtio-mmio device; `region` is the name of the region its transport's
+    memory-region points to (None: no memory-region)."""
+
+    def __init__(self, kind, region=None, iommu=True):
+        self.kind, self.region, self.iommu = kind, region, iommu
+
+
+GOOD = Region("restricted@50000000", reg=(0x50000000, 4 * MiB))
+
+VARIANTS = {
+    # The demo and the basic tests: one region, one virtio-blk behind it.
+    "basic": dict(regions=[GOOD], devices=[Device("blk", GOOD.name)]),
+    # Every malformation the module must reject, beside a good node that it
+    # must still claim. `reject` is the text of the module's message.
+    "malformed": dict(
+        regions=[
+            GOOD,
+            Region("restricted-noreg", size=1 * MiB, reject="no 'reg' property", schema_ok=False),
+            Region("restricted@51000000", reg=(0x51000000, 0), reject="'reg' size is zero"),
+            Region("restricted@51100000", reg=(0x51100000, 0x800), reject="smaller than one page"),
+            Region("restricted@51200800", reg=(0x51200800, 0x2000), reject="not page aligned"),
+            Region("restricted@51300000", reg=(0x51300000, 1 * MiB), props=["reusable"],
+                   reject="'reusable' is not allowed", schema_ok=False),
+            Region("restricted@50200000", reg=(0x50200000, 1 * MiB), reject="overlaps region restricted@50000000"),
+        ],
+        devices=[Device("blk", GOOD.name)],
+    ),
+}
+
+DEMO = "basic"
+
+
+def regions_by_name(v):
+    return {r.name: r for r in v["regions"]}
+
+
+def dts(name, base_dts):
+    v = VARIANTS[name]
+    out = [open(base_dts).read().rstrip(), "", "/ {", "\treserved-memory {",
+           "\t\t#address-cells = <0x2>;", "\t\t#size-cells = <0x2>;", "\t\tranges;", ""]
+    out += [r.dts() for r in v["regions"]]
+    out += ["\t};", "};", ""]
+    regions = regions_by_name(v)
+    for k, d in enumerate(v["devices"]):
+        if d.region:
+            out.append(f"&{{/virtio_mmio@{transport(k):x}}} {{ memory-region = <&{regions[d.region].label}>; }};")
+    return "\n".join(out) + "\n"
+
+
+def qemu(name, work):
+    args = []
+    for k, d in enumerate(VARIANTS[name]["devices"]):
+        iommu = "on" if d.iommu else "off"
+        if d.kind == "blk":
+            args += ["-drive", f"if=none,id=d{k},file={work}/disk{k}.img,format=raw",
+                     "-device", f"virtio-blk-device,drive=d{k},iommu_platform={iommu}"]
+        elif d.kind == "rng":
+            args += ["-device", f"virtio-rng-device,iommu_platform={iommu}"]
+        else:
+            raise SystemExit(f"unknown device kind {d.kind}")
+    return args
+
+
+def expect(name):
+    """What the guest-side tests expect, one record a line:
+         good NAME BASE SIZE CONSUMER,...   a region the module must claim
+         bad NAME REASON...                 a node it must reject with REASON
+    """
+    v = VARIANTS[name]
+    lines = [f"variant {name}"]
+    for r in v["regions"]:
+        if r.reject:
+            lines.append(f"bad {r.name} {r.reject}")
+        else:
+            users = [f"virtio_mmio@{transport(k):x}" for k, d in enumerate(v["devices"]) if d.region == r.name]
+            lines.append(f"good {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x} {','.join(users) or '-'}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    cmd = argv[1]
+    if cmd == "list":
+        print(" ".join(VARIANTS))
+    elif cmd == "demo":
+        print(DEMO)
+    elif cmd == "dts":
+        sys.stdout.write(dts(argv[2], argv[3]))
+    elif cmd == "qemu":
+        print("\n".join(qemu(argv[2], argv[3])))
+    elif cmd == "expect":
+        sys.stdout.write(expect(argv[2]))
+    elif cmd == "disks":
+        print(" ".join(f"disk{k}.img" for k, d in enumerate(VARIANTS[argv[2]]["devices"]) if d.kind == "blk"))
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
