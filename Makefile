@@ -35,6 +35,10 @@ run: module
 check: module
 	@$(HARNESS)/check.sh
 
+## dt-check: the DT binding and the guest DTs (dtschema; no kernel build)
+dt-check:
+	@$(HARNESS)/dt-check.sh
+
 ## lint: rustfmt and clippy over the module and the pool crate
 lint: kernel
 	@$(HARNESS)/lint.sh

@@ -8,8 +8,13 @@ virtio devices. From it this script derives, so that they cannot disagree:
   - QEMU's device arguments,
   - the guest-side expectations (/etc/restricted_dma/expect) the kselftests check.
 
+It also gives the DT binding's checks (harness/dt-check.sh) their test DTs:
+schema-cases writes one DT per region the binding must accept or reject.
+
 Usage: variants.py list | demo | dts NAME BASE_DTS | qemu NAME WORKDIR | expect NAME | disks NAME
+       | schema-cases BASE_DTS OUTDIR
 """
+import os
 import sys
 
 MiB = 1 << 20
@@ -23,7 +28,8 @@ def transport(k):
 
 class Region:
     """A /reserved-memory child. `reject` names the reason the module must give
-    (None for a good node); `schema_ok` says whether the binding accepts it."""
+    (None for a good node); `schema_ok` says whether the binding accepts it.
+    `reg` is one (base, size) pair, or a list of them for a multi-range node."""
 
     def __init__(self, name, reg=None, size=None, props=(), reject=None, schema_ok=True,
                  compatible="restricted-dma-region"):
@@ -38,9 +44,10 @@ class Region:
     def dts(self):
         lines = [f"\t\t{self.label}: {self.name} {{", f'\t\t\tcompatible = "{self.compatible}";']
         if self.reg is not None:
-            base, size = self.reg
-            lines.append(f"\t\t\treg = <0x{base >> 32:x} 0x{base & 0xffffffff:x} "
-                         f"0x{size >> 32:x} 0x{size & 0xffffffff:x}>;")
+            ranges = self.reg if isinstance(self.reg, list) else [self.reg]
+            cells = " ".join(f"0x{base >> 32:x} 0x{base & 0xffffffff:x} "
+                             f"0x{size >> 32:x} 0x{size & 0xffffffff:x}" for base, size in ranges)
+            lines.append(f"\t\t\treg = <{cells}>;")
         if self.size_prop is not None:
             lines.append(f"\t\t\tsize = <0x0 0x{self.size_prop:x}>;")
         for p in self.props:
@@ -81,13 +88,35 @@ VARIANTS = {
 
 DEMO = "basic"
 
+# Nodes only the binding's checks use (no guest boots them): what the schema
+# must also refuse or accept beyond the "malformed" variant's regions. `reject`
+# is the module's verdict (None: the module claims it).
+SCHEMA_EXTRA = [
+    Region("restricted@52000000", reg=(0x52000000, 1 * MiB), props=["no-map"]),
+    Region("restricted@52100000", reg=[(0x52100000, 1 * MiB), (0x52300000, 1 * MiB)],
+           reject="'reg' has more than one range", schema_ok=False),
+    Region("restricted@52400000", reg=(0x52400000, 1 * MiB), props=["linux,cma-default"],
+           reject="'linux,cma-default' is not allowed", schema_ok=False),
+    Region("restricted@52500000", reg=(0x52500000, 1 * MiB), props=["linux,dma-default"],
+           reject="'linux,dma-default' is not allowed", schema_ok=False),
+    Region("restricted-allocranges", size=1 * MiB,
+           props=["alloc-ranges = <0x0 0x53000000 0x0 0x1000000>"],
+           reject="no 'reg' property", schema_ok=False),
+    # The module reads only 'reg' and ignores 'size' beside it; the binding
+    # still refuses 'size' (a restricted region is never placed dynamically).
+    Region("restricted@52600000", reg=(0x52600000, 1 * MiB), size=1 * MiB, schema_ok=False),
+]
+
 
 def regions_by_name(v):
     return {r.name: r for r in v["regions"]}
 
 
 def dts(name, base_dts):
-    v = VARIANTS[name]
+    return dts_of(VARIANTS[name], base_dts)
+
+
+def dts_of(v, base_dts):
     out = [open(base_dts).read().rstrip(), "", "/ {", "\treserved-memory {",
            "\t\t#address-cells = <0x2>;", "\t\t#size-cells = <0x2>;", "\t\tranges;", ""]
     out += [r.dts() for r in v["regions"]]
@@ -129,6 +158,36 @@ def expect(name):
     return "\n".join(lines) + "\n"
 
 
+def schema_cases(base_dts, outdir):
+    """Writes one DTS per case into OUTDIR: GOOD alone, then GOOD beside each
+    other region of every variant and of SCHEMA_EXTRA, with one device behind
+    GOOD. Prints one line per case, tab separated:
+        FILE KIND NODE WHY
+    KIND is `good` (schema and module accept it), `schema` (the schema must
+    reject it) or `module` (the schema must accept it: only the module can
+    tell it is wrong). WHY is the module's reason, or what is special about it.
+    """
+    others, seen = [], {GOOD.name}
+    for v in VARIANTS.values():
+        for r in v["regions"]:
+            if r.name not in seen:
+                seen.add(r.name)
+                others.append(r)
+    others += SCHEMA_EXTRA
+    cases = [(GOOD.name, [GOOD], "good", "the good region alone")]
+    for r in others:
+        kind = "schema" if not r.schema_ok else "module" if r.reject else "good"
+        why = r.reject or ("'size' beside 'reg', which the module ignores" if r.size_prop is not None else
+                           "with " + ", ".join(r.props) if r.props else "a second good region")
+        cases.append((r.name, [GOOD, r], kind, why))
+    os.makedirs(outdir, exist_ok=True)
+    for k, (node, regions, kind, why) in enumerate(cases):
+        fname = os.path.join(outdir, f"{k:02d}-{node.replace('@', '-')}.dts")
+        with open(fname, "w") as f:
+            f.write(dts_of(dict(regions=regions, devices=[Device("blk", GOOD.name)]), base_dts))
+        print(f"{fname}\t{kind}\t{node}\t{why}")
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "list":
@@ -141,6 +200,8 @@ def main(argv):
         print("\n".join(qemu(argv[2], argv[3])))
     elif cmd == "expect":
         sys.stdout.write(expect(argv[2]))
+    elif cmd == "schema-cases":
+        schema_cases(argv[2], argv[3])
     elif cmd == "disks":
         print(" ".join(f"disk{k}.img" for k, d in enumerate(VARIANTS[argv[2]]["devices"]) if d.kind == "blk"))
     else:
