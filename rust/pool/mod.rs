@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per-device DMA bounce-buffer pool: a small software IO TLB.
+//!
+//! A device behind a `restricted-dma-pool` may only reach one physically
+//! contiguous window of memory. Every streaming mapping of such a device is
+//! therefore *bounced*: the driver's buffer (the "original") is copied into a
+//! piece of the window before the device reads it, and copied back out after
+//! the device wrote it. Coherent allocations of the device are carved out of
+//! the same window. This module is the bookkeeping core of that window, in
+//! the manner of `kernel/dma/swiotlb.c`, and deliberately mirrors its rules
+//! so that drivers see the same behaviour with this pool as with swiotlb.
+//!
+//! # Slots
+//!
+//! The window is cut into *slots* of [`SLOT_SIZE`] (2 KiB, `IO_TLB_SIZE`)
+//! bytes. A mapping takes a run of contiguous slots. Each slot has a small
+//! [`Slot`] descriptor: the first slot of a mapping (its *head*) records the
+//! original address, the mapped size, the byte offset of the bounce address
+//! inside the head slot and the number of slots; every further slot of the
+//! mapping (a *tail*) records its distance back to the head, so any address
+//! inside a mapping finds the mapping in O(1). A free slot records how many
+//! free slots follow it, itself included, up to the end of its segment (the
+//! `list` field of swiotlb's `io_tlb_slot`): "is there room for `n` slots
+//! here" is then one comparison, and the search can skip a whole free run
+//! or a whole mapping at a time.
+//!
+//! # Segments
+//!
+//! Slots are grouped into *segments* of [`SEGMENT_SLOTS`] (128,
+//! `IO_TLB_SEGSIZE`) slots, counted from the start of the window. A mapping
+//! never crosses a segment boundary, so it is at most 256 KiB long, and a
+//! free run never has to be followed past a boundary: freeing a mapping
+//! touches at most one segment's worth of descriptors. The largest mapping
+//! is [`max_mapping_size`].
+//!
+//! # Alignment: `min_align_mask` and pages
+//!
+//! Some devices (NVMe, for one) derive the offset of a buffer inside their
+//! own pages from the low bits of its DMA address, so the bounce address
+//! must keep the bits of the original address that are covered by the
+//! device's `min_align_mask`. As in swiotlb, the bits of the mask below
+//! [`SLOT_SHIFT`] are kept by starting the bounce buffer at that offset
+//! inside its first slot (the bytes before it are padding), and the bits at
+//! and above [`SLOT_SHIFT`] are kept by only choosing first slots whose
+//! address has those bits equal to the original's. Because a constrained
+//! first slot may sit anywhere in a segment, the largest mapping shrinks by
+//! the mask rounded up to a slot (`swiotlb_max_mapping_size`).
+//!
+//! Historically swiotlb mappings of a page or more start page aligned, and
+//! drivers may rely on it; so a mapping whose padded size is at least
+//! [`PAGE_SIZE`] starts on a page boundary too, unless `min_align_mask`
+//! itself fixes the slot bits inside the page (then the mask wins, as
+//! in swiotlb, where any `min_align_mask` disables the page rule). Coherent
+//! allocations always start on a page boundary.
+//!
+//! # Areas, and why each has its own lock
+//!
+//! With a single lock every `dma_map` of every CPU would serialize on one
+//! cache line; a busy device maps from all CPUs at once. So the window is
+//! split into a power-of-two number of *areas* (`io_tlb_area`), each a
+//! whole number of segments (the last one also takes the partial segment at
+//! the end), each with its own lock, its own slot descriptors, its own
+//! rotating search start and its own counters. A mapping lives entirely in
+//! one area. A map starts in the area picked by the caller's CPU number and
+//! only walks to the other areas when that one is full; an unmap finds its
+//! area from the address alone. Areas hold at least one segment each, so a
+//! small pool has fewer areas than asked for ([`area_layout`]).
+//!
+//! The locks and the descriptor storage come from the caller through the
+//! [`AreaLock`] trait (the kernel wraps a spinlock around vmalloc'd
+//! descriptors, the host tests a `std::sync::Mutex` around a `Vec`), and
+//! the bytes are moved by a [`Copier`] (the kernel copies through the linear
+//! map and the window's mapping, the tests through simulated memory). No
+//! copy is done under an area lock: copies are up to 256 KiB.
+//!
+//! # What a map does with the bytes
+//!
+//! A map always copies the original into the bounce buffer, whatever the
+//! direction. For `DMA_FROM_DEVICE` that looks useless, but the device may
+//! write only part of the buffer; without the copy, the unwritten part would
+//! come back to the CPU at unmap holding whatever an earlier mapping left
+//! in those slots: a leak of another buffer's data (swiotlb's 2022 fix
+//! "swiotlb: rework fix info leak with DMA_FROM_DEVICE"). Unmap and
+//! `sync_for_cpu` copy back for `FromDevice`/`Bidirectional`;
+//! `sync_for_device` copies in for `ToDevice`/`Bidirectional`.
+//!
+//! # Robustness
+//!
+//! Unlike swiotlb, every unmap, free and sync is checked against the
+//! descriptors: an address that is not exactly a live mapping of the right
+//! kind, or a size that differs from the mapped one, is refused with an
+//! error and changes nothing, so a driver bug cannot double-free slots or
+//! corrupt the bookkeeping. No input makes this code panic.
+
+#![forbid(unsafe_code)]
+
+mod area;
+mod error;
+mod layout;
+mod stats;
+mod tlb;
+
+pub use area::{AreaLock, AreaState, Slot};
+pub use error::{MapError, PoolError, UnmapError};
+pub use layout::{area_layout, max_mapping_size, AreaLayout};
+pub use stats::Stats;
+pub use tlb::{Copier, Direction, Pool};
+
+/// log2 of [`SLOT_SIZE`] (`IO_TLB_SHIFT`).
+pub const SLOT_SHIFT: u32 = 11;
+
+/// Size in bytes of one slot, the allocation unit of the pool (`IO_TLB_SIZE`).
+pub const SLOT_SIZE: usize = 1 << SLOT_SHIFT;
+
+/// Slots per segment (`IO_TLB_SEGSIZE`); no mapping crosses a segment boundary.
+pub const SEGMENT_SLOTS: usize = 128;
+
+/// Size in bytes of one segment, the upper bound of any mapping.
+pub const SEGMENT_SIZE: usize = SEGMENT_SLOTS * SLOT_SIZE;
+
+/// Page size of the target (arm64 with 4 KiB pages).
+pub const PAGE_SIZE: usize = 4096;
+
+/// Bits of an address below [`SLOT_SIZE`].
+const SLOT_MASK: u64 = SLOT_SIZE as u64 - 1;
+
+/// Bits of an address below [`PAGE_SIZE`].
+const PAGE_MASK: u64 = PAGE_SIZE as u64 - 1;

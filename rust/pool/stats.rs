@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Counters of a pool.
+
+/// Counters of one area, kept under that area's lock (so no atomics on the
+/// hot path). All additions wrap: a counter never panics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct AreaCounters {
+    pub(crate) maps: usize,
+    pub(crate) unmaps: usize,
+    pub(crate) allocs: usize,
+    pub(crate) frees: usize,
+    pub(crate) bytes_to_device: u64,
+    pub(crate) bytes_from_device: u64,
+}
+
+impl AreaCounters {
+    pub(crate) const fn new() -> Self {
+        Self {
+            maps: 0,
+            unmaps: 0,
+            allocs: 0,
+            frees: 0,
+            bytes_to_device: 0,
+            bytes_from_device: 0,
+        }
+    }
+}
+
+/// A snapshot of the counters of a pool ([`Pool::stats`](super::Pool::stats)).
+///
+/// The per-area parts are read one area at a time, each under its own lock,
+/// so while other CPUs map and unmap the sum is not one instant's state; it
+/// is exact whenever the pool is quiet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Slots in the pool.
+    pub nslots: usize,
+    /// Areas of the pool.
+    pub nareas: usize,
+    /// Slots in use (streaming mappings, mappings being unmapped, coherent
+    /// allocations), summed over the areas.
+    pub used: usize,
+    /// High-water mark of the pool-wide number of slots in use.
+    ///
+    /// Per-area high-water marks cannot be summed (the areas peak at
+    /// different times), so the pool keeps one pool-wide atomic count of the
+    /// slots in use (as swiotlb's `total_used`). It is incremented inside
+    /// the area lock right after slots are taken, and decremented inside the
+    /// area lock that gives slots back, so before anyone can take them again:
+    /// it never counts a slot twice and never exceeds `nslots`. After the
+    /// lock is released the new total is `fetch_max`ed into this mark (only
+    /// when it is higher than the mark already is). For any sequence of calls
+    /// that do not overlap in time it is the exact peak of `used`; with
+    /// concurrent calls it is the peak of that linearized count, which may
+    /// miss a transient peak made only of calls still in flight but never
+    /// over-reports.
+    pub used_hiwater: usize,
+    /// Successful streaming maps.
+    pub maps: usize,
+    /// Successful streaming unmaps.
+    pub unmaps: usize,
+    /// Bytes copied from original buffers into the pool (at map and at
+    /// `sync_for_device`).
+    pub bytes_to_device: u64,
+    /// Bytes copied from the pool back to original buffers (at unmap and at
+    /// `sync_for_cpu`).
+    pub bytes_from_device: u64,
+    /// Streaming maps refused because no area had room
+    /// ([`MapError::Full`](super::MapError::Full)).
+    pub failed_maps: usize,
+    /// Successful coherent allocations.
+    pub allocs: usize,
+    /// Successful coherent frees.
+    pub frees: usize,
+    /// Coherent allocations refused because no area had room.
+    pub failed_allocs: usize,
+    /// Refused unmaps and frees (not a live mapping of that kind, wrong size).
+    pub bad_unmaps: usize,
+    /// Refused syncs (address or range not inside a live streaming mapping).
+    pub bad_syncs: usize,
+}
+
+impl Stats {
+    /// Adds the counters of one area.
+    pub(crate) fn add_area(&mut self, used: usize, c: &AreaCounters) {
+        self.used = self.used.wrapping_add(used);
+        self.maps = self.maps.wrapping_add(c.maps);
+        self.unmaps = self.unmaps.wrapping_add(c.unmaps);
+        self.allocs = self.allocs.wrapping_add(c.allocs);
+        self.frees = self.frees.wrapping_add(c.frees);
+        self.bytes_to_device = self.bytes_to_device.wrapping_add(c.bytes_to_device);
+        self.bytes_from_device = self.bytes_from_device.wrapping_add(c.bytes_from_device);
+    }
+}

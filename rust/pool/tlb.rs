@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The pool: areas put together, mapping and unmapping, copying.
+
+use core::marker::PhantomData;
+use core::ops::Deref;
+use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use super::area::{Kind, Request};
+use super::layout::{max_mapping_size, nr_slots, AreaLayout};
+use super::stats::AreaCounters;
+use super::{
+    AreaLock, MapError, PoolError, Slot, Stats, UnmapError, PAGE_MASK, PAGE_SIZE, SEGMENT_SIZE,
+    SLOT_MASK, SLOT_SHIFT, SLOT_SIZE,
+};
+
+/// Direction of a streaming mapping (`enum dma_data_direction`, without
+/// `DMA_NONE`, which the glue refuses before calling the pool).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// `DMA_BIDIRECTIONAL` (0): the device reads and writes the buffer.
+    Bidirectional,
+    /// `DMA_TO_DEVICE` (1): the device reads the buffer.
+    ToDevice,
+    /// `DMA_FROM_DEVICE` (2): the device writes the buffer.
+    FromDevice,
+}
+
+impl Direction {
+    /// Converts the kernel's `enum dma_data_direction` value; `None` for
+    /// `DMA_NONE` (3) and anything else.
+    pub fn from_raw(dir: u32) -> Option<Self> {
+        match dir {
+            0 => Some(Self::Bidirectional),
+            1 => Some(Self::ToDevice),
+            2 => Some(Self::FromDevice),
+            _ => None,
+        }
+    }
+
+    /// Whether the device reads the buffer: `sync_for_device` copies in.
+    fn device_reads(self) -> bool {
+        matches!(self, Self::ToDevice | Self::Bidirectional)
+    }
+
+    /// Whether the device writes the buffer: unmap and `sync_for_cpu` copy
+    /// back.
+    fn device_writes(self) -> bool {
+        matches!(self, Self::FromDevice | Self::Bidirectional)
+    }
+}
+
+/// How bytes move between original buffers and the pool.
+///
+/// Addresses are physical. The pool calls these outside of any area lock,
+/// only for ranges it has just checked: `bounce..bounce + len` lies inside
+/// one mapping of the pool, and `orig..orig + len` is the matching part of
+/// the original buffer that the caller of `map` passed (which the pool does
+/// not check further: it is the driver's buffer). `len` is never 0 and at
+/// most [`SEGMENT_SIZE`]. The kernel glue copies through the linear map for
+/// `orig` and through its mapping of the pool for `bounce`.
+pub trait Copier {
+    /// Copies `len` bytes from the original buffer at `orig` into the pool
+    /// at `bounce`.
+    fn to_bounce(&self, orig: u64, bounce: u64, len: usize);
+
+    /// Copies `len` bytes from the pool at `bounce` back to the original
+    /// buffer at `orig`.
+    // Not a conversion constructor: the name pairs with `to_bounce`.
+    #[allow(clippy::wrong_self_convention)]
+    fn from_bounce(&self, bounce: u64, orig: u64, len: usize);
+
+    /// Zeroes `len` bytes of the pool at `bounce`.
+    fn zero(&self, bounce: u64, len: usize);
+}
+
+/// A bounce-buffer pool over the physical range
+/// `base..base + nslots * SLOT_SIZE`, split into the areas `A` (a slice of
+/// area locks `L`, e.g. a boxed slice or a vector).
+///
+/// All methods take `&self`: the pool is meant to be shared by every CPU
+/// (it is `Sync` when the areas are). See the [module docs](super) for the
+/// design.
+pub struct Pool<L, A> {
+    /// The areas, in address order.
+    areas: A,
+    /// Physical address of slot 0; page aligned.
+    base: u64,
+    /// How the slots are split into `areas`.
+    layout: AreaLayout,
+    // INVARIANT: `total_used` only counts mappings whose slots are taken:
+    // it is incremented under the area lock after slots are taken, and
+    // decremented under the area lock that gives them back, so before anyone
+    // can take them again.
+    /// Pool-wide slots in use, for `used_hiwater` (see [`Stats::used_hiwater`]).
+    total_used: AtomicUsize,
+    /// High-water mark of `total_used`.
+    used_hiwater: AtomicUsize,
+    /// Maps refused with `Full` (cold path, so pool-wide atomics).
+    failed_maps: AtomicUsize,
+    /// Allocations refused with `Full`.
+    failed_allocs: AtomicUsize,
+    /// Refused unmaps and frees.
+    bad_unmaps: AtomicUsize,
+    /// Refused syncs.
+    bad_syncs: AtomicUsize,
+    _lock: PhantomData<fn() -> L>,
+}
+
+impl<L, A> Pool<L, A>
+where
+    L: AreaLock,
+    A: Deref<Target = [L]>,
+{
+    /// Makes a pool of `nslots` slots starting at physical address `base`,
+    /// over `areas`.
+    ///
+    /// `base` must be page aligned and the range must not wrap. The areas
+    /// must be laid out as [`area_layout`] says: `areas.len()` must be
+    /// `area_layout(nslots, want).nareas()` for some `want` (that is, a power
+    /// of two that the pool has whole segments for), and area `i` must have
+    /// [`AreaLayout::area_slots`]`(i)` slots, so that they add up to
+    /// `nslots`. The areas must not be in use by another pool. Every slot is
+    /// made free and every counter zero. On error `areas` are dropped
+    /// untouched.
+    ///
+    /// [`area_layout`]: super::area_layout
+    pub fn new(base: u64, nslots: usize, areas: A) -> Result<Self, PoolError> {
+        if base & PAGE_MASK != 0 {
+            return Err(PoolError::Unaligned);
+        }
+        if nslots == 0 {
+            return Err(PoolError::Empty);
+        }
+        u64::try_from(nslots)
+            .ok()
+            .and_then(|n| n.checked_mul(SLOT_SIZE as u64))
+            .and_then(|bytes| base.checked_add(bytes))
+            .ok_or(PoolError::Overflow)?;
+        let nareas = areas.len();
+        let layout = AreaLayout::new(nslots, nareas);
+        if !nareas.is_power_of_two() || layout.nareas() != nareas {
+            return Err(PoolError::BadAreaCount);
+        }
+        for (i, area) in areas.iter().enumerate() {
+            let (len, used) = area.with(|st| (st.nslots(), st.used()));
+            if len != layout.area_slots(i) {
+                return Err(PoolError::AreaSizeMismatch);
+            }
+            if used != 0 {
+                return Err(PoolError::AreaInUse);
+            }
+        }
+        for (i, area) in areas.iter().enumerate() {
+            area.with(|st| st.format(layout.area_start(i)));
+        }
+        Ok(Self {
+            areas,
+            base,
+            layout,
+            total_used: AtomicUsize::new(0),
+            used_hiwater: AtomicUsize::new(0),
+            failed_maps: AtomicUsize::new(0),
+            failed_allocs: AtomicUsize::new(0),
+            bad_unmaps: AtomicUsize::new(0),
+            bad_syncs: AtomicUsize::new(0),
+            _lock: PhantomData,
+        })
+    }
+
+    /// Physical address of the first byte of the pool.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    /// Number of slots of the pool.
+    pub fn nslots(&self) -> usize {
+        self.layout.nslots()
+    }
+
+    /// Number of areas of the pool.
+    pub fn nareas(&self) -> usize {
+        self.layout.nareas()
+    }
+
+    /// How the slots are split into areas.
+    pub fn layout(&self) -> AreaLayout {
+        self.layout
+    }
+
+    /// Physical address one past the last byte of the pool.
+    pub fn end(&self) -> u64 {
+        // Checked in `new`.
+        self.slot_addr(self.nslots())
+    }
+
+    /// Whether `phys..phys + size` lies inside the pool (for `size` 0,
+    /// whether `phys` does, as `is_swiotlb_buffer`).
+    pub fn contains(&self, phys: u64, size: usize) -> bool {
+        let last = (size.max(1) - 1) as u64;
+        phys >= self.base
+            && match phys.checked_add(last) {
+                Some(last) => last < self.end(),
+                None => false,
+            }
+    }
+
+    /// Largest streaming mapping for `min_align_mask` (same as the free
+    /// function [`max_mapping_size`](super::max_mapping_size)).
+    pub fn max_mapping_size(&self, min_align_mask: u64) -> usize {
+        max_mapping_size(min_align_mask)
+    }
+
+    /// Maps the original buffer `orig..orig + size` for streaming DMA in
+    /// direction `dir`; returns the physical address of its bounce buffer
+    /// (`swiotlb_tbl_map_single`).
+    ///
+    /// The bounce address has the bits of `min_align_mask` of `orig`; a
+    /// mapping of a page or more (padding included) starts on a page boundary
+    /// when the mask allows it (see the [module docs](super)). The search
+    /// starts in area `cpu % nareas()` (the glue passes the current CPU's
+    /// number; any number is fine) and goes on through the other areas in
+    /// order.
+    ///
+    /// The original is always copied into the bounce buffer, whatever `dir`
+    /// is, so that a device that writes only part of a `FromDevice` buffer
+    /// leaves the rest as it was rather than someone else's stale bytes.
+    ///
+    /// Errors: [`MapError::Invalid`] for size 0 or a range that wraps,
+    /// [`MapError::TooLarge`] above [`max_mapping_size`]`(min_align_mask)`,
+    /// [`MapError::Full`] when no area has room (counted in
+    /// [`Stats::failed_maps`]).
+    ///
+    /// [`max_mapping_size`]: super::max_mapping_size
+    pub fn map(
+        &self,
+        cpu: usize,
+        orig: u64,
+        size: usize,
+        dir: Direction,
+        min_align_mask: u64,
+        copier: &impl Copier,
+    ) -> Result<u64, MapError> {
+        // Every direction copies at map (see above), so `dir` does not change
+        // anything here; it is taken for symmetry with unmap and the DMA API.
+        let _ = dir;
+        if size == 0 {
+            return Err(MapError::Invalid);
+        }
+        if size > max_mapping_size(min_align_mask) {
+            return Err(MapError::TooLarge);
+        }
+        orig.checked_add(size as u64 - 1).ok_or(MapError::Invalid)?;
+        let offset = orig & min_align_mask & SLOT_MASK;
+        // INVARIANT: `offset < SLOT_SIZE`, and `size <= max_mapping_size`
+        // leaves room for it, so `nslots <= SEGMENT_SLOTS`.
+        let padded = offset as usize + size;
+        let nslots = nr_slots(padded);
+        let high = min_align_mask & !SLOT_MASK;
+        let page_aligned = padded >= PAGE_SIZE && high & PAGE_MASK == 0;
+        let req = Request {
+            nslots,
+            area_addr: 0,
+            match_mask: high | if page_aligned { PAGE_MASK } else { 0 },
+            match_bits: orig & high,
+            head: Slot::head(Kind::Streaming, orig, size, offset, nslots),
+        };
+        let Some(slot) = self.take(cpu, req, |c| {
+            c.maps = c.maps.wrapping_add(1);
+            c.bytes_to_device = c.bytes_to_device.wrapping_add(size as u64);
+        }) else {
+            self.failed_maps.fetch_add(1, Relaxed);
+            return Err(MapError::Full);
+        };
+        let bounce = slot + offset;
+        copier.to_bounce(orig, bounce, size);
+        Ok(bounce)
+    }
+
+    /// Unmaps the streaming mapping that `map` returned as `bounce`, of
+    /// `size` bytes (`swiotlb_tbl_unmap_single`).
+    ///
+    /// Copies the bounce buffer back to the original first when `dir` is
+    /// `FromDevice` or `Bidirectional` and `skip_cpu_sync` is false
+    /// (`DMA_ATTR_SKIP_CPU_SYNC`), then frees the slots.
+    ///
+    /// `bounce` must be exactly an address `map` returned and not unmapped
+    /// since, and `size` its size; otherwise the call is refused
+    /// ([`UnmapError::NotMapped`], [`UnmapError::SizeMismatch`],
+    /// [`UnmapError::WrongKind`] for a coherent block), changes nothing and
+    /// is counted in [`Stats::bad_unmaps`].
+    pub fn unmap(
+        &self,
+        bounce: u64,
+        size: usize,
+        dir: Direction,
+        skip_cpu_sync: bool,
+        copier: &impl Copier,
+    ) -> Result<(), UnmapError> {
+        let copy_back = dir.device_writes() && !skip_cpu_sync;
+        let result = self.unmap_inner(bounce, size, copy_back, copier);
+        if result.is_err() {
+            self.bad_unmaps.fetch_add(1, Relaxed);
+        }
+        result
+    }
+
+    fn unmap_inner(
+        &self,
+        bounce: u64,
+        size: usize,
+        copy_back: bool,
+        copier: &impl Copier,
+    ) -> Result<(), UnmapError> {
+        let (area, index) = self.locate(bounce).ok_or(UnmapError::NotMapped)?;
+        let lock = self.areas.get(area).ok_or(UnmapError::NotMapped)?;
+        let orig = lock.with(|st| {
+            let m = st
+                .mapping_at(index)
+                .filter(|m| m.head == index && m.offset == bounce & SLOT_MASK)
+                .ok_or(UnmapError::NotMapped)?;
+            match m.kind {
+                Kind::Streaming => {}
+                Kind::Coherent => return Err(UnmapError::WrongKind),
+                _ => return Err(UnmapError::NotMapped),
+            }
+            if m.size != size {
+                return Err(UnmapError::SizeMismatch);
+            }
+            if copy_back {
+                // The mapping is no longer live: a second unmap or a sync
+                // racing with this one is refused, and only this call frees
+                // it, after copying back outside of the lock.
+                st.set_kind(index, Kind::Unmapping);
+                let c = &mut st.counters;
+                c.bytes_from_device = c.bytes_from_device.wrapping_add(size as u64);
+                Ok(Some(m.orig))
+            } else {
+                self.release(st, index);
+                st.counters.unmaps = st.counters.unmaps.wrapping_add(1);
+                Ok(None)
+            }
+        })?;
+        if let Some(orig) = orig {
+            copier.from_bounce(bounce, orig, size);
+            lock.with(|st| {
+                // INVARIANT: the head is still `Unmapping`: nothing else frees
+                // or changes an `Unmapping` mapping.
+                self.release(st, index);
+                st.counters.unmaps = st.counters.unmaps.wrapping_add(1);
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes the CPU see what the device wrote to `bounce..bounce + size`:
+    /// copies it back to the original when `dir` is `FromDevice` or
+    /// `Bidirectional` (`swiotlb_sync_single_for_cpu`).
+    ///
+    /// `bounce` may be anywhere inside the bytes of a live streaming mapping
+    /// (as `dma_sync_single_range_for_cpu` passes `dma_addr + offset`), and
+    /// the range must end inside them; the matching original range starts as
+    /// far from the mapping's original as `bounce` is from its bounce
+    /// address. Otherwise the call is refused ([`UnmapError::NotMapped`],
+    /// [`UnmapError::OutOfRange`], [`UnmapError::WrongKind`]), copies
+    /// nothing and is counted in [`Stats::bad_syncs`].
+    pub fn sync_for_cpu(
+        &self,
+        bounce: u64,
+        size: usize,
+        dir: Direction,
+        copier: &impl Copier,
+    ) -> Result<(), UnmapError> {
+        let orig = self.sync_check(bounce, size, false, dir.device_writes())?;
+        if let Some(orig) = orig {
+            copier.from_bounce(bounce, orig, size);
+        }
+        Ok(())
+    }
+
+    /// Makes the device see what the CPU wrote to the original of
+    /// `bounce..bounce + size`: copies it into the bounce buffer when `dir`
+    /// is `ToDevice` or `Bidirectional` (`swiotlb_sync_single_for_device`).
+    /// The range is checked as by [`Pool::sync_for_cpu`].
+    pub fn sync_for_device(
+        &self,
+        bounce: u64,
+        size: usize,
+        dir: Direction,
+        copier: &impl Copier,
+    ) -> Result<(), UnmapError> {
+        let orig = self.sync_check(bounce, size, true, dir.device_reads())?;
+        if let Some(orig) = orig {
+            copier.to_bounce(orig, bounce, size);
+        }
+        Ok(())
+    }
+
+    /// Checks a sync range; returns the original address to copy with, or
+    /// `None` when nothing is to be copied.
+    fn sync_check(
+        &self,
+        bounce: u64,
+        size: usize,
+        to_device: bool,
+        copies: bool,
+    ) -> Result<Option<u64>, UnmapError> {
+        let result = self
+            .locate(bounce)
+            .ok_or(UnmapError::NotMapped)
+            .and_then(|(area, index)| {
+                let lock = self.areas.get(area).ok_or(UnmapError::NotMapped)?;
+                let area_addr = self.slot_addr(self.layout.area_start(area));
+                lock.with(|st| {
+                    let m = st.mapping_at(index).ok_or(UnmapError::NotMapped)?;
+                    match m.kind {
+                        Kind::Streaming => {}
+                        Kind::Coherent => return Err(UnmapError::WrongKind),
+                        _ => return Err(UnmapError::NotMapped),
+                    }
+                    let start = area_addr
+                        .wrapping_add((m.head as u64) << SLOT_SHIFT)
+                        .wrapping_add(m.offset);
+                    // INVARIANT: the mapping lies inside the pool, so neither
+                    // `start + m.size` nor `m.orig + m.size` (checked at map)
+                    // overflows; wrapping only keeps a broken invariant from
+                    // panicking.
+                    let end = start.wrapping_add(m.size as u64);
+                    if bounce < start || bounce >= end {
+                        return Err(UnmapError::NotMapped);
+                    }
+                    match bounce.checked_add(size as u64) {
+                        Some(sub_end) if sub_end <= end => {}
+                        _ => return Err(UnmapError::OutOfRange),
+                    }
+                    if !copies || size == 0 {
+                        return Ok(None);
+                    }
+                    let c = &mut st.counters;
+                    if to_device {
+                        c.bytes_to_device = c.bytes_to_device.wrapping_add(size as u64);
+                    } else {
+                        c.bytes_from_device = c.bytes_from_device.wrapping_add(size as u64);
+                    }
+                    Ok(Some(m.orig.wrapping_add(bounce - start)))
+                })
+            });
+        if result.is_err() {
+            self.bad_syncs.fetch_add(1, Relaxed);
+        }
+        result
+    }
+
+    /// Allocates `size` bytes of coherent memory from the pool
+    /// (`swiotlb_alloc`); returns its physical address, which is page
+    /// aligned.
+    ///
+    /// Takes `size` rounded up to whole slots, at most [`SEGMENT_SIZE`],
+    /// and zeroes all of those slots. The search starts in area
+    /// `cpu % nareas()`. Errors as for [`Pool::map`]; a full pool is counted
+    /// in [`Stats::failed_allocs`]. The glue passes `PAGE_ALIGN(size)`, as
+    /// dma-direct does, when the block must be whole pages.
+    pub fn alloc(&self, cpu: usize, size: usize, copier: &impl Copier) -> Result<u64, MapError> {
+        if size == 0 {
+            return Err(MapError::Invalid);
+        }
+        if size > SEGMENT_SIZE {
+            return Err(MapError::TooLarge);
+        }
+        let nslots = nr_slots(size);
+        let req = Request {
+            nslots,
+            area_addr: 0,
+            match_mask: PAGE_MASK,
+            match_bits: 0,
+            head: Slot::head(Kind::Coherent, 0, size, 0, nslots),
+        };
+        let Some(addr) = self.take(cpu, req, |c| c.allocs = c.allocs.wrapping_add(1)) else {
+            self.failed_allocs.fetch_add(1, Relaxed);
+            return Err(MapError::Full);
+        };
+        copier.zero(addr, nslots * SLOT_SIZE);
+        Ok(addr)
+    }
+
+    /// Frees a coherent block that [`Pool::alloc`] returned as `addr`, of
+    /// `size` bytes, the size passed to `alloc` (`swiotlb_free`).
+    ///
+    /// Refused, changing nothing and counted in [`Stats::bad_unmaps`], when
+    /// `addr` is not a live coherent block ([`UnmapError::NotMapped`],
+    /// [`UnmapError::WrongKind`] for a streaming mapping) or `size` differs
+    /// ([`UnmapError::SizeMismatch`]).
+    pub fn free(&self, addr: u64, size: usize) -> Result<(), UnmapError> {
+        let result = self
+            .locate(addr)
+            .ok_or(UnmapError::NotMapped)
+            .and_then(|(area, index)| {
+                let lock = self.areas.get(area).ok_or(UnmapError::NotMapped)?;
+                lock.with(|st| {
+                    let m = st
+                        .mapping_at(index)
+                        .filter(|m| m.head == index && m.offset == addr & SLOT_MASK)
+                        .ok_or(UnmapError::NotMapped)?;
+                    match m.kind {
+                        Kind::Coherent => {}
+                        Kind::Streaming => return Err(UnmapError::WrongKind),
+                        _ => return Err(UnmapError::NotMapped),
+                    }
+                    if m.size != size {
+                        return Err(UnmapError::SizeMismatch);
+                    }
+                    self.release(st, index);
+                    st.counters.frees = st.counters.frees.wrapping_add(1);
+                    Ok(())
+                })
+            });
+        if result.is_err() {
+            self.bad_unmaps.fetch_add(1, Relaxed);
+        }
+        result
+    }
+
+    /// Returns the counters of the pool (see [`Stats`] for how consistent
+    /// they are while the pool is busy).
+    pub fn stats(&self) -> Stats {
+        let mut stats = Stats {
+            nslots: self.nslots(),
+            nareas: self.nareas(),
+            used_hiwater: self.used_hiwater.load(Relaxed),
+            failed_maps: self.failed_maps.load(Relaxed),
+            failed_allocs: self.failed_allocs.load(Relaxed),
+            bad_unmaps: self.bad_unmaps.load(Relaxed),
+            bad_syncs: self.bad_syncs.load(Relaxed),
+            ..Stats::default()
+        };
+        for area in self.areas.iter() {
+            area.with(|st| stats.add_area(st.used(), &st.counters));
+        }
+        stats
+    }
+
+    /// Physical address of pool slot `slot`.
+    fn slot_addr(&self, slot: usize) -> u64 {
+        self.base.wrapping_add((slot as u64) << SLOT_SHIFT)
+    }
+
+    /// Returns `(area, index in the area)` of the slot holding `phys`.
+    fn locate(&self, phys: u64) -> Option<(usize, usize)> {
+        let offset = phys.checked_sub(self.base)?;
+        let slot = usize::try_from(offset >> SLOT_SHIFT).ok()?;
+        self.layout.locate(slot)
+    }
+
+    /// Takes slots for `req`, trying area `cpu % nareas` first and then the
+    /// others in order (`swiotlb_find_slots`); `count` updates the counters
+    /// of the area that had room, under its lock. Returns the physical
+    /// address of the first slot.
+    fn take(&self, cpu: usize, mut req: Request, count: impl Fn(&mut AreaCounters)) -> Option<u64> {
+        let nareas = self.areas.len();
+        if nareas == 0 {
+            return None;
+        }
+        let first_area = cpu % nareas;
+        for k in 0..nareas {
+            // `first_area + k < 2 * nareas`: no overflow.
+            let area = (first_area + k) % nareas;
+            let Some(lock) = self.areas.get(area) else {
+                continue;
+            };
+            let area_start = self.layout.area_start(area);
+            req.area_addr = self.slot_addr(area_start);
+            let found = lock.with(|st| {
+                let index = st.alloc(&req)?;
+                count(&mut st.counters);
+                let total = self
+                    .total_used
+                    .fetch_add(req.nslots, Relaxed)
+                    .wrapping_add(req.nslots);
+                Some((index, total))
+            });
+            if let Some((index, total)) = found {
+                // Outside of the lock; skip the atomic RMW in the steady state.
+                if total > self.used_hiwater.load(Relaxed) {
+                    self.used_hiwater.fetch_max(total, Relaxed);
+                }
+                return Some(self.slot_addr(area_start + index));
+            }
+        }
+        None
+    }
+
+    /// Frees the mapping whose head is `index` in the locked area `st`.
+    fn release(&self, st: &mut super::AreaState<L::Storage>, index: usize) {
+        let nslots = st.release(index);
+        // Still under the area lock, so before anyone can take these slots
+        // again (see `total_used`).
+        self.total_used.fetch_sub(nslots, Relaxed);
+    }
+}
+
+#[cfg(test)]
+impl<L, A> Pool<L, A>
+where
+    L: AreaLock,
+    A: Deref<Target = [L]>,
+{
+    /// The areas, for tests.
+    pub(crate) fn areas(&self) -> &[L] {
+        &self.areas
+    }
+}
