@@ -11,29 +11,36 @@
 //! them for the CPU, shares them with the host). A bad node is reported by name
 //! with its reason and nothing of it is claimed; the good nodes beside it are.
 
+use crate::bounce::{self, Pool};
 use crate::ffi as bindings;
 use crate::sys::memory::{Mapping, Shared, PAGE_SIZE};
 use crate::sys::of::OfNode;
+use crate::sys::{dma, possible_cpus};
 use core::fmt;
+use core::sync::atomic::{AtomicBool, AtomicUsize};
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::{CStr, CString};
+use kernel::sync::Arc;
 
 /// The compatible string of the nodes this module handles.
-pub const COMPATIBLE: &CStr = c_str!("restricted-dma-region");
+pub(crate) const COMPATIBLE: &CStr = c_str!("restricted-dma-region");
 
 /// The most regions one guest may have: each gets a DMA ops table of its own
 /// (see `dma_ops`), so their number is fixed at build time.
-pub const MAX_REGIONS: usize = 8;
+pub(crate) const MAX_REGIONS: usize = 8;
 
 /// Why a node was not claimed. Each reason is printed with the node's path.
 #[derive(Debug)]
-pub enum Reject {
+pub(crate) enum Reject {
     /// No `reg`: a restricted region must sit at an address both VMs agree on,
     /// so a dynamically placed (`size`/`alloc-ranges`) node cannot be one.
     NoReg,
     /// More than one `reg` entry: a region is one contiguous window.
     ManyRanges,
+    /// `size` beside `reg`: a dynamic placement request has no place on a
+    /// region whose address both VMs must agree on.
+    SizeProperty,
     /// `reg` gives a size of zero.
     ZeroSize,
     /// Smaller than one page: too small to hold even one mapping's page.
@@ -60,7 +67,7 @@ pub enum Reject {
 
 impl Reject {
     /// The errno this reason stands for.
-    pub fn errno(&self) -> Error {
+    pub(crate) fn errno(&self) -> Error {
         match self {
             Reject::NotReserved | Reject::Overlaps(_) => EBUSY,
             Reject::TooMany => ENOSPC,
@@ -75,6 +82,7 @@ impl fmt::Display for Reject {
         match self {
             Reject::NoReg => write!(f, "no 'reg' property (a restricted region must be static)"),
             Reject::ManyRanges => write!(f, "'reg' has more than one range"),
+            Reject::SizeProperty => write!(f, "'size' is not allowed beside 'reg'"),
             Reject::ZeroSize => write!(f, "'reg' size is zero"),
             Reject::TooSmall(size) => write!(f, "size {:#x} is smaller than one page", size),
             Reject::Unaligned(base, size) => {
@@ -106,6 +114,9 @@ fn check(node: &OfNode) -> Result<Checked, Reject> {
     if node.reg(1).is_ok() {
         return Err(Reject::ManyRanges);
     }
+    if node.has_property(c_str!("size")) {
+        return Err(Reject::SizeProperty);
+    }
     if size == 0 {
         return Err(Reject::ZeroSize);
     }
@@ -134,7 +145,7 @@ fn check(node: &OfNode) -> Result<Checked, Reject> {
 }
 
 /// The CPU-side claim on a region's memory, released in reverse on drop.
-pub struct Claim {
+pub(crate) struct Claim {
     // Field order is drop order: unshare before unmapping.
     shared: Option<Shared>,
     mapping: Mapping,
@@ -152,37 +163,46 @@ impl Claim {
     }
 
     /// The CPU mapping of the region.
-    pub fn mapping(&self) -> &Mapping {
+    pub(crate) fn mapping(&self) -> &Mapping {
         &self.mapping
     }
 
     /// Whether the region was shared with the host at claim time.
-    pub fn is_shared(&self) -> bool {
+    pub(crate) fn is_shared(&self) -> bool {
         self.shared.is_some()
     }
 }
 
 /// One claimed restricted region.
-pub struct Region {
+pub(crate) struct Region {
     /// The node's name, as in `restricted@50000000`: also its debugfs name.
-    pub name: CString,
+    pub(crate) name: CString,
     /// The reserved-memory node.
-    pub node: OfNode,
+    pub(crate) node: OfNode,
     /// Physical base address.
-    pub base: u64,
+    pub(crate) base: u64,
     /// Size in bytes.
-    pub size: u64,
+    pub(crate) size: u64,
     /// Whether the node has `no-map`.
-    pub no_map: bool,
+    pub(crate) no_map: bool,
     /// The DT nodes whose `memory-region` names this region.
-    pub consumers: KVec<OfNode>,
+    pub(crate) consumers: KVec<OfNode>,
+    /// Which slot of `sys::dma` (and so which ops table) is this region's.
+    pub(crate) index: usize,
+    /// The bounce pool over the region's memory.
+    pub(crate) pool: Pool,
+    /// Whether a refused unmap/sync/free was reported already (once only).
+    pub(crate) bad_call_reported: AtomicBool,
+    /// Virtio devices refused for not negotiating ACCESS_PLATFORM.
+    pub(crate) refusals: AtomicUsize,
+    // Last, so dropped last: nothing may use the memory after it is unmapped.
     /// The region's memory, mapped (and shared).
-    pub claim: Claim,
+    pub(crate) claim: Claim,
 }
 
 impl Region {
     /// Validates `node` against the regions already claimed and claims it.
-    pub fn claim(node: OfNode, claimed: &[KBox<Region>]) -> Result<Self, Reject> {
+    pub(crate) fn claim(node: OfNode, claimed: &[Arc<Region>]) -> Result<Self, Reject> {
         let c = check(&node)?;
         if let Some(other) = claimed.iter().find(|r| c.base < r.base + r.size && r.base < c.base + c.size) {
             let name = CString::try_from(&*other.name).map_err(|_| Reject::Claim(ENOMEM))?;
@@ -193,11 +213,24 @@ impl Region {
         }
         let name = node.name().to_cstring().map_err(|_| Reject::Claim(ENOMEM))?;
         let claim = Claim::new(&c).map_err(Reject::Claim)?;
-        Ok(Self { name, node, base: c.base, size: c.size, no_map: c.no_map, consumers: KVec::new(), claim })
+        let pool = bounce::new_pool(c.base, c.size, possible_cpus()).map_err(Reject::Claim)?;
+        Ok(Self {
+            name,
+            node,
+            base: c.base,
+            size: c.size,
+            no_map: c.no_map,
+            consumers: KVec::new(),
+            index: claimed.len(),
+            pool,
+            bad_call_reported: AtomicBool::new(false),
+            refusals: AtomicUsize::new(0),
+            claim,
+        })
     }
 
     /// Records every DT node whose `memory-region` names this region.
-    pub fn find_consumers(&mut self) -> Result {
+    pub(crate) fn find_consumers(&mut self) -> Result {
         for np in OfNode::all_with_property(c_str!("memory-region")) {
             if np.phandles(c_str!("memory-region")).any(|target| target == self.node) {
                 pr_info!("/reserved-memory/{}: used by {}\n", &*self.name, np.name());
@@ -208,9 +241,15 @@ impl Region {
     }
 }
 
+/// The claimed region whose node is `node`, if any.
+pub(crate) fn lookup(node: &OfNode) -> Option<Arc<Region>> {
+    dma::find_region(|r| r.node == *node)
+}
+
 /// Finds and claims every available `restricted-dma-region` node under
-/// `/reserved-memory`, logging each rejected node with its reason.
-pub fn discover() -> Result<KVec<KBox<Region>>> {
+/// `/reserved-memory`, logging each rejected node with its reason. Region
+/// `i` of the result has slot `i`.
+pub(crate) fn discover() -> Result<KVec<Arc<Region>>> {
     let mut regions = KVec::new();
     let Some(root) = OfNode::find_by_path(c_str!("/reserved-memory")) else {
         pr_info!("no /reserved-memory node\n");
@@ -232,7 +271,7 @@ pub fn discover() -> Result<KVec<KBox<Region>>> {
                     region.size,
                     if region.no_map { " (no-map, not shared by us)" } else { "" }
                 );
-                regions.push(KBox::new(region, GFP_KERNEL)?, GFP_KERNEL)?;
+                regions.push(Arc::new(region, GFP_KERNEL)?, GFP_KERNEL)?;
             }
             Err(why) => pr_err!(
                 "/reserved-memory/{}: rejected: {} ({:?}); nothing claimed\n",

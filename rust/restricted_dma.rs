@@ -9,23 +9,34 @@
 //! `/reserved-memory` node `compatible = "restricted-dma-region"` and points
 //! each device at it with `memory-region`.
 //!
-//! This module claims those regions at load ([`region`]) and publishes what it
-//! claimed in debugfs ([`debugfs`]).
+//! At load the module claims those regions ([`region`]), builds a bounce pool
+//! over each ([`pool`], [`bounce`]), and gives every device behind a region
+//! DMA ops that bounce through its pool ([`dma_ops`]), attaching them as
+//! drivers bind ([`attach`]). What it claimed and counted is in debugfs
+//! ([`debugfs`]). Unload unbinds those devices first, so that no mapping is
+//! live when a region goes.
 //!
 //! Layout: [`ffi`] is the C edge (bindings and helpers), [`sys`] the typed
-//! wrappers over it (the only place with `unsafe`), and the modules at the top
-//! level are the module's logic in safe Rust.
+//! wrappers over it (the only place with `unsafe`), [`pool`] the bounce
+//! allocator (no kernel types: it also runs under `cargo test`), and the other
+//! modules the glue in safe Rust.
 
 use kernel::c_str;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
+mod attach;
+mod bounce;
 mod debugfs;
+mod dma_ops;
 mod ffi;
+pub mod pool;
 mod region;
 mod sys;
 
 use region::Region;
 use sys::debugfs::Dir;
+use sys::dma;
 
 module! {
     type: RestrictedDma,
@@ -35,31 +46,58 @@ module! {
     license: "GPL",
 }
 
-/// The module's state, from load to unload.
+/// The module's state, from load to unload. Teardown order matters and is
+/// spelled out in [`Drop`].
 struct RestrictedDma {
-    // Field order is drop order: debugfs files point into the regions, so the
-    // directories go first, then the root, then the regions themselves.
+    attacher: Option<attach::Attacher>,
     region_dirs: KVec<Dir>,
     _root: Dir,
-    regions: KVec<KBox<Region>>,
+    regions: KVec<Arc<Region>>,
 }
 
 impl kernel::Module for RestrictedDma {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let regions = region::discover()?;
+        for r in regions.iter() {
+            dma::publish(r.index, r.clone())?;
+        }
         let root = Dir::new(c_str!("restricted_dma"), None);
         let mut region_dirs = KVec::with_capacity(regions.len(), GFP_KERNEL)?;
         for r in regions.iter() {
             region_dirs.push(debugfs::publish(&root, r)?, GFP_KERNEL)?;
         }
-        pr_info!("loaded, {} region(s) claimed\n", regions.len());
-        Ok(Self { region_dirs, _root: root, regions })
+        let mut this = Self { attacher: None, region_dirs, _root: root, regions };
+        // Last: from here on devices bind through the pools.
+        this.attacher = Some(attach::Attacher::start()?);
+        pr_info!("loaded, {} region(s) claimed\n", this.regions.len());
+        Ok(this)
     }
 }
 
 impl Drop for RestrictedDma {
     fn drop(&mut self) {
+        // 1. Unbind every device we serve: their drivers release all their
+        //    mappings and allocations, and no DMA op runs after this.
+        self.attacher = None;
+        // 2. debugfs files point into the regions: remove them before those.
         self.region_dirs = KVec::new();
-        pr_info!("unloading, releasing {} region(s)\n", self.regions.len());
+        // 3. Take the regions out of the ops' reach and let them go. A region
+        //    with slots still in use (a driver that leaked a mapping) is kept
+        //    mapped, never handed back: a device may still write to it.
+        for r in self.regions.iter() {
+            let kept = dma::withdraw(r.index);
+            let used = r.pool.stats().used;
+            if kept.is_err() || used != 0 {
+                pr_err!(
+                    "{}: {} slot(s) still in use at unload: region kept reserved and mapped\n",
+                    &*r.name,
+                    used
+                );
+                // Leaking one reference keeps the region (and its mapping)
+                // alive for good.
+                core::mem::forget(kept.map_or_else(|_| r.clone(), |a| a));
+            }
+        }
+        pr_info!("unloaded, {} region(s) released\n", self.regions.len());
     }
 }

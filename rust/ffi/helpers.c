@@ -102,11 +102,14 @@ RDMA_FILE(0); RDMA_FILE(1); RDMA_FILE(2); RDMA_FILE(3);
 RDMA_FILE(4); RDMA_FILE(5); RDMA_FILE(6); RDMA_FILE(7);
 RDMA_FILE(8); RDMA_FILE(9); RDMA_FILE(10); RDMA_FILE(11);
 RDMA_FILE(12); RDMA_FILE(13); RDMA_FILE(14); RDMA_FILE(15);
+RDMA_FILE(16); RDMA_FILE(17); RDMA_FILE(18); RDMA_FILE(19);
+RDMA_FILE(20); RDMA_FILE(21); RDMA_FILE(22); RDMA_FILE(23);
 
 #define F(n) &rdma_f##n##_fops
 static const struct file_operations *const rdma_text_fops[RDMA_DEBUGFS_MAX_FILES] = {
 	F(0), F(1), F(2), F(3), F(4), F(5), F(6), F(7),
 	F(8), F(9), F(10), F(11), F(12), F(13), F(14), F(15),
+	F(16), F(17), F(18), F(19), F(20), F(21), F(22), F(23),
 };
 #undef F
 

@@ -52,7 +52,7 @@ const char *rdma_virtio_name(struct virtio_device *vdev);
  * reads as what
  * rdma_debugfs_show(m, data, which) prints; that function is defined in Rust.
  */
-#define RDMA_DEBUGFS_MAX_FILES 16
+#define RDMA_DEBUGFS_MAX_FILES 24
 struct dentry *rdma_debugfs_text(const char *name, struct dentry *parent,
 				 void *data, unsigned int which);
 void rdma_debugfs_show(struct seq_file *m, void *data, unsigned int which);

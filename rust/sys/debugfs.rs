@@ -12,7 +12,7 @@ use kernel::error::{code::*, Result};
 use kernel::str::CStr;
 
 /// How many files of each kind one owner can have (`RDMA_DEBUGFS_MAX_FILES`).
-pub const MAX_FILES: u32 = 16;
+pub(crate) const MAX_FILES: u32 = 24;
 
 /// A debugfs directory, removed with everything in it on drop.
 ///
@@ -20,7 +20,7 @@ pub const MAX_FILES: u32 = 16;
 ///
 /// `self.0` is a dentry returned by `debugfs_create_dir`, or an error pointer
 /// (debugfs disabled or failed), which every debugfs function accepts.
-pub struct Dir(*mut bindings::dentry);
+pub(crate) struct Dir(*mut bindings::dentry);
 
 // SAFETY: debugfs functions may be called from any thread.
 unsafe impl Send for Dir {}
@@ -38,7 +38,7 @@ fn check(what: &CStr, d: *mut bindings::dentry) -> *mut bindings::dentry {
 
 impl Dir {
     /// Creates directory `name` under `parent`, or at the debugfs root.
-    pub fn new(name: &CStr, parent: Option<&Dir>) -> Self {
+    pub(crate) fn new(name: &CStr, parent: Option<&Dir>) -> Self {
         let parent = parent.map_or(core::ptr::null_mut(), |p| p.0);
         // SAFETY: `name` is NUL-terminated; `parent` is null or a dentry of
         // ours (type invariant), alive while `&Dir` is.
@@ -53,7 +53,7 @@ impl Dir {
     ///
     /// `data` must stay valid, as the type that callback expects, until this
     /// directory is dropped (dropping it waits for readers to finish).
-    pub unsafe fn text_file(&self, name: &CStr, data: *const c_void, which: u32) -> Result {
+    pub(crate) unsafe fn text_file(&self, name: &CStr, data: *const c_void, which: u32) -> Result {
         if which >= MAX_FILES {
             return Err(EINVAL);
         }
@@ -73,7 +73,7 @@ impl Drop for Dir {
 }
 
 /// The `seq_file` a text file's contents are printed to, as a [`fmt::Write`].
-pub struct SeqFile(*mut bindings::seq_file);
+pub(crate) struct SeqFile(*mut bindings::seq_file);
 
 impl SeqFile {
     /// Wraps the `seq_file` passed to a show callback.
@@ -82,7 +82,7 @@ impl SeqFile {
     ///
     /// `m` is the live `seq_file` of a show callback that runs while this
     /// value exists.
-    pub unsafe fn from_raw(m: *mut bindings::seq_file) -> Self {
+    pub(crate) unsafe fn from_raw(m: *mut bindings::seq_file) -> Self {
         Self(m)
     }
 }
@@ -94,4 +94,22 @@ impl fmt::Write for SeqFile {
         unsafe { bindings::seq_write(self.0, s.as_ptr().cast(), s.len()) };
         Ok(())
     }
+}
+
+/// Prints file `which` of the region at `data`; called by the C show routine
+/// of the file (see `helpers.c`).
+///
+/// # Safety
+///
+/// `m` is a live `seq_file` and `data` the region given to
+/// [`Dir::text_file`], which outlives its files.
+#[no_mangle]
+unsafe extern "C" fn rdma_debugfs_show(m: *mut bindings::seq_file, data: *mut c_void, which: u32) {
+    // SAFETY: `data` is a live region (function's safety requirement).
+    let region = unsafe { &*data.cast::<crate::region::Region>() };
+    // SAFETY: `m` is live for this call (function's safety requirement).
+    let mut out = unsafe { SeqFile::from_raw(m) };
+    // seq_file grows its buffer and calls us again on overflow, and our
+    // writer never fails, so there is no error to report.
+    let _ = crate::debugfs::show(region, which, &mut out);
 }

@@ -16,7 +16,7 @@ use kernel::str::CStr;
 /// A `&Device` is only made from a pointer to a live device (see
 /// [`Device::from_raw`]), so `self.0` is valid for the borrow's lifetime.
 #[repr(transparent)]
-pub struct Device(bindings::device);
+pub(crate) struct Device(bindings::device);
 
 impl Device {
     /// Borrows a device from a raw pointer.
@@ -24,7 +24,7 @@ impl Device {
     /// # Safety
     ///
     /// `ptr` points to a device that stays alive for `'a`.
-    pub unsafe fn from_raw<'a>(ptr: *mut bindings::device) -> &'a Device {
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::device) -> &'a Device {
         // SAFETY: The caller guarantees validity for `'a`; the type is
         // `repr(transparent)` over `struct device`.
         unsafe { &*ptr.cast::<Device>() }
@@ -36,37 +36,56 @@ impl Device {
     }
 
     /// The device's name, as in `a003e00.virtio_mmio`.
-    pub fn name(&self) -> &CStr {
+    pub(crate) fn name(&self) -> &CStr {
         // SAFETY: The device is alive (type invariant); `dev_name` returns a
         // NUL-terminated string owned by it.
         unsafe { CStr::from_char_ptr(bindings::rdma_dev_name(self.as_raw())) }
     }
 
     /// The device's DT node, if it has one.
-    pub fn of_node(&self) -> Option<OfNode> {
+    pub(crate) fn of_node(&self) -> Option<OfNode> {
         // SAFETY: The device is alive and holds a reference on its node.
         unsafe { OfNode::from_borrowed(self.0.of_node) }
     }
 
     /// Whether a driver is bound to the device.
-    pub fn is_bound(&self) -> bool {
+    pub(crate) fn is_bound(&self) -> bool {
         !self.0.driver.is_null()
     }
 
     /// Whether the device snoops CPU caches (`dma-coherent`).
-    pub fn is_dma_coherent(&self) -> bool {
+    pub(crate) fn is_dma_coherent(&self) -> bool {
         // SAFETY: The device is alive (type invariant).
         unsafe { bindings::rdma_dev_is_dma_coherent(self.as_raw()) }
     }
 
+    /// The DMA address at which the device sees physical address `phys`
+    /// (honours the bus's `dma-ranges`).
+    pub(crate) fn phys_to_dma(&self, phys: u64) -> u64 {
+        // SAFETY: The device is alive (type invariant).
+        unsafe { bindings::rdma_phys_to_dma(self.as_raw(), phys) }
+    }
+
+    /// The physical address behind DMA address `dma` of this device.
+    pub(crate) fn dma_to_phys(&self, dma: u64) -> u64 {
+        // SAFETY: The device is alive (type invariant).
+        unsafe { bindings::rdma_dma_to_phys(self.as_raw(), dma) }
+    }
+
+    /// The device's `min_align_mask` (0 when it has none).
+    pub(crate) fn min_align_mask(&self) -> u64 {
+        // SAFETY: The device is alive (type invariant).
+        unsafe { bindings::rdma_dma_min_align_mask(self.as_raw()) }
+    }
+
     /// Unbinds the device's driver, if any (takes the device lock; may sleep).
-    pub fn release_driver(&self) {
+    pub(crate) fn release_driver(&self) {
         // SAFETY: The device is alive (type invariant); the function locks it.
         unsafe { bindings::device_release_driver(self.as_raw()) };
     }
 
     /// Tries to bind a driver to the device (takes the device lock; may sleep).
-    pub fn attach(&self) -> Result<bool> {
+    pub(crate) fn attach(&self) -> Result<bool> {
         // SAFETY: The device is alive (type invariant); the function locks it.
         let ret = unsafe { bindings::device_attach(self.as_raw()) };
         to_result(ret)?;
@@ -79,7 +98,7 @@ impl Device {
 /// # Invariants
 ///
 /// Holds one reference on the device behind `self.0`, dropped on drop.
-pub struct DeviceRef(NonNull<Device>);
+pub(crate) struct DeviceRef(NonNull<Device>);
 
 // SAFETY: A device reference may be taken and dropped on any thread.
 unsafe impl Send for DeviceRef {}
@@ -88,7 +107,7 @@ unsafe impl Sync for DeviceRef {}
 
 impl DeviceRef {
     /// Takes a reference on `dev`.
-    pub fn new(dev: &Device) -> Self {
+    pub(crate) fn new(dev: &Device) -> Self {
         // SAFETY: `dev` is alive (type invariant of `Device`).
         unsafe { bindings::get_device(dev.as_raw()) };
         // INVARIANT: we took a reference just above.

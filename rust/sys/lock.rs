@@ -21,7 +21,7 @@ use kernel::types::Opaque;
 /// `lock` is initialised (by [`IrqSpinLock::new`]) before any use, and `data`
 /// is only accessed while `lock` is held.
 #[pin_data]
-pub struct IrqSpinLock<T> {
+pub(crate) struct IrqSpinLock<T> {
     #[pin]
     lock: Opaque<bindings::spinlock_t>,
     data: UnsafeCell<T>,
@@ -34,7 +34,7 @@ unsafe impl<T: Send> Sync for IrqSpinLock<T> {}
 
 impl<T> IrqSpinLock<T> {
     /// An initialiser for a lock around `data`.
-    pub fn new(data: T) -> impl PinInit<Self> {
+    pub(crate) fn new(data: T) -> impl PinInit<Self> {
         pin_init!(Self {
             // SAFETY: `slot` is valid for writes and pinned; `spin_lock_init`
             // initialises it in place.
@@ -44,7 +44,7 @@ impl<T> IrqSpinLock<T> {
     }
 
     /// Runs `f` with the lock held and interrupts disabled on this CPU.
-    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         // SAFETY: The lock was initialised (type invariant).
         let flags = unsafe { bindings::rdma_spin_lock_irqsave(self.lock.get()) };
         // SAFETY: We hold the lock, so no other reference to `data` exists.

@@ -9,7 +9,7 @@ use kernel::error::{code::*, Result};
 use kernel::prelude::*;
 
 /// The kernel's page size (arm64 with 4 KiB pages in our configuration).
-pub const PAGE_SIZE: u64 = bindings::PAGE_SIZE as u64;
+pub(crate) const PAGE_SIZE: u64 = bindings::PAGE_SIZE as u64;
 
 /// A physical range mapped write-back for the CPU with `memremap`.
 ///
@@ -20,7 +20,7 @@ pub const PAGE_SIZE: u64 = bindings::PAGE_SIZE as u64;
 ///
 /// `vaddr` is the start of a live `memremap` mapping of `size` bytes at `phys`,
 /// owned by this value and unmapped in [`Drop`].
-pub struct Mapping {
+pub(crate) struct Mapping {
     vaddr: NonNull<u8>,
     phys: u64,
     size: usize,
@@ -34,7 +34,7 @@ unsafe impl Sync for Mapping {}
 
 impl Mapping {
     /// Maps `size` bytes of physical memory at `phys`.
-    pub fn new(phys: u64, size: usize) -> Result<Self> {
+    pub(crate) fn new(phys: u64, size: usize) -> Result<Self> {
         // SAFETY: `memremap` validates its arguments itself and returns null on
         // failure; the range is a reserved-memory region nobody else maps WB.
         let vaddr = unsafe { bindings::memremap(phys, size, bindings::MEMREMAP_WB as _) };
@@ -44,12 +44,12 @@ impl Mapping {
     }
 
     /// The mapping's kernel virtual address.
-    pub fn vaddr(&self) -> *mut u8 {
+    pub(crate) fn vaddr(&self) -> *mut u8 {
         self.vaddr.as_ptr()
     }
 
     /// Whether `[phys, phys + len)` lies inside this mapping.
-    pub fn covers(&self, phys: u64, len: usize) -> bool {
+    pub(crate) fn covers(&self, phys: u64, len: usize) -> bool {
         phys >= self.phys
             && (phys - self.phys)
                 .checked_add(len as u64)
@@ -65,7 +65,7 @@ impl Mapping {
     /// Copies `len` bytes from the linear map at `from` (RAM handed to the DMA
     /// API by a driver) to `to` inside this mapping. Returns false, copying
     /// nothing, when `to` is not covered.
-    pub fn copy_in(&self, from: u64, to: u64, len: usize) -> bool {
+    pub(crate) fn copy_in(&self, from: u64, to: u64, len: usize) -> bool {
         let Some(dst) = self.virt(to, len) else { return false };
         // SAFETY: `dst..dst+len` is inside our live mapping (checked above).
         // `from` is the physical address of memory a driver passed to
@@ -79,7 +79,7 @@ impl Mapping {
 
     /// Copies `len` bytes from `from` inside this mapping to the linear map at
     /// `to`; see [`Mapping::copy_in`].
-    pub fn copy_out(&self, from: u64, to: u64, len: usize) -> bool {
+    pub(crate) fn copy_out(&self, from: u64, to: u64, len: usize) -> bool {
         let Some(src) = self.virt(from, len) else { return false };
         // SAFETY: As in `copy_in`, with the roles of the two buffers swapped.
         unsafe { core::ptr::copy_nonoverlapping(src, bindings::rdma_phys_to_virt(to).cast::<u8>(), len) };
@@ -87,7 +87,7 @@ impl Mapping {
     }
 
     /// Zeroes `len` bytes at `phys` inside this mapping.
-    pub fn zero(&self, phys: u64, len: usize) -> bool {
+    pub(crate) fn zero(&self, phys: u64, len: usize) -> bool {
         let Some(dst) = self.virt(phys, len) else { return false };
         // SAFETY: `dst..dst+len` is inside our live mapping (checked above).
         unsafe { core::ptr::write_bytes(dst, 0, len) };
@@ -95,12 +95,12 @@ impl Mapping {
     }
 
     /// The CPU address of `phys` inside the mapping, for coherent allocations.
-    pub fn cpu_addr(&self, phys: u64, len: usize) -> Option<NonNull<c_void>> {
+    pub(crate) fn cpu_addr(&self, phys: u64, len: usize) -> Option<NonNull<c_void>> {
         self.virt(phys, len).and_then(|p| NonNull::new(p.cast()))
     }
 
     /// The physical address of a CPU address inside the mapping.
-    pub fn phys_of(&self, vaddr: *const c_void, len: usize) -> Option<u64> {
+    pub(crate) fn phys_of(&self, vaddr: *const c_void, len: usize) -> Option<u64> {
         let off = (vaddr as usize).checked_sub(self.vaddr.as_ptr() as usize)? as u64;
         let phys = self.phys.checked_add(off)?;
         self.covers(phys, len).then_some(phys)
@@ -127,14 +127,14 @@ impl Drop for Mapping {
 ///
 /// `vaddr` is a page-aligned linear-map address of `pages` pages that were
 /// successfully shared.
-pub struct Shared {
+pub(crate) struct Shared {
     vaddr: usize,
     pages: i32,
 }
 
 impl Shared {
     /// Shares the linear-map pages of `mapping`, which must be their linear alias.
-    pub fn new(mapping: &Mapping) -> Result<Self> {
+    pub(crate) fn new(mapping: &Mapping) -> Result<Self> {
         let pages = i32::try_from(mapping.size as u64 / PAGE_SIZE).map_err(|_| EINVAL)?;
         let vaddr = mapping.vaddr() as usize;
         // SAFETY: `vaddr` is the page-aligned linear alias of `pages` pages of

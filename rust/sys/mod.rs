@@ -6,8 +6,31 @@
 //! `unsafe` block here carries the proof of its safety. The code above these
 //! wrappers (region handling, attaching, the DMA operations) is safe Rust.
 
-pub mod debugfs;
-pub mod device;
-pub mod lock;
-pub mod memory;
-pub mod of;
+use crate::ffi as bindings;
+
+pub(crate) mod bus;
+pub(crate) mod debugfs;
+pub(crate) mod device;
+pub(crate) mod dma;
+pub(crate) mod lock;
+pub(crate) mod memory;
+pub(crate) mod of;
+
+/// The CPU this code runs on (a hint: the caller may migrate right after).
+pub(crate) fn this_cpu() -> usize {
+    // SAFETY: `raw_smp_processor_id` has no preconditions.
+    unsafe { bindings::rdma_cpu() as usize }
+}
+
+/// The number of possible CPU ids (`nr_cpu_ids`).
+pub(crate) fn possible_cpus() -> usize {
+    // SAFETY: Reads a variable fixed at boot.
+    unsafe { bindings::rdma_nr_cpu_ids() as usize }
+}
+
+/// Whether a rate-limited message may be printed now (one shared limit, the
+/// kernel's default: at most 10 messages every 5 seconds).
+pub(crate) fn ratelimit() -> bool {
+    // SAFETY: `__ratelimit` on a static state has no preconditions.
+    unsafe { bindings::rdma_ratelimit() }
+}

@@ -14,7 +14,7 @@ use kernel::str::CStr;
 /// `self.0` points to a live `struct device_node` on which this value holds one
 /// reference (taken by `of_node_get` or handed over by an OF lookup function),
 /// dropped in [`Drop`].
-pub struct OfNode(NonNull<bindings::device_node>);
+pub(crate) struct OfNode(NonNull<bindings::device_node>);
 
 // SAFETY: `struct device_node` is reference counted and its accessors used here
 // take no thread-affine state, so the reference may move between threads.
@@ -48,7 +48,7 @@ impl OfNode {
     }
 
     /// Looks a node up by its full path, for example `/reserved-memory`.
-    pub fn find_by_path(path: &CStr) -> Option<Self> {
+    pub(crate) fn find_by_path(path: &CStr) -> Option<Self> {
         // SAFETY: `path` is a valid NUL-terminated string; the function
         // returns null or a node with a reference taken for the caller.
         unsafe { Self::from_owned(bindings::of_find_node_opts_by_path(path.as_char_ptr(), core::ptr::null_mut())) }
@@ -60,36 +60,36 @@ impl OfNode {
     }
 
     /// The children of this node, each with a reference of its own.
-    pub fn children(&self) -> Children<'_> {
+    pub(crate) fn children(&self) -> Children<'_> {
         Children { parent: self, prev: None }
     }
 
     /// Every node in the tree that has property `name`.
-    pub fn all_with_property(name: &'static CStr) -> WithProperty {
+    pub(crate) fn all_with_property(name: &'static CStr) -> WithProperty {
         WithProperty { name, prev: None }
     }
 
     /// The node's name with its unit address, as in `restricted@50000000`.
-    pub fn name(&self) -> &CStr {
+    pub(crate) fn name(&self) -> &CStr {
         // SAFETY: The node is alive (type invariant) and its `full_name` is a
         // NUL-terminated string that lives as long as the node.
         unsafe { CStr::from_char_ptr((*self.as_raw()).full_name) }
     }
 
     /// Whether the node's `compatible` lists `compat`.
-    pub fn is_compatible(&self, compat: &CStr) -> bool {
+    pub(crate) fn is_compatible(&self, compat: &CStr) -> bool {
         // SAFETY: The node is alive (type invariant), `compat` is NUL-terminated.
         unsafe { bindings::of_device_is_compatible(self.as_raw(), compat.as_char_ptr()) > 0 }
     }
 
     /// Whether the node's `status` is absent, "okay" or "ok".
-    pub fn is_available(&self) -> bool {
+    pub(crate) fn is_available(&self) -> bool {
         // SAFETY: The node is alive (type invariant).
         unsafe { bindings::of_device_is_available(self.as_raw()) }
     }
 
     /// Whether the node has property `name` (with or without a value).
-    pub fn has_property(&self, name: &CStr) -> bool {
+    pub(crate) fn has_property(&self, name: &CStr) -> bool {
         // SAFETY: The node is alive (type invariant), `name` is NUL-terminated;
         // a null length pointer is allowed.
         !unsafe { bindings::of_find_property(self.as_raw(), name.as_char_ptr(), core::ptr::null_mut()) }
@@ -97,7 +97,7 @@ impl OfNode {
     }
 
     /// Entry `index` of the node's `reg` as (address, size), untranslated.
-    pub fn reg(&self, index: i32) -> Result<(u64, u64)> {
+    pub(crate) fn reg(&self, index: i32) -> Result<(u64, u64)> {
         let (mut addr, mut size) = (0u64, 0u64);
         // SAFETY: The node is alive (type invariant); the out pointers are valid.
         to_result(unsafe { bindings::of_property_read_reg(self.as_raw(), index, &mut addr, &mut size) })?;
@@ -105,14 +105,14 @@ impl OfNode {
     }
 
     /// The node that entry `index` of phandle-list property `name` points to.
-    pub fn phandle(&self, name: &CStr, index: i32) -> Option<OfNode> {
+    pub(crate) fn phandle(&self, name: &CStr, index: i32) -> Option<OfNode> {
         // SAFETY: The node is alive (type invariant), `name` is NUL-terminated;
         // the result is null or a node with a reference taken for us.
         unsafe { Self::from_owned(bindings::rdma_of_parse_phandle(self.as_raw(), name.as_char_ptr(), index)) }
     }
 
     /// Every node that phandle-list property `name` points to, in order.
-    pub fn phandles<'a>(&'a self, name: &'a CStr) -> impl Iterator<Item = OfNode> + 'a {
+    pub(crate) fn phandles<'a>(&'a self, name: &'a CStr) -> impl Iterator<Item = OfNode> + 'a {
         (0..).map_while(move |i| self.phandle(name, i))
     }
 }
@@ -138,7 +138,7 @@ impl Drop for OfNode {
 }
 
 /// Iterator over a node's children; see [`OfNode::children`].
-pub struct Children<'a> {
+pub(crate) struct Children<'a> {
     parent: &'a OfNode,
     prev: Option<OfNode>,
 }
@@ -169,7 +169,7 @@ impl Drop for Children<'_> {
 }
 
 /// Iterator over all nodes having a property; see [`OfNode::all_with_property`].
-pub struct WithProperty {
+pub(crate) struct WithProperty {
     name: &'static CStr,
     prev: Option<OfNode>,
 }

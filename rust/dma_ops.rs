@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What each DMA operation does for a device behind a region.
+//!
+//! `sys::dma` turns the DMA core's calls into calls of these methods with
+//! typed arguments; they translate between the device's DMA addresses and the
+//! pool's physical ones (`phys_to_dma`, so a bus `dma-ranges` is honoured),
+//! call the pool, and report what goes wrong. Nothing here sleeps or
+//! allocates: these run in any context, interrupts included.
+
+use crate::bounce::RegionCopier;
+use crate::pool::{self, Direction, MapError, UnmapError};
+use crate::region::Region;
+use crate::sys::device::Device;
+use crate::sys::dma::{Attrs, SgIter, MAPPING_ERROR};
+use crate::sys::memory::PAGE_SIZE;
+use crate::sys::{ratelimit, this_cpu};
+use core::ffi::c_void;
+use core::ptr::NonNull;
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+
+/// Coherent blocks are whole pages, as dma-direct hands them out.
+fn page_align(size: usize) -> Option<usize> {
+    let page = PAGE_SIZE as usize;
+    size.checked_add(page - 1).map(|s| s & !(page - 1))
+}
+
+impl Region {
+    fn copier(&self) -> RegionCopier<'_> {
+        RegionCopier(self.claim.mapping())
+    }
+
+    /// Whether the region has a linear-map alias (no `no-map`), so that its
+    /// memory has `struct page`s.
+    pub(crate) fn linear(&self) -> bool {
+        !self.no_map
+    }
+
+    /// Reports a refused map or allocation, rate limited.
+    fn map_failed(&self, dev: &Device, what: &str, size: usize, e: MapError) {
+        if ratelimit() {
+            let s = self.pool.stats();
+            pr_warn!(
+                "{}: {} of {} bytes failed in {}: {} ({} of {} slots in use)\n",
+                dev.name(),
+                what,
+                size,
+                &*self.name,
+                e,
+                s.used,
+                s.nslots
+            );
+        }
+    }
+
+    /// Reports, once per region, an unmap, free or sync of something that is
+    /// not a live mapping. The pool has refused it and counted it.
+    fn bad_call(&self, dev: &Device, what: &str, dma: u64, size: usize, e: UnmapError) {
+        if !self.bad_call_reported.swap(true, Ordering::Relaxed) {
+            pr_err!(
+                "{}: {} of {:#x} ({} bytes) refused in {}: {}; ignored (reported once)\n",
+                dev.name(),
+                what,
+                dma,
+                size,
+                &*self.name,
+                e
+            );
+        }
+    }
+
+    /// `map_page`: bounces `size` bytes at `phys`; returns the DMA address.
+    pub(crate) fn map(&self, dev: &Device, phys: u64, size: usize, dir: u32, _attrs: Attrs) -> u64 {
+        let Some(dir) = Direction::from_raw(dir) else {
+            self.map_failed(dev, "map with DMA_NONE", size, MapError::Invalid);
+            return MAPPING_ERROR;
+        };
+        // The pool copies the original in whatever `_attrs` say: a slot must
+        // never show the device, or give back, a previous mapping's bytes.
+        match self.pool.map(this_cpu(), phys, size, dir, dev.min_align_mask(), &self.copier()) {
+            Ok(bounce) => dev.phys_to_dma(bounce),
+            Err(e) => {
+                self.map_failed(dev, "map", size, e);
+                MAPPING_ERROR
+            }
+        }
+    }
+
+    /// `unmap_page`: copies back as `dir` requires and frees the slots.
+    pub(crate) fn unmap(&self, dev: &Device, dma: u64, size: usize, dir: u32, attrs: Attrs) {
+        let result = Direction::from_raw(dir).ok_or(UnmapError::NotMapped).and_then(|dir| {
+            let phys = dev.dma_to_phys(dma);
+            self.pool.unmap(phys, size, dir, attrs.skip_cpu_sync(), &self.copier())
+        });
+        if let Err(e) = result {
+            self.bad_call(dev, "unmap", dma, size, e);
+        }
+    }
+
+    /// `sync_single_for_{cpu,device}`.
+    pub(crate) fn sync(&self, dev: &Device, dma: u64, size: usize, dir: u32, for_device: bool) {
+        let result = Direction::from_raw(dir).ok_or(UnmapError::NotMapped).and_then(|dir| {
+            let phys = dev.dma_to_phys(dma);
+            if for_device {
+                self.pool.sync_for_device(phys, size, dir, &self.copier())
+            } else {
+                self.pool.sync_for_cpu(phys, size, dir, &self.copier())
+            }
+        });
+        if let Err(e) = result {
+            self.bad_call(dev, "sync", dma, size, e);
+        }
+    }
+
+    /// `map_sg`: maps every entry; on a failure unmaps those already mapped
+    /// and returns the errno the DMA API documents (`ENOMEM` for a full pool,
+    /// `EINVAL` for an entry no mapping can hold).
+    pub(crate) fn map_sg(&self, dev: &Device, sg: SgIter, dir: u32, attrs: Attrs) -> Result<i32> {
+        let mut mapped = 0;
+        for e in sg {
+            let dma = self.map(dev, e.phys(), e.len(), dir, attrs);
+            if dma == MAPPING_ERROR {
+                let too_large = e.len() > self.max_mapping_size(dev);
+                // Nothing was written by the device yet: no copy back.
+                let skip = Attrs::SKIP_CPU_SYNC;
+                sg.take(mapped).for_each(|m| self.unmap(dev, m.dma_address(), m.dma_len(), dir, skip));
+                return Err(if too_large { EINVAL } else { ENOMEM });
+            }
+            e.set_dma(dma, e.len());
+            mapped += 1;
+        }
+        Ok(mapped as i32)
+    }
+
+    /// `unmap_sg`.
+    pub(crate) fn unmap_sg(&self, dev: &Device, sg: SgIter, dir: u32, attrs: Attrs) {
+        sg.for_each(|e| self.unmap(dev, e.dma_address(), e.dma_len(), dir, attrs));
+    }
+
+    /// `sync_sg_for_{cpu,device}`.
+    pub(crate) fn sync_sg(&self, dev: &Device, sg: SgIter, dir: u32, for_device: bool) {
+        sg.for_each(|e| self.sync(dev, e.dma_address(), e.dma_len(), dir, for_device));
+    }
+
+    /// `alloc`: zeroed coherent memory from the pool; returns its CPU and DMA
+    /// addresses.
+    pub(crate) fn alloc(&self, dev: &Device, size: usize) -> Option<(NonNull<c_void>, u64)> {
+        let size = page_align(size)?;
+        match self.pool.alloc(this_cpu(), size, &self.copier()) {
+            Ok(phys) => {
+                let cpu_addr = self.claim.mapping().cpu_addr(phys, size)?;
+                Some((cpu_addr, dev.phys_to_dma(phys)))
+            }
+            Err(e) => {
+                self.map_failed(dev, "coherent allocation", size, e);
+                None
+            }
+        }
+    }
+
+    /// `free`: gives back a block from [`Region::alloc`].
+    pub(crate) fn free(&self, dev: &Device, size: usize, vaddr: *mut c_void, dma: u64) {
+        let size = page_align(size).unwrap_or(usize::MAX);
+        let phys = dev.dma_to_phys(dma);
+        // The CPU and DMA addresses must name the same block.
+        let result = match self.claim.mapping().phys_of(vaddr, size) {
+            Some(p) if p == phys => self.pool.free(phys, size),
+            _ => Err(UnmapError::NotMapped),
+        };
+        if let Err(e) = result {
+            self.bad_call(dev, "free", dma, size, e);
+        }
+    }
+
+    /// `dma_supported`: whether the device can address all of the region.
+    pub(crate) fn dma_supported(&self, dev: &Device, mask: u64) -> bool {
+        dev.phys_to_dma(self.base + self.size - 1) <= mask
+    }
+
+    /// `max_mapping_size`: the largest streaming mapping for this device.
+    ///
+    /// Besides the pool's own limit (one segment, less the alignment
+    /// reserve), a mapping may take at most a quarter of the smallest area:
+    /// in a small pool, a mapping that needed a whole area could wait for it
+    /// forever while smaller ones keep taking slots, and block layers split
+    /// their requests by this size.
+    pub(crate) fn max_mapping_size(&self, dev: &Device) -> usize {
+        let layout = self.pool.layout();
+        let smallest = (0..layout.nareas()).map(|i| layout.area_slots(i)).min().unwrap_or(0);
+        pool::max_mapping_size(dev.min_align_mask()).min(smallest * pool::SLOT_SIZE / 4)
+    }
+}
+
+/// `map_resource`: MMIO cannot be bounced, and the device must not reach
+/// anything outside its region, so it is refused.
+pub(crate) fn refuse_resource(dev: &Device, phys: u64, size: usize) {
+    if ratelimit() {
+        pr_warn!("{}: map_resource of {:#x}+{:#x} refused: the device is restricted\n", dev.name(), phys, size);
+    }
+}

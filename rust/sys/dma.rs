@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `dma_map_ops` edge: raw pointers in, typed values out.
+//!
+//! The DMA core calls a device's ops with nothing but the device, so the ops
+//! must find the device's region by themselves, and fast: they are the I/O
+//! path of the whole guest. Each region therefore gets an ops table of its
+//! own, a monomorphised copy of the same functions for slot `R` (there are
+//! [`MAX_REGIONS`] slots), and the functions find their region in a static
+//! array, [`BACKENDS`], with one atomic load: no lookup, no lock.
+//!
+//! A device behind a region that could not be claimed gets [`REFUSE_OPS`],
+//! which fail every request: it must never fall back to direct DMA.
+//!
+//! Lifetime: a region is published in its slot before any device gets the
+//! slot's ops and withdrawn only when no device has them any more
+//! ([`withdraw`] checks the count [`install`] and [`uninstall`] keep). The
+//! DMA API forbids calls for a device once its driver is unbound, and a
+//! device only loses our ops after it is unbound, so no call can find a
+//! withdrawn slot's region gone.
+
+use super::device::Device;
+use crate::ffi as bindings;
+use crate::region::{Region, MAX_REGIONS};
+use core::ffi::{c_int, c_ulong, c_void};
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+/// `DMA_MAPPING_ERROR`: the address that says a mapping failed.
+pub(crate) const MAPPING_ERROR: u64 = u64::MAX;
+
+/// The `DMA_ATTR_*` flags of a call.
+#[derive(Clone, Copy)]
+pub(crate) struct Attrs(u64);
+
+impl Attrs {
+    /// Only `DMA_ATTR_SKIP_CPU_SYNC`.
+    pub(crate) const SKIP_CPU_SYNC: Attrs = Attrs(bindings::DMA_ATTR_SKIP_CPU_SYNC as u64);
+
+    /// `DMA_ATTR_SKIP_CPU_SYNC`: the caller syncs itself; do not copy.
+    pub(crate) fn skip_cpu_sync(self) -> bool {
+        self.0 & bindings::DMA_ATTR_SKIP_CPU_SYNC as u64 != 0
+    }
+}
+
+/// Which of our ops tables a device has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ops {
+    /// The table of the region in this slot.
+    Region(usize),
+    /// The table that refuses everything.
+    Refuse,
+}
+
+impl Ops {
+    fn table(self) -> &'static bindings::dma_map_ops {
+        match self {
+            Ops::Region(i) => &OPS[i],
+            Ops::Refuse => &REFUSE_OPS,
+        }
+    }
+
+    fn counter(self) -> &'static AtomicUsize {
+        match self {
+            Ops::Region(i) => &INSTALLED[i],
+            Ops::Refuse => &INSTALLED[MAX_REGIONS],
+        }
+    }
+
+    /// Which of our tables `dev` has, if any.
+    pub(crate) fn of(dev: &Device) -> Option<Ops> {
+        // SAFETY: `dev` is alive (type invariant of `Device`).
+        let ops = unsafe { bindings::rdma_get_dma_ops(dev.as_raw()) };
+        if core::ptr::eq(ops, &REFUSE_OPS) {
+            return Some(Ops::Refuse);
+        }
+        OPS.iter().position(|t| core::ptr::eq(ops, t)).map(Ops::Region)
+    }
+}
+
+/// INVARIANT: a non-null entry is a pointer from `Arc::into_raw` whose
+/// reference this array owns; it is only cleared by [`withdraw`].
+static BACKENDS: [AtomicPtr<Region>; MAX_REGIONS] = [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_REGIONS];
+
+/// How many devices have each table (the last entry: [`REFUSE_OPS`]).
+static INSTALLED: [AtomicUsize; MAX_REGIONS + 1] = [const { AtomicUsize::new(0) }; MAX_REGIONS + 1];
+
+/// Publishes `region` in slot `index`, for the ops of that slot to find.
+pub(crate) fn publish(index: usize, region: Arc<Region>) -> Result {
+    let slot = BACKENDS.get(index).ok_or(EINVAL)?;
+    let raw = Arc::into_raw(region).cast_mut();
+    if slot.compare_exchange(core::ptr::null_mut(), raw, Ordering::Release, Ordering::Relaxed).is_err() {
+        // SAFETY: `raw` came from `Arc::into_raw` just above and was not stored.
+        drop(unsafe { Arc::from_raw(raw) });
+        return Err(EBUSY);
+    }
+    Ok(())
+}
+
+/// Takes the region out of slot `index`, if no device has the slot's ops.
+/// Returns `Err(EBUSY)`, leaving the region published, otherwise.
+pub(crate) fn withdraw(index: usize) -> Result<Arc<Region>> {
+    let slot = BACKENDS.get(index).ok_or(EINVAL)?;
+    if INSTALLED[index].load(Ordering::Acquire) != 0 {
+        return Err(EBUSY);
+    }
+    let raw = slot.swap(core::ptr::null_mut(), Ordering::AcqRel);
+    if raw.is_null() {
+        return Err(ENOENT);
+    }
+    // SAFETY: Non-null entries own a reference from `Arc::into_raw` (static's
+    // invariant), which we now take back; no device has the ops (checked).
+    Ok(unsafe { Arc::from_raw(raw) })
+}
+
+/// The published region for which `pred` holds, with a reference of its own.
+/// For slow paths (binding a device): it walks all slots.
+pub(crate) fn find_region(pred: impl Fn(&Region) -> bool) -> Option<Arc<Region>> {
+    BACKENDS.iter().find_map(|slot| {
+        let raw = slot.load(Ordering::Acquire);
+        if raw.is_null() {
+            return None;
+        }
+        // SAFETY: A non-null entry owns a reference (static's invariant), and
+        // entries are only withdrawn at unload after the bus notifier, the
+        // only caller, is unregistered; the borrow becomes a new reference.
+        let r: Arc<Region> = unsafe { kernel::sync::ArcBorrow::from_raw(raw) }.into();
+        pred(&r).then_some(r)
+    })
+}
+
+/// The region of slot `R`, for the ops of that slot.
+fn backend<const R: usize>() -> Option<&'static Region> {
+    let raw = BACKENDS.get(R)?.load(Ordering::Acquire);
+    // SAFETY: A non-null entry owns a reference to a live region (static's
+    // invariant). It is only cleared, and the reference dropped, when no
+    // device has this slot's ops, while the ops run only for a device that
+    // has them (see the module docs), so the region outlives this call; the
+    // `'static` does not escape the ops functions, which are the only callers.
+    unsafe { raw.as_ref() }
+}
+
+/// Gives `dev` one of our ops tables. The caller calls this from the bus
+/// notifier before the driver probes, or with the device unbound.
+pub(crate) fn install(dev: &Device, ops: Ops) {
+    ops.counter().fetch_add(1, Ordering::AcqRel);
+    // SAFETY: `dev` is alive; the table is static and lives as long as the
+    // module, and every device gets its ops cleared (`uninstall`) before the
+    // module can go: the counter keeps `withdraw` from passing until then.
+    unsafe { bindings::rdma_set_dma_ops(dev.as_raw(), ops.table()) };
+}
+
+/// Takes our ops off `dev` (it falls back to the platform's ops); returns
+/// which ones it had, if any. Only for a device with no driver bound.
+pub(crate) fn uninstall(dev: &Device) -> Option<Ops> {
+    let ops = Ops::of(dev)?;
+    // SAFETY: `dev` is alive; a null ops pointer is how a device has none.
+    unsafe { bindings::rdma_set_dma_ops(dev.as_raw(), core::ptr::null()) };
+    ops.counter().fetch_sub(1, Ordering::AcqRel);
+    Some(ops)
+}
+
+/// One entry of a scatterlist handed to the ops.
+///
+/// # Invariants
+///
+/// Points to a live `struct scatterlist` entry for as long as the ops call
+/// that made it runs (the DMA API owns the list for the call).
+#[derive(Clone, Copy)]
+pub(crate) struct SgEntry(NonNull<bindings::scatterlist>);
+
+impl SgEntry {
+    /// Physical address of the entry's buffer.
+    pub(crate) fn phys(&self) -> u64 {
+        // SAFETY: The entry is live (type invariant).
+        unsafe { bindings::rdma_sg_phys(self.0.as_ptr()) }
+    }
+
+    /// Length of the entry's buffer in bytes.
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: The entry is live (type invariant).
+        unsafe { bindings::rdma_sg_len(self.0.as_ptr()) as usize }
+    }
+
+    /// Sets the DMA address and length the device sees for this entry.
+    pub(crate) fn set_dma(&self, addr: u64, len: usize) {
+        // SAFETY: The entry is live (type invariant) and the DMA API lets the
+        // map operation write its DMA fields.
+        unsafe { bindings::rdma_sg_set_dma(self.0.as_ptr(), addr, len as u32) };
+    }
+
+    /// The DMA address set by `map_sg`.
+    pub(crate) fn dma_address(&self) -> u64 {
+        // SAFETY: The entry is live (type invariant).
+        unsafe { bindings::rdma_sg_dma_address(self.0.as_ptr()) }
+    }
+
+    /// The DMA length set by `map_sg`.
+    pub(crate) fn dma_len(&self) -> usize {
+        // SAFETY: The entry is live (type invariant).
+        unsafe { bindings::rdma_sg_dma_len(self.0.as_ptr()) as usize }
+    }
+}
+
+/// The first `nents` entries of a scatterlist, as an iterator.
+#[derive(Clone, Copy)]
+pub(crate) struct SgIter {
+    next: *mut bindings::scatterlist,
+    left: usize,
+}
+
+impl SgIter {
+    /// # Safety
+    ///
+    /// `sg` heads a live list of at least `nents` entries that stays valid
+    /// while the iterator and its entries are used (for one ops call).
+    unsafe fn new(sg: *mut bindings::scatterlist, nents: c_int) -> Self {
+        Self { next: sg, left: usize::try_from(nents).unwrap_or(0) }
+    }
+}
+
+impl Iterator for SgIter {
+    type Item = SgEntry;
+
+    fn next(&mut self) -> Option<SgEntry> {
+        if self.left == 0 {
+            return None;
+        }
+        let cur = NonNull::new(self.next)?;
+        self.left -= 1;
+        // SAFETY: `cur` is a live entry of the list (constructor's
+        // requirement); `sg_next` follows chain links and returns the next one.
+        self.next = unsafe { bindings::sg_next(cur.as_ptr()) };
+        // INVARIANT: `cur` is live for the ops call (constructor's requirement).
+        Some(SgEntry(cur))
+    }
+}
+
+/// Safe view of a device for the backend, from the pointer the DMA core passes.
+///
+/// # Safety
+///
+/// `dev` is the live device the DMA core calls an op for; it stays alive for
+/// the call.
+unsafe fn dev<'a>(dev: *mut bindings::device) -> &'a Device {
+    // SAFETY: The caller's requirement.
+    unsafe { Device::from_raw(dev) }
+}
+
+// The ops of slot `R`. Each converts its arguments and forwards to the
+// region's safe methods in `crate::dma_ops`. SAFETY for all of them: the DMA
+// core calls them with a live device that has this table, with pointers that
+// are valid for the call as the DMA API documents, and `backend` is sound for
+// the reasons given there.
+
+unsafe extern "C" fn map_page<const R: usize>(
+    d: *mut bindings::device,
+    page: *mut bindings::page,
+    offset: c_ulong,
+    size: usize,
+    dir: bindings::dma_data_direction,
+    attrs: c_ulong,
+) -> bindings::dma_addr_t {
+    // SAFETY: See above: `page` is a valid page the caller maps.
+    let phys = unsafe { bindings::rdma_page_to_phys(page) } + offset as u64;
+    // SAFETY: See above.
+    let dev = unsafe { dev(d) };
+    backend::<R>().map_or(MAPPING_ERROR, |r| r.map(dev, phys, size, dir, Attrs(attrs as u64)))
+}
+
+unsafe extern "C" fn unmap_page<const R: usize>(
+    d: *mut bindings::device,
+    addr: bindings::dma_addr_t,
+    size: usize,
+    dir: bindings::dma_data_direction,
+    attrs: c_ulong,
+) {
+    // SAFETY: See above.
+    let dev = unsafe { dev(d) };
+    if let Some(r) = backend::<R>() {
+        r.unmap(dev, addr, size, dir, Attrs(attrs as u64));
+    }
+}
+
+unsafe extern "C" fn map_sg<const R: usize>(
+    d: *mut bindings::device,
+    sg: *mut bindings::scatterlist,
+    nents: c_int,
+    dir: bindings::dma_data_direction,
+    attrs: c_ulong,
+) -> c_int {
+    // SAFETY: See above: `sg` has `nents` entries, ours for the call.
+    let (dev, sg) = unsafe { (dev(d), SgIter::new(sg, nents)) };
+    match backend::<R>() {
+        Some(r) => r.map_sg(dev, sg, dir, Attrs(attrs as u64)).unwrap_or_else(|e| e.to_errno()),
+        None => EIO.to_errno(),
+    }
+}
+
+unsafe extern "C" fn unmap_sg<const R: usize>(
+    d: *mut bindings::device,
+    sg: *mut bindings::scatterlist,
+    nents: c_int,
+    dir: bindings::dma_data_direction,
+    attrs: c_ulong,
+) {
+    // SAFETY: See above.
+    let (dev, sg) = unsafe { (dev(d), SgIter::new(sg, nents)) };
+    if let Some(r) = backend::<R>() {
+        r.unmap_sg(dev, sg, dir, Attrs(attrs as u64));
+    }
+}
+
+unsafe extern "C" fn sync_single_for_cpu<const R: usize>(
+    d: *mut bindings::device,
+    addr: bindings::dma_addr_t,
+    size: usize,
+    dir: bindings::dma_data_direction,
+) {
+    // SAFETY: See above.
+    let dev = unsafe { dev(d) };
+    if let Some(r) = backend::<R>() {
+        r.sync(dev, addr, size, dir, false);
+    }
+}
+
+unsafe extern "C" fn sync_single_for_device<const R: usize>(
+    d: *mut bindings::device,
+    addr: bindings::dma_addr_t,
+    size: usize,
+    dir: bindings::dma_data_direction,
+) {
+    // SAFETY: See above.
+    let dev = unsafe { dev(d) };
+    if let Some(r) = backend::<R>() {
+        r.sync(dev, addr, size, dir, true);
+    }
+}
+
+unsafe extern "C" fn sync_sg_for_cpu<const R: usize>(
+    d: *mut bindings::device,
+    sg: *mut bindings::scatterlist,
+    nents: c_int,
+    dir: bindings::dma_data_direction,
+) {
+    // SAFETY: See above.
+    let (dev, sg) = unsafe { (dev(d), SgIter::new(sg, nents)) };
+    if let Some(r) = backend::<R>() {
+        r.sync_sg(dev, sg, dir, false);
+    }
+}
+
+unsafe extern "C" fn sync_sg_for_device<const R: usize>(
+    d: *mut bindings::device,
+    sg: *mut bindings::scatterlist,
+    nents: c_int,
+    dir: bindings::dma_data_direction,
+) {
+    // SAFETY: See above.
+    let (dev, sg) = unsafe { (dev(d), SgIter::new(sg, nents)) };
+    if let Some(r) = backend::<R>() {
+        r.sync_sg(dev, sg, dir, true);
+    }
+}
+
+unsafe extern "C" fn alloc<const R: usize>(
+    d: *mut bindings::device,
+    size: usize,
+    handle: *mut bindings::dma_addr_t,
+    _gfp: bindings::gfp_t,
+    _attrs: c_ulong,
+) -> *mut c_void {
+    // SAFETY: See above.
+    let dev = unsafe { dev(d) };
+    let Some((cpu_addr, dma)) = backend::<R>().and_then(|r| r.alloc(dev, size)) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: `handle` is the caller's out-parameter, valid for writes.
+    unsafe { *handle = dma };
+    cpu_addr.as_ptr()
+}
+
+unsafe extern "C" fn free<const R: usize>(
+    d: *mut bindings::device,
+    size: usize,
+    vaddr: *mut c_void,
+    handle: bindings::dma_addr_t,
+    _attrs: c_ulong,
+) {
+    // SAFETY: See above.
+    let dev = unsafe { dev(d) };
+    if let Some(r) = backend::<R>() {
+        r.free(dev, size, vaddr, handle);
+    }
+}
+
+unsafe extern "C" fn alloc_pages_op<const R: usize>(
+    d: *mut bindings::device,
+    size: usize,
+    handle: *mut bindings::dma_addr_t,
+    _dir: bindings::dma_data_direction,
+    _gfp: bindings::gfp_t,
+) -> *mut bindings::page {
+    // SAFETY: See above.
+    let dev = unsafe { dev(d) };
+    // Pages need a linear-map alias: only regions without `no-map` have one.
+    let Some((cpu_addr, dma)) = backend::<R>().filter(|r| r.linear()).and_then(|r| r.alloc(dev, size)) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: `handle` is the caller's out-parameter, valid for writes.
+    unsafe { *handle = dma };
+    // SAFETY: `cpu_addr` is the region's linear-map alias (checked by
+    // `linear`), so it has a `struct page`.
+    unsafe { bindings::rdma_virt_to_page(cpu_addr.as_ptr()) }
+}
+
+unsafe extern "C" fn free_pages<const R: usize>(
+    d: *mut bindings::device,
+    size: usize,
+    page: *mut bindings::page,
+    handle: bindings::dma_addr_t,
+    _dir: bindings::dma_data_direction,
+) {
+    // SAFETY: See above: `page` is what `alloc_pages_op` returned.
+    let (dev, vaddr) = unsafe { (dev(d), bindings::rdma_phys_to_virt(bindings::rdma_page_to_phys(page))) };
+    if let Some(r) = backend::<R>() {
+        r.free(dev, size, vaddr, handle);
+    }
+}
+
+unsafe extern "C" fn map_resource<const R: usize>(
+    d: *mut bindings::device,
+    phys: bindings::phys_addr_t,
+    size: usize,
+    _dir: bindings::dma_data_direction,
+    _attrs: c_ulong,
+) -> bindings::dma_addr_t {
+    // SAFETY: See above.
+    let dev = unsafe { dev(d) };
+    crate::dma_ops::refuse_resource(dev, phys, size);
+    MAPPING_ERROR
+}
+
+unsafe extern "C" fn dma_supported<const R: usize>(d: *mut bindings::device, mask: u64) -> c_int {
+    // SAFETY: See above.
+    let dev = unsafe { dev(d) };
+    backend::<R>().is_some_and(|r| r.dma_supported(dev, mask)) as c_int
+}
+
+unsafe extern "C" fn max_mapping_size<const R: usize>(d: *mut bindings::device) -> usize {
+    // SAFETY: See above.
+    let dev = unsafe { dev(d) };
+    backend::<R>().map_or(0, |r| r.max_mapping_size(dev))
+}
+
+/// The ops table of slot `R`.
+const fn ops<const R: usize>() -> bindings::dma_map_ops {
+    bindings::dma_map_ops {
+        alloc: Some(alloc::<R>),
+        free: Some(free::<R>),
+        alloc_pages_op: Some(alloc_pages_op::<R>),
+        free_pages: Some(free_pages::<R>),
+        mmap: None,
+        get_sgtable: None,
+        map_page: Some(map_page::<R>),
+        unmap_page: Some(unmap_page::<R>),
+        map_sg: Some(map_sg::<R>),
+        unmap_sg: Some(unmap_sg::<R>),
+        map_resource: Some(map_resource::<R>),
+        unmap_resource: None,
+        sync_single_for_cpu: Some(sync_single_for_cpu::<R>),
+        sync_single_for_device: Some(sync_single_for_device::<R>),
+        sync_sg_for_cpu: Some(sync_sg_for_cpu::<R>),
+        sync_sg_for_device: Some(sync_sg_for_device::<R>),
+        cache_sync: None,
+        dma_supported: Some(dma_supported::<R>),
+        get_required_mask: None,
+        max_mapping_size: Some(max_mapping_size::<R>),
+        opt_mapping_size: None,
+        get_merge_boundary: None,
+    }
+}
+
+/// One ops table per region slot.
+static OPS: [bindings::dma_map_ops; MAX_REGIONS] =
+    [ops::<0>(), ops::<1>(), ops::<2>(), ops::<3>(), ops::<4>(), ops::<5>(), ops::<6>(), ops::<7>()];
+
+/// A slot that never holds a region: `backend` finds nothing there, so every
+/// op of its table fails.
+const REFUSE_SLOT: usize = usize::MAX;
+
+/// Refuses every request: for devices behind a region we could not claim.
+static REFUSE_OPS: bindings::dma_map_ops = ops::<REFUSE_SLOT>();
