@@ -36,3 +36,39 @@ log_since_mark() {
 log_clean() {
 	! dmesg | grep -Eq 'WARNING:|BUG:|Oops|Unable to handle|refcount_t|list_del corruption|kmemleak'
 }
+
+# The first record of a kind, or field N of it: `first good 1` is a name.
+first() {
+	expect "$1" | head -n 1 | cut -d' ' -f"${2:-1-}"
+}
+
+# Counter FILE of REGION (default: the first good region).
+counter() {
+	cat "$DBG/${2:-$(first good 1)}/$1"
+}
+
+# The block device (/dev/vdX) behind TRANSPORT (like a003e00.virtio_mmio).
+blk_of() {
+	for b in /sys/block/vd*; do
+		[ -e "$b/device" ] || continue
+		t=$(basename "$(dirname "$(readlink -f "$b/device")")")
+		[ "$t" = "$1" ] && { echo "/dev/$(basename "$b")"; return 0; }
+	done
+	return 1
+}
+
+# Waits (up to 10 s) for the block device behind TRANSPORT; prints it.
+wait_blk() {
+	i=0
+	while [ $i -lt 100 ]; do
+		blk_of "$1" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# The transport of the first device of KIND (blk, rng, console, empty).
+transport_of() {
+	expect device | awk -v k="$1" '$1 == k { print $2; exit }'
+}

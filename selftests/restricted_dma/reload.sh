@@ -1,28 +1,47 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Unload removes every debugfs entry; reload brings them back, 20 times over,
-# with no warning in the kernel log.
+# Unload under no load releases everything: the debugfs entries go, and every
+# device behind a region is unbound and left unbound (never run without its
+# pool). Reload brings the regions back, and the block device behind one works
+# again. 20 rounds, with no warning in the kernel log.
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ROUNDS=20
 ktap_print_header
-ktap_set_plan 3
+ktap_set_plan 5
 
 load
 names=$(expect good | cut -d' ' -f1)
-gone=1 back=1
+# Transports behind a claimed region (those of bad regions are refused anyway).
+restricted=$(for n in $names; do expect device | awk -v r="$n" '$3 == r { print $2 }'; done)
+blk=$(transport_of blk)
+gone=1 back=1 unbound=1 works=1
 i=0
 while [ $i -lt $ROUNDS ]; do
 	unload || { gone=0; ktap_print_msg "rmmod failed in round $i"; break; }
 	[ -e "$DBG" ] && { gone=0; ktap_print_msg "round $i: $DBG still there after unload"; }
+	for t in $restricted; do
+		[ -e "/sys/bus/platform/devices/$t/driver" ] &&
+			{ unbound=0; ktap_print_msg "round $i: $t still bound after unload"; }
+	done
 	load || { back=0; ktap_print_msg "insmod failed in round $i"; break; }
 	for n in $names; do
 		[ -d "$DBG/$n" ] || { back=0; ktap_print_msg "round $i: $n missing after reload"; }
 	done
+	if [ -n "$blk" ]; then
+		dev=$(wait_blk "$blk") && ./odirect roundtrip "$dev" 65536 0 0 "$i" ||
+			{ works=0; ktap_print_msg "round $i: block device behind $blk not working"; }
+	fi
 	i=$((i + 1))
 done
 ktap_test_result "unload removes all debugfs entries ($ROUNDS rounds)" [ $gone = 1 ]
+ktap_test_result "unload leaves every restricted device unbound ($ROUNDS rounds)" [ $unbound = 1 ]
 ktap_test_result "reload restores every region ($ROUNDS rounds)" [ $back = 1 ]
+if [ -n "$blk" ]; then
+	ktap_test_result "the block device works after every reload" [ $works = 1 ]
+else
+	ktap_test_skip "the block device works after every reload (no block device here)"
+fi
 ktap_test_result "no warning in the kernel log" log_clean
 ktap_finished

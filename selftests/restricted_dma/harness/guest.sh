@@ -9,7 +9,7 @@ set -euo pipefail
 
 mode=$1
 variant=${2:-$(python3 "$RDMA_SELFTESTS/harness/variants.py" demo)}
-timeout_s=${RDMA_GUEST_TIMEOUT:-600}
+timeout_s=${RDMA_GUEST_TIMEOUT:-300}
 work=$RDMA_CACHE/guest/$variant
 mkdir -p "$work"
 
@@ -17,7 +17,8 @@ image=$RDMA_KBUILD/arch/arm64/boot/Image
 ko=$RDMA_REPO/restricted_dma.ko
 [ -f "$image" ] && [ -f "$ko" ] || { echo "guest: kernel or module missing: run 'make module'" >&2; exit 1; }
 
-qemu=(qemu-system-aarch64 -M virt -cpu cortex-a57 -smp 2 -m 1024 -nographic -no-reboot -nic none)
+qemu=(qemu-system-aarch64 -M virt -cpu cortex-a57 -smp 2 -m 1024 -nographic -no-reboot -nic none
+      -global virtio-mmio.force-legacy=false)
 
 # QEMU's own DT for this machine (the virtio_mmio transports are always there).
 base_dts=$RDMA_CACHE/guest/virt.dts

@@ -18,14 +18,17 @@ chmod +x "$root/init"
 cp "$RDMA_REPO/restricted_dma.ko" "$root/lib/modules/"
 t=$root/selftests/restricted_dma
 cp "$RDMA_KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh" "$t/"
-cp "$RDMA_SELFTESTS"/guest/*.sh "$t/"
-# The tests to run, in the order the kselftest Makefile lists them.
-make -s -C "$RDMA_SELFTESTS" print-tests > "$t/tests"
+cp "$RDMA_SELFTESTS"/*.sh "$RDMA_SELFTESTS"/guest/*.sh "$t/"
 # Test programs in C, built static for the arm64 guest.
+cc=(aarch64-linux-gnu-gcc -static -O2 -Wall)
 for c in "$RDMA_SELFTESTS"/*.c; do
-  [ -e "$c" ] || continue
-  aarch64-linux-gnu-gcc -static -O2 -Wall -I"$RDMA_KSRC/include/uapi" -o "$t/$(basename "$c" .c)" "$c"
+  "${cc[@]}" -o "$t/$(basename "$c" .c)" "$c"
 done
+# The kernel's own DMA benchmark, with its header where it expects it.
+inc=$RDMA_CACHE/guest/include
+mkdir -p "$inc/linux"
+cp "$RDMA_KSRC/include/linux/map_benchmark.h" "$inc/linux/"
+"${cc[@]}" -I"$inc" -o "$t/dma_map_benchmark" "$RDMA_KSRC/tools/testing/selftests/dma/dma_map_benchmark.c"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/common.cpio.gz"
 
 v=$work/variant-root

@@ -57,18 +57,44 @@ class Region:
 
 
 class Device:
-    """A virtio-mmio device; `region` is the name of the region its transport's
-    memory-region points to (None: no memory-region)."""
+    """A virtio-mmio transport; `region` is the name of the region its
+    memory-region points to (None: no memory-region). `kind` is the QEMU
+    device behind it: blk, rng, console, or `empty` (no device: a platform
+    device free for tests to bind another driver to, like dma_map_benchmark)."""
 
     def __init__(self, kind, region=None, iommu=True):
         self.kind, self.region, self.iommu = kind, region, iommu
 
 
+def transports(v):
+    """The transport address of each device of variant `v`. QEMU devices take
+    transports 0, 1, ... in command-line order; empty ones take 31, 30, ...
+    (from the lowest address up), which no QEMU device of ours reaches."""
+    out, real, empty = [], 0, 31
+    for d in v["devices"]:
+        if d.kind == "empty":
+            out.append(transport(empty))
+            empty -= 1
+        else:
+            out.append(transport(real))
+            real += 1
+    return out
+
+
 GOOD = Region("restricted@50000000", reg=(0x50000000, 4 * MiB))
+# A region too small for the load the overload test puts on it (but, as any
+# region behind a virtio-blk must, large enough for its largest request).
+SMALL = Region("restricted@50000000", reg=(0x50000000, 2 * MiB))
+# Mainline's built-in pool, for the benchmark's comparison.
+MAINLINE = Region("restricted-pool@58000000", reg=(0x58000000, 4 * MiB), compatible="restricted-dma-pool")
+
+# The kselftests every variant runs unless it says otherwise.
+ALL_TESTS = ["region.sh", "bounce.sh", "benchmark.sh", "reload.sh"]
 
 VARIANTS = {
-    # The demo and the basic tests: one region, one virtio-blk behind it.
-    "basic": dict(regions=[GOOD], devices=[Device("blk", GOOD.name)]),
+    # The demo and the basic tests: one region, a virtio-blk behind it, and an
+    # empty transport behind it for the kernel's DMA benchmark.
+    "basic": dict(regions=[GOOD], devices=[Device("blk", GOOD.name), Device("empty", GOOD.name)]),
     # Every malformation the module must reject, beside a good node that it
     # must still claim. `reject` is the text of the module's message.
     "malformed": dict(
@@ -83,8 +109,19 @@ VARIANTS = {
             Region("restricted@50200000", reg=(0x50200000, 1 * MiB), reject="overlaps region restricted@50000000"),
         ],
         devices=[Device("blk", GOOD.name)],
+        tests=["region.sh", "reload.sh"],
     ),
+    # A pool smaller than what several large O_DIRECT streams keep in flight.
+    "small": dict(regions=[SMALL], devices=[Device("blk", SMALL.name)], tests=["region.sh", "overload.sh"]),
 }
+
+# Only for `make bench`: our pool, mainline's restricted-dma-pool and direct
+# DMA, each behind an empty transport for dma_map_benchmark, in one guest.
+BENCH = dict(
+    regions=[GOOD, MAINLINE],
+    devices=[Device("empty", GOOD.name), Device("empty", MAINLINE.name), Device("empty")],
+    tests=[],
+)
 
 DEMO = "basic"
 
@@ -102,9 +139,10 @@ SCHEMA_EXTRA = [
     Region("restricted-allocranges", size=1 * MiB,
            props=["alloc-ranges = <0x0 0x53000000 0x0 0x1000000>"],
            reject="no 'reg' property", schema_ok=False),
-    # The module reads only 'reg' and ignores 'size' beside it; the binding
-    # still refuses 'size' (a restricted region is never placed dynamically).
-    Region("restricted@52600000", reg=(0x52600000, 1 * MiB), size=1 * MiB, schema_ok=False),
+    # 'size' beside 'reg' says the node might be placed dynamically: both the
+    # binding and the module refuse it.
+    Region("restricted@52600000", reg=(0x52600000, 1 * MiB), size=1 * MiB,
+           reject="'size' is not allowed", schema_ok=False),
 ]
 
 
@@ -112,8 +150,12 @@ def regions_by_name(v):
     return {r.name: r for r in v["regions"]}
 
 
+def variant(name):
+    return BENCH if name == "bench" else VARIANTS[name]
+
+
 def dts(name, base_dts):
-    return dts_of(VARIANTS[name], base_dts)
+    return dts_of(variant(name), base_dts)
 
 
 def dts_of(v, base_dts):
@@ -122,17 +164,19 @@ def dts_of(v, base_dts):
     out += [r.dts() for r in v["regions"]]
     out += ["\t};", "};", ""]
     regions = regions_by_name(v)
-    for k, d in enumerate(v["devices"]):
+    for d, t in zip(v["devices"], transports(v)):
         if d.region:
-            out.append(f"&{{/virtio_mmio@{transport(k):x}}} {{ memory-region = <&{regions[d.region].label}>; }};")
+            out.append(f"&{{/virtio_mmio@{t:x}}} {{ memory-region = <&{regions[d.region].label}>; }};")
     return "\n".join(out) + "\n"
 
 
 def qemu(name, work):
     args = []
-    for k, d in enumerate(VARIANTS[name]["devices"]):
+    for k, d in enumerate(variant(name)["devices"]):
         iommu = "on" if d.iommu else "off"
-        if d.kind == "blk":
+        if d.kind == "empty":
+            pass
+        elif d.kind == "blk":
             args += ["-drive", f"if=none,id=d{k},file={work}/disk{k}.img,format=raw",
                      "-device", f"virtio-blk-device,drive=d{k},iommu_platform={iommu}"]
         elif d.kind == "rng":
@@ -144,17 +188,26 @@ def qemu(name, work):
 
 def expect(name):
     """What the guest-side tests expect, one record a line:
+         variant NAME
+         tests TEST...                      the kselftests to run, in order
          good NAME BASE SIZE CONSUMER,...   a region the module must claim
          bad NAME REASON...                 a node it must reject with REASON
+         device KIND TRANSPORT REGION|-     a transport and what is behind it
+         mainline NAME TRANSPORT            a restricted-dma-pool (not ours)
     """
-    v = VARIANTS[name]
-    lines = [f"variant {name}"]
+    v = variant(name)
+    lines = [f"variant {name}", "tests " + " ".join(v.get("tests", ALL_TESTS))]
+    addrs = transports(v)
     for r in v["regions"]:
-        if r.reject:
+        users = [f"virtio_mmio@{t:x}" for d, t in zip(v["devices"], addrs) if d.region == r.name]
+        if r.compatible != "restricted-dma-region":
+            lines.append(f"mainline {r.name} {','.join(users) or '-'}")
+        elif r.reject:
             lines.append(f"bad {r.name} {r.reject}")
         else:
-            users = [f"virtio_mmio@{transport(k):x}" for k, d in enumerate(v["devices"]) if d.region == r.name]
             lines.append(f"good {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x} {','.join(users) or '-'}")
+    for d, t in zip(v["devices"], addrs):
+        lines.append(f"device {d.kind} {t:x}.virtio_mmio {d.region or '-'}")
     return "\n".join(lines) + "\n"
 
 
@@ -203,7 +256,7 @@ def main(argv):
     elif cmd == "schema-cases":
         schema_cases(argv[2], argv[3])
     elif cmd == "disks":
-        print(" ".join(f"disk{k}.img" for k, d in enumerate(VARIANTS[argv[2]]["devices"]) if d.kind == "blk"))
+        print(" ".join(f"disk{k}.img" for k, d in enumerate(variant(argv[2])["devices"]) if d.kind == "blk"))
     else:
         raise SystemExit(__doc__)
 
