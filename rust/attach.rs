@@ -41,19 +41,25 @@ enum Verdict {
 fn verdict(np: &OfNode) -> Verdict {
     let prop = c_str!("memory-region");
     let mut restricted = np.phandles(prop).filter(|t| t.is_compatible(COMPATIBLE));
-    let Some(target) = restricted.next() else { return Verdict::Unrestricted };
+    let Some(target) = restricted.next() else {
+        return Verdict::Unrestricted;
+    };
     if restricted.next().is_some() {
         return Verdict::Refuse("names more than one restricted region", Some(target));
     }
     match region::lookup(&target) {
         Some(r) => Verdict::Region(r),
-        None => Verdict::Refuse("names a restricted region that was not claimed", Some(target)),
+        None => Verdict::Refuse(
+            "names a restricted region that was not claimed",
+            Some(target),
+        ),
     }
 }
 
 /// Whether `dev` is behind a restricted region (claimed or not).
 pub(crate) fn is_restricted(dev: &Device) -> bool {
-    dev.of_node().is_some_and(|np| !matches!(verdict(&np), Verdict::Unrestricted))
+    dev.of_node()
+        .is_some_and(|np| !matches!(verdict(&np), Verdict::Unrestricted))
 }
 
 /// Installs the right ops on `dev`, about to be probed.
@@ -71,10 +77,13 @@ fn attach(dev: &Device) {
     match verdict(&np) {
         Verdict::Unrestricted => {}
         Verdict::Refuse(why, target) => refuse(why, target),
-        Verdict::Region(_) if CLOSING.load(Ordering::Acquire) => refuse("probing while the module unloads", None),
-        Verdict::Region(r) if !dev.is_dma_coherent() => {
-            refuse("is not dma-coherent, and the pool does no cache maintenance", Some(r.node.clone()))
+        Verdict::Region(_) if CLOSING.load(Ordering::Acquire) => {
+            refuse("probing while the module unloads", None)
         }
+        Verdict::Region(r) if !dev.is_dma_coherent() => refuse(
+            "is not dma-coherent, and the pool does no cache maintenance",
+            Some(r.node.clone()),
+        ),
         Verdict::Region(r) => {
             dma::install(dev, Ops::Region(r.index));
             pr_info!("{}: DMA restricted to {}\n", dev.name(), &*r.name);
@@ -105,7 +114,10 @@ pub(crate) fn reprobe_existing() -> Result {
     let devices = bus::platform_devices(|d| Ops::of(d).is_none() && is_restricted(d))?;
     for dev in devices.iter() {
         if dev.is_bound() {
-            pr_info!("{}: was bound before the module loaded: re-probing it\n", dev.name());
+            pr_info!(
+                "{}: was bound before the module loaded: re-probing it\n",
+                dev.name()
+            );
             dev.release_driver();
         }
         if let Err(e) = dev.attach() {
@@ -125,7 +137,10 @@ fn release_all() {
     for dev in devices.iter() {
         if dev.is_bound() {
             dev.release_driver();
-            pr_info!("{}: unbound, and left unbound (its region is going away)\n", dev.name());
+            pr_info!(
+                "{}: unbound, and left unbound (its region is going away)\n",
+                dev.name()
+            );
         }
         dma::uninstall(dev);
     }
@@ -140,7 +155,9 @@ impl Attacher {
     /// Starts watching the platform bus and re-probes devices already bound.
     pub(crate) fn start() -> Result<Self> {
         CLOSING.store(false, Ordering::Release);
-        let this = Self { notifier: Some(bus::PlatformBusNotifier::register()?) };
+        let this = Self {
+            notifier: Some(bus::PlatformBusNotifier::register()?),
+        };
         reprobe_existing()?;
         Ok(this)
     }

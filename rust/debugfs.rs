@@ -60,7 +60,12 @@ pub(crate) fn show(region: &Region, which: u32, out: &mut SeqFile) -> core::fmt:
     let value = match which {
         0 => return writeln!(out, "{:#x}", region.base),
         1 => return writeln!(out, "{:#x}", region.size),
-        2 => return region.consumers.iter().try_for_each(|np| writeln!(out, "{}", np.name())),
+        2 => {
+            return region
+                .consumers
+                .iter()
+                .try_for_each(|np| writeln!(out, "{}", np.name()))
+        }
         3 => {
             let mut r = Ok(());
             bus::for_each_platform_device(|d| {

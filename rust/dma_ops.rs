@@ -78,7 +78,14 @@ impl Region {
         };
         // The pool copies the original in whatever `_attrs` say: a slot must
         // never show the device, or give back, a previous mapping's bytes.
-        match self.pool.map(this_cpu(), phys, size, dir, dev.min_align_mask(), &self.copier()) {
+        match self.pool.map(
+            this_cpu(),
+            phys,
+            size,
+            dir,
+            dev.min_align_mask(),
+            &self.copier(),
+        ) {
             Ok(bounce) => dev.phys_to_dma(bounce),
             Err(e) => {
                 self.map_failed(dev, "map", size, e);
@@ -89,10 +96,13 @@ impl Region {
 
     /// `unmap_page`: copies back as `dir` requires and frees the slots.
     pub(crate) fn unmap(&self, dev: &Device, dma: u64, size: usize, dir: u32, attrs: Attrs) {
-        let result = Direction::from_raw(dir).ok_or(UnmapError::NotMapped).and_then(|dir| {
-            let phys = dev.dma_to_phys(dma);
-            self.pool.unmap(phys, size, dir, attrs.skip_cpu_sync(), &self.copier())
-        });
+        let result = Direction::from_raw(dir)
+            .ok_or(UnmapError::NotMapped)
+            .and_then(|dir| {
+                let phys = dev.dma_to_phys(dma);
+                self.pool
+                    .unmap(phys, size, dir, attrs.skip_cpu_sync(), &self.copier())
+            });
         if let Err(e) = result {
             self.bad_call(dev, "unmap", dma, size, e);
         }
@@ -100,14 +110,16 @@ impl Region {
 
     /// `sync_single_for_{cpu,device}`.
     pub(crate) fn sync(&self, dev: &Device, dma: u64, size: usize, dir: u32, for_device: bool) {
-        let result = Direction::from_raw(dir).ok_or(UnmapError::NotMapped).and_then(|dir| {
-            let phys = dev.dma_to_phys(dma);
-            if for_device {
-                self.pool.sync_for_device(phys, size, dir, &self.copier())
-            } else {
-                self.pool.sync_for_cpu(phys, size, dir, &self.copier())
-            }
-        });
+        let result = Direction::from_raw(dir)
+            .ok_or(UnmapError::NotMapped)
+            .and_then(|dir| {
+                let phys = dev.dma_to_phys(dma);
+                if for_device {
+                    self.pool.sync_for_device(phys, size, dir, &self.copier())
+                } else {
+                    self.pool.sync_for_cpu(phys, size, dir, &self.copier())
+                }
+            });
         if let Err(e) = result {
             self.bad_call(dev, "sync", dma, size, e);
         }
@@ -124,7 +136,8 @@ impl Region {
                 let too_large = e.len() > self.max_mapping_size(dev);
                 // Nothing was written by the device yet: no copy back.
                 let skip = Attrs::SKIP_CPU_SYNC;
-                sg.take(mapped).for_each(|m| self.unmap(dev, m.dma_address(), m.dma_len(), dir, skip));
+                sg.take(mapped)
+                    .for_each(|m| self.unmap(dev, m.dma_address(), m.dma_len(), dir, skip));
                 return Err(if too_large { EINVAL } else { ENOMEM });
             }
             e.set_dma(dma, e.len());
@@ -187,7 +200,10 @@ impl Region {
     /// their requests by this size.
     pub(crate) fn max_mapping_size(&self, dev: &Device) -> usize {
         let layout = self.pool.layout();
-        let smallest = (0..layout.nareas()).map(|i| layout.area_slots(i)).min().unwrap_or(0);
+        let smallest = (0..layout.nareas())
+            .map(|i| layout.area_slots(i))
+            .min()
+            .unwrap_or(0);
         pool::max_mapping_size(dev.min_align_mask()).min(smallest * pool::SLOT_SIZE / 4)
     }
 }
@@ -196,6 +212,11 @@ impl Region {
 /// anything outside its region, so it is refused.
 pub(crate) fn refuse_resource(dev: &Device, phys: u64, size: usize) {
     if ratelimit() {
-        pr_warn!("{}: map_resource of {:#x}+{:#x} refused: the device is restricted\n", dev.name(), phys, size);
+        pr_warn!(
+            "{}: map_resource of {:#x}+{:#x} refused: the device is restricted\n",
+            dev.name(),
+            phys,
+            size
+        );
     }
 }

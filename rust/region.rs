@@ -86,13 +86,21 @@ impl fmt::Display for Reject {
             Reject::ZeroSize => write!(f, "'reg' size is zero"),
             Reject::TooSmall(size) => write!(f, "size {:#x} is smaller than one page", size),
             Reject::Unaligned(base, size) => {
-                write!(f, "base {:#x} or size {:#x} is not page aligned", base, size)
+                write!(
+                    f,
+                    "base {:#x} or size {:#x} is not page aligned",
+                    base, size
+                )
             }
             Reject::Reusable => write!(f, "'reusable' is not allowed on a restricted region"),
             Reject::DefaultPool(p) => write!(f, "'{}' is not allowed on a restricted region", p),
             Reject::NotReserved => write!(f, "the range was not reserved at boot"),
             Reject::Mismatch(base, size) => {
-                write!(f, "boot reserved {:#x}+{:#x}, which is not what 'reg' says", base, size)
+                write!(
+                    f,
+                    "boot reserved {:#x}+{:#x}, which is not what 'reg' says",
+                    base, size
+                )
             }
             Reject::Overlaps(other) => write!(f, "overlaps region {}", &**other),
             Reject::TooMany => write!(f, "more than {} restricted regions", MAX_REGIONS),
@@ -141,7 +149,11 @@ fn check(node: &OfNode) -> Result<Checked, Reject> {
     if rmem.base != base || rmem.size != size {
         return Err(Reject::Mismatch(rmem.base, rmem.size));
     }
-    Ok(Checked { base, size, no_map: node.has_property(c_str!("no-map")) })
+    Ok(Checked {
+        base,
+        size,
+        no_map: node.has_property(c_str!("no-map")),
+    })
 }
 
 /// The CPU-side claim on a region's memory, released in reverse on drop.
@@ -158,7 +170,11 @@ impl Claim {
         // A mapped region is shared with the host through its linear alias. A
         // `no-map` region has none, so it cannot be shared that way: such a
         // region must be memory the host already shares (see the binding).
-        let shared = if c.no_map { None } else { Some(Shared::new(&mapping)?) };
+        let shared = if c.no_map {
+            None
+        } else {
+            Some(Shared::new(&mapping)?)
+        };
         Ok(Self { shared, mapping })
     }
 
@@ -204,14 +220,20 @@ impl Region {
     /// Validates `node` against the regions already claimed and claims it.
     pub(crate) fn claim(node: OfNode, claimed: &[Arc<Region>]) -> Result<Self, Reject> {
         let c = check(&node)?;
-        if let Some(other) = claimed.iter().find(|r| c.base < r.base + r.size && r.base < c.base + c.size) {
+        if let Some(other) = claimed
+            .iter()
+            .find(|r| c.base < r.base + r.size && r.base < c.base + c.size)
+        {
             let name = CString::try_from(&*other.name).map_err(|_| Reject::Claim(ENOMEM))?;
             return Err(Reject::Overlaps(name));
         }
         if claimed.len() >= MAX_REGIONS {
             return Err(Reject::TooMany);
         }
-        let name = node.name().to_cstring().map_err(|_| Reject::Claim(ENOMEM))?;
+        let name = node
+            .name()
+            .to_cstring()
+            .map_err(|_| Reject::Claim(ENOMEM))?;
         let claim = Claim::new(&c).map_err(Reject::Claim)?;
         let pool = bounce::new_pool(c.base, c.size, possible_cpus()).map_err(Reject::Claim)?;
         Ok(Self {
@@ -232,7 +254,10 @@ impl Region {
     /// Records every DT node whose `memory-region` names this region.
     pub(crate) fn find_consumers(&mut self) -> Result {
         for np in OfNode::all_with_property(c_str!("memory-region")) {
-            if np.phandles(c_str!("memory-region")).any(|target| target == self.node) {
+            if np
+                .phandles(c_str!("memory-region"))
+                .any(|target| target == self.node)
+            {
                 pr_info!("/reserved-memory/{}: used by {}\n", &*self.name, np.name());
                 self.consumers.push(np, GFP_KERNEL)?;
             }
@@ -269,7 +294,11 @@ pub(crate) fn discover() -> Result<KVec<Arc<Region>>> {
                     &*region.name,
                     region.base,
                     region.size,
-                    if region.no_map { " (no-map, not shared by us)" } else { "" }
+                    if region.no_map {
+                        " (no-map, not shared by us)"
+                    } else {
+                        ""
+                    }
                 );
                 regions.push(Arc::new(region, GFP_KERNEL)?, GFP_KERNEL)?;
             }

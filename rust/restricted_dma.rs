@@ -66,7 +66,12 @@ impl kernel::Module for RestrictedDma {
         for r in regions.iter() {
             region_dirs.push(debugfs::publish(&root, r)?, GFP_KERNEL)?;
         }
-        let mut this = Self { attacher: None, region_dirs, _root: root, regions };
+        let mut this = Self {
+            attacher: None,
+            region_dirs,
+            _root: root,
+            regions,
+        };
         // Last: from here on devices bind through the pools.
         this.attacher = Some(attach::Attacher::start()?);
         pr_info!("loaded, {} region(s) claimed\n", this.regions.len());
@@ -95,7 +100,7 @@ impl Drop for RestrictedDma {
                 );
                 // Leaking one reference keeps the region (and its mapping)
                 // alive for good.
-                core::mem::forget(kept.map_or_else(|_| r.clone(), |a| a));
+                core::mem::forget(kept.unwrap_or_else(|_| r.clone()));
             }
         }
         pr_info!("unloaded, {} region(s) released\n", self.regions.len());

@@ -53,7 +53,17 @@ unsafe impl Send for PlatformBusNotifier {}
 // SAFETY: See `Send`: `&self` gives no access to anything.
 unsafe impl Sync for PlatformBusNotifier {}
 
-unsafe extern "C" fn notify(_nb: *mut bindings::notifier_block, action: c_ulong, data: *mut c_void) -> c_int {
+/// The notifier's callback.
+///
+/// # Safety
+///
+/// Called by the platform bus's notifier chain, with `data` the device an
+/// event is about.
+unsafe extern "C" fn notify(
+    _nb: *mut bindings::notifier_block,
+    action: c_ulong,
+    data: *mut c_void,
+) -> c_int {
     let Some(event) = BusEvent::from_raw(action) else {
         return bindings::NOTIFY_DONE as c_int;
     };
@@ -80,7 +90,9 @@ impl PlatformBusNotifier {
         )?;
         // SAFETY: `platform_bus_type` is a static bus; `nb` is pinned and
         // stays registered no longer than it lives (unregistered in `drop`).
-        to_result(unsafe { bindings::bus_register_notifier(&bindings::platform_bus_type, nb.get()) })?;
+        to_result(unsafe {
+            bindings::bus_register_notifier(&bindings::platform_bus_type, nb.get())
+        })?;
         // INVARIANT: registered just above, pinned in its box.
         Ok(Self { nb })
     }
@@ -94,6 +106,11 @@ impl Drop for PlatformBusNotifier {
     }
 }
 
+/// The callback of [`for_each_platform_device`]'s walk.
+///
+/// # Safety
+///
+/// Called by `bus_for_each_dev` with a live device and the `data` passed to it.
 unsafe extern "C" fn collect_one(dev: *mut bindings::device, data: *mut c_void) -> c_int {
     // SAFETY: `data` is the `&mut dyn FnMut` passed by `platform_devices`,
     // alive for the whole walk; `dev` is a live device of the bus.
@@ -110,7 +127,14 @@ pub(crate) fn for_each_platform_device(mut f: impl FnMut(&Device)) {
     let data = core::ptr::from_mut(&mut f).cast::<c_void>();
     // SAFETY: `data` points to `f`, alive for the call; `collect_one` matches
     // the callback type and never fails the walk.
-    unsafe { bindings::bus_for_each_dev(&bindings::platform_bus_type, core::ptr::null_mut(), data, Some(collect_one)) };
+    unsafe {
+        bindings::bus_for_each_dev(
+            &bindings::platform_bus_type,
+            core::ptr::null_mut(),
+            data,
+            Some(collect_one),
+        )
+    };
 }
 
 /// The platform devices for which `pred` holds, each with a reference.

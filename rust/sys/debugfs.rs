@@ -59,7 +59,9 @@ impl Dir {
         }
         // SAFETY: `name` is NUL-terminated, `self.0` is ours; `data` outlives
         // the file by the caller's guarantee.
-        check(name, unsafe { bindings::rdma_debugfs_text(name.as_char_ptr(), self.0, data.cast_mut(), which) });
+        check(name, unsafe {
+            bindings::rdma_debugfs_text(name.as_char_ptr(), self.0, data.cast_mut(), which)
+        });
         Ok(())
     }
 }

@@ -37,11 +37,11 @@ pub(crate) struct Attrs(u64);
 
 impl Attrs {
     /// Only `DMA_ATTR_SKIP_CPU_SYNC`.
-    pub(crate) const SKIP_CPU_SYNC: Attrs = Attrs(bindings::DMA_ATTR_SKIP_CPU_SYNC as u64);
+    pub(crate) const SKIP_CPU_SYNC: Attrs = Attrs(bindings::DMA_ATTR_SKIP_CPU_SYNC);
 
     /// `DMA_ATTR_SKIP_CPU_SYNC`: the caller syncs itself; do not copy.
     pub(crate) fn skip_cpu_sync(self) -> bool {
-        self.0 & bindings::DMA_ATTR_SKIP_CPU_SYNC as u64 != 0
+        self.0 & bindings::DMA_ATTR_SKIP_CPU_SYNC != 0
     }
 }
 
@@ -76,13 +76,16 @@ impl Ops {
         if core::ptr::eq(ops, &REFUSE_OPS) {
             return Some(Ops::Refuse);
         }
-        OPS.iter().position(|t| core::ptr::eq(ops, t)).map(Ops::Region)
+        OPS.iter()
+            .position(|t| core::ptr::eq(ops, t))
+            .map(Ops::Region)
     }
 }
 
 /// INVARIANT: a non-null entry is a pointer from `Arc::into_raw` whose
 /// reference this array owns; it is only cleared by [`withdraw`].
-static BACKENDS: [AtomicPtr<Region>; MAX_REGIONS] = [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_REGIONS];
+static BACKENDS: [AtomicPtr<Region>; MAX_REGIONS] =
+    [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_REGIONS];
 
 /// How many devices have each table (the last entry: [`REFUSE_OPS`]).
 static INSTALLED: [AtomicUsize; MAX_REGIONS + 1] = [const { AtomicUsize::new(0) }; MAX_REGIONS + 1];
@@ -91,7 +94,15 @@ static INSTALLED: [AtomicUsize; MAX_REGIONS + 1] = [const { AtomicUsize::new(0) 
 pub(crate) fn publish(index: usize, region: Arc<Region>) -> Result {
     let slot = BACKENDS.get(index).ok_or(EINVAL)?;
     let raw = Arc::into_raw(region).cast_mut();
-    if slot.compare_exchange(core::ptr::null_mut(), raw, Ordering::Release, Ordering::Relaxed).is_err() {
+    if slot
+        .compare_exchange(
+            core::ptr::null_mut(),
+            raw,
+            Ordering::Release,
+            Ordering::Relaxed,
+        )
+        .is_err()
+    {
         // SAFETY: `raw` came from `Arc::into_raw` just above and was not stored.
         drop(unsafe { Arc::from_raw(raw) });
         return Err(EBUSY);
@@ -217,7 +228,10 @@ impl SgIter {
     /// `sg` heads a live list of at least `nents` entries that stays valid
     /// while the iterator and its entries are used (for one ops call).
     unsafe fn new(sg: *mut bindings::scatterlist, nents: c_int) -> Self {
-        Self { next: sg, left: usize::try_from(nents).unwrap_or(0) }
+        Self {
+            next: sg,
+            left: usize::try_from(nents).unwrap_or(0),
+        }
     }
 }
 
@@ -255,6 +269,11 @@ unsafe fn dev<'a>(dev: *mut bindings::device) -> &'a Device {
 // are valid for the call as the DMA API documents, and `backend` is sound for
 // the reasons given there.
 
+/// The `map_page` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn map_page<const R: usize>(
     d: *mut bindings::device,
     page: *mut bindings::page,
@@ -264,12 +283,17 @@ unsafe extern "C" fn map_page<const R: usize>(
     attrs: c_ulong,
 ) -> bindings::dma_addr_t {
     // SAFETY: See above: `page` is a valid page the caller maps.
-    let phys = unsafe { bindings::rdma_page_to_phys(page) } + offset as u64;
+    let phys = unsafe { bindings::rdma_page_to_phys(page) } + offset;
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    backend::<R>().map_or(MAPPING_ERROR, |r| r.map(dev, phys, size, dir, Attrs(attrs as u64)))
+    backend::<R>().map_or(MAPPING_ERROR, |r| r.map(dev, phys, size, dir, Attrs(attrs)))
 }
 
+/// The `unmap_page` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn unmap_page<const R: usize>(
     d: *mut bindings::device,
     addr: bindings::dma_addr_t,
@@ -280,10 +304,15 @@ unsafe extern "C" fn unmap_page<const R: usize>(
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
     if let Some(r) = backend::<R>() {
-        r.unmap(dev, addr, size, dir, Attrs(attrs as u64));
+        r.unmap(dev, addr, size, dir, Attrs(attrs));
     }
 }
 
+/// The `map_sg` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn map_sg<const R: usize>(
     d: *mut bindings::device,
     sg: *mut bindings::scatterlist,
@@ -294,11 +323,18 @@ unsafe extern "C" fn map_sg<const R: usize>(
     // SAFETY: See above: `sg` has `nents` entries, ours for the call.
     let (dev, sg) = unsafe { (dev(d), SgIter::new(sg, nents)) };
     match backend::<R>() {
-        Some(r) => r.map_sg(dev, sg, dir, Attrs(attrs as u64)).unwrap_or_else(|e| e.to_errno()),
+        Some(r) => r
+            .map_sg(dev, sg, dir, Attrs(attrs))
+            .unwrap_or_else(|e| e.to_errno()),
         None => EIO.to_errno(),
     }
 }
 
+/// The `unmap_sg` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn unmap_sg<const R: usize>(
     d: *mut bindings::device,
     sg: *mut bindings::scatterlist,
@@ -309,10 +345,15 @@ unsafe extern "C" fn unmap_sg<const R: usize>(
     // SAFETY: See above.
     let (dev, sg) = unsafe { (dev(d), SgIter::new(sg, nents)) };
     if let Some(r) = backend::<R>() {
-        r.unmap_sg(dev, sg, dir, Attrs(attrs as u64));
+        r.unmap_sg(dev, sg, dir, Attrs(attrs));
     }
 }
 
+/// The `sync_single_for_cpu` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn sync_single_for_cpu<const R: usize>(
     d: *mut bindings::device,
     addr: bindings::dma_addr_t,
@@ -326,6 +367,11 @@ unsafe extern "C" fn sync_single_for_cpu<const R: usize>(
     }
 }
 
+/// The `sync_single_for_device` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn sync_single_for_device<const R: usize>(
     d: *mut bindings::device,
     addr: bindings::dma_addr_t,
@@ -339,6 +385,11 @@ unsafe extern "C" fn sync_single_for_device<const R: usize>(
     }
 }
 
+/// The `sync_sg_for_cpu` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn sync_sg_for_cpu<const R: usize>(
     d: *mut bindings::device,
     sg: *mut bindings::scatterlist,
@@ -352,6 +403,11 @@ unsafe extern "C" fn sync_sg_for_cpu<const R: usize>(
     }
 }
 
+/// The `sync_sg_for_device` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn sync_sg_for_device<const R: usize>(
     d: *mut bindings::device,
     sg: *mut bindings::scatterlist,
@@ -365,6 +421,11 @@ unsafe extern "C" fn sync_sg_for_device<const R: usize>(
     }
 }
 
+/// The `alloc` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn alloc<const R: usize>(
     d: *mut bindings::device,
     size: usize,
@@ -382,6 +443,11 @@ unsafe extern "C" fn alloc<const R: usize>(
     cpu_addr.as_ptr()
 }
 
+/// The `free` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn free<const R: usize>(
     d: *mut bindings::device,
     size: usize,
@@ -396,6 +462,11 @@ unsafe extern "C" fn free<const R: usize>(
     }
 }
 
+/// The `alloc_pages_op` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn alloc_pages_op<const R: usize>(
     d: *mut bindings::device,
     size: usize,
@@ -406,7 +477,10 @@ unsafe extern "C" fn alloc_pages_op<const R: usize>(
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
     // Pages need a linear-map alias: only regions without `no-map` have one.
-    let Some((cpu_addr, dma)) = backend::<R>().filter(|r| r.linear()).and_then(|r| r.alloc(dev, size)) else {
+    let Some((cpu_addr, dma)) = backend::<R>()
+        .filter(|r| r.linear())
+        .and_then(|r| r.alloc(dev, size))
+    else {
         return core::ptr::null_mut();
     };
     // SAFETY: `handle` is the caller's out-parameter, valid for writes.
@@ -416,6 +490,11 @@ unsafe extern "C" fn alloc_pages_op<const R: usize>(
     unsafe { bindings::rdma_virt_to_page(cpu_addr.as_ptr()) }
 }
 
+/// The `free_pages` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn free_pages<const R: usize>(
     d: *mut bindings::device,
     size: usize,
@@ -424,12 +503,22 @@ unsafe extern "C" fn free_pages<const R: usize>(
     _dir: bindings::dma_data_direction,
 ) {
     // SAFETY: See above: `page` is what `alloc_pages_op` returned.
-    let (dev, vaddr) = unsafe { (dev(d), bindings::rdma_phys_to_virt(bindings::rdma_page_to_phys(page))) };
+    let (dev, vaddr) = unsafe {
+        (
+            dev(d),
+            bindings::rdma_phys_to_virt(bindings::rdma_page_to_phys(page)),
+        )
+    };
     if let Some(r) = backend::<R>() {
         r.free(dev, size, vaddr, handle);
     }
 }
 
+/// The `map_resource` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn map_resource<const R: usize>(
     d: *mut bindings::device,
     phys: bindings::phys_addr_t,
@@ -443,12 +532,22 @@ unsafe extern "C" fn map_resource<const R: usize>(
     MAPPING_ERROR
 }
 
+/// The `dma_supported` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn dma_supported<const R: usize>(d: *mut bindings::device, mask: u64) -> c_int {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
     backend::<R>().is_some_and(|r| r.dma_supported(dev, mask)) as c_int
 }
 
+/// The `max_mapping_size` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
 unsafe extern "C" fn max_mapping_size<const R: usize>(d: *mut bindings::device) -> usize {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
@@ -484,8 +583,16 @@ const fn ops<const R: usize>() -> bindings::dma_map_ops {
 }
 
 /// One ops table per region slot.
-static OPS: [bindings::dma_map_ops; MAX_REGIONS] =
-    [ops::<0>(), ops::<1>(), ops::<2>(), ops::<3>(), ops::<4>(), ops::<5>(), ops::<6>(), ops::<7>()];
+static OPS: [bindings::dma_map_ops; MAX_REGIONS] = [
+    ops::<0>(),
+    ops::<1>(),
+    ops::<2>(),
+    ops::<3>(),
+    ops::<4>(),
+    ops::<5>(),
+    ops::<6>(),
+    ops::<7>(),
+];
 
 /// A slot that never holds a region: `backend` finds nothing there, so every
 /// op of its table fails.

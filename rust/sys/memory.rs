@@ -9,7 +9,7 @@ use kernel::error::{code::*, Result};
 use kernel::prelude::*;
 
 /// The kernel's page size (arm64 with 4 KiB pages in our configuration).
-pub(crate) const PAGE_SIZE: u64 = bindings::PAGE_SIZE as u64;
+pub(crate) const PAGE_SIZE: u64 = bindings::PAGE_SIZE;
 
 /// A physical range mapped write-back for the CPU with `memremap`.
 ///
@@ -59,36 +59,50 @@ impl Mapping {
     /// The kernel virtual address of `phys`, which must be covered.
     fn virt(&self, phys: u64, len: usize) -> Option<*mut u8> {
         // The offset is below `size`, so the pointer stays in the mapping.
-        self.covers(phys, len).then(|| self.vaddr.as_ptr().wrapping_add((phys - self.phys) as usize))
+        self.covers(phys, len).then(|| {
+            self.vaddr
+                .as_ptr()
+                .wrapping_add((phys - self.phys) as usize)
+        })
     }
 
     /// Copies `len` bytes from the linear map at `from` (RAM handed to the DMA
     /// API by a driver) to `to` inside this mapping. Returns false, copying
     /// nothing, when `to` is not covered.
     pub(crate) fn copy_in(&self, from: u64, to: u64, len: usize) -> bool {
-        let Some(dst) = self.virt(to, len) else { return false };
+        let Some(dst) = self.virt(to, len) else {
+            return false;
+        };
         // SAFETY: `dst..dst+len` is inside our live mapping (checked above).
         // `from` is the physical address of memory a driver passed to
         // `dma_map_*`, which the DMA API requires to be RAM with a `struct
         // page`, hence in arm64's linear map (no highmem), and which the
         // driver must not free while mapped. The two cannot overlap: one is
         // inside the reserved region, the other is not pool memory.
-        unsafe { core::ptr::copy_nonoverlapping(bindings::rdma_phys_to_virt(from).cast::<u8>(), dst, len) };
+        unsafe {
+            core::ptr::copy_nonoverlapping(bindings::rdma_phys_to_virt(from).cast::<u8>(), dst, len)
+        };
         true
     }
 
     /// Copies `len` bytes from `from` inside this mapping to the linear map at
     /// `to`; see [`Mapping::copy_in`].
     pub(crate) fn copy_out(&self, from: u64, to: u64, len: usize) -> bool {
-        let Some(src) = self.virt(from, len) else { return false };
+        let Some(src) = self.virt(from, len) else {
+            return false;
+        };
         // SAFETY: As in `copy_in`, with the roles of the two buffers swapped.
-        unsafe { core::ptr::copy_nonoverlapping(src, bindings::rdma_phys_to_virt(to).cast::<u8>(), len) };
+        unsafe {
+            core::ptr::copy_nonoverlapping(src, bindings::rdma_phys_to_virt(to).cast::<u8>(), len)
+        };
         true
     }
 
     /// Zeroes `len` bytes at `phys` inside this mapping.
     pub(crate) fn zero(&self, phys: u64, len: usize) -> bool {
-        let Some(dst) = self.virt(phys, len) else { return false };
+        let Some(dst) = self.virt(phys, len) else {
+            return false;
+        };
         // SAFETY: `dst..dst+len` is inside our live mapping (checked above).
         unsafe { core::ptr::write_bytes(dst, 0, len) };
         true
@@ -153,7 +167,11 @@ impl Drop for Shared {
         if ret != 0 {
             // Pages we cannot make private again must never be reused; they
             // stay reserved memory, which nobody else allocates from.
-            pr_err!("could not unshare {} pages ({}), left shared\n", self.pages, ret);
+            pr_err!(
+                "could not unshare {} pages ({}), left shared\n",
+                self.pages,
+                ret
+            );
         }
     }
 }

@@ -51,7 +51,12 @@ impl OfNode {
     pub(crate) fn find_by_path(path: &CStr) -> Option<Self> {
         // SAFETY: `path` is a valid NUL-terminated string; the function
         // returns null or a node with a reference taken for the caller.
-        unsafe { Self::from_owned(bindings::of_find_node_opts_by_path(path.as_char_ptr(), core::ptr::null_mut())) }
+        unsafe {
+            Self::from_owned(bindings::of_find_node_opts_by_path(
+                path.as_char_ptr(),
+                core::ptr::null_mut(),
+            ))
+        }
     }
 
     /// The raw pointer, for wrappers that pass the node to C.
@@ -61,7 +66,10 @@ impl OfNode {
 
     /// The children of this node, each with a reference of its own.
     pub(crate) fn children(&self) -> Children<'_> {
-        Children { parent: self, prev: None }
+        Children {
+            parent: self,
+            prev: None,
+        }
     }
 
     /// Every node in the tree that has property `name`.
@@ -92,15 +100,19 @@ impl OfNode {
     pub(crate) fn has_property(&self, name: &CStr) -> bool {
         // SAFETY: The node is alive (type invariant), `name` is NUL-terminated;
         // a null length pointer is allowed.
-        !unsafe { bindings::of_find_property(self.as_raw(), name.as_char_ptr(), core::ptr::null_mut()) }
-            .is_null()
+        !unsafe {
+            bindings::of_find_property(self.as_raw(), name.as_char_ptr(), core::ptr::null_mut())
+        }
+        .is_null()
     }
 
     /// Entry `index` of the node's `reg` as (address, size), untranslated.
     pub(crate) fn reg(&self, index: i32) -> Result<(u64, u64)> {
         let (mut addr, mut size) = (0u64, 0u64);
         // SAFETY: The node is alive (type invariant); the out pointers are valid.
-        to_result(unsafe { bindings::of_property_read_reg(self.as_raw(), index, &mut addr, &mut size) })?;
+        to_result(unsafe {
+            bindings::of_property_read_reg(self.as_raw(), index, &mut addr, &mut size)
+        })?;
         Ok((addr, size))
     }
 
@@ -108,7 +120,13 @@ impl OfNode {
     pub(crate) fn phandle(&self, name: &CStr, index: i32) -> Option<OfNode> {
         // SAFETY: The node is alive (type invariant), `name` is NUL-terminated;
         // the result is null or a node with a reference taken for us.
-        unsafe { Self::from_owned(bindings::rdma_of_parse_phandle(self.as_raw(), name.as_char_ptr(), index)) }
+        unsafe {
+            Self::from_owned(bindings::rdma_of_parse_phandle(
+                self.as_raw(),
+                name.as_char_ptr(),
+                index,
+            ))
+        }
     }
 
     /// Every node that phandle-list property `name` points to, in order.
@@ -156,7 +174,8 @@ impl Iterator for Children<'_> {
         });
         // SAFETY: The parent is alive; `prev` is null or one of its children
         // on which we pass our reference to the callee.
-        let next = unsafe { OfNode::from_owned(bindings::of_get_next_child(self.parent.as_raw(), prev)) }?;
+        let next =
+            unsafe { OfNode::from_owned(bindings::of_get_next_child(self.parent.as_raw(), prev)) }?;
         self.prev = Some(next.clone());
         Some(next)
     }
@@ -187,7 +206,10 @@ impl Iterator for WithProperty {
         // SAFETY: `from` is null or a node on which we hand over a reference;
         // `name` is NUL-terminated.
         let next = unsafe {
-            OfNode::from_owned(bindings::of_find_node_with_property(from, self.name.as_char_ptr()))
+            OfNode::from_owned(bindings::of_find_node_with_property(
+                from,
+                self.name.as_char_ptr(),
+            ))
         }?;
         self.prev = Some(next.clone());
         Some(next)

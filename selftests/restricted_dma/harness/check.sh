@@ -30,6 +30,15 @@ if [ -x "$RDMA_SELFTESTS/harness/dt-check.sh" ]; then
   pass=$((pass + $(echo "$out" | grep -c '^ok '))); fail=$((fail + $(echo "$out" | grep -c '^not ok ')))
 fi
 
+# Lint: rustfmt and clippy (the kernel's lint set) over all Rust.
+step "host: lint (rustfmt, clippy)"
+if "$RDMA_SELFTESTS/harness/lint.sh" > "$RDMA_CACHE/lint.log" 2>&1; then
+  echo "ok - rustfmt and clippy clean"; pass=$((pass + 1))
+else
+  sed 's/\x1b\[[0-9;]*m//g' "$RDMA_CACHE/lint.log" | grep -E '^(warning|error)|^Diff in' -A6 | head -n 60
+  echo "not ok - rustfmt and clippy clean"; fail=$((fail + 1))
+fi
+
 # Guest: one boot per variant.
 for v in $(python3 "$RDMA_SELFTESTS/harness/variants.py" list); do
   step "guest: variant $v"
