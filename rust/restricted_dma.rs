@@ -12,7 +12,9 @@
 //! At load the module claims those regions ([`region`]), builds a bounce pool
 //! over each ([`pool`], [`bounce`]), and gives every device behind a region
 //! DMA ops that bounce through its pool ([`dma_ops`]), attaching them as
-//! drivers bind ([`attach`]). What it claimed and counted is in debugfs
+//! drivers bind ([`attach`]); a virtio device among them must have negotiated
+//! VIRTIO_F_ACCESS_PLATFORM or is refused ([`virtio`]). What it claimed and
+//! counted is in debugfs
 //! ([`debugfs`]). Unload unbinds those devices first, so that no mapping is
 //! live when a region goes.
 //!
@@ -33,6 +35,7 @@ mod ffi;
 pub mod pool;
 mod region;
 mod sys;
+mod virtio;
 
 use region::Region;
 use sys::debugfs::Dir;
@@ -50,6 +53,7 @@ module! {
 /// spelled out in [`Drop`].
 struct RestrictedDma {
     attacher: Option<attach::Attacher>,
+    virtio_hook: Option<sys::virtio::MemAccHook>,
     region_dirs: KVec<Dir>,
     _root: Dir,
     regions: KVec<Arc<Region>>,
@@ -68,10 +72,14 @@ impl kernel::Module for RestrictedDma {
         }
         let mut this = Self {
             attacher: None,
+            virtio_hook: None,
             region_dirs,
             _root: root,
             regions,
         };
+        // Before any device binds through us, so that every virtio device
+        // behind a region is checked for ACCESS_PLATFORM.
+        this.virtio_hook = Some(sys::virtio::MemAccHook::install());
         // Last: from here on devices bind through the pools.
         this.attacher = Some(attach::Attacher::start()?);
         pr_info!("loaded, {} region(s) claimed\n", this.regions.len());
@@ -84,6 +92,8 @@ impl Drop for RestrictedDma {
         // 1. Unbind every device we serve: their drivers release all their
         //    mappings and allocations, and no DMA op runs after this.
         self.attacher = None;
+        // With no device of ours left, the virtio hook has nothing to answer.
+        self.virtio_hook = None;
         // 2. debugfs files point into the regions: remove them before those.
         self.region_dirs = KVec::new();
         // 3. Take the regions out of the ops' reach and let them go. A region

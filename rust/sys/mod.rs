@@ -15,6 +15,7 @@ pub(crate) mod dma;
 pub(crate) mod lock;
 pub(crate) mod memory;
 pub(crate) mod of;
+pub(crate) mod virtio;
 
 /// The CPU this code runs on (a hint: the caller may migrate right after).
 pub(crate) fn this_cpu() -> usize {

@@ -24,8 +24,8 @@ fi
 out=$(./dma_map_benchmark -t 2 -s 1 -g 1 -d 0 2>&1)
 rc=$?
 echo "$out" | sed 's/^/# /'
-ktap_test_result "the benchmark runs without error" [ $rc -eq 0 ]
-ktap_test_result "its maps went through the pool" [ "$(counter maps)" -gt "$maps0" ]
+result "the benchmark runs without error" [ $rc -eq 0 ]
+result "its maps went through the pool" [ "$(counter maps)" -gt "$maps0" ]
 echo "$t" > /sys/bus/platform/drivers/dma_map_benchmark/unbind
 echo > "/sys/bus/platform/devices/$t/driver_override"
 ktap_finished

@@ -35,13 +35,13 @@ dto=$(( $(counter bytes_to_device) - to0 )) dfrom=$(( $(counter bytes_from_devic
 ktap_print_msg "$dmaps maps, $dunmaps unmaps, $dto bytes in, $dfrom bytes out for $bytes bytes each way"
 # Each request maps at least its data; requests also map a 16-byte header and
 # a status byte, allowed for with 64 bytes a map.
-ktap_test_result "maps grew by at least one per transfer" [ "$dmaps" -ge 20 ]
-ktap_test_result "every map was unmapped" [ "$dunmaps" -eq "$dmaps" ]
+result "maps grew by at least one per transfer" [ "$dmaps" -ge 20 ]
+result "every map was unmapped" [ "$dunmaps" -eq "$dmaps" ]
 # Toward the device: the written data, plus the read buffers, which are
 # pre-filled from the original so that no stale slot bytes can leak back.
-ktap_test_result "bytes_to_device grew by the data written and read" \
+result "bytes_to_device grew by the data written and read" \
 	[ "$dto" -ge $((2 * bytes)) -a "$dto" -le $((2 * bytes + 64 * dmaps)) ]
-ktap_test_result "bytes_from_device grew by the data read" \
+result "bytes_from_device grew by the data read" \
 	[ "$dfrom" -ge "$bytes" -a "$dfrom" -le $((bytes + 64 * dmaps)) ]
-ktap_test_result "io_tlb_used back to the coherent baseline ($used0 slots)" [ "$(counter io_tlb_used)" -eq "$used0" ]
+result "io_tlb_used back to the coherent baseline ($used0 slots)" [ "$(counter io_tlb_used)" -eq "$used0" ]
 ktap_finished

@@ -57,6 +57,11 @@ blk_of() {
 	return 1
 }
 
+# Whether TRANSPORT has no block device.
+no_blk() {
+	! blk_of "$1" > /dev/null
+}
+
 # Waits (up to 10 s) for the block device behind TRANSPORT; prints it.
 wait_blk() {
 	i=0
@@ -71,4 +76,19 @@ wait_blk() {
 # The transport of the first device of KIND (blk, rng, console, empty).
 transport_of() {
 	expect device | awk -v k="$1" '$1 == k { print $2; exit }'
+}
+
+# Like ktap_test_result, but runs the command with its arguments as given:
+# ktap_helpers.sh expands them unquoted, which splits any argument with a
+# space in it (a grep pattern, an `sh -c` script) and can make a check pass
+# that should fail.
+result() {
+	desc=$1
+	shift
+	if "$@"; then ktap_test_pass "$desc"; else ktap_test_fail "$desc"; fi
+}
+
+# Whether the kernel log has a line containing the fixed string $1.
+log_has() {
+	dmesg | grep -qF -- "$1"
 }

@@ -35,13 +35,13 @@ while [ $i -lt $ROUNDS ]; do
 	fi
 	i=$((i + 1))
 done
-ktap_test_result "unload removes all debugfs entries ($ROUNDS rounds)" [ $gone = 1 ]
-ktap_test_result "unload leaves every restricted device unbound ($ROUNDS rounds)" [ $unbound = 1 ]
-ktap_test_result "reload restores every region ($ROUNDS rounds)" [ $back = 1 ]
+result "unload removes all debugfs entries ($ROUNDS rounds)" [ $gone = 1 ]
+result "unload leaves every restricted device unbound ($ROUNDS rounds)" [ $unbound = 1 ]
+result "reload restores every region ($ROUNDS rounds)" [ $back = 1 ]
 if [ -n "$blk" ]; then
-	ktap_test_result "the block device works after every reload" [ $works = 1 ]
+	result "the block device works after every reload" [ $works = 1 ]
 else
 	ktap_test_skip "the block device works after every reload (no block device here)"
 fi
-ktap_test_result "no warning in the kernel log" log_clean
+result "no warning in the kernel log" log_clean
 ktap_finished

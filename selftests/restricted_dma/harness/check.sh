@@ -63,6 +63,16 @@ for v in $(python3 "$RDMA_SELFTESTS/harness/variants.py" list); do
       echo "not ok - $v/$t: ran $((okn + skn + nokn)) of plan '${plan:-none}'"; fail=$((fail + 1))
     fi
   done < <(sed -n 's/^rdma-test-begin: //p' "$log")
+  # Console ports: what the guest sent must have reached the host intact.
+  for c in $(python3 "$RDMA_SELFTESTS/harness/variants.py" consoles "$v"); do
+    w=$RDMA_CACHE/guest/$v
+    if cmp -s "$w/$c.to-host" "$w/$c.received"; then
+      echo "  [$v] ok - virtio-console $c: 64 KiB from the guest reached the host intact"; pass=$((pass + 1))
+    else
+      echo "  [$v] not ok - virtio-console $c: guest-to-host bytes differ ($(stat -c %s "$w/$c.received" 2>/dev/null || echo 0) bytes received)"
+      fail=$((fail + 1))
+    fi
+  done
   for t in $(python3 "$RDMA_SELFTESTS/harness/variants.py" expect "$v" | sed -n 's/^tests //p'); do
     grep -q "^rdma-test-end: $t " "$log" 2>/dev/null || { echo "not ok - $v/$t never finished"; fail=$((fail + 1)); }
   done

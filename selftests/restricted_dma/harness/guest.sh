@@ -29,6 +29,16 @@ fi
 python3 "$RDMA_SELFTESTS/harness/variants.py" dts "$variant" "$base_dts" > "$work/guest.dts"
 dtc -q -I dts -O dtb -o "$work/guest.dtb" "$work/guest.dts"
 
+# Console ports: what the host sends each one and what the guest must send
+# back, random for each boot; the guest gets copies in its initramfs.
+consoles=$(python3 "$RDMA_SELFTESTS/harness/variants.py" consoles "$variant")
+for c in $consoles; do
+  head -c 65536 /dev/urandom > "$work/$c.to-guest"
+  head -c 65536 /dev/urandom > "$work/$c.to-host"
+  rm -f "$work/$c.in" "$work/$c.out" "$work/$c.received"
+  mkfifo "$work/$c.in" "$work/$c.out"
+done
+
 # The initramfs: busybox, /init, the module, the tests and the variant's
 # expectations.
 "$RDMA_SELFTESTS/harness/initramfs.sh" "$work" "$variant"
@@ -37,6 +47,14 @@ for d in $(python3 "$RDMA_SELFTESTS/harness/variants.py" disks "$variant"); do
   rm -f "$work/$d"; truncate -s 64M "$work/$d"
 done
 mapfile -t devs < <(python3 "$RDMA_SELFTESTS/harness/variants.py" qemu "$variant" "$work")
+
+# Feed and drain the console FIFOs while the guest runs.
+readers=() writers=()
+for c in $consoles; do
+  cat "$work/$c.out" > "$work/$c.received" & readers+=($!)
+  cat "$work/$c.to-guest" > "$work/$c.in" & writers+=($!)
+done
+trap 'kill ${readers[@]+"${readers[@]}"} ${writers[@]+"${writers[@]}"} 2>/dev/null || true' EXIT
 
 loglevel=4; [ "$mode" = check ] && loglevel=1
 log=$work/console.log
@@ -47,6 +65,9 @@ timeout --foreground -k 5 "$timeout_s" "${qemu[@]}" \
   -append "console=ttyAMA0 loglevel=$loglevel rdma.mode=$mode" \
   "${devs[@]}" </dev/null 2>&1 | tee "$log" | { [ "$mode" = demo ] && cat || cat >/dev/null; }
 rc=${PIPESTATUS[0]}
+# QEMU is gone: the readers see the end of their FIFOs and finish.
+[ ${#writers[@]} -eq 0 ] || kill "${writers[@]}" 2>/dev/null
+[ ${#readers[@]} -eq 0 ] || wait "${readers[@]}" 2>/dev/null
 set -e
 echo "guest: $variant ($mode) ran $(( $(date +%s) - start )) s" >&2
 if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then

@@ -34,5 +34,8 @@ cp "$RDMA_KSRC/include/linux/map_benchmark.h" "$inc/linux/"
 v=$work/variant-root
 rm -rf "$v" && mkdir -p "$v/etc/restricted_dma"
 python3 "$RDMA_SELFTESTS/harness/variants.py" expect "$variant" > "$v/etc/restricted_dma/expect"
+for f in "$work"/*.to-guest "$work"/*.to-host; do
+  [ -e "$f" ] && cp "$f" "$v/etc/restricted_dma/"
+done
 (cd "$v" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/variant.cpio.gz"
 cat "$work/common.cpio.gz" "$work/variant.cpio.gz" > "$work/initrd.gz"

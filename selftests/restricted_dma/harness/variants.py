@@ -85,6 +85,11 @@ GOOD = Region("restricted@50000000", reg=(0x50000000, 4 * MiB))
 # A region too small for the load the overload test puts on it (but, as any
 # region behind a virtio-blk must, large enough for its largest request).
 SMALL = Region("restricted@50000000", reg=(0x50000000, 2 * MiB))
+# A second region, for devices that must be accounted apart from GOOD's.
+SECOND = Region("restricted@51000000", reg=(0x51000000, 4 * MiB))
+# virtio-console keeps two receive queues of 1024 page-sized buffers mapped
+# at all times (8 MiB of slots): it needs a region of its own, this large.
+CONSOLE = Region("restricted@52000000", reg=(0x52000000, 16 * MiB))
 # Mainline's built-in pool, for the benchmark's comparison.
 MAINLINE = Region("restricted-pool@58000000", reg=(0x58000000, 4 * MiB), compatible="restricted-dma-pool")
 
@@ -110,6 +115,21 @@ VARIANTS = {
         ],
         devices=[Device("blk", GOOD.name)],
         tests=["region.sh", "reload.sh"],
+    ),
+    # Virtio end to end: blk and rng sharing GOOD, a blk refused for not
+    # negotiating ACCESS_PLATFORM, a blk with no region, a blk alone on a
+    # second region, and a console on a third.
+    "virtio": dict(
+        regions=[GOOD, SECOND, CONSOLE],
+        devices=[
+            Device("blk", GOOD.name),
+            Device("rng", GOOD.name),
+            Device("console", CONSOLE.name),
+            Device("blk", GOOD.name, iommu=False),
+            Device("blk"),
+            Device("blk", SECOND.name),
+        ],
+        tests=["region.sh", "virtio.sh", "reload.sh"],
     ),
     # A pool smaller than what several large O_DIRECT streams keep in flight.
     "small": dict(regions=[SMALL], devices=[Device("blk", SMALL.name)], tests=["region.sh", "overload.sh"]),
@@ -181,6 +201,12 @@ def qemu(name, work):
                      "-device", f"virtio-blk-device,drive=d{k},iommu_platform={iommu}"]
         elif d.kind == "rng":
             args += ["-device", f"virtio-rng-device,iommu_platform={iommu}"]
+        elif d.kind == "console":
+            # A virtio-serial port on FIFOs WORK/conK.in (host to guest) and
+            # WORK/conK.out (guest to host), which guest.sh feeds and drains.
+            args += ["-device", f"virtio-serial-device,max_ports=2,iommu_platform={iommu}",
+                     "-chardev", f"pipe,id=con{k},path={work}/con{k}",
+                     "-device", f"virtserialport,chardev=con{k},name=rdma.{k}"]
         else:
             raise SystemExit(f"unknown device kind {d.kind}")
     return args
@@ -192,7 +218,8 @@ def expect(name):
          tests TEST...                      the kselftests to run, in order
          good NAME BASE SIZE CONSUMER,...   a region the module must claim
          bad NAME REASON...                 a node it must reject with REASON
-         device KIND TRANSPORT REGION|-     a transport and what is behind it
+         device KIND TRANSPORT REGION|- IOMMU   a transport, what is behind it,
+                                            whether it offers ACCESS_PLATFORM
          mainline NAME TRANSPORT            a restricted-dma-pool (not ours)
     """
     v = variant(name)
@@ -207,7 +234,7 @@ def expect(name):
         else:
             lines.append(f"good {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x} {','.join(users) or '-'}")
     for d, t in zip(v["devices"], addrs):
-        lines.append(f"device {d.kind} {t:x}.virtio_mmio {d.region or '-'}")
+        lines.append(f"device {d.kind} {t:x}.virtio_mmio {d.region or '-'} {'on' if d.iommu else 'off'}")
     return "\n".join(lines) + "\n"
 
 
@@ -255,6 +282,8 @@ def main(argv):
         sys.stdout.write(expect(argv[2]))
     elif cmd == "schema-cases":
         schema_cases(argv[2], argv[3])
+    elif cmd == "consoles":
+        print(" ".join(f"con{k}" for k, d in enumerate(variant(argv[2])["devices"]) if d.kind == "console"))
     elif cmd == "disks":
         print(" ".join(f"disk{k}.img" for k, d in enumerate(variant(argv[2])["devices"]) if d.kind == "blk"))
     else:

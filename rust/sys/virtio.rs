@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The virtio core's memory-access hook, `virtio_check_mem_acc_cb`.
+//!
+//! `virtio_features_ok()` asks this callback, after feature negotiation and
+//! before the driver probes, whether a device must use restricted memory
+//! access; when it answers yes, the core refuses the device unless it
+//! negotiated VIRTIO_F_VERSION_1 and VIRTIO_F_ACCESS_PLATFORM. There is one
+//! callback for the whole system, so ours answers for the devices behind our
+//! regions and hands every other device to the callback it replaced.
+
+use super::device::Device;
+use crate::ffi as bindings;
+use core::ptr::{addr_of, addr_of_mut};
+use core::sync::atomic::{AtomicUsize, Ordering};
+use kernel::prelude::*;
+use kernel::str::CStr;
+
+type Callback = unsafe extern "C" fn(*mut bindings::virtio_device) -> bindings::bool_;
+
+/// A virtio device, borrowed for one callback.
+///
+/// # Invariants
+///
+/// Points to a live `struct virtio_device` for the lifetime of the borrow.
+pub(crate) struct VirtioDevice(*mut bindings::virtio_device);
+
+impl VirtioDevice {
+    /// The device's name, as in `virtio0`.
+    pub(crate) fn name(&self) -> &CStr {
+        // SAFETY: The device is alive (type invariant); the name is owned by it.
+        unsafe { CStr::from_char_ptr(bindings::rdma_virtio_name(self.0)) }
+    }
+
+    /// The transport device whose DMA ops the rings and buffers use
+    /// (`vdev->dev.parent`: for virtio-mmio, the platform device).
+    pub(crate) fn transport(&self) -> Option<&Device> {
+        // SAFETY: The device is alive (type invariant) and so is its parent,
+        // which it holds a reference on.
+        let parent = unsafe { bindings::rdma_virtio_transport(self.0) };
+        // SAFETY: The parent, when there is one, lives as long as the child.
+        (!parent.is_null()).then(|| unsafe { Device::from_raw(parent) })
+    }
+
+    /// Whether the device negotiated feature bit `bit`.
+    pub(crate) fn has_feature(&self, bit: u32) -> bool {
+        // SAFETY: The device is alive (type invariant).
+        unsafe { bindings::rdma_virtio_has_feature(self.0, bit) }
+    }
+}
+
+/// VIRTIO_F_ACCESS_PLATFORM: the device uses the platform's DMA API.
+pub(crate) const F_ACCESS_PLATFORM: u32 = bindings::VIRTIO_F_ACCESS_PLATFORM;
+/// VIRTIO_F_VERSION_1: the modern interface (needed with ACCESS_PLATFORM).
+pub(crate) const F_VERSION_1: u32 = bindings::VIRTIO_F_VERSION_1;
+
+/// The callback we replaced, as an address (0: none); asked for devices
+/// that are not ours.
+static PREVIOUS: AtomicUsize = AtomicUsize::new(0);
+
+/// Our callback: `crate::virtio::must_restrict` decides for our devices.
+///
+/// # Safety
+///
+/// Called by the virtio core with a live device being probed.
+unsafe extern "C" fn check_mem_acc(vdev: *mut bindings::virtio_device) -> bindings::bool_ {
+    // INVARIANT: the core passes a device alive for the call.
+    let dev = VirtioDevice(vdev);
+    if let Some(answer) = crate::virtio::must_restrict(&dev) {
+        return answer;
+    }
+    let prev = PREVIOUS.load(Ordering::Acquire);
+    if prev == 0 {
+        return false;
+    }
+    // SAFETY: `prev` is the address of the callback we replaced (a function
+    // of this type), which its owner keeps valid while it is installed.
+    let prev: Callback = unsafe { core::mem::transmute::<usize, Callback>(prev) };
+    // SAFETY: We pass on the device the core gave us, under the same contract.
+    unsafe { prev(vdev) }
+}
+
+/// Our callback installed in `virtio_check_mem_acc_cb`; the previous one is
+/// put back on drop, unless someone replaced ours meanwhile.
+pub(crate) struct MemAccHook(());
+
+impl MemAccHook {
+    /// Installs our callback, remembering the one it replaces.
+    pub(crate) fn install() -> Self {
+        // SAFETY: A pointer-sized global that the virtio core only reads;
+        // an aligned pointer store is atomic on every architecture we build
+        // for, so a concurrent probe sees the old or the new callback.
+        unsafe {
+            let prev = core::ptr::read_volatile(addr_of!(bindings::virtio_check_mem_acc_cb));
+            PREVIOUS.store(
+                prev.map_or(0, |f| f as *const () as usize),
+                Ordering::Release,
+            );
+            core::ptr::write_volatile(
+                addr_of_mut!(bindings::virtio_check_mem_acc_cb),
+                Some(check_mem_acc),
+            );
+        }
+        Self(())
+    }
+}
+
+impl Drop for MemAccHook {
+    fn drop(&mut self) {
+        // SAFETY: As in `install`.
+        unsafe {
+            let now = core::ptr::read_volatile(addr_of!(bindings::virtio_check_mem_acc_cb));
+            if now.map(|f| f as *const ()) == Some(check_mem_acc as Callback as *const ()) {
+                let prev = PREVIOUS.load(Ordering::Acquire);
+                let prev = (prev != 0).then(|| core::mem::transmute::<usize, Callback>(prev));
+                core::ptr::write_volatile(addr_of_mut!(bindings::virtio_check_mem_acc_cb), prev);
+            } else {
+                pr_warn!("virtio_check_mem_acc_cb was replaced after ours: leaving it as it is\n");
+            }
+        }
+    }
+}

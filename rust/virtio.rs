@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Virtio devices behind a region must use the DMA API.
+//!
+//! A virtio driver that did not negotiate VIRTIO_F_ACCESS_PLATFORM bypasses
+//! the DMA API: it hands the device guest-physical addresses of buffers
+//! anywhere in memory, which a device restricted to its region either cannot
+//! reach or must never see. So for a device whose transport has one of our
+//! ops tables, the answer to the virtio core's memory-access question is
+//! "restricted": the core then refuses it, before its driver allocates
+//! anything, unless it negotiated ACCESS_PLATFORM (and VERSION_1). We log the
+//! refusal with the device and its region and count it in debugfs.
+
+use crate::sys::dma::{self, Ops};
+use crate::sys::virtio::{VirtioDevice, F_ACCESS_PLATFORM, F_VERSION_1};
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+
+/// Whether the virtio core must require restricted memory access of `vdev`;
+/// `None` when the device is not ours to answer for.
+pub(crate) fn must_restrict(vdev: &VirtioDevice) -> Option<bool> {
+    let transport = vdev.transport()?;
+    let ops = Ops::of(transport)?;
+    let missing = [
+        (F_ACCESS_PLATFORM, "VIRTIO_F_ACCESS_PLATFORM"),
+        (F_VERSION_1, "VIRTIO_F_VERSION_1"),
+    ]
+    .into_iter()
+    .find(|(bit, _)| !vdev.has_feature(*bit));
+    if let Some((_, feature)) = missing {
+        match ops {
+            Ops::Region(index) => {
+                let region = dma::find_region(|r| r.index == index);
+                if let Some(r) = &region {
+                    r.refusals.fetch_add(1, Ordering::Relaxed);
+                }
+                pr_err!(
+                    "{} on {}: refused: did not negotiate {}, and its DMA is restricted to {}\n",
+                    vdev.name(),
+                    transport.name(),
+                    feature,
+                    region
+                        .as_ref()
+                        .map_or("?", |r| r.name.to_str().unwrap_or("?"))
+                );
+            }
+            Ops::Refuse => pr_err!(
+                "{} on {}: refused: did not negotiate {}, and its restricted region is unusable\n",
+                vdev.name(),
+                transport.name(),
+                feature
+            ),
+        }
+    }
+    Some(true)
+}
