@@ -101,8 +101,10 @@ pub(crate) fn on_bus_event(event: BusEvent, dev: &Device) {
             attach(dev);
         }
         BusEvent::NotBound | BusEvent::Unbound | BusEvent::Removed => {
-            if let Some(ops) = dma::uninstall(dev) {
-                pr_info!("{}: driver gone, {:?} ops removed\n", dev.name(), ops);
+            match dma::uninstall(dev) {
+                Some(Ops::Region(_)) => pr_info!("{}: driver gone, detached from its pool\n", dev.name()),
+                Some(Ops::Refuse) => pr_info!("{}: driver gone, refusing ops removed\n", dev.name()),
+                None => {}
             }
         }
     }

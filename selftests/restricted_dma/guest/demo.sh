@@ -1,37 +1,66 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# `make run`: load the module, show what it claimed and what uses it.
+# `make run`: load the module, show what it claimed and attached, move some
+# data through every kind of device, show each region's counters, unload.
 . ./lib.sh
-echo "== insmod restricted_dma.ko"
+
+say() { printf '\n== %s\n' "$*"; }
+klog() { dmesg | grep 'restricted_dma' | sed 's/^\[[ 0-9.]*\] /  /'; }
+
+say "insmod restricted_dma.ko"
+dmesg -c > /dev/null
 load
-dmesg | grep 'restricted_dma' | sed 's/^\[[ 0-9.]*\] /  /'
+sleep 0.5
+klog
+
+say "devices"
+expect device | while read -r kind t region iommu; do
+	drv=$(basename "$(readlink "/sys/bus/platform/devices/$t/driver" 2>/dev/null)" 2>/dev/null)
+	ap=-
+	for v in /sys/bus/platform/devices/$t/virtio*; do
+		[ -e "$v/features" ] && ap=$(cut -c34 "$v/features")
+	done
+	extra=
+	[ "$kind" = blk ] && extra=$(blk_of "$t")
+	printf '  %-8s %-20s region %-22s ACCESS_PLATFORM=%s driver=%s %s\n' "$kind" "$t" "$region" "$ap" "${drv:--}" "$extra"
+done
+
+say "traffic"
+expect device | while read -r kind t region iommu; do
+	case "$kind" in
+	blk)
+		dev=$(blk_of "$t") || { echo "  $t: no block device (refused?)"; continue; }
+		if ./odirect roundtrip "$dev" 1048576 512 0 1; then
+			echo "  $dev ($region): 1 MiB O_DIRECT write + read back, intact"
+		else
+			echo "  $dev ($region): DATA DIFFERS"
+		fi ;;
+	rng)
+		dd if=/dev/hwrng of=/tmp/rng bs=1024 count=8 2>/dev/null
+		echo "  /dev/hwrng ($(cat /sys/class/misc/hw_random/rng_current)): read $(stat -c %s /tmp/rng) bytes" ;;
+	console)
+		for p in /sys/class/virtio-ports/*; do
+			name=$(cat "$p/name" 2>/dev/null)
+			case "$name" in rdma.*) ;; *) continue ;; esac
+			c=con${name#rdma.}
+			timeout 10 head -c 65536 "/dev/$(basename "$p")" > /tmp/con.in
+			cmp -s /tmp/con.in "/etc/restricted_dma/$c.to-guest" && ok=intact || ok=DIFFERS
+			cat "/etc/restricted_dma/$c.to-host" > "/dev/$(basename "$p")"
+			echo "  /dev/$(basename "$p") ($name): 64 KiB from the host ($ok), 64 KiB sent back"
+		done ;;
+	esac
+done
+
 for d in "$DBG"/*/; do
-	[ -d "$d" ] || continue
-	echo "== debugfs $d"
-	for f in "$d"*; do
-		printf '  %-22s %s\n' "$(basename "$f")" "$(tr '\n' ' ' < "$f")"
+	r=$(basename "$d")
+	say "debugfs $DBG/$r"
+	for f in base size shared devices io_tlb_nslabs io_tlb_used io_tlb_used_hiwater areas maps unmaps \
+		bytes_to_device bytes_from_device allocs failed_maps bad_unmaps virtio_refused; do
+		printf '  %-20s %s\n' "$f" "$(tr '\n' ' ' < "$d$f")"
 	done
 done
-for v in /sys/bus/virtio/devices/*; do
-	[ -e "$v/features" ] || continue
-	f=$(cat "$v/features")
-	# Feature bit 33 (counting from 0, left to right) is VIRTIO_F_ACCESS_PLATFORM.
-	ap=$(echo "$f" | cut -c34)
-	echo "== $(basename "$v") on $(basename "$(readlink -f "$v/..")"): ACCESS_PLATFORM=$ap"
-done
-if [ -b /dev/vda ]; then
-	echo "== 1 MiB O_DIRECT write and read back on /dev/vda"
-	dd if=/dev/urandom of=/tmp/src bs=64k count=16 2>/dev/null
-	dd if=/tmp/src of=/dev/vda bs=64k oflag=direct 2>/dev/null
-	dd if=/dev/vda of=/tmp/back bs=64k count=16 iflag=direct 2>/dev/null
-	if cmp -s /tmp/src /tmp/back; then echo "  data intact"; else echo "  DATA DIFFERS"; fi
-	for d in "$DBG"/*/; do
-		echo "== counters of $(basename "$d") after the I/O"
-		for f in io_tlb_used io_tlb_used_hiwater maps unmaps bytes_to_device bytes_from_device allocs; do
-			printf '  %-22s %s\n' "$f" "$(cat "$d$f")"
-		done
-	done
-fi
-echo "== rmmod restricted_dma"
+
+say "rmmod restricted_dma"
+dmesg -c > /dev/null
 unload
-dmesg | grep 'restricted_dma' | tail -n 2 | sed 's/^\[[ 0-9.]*\] /  /'
+klog

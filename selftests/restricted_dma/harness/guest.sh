@@ -46,7 +46,7 @@ done
 for d in $(python3 "$RDMA_SELFTESTS/harness/variants.py" disks "$variant"); do
   rm -f "$work/$d"; truncate -s 64M "$work/$d"
 done
-mapfile -t devs < <(python3 "$RDMA_SELFTESTS/harness/variants.py" qemu "$variant" "$work")
+mapfile -t devs < <(python3 "$RDMA_SELFTESTS/harness/variants.py" qemu "$variant" "$work" | grep .)
 
 # Feed and drain the console FIFOs while the guest runs.
 readers=() writers=()

@@ -143,7 +143,7 @@ BENCH = dict(
     tests=[],
 )
 
-DEMO = "basic"
+DEMO = "virtio"
 
 # Nodes only the binding's checks use (no guest boots them): what the schema
 # must also refuse or accept beyond the "malformed" variant's regions. `reject`
