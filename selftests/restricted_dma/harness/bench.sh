@@ -18,4 +18,4 @@ if tr -d '\r' < "$log" | grep -q '^bench: cannot'; then tr -d '\r' < "$log" | gr
 echo
 # Memory: the pool's bookkeeping per 2 KiB slot, from the type itself.
 (cd "$RDMA_REPO/rust/pool" && CARGO_TARGET_DIR=$RDMA_CACHE/cargo-target \
-  cargo test --release --quiet print_slot_size -- --nocapture 2>&1 | grep -i 'slot' | grep -v '^test ' | head -n 3)
+  "$RDMA_CARGO" test --release --quiet print_slot_size -- --nocapture 2>&1 | grep -i 'slot' | grep -v '^test ' | head -n 3)

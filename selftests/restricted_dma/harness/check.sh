@@ -15,7 +15,7 @@ step() { printf '\n== %s\n' "$*"; }
 # Host: the pool core under cargo test.
 step "host: cargo test (rust/pool)"
 out=$(cd "$RDMA_REPO/rust/pool" && CARGO_TARGET_DIR=$RDMA_CACHE/cargo-target \
-      cargo test --release --quiet 2>&1)
+      "$RDMA_CARGO" test --release --quiet 2>&1)
 rc=$?
 echo "$out" | grep -E '^test result|panicked|FAILED|failures:|^test .* \.\.\. FAILED' || true
 p=$(echo "$out" | sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1/p' | paste -sd+ | bc)

@@ -10,7 +10,7 @@ quiet() { "$@" >/tmp/restricted-dma-deps.log 2>&1 || { cat /tmp/restricted-dma-d
 export DEBIAN_FRONTEND=noninteractive
 
 debs=(
-  linux-source-6.12 rustc-web rust-web-src rust-web-clippy rustfmt-web
+  linux-source-6.12 rustc-web rust-web-src cargo-web rust-web-clippy rustfmt-web
   clang lld llvm libclang-dev
   bc bison flex libelf-dev libssl-dev cpio kmod device-tree-compiler xz-utils
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
@@ -44,8 +44,7 @@ fi
 # bindgen: Debian's 0.60 is below the kernel's minimum (0.65.1).
 if ! command -v bindgen >/dev/null 2>&1 && ! [ -x "$HOME/.cargo/bin/bindgen" ]; then
   log "installing bindgen-cli from crates.io (about 3 minutes)"
-  command -v cargo >/dev/null 2>&1 || quiet apt-get install -y -q cargo-web
-  quiet cargo install --locked bindgen-cli
+  quiet /usr/bin/cargo install --locked bindgen-cli
 fi
 
 cache=${RDMA_CACHE:-/var/cache/restricted-dma}

@@ -8,6 +8,8 @@ RDMA_KSRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
 # Debian's rustc-web (with rust-src) must win over rustup's rustc, which has no
 # rust-src; bindgen comes from `cargo install`.
 RDMA_BINDGEN=$(command -v bindgen 2>/dev/null || echo "$HOME/.cargo/bin/bindgen")
+# The same Debian toolchain for host tests and lints as for the kernel.
+RDMA_CARGO=/usr/bin/cargo
 RDMA_KMAKE=(make ARCH=arm64 LLVM=1 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
             RUSTDOC=/usr/bin/rustdoc BINDGEN="$RDMA_BINDGEN")
 

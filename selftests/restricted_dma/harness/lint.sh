@@ -9,7 +9,7 @@ export PATH=/usr/bin:/bin:$PATH
 rustfmt --edition 2021 --check --config-path "$RDMA_KSRC/.rustfmt.toml" \
   rust/restricted_dma.rs rust/pool/lib.rs
 (cd rust/pool && CARGO_TARGET_DIR=$RDMA_CACHE/cargo-target \
-  "$HOME/.cargo/bin/cargo" clippy --quiet --all-targets -- -D warnings)
+  "$RDMA_CARGO" clippy --quiet --all-targets -- -D warnings)
 touch rust/restricted_dma.rs
 "${RDMA_KMAKE[@]}" -C "$RDMA_KBUILD" M="$RDMA_REPO" CLIPPY=1 KCFLAGS= modules 2>&1 | tee /tmp/rdma-clippy.log
 # rustc colours its output: strip the escapes before looking for findings.
