@@ -100,13 +100,13 @@ pub(crate) fn on_bus_event(event: BusEvent, dev: &Device) {
             dma::uninstall(dev);
             attach(dev);
         }
-        BusEvent::NotBound | BusEvent::Unbound | BusEvent::Removed => {
-            match dma::uninstall(dev) {
-                Some(Ops::Region(_)) => pr_info!("{}: driver gone, detached from its pool\n", dev.name()),
-                Some(Ops::Refuse) => pr_info!("{}: driver gone, refusing ops removed\n", dev.name()),
-                None => {}
+        BusEvent::NotBound | BusEvent::Unbound | BusEvent::Removed => match dma::uninstall(dev) {
+            Some(Ops::Region(_)) => {
+                pr_info!("{}: driver gone, detached from its pool\n", dev.name())
             }
-        }
+            Some(Ops::Refuse) => pr_info!("{}: driver gone, refusing ops removed\n", dev.name()),
+            None => {}
+        },
     }
 }
 
