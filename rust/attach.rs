@@ -123,7 +123,11 @@ pub(crate) fn reprobe_existing() -> Result {
             dev.release_driver();
         }
         if let Err(e) = dev.attach() {
-            pr_err!("{}: re-probe failed: {:?}\n", dev.name(), e);
+            pr_err!(
+                "{}: re-probe failed ({})\n",
+                dev.name(),
+                crate::region::Errno(e)
+            );
         }
     }
     Ok(())

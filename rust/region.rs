@@ -67,12 +67,31 @@ pub(crate) enum Reject {
 
 impl Reject {
     /// The errno this reason stands for.
-    pub(crate) fn errno(&self) -> Error {
-        match self {
+    pub(crate) fn errno(&self) -> Errno {
+        Errno(match self {
             Reject::NotReserved | Reject::Overlaps(_) => EBUSY,
             Reject::TooMany => ENOSPC,
             Reject::Claim(e) => *e,
             _ => EINVAL,
+        })
+    }
+}
+
+/// An errno printed by name where we know it (this kernel has no
+/// `CONFIG_SYMBOLIC_ERRNAME` to name it), by number otherwise.
+pub(crate) struct Errno(pub(crate) Error);
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let known = [
+            (EINVAL, "EINVAL"),
+            (EBUSY, "EBUSY"),
+            (ENOSPC, "ENOSPC"),
+            (ENOMEM, "ENOMEM"),
+        ];
+        match known.iter().find(|(e, _)| *e == self.0) {
+            Some((_, name)) => write!(f, "-{}", name),
+            None => write!(f, "errno {}", self.0.to_errno()),
         }
     }
 }
@@ -104,7 +123,7 @@ impl fmt::Display for Reject {
             }
             Reject::Overlaps(other) => write!(f, "overlaps region {}", &**other),
             Reject::TooMany => write!(f, "more than {} restricted regions", MAX_REGIONS),
-            Reject::Claim(e) => write!(f, "could not map or share the range ({:?})", e),
+            Reject::Claim(_) => write!(f, "could not map or share the range"),
         }
     }
 }
@@ -303,7 +322,7 @@ pub(crate) fn discover() -> Result<KVec<Arc<Region>>> {
                 regions.push(Arc::new(region, GFP_KERNEL)?, GFP_KERNEL)?;
             }
             Err(why) => pr_err!(
-                "/reserved-memory/{}: rejected: {} ({:?}); nothing claimed\n",
+                "/reserved-memory/{}: rejected: {} ({}); nothing claimed\n",
                 shown.name(),
                 why,
                 why.errno()
