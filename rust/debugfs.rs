@@ -8,14 +8,14 @@
 
 use crate::region::Region;
 use crate::sys::bus;
-use crate::sys::debugfs::{Dir, SeqFile};
+use crate::sys::debugfs::{Dir, RegionDir, SeqFile};
 use crate::sys::dma::Ops;
-use core::ffi::c_void;
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::CStr;
+use kernel::sync::Arc;
 
 /// The files of a region's directory; the index is the file's `which`.
 const FILES: [&CStr; 20] = [
@@ -42,19 +42,11 @@ const FILES: [&CStr; 20] = [
 ];
 
 /// Creates `parent/<region name>/` with all of the region's files.
-pub(crate) fn publish(parent: &Dir, region: &Region) -> Result<Dir> {
-    let dir = Dir::new(&region.name, Some(parent));
-    let data = core::ptr::from_ref(region).cast::<c_void>();
-    for (which, name) in FILES.iter().enumerate() {
-        // SAFETY: The caller keeps `region` alive and in place until the
-        // returned `Dir` is dropped (`RestrictedDma` drops the directories
-        // before the regions), which is what the files need.
-        unsafe { dir.text_file(name, data, which as u32)? };
-    }
-    Ok(dir)
+pub(crate) fn publish(parent: &Dir, region: &Arc<Region>) -> Result<RegionDir> {
+    RegionDir::new(parent, region.clone(), &FILES)
 }
 
-/// Writes file `which` of `region` to `out`.
+/// Writes file `which` of `region` to `out`; called on every read.
 pub(crate) fn show(region: &Region, which: u32, out: &mut SeqFile) -> core::fmt::Result {
     let s = region.pool.stats();
     let value = match which {

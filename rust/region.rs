@@ -12,7 +12,6 @@
 //! with its reason and nothing of it is claimed; the good nodes beside it are.
 
 use crate::bounce::{self, Pool};
-use crate::ffi as bindings;
 use crate::sys::memory::{Mapping, Shared, PAGE_SIZE};
 use crate::sys::of::OfNode;
 use crate::sys::{dma, possible_cpus};
@@ -161,12 +160,9 @@ fn check(node: &OfNode) -> Result<Checked, Reject> {
             return Err(Reject::DefaultPool(p));
         }
     }
-    // SAFETY: `node` is a live node (its type's invariant); the lookup only
-    // reads the boot-time table of reserved regions, which is never freed.
-    let rmem = unsafe { bindings::of_reserved_mem_lookup(node.as_raw()).as_ref() };
-    let rmem = rmem.ok_or(Reject::NotReserved)?;
-    if rmem.base != base || rmem.size != size {
-        return Err(Reject::Mismatch(rmem.base, rmem.size));
+    let (rbase, rsize) = node.reserved_mem().ok_or(Reject::NotReserved)?;
+    if rbase != base || rsize != size {
+        return Err(Reject::Mismatch(rbase, rsize));
     }
     Ok(Checked {
         base,

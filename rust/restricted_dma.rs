@@ -54,29 +54,27 @@ module! {
 struct RestrictedDma {
     attacher: Option<attach::Attacher>,
     virtio_hook: Option<sys::virtio::MemAccHook>,
-    region_dirs: KVec<Dir>,
-    _root: Dir,
+    region_dirs: KVec<sys::debugfs::RegionDir>,
+    root: Dir,
     regions: KVec<Arc<Region>>,
 }
 
 impl kernel::Module for RestrictedDma {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let regions = region::discover()?;
-        for r in regions.iter() {
-            dma::publish(r.index, r.clone())?;
-        }
-        let root = Dir::new(c_str!("restricted_dma"), None);
-        let mut region_dirs = KVec::with_capacity(regions.len(), GFP_KERNEL)?;
-        for r in regions.iter() {
-            region_dirs.push(debugfs::publish(&root, r)?, GFP_KERNEL)?;
-        }
+        // From here on, an error return drops `this`, whose `Drop` undoes
+        // whatever was done so far.
         let mut this = Self {
             attacher: None,
             virtio_hook: None,
-            region_dirs,
-            _root: root,
-            regions,
+            region_dirs: KVec::new(),
+            root: Dir::new(c_str!("restricted_dma"), None),
+            regions: region::discover()?,
         };
+        for r in this.regions.iter() {
+            dma::publish(r.index, r.clone())?;
+            let dir = debugfs::publish(&this.root, r)?;
+            this.region_dirs.push(dir, GFP_KERNEL)?;
+        }
         // Before any device binds through us, so that every virtio device
         // behind a region is checked for ACCESS_PLATFORM.
         this.virtio_hook = Some(sys::virtio::MemAccHook::install());
@@ -94,15 +92,28 @@ impl Drop for RestrictedDma {
         self.attacher = None;
         // With no device of ours left, the virtio hook has nothing to answer.
         self.virtio_hook = None;
-        // 2. debugfs files point into the regions: remove them before those.
+        // 2. The debugfs files, and the region references they hold.
         self.region_dirs = KVec::new();
         // 3. Take the regions out of the ops' reach and let them go. A region
         //    with slots still in use (a driver that leaked a mapping) is kept
         //    mapped, never handed back: a device may still write to it.
         for r in self.regions.iter() {
-            let kept = dma::withdraw(r.index);
+            let published = match dma::withdraw(r.index) {
+                Ok(published) => Some(published),
+                // Never published: a load that failed half way.
+                Err(e) if e == ENOENT => None,
+                // A device still has its ops: the slot keeps its reference,
+                // so the region stays alive and mapped for good.
+                Err(_) => {
+                    pr_err!(
+                        "{}: still in use by a device at unload: region kept reserved and mapped\n",
+                        &*r.name
+                    );
+                    continue;
+                }
+            };
             let used = r.pool.stats().used;
-            if kept.is_err() || used != 0 {
+            if used != 0 {
                 pr_err!(
                     "{}: {} slot(s) still in use at unload: region kept reserved and mapped\n",
                     &*r.name,
@@ -110,7 +121,7 @@ impl Drop for RestrictedDma {
                 );
                 // Leaking one reference keeps the region (and its mapping)
                 // alive for good.
-                core::mem::forget(kept.unwrap_or_else(|_| r.clone()));
+                core::mem::forget(published.unwrap_or_else(|| r.clone()));
             }
         }
         pr_info!("unloaded, {} region(s) released\n", self.regions.len());

@@ -6,10 +6,12 @@
 //! reading it calls `rdma_debugfs_show` in `crate::debugfs`, which knows the owner's type.
 
 use crate::ffi as bindings;
+use crate::region::Region;
 use core::ffi::c_void;
 use core::fmt;
 use kernel::error::{code::*, Result};
 use kernel::str::CStr;
+use kernel::sync::Arc;
 
 /// How many files of each kind one owner can have (`RDMA_DEBUGFS_MAX_FILES`).
 pub(crate) const MAX_FILES: u32 = 24;
@@ -48,12 +50,13 @@ impl Dir {
     }
 
     /// Creates a file `name` whose text `rdma_debugfs_show(m, data, which)` prints.
+    /// (Only [`RegionDir`] makes these: it keeps `data` alive.)
     ///
     /// # Safety
     ///
     /// `data` must stay valid, as the type that callback expects, until this
     /// directory is dropped (dropping it waits for readers to finish).
-    pub(crate) unsafe fn text_file(&self, name: &CStr, data: *const c_void, which: u32) -> Result {
+    unsafe fn text_file(&self, name: &CStr, data: *const c_void, which: u32) -> Result {
         if which >= MAX_FILES {
             return Err(EINVAL);
         }
@@ -63,6 +66,38 @@ impl Dir {
             bindings::rdma_debugfs_text(name.as_char_ptr(), self.0, data.cast_mut(), which)
         });
         Ok(())
+    }
+}
+
+/// A region's debugfs directory, whose files read the region on each read.
+///
+/// # Invariants
+///
+/// `_dir`'s files point at the region `_region` holds a reference on, and the
+/// directory (with its files, waiting for readers) goes before the reference.
+pub(crate) struct RegionDir {
+    // Field order is drop order.
+    _dir: Dir,
+    _region: Arc<Region>,
+}
+
+impl RegionDir {
+    /// Creates `parent/<region name>/` with one file per name in `files`;
+    /// file `i` reads as `crate::debugfs::show(region, i)`.
+    pub(crate) fn new(parent: &Dir, region: Arc<Region>, files: &[&CStr]) -> Result<Self> {
+        let dir = Dir::new(&region.name, Some(parent));
+        let data = core::ptr::from_ref::<Region>(&region).cast::<c_void>();
+        for (which, name) in files.iter().enumerate() {
+            let which = u32::try_from(which).map_err(|_| EINVAL)?;
+            // SAFETY: `data` is the region our `Arc` keeps alive and in place
+            // until after `dir` (and so the file) is removed (type invariant).
+            unsafe { dir.text_file(name, data, which)? };
+        }
+        // INVARIANT: the files point at `region`, which we keep.
+        Ok(Self {
+            _dir: dir,
+            _region: region,
+        })
     }
 }
 
@@ -103,12 +138,12 @@ impl fmt::Write for SeqFile {
 ///
 /// # Safety
 ///
-/// `m` is a live `seq_file` and `data` the region given to
-/// [`Dir::text_file`], which outlives its files.
+/// `m` is a live `seq_file` and `data` the region a [`RegionDir`] made the
+/// file for, which outlives its files.
 #[no_mangle]
 unsafe extern "C" fn rdma_debugfs_show(m: *mut bindings::seq_file, data: *mut c_void, which: u32) {
     // SAFETY: `data` is a live region (function's safety requirement).
-    let region = unsafe { &*data.cast::<crate::region::Region>() };
+    let region = unsafe { &*data.cast::<Region>() };
     // SAFETY: `m` is live for this call (function's safety requirement).
     let mut out = unsafe { SeqFile::from_raw(m) };
     // seq_file grows its buffer and calls us again on overflow, and our

@@ -116,6 +116,16 @@ impl OfNode {
         Ok((addr, size))
     }
 
+    /// The (base, size) the boot code reserved for this `/reserved-memory`
+    /// node (`of_reserved_mem_lookup`), if it reserved anything.
+    pub(crate) fn reserved_mem(&self) -> Option<(u64, u64)> {
+        // SAFETY: The node is alive (type invariant); the lookup reads the
+        // boot-time table of reserved regions, which is never freed, so the
+        // entry may be read after the call.
+        let rmem = unsafe { bindings::of_reserved_mem_lookup(self.as_raw()).as_ref() }?;
+        Some((rmem.base, rmem.size))
+    }
+
     /// The node that entry `index` of phandle-list property `name` points to.
     pub(crate) fn phandle(&self, name: &CStr, index: i32) -> Option<OfNode> {
         // SAFETY: The node is alive (type invariant), `name` is NUL-terminated;

@@ -94,7 +94,7 @@ CONSOLE = Region("restricted@52000000", reg=(0x52000000, 16 * MiB))
 MAINLINE = Region("restricted-pool@58000000", reg=(0x58000000, 4 * MiB), compatible="restricted-dma-pool")
 
 # The kselftests every variant runs unless it says otherwise.
-ALL_TESTS = ["region.sh", "bounce.sh", "benchmark.sh", "reload.sh"]
+ALL_TESTS = ["region.sh", "bounce.sh", "benchmark.sh", "reload.sh", "unload.sh"]
 
 VARIANTS = {
     # The demo and the basic tests: one region, a virtio-blk behind it, and an
