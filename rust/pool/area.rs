@@ -9,7 +9,7 @@
 use core::ops::DerefMut;
 
 use super::stats::AreaCounters;
-use super::{SEGMENT_SLOTS, SLOT_SHIFT};
+use super::{UnmapError, SEGMENT_SLOTS, SLOT_MASK, SLOT_SHIFT};
 
 /// What a slot currently is. `Slot::meta` means something different for
 /// each.
@@ -353,6 +353,33 @@ impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
         // free, and they were counted in `used`.
         self.used = self.used.saturating_sub(nslots);
         nslots
+    }
+
+    /// The live mapping of kind `kind` whose bounce address is `addr`, slot
+    /// `i` of this area, and whose size is `size`: what an unmap (streaming)
+    /// or a free (coherent) must name exactly. Anything else is refused.
+    pub(crate) fn exact_mapping(
+        &self,
+        i: usize,
+        addr: u64,
+        kind: Kind,
+        size: usize,
+    ) -> Result<Mapping, UnmapError> {
+        let m = self
+            .mapping_at(i)
+            .filter(|m| m.head == i && m.offset == addr & SLOT_MASK)
+            .ok_or(UnmapError::NotMapped)?;
+        match (m.kind, kind) {
+            (a, b) if a == b => {}
+            (Kind::Streaming, Kind::Coherent) | (Kind::Coherent, Kind::Streaming) => {
+                return Err(UnmapError::WrongKind)
+            }
+            _ => return Err(UnmapError::NotMapped),
+        }
+        if m.size != size {
+            return Err(UnmapError::SizeMismatch);
+        }
+        Ok(m)
     }
 
     /// Finds the mapping that slot `i` belongs to.

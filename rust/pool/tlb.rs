@@ -315,18 +315,7 @@ where
         let (area, index) = self.locate(bounce).ok_or(UnmapError::NotMapped)?;
         let lock = self.areas.get(area).ok_or(UnmapError::NotMapped)?;
         let orig = lock.with(|st| {
-            let m = st
-                .mapping_at(index)
-                .filter(|m| m.head == index && m.offset == bounce & SLOT_MASK)
-                .ok_or(UnmapError::NotMapped)?;
-            match m.kind {
-                Kind::Streaming => {}
-                Kind::Coherent => return Err(UnmapError::WrongKind),
-                _ => return Err(UnmapError::NotMapped),
-            }
-            if m.size != size {
-                return Err(UnmapError::SizeMismatch);
-            }
+            let m = st.exact_mapping(index, bounce, Kind::Streaming, size)?;
             if copy_back {
                 // The mapping is no longer live: a second unmap or a sync
                 // racing with this one is refused, and only this call frees
@@ -497,18 +486,7 @@ where
             .and_then(|(area, index)| {
                 let lock = self.areas.get(area).ok_or(UnmapError::NotMapped)?;
                 lock.with(|st| {
-                    let m = st
-                        .mapping_at(index)
-                        .filter(|m| m.head == index && m.offset == addr & SLOT_MASK)
-                        .ok_or(UnmapError::NotMapped)?;
-                    match m.kind {
-                        Kind::Coherent => {}
-                        Kind::Streaming => return Err(UnmapError::WrongKind),
-                        _ => return Err(UnmapError::NotMapped),
-                    }
-                    if m.size != size {
-                        return Err(UnmapError::SizeMismatch);
-                    }
+                    st.exact_mapping(index, addr, Kind::Coherent, size)?;
                     self.release(st, index);
                     st.counters.frees = st.counters.frees.wrapping_add(1);
                     Ok(())

@@ -349,12 +349,13 @@ unsafe extern "C" fn unmap_sg<const R: usize>(
     }
 }
 
-/// The `sync_single_for_cpu` op of slot `R`.
+/// The `sync_single_for_cpu` (`FOR_DEVICE` false) or
+/// `sync_single_for_device` (true) op of slot `R`.
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn sync_single_for_cpu<const R: usize>(
+unsafe extern "C" fn sync_single<const R: usize, const FOR_DEVICE: bool>(
     d: *mut bindings::device,
     addr: bindings::dma_addr_t,
     size: usize,
@@ -363,34 +364,17 @@ unsafe extern "C" fn sync_single_for_cpu<const R: usize>(
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
     if let Some(r) = backend::<R>() {
-        r.sync(dev, addr, size, dir, false);
+        r.sync(dev, addr, size, dir, FOR_DEVICE);
     }
 }
 
-/// The `sync_single_for_device` op of slot `R`.
+/// The `sync_sg_for_cpu` (`FOR_DEVICE` false) or `sync_sg_for_device`
+/// (true) op of slot `R`.
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn sync_single_for_device<const R: usize>(
-    d: *mut bindings::device,
-    addr: bindings::dma_addr_t,
-    size: usize,
-    dir: bindings::dma_data_direction,
-) {
-    // SAFETY: See above.
-    let dev = unsafe { dev(d) };
-    if let Some(r) = backend::<R>() {
-        r.sync(dev, addr, size, dir, true);
-    }
-}
-
-/// The `sync_sg_for_cpu` op of slot `R`.
-///
-/// # Safety
-///
-/// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn sync_sg_for_cpu<const R: usize>(
+unsafe extern "C" fn sync_sg<const R: usize, const FOR_DEVICE: bool>(
     d: *mut bindings::device,
     sg: *mut bindings::scatterlist,
     nents: c_int,
@@ -399,25 +383,7 @@ unsafe extern "C" fn sync_sg_for_cpu<const R: usize>(
     // SAFETY: See above.
     let (dev, sg) = unsafe { (dev(d), SgIter::new(sg, nents)) };
     if let Some(r) = backend::<R>() {
-        r.sync_sg(dev, sg, dir, false);
-    }
-}
-
-/// The `sync_sg_for_device` op of slot `R`.
-///
-/// # Safety
-///
-/// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn sync_sg_for_device<const R: usize>(
-    d: *mut bindings::device,
-    sg: *mut bindings::scatterlist,
-    nents: c_int,
-    dir: bindings::dma_data_direction,
-) {
-    // SAFETY: See above.
-    let (dev, sg) = unsafe { (dev(d), SgIter::new(sg, nents)) };
-    if let Some(r) = backend::<R>() {
-        r.sync_sg(dev, sg, dir, true);
+        r.sync_sg(dev, sg, dir, FOR_DEVICE);
     }
 }
 
@@ -569,10 +535,10 @@ const fn ops<const R: usize>() -> bindings::dma_map_ops {
         unmap_sg: Some(unmap_sg::<R>),
         map_resource: Some(map_resource::<R>),
         unmap_resource: None,
-        sync_single_for_cpu: Some(sync_single_for_cpu::<R>),
-        sync_single_for_device: Some(sync_single_for_device::<R>),
-        sync_sg_for_cpu: Some(sync_sg_for_cpu::<R>),
-        sync_sg_for_device: Some(sync_sg_for_device::<R>),
+        sync_single_for_cpu: Some(sync_single::<R, false>),
+        sync_single_for_device: Some(sync_single::<R, true>),
+        sync_sg_for_cpu: Some(sync_sg::<R, false>),
+        sync_sg_for_device: Some(sync_sg::<R, true>),
         cache_sync: None,
         dma_supported: Some(dma_supported::<R>),
         get_required_mask: None,
