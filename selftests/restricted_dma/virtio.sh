@@ -18,7 +18,7 @@ R1=$(first good 1)
 R2=$(expect good | sed -n 2p | cut -d' ' -f1)
 R3=$(expect good | sed -n 3p | cut -d' ' -f1)
 blk1_t=$(dev_line blk "$R1" on) rng_t=$(dev_line rng "$R1" on) con_t=$(dev_line console "$R3" on)
-refused_t=$(dev_line blk "$R1" off) plain_t=$(dev_line blk - on) blk2_t=$(dev_line blk "$R2" on)
+refused_t=$(dev_line blk "$R1" off) plain_t=$(dev_line blk - off) blk2_t=$(dev_line blk "$R2" on)
 blk1=$(wait_blk "$blk1_t") blk2=$(wait_blk "$blk2_t") plain=$(wait_blk "$plain_t")
 ktap_print_msg "$R1: blk $blk1_t ($blk1), rng $rng_t, refused $refused_t; $R3: console $con_t"
 ktap_print_msg "$R2: blk $blk2_t ($blk2); no region: blk $plain_t ($plain)"
@@ -78,9 +78,11 @@ maps0=$(counter maps "$R1")
 rc=$?
 result "blk unbound and rebound by hand works, through the pool again" [ $rc -eq 0 -a "$(counter maps "$R1")" -gt "$maps0" ]
 
-# --- no region: as usual, touching no pool ---
+# --- the same kind of device (no ACCESS_PLATFORM) with no region: as usual,
+# touching no pool ---
 m1=$(counter maps "$R1") m2=$(counter maps "$R2")
-result "the blk with no memory-region works as usual" ./odirect roundtrip "$plain" 1048576 0 0 11
+result "the same blk without ACCESS_PLATFORM but with no memory-region works as usual" \
+	./odirect roundtrip "$plain" 1048576 0 0 11
 # (virtio-rng may refill the entropy pool through R1 meanwhile: a few small maps.)
 result "...without going through any pool" \
 	[ "$(counter maps "$R2")" -eq "$m2" -a $(( $(counter maps "$R1") - m1 )) -lt 8 ]

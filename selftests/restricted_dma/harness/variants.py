@@ -117,8 +117,9 @@ VARIANTS = {
         tests=["region.sh", "reload.sh"],
     ),
     # Virtio end to end: blk and rng sharing GOOD, a blk refused for not
-    # negotiating ACCESS_PLATFORM, a blk with no region, a blk alone on a
-    # second region, and a console on a third.
+    # negotiating ACCESS_PLATFORM, the same kind of blk with no region (which
+    # works as usual), a blk alone on a second region, and a console on a
+    # third.
     "virtio": dict(
         regions=[GOOD, SECOND, CONSOLE],
         devices=[
@@ -126,7 +127,7 @@ VARIANTS = {
             Device("rng", GOOD.name),
             Device("console", CONSOLE.name),
             Device("blk", GOOD.name, iommu=False),
-            Device("blk"),
+            Device("blk", iommu=False),
             Device("blk", SECOND.name),
         ],
         tests=["region.sh", "virtio.sh", "reload.sh"],
