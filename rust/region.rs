@@ -40,6 +40,8 @@ pub(crate) enum Reject {
     /// `size` beside `reg`: a dynamic placement request has no place on a
     /// region whose address both VMs must agree on.
     SizeProperty,
+    /// `reg` runs past the end of the physical address space.
+    Wraps(u64, u64),
     /// `reg` gives a size of zero.
     ZeroSize,
     /// Smaller than one page: too small to hold even one mapping's page.
@@ -101,6 +103,13 @@ impl fmt::Display for Reject {
             Reject::NoReg => write!(f, "no 'reg' property (a restricted region must be static)"),
             Reject::ManyRanges => write!(f, "'reg' has more than one range"),
             Reject::SizeProperty => write!(f, "'size' is not allowed beside 'reg'"),
+            Reject::Wraps(base, size) => {
+                write!(
+                    f,
+                    "base {:#x} + size {:#x} runs past the address space",
+                    base, size
+                )
+            }
             Reject::ZeroSize => write!(f, "'reg' size is zero"),
             Reject::TooSmall(size) => write!(f, "size {:#x} is smaller than one page", size),
             Reject::Unaligned(base, size) => {
@@ -149,6 +158,9 @@ fn check(node: &OfNode) -> Result<Checked, Reject> {
     if size < PAGE_SIZE {
         return Err(Reject::TooSmall(size));
     }
+    if base.checked_add(size).is_none() {
+        return Err(Reject::Wraps(base, size));
+    }
     if base % PAGE_SIZE != 0 || size % PAGE_SIZE != 0 {
         return Err(Reject::Unaligned(base, size));
     }
@@ -185,7 +197,7 @@ impl Claim {
         // A mapped region is shared with the host through its linear alias. A
         // `no-map` region has none, so it cannot be shared that way: such a
         // region must be memory the host already shares (see the binding).
-        let shared = if c.no_map {
+        let shared = if c.no_map || !mapping.is_linear_alias() {
             None
         } else {
             Some(Shared::new(&mapping)?)

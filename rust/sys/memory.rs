@@ -48,6 +48,15 @@ impl Mapping {
         self.vaddr.as_ptr()
     }
 
+    /// Whether the mapping is the linear map's alias of the range (what
+    /// `memremap` returns for RAM that has one), as sharing needs.
+    pub(crate) fn is_linear_alias(&self) -> bool {
+        // SAFETY: `phys_to_virt` is arithmetic on the address; it has no
+        // preconditions when its result is only compared, never used.
+        let linear = unsafe { bindings::rdma_phys_to_virt(self.phys) };
+        linear.cast::<u8>() == self.vaddr.as_ptr()
+    }
+
     /// Whether `[phys, phys + len)` lies inside this mapping.
     pub(crate) fn covers(&self, phys: u64, len: usize) -> bool {
         phys >= self.phys
@@ -147,8 +156,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Shares the linear-map pages of `mapping`, which must be their linear alias.
+    /// Shares the linear-map pages of `mapping`, which must be their linear
+    /// alias ([`Mapping::is_linear_alias`]).
     pub(crate) fn new(mapping: &Mapping) -> Result<Self> {
+        if !mapping.is_linear_alias() {
+            return Err(EINVAL);
+        }
         let pages = i32::try_from(mapping.size as u64 / PAGE_SIZE).map_err(|_| EINVAL)?;
         let vaddr = mapping.vaddr() as usize;
         // SAFETY: `vaddr` is the page-aligned linear alias of `pages` pages of

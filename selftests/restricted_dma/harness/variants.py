@@ -112,6 +112,8 @@ VARIANTS = {
             Region("restricted@51300000", reg=(0x51300000, 1 * MiB), props=["reusable"],
                    reject="'reusable' is not allowed", schema_ok=False),
             Region("restricted@50200000", reg=(0x50200000, 1 * MiB), reject="overlaps region restricted@50000000"),
+            Region("restricted@fffffffffffff000", reg=(0xFFFFFFFFFFFFF000, 0x2000),
+                   reject="runs past the address space"),
         ],
         devices=[Device("blk", GOOD.name)],
         tests=["region.sh", "reload.sh"],
