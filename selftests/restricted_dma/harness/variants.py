@@ -152,7 +152,7 @@ DEMO = "virtio"
 # must also refuse or accept beyond the "malformed" variant's regions. `reject`
 # is the module's verdict (None: the module claims it).
 SCHEMA_EXTRA = [
-    Region("restricted@52000000", reg=(0x52000000, 1 * MiB), props=["no-map"]),
+    Region("restricted@5a000000", reg=(0x5A000000, 1 * MiB), props=["no-map"]),
     Region("restricted@52100000", reg=[(0x52100000, 1 * MiB), (0x52300000, 1 * MiB)],
            reject="'reg' has more than one range", schema_ok=False),
     Region("restricted@52400000", reg=(0x52400000, 1 * MiB), props=["linux,cma-default"],
