@@ -13,13 +13,13 @@ expect good > /tmp/good
 expect bad > /tmp/bad
 ngood=$(grep -c . /tmp/good)
 nbad=$(grep -c . /tmp/bad)
-ktap_set_plan $((1 + 2 * ngood + 2 * nbad))
+ktap_set_plan $((1 + 3 * ngood + 2 * nbad))
 
 unload
 mark_log
 if load; then ktap_test_pass "module loads"; else ktap_test_fail "module loads"; fi
 
-while read -r name base size users; do
+while read -r name base size users shared; do
 	[ -n "$name" ] || continue
 	d=$DBG/$name
 	got_base=$(cat "$d/base" 2>/dev/null)
@@ -40,6 +40,8 @@ while read -r name base size users; do
 		ktap_print_msg "consumers: $(echo $have)"
 		ktap_test_fail "region $name lists its consumers ($users)"
 	fi
+	# Shared with the host by the module, unless no-map (see the binding).
+	result "region $name shared with the host: $shared" [ "$(cat "$d/shared" 2>/dev/null)" = "$shared" ]
 done < /tmp/good
 
 while read -r name reason; do

@@ -85,8 +85,9 @@ GOOD = Region("restricted@50000000", reg=(0x50000000, 4 * MiB))
 # A region too small for the load the overload test puts on it (but, as any
 # region behind a virtio-blk must, large enough for its largest request).
 SMALL = Region("restricted@50000000", reg=(0x50000000, 2 * MiB))
-# A second region, for devices that must be accounted apart from GOOD's.
-SECOND = Region("restricted@51000000", reg=(0x51000000, 4 * MiB))
+# A second region, for devices that must be accounted apart from GOOD's;
+# `no-map`, so that the module's path for regions outside the linear map runs.
+SECOND = Region("restricted@51000000", reg=(0x51000000, 4 * MiB), props=["no-map"])
 # virtio-console keeps two receive queues of 1024 page-sized buffers mapped
 # at all times (8 MiB of slots): it needs a region of its own, this large.
 CONSOLE = Region("restricted@52000000", reg=(0x52000000, 16 * MiB))
@@ -219,7 +220,9 @@ def expect(name):
     """What the guest-side tests expect, one record a line:
          variant NAME
          tests TEST...                      the kselftests to run, in order
-         good NAME BASE SIZE CONSUMER,...   a region the module must claim
+         good NAME BASE SIZE CONSUMER,... SHARED
+                                            a region the module must claim, and
+                                            whether it shares it (1; 0: no-map)
          bad NAME REASON...                 a node it must reject with REASON
          device KIND TRANSPORT REGION|- IOMMU   a transport, what is behind it,
                                             whether it offers ACCESS_PLATFORM
@@ -235,7 +238,8 @@ def expect(name):
         elif r.reject:
             lines.append(f"bad {r.name} {r.reject}")
         else:
-            lines.append(f"good {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x} {','.join(users) or '-'}")
+            shared = 0 if "no-map" in r.props else 1
+            lines.append(f"good {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x} {','.join(users) or '-'} {shared}")
     for d, t in zip(v["devices"], addrs):
         lines.append(f"device {d.kind} {t:x}.virtio_mmio {d.region or '-'} {'on' if d.iommu else 'off'}")
     return "\n".join(lines) + "\n"
