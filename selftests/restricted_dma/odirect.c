@@ -7,10 +7,10 @@
  *	write SIZE bytes of a pattern from a user buffer that starts MISALIGN
  *	bytes into a page, at byte OFFSET of DEV; read them back into another
  *	buffer with the same misalignment; compare.
- *   odirect stress DEV SECONDS WORKERS SPAN
+ *   odirect stress DEV SECONDS WORKERS SPAN [MAXSIZE]
  *	WORKERS processes, each owning SPAN bytes of DEV, write and read back
- *	random sizes at random offsets of their span for SECONDS, verifying
- *	every block.
+ *	random sizes (512 B to MAXSIZE, default 256 KiB) at random offsets of
+ *	their span for SECONDS, verifying every block.
  *
  * Exit status: 0 all intact, 1 data mismatch, 2 an I/O error (errno printed).
  */
@@ -93,7 +93,7 @@ static int roundtrip(int fd, size_t size, size_t misalign, off_t off, uint64_t s
 	return ret;
 }
 
-static int stress_worker(const char *dev, int secs, int id, off_t span)
+static int stress_worker(const char *dev, int secs, int id, off_t span, size_t maxsize)
 {
 	int fd = open(dev, O_RDWR | O_DIRECT);
 	time_t end = time(NULL) + secs;
@@ -107,7 +107,7 @@ static int stress_worker(const char *dev, int secs, int id, off_t span)
 	rng_state = 0x9e3779b97f4a7c15ULL * (id + 1);
 	while (!ret && time(NULL) < end) {
 		uint64_t r = rnd();
-		size_t size = SECTOR * (1 + r % 512);		/* 512 B .. 256 KiB */
+		size_t size = SECTOR * (1 + r % (maxsize / SECTOR));
 		size_t misalign = SECTOR * ((r >> 20) % 8);	/* 0 .. 3.5 KiB into a page */
 		off_t off = (off_t)id * span + SECTOR * ((r >> 32) % ((span - size) / SECTOR));
 		uint64_t seed = rnd();
@@ -135,19 +135,25 @@ int main(int argc, char **argv)
 		close(fd);
 		return ret;
 	}
-	if (argc == 6 && !strcmp(argv[1], "stress")) {
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "stress")) {
 		int secs = atoi(argv[3]), workers = atoi(argv[4]), ret = 0, status;
 		off_t span = strtoll(argv[5], NULL, 0);
+		size_t maxsize = argc == 7 ? strtoul(argv[6], NULL, 0) : 262144;
+
+		if (maxsize < SECTOR || (off_t)maxsize >= span) {
+			fprintf(stderr, "MAXSIZE must be at least %d and below SPAN\n", SECTOR);
+			return 2;
+		}
 
 		for (int i = 0; i < workers; i++)
 			if (fork() == 0)
-				exit(stress_worker(argv[2], secs, i, span));
+				exit(stress_worker(argv[2], secs, i, span, maxsize));
 		while (wait(&status) > 0)
 			if (!WIFEXITED(status) || WEXITSTATUS(status) > ret)
 				ret = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
 		return ret;
 	}
 	fprintf(stderr, "usage: %s roundtrip DEV SIZE MISALIGN OFFSET SEED\n"
-			"       %s stress DEV SECONDS WORKERS SPAN\n", argv[0], argv[0]);
+			"       %s stress DEV SECONDS WORKERS SPAN [MAXSIZE]\n", argv[0], argv[0]);
 	return 2;
 }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# A region too small for the load: several processes keep more large O_DIRECT
+# A region too small for the load: twelve processes keep more large O_DIRECT
 # transfers in flight than the pool holds. Maps then fail (counted in
 # failed_maps); virtio-blk answers a failed map with "resource busy" and
 # retries, so the I/O waits for slots rather than failing. Nothing may be
@@ -15,9 +15,12 @@ dev=$(wait_blk "$(transport_of blk)") || ktap_exit_fail_msg "no block device beh
 ktap_print_msg "$dev behind $(first good 1): $(counter io_tlb_nslabs) slots"
 fails0=$(counter failed_maps)
 mark_log
-./odirect stress "$dev" 5 12 4194304 > /tmp/stress.log 2>&1
+# Transfers of up to 1 MiB: each is one or two requests the size of half
+# the region, so a few at once overfill it.
+./odirect stress "$dev" 5 12 4194304 1048576 > /tmp/stress.log 2>&1
 rc=$?
 sed 's/^/# /' /tmp/stress.log
+ktap_print_msg "failed_maps $fails0 -> $(counter failed_maps), high-water $(counter io_tlb_used_hiwater) of $(counter io_tlb_nslabs) slots"
 result "every block intact under overload" [ $rc -eq 0 ]
 result "the pool ran full (failed_maps grew)" [ "$(counter failed_maps)" -gt "$fails0" ]
 result "the full pool was reported in the log" log_has "failed in $(first good 1): bounce buffer pool is full"
