@@ -16,8 +16,9 @@ names=$(expect good | cut -d' ' -f1)
 # Transports behind a claimed region (those of bad regions are refused anyway).
 restricted=$(for n in $names; do expect device | awk -v r="$n" '$3 == r { print $2 }'; done)
 blk=$(transport_of blk)
-# Those the variant expects to work: not refused for lack of ACCESS_PLATFORM.
-working=$(for n in $names; do expect device | awk -v r="$n" '$3 == r && $4 == "on" { print $2 }'; done)
+# Those the variant expects a driver on: not refused for lack of
+# ACCESS_PLATFORM, and not an empty transport (no device, so no driver).
+working=$(for n in $names; do expect device | awk -v r="$n" '$3 == r && $4 == "on" && $1 != "empty" { print $2 }'; done)
 gone=1 back=1 unbound=1 works=1 rebound=1
 i=0
 while [ $i -lt $ROUNDS ]; do
