@@ -13,7 +13,11 @@ expect good > /tmp/good
 expect bad > /tmp/bad
 ngood=$(grep -c . /tmp/good)
 nbad=$(grep -c . /tmp/bad)
-ktap_set_plan $((1 + 3 * ngood + 2 * nbad))
+# Devices behind a rejected node: they must be refused.
+cut -d' ' -f1 /tmp/bad > /tmp/badnames
+expect device | awk 'NR == FNR { bad[$1] = 1; next } ($3 in bad) { print $2, $3 }' /tmp/badnames - > /tmp/baddev
+nbaddev=$(grep -c . /tmp/baddev)
+ktap_set_plan $((1 + 3 * ngood + 2 * nbad + 2 * nbaddev))
 
 unload
 mark_log
@@ -58,5 +62,11 @@ while read -r name reason; do
 		ktap_test_fail "malformed $name claims nothing"
 	fi
 done < /tmp/bad
+
+while read -r t name; do
+	result "$t behind rejected $name is refused, with its reason" \
+		log_has "$t: names a restricted region that was not claimed ($name); all its DMA will be refused"
+	result "$t behind rejected $name has no block device" no_blk "$t"
+done < /tmp/baddev
 
 ktap_finished

@@ -116,7 +116,9 @@ VARIANTS = {
             Region("restricted@fffffffffffff000", reg=(0xFFFFFFFFFFFFF000, 0x2000),
                    reject="runs past the address space"),
         ],
-        devices=[Device("blk", GOOD.name)],
+        # The second blk names a rejected region: it must be refused, never
+        # run unrestricted.
+        devices=[Device("blk", GOOD.name), Device("blk", "restricted@51300000")],
         tests=["region.sh", "reload.sh"],
     ),
     # Virtio end to end: blk and rng sharing GOOD, a blk refused for not
