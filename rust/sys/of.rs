@@ -153,8 +153,11 @@ impl PartialEq for OfNode {
 
 impl Clone for OfNode {
     fn clone(&self) -> Self {
-        // SAFETY: The node is alive (type invariant).
-        unsafe { Self::from_borrowed(self.as_raw()) }.expect("a live node is not null")
+        // SAFETY: The node is alive (type invariant); this takes the
+        // reference the new value owns.
+        unsafe { bindings::rdma_of_node_get(self.as_raw()) };
+        // INVARIANT: a reference was taken just above.
+        Self(self.0)
     }
 }
 
@@ -188,12 +191,6 @@ impl Iterator for Children<'_> {
             unsafe { OfNode::from_owned(bindings::of_get_next_child(self.parent.as_raw(), prev)) }?;
         self.prev = Some(next.clone());
         Some(next)
-    }
-}
-
-impl Drop for Children<'_> {
-    fn drop(&mut self) {
-        self.prev.take();
     }
 }
 
