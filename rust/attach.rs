@@ -14,7 +14,7 @@
 //! maintenance), gets ops that refuse everything, and the module's unload
 //! unbinds every device it served and leaves it unbound.
 
-use crate::region::{self, Region, COMPATIBLE};
+use crate::region::{self, Errno, Region, COMPATIBLE};
 use crate::sys::bus::{self, BusEvent};
 use crate::sys::device::Device;
 use crate::sys::dma::{self, Ops};
@@ -22,10 +22,16 @@ use crate::sys::of::OfNode;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::c_str;
 use kernel::prelude::*;
+use kernel::str::CStr;
 use kernel::sync::Arc;
 
 /// Set while the module unloads: binding devices then get refusing ops.
 static CLOSING: AtomicBool = AtomicBool::new(false);
+
+/// The `driver_override` that unload leaves on the devices it unbinds: no
+/// driver has this name, so none binds to them, by hand or automatically,
+/// until the module loads again and clears it.
+const FENCE: &CStr = c_str!("restricted_dma-not-loaded");
 
 /// What a device's `memory-region` says about restriction.
 enum Verdict {
@@ -115,7 +121,17 @@ pub(crate) fn on_bus_event(event: BusEvent, dev: &Device) {
 pub(crate) fn reprobe_existing() -> Result {
     let devices = bus::platform_devices(|d| Ops::of(d).is_none() && is_restricted(d))?;
     for dev in devices.iter() {
-        if dev.is_bound() {
+        if dev.driver_override_is(FENCE) {
+            // Fenced by our last unload: it may bind again, through its pool.
+            if let Err(e) = dev.set_driver_override(c_str!("")) {
+                pr_err!(
+                    "{}: cannot lift our driver_override ({})\n",
+                    dev.name(),
+                    Errno(e)
+                );
+                continue;
+            }
+        } else if dev.is_bound() {
             pr_info!(
                 "{}: was bound before the module loaded: re-probing it\n",
                 dev.name()
@@ -123,32 +139,38 @@ pub(crate) fn reprobe_existing() -> Result {
             dev.release_driver();
         }
         if let Err(e) = dev.attach() {
-            pr_err!(
-                "{}: re-probe failed ({})\n",
-                dev.name(),
-                crate::region::Errno(e)
-            );
+            pr_err!("{}: re-probe failed ({})\n", dev.name(), Errno(e));
         }
     }
     Ok(())
 }
 
 /// Unbinds every device that has our ops and takes the ops away. The devices
-/// stay unbound: a restricted device must not run without its pool.
+/// stay unbound, fenced with a `driver_override` no driver matches: a
+/// restricted device must not run without its pool.
 fn release_all() {
     let Ok(devices) = bus::platform_devices(|d| Ops::of(d).is_some()) else {
         pr_err!("out of memory listing attached devices at unload\n");
         return;
     };
     for dev in devices.iter() {
+        // Fence first, so that nothing binds it between the unbind and now.
+        let fenced = dev.set_driver_override(FENCE);
         if dev.is_bound() {
             dev.release_driver();
-            pr_info!(
-                "{}: unbound, and left unbound (its region is going away)\n",
-                dev.name()
-            );
         }
         dma::uninstall(dev);
+        match fenced {
+            Ok(()) => pr_info!(
+                "{}: unbound, and fenced off until restricted_dma loads again\n",
+                dev.name()
+            ),
+            Err(e) => pr_err!(
+                "{}: unbound, but not fenced off ({}): do not bind it by hand\n",
+                dev.name(),
+                Errno(e)
+            ),
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/smp.h>
+#include <linux/string.h>
 #include <linux/spinlock.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
@@ -30,6 +31,17 @@ struct device_node *rdma_of_parse_phandle(const struct device_node *np,
 
 const char *rdma_dev_name(const struct device *dev) { return dev_name(dev); }
 bool rdma_dev_is_dma_coherent(struct device *dev) { return dev_is_dma_coherent(dev); }
+
+int rdma_set_driver_override(struct device *dev, const char *name)
+{
+	return device_set_driver_override(dev, name);
+}
+
+bool rdma_driver_override_is(struct device *dev, const char *name)
+{
+	guard(spinlock)(&dev->driver_override.lock);
+	return dev->driver_override.name && !strcmp(dev->driver_override.name, name);
+}
 
 void rdma_set_dma_ops(struct device *dev, const struct dma_map_ops *ops)
 {

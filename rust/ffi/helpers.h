@@ -24,6 +24,8 @@ struct device_node *rdma_of_parse_phandle(const struct device_node *np,
 					  const char *name, int index);
 const char *rdma_dev_name(const struct device *dev);
 bool rdma_dev_is_dma_coherent(struct device *dev);
+int rdma_set_driver_override(struct device *dev, const char *name);
+bool rdma_driver_override_is(struct device *dev, const char *name);
 void rdma_set_dma_ops(struct device *dev, const struct dma_map_ops *ops);
 const struct dma_map_ops *rdma_get_dma_ops(struct device *dev);
 u64 rdma_phys_to_dma(struct device *dev, phys_addr_t paddr);

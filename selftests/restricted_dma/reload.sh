@@ -9,7 +9,7 @@
 
 ROUNDS=20
 ktap_print_header
-ktap_set_plan 6
+ktap_set_plan 7
 
 load
 names=$(expect good | cut -d' ' -f1)
@@ -19,7 +19,7 @@ blk=$(transport_of blk)
 # Those the variant expects a driver on: not refused for lack of
 # ACCESS_PLATFORM, and not an empty transport (no device, so no driver).
 working=$(for n in $names; do expect device | awk -v r="$n" '$3 == r && $4 == "on" && $1 != "empty" { print $2 }'; done)
-gone=1 back=1 unbound=1 works=1 rebound=1
+gone=1 back=1 unbound=1 works=1 rebound=1 fenced=1
 i=0
 while [ $i -lt $ROUNDS ]; do
 	unload || { gone=0; ktap_print_msg "rmmod failed in round $i"; break; }
@@ -28,6 +28,14 @@ while [ $i -lt $ROUNDS ]; do
 		[ -e "/sys/bus/platform/devices/$t/driver" ] &&
 			{ unbound=0; ktap_print_msg "round $i: $t still bound after unload"; }
 	done
+	# Binding one by hand while the module is out must not work either.
+	if [ $i = 0 ]; then
+		for t in $working; do
+			echo "$t" > /sys/bus/platform/drivers/virtio-mmio/bind 2>/dev/null
+			[ -e "/sys/bus/platform/devices/$t/driver" ] &&
+				{ fenced=0; ktap_print_msg "$t could be bound by hand while unloaded"; }
+		done
+	fi
 	load || { back=0; ktap_print_msg "insmod failed in round $i"; break; }
 	for n in $names; do
 		[ -d "$DBG/$n" ] || { back=0; ktap_print_msg "round $i: $n missing after reload"; }
@@ -44,6 +52,7 @@ while [ $i -lt $ROUNDS ]; do
 done
 result "unload removes all debugfs entries ($ROUNDS rounds)" [ $gone = 1 ]
 result "unload leaves every restricted device unbound ($ROUNDS rounds)" [ $unbound = 1 ]
+result "...and no one can bind them by hand until reload" [ $fenced = 1 ]
 result "reload restores every region ($ROUNDS rounds)" [ $back = 1 ]
 result "reload binds every restricted device again ($ROUNDS rounds)" [ $rebound = 1 ]
 if [ -n "$blk" ]; then
