@@ -4,14 +4,11 @@
 # test. Kbuild (not this file) describes the module itself; when the kernel
 # build system includes this directory it reads Kbuild, never this Makefile.
 
+# The scripts under $(HARNESS) do the work; harness/env.sh says where the
+# cache is and which toolchain builds the kernel and the module.
 HARNESS := selftests/restricted_dma/harness
-SHELL   := /bin/bash
-KDIR     = $(shell $(HARNESS)/kernel.sh --print-dir)
-KMAKE    = $(MAKE) -C $(KDIR) M=$(CURDIR) ARCH=arm64 LLVM=1 \
-	   RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc \
-	   BINDGEN=$(shell command -v bindgen || echo $(HOME)/.cargo/bin/bindgen)
 
-.PHONY: all deps kernel module run check host-test guest-test dt-check bench lint clean
+.PHONY: all deps kernel module run check dt-check bench lint clean
 
 all: module
 
@@ -25,7 +22,7 @@ kernel:
 
 ## module: build restricted_dma.ko against that tree
 module: kernel
-	@PATH=/usr/bin:/bin:$$PATH $(KMAKE) modules
+	@$(HARNESS)/module.sh
 
 ## run: the demo guest: boot, load the module, show what it claimed, power off
 run: module
@@ -48,5 +45,5 @@ bench: module
 	@$(HARNESS)/bench.sh
 
 clean:
-	@$(KMAKE) clean >/dev/null 2>&1 || true
+	@$(HARNESS)/module.sh clean >/dev/null 2>&1 || true
 	@rm -f rust/ffi/bindings_generated.rs

@@ -11,7 +11,7 @@ rustfmt --edition 2021 --check --config-path "$RDMA_KSRC/.rustfmt.toml" \
 (cd rust/pool && CARGO_TARGET_DIR=$RDMA_CACHE/cargo-target \
   "$RDMA_CARGO" clippy --quiet --all-targets -- -D warnings)
 touch rust/restricted_dma.rs
-"${RDMA_KMAKE[@]}" -C "$RDMA_KBUILD" M="$RDMA_REPO" CLIPPY=1 KCFLAGS= modules 2>&1 | tee /tmp/rdma-clippy.log
+"$RDMA_SELFTESTS/harness/module.sh" CLIPPY=1 modules 2>&1 | tee /tmp/rdma-clippy.log
 # rustc colours its output: strip the escapes before looking for findings.
 ! sed 's/\x1b\[[0-9;]*m//g' /tmp/rdma-clippy.log | grep -Eq '^(warning|error)' || exit 1
 echo "lint: clean"
