@@ -10,12 +10,12 @@ use crate::sys::memory::Mapping;
 use kernel::prelude::*;
 
 /// One area of a region's pool: its slot bookkeeping behind its own lock.
-pub(crate) struct Area(Pin<KBox<IrqSpinLock<AreaState<KVec<Slot>>>>>);
+pub(crate) struct Area(Pin<KBox<IrqSpinLock<AreaState<KVVec<Slot>>>>>);
 
 impl AreaLock for Area {
-    type Storage = KVec<Slot>;
+    type Storage = KVVec<Slot>;
 
-    fn with<R>(&self, f: impl FnOnce(&mut AreaState<KVec<Slot>>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut AreaState<KVVec<Slot>>) -> R) -> R {
         self.0.with(f)
     }
 }
@@ -30,7 +30,8 @@ pub(crate) fn new_pool(base: u64, size: u64, cpus: usize) -> Result<Pool> {
     let layout = pool::area_layout(nslots, cpus.next_power_of_two());
     let mut areas = KVec::with_capacity(layout.nareas(), GFP_KERNEL)?;
     for i in 0..layout.nareas() {
-        let slots = KVec::from_elem(Slot::default(), layout.area_slots(i), GFP_KERNEL)?;
+        // kvmalloc: a large region's descriptors need not be contiguous pages.
+        let slots = KVVec::from_elem(Slot::default(), layout.area_slots(i), GFP_KERNEL)?;
         let lock = KBox::pin_init(IrqSpinLock::new(AreaState::new(slots)), GFP_KERNEL)?;
         areas.push(Area(lock), GFP_KERNEL)?;
     }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Per-device DMA bounce-buffer pool: a small software IO TLB.
+//! The DMA bounce-buffer pool of a restricted region: a small software IO TLB.
 //!
-//! A device behind a `restricted-dma-pool` may only reach one physically
+//! A device behind a `restricted-dma-region` may only reach one physically
 //! contiguous window of memory. Every streaming mapping of such a device is
 //! therefore *bounced*: the driver's buffer (the "original") is copied into a
 //! piece of the window before the device reads it, and copied back out after
@@ -68,11 +68,11 @@
 //! small pool has fewer areas than asked for ([`area_layout`]).
 //!
 //! The locks and the descriptor storage come from the caller through the
-//! [`AreaLock`] trait (the kernel wraps a spinlock around vmalloc'd
-//! descriptors, the host tests a `std::sync::Mutex` around a `Vec`), and
-//! the bytes are moved by a [`Copier`] (the kernel copies through the linear
-//! map and the window's mapping, the tests through simulated memory). No
-//! copy is done under an area lock: copies are up to 256 KiB.
+//! [`AreaLock`] trait (the kernel wraps an interrupt-safe spinlock around
+//! kvmalloc'd descriptors, the host tests a `std::sync::Mutex` around a
+//! `Vec`), and the bytes are moved by a [`Copier`] (the kernel copies through
+//! the linear map and the window's mapping, the tests through simulated
+//! memory). No copy is done under an area lock: copies are up to 256 KiB.
 //!
 //! # What a map does with the bytes
 //!
