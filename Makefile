@@ -17,7 +17,7 @@ deps:
 	@$(HARNESS)/deps.sh
 
 ## kernel: build (or reuse) the cached arm64 kernel tree with Rust
-kernel:
+kernel: deps
 	@$(HARNESS)/kernel.sh
 
 ## module: build restricted_dma.ko against that tree
@@ -33,7 +33,7 @@ check: module
 	@$(HARNESS)/check.sh
 
 ## dt-check: the DT binding and the guest DTs (dtschema; no kernel build)
-dt-check:
+dt-check: deps
 	@$(HARNESS)/dt-check.sh
 
 ## lint: rustfmt and clippy over the module and the pool crate
