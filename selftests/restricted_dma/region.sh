@@ -17,7 +17,10 @@ nbad=$(grep -c . /tmp/bad)
 cut -d' ' -f1 /tmp/bad > /tmp/badnames
 expect device | awk 'NR == FNR { bad[$1] = 1; next } ($3 in bad) { print $2, $3 }' /tmp/badnames - > /tmp/baddev
 nbaddev=$(grep -c . /tmp/baddev)
-ktap_set_plan $((1 + 3 * ngood + 2 * nbad + 2 * nbaddev))
+# Devices behind a good region that are not dma-coherent: refused too.
+expect device | awk '$5 == "noncoherent" && $3 != "-" { print $2, $3 }' > /tmp/noncoherent
+nnoncoh=$(grep -c . /tmp/noncoherent)
+ktap_set_plan $((1 + 3 * ngood + 2 * nbad + 2 * nbaddev + 2 * nnoncoh))
 
 unload
 mark_log
@@ -68,5 +71,11 @@ while read -r t name; do
 		log_has "$t: names a restricted region that was not claimed ($name); all its DMA will be refused"
 	result "$t behind rejected $name has no block device" no_blk "$t"
 done < /tmp/baddev
+
+while read -r t name; do
+	result "$t behind $name but not dma-coherent is refused, with its reason" \
+		log_has "$t: is not dma-coherent, and the pool does no cache maintenance ($name); all its DMA will be refused"
+	result "$t, not dma-coherent, has no block device" no_blk "$t"
+done < /tmp/noncoherent
 
 ktap_finished

@@ -17,8 +17,11 @@ names=$(expect good | cut -d' ' -f1)
 restricted=$(for n in $names; do expect device | awk -v r="$n" '$3 == r { print $2 }'; done)
 blk=$(transport_of blk)
 # Those the variant expects a driver on: not refused for lack of
-# ACCESS_PLATFORM, and not an empty transport (no device, so no driver).
-working=$(for n in $names; do expect device | awk -v r="$n" '$3 == r && $4 == "on" && $1 != "empty" { print $2 }'; done)
+# ACCESS_PLATFORM or of coherence, and not an empty transport (no device, so
+# no driver).
+working=$(for n in $names; do
+	expect device | awk -v r="$n" '$3 == r && $4 == "on" && $5 == "coherent" && $1 != "empty" { print $2 }'
+done)
 gone=1 back=1 unbound=1 works=1 rebound=1 fenced=1
 i=0
 while [ $i -lt $ROUNDS ]; do

@@ -62,8 +62,10 @@ class Device:
     device behind it: blk, rng, console, or `empty` (no device: a platform
     device free for tests to bind another driver to, like dma_map_benchmark)."""
 
-    def __init__(self, kind, region=None, iommu=True):
+    def __init__(self, kind, region=None, iommu=True, coherent=True):
         self.kind, self.region, self.iommu = kind, region, iommu
+        # False: the DT drops QEMU's `dma-coherent` from the transport.
+        self.coherent = coherent
 
 
 def transports(v):
@@ -116,9 +118,10 @@ VARIANTS = {
             Region("restricted@fffffffffffff000", reg=(0xFFFFFFFFFFFFF000, 0x2000),
                    reject="runs past the address space"),
         ],
-        # The second blk names a rejected region: it must be refused, never
-        # run unrestricted.
-        devices=[Device("blk", GOOD.name), Device("blk", "restricted@51300000")],
+        # The second blk names a rejected region, the third is not
+        # dma-coherent: both must be refused, never run unrestricted.
+        devices=[Device("blk", GOOD.name), Device("blk", "restricted@51300000"),
+                 Device("blk", GOOD.name, coherent=False)],
         tests=["region.sh", "reload.sh"],
     ),
     # Virtio end to end: blk and rng sharing GOOD, a blk refused for not
@@ -193,6 +196,8 @@ def dts_of(v, base_dts):
     for d, t in zip(v["devices"], transports(v)):
         if d.region:
             out.append(f"&{{/virtio_mmio@{t:x}}} {{ memory-region = <&{regions[d.region].label}>; }};")
+        if not d.coherent:
+            out.append(f"&{{/virtio_mmio@{t:x}}} {{ /delete-property/ dma-coherent; }};")
     return "\n".join(out) + "\n"
 
 
@@ -226,8 +231,10 @@ def expect(name):
                                             a region the module must claim, and
                                             whether it shares it (1; 0: no-map)
          bad NAME REASON...                 a node it must reject with REASON
-         device KIND TRANSPORT REGION|- IOMMU   a transport, what is behind it,
-                                            whether it offers ACCESS_PLATFORM
+         device KIND TRANSPORT REGION|- IOMMU COHERENT
+                                            a transport, what is behind it,
+                                            whether it offers ACCESS_PLATFORM,
+                                            whether it is dma-coherent
          mainline NAME TRANSPORT            a restricted-dma-pool (not ours)
     """
     v = variant(name)
@@ -243,7 +250,8 @@ def expect(name):
             shared = 0 if "no-map" in r.props else 1
             lines.append(f"good {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x} {','.join(users) or '-'} {shared}")
     for d, t in zip(v["devices"], addrs):
-        lines.append(f"device {d.kind} {t:x}.virtio_mmio {d.region or '-'} {'on' if d.iommu else 'off'}")
+        lines.append(f"device {d.kind} {t:x}.virtio_mmio {d.region or '-'} {'on' if d.iommu else 'off'}"
+                     f" {'coherent' if d.coherent else 'noncoherent'}")
     return "\n".join(lines) + "\n"
 
 
