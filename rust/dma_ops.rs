@@ -76,8 +76,9 @@ impl Region {
             self.map_failed(dev, "map with DMA_NONE", size, MapError::Invalid);
             return MAPPING_ERROR;
         };
-        // The pool copies the original in whatever `_attrs` say: a slot must
-        // never show the device, or give back, a previous mapping's bytes.
+        // The pool copies the original in whatever the direction and `_attrs`
+        // say, so that what the device leaves unwritten comes back as the
+        // original, never as a previous mapping's bytes.
         match self.pool.map(
             this_cpu(),
             phys,

@@ -16,11 +16,16 @@ use crate::sys::virtio::{VirtioDevice, F_ACCESS_PLATFORM, F_VERSION_1};
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
-/// Whether the virtio core must require restricted memory access of `vdev`;
-/// `None` when the device is not ours to answer for.
-pub(crate) fn must_restrict(vdev: &VirtioDevice) -> Option<bool> {
-    let transport = vdev.transport()?;
-    let ops = Ops::of(transport)?;
+/// Whether `vdev` is behind one of our regions, so that the virtio core must
+/// require restricted memory access of it. A device of ours that lacks a
+/// feature the core will then require is logged and counted here.
+pub(crate) fn restricts(vdev: &VirtioDevice) -> bool {
+    let Some(transport) = vdev.transport() else {
+        return false;
+    };
+    let Some(ops) = Ops::of(transport) else {
+        return false;
+    };
     let missing = [
         (F_ACCESS_PLATFORM, "VIRTIO_F_ACCESS_PLATFORM"),
         (F_VERSION_1, "VIRTIO_F_VERSION_1"),
@@ -52,5 +57,5 @@ pub(crate) fn must_restrict(vdev: &VirtioDevice) -> Option<bool> {
             ),
         }
     }
-    Some(true)
+    true
 }

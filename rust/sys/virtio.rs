@@ -58,7 +58,8 @@ pub(crate) const F_VERSION_1: u32 = bindings::VIRTIO_F_VERSION_1;
 /// that are not ours.
 static PREVIOUS: AtomicUsize = AtomicUsize::new(0);
 
-/// Our callback: `crate::virtio::must_restrict` decides for our devices.
+/// Our callback: "restricted" for our devices (`crate::virtio::restricts`),
+/// the previous callback's answer for the others.
 ///
 /// # Safety
 ///
@@ -66,8 +67,8 @@ static PREVIOUS: AtomicUsize = AtomicUsize::new(0);
 unsafe extern "C" fn check_mem_acc(vdev: *mut bindings::virtio_device) -> bindings::bool_ {
     // INVARIANT: the core passes a device alive for the call.
     let dev = VirtioDevice(vdev);
-    if let Some(answer) = crate::virtio::must_restrict(&dev) {
-        return answer;
+    if crate::virtio::restricts(&dev) {
+        return true;
     }
     let prev = PREVIOUS.load(Ordering::Acquire);
     if prev == 0 {
