@@ -9,7 +9,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 16
+ktap_set_plan 17
 load
 
 # The devices, by what the variant put behind each transport.
@@ -93,4 +93,19 @@ result "virtio-blk on $R2: 1 MiB round trip intact" ./odirect roundtrip "$blk2" 
 d1=$(( $(counter bytes_to_device "$R1") - to1 )) d2=$(( $(counter bytes_to_device "$R2") - to2 ))
 ktap_print_msg "during it: $R1 moved $d1 bytes, $R2 $d2 bytes"
 result "only $R2 counted it ($R1's rng refills aside)" [ "$d2" -ge 2097152 -a "$d1" -lt 65536 ]
+# --- everything at once ---
+to1=$(counter bytes_to_device "$R1") to2=$(counter bytes_to_device "$R2")
+./odirect stress "$blk1" 3 2 8388608 > /tmp/s1.log 2>&1 &
+p1=$!
+./odirect stress "$blk2" 3 2 8388608 > /tmp/s2.log 2>&1 &
+p2=$!
+dd if=/dev/hwrng of=/tmp/rng2 bs=1024 count=16 2>/dev/null
+r3=$?
+wait $p1
+r1=$?
+wait $p2
+r2=$?
+ktap_print_msg "$R1 moved $(( $(counter bytes_to_device "$R1") - to1 )) bytes in, $R2 $(( $(counter bytes_to_device "$R2") - to2 ))"
+result "blk on $R1, blk on $R2 and rng all at once: every block intact, 16 KiB of random bytes" \
+	[ $r1 -eq 0 -a $r2 -eq 0 -a $r3 -eq 0 -a "$(stat -c %s /tmp/rng2)" -eq 16384 ]
 ktap_finished
