@@ -9,7 +9,7 @@
 //! allocates: these run in any context, interrupts included.
 
 use crate::bounce::RegionCopier;
-use crate::pool::{self, Direction, MapError, UnmapError};
+use crate::pool::{Direction, MapError, UnmapError};
 use crate::region::Region;
 use crate::sys::device::Device;
 use crate::sys::dma::{Attrs, SgIter, MAPPING_ERROR};
@@ -193,19 +193,8 @@ impl Region {
     }
 
     /// `max_mapping_size`: the largest streaming mapping for this device.
-    ///
-    /// Besides the pool's own limit (one segment, less the alignment
-    /// reserve), a mapping may take at most a quarter of the smallest area:
-    /// in a small pool, a mapping that needed a whole area could wait for it
-    /// forever while smaller ones keep taking slots, and block layers split
-    /// their requests by this size.
     pub(crate) fn max_mapping_size(&self, dev: &Device) -> usize {
-        let layout = self.pool.layout();
-        let smallest = (0..layout.nareas())
-            .map(|i| layout.area_slots(i))
-            .min()
-            .unwrap_or(0);
-        pool::max_mapping_size(dev.min_align_mask()).min(smallest * pool::SLOT_SIZE / 4)
+        self.pool.max_mapping_size(dev.min_align_mask())
     }
 }
 

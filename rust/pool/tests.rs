@@ -184,6 +184,20 @@ fn constants() {
 }
 
 #[test]
+fn pool_max_mapping_size() {
+    // A large pool: the segment limit (and the mask's reserve) decide.
+    let big = host_pool(0x10_0000, 4096, 2);
+    assert_eq!(big.max_mapping_size(0), SEGMENT_SIZE);
+    assert_eq!(big.max_mapping_size(0xfff), max_mapping_size(0xfff));
+    // A pool of one 128-slot area: a quarter of it, 32 slots.
+    let small = host_pool(0x10_0000, 128, 4);
+    assert_eq!(small.max_mapping_size(0), 32 * SLOT_SIZE);
+    // A pool smaller than a segment: still a quarter, even of 8 slots.
+    let tiny = host_pool(0x10_0000, 8, 1);
+    assert_eq!(tiny.max_mapping_size(0), 2 * SLOT_SIZE);
+}
+
+#[test]
 fn layouts() {
     let sizes = |l: AreaLayout| (0..l.nareas()).map(|i| l.area_slots(i)).collect::<Vec<_>>();
     assert_eq!(sizes(area_layout(1000, 4)), [256, 256, 256, 232]);

@@ -205,10 +205,21 @@ where
             }
     }
 
-    /// Largest streaming mapping for `min_align_mask` (same as the free
-    /// function [`max_mapping_size`](super::max_mapping_size)).
+    /// Largest streaming mapping a caller should ask this pool for, with
+    /// `min_align_mask` (what the DMA API's `max_mapping_size` reports, and
+    /// what block layers split their requests by).
+    ///
+    /// Besides the segment limit of the free function
+    /// [`max_mapping_size`](super::max_mapping_size), which [`Pool::map`]
+    /// enforces, it is at most a quarter of the smallest area: in a small
+    /// pool a mapping that needed a whole area could wait for it forever
+    /// while smaller ones keep taking slots from it.
     pub fn max_mapping_size(&self, min_align_mask: u64) -> usize {
-        max_mapping_size(min_align_mask)
+        let smallest = (0..self.layout.nareas())
+            .map(|i| self.layout.area_slots(i))
+            .min()
+            .unwrap_or(0);
+        max_mapping_size(min_align_mask).min(smallest * SLOT_SIZE / 4)
     }
 
     /// Maps the original buffer `orig..orig + size` for streaming DMA in
