@@ -142,15 +142,16 @@ pub(crate) fn find_region(pred: impl Fn(&Region) -> bool) -> Option<Arc<Region>>
     })
 }
 
-/// The region of slot `R`, for the ops of that slot.
-fn backend<const R: usize>() -> Option<&'static Region> {
+/// Runs `f` on the region of slot `R`, for the ops of that slot; `None` when
+/// the slot is empty. The borrow cannot outlive `f`.
+fn with_backend<const R: usize, T>(f: impl FnOnce(&Region) -> T) -> Option<T> {
     let raw = BACKENDS.get(R)?.load(Ordering::Acquire);
     // SAFETY: A non-null entry owns a reference to a live region (static's
-    // invariant). It is only cleared, and the reference dropped, when no
-    // device has this slot's ops, while the ops run only for a device that
-    // has them (see the module docs), so the region outlives this call; the
-    // `'static` does not escape the ops functions, which are the only callers.
-    unsafe { raw.as_ref() }
+    // invariant). It is only cleared, and that reference dropped, when no
+    // device has this slot's ops, whereas the ops run only for a device that
+    // has them and until its driver is unbound (see the module docs); so the
+    // region outlives the op that calls us, and the borrow ends with `f`.
+    unsafe { raw.as_ref() }.map(f)
 }
 
 /// Gives `dev` one of our ops tables. The caller calls this from the bus
@@ -266,7 +267,7 @@ unsafe fn dev<'a>(dev: *mut bindings::device) -> &'a Device {
 // The ops of slot `R`. Each converts its arguments and forwards to the
 // region's safe methods in `crate::dma_ops`. SAFETY for all of them: the DMA
 // core calls them with a live device that has this table, with pointers that
-// are valid for the call as the DMA API documents, and `backend` is sound for
+// are valid for the call as the DMA API documents, and `with_backend` is sound for
 // the reasons given there.
 
 /// The `map_page` op of slot `R`.
@@ -286,7 +287,7 @@ unsafe extern "C" fn map_page<const R: usize>(
     let phys = unsafe { bindings::rdma_page_to_phys(page) } + offset;
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    backend::<R>().map_or(MAPPING_ERROR, |r| r.map(dev, phys, size, dir, Attrs(attrs)))
+    with_backend::<R, _>(|r| r.map(dev, phys, size, dir, Attrs(attrs))).unwrap_or(MAPPING_ERROR)
 }
 
 /// The `unmap_page` op of slot `R`.
@@ -303,9 +304,7 @@ unsafe extern "C" fn unmap_page<const R: usize>(
 ) {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    if let Some(r) = backend::<R>() {
-        r.unmap(dev, addr, size, dir, Attrs(attrs));
-    }
+    with_backend::<R, _>(|r| r.unmap(dev, addr, size, dir, Attrs(attrs)));
 }
 
 /// The `map_sg` op of slot `R`.
@@ -322,12 +321,9 @@ unsafe extern "C" fn map_sg<const R: usize>(
 ) -> c_int {
     // SAFETY: See above: `sg` has `nents` entries, ours for the call.
     let (dev, sg) = unsafe { (dev(d), SgIter::new(sg, nents)) };
-    match backend::<R>() {
-        Some(r) => r
-            .map_sg(dev, sg, dir, Attrs(attrs))
-            .unwrap_or_else(|e| e.to_errno()),
-        None => EIO.to_errno(),
-    }
+    with_backend::<R, _>(|r| r.map_sg(dev, sg, dir, Attrs(attrs)))
+        .unwrap_or(Err(EIO))
+        .unwrap_or_else(|e| e.to_errno())
 }
 
 /// The `unmap_sg` op of slot `R`.
@@ -344,9 +340,7 @@ unsafe extern "C" fn unmap_sg<const R: usize>(
 ) {
     // SAFETY: See above.
     let (dev, sg) = unsafe { (dev(d), SgIter::new(sg, nents)) };
-    if let Some(r) = backend::<R>() {
-        r.unmap_sg(dev, sg, dir, Attrs(attrs));
-    }
+    with_backend::<R, _>(|r| r.unmap_sg(dev, sg, dir, Attrs(attrs)));
 }
 
 /// The `sync_single_for_cpu` (`FOR_DEVICE` false) or
@@ -363,9 +357,7 @@ unsafe extern "C" fn sync_single<const R: usize, const FOR_DEVICE: bool>(
 ) {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    if let Some(r) = backend::<R>() {
-        r.sync(dev, addr, size, dir, FOR_DEVICE);
-    }
+    with_backend::<R, _>(|r| r.sync(dev, addr, size, dir, FOR_DEVICE));
 }
 
 /// The `sync_sg_for_cpu` (`FOR_DEVICE` false) or `sync_sg_for_device`
@@ -382,9 +374,7 @@ unsafe extern "C" fn sync_sg<const R: usize, const FOR_DEVICE: bool>(
 ) {
     // SAFETY: See above.
     let (dev, sg) = unsafe { (dev(d), SgIter::new(sg, nents)) };
-    if let Some(r) = backend::<R>() {
-        r.sync_sg(dev, sg, dir, FOR_DEVICE);
-    }
+    with_backend::<R, _>(|r| r.sync_sg(dev, sg, dir, FOR_DEVICE));
 }
 
 /// The `alloc` op of slot `R`.
@@ -401,7 +391,7 @@ unsafe extern "C" fn alloc<const R: usize>(
 ) -> *mut c_void {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    let Some((cpu_addr, dma)) = backend::<R>().and_then(|r| r.alloc(dev, size)) else {
+    let Some((cpu_addr, dma)) = with_backend::<R, _>(|r| r.alloc(dev, size)).flatten() else {
         return core::ptr::null_mut();
     };
     // SAFETY: `handle` is the caller's out-parameter, valid for writes.
@@ -423,9 +413,7 @@ unsafe extern "C" fn free<const R: usize>(
 ) {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    if let Some(r) = backend::<R>() {
-        r.free(dev, size, vaddr, handle);
-    }
+    with_backend::<R, _>(|r| r.free(dev, size, vaddr, handle));
 }
 
 /// The `alloc_pages_op` op of slot `R`.
@@ -443,9 +431,8 @@ unsafe extern "C" fn alloc_pages_op<const R: usize>(
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
     // Pages need a linear-map alias: only regions without `no-map` have one.
-    let Some((cpu_addr, dma)) = backend::<R>()
-        .filter(|r| r.linear())
-        .and_then(|r| r.alloc(dev, size))
+    let Some((cpu_addr, dma)) =
+        with_backend::<R, _>(|r| if r.linear() { r.alloc(dev, size) } else { None }).flatten()
     else {
         return core::ptr::null_mut();
     };
@@ -475,9 +462,7 @@ unsafe extern "C" fn free_pages<const R: usize>(
             bindings::rdma_phys_to_virt(bindings::rdma_page_to_phys(page)),
         )
     };
-    if let Some(r) = backend::<R>() {
-        r.free(dev, size, vaddr, handle);
-    }
+    with_backend::<R, _>(|r| r.free(dev, size, vaddr, handle));
 }
 
 /// The `map_resource` op of slot `R`.
@@ -506,7 +491,7 @@ unsafe extern "C" fn map_resource<const R: usize>(
 unsafe extern "C" fn dma_supported<const R: usize>(d: *mut bindings::device, mask: u64) -> c_int {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    backend::<R>().is_some_and(|r| r.dma_supported(dev, mask)) as c_int
+    with_backend::<R, _>(|r| r.dma_supported(dev, mask)).unwrap_or(false) as c_int
 }
 
 /// The `max_mapping_size` op of slot `R`.
@@ -517,7 +502,7 @@ unsafe extern "C" fn dma_supported<const R: usize>(d: *mut bindings::device, mas
 unsafe extern "C" fn max_mapping_size<const R: usize>(d: *mut bindings::device) -> usize {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    backend::<R>().map_or(0, |r| r.max_mapping_size(dev))
+    with_backend::<R, _>(|r| r.max_mapping_size(dev)).unwrap_or(0)
 }
 
 /// The ops table of slot `R`.
@@ -560,7 +545,7 @@ static OPS: [bindings::dma_map_ops; MAX_REGIONS] = [
     ops::<7>(),
 ];
 
-/// A slot that never holds a region: `backend` finds nothing there, so every
+/// A slot that never holds a region: `with_backend` finds nothing there, so every
 /// op of its table fails.
 const REFUSE_SLOT: usize = usize::MAX;
 
