@@ -13,7 +13,7 @@ use crate::pool::{Direction, MapError, UnmapError};
 use crate::region::Region;
 use crate::sys::device::Device;
 use crate::sys::dma::{Attrs, SgIter, MAPPING_ERROR};
-use crate::sys::memory::PAGE_SIZE;
+use crate::sys::memory::{in_linear_map, PAGE_SIZE};
 use crate::sys::{ratelimit, this_cpu};
 use core::ffi::c_void;
 use core::ptr::NonNull;
@@ -76,6 +76,17 @@ impl Region {
             self.map_failed(dev, "map with DMA_NONE", size, MapError::Invalid);
             return MAPPING_ERROR;
         };
+        // Only memory with a linear alias can be copied (the pool's copies
+        // rely on this check: see `Mapping::copy_in`).
+        if !in_linear_map(phys, size) {
+            self.map_failed(
+                dev,
+                "map of memory outside the linear map",
+                size,
+                MapError::Invalid,
+            );
+            return MAPPING_ERROR;
+        }
         // The pool copies the original in whatever the direction and `_attrs`
         // say, so that what the device leaves unwritten comes back as the
         // original, never as a previous mapping's bytes.

@@ -8,6 +8,7 @@
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/io.h>
+#include <linux/mm.h>
 #include <linux/of.h>
 #include <linux/ratelimit.h>
 #include <linux/scatterlist.h>
@@ -54,6 +55,28 @@ phys_addr_t rdma_dma_to_phys(struct device *dev, dma_addr_t daddr) { return dma_
 u64 rdma_dma_min_align_mask(struct device *dev) { return dma_get_min_align_mask(dev); }
 phys_addr_t rdma_page_to_phys(struct page *page) { return page_to_phys(page); }
 void *rdma_phys_to_virt(phys_addr_t paddr) { return phys_to_virt(paddr); }
+
+/*
+ * Whether [paddr, paddr + len) is RAM in the linear map, so that
+ * phys_to_virt() gives a usable address for it. Checks the first and last
+ * page: a DMA buffer is one physically contiguous allocation. On arm64 a
+ * no-map region or ZONE_DEVICE memory has a valid pfn but no linear alias,
+ * hence pfn_is_map_memory() there.
+ */
+bool rdma_phys_in_linear_map(phys_addr_t paddr, size_t len)
+{
+	phys_addr_t last = paddr + (len ? len - 1 : 0);
+
+	if (last < paddr)
+		return false;
+#ifdef CONFIG_ARM64
+	return pfn_is_map_memory(PHYS_PFN(paddr)) && pfn_is_map_memory(PHYS_PFN(last));
+#else
+	return pfn_valid(PHYS_PFN(paddr)) && pfn_valid(PHYS_PFN(last)) &&
+	       !PageHighMem(pfn_to_page(PHYS_PFN(paddr))) &&
+	       !PageHighMem(pfn_to_page(PHYS_PFN(last)));
+#endif
+}
 struct page *rdma_virt_to_page(const void *vaddr) { return virt_to_page(vaddr); }
 phys_addr_t rdma_sg_phys(struct scatterlist *sg) { return sg_phys(sg); }
 unsigned int rdma_sg_len(struct scatterlist *sg) { return sg->length; }

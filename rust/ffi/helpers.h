@@ -33,6 +33,7 @@ phys_addr_t rdma_dma_to_phys(struct device *dev, dma_addr_t daddr);
 u64 rdma_dma_min_align_mask(struct device *dev);
 phys_addr_t rdma_page_to_phys(struct page *page);
 void *rdma_phys_to_virt(phys_addr_t paddr);
+bool rdma_phys_in_linear_map(phys_addr_t paddr, size_t len);
 struct page *rdma_virt_to_page(const void *vaddr);
 phys_addr_t rdma_sg_phys(struct scatterlist *sg);
 unsigned int rdma_sg_len(struct scatterlist *sg);

@@ -11,6 +11,15 @@ use kernel::prelude::*;
 /// The kernel's page size (arm64 with 4 KiB pages in our configuration).
 pub(crate) const PAGE_SIZE: u64 = bindings::PAGE_SIZE;
 
+/// Whether `[phys, phys + len)` is RAM in the kernel's linear map, where
+/// [`Mapping::copy_in`] and [`Mapping::copy_out`] reach original buffers.
+/// Memory without a linear alias (a `no-map` region, device memory) cannot be
+/// bounced; the DMA ops refuse to map it.
+pub(crate) fn in_linear_map(phys: u64, len: usize) -> bool {
+    // SAFETY: The helper only looks the pages up; any address is allowed.
+    unsafe { bindings::rdma_phys_in_linear_map(phys, len) }
+}
+
 /// A physical range mapped write-back for the CPU with `memremap`.
 ///
 /// Works whether or not the region has `no-map`: a region in the linear map is
@@ -75,19 +84,25 @@ impl Mapping {
         })
     }
 
-    /// Copies `len` bytes from the linear map at `from` (RAM handed to the DMA
-    /// API by a driver) to `to` inside this mapping. Returns false, copying
-    /// nothing, when `to` is not covered.
+    /// Copies `len` bytes from the linear map at `from` (an original buffer
+    /// handed to the DMA API) to `to` inside this mapping. Returns false,
+    /// copying nothing, when `to` is not covered.
+    ///
+    /// `from..from + len` must lie in an original that [`in_linear_map`]
+    /// accepted: the DMA ops check each original when they map it, and the
+    /// pool only ever passes back parts of originals it recorded.
     pub(crate) fn copy_in(&self, from: u64, to: u64, len: usize) -> bool {
         let Some(dst) = self.virt(to, len) else {
             return false;
         };
         // SAFETY: `dst..dst+len` is inside our live mapping (checked above).
-        // `from` is the physical address of memory a driver passed to
-        // `dma_map_*`, which the DMA API requires to be RAM with a `struct
-        // page`, hence in arm64's linear map (no highmem), and which the
-        // driver must not free while mapped. The two cannot overlap: one is
-        // inside the reserved region, the other is not pool memory.
+        // `from..from+len` is part of an original buffer in the linear map
+        // (checked by `in_linear_map` at map time, see above), which the
+        // driver must not free while it is mapped; so `phys_to_virt` gives a
+        // readable address for all of it. The two cannot overlap: the bounce
+        // slots were free when the pool handed them out, and an original
+        // inside the region could only be a live coherent block, whose slots
+        // are taken.
         unsafe {
             core::ptr::copy_nonoverlapping(bindings::rdma_phys_to_virt(from).cast::<u8>(), dst, len)
         };
