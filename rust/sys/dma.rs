@@ -28,6 +28,14 @@ use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
+// The pool decodes `enum dma_data_direction` itself (`Direction::from_raw`,
+// which has no kernel types to use): hold its values to this kernel's.
+const _: () = assert!(
+    bindings::dma_data_direction_DMA_BIDIRECTIONAL == 0
+        && bindings::dma_data_direction_DMA_TO_DEVICE == 1
+        && bindings::dma_data_direction_DMA_FROM_DEVICE == 2
+);
+
 /// `DMA_MAPPING_ERROR`: the address that says a mapping failed.
 pub(crate) const MAPPING_ERROR: u64 = u64::MAX;
 

@@ -11,6 +11,9 @@ use kernel::prelude::*;
 /// The kernel's page size (arm64 with 4 KiB pages in our configuration).
 pub(crate) const PAGE_SIZE: u64 = bindings::PAGE_SIZE;
 
+// The pool has no kernel types and assumes 4 KiB pages: hold it to this kernel.
+const _: () = assert!(crate::pool::PAGE_SIZE as u64 == PAGE_SIZE);
+
 /// Whether `[phys, phys + len)` is RAM in the kernel's linear map, where
 /// [`Mapping::copy_in`] and [`Mapping::copy_out`] reach original buffers.
 /// Memory without a linear alias (a `no-map` region, device memory) cannot be
