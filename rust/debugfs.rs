@@ -10,80 +10,98 @@ use crate::region::Region;
 use crate::sys::bus;
 use crate::sys::debugfs::{Dir, RegionDir, SeqFile};
 use crate::sys::dma::Ops;
-use core::fmt::Write;
+use core::fmt::{self, Write};
 use core::sync::atomic::Ordering;
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::Arc;
 
-/// The files of a region's directory; the index is the file's `which`.
-const FILES: [&CStr; 20] = [
-    c_str!("base"),                // 0: physical base, hex
-    c_str!("size"),                // 1: size in bytes, hex
-    c_str!("consumers"),           // 2: DT nodes naming the region
-    c_str!("devices"),             // 3: devices with the region's ops now
-    c_str!("io_tlb_nslabs"),       // 4: slots (2 KiB each)
-    c_str!("io_tlb_used"),         // 5: slots in use
-    c_str!("io_tlb_used_hiwater"), // 6: high-water mark of slots in use
-    c_str!("areas"),               // 7: areas (locks) of the pool
-    c_str!("maps"),                // 8: streaming maps
-    c_str!("unmaps"),              // 9: streaming unmaps
-    c_str!("bytes_to_device"),     // 10: bytes bounced into the region
-    c_str!("bytes_from_device"),   // 11: bytes bounced back out
-    c_str!("failed_maps"),         // 12: maps refused for lack of room
-    c_str!("allocs"),              // 13: coherent allocations
-    c_str!("frees"),               // 14: coherent frees
-    c_str!("failed_allocs"),       // 15: allocations refused for lack of room
-    c_str!("bad_unmaps"),          // 16: refused unmaps/frees of non-mappings
-    c_str!("bad_syncs"),           // 17: refused syncs
-    c_str!("virtio_refused"),      // 18: virtio devices refused (no ACCESS_PLATFORM)
-    c_str!("shared"),              // 19: shared with the host by us (1) or not (0: no-map)
+/// What one file prints, on every read.
+type Show = fn(&Region, &mut SeqFile) -> fmt::Result;
+
+/// The files of a region's directory: name and what it prints. A file's
+/// index here is its `which` for the C side.
+const FILES: [(&CStr, Show); 20] = [
+    // The region itself.
+    (c_str!("base"), |r, o| writeln!(o, "{:#x}", r.base)),
+    (c_str!("size"), |r, o| writeln!(o, "{:#x}", r.size)),
+    // Shared with the host by us (1), or not (0: no-map).
+    (c_str!("shared"), |r, o| {
+        writeln!(o, "{}", r.claim.is_shared() as u8)
+    }),
+    // DT nodes naming the region, and devices that have its ops now.
+    (c_str!("consumers"), |r, o| {
+        r.consumers
+            .iter()
+            .try_for_each(|np| writeln!(o, "{}", np.name()))
+    }),
+    (c_str!("devices"), |r, o| {
+        let mut result = Ok(());
+        bus::for_each_platform_device(|d| {
+            if result.is_ok() && Ops::of(d) == Some(Ops::Region(r.index)) {
+                result = writeln!(o, "{}", d.name());
+            }
+        });
+        result
+    }),
+    // The pool, with mainline swiotlb's names for its first three.
+    (c_str!("io_tlb_nslabs"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().nslots)
+    }),
+    (c_str!("io_tlb_used"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().used)
+    }),
+    (c_str!("io_tlb_used_hiwater"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().used_hiwater)
+    }),
+    (c_str!("areas"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().nareas)
+    }),
+    (c_str!("maps"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().maps)
+    }),
+    (c_str!("unmaps"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().unmaps)
+    }),
+    (c_str!("failed_maps"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().failed_maps)
+    }),
+    (c_str!("bytes_to_device"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().bytes_to_device)
+    }),
+    (c_str!("bytes_from_device"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().bytes_from_device)
+    }),
+    (c_str!("allocs"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().allocs)
+    }),
+    (c_str!("frees"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().frees)
+    }),
+    (c_str!("failed_allocs"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().failed_allocs)
+    }),
+    // Refused calls for things that are not live mappings.
+    (c_str!("bad_unmaps"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().bad_unmaps)
+    }),
+    (c_str!("bad_syncs"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().bad_syncs)
+    }),
+    // Virtio devices refused for lack of ACCESS_PLATFORM.
+    (c_str!("virtio_refused"), |r, o| {
+        writeln!(o, "{}", r.refusals.load(Ordering::Relaxed))
+    }),
 ];
 
 /// Creates `parent/<region name>/` with all of the region's files.
 pub(crate) fn publish(parent: &Dir, region: &Arc<Region>) -> Result<RegionDir> {
-    RegionDir::new(parent, region.clone(), &FILES)
+    RegionDir::new(parent, region.clone(), FILES.iter().map(|(name, _)| *name))
 }
 
 /// Writes file `which` of `region` to `out`; called on every read.
-pub(crate) fn show(region: &Region, which: u32, out: &mut SeqFile) -> core::fmt::Result {
-    let s = region.pool.stats();
-    let value = match which {
-        0 => return writeln!(out, "{:#x}", region.base),
-        1 => return writeln!(out, "{:#x}", region.size),
-        2 => {
-            return region
-                .consumers
-                .iter()
-                .try_for_each(|np| writeln!(out, "{}", np.name()))
-        }
-        3 => {
-            let mut r = Ok(());
-            bus::for_each_platform_device(|d| {
-                if r.is_ok() && Ops::of(d) == Some(Ops::Region(region.index)) {
-                    r = writeln!(out, "{}", d.name());
-                }
-            });
-            return r;
-        }
-        4 => s.nslots as u64,
-        5 => s.used as u64,
-        6 => s.used_hiwater as u64,
-        7 => s.nareas as u64,
-        8 => s.maps as u64,
-        9 => s.unmaps as u64,
-        10 => s.bytes_to_device,
-        11 => s.bytes_from_device,
-        12 => s.failed_maps as u64,
-        13 => s.allocs as u64,
-        14 => s.frees as u64,
-        15 => s.failed_allocs as u64,
-        16 => s.bad_unmaps as u64,
-        17 => s.bad_syncs as u64,
-        18 => region.refusals.load(Ordering::Relaxed) as u64,
-        19 => region.claim.is_shared() as u64,
-        _ => return Ok(()),
-    };
-    writeln!(out, "{}", value)
+pub(crate) fn show(region: &Region, which: u32, out: &mut SeqFile) -> fmt::Result {
+    let show = usize::try_from(which).ok().and_then(|i| FILES.get(i));
+    show.map_or(Ok(()), |(_, show)| show(region, out))
 }

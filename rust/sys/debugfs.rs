@@ -84,10 +84,14 @@ pub(crate) struct RegionDir {
 impl RegionDir {
     /// Creates `parent/<region name>/` with one file per name in `files`;
     /// file `i` reads as `crate::debugfs::show(region, i)`.
-    pub(crate) fn new(parent: &Dir, region: Arc<Region>, files: &[&CStr]) -> Result<Self> {
+    pub(crate) fn new<'a>(
+        parent: &Dir,
+        region: Arc<Region>,
+        files: impl IntoIterator<Item = &'a CStr>,
+    ) -> Result<Self> {
         let dir = Dir::new(&region.name, Some(parent));
         let data = core::ptr::from_ref::<Region>(&region).cast::<c_void>();
-        for (which, name) in files.iter().enumerate() {
+        for (which, name) in files.into_iter().enumerate() {
             let which = u32::try_from(which).map_err(|_| EINVAL)?;
             // SAFETY: `data` is the region our `Arc` keeps alive and in place
             // until after `dir` (and so the file) is removed (type invariant).
