@@ -98,14 +98,13 @@ impl Mapping {
         let Some(dst) = self.virt(to, len) else {
             return false;
         };
-        // SAFETY: `dst..dst+len` is inside our live mapping (checked above).
-        // `from..from+len` is part of an original buffer in the linear map
-        // (checked by `in_linear_map` at map time, see above), which the
-        // driver must not free while it is mapped; so `phys_to_virt` gives a
-        // readable address for all of it. The two cannot overlap: the bounce
-        // slots were free when the pool handed them out, and an original
-        // inside the region could only be a live coherent block, whose slots
-        // are taken.
+        // No overlap: the bounce slots were free when the pool handed them
+        // out, and an original inside the region can only be a live coherent
+        // block, whose slots are taken.
+        // SAFETY: `dst..dst+len` is inside our live mapping (checked above);
+        // `from..from+len` is in a mapped original, which `in_linear_map`
+        // accepted at map time and the driver keeps while mapped, so
+        // `phys_to_virt` gives a readable address for all of it.
         unsafe {
             core::ptr::copy_nonoverlapping(bindings::rdma_phys_to_virt(from).cast::<u8>(), dst, len)
         };
