@@ -1,14 +1,24 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # restricted_dma: the harness. `make run` for the demo, `make check` for every
-# test. Kbuild (not this file) describes the module itself; when the kernel
-# build system includes this directory it reads Kbuild, never this Makefile.
+# test. Kbuild and Kconfig (not this file) describe the module itself; when
+# the kernel build system includes this directory it reads those, never this
+# Makefile.
 
 # The scripts under $(HARNESS) do the work; harness/env.sh says where the
 # cache is and which toolchain builds the kernel and the module.
 HARNESS := selftests/restricted_dma/harness
 
-.PHONY: all deps kernel module run check dt-check bench lint clean
+# The kernels the tests run on (harness/env.sh): the module loaded into a
+# plain kernel, the module built into the kernel, the module in a kernel with
+# the kernel's checkers on. `make check FLAVOURS=module` runs one of them.
+FLAVOURS ?= module
+export FLAVOURS
+
+# Kernel builds take the machine's cores: never two at once.
+.NOTPARALLEL:
+.PHONY: all deps kernel kernel-builtin kernel-debug kernels module run check \
+	dt-check bench lint clean
 
 all: module
 
@@ -16,20 +26,32 @@ all: module
 deps:
 	@$(HARNESS)/deps.sh
 
-## kernel: build (or reuse) the cached arm64 kernel tree with Rust
+## kernel, kernel-builtin, kernel-debug: build (or reuse) one cached kernel
 kernel: deps
 	@$(HARNESS)/kernel.sh
+kernel-builtin: deps
+	@RDMA_FLAVOUR=builtin $(HARNESS)/kernel.sh
+kernel-debug: deps
+	@RDMA_FLAVOUR=debug $(HARNESS)/kernel.sh
+kernels: kernel kernel-builtin kernel-debug
 
-## module: build restricted_dma.ko against that tree
-module: kernel
-	@$(HARNESS)/module.sh
+## module: build restricted_dma.ko and the test driver against the plain kernel
+module: deps
+	@$(HARNESS)/build.sh module
+	@echo "module: $$($(HARNESS)/module.sh --print-ko)"
 
-## run: the demo guest: boot, load the module, show what it claimed, power off
-run: module
+## run: the demo guest (BUILTIN=1: on the kernel with the module built in)
+run: deps
+ifeq ($(BUILTIN),1)
+	@$(HARNESS)/build.sh builtin
+	@RDMA_FLAVOUR=builtin $(HARNESS)/guest.sh demo
+else
+	@$(HARNESS)/build.sh module
 	@$(HARNESS)/guest.sh demo
+endif
 
-## check: every test; ends with "N passed, N failed"
-check: module
+## check: every test, on every flavour; ends with "N passed, N failed, N skipped"
+check: deps
 	@$(HARNESS)/check.sh
 
 ## dt-check: the DT binding and the guest DTs (dtschema; no kernel build)
@@ -37,13 +59,14 @@ dt-check: deps
 	@$(HARNESS)/dt-check.sh
 
 ## lint: rustfmt and clippy over the module and the pool crate
-lint: kernel
+lint: deps
+	@$(HARNESS)/build.sh module
 	@$(HARNESS)/lint.sh
 
 ## bench: the kernel's dma_map_benchmark through our pool and mainline's
 bench: module
 	@$(HARNESS)/bench.sh
 
+## clean: the out-of-tree module builds (the kernels stay cached)
 clean:
-	@$(HARNESS)/module.sh clean >/dev/null 2>&1 || true
-	@rm -f rust/ffi/bindings_generated.rs
+	@bash -c '. $(HARNESS)/env.sh && rm -rf "$$RDMA_CACHE"/modbuild-*'

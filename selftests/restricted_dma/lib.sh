@@ -92,3 +92,65 @@ result() {
 log_has() {
 	dmesg | grep -qF -- "$1"
 }
+
+# The test driver rdma_test.ko (rdma_test/rdma_test.c) and its debugfs.
+TEST_MODULE=/lib/modules/rdma_test.ko
+TDBG=/sys/kernel/debug/rdma_test
+
+load_test() {
+	grep -q '^rdma_test ' /proc/modules || insmod "$TEST_MODULE"
+}
+
+unload_test() {
+	! grep -q '^rdma_test ' /proc/modules || rmmod rdma_test
+}
+
+# tcmd COMMAND...: runs one rdma_test command; fails when its check failed.
+# tresult prints what the last command saw.
+tcmd() {
+	echo "$*" > "$TDBG/cmd"
+}
+
+tresult() {
+	cat "$TDBG/result"
+}
+
+# tcheck DESCRIPTION COMMAND...: one KTAP case from one rdma_test command,
+# with what it saw as the diagnostic.
+tcheck() {
+	desc=$1
+	shift
+	if tcmd "$@"; then
+		ktap_print_msg "$(tresult)"
+		ktap_test_pass "$desc"
+	else
+		ktap_print_msg "$(tresult)"
+		ktap_test_fail "$desc"
+	fi
+}
+
+# Whether the platform device DEV has a driver bound.
+is_bound() {
+	[ -e "/sys/bus/platform/devices/$1/driver" ]
+}
+
+# Whether REGION's debugfs `devices` lists DEV.
+serves() {
+	grep -qx "$2" "$DBG/$1/devices" 2>/dev/null
+}
+
+# Waits up to 5 s for COMMAND... to succeed.
+wait_for() {
+	i=0
+	while [ $i -lt 50 ]; do
+		"$@" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# not COMMAND...: succeeds when COMMAND fails (for `result`).
+not() {
+	! "$@"
+}

@@ -6,7 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 "$RDMA_SELFTESTS/harness/guest.sh" bench bench >/dev/null
-log=$RDMA_CACHE/guest/bench/console.log
+log=$RDMA_CACHE/guest/$RDMA_FLAVOUR/bench/console.log
 echo "dma_map_benchmark, $(nproc) host cores, QEMU TCG guest with 2 vCPUs, bidirectional, ${SECS:-3} s a run"
 echo
 echo "| DMA path | threads | pages a map | map µs | unmap µs |"

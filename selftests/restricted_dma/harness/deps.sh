@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 debs=(
   linux-source-6.12 rustc-web rust-web-src cargo-web rust-web-clippy rustfmt-web
   clang lld llvm libclang-dev
-  bc bison flex libelf-dev libssl-dev cpio kmod device-tree-compiler xz-utils
+  bc bison flex libelf-dev libssl-dev cpio kmod device-tree-compiler xz-utils rsync
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   qemu-system-arm python3-venv
 )

@@ -13,15 +13,43 @@ RDMA_CARGO=/usr/bin/cargo
 RDMA_KMAKE=(make ARCH=arm64 LLVM=1 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
             RUSTDOC=/usr/bin/rustdoc BINDGEN="$RDMA_BINDGEN")
 
-# The kernel build tree is keyed by everything it is built from.
+# Which kernel: RDMA_FLAVOUR=module (the default: restricted_dma.ko loaded
+# into a plain kernel), builtin (restricted_dma compiled into the kernel) or
+# debug (the module, in a kernel with KASAN, lockdep, DMA-API debugging...).
+RDMA_FLAVOUR=${RDMA_FLAVOUR:-module}
+case "$RDMA_FLAVOUR" in
+module) RDMA_FRAGMENTS=("$RDMA_SELFTESTS/config") ;;
+builtin) RDMA_FRAGMENTS=("$RDMA_SELFTESTS/config" "$RDMA_SELFTESTS/config.builtin") ;;
+debug) RDMA_FRAGMENTS=("$RDMA_SELFTESTS/config" "$RDMA_SELFTESTS/config.debug") ;;
+*) echo "RDMA_FLAVOUR must be module, builtin or debug, not '$RDMA_FLAVOUR'" >&2; exit 2 ;;
+esac
+
+# A kernel build tree is keyed by everything it is built from: the kernel
+# package, the flavour and its config fragments, and the toolchain. The
+# module's own sources are not part of the key: a change to them is an
+# incremental build of the same tree (the built-in flavour) or of the module.
 rdma_kernel_key() {
   {
     dpkg-query -W -f='${Version}\n' linux-source-6.12 2>/dev/null
-    cat "$RDMA_SELFTESTS/config"
+    echo "$RDMA_FLAVOUR"
+    cat "${RDMA_FRAGMENTS[@]}"
     /usr/bin/rustc --version 2>/dev/null
     "$RDMA_BINDGEN" --version 2>/dev/null
     clang --version 2>/dev/null | head -n1
   } | sha256sum | cut -c1-16
 }
 RDMA_KSRC=$RDMA_CACHE/linux-src-$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo none)
-RDMA_KBUILD=$RDMA_CACHE/kbuild-$(rdma_kernel_key)
+RDMA_KBUILD=$RDMA_CACHE/kbuild-$RDMA_FLAVOUR-$(rdma_kernel_key)
+# The built-in flavour builds from a copy of the tree (hard links, but for
+# the files kernel.sh changes) that has the module in drivers/restricted_dma.
+if [ "$RDMA_FLAVOUR" = builtin ]; then
+  RDMA_KTREE=$RDMA_KBUILD-src
+else
+  RDMA_KTREE=$RDMA_KSRC
+fi
+# Out-of-tree modules build in a directory of their own per flavour (6.12's
+# Kbuild writes an external module's objects beside its sources), never in
+# the repository.
+RDMA_MODBUILD=$RDMA_CACHE/modbuild-$RDMA_FLAVOUR
+# The kernel image the guests boot.
+RDMA_IMAGE=$RDMA_KBUILD/arch/arm64/boot/Image

@@ -10,12 +10,10 @@ set -euo pipefail
 mode=$1
 variant=${2:-$(python3 "$RDMA_SELFTESTS/harness/variants.py" demo)}
 timeout_s=${RDMA_GUEST_TIMEOUT:-300}
-work=$RDMA_CACHE/guest/$variant
+work=$RDMA_CACHE/guest/$RDMA_FLAVOUR/$variant
 mkdir -p "$work"
 
-image=$RDMA_KBUILD/arch/arm64/boot/Image
-ko=$RDMA_REPO/restricted_dma.ko
-[ -f "$image" ] && [ -f "$ko" ] || { echo "guest: kernel or module missing: run 'make module'" >&2; exit 1; }
+[ -f "$RDMA_IMAGE" ] || { echo "guest: no $RDMA_FLAVOUR kernel: run 'make module'" >&2; exit 1; }
 
 qemu=(qemu-system-aarch64 -M virt -cpu cortex-a57 -smp 2 -m 1024 -nographic -no-reboot -nic none
       -global virtio-mmio.force-legacy=false)
@@ -61,7 +59,7 @@ log=$work/console.log
 start=$(date +%s)
 set +e
 timeout --foreground -k 5 "$timeout_s" "${qemu[@]}" \
-  -kernel "$image" -initrd "$work/initrd.gz" -dtb "$work/guest.dtb" \
+  -kernel "$RDMA_IMAGE" -initrd "$work/initrd.gz" -dtb "$work/guest.dtb" \
   -append "console=ttyAMA0 loglevel=$loglevel rdma.mode=$mode" \
   "${devs[@]}" </dev/null 2>&1 | tee "$log" | { [ "$mode" = demo ] && cat || cat >/dev/null; }
 rc=${PIPESTATUS[0]}
@@ -69,7 +67,7 @@ rc=${PIPESTATUS[0]}
 [ ${#writers[@]} -eq 0 ] || kill "${writers[@]}" 2>/dev/null
 [ ${#readers[@]} -eq 0 ] || wait "${readers[@]}" 2>/dev/null
 set -e
-echo "guest: $variant ($mode) ran $(( $(date +%s) - start )) s" >&2
+echo "guest: $variant ($mode, $RDMA_FLAVOUR kernel) ran $(( $(date +%s) - start )) s" >&2
 if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
   echo "guest: $variant timed out after $timeout_s s and was killed" >&2
   exit 124

@@ -7,7 +7,7 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 work=$1 variant=$2
-root=$RDMA_CACHE/guest/rootfs
+root=$work/rootfs
 bb=$RDMA_CACHE/busybox/bin/busybox
 [ -x "$bb" ] || { echo "initramfs: busybox missing: run 'make deps'" >&2; exit 1; }
 
@@ -15,7 +15,15 @@ rm -rf "$root" && mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc/restricted_dma,lib/
 cp "$bb" "$root/bin/busybox"
 cp "$RDMA_SELFTESTS/guest/init" "$root/init"
 chmod +x "$root/init"
-cp "$RDMA_REPO/restricted_dma.ko" "$root/lib/modules/"
+# The modules: restricted_dma.ko (unless it is built in) and the test driver.
+ko=$("$RDMA_SELFTESTS/harness/module.sh" --print-ko)
+tko=$("$RDMA_SELFTESTS/harness/module.sh" --print-test-ko)
+if [ "$RDMA_FLAVOUR" != builtin ]; then
+  [ -f "$ko" ] || { echo "initramfs: $ko missing: run 'make module'" >&2; exit 1; }
+  cp "$ko" "$root/lib/modules/"
+fi
+[ -f "$tko" ] || { echo "initramfs: $tko missing: run 'make module'" >&2; exit 1; }
+cp "$tko" "$root/lib/modules/"
 t=$root/selftests/restricted_dma
 cp "$RDMA_KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh" "$t/"
 cp "$RDMA_SELFTESTS"/*.sh "$RDMA_SELFTESTS"/guest/*.sh "$t/"

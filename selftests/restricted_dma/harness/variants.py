@@ -68,6 +68,16 @@ class Device:
         self.coherent = coherent
 
 
+class TestNode:
+    """A DT node /rdma-test-N for the test driver rdma_test.ko, which makes the
+    platform device rdma_test.N for it. It names `region` in memory-region,
+    after an empty phandle when `empty_first` (`<0 &region>`), and is
+    dma-coherent like QEMU's transports."""
+
+    def __init__(self, region, empty_first=False):
+        self.region, self.empty_first = region, empty_first
+
+
 def transports(v):
     """The transport address of each device of variant `v`. QEMU devices take
     transports 0, 1, ... in command-line order; empty ones take 31, 30, ...
@@ -142,6 +152,16 @@ VARIANTS = {
     ),
     # A pool smaller than what several large O_DIRECT streams keep in flight.
     "small": dict(regions=[SMALL], devices=[Device("blk", SMALL.name)], tests=["region.sh", "overload.sh"]),
+    # What real drivers do, through the test driver rdma_test.ko: failed,
+    # deferred and successful probes with devm allocations, removal, deletion
+    # while bound, and the DMA API's contract; a blk for the fence. leak.sh
+    # comes last: it leaves the region unusable until the guest reboots.
+    "lifecycle": dict(
+        regions=[GOOD],
+        devices=[Device("blk", GOOD.name)],
+        testnodes=[TestNode(GOOD.name), TestNode(GOOD.name, empty_first=True), TestNode(GOOD.name)],
+        tests=["lifecycle.sh", "dmaapi.sh", "leak.sh"],
+    ),
 }
 
 # Only for `make bench`: our pool, mainline's restricted-dma-pool and direct
@@ -191,8 +211,12 @@ def dts_of(v, base_dts):
     out = [open(base_dts).read().rstrip(), "", "/ {", "\treserved-memory {",
            "\t\t#address-cells = <0x2>;", "\t\t#size-cells = <0x2>;", "\t\tranges;", ""]
     out += [r.dts() for r in v["regions"]]
-    out += ["\t};", "};", ""]
+    out += ["\t};", ""]
     regions = regions_by_name(v)
+    for n, t in enumerate(v.get("testnodes", [])):
+        phandles = ("0 " if t.empty_first else "") + f"&{regions[t.region].label}"
+        out += [f"\trdma-test-{n} {{", f"\t\tmemory-region = <{phandles}>;", "\t\tdma-coherent;", "\t};"]
+    out += ["};", ""]
     for d, t in zip(v["devices"], transports(v)):
         if d.region:
             out.append(f"&{{/virtio_mmio@{t:x}}} {{ memory-region = <&{regions[d.region].label}>; }};")
@@ -236,12 +260,14 @@ def expect(name):
                                             whether it offers ACCESS_PLATFORM,
                                             whether it is dma-coherent
          mainline NAME TRANSPORT            a restricted-dma-pool (not ours)
+         testnode N REGION                  /rdma-test-N, for rdma_test.ko
     """
     v = variant(name)
     lines = [f"variant {name}", "tests " + " ".join(v.get("tests", ALL_TESTS))]
     addrs = transports(v)
     for r in v["regions"]:
         users = [f"virtio_mmio@{t:x}" for d, t in zip(v["devices"], addrs) if d.region == r.name]
+        users += [f"rdma-test-{n}" for n, t in enumerate(v.get("testnodes", [])) if t.region == r.name]
         if r.compatible != "restricted-dma-region":
             lines.append(f"mainline {r.name} {','.join(users) or '-'}")
         elif r.reject:
@@ -252,6 +278,8 @@ def expect(name):
     for d, t in zip(v["devices"], addrs):
         lines.append(f"device {d.kind} {t:x}.virtio_mmio {d.region or '-'} {'on' if d.iommu else 'off'}"
                      f" {'coherent' if d.coherent else 'noncoherent'}")
+    for n, t in enumerate(v.get("testnodes", [])):
+        lines.append(f"testnode {n} {t.region}")
     return "\n".join(lines) + "\n"
 
 
