@@ -1,0 +1,51 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The DMA API's contract, kept through the pool (driven by rdma_test.ko):
+# coherent blocks aligned to their order, dma_alloc_pages() and
+# dma_alloc_noncontiguous() with their syncs, masks and bus limits honoured,
+# misuse refused and counted, no bytes of one mapping shown to the next, and
+# syncs that work even when dma-direct had let the device skip them.
+. ./ktap_helpers.sh
+. ./lib.sh
+
+ktap_print_header
+ktap_set_plan 12
+R=$(first good 1)
+base=$(first good 2)
+size=$(first good 3)
+load
+wait_blk "$(transport_of blk)" > /dev/null
+load_test
+base_used=$(counter io_tlb_used "$R")
+echo ok > "$TDBG/probe"
+tcmd add 0
+tcmd window 0 "$base" "$size"
+probed=$(counter io_tlb_used "$R")
+
+tcheck "coherent blocks of 1 to 64 pages: in the region, aligned to their order, zeroed" coherent 0
+syncs=$(counter bad_syncs "$R")
+tcheck "dma_alloc_pages() and dma_alloc_noncontiguous(): in the region, synced, freed" pages 0
+result "...their syncs are not counted as bad" [ "$(counter bad_syncs "$R")" -eq "$syncs" ]
+tcheck "maps and allocations honour dma_mask, coherent_dma_mask and bus_dma_limit; dma_set_mask checks the region" masks 0
+unmaps=$(counter bad_unmaps "$R") syncs=$(counter bad_syncs "$R")
+tcheck "misuse (wrong size, wrong direction, not the start, double unmap, sync past the end) is refused" misuse 0
+result "...and counted: 4 bad unmaps, 2 bad syncs" \
+	[ $(( $(counter bad_unmaps "$R") - unmaps )) -eq 4 -a $(( $(counter bad_syncs "$R") - syncs )) -eq 2 ]
+result "...and nothing of it stays in the pool" [ "$(counter io_tlb_used "$R")" -eq "$probed" ]
+tcheck "a bounce buffer never shows a previous mapping's bytes, even after the pool filled up" fresh 0
+
+# A device that dma-direct had let skip syncs (dma_skip_sync) gets them back
+# with the pool's ops, even if its driver never calls dma_set_mask().
+echo rdma_test.0 > /sys/bus/platform/drivers/rdma_test/unbind
+tcmd taint 0
+echo nomask > "$TDBG/probe"
+echo rdma_test.0 > /sys/bus/platform/drivers/rdma_test/bind
+echo ok > "$TDBG/probe"
+tcheck "a device bound with a stale dma_skip_sync still has its syncs copied" sync 0
+
+tcmd del 0
+result "the pool is back at its baseline" [ "$(counter io_tlb_used "$R")" -eq "$base_used" ]
+result "no page of the region reached the page allocator" tcmd reserved "$base" "$size"
+result "no warning in the kernel log" log_clean
+unload_test
+ktap_finished

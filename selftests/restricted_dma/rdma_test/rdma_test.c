@@ -1,0 +1,779 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rdma_test: a companion driver for restricted_dma's kselftests.
+ *
+ * restricted_dma must keep a device on its pool from the first DMA call of
+ * its driver to the last, and must keep the DMA API's promises while doing
+ * so. The paths where that can go wrong are the ones real drivers take and
+ * a virtio device rarely does: devm allocations released after a failed or
+ * deferred probe, remove() freeing with dmam_*, a device deleted while
+ * bound, order-aligned coherent blocks, dma_alloc_pages() with its syncs,
+ * narrow masks, and plain misuse. This driver takes each of them on command,
+ * so that a shell test can check what restricted_dma did about it.
+ *
+ * Devices: "rdma_test.N" is a platform device made by this module for the DT
+ * node /rdma-test-N (a node without a compatible, so that nothing else binds
+ * it). Such a node names a region in memory-region and is dma-coherent, like
+ * a restricted virtio-mmio transport. The driver "rdma_test" binds them.
+ *
+ * debugfs, /sys/kernel/debug/rdma_test/:
+ *   probe    how the next probes end: ok (the default), nomask (ok, without
+ *            calling dma_set_mask), enodev or defer. Every probe first
+ *            allocates 16 KiB with dmam_alloc_coherent(); the failing ones
+ *            then return their error, leaving the block to devres.
+ *   cmd      one command per write; the write fails with the command's errno
+ *            when a check fails, and `result` says what was seen:
+ *              add N | del N        create | delete rdma_test.N (del works
+ *                                   on a bound device: deletion while bound)
+ *              window N LO SIZE     the DMA window device N must stay in
+ *              coherent N           1..64-page coherent blocks: in the window,
+ *                                   aligned to their order, zeroed
+ *              pages N              dma_alloc_pages() and
+ *                                   dma_alloc_noncontiguous() with their syncs
+ *              masks N              maps and allocations beyond a narrow
+ *                                   dma_mask, coherent mask and bus limit
+ *                                   fail; dma_set_mask() below the window
+ *                                   fails, 64 bits works; required mask
+ *              misuse N             double unmap, wrong size, wrong
+ *                                   direction, sync past the end
+ *              fresh N              a bounce buffer never shows a previous
+ *                                   mapping's bytes
+ *              sync N               sync_for_cpu copies what the device wrote
+ *              taint N              mark unbound device N as if dma-direct
+ *                                   had let it skip syncs (dma_skip_sync)
+ *              leak N               map a page and never unmap it
+ *              reserved LO SIZE     every page of LO..LO+SIZE is still a
+ *                                   reserved page (none reached the page
+ *                                   allocator)
+ *   result   the text of the last command
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/dma-direct.h>
+#include <linux/dma-map-ops.h>
+#include <linux/dma-mapping.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/of.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#define MAX_DEVS 8
+#define PROBE_BLOCK SZ_16K
+
+enum probe_mode { PROBE_OK, PROBE_NOMASK, PROBE_ENODEV, PROBE_DEFER };
+static const char *const probe_names[] = { "ok", "nomask", "enodev", "defer" };
+
+/* What a probed device holds: a block from dmam_alloc_coherent(). */
+struct rdma_test_priv {
+	void *cpu;
+	dma_addr_t dma;
+};
+
+static DEFINE_MUTEX(lock); /* everything below, and command execution */
+static enum probe_mode probe_mode = PROBE_OK;
+static struct platform_device *devs[MAX_DEVS];
+static struct { u64 lo, size; } window[MAX_DEVS];
+static char result[512];
+static struct dentry *dir;
+
+static __printf(1, 2) void say(const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = strlen(result);
+
+	va_start(ap, fmt);
+	vsnprintf(result + n, sizeof(result) - n, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- the driver ---- */
+
+static int rdma_test_probe(struct platform_device *pdev)
+{
+	struct device *dev = &pdev->dev;
+	enum probe_mode mode = READ_ONCE(probe_mode);
+	struct rdma_test_priv *priv;
+
+	priv = devm_kzalloc(dev, sizeof(*priv), GFP_KERNEL);
+	if (!priv)
+		return -ENOMEM;
+	if (mode != PROBE_NOMASK) {
+		int ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
+
+		if (ret)
+			return ret;
+	}
+	priv->cpu = dmam_alloc_coherent(dev, PROBE_BLOCK, &priv->dma, GFP_KERNEL);
+	if (!priv->cpu)
+		return -ENOMEM;
+	dev_info(dev, "probe (%s): 16 KiB coherent at %pad\n", probe_names[mode], &priv->dma);
+	platform_set_drvdata(pdev, priv);
+	if (mode == PROBE_ENODEV)
+		return -ENODEV;
+	if (mode == PROBE_DEFER)
+		return -EPROBE_DEFER;
+	return 0;
+}
+
+static void rdma_test_remove(struct platform_device *pdev)
+{
+	struct rdma_test_priv *priv = platform_get_drvdata(pdev);
+
+	/* What drivers do: give a managed block back early, by hand. */
+	dmam_free_coherent(&pdev->dev, PROBE_BLOCK, priv->cpu, priv->dma);
+	dev_info(&pdev->dev, "removed\n");
+}
+
+static struct platform_driver rdma_test_driver = {
+	.probe = rdma_test_probe,
+	.remove_new = rdma_test_remove,
+	.driver = { .name = "rdma_test" },
+};
+
+/* ---- devices ---- */
+
+static int dev_add(unsigned int n)
+{
+	struct platform_device *pdev;
+	struct device_node *np;
+	char path[32];
+	int ret;
+
+	if (devs[n])
+		return -EEXIST;
+	snprintf(path, sizeof(path), "/rdma-test-%u", n);
+	np = of_find_node_by_path(path);
+	if (!np) {
+		say("no DT node %s", path);
+		return -ENOENT;
+	}
+	pdev = platform_device_alloc("rdma_test", n);
+	if (!pdev) {
+		of_node_put(np);
+		return -ENOMEM;
+	}
+	/* The reference from of_find_node_by_path() goes with the device. */
+	device_set_node(&pdev->dev, of_fwnode_handle(np));
+	ret = platform_device_add(pdev);
+	if (ret) {
+		platform_device_put(pdev);
+		return ret;
+	}
+	devs[n] = pdev;
+	return 0;
+}
+
+static void dev_del(unsigned int n)
+{
+	if (devs[n])
+		platform_device_unregister(devs[n]);
+	devs[n] = NULL;
+}
+
+/* Device N, bound to our driver (some commands also take it unbound). */
+static struct device *bound(unsigned int n)
+{
+	struct device *dev;
+
+	if (n >= MAX_DEVS || !devs[n]) {
+		say("no device %u", n);
+		return NULL;
+	}
+	dev = &devs[n]->dev;
+	if (!dev->driver) {
+		say("%s is not bound", dev_name(dev));
+		return NULL;
+	}
+	return dev;
+}
+
+static bool in_window(unsigned int n, dma_addr_t dma, size_t size)
+{
+	return window[n].size && dma >= window[n].lo && size <= window[n].size &&
+	       dma - window[n].lo <= window[n].size - size;
+}
+
+/* The CPU's view of the bounce buffer at @dma, as the device would see it. */
+static void *device_view(struct device *dev, dma_addr_t dma)
+{
+	phys_addr_t phys = dma_to_phys(dev, dma);
+
+	return pfn_is_map_memory(PHYS_PFN(phys)) ? phys_to_virt(phys) : NULL;
+}
+
+/* ---- commands ---- */
+
+static int cmd_coherent(unsigned int n)
+{
+	struct device *dev = bound(n);
+	unsigned int pages;
+
+	if (!dev)
+		return -ENODEV;
+	for (pages = 1; pages <= 64; pages++) {
+		size_t size = pages * PAGE_SIZE;
+		u64 align = (PAGE_SIZE << get_order(size)) - 1;
+		dma_addr_t dma;
+		u8 *cpu = dma_alloc_coherent(dev, size, &dma, GFP_KERNEL);
+		int err = 0;
+
+		if (!cpu) {
+			say("%u pages: allocation failed", pages);
+			return -ENOMEM;
+		}
+		if (dma & align) {
+			say("%u pages at %pad: not aligned to %llu bytes", pages, &dma, align + 1);
+			err = -EFAULT;
+		} else if (!in_window(n, dma, size)) {
+			say("%u pages at %pad: outside the window", pages, &dma);
+			err = -EFAULT;
+		} else if (memchr_inv(cpu, 0, size)) {
+			say("%u pages at %pad: not zeroed", pages, &dma);
+			err = -EFAULT;
+		}
+		memset(cpu, 0xa5, size);
+		dma_free_coherent(dev, size, cpu, dma);
+		if (err)
+			return err;
+	}
+	say("1..64 pages: in the window, order-aligned, zeroed");
+	return 0;
+}
+
+static int cmd_pages(unsigned int n)
+{
+	struct device *dev = bound(n);
+	size_t size = 4 * PAGE_SIZE;
+	struct sg_table *sgt;
+	struct page *page;
+	dma_addr_t dma;
+
+	if (!dev)
+		return -ENODEV;
+	page = dma_alloc_pages(dev, size, &dma, DMA_BIDIRECTIONAL, GFP_KERNEL);
+	if (!page) {
+		say("dma_alloc_pages failed");
+		return -ENOMEM;
+	}
+	if (!in_window(n, dma, size)) {
+		say("dma_alloc_pages at %pad: outside the window", &dma);
+		dma_free_pages(dev, size, page, dma, DMA_BIDIRECTIONAL);
+		return -EFAULT;
+	}
+	memset(page_address(page), 0x5a, size);
+	dma_sync_single_for_device(dev, dma, size, DMA_BIDIRECTIONAL);
+	dma_sync_single_for_cpu(dev, dma, size, DMA_BIDIRECTIONAL);
+	dma_sync_single_range_for_cpu(dev, dma, PAGE_SIZE, PAGE_SIZE, DMA_BIDIRECTIONAL);
+	dma_free_pages(dev, size, page, dma, DMA_BIDIRECTIONAL);
+
+	sgt = dma_alloc_noncontiguous(dev, size, DMA_FROM_DEVICE, GFP_KERNEL, 0);
+	if (!sgt) {
+		say("dma_alloc_noncontiguous failed");
+		return -ENOMEM;
+	}
+	dma = sg_dma_address(sgt->sgl);
+	if (!in_window(n, dma, size)) {
+		say("dma_alloc_noncontiguous at %pad: outside the window", &dma);
+		dma_free_noncontiguous(dev, size, sgt, DMA_FROM_DEVICE);
+		return -EFAULT;
+	}
+	dma_sync_sgtable_for_device(dev, sgt, DMA_FROM_DEVICE);
+	dma_sync_sgtable_for_cpu(dev, sgt, DMA_FROM_DEVICE);
+	dma_free_noncontiguous(dev, size, sgt, DMA_FROM_DEVICE);
+	say("dma_alloc_pages and dma_alloc_noncontiguous: in the window, synced, freed");
+	return 0;
+}
+
+/*
+ * Maps one page; returns whether the map succeeded (and unmaps it). A map
+ * that succeeds must end within @limit.
+ */
+static bool try_map(struct device *dev, void *buf, u64 limit, int *err)
+{
+	dma_addr_t dma = dma_map_single_attrs(dev, buf, PAGE_SIZE, DMA_TO_DEVICE,
+					      DMA_ATTR_NO_WARN);
+
+	if (dma_mapping_error(dev, dma))
+		return false;
+	if (dma + PAGE_SIZE - 1 > limit) {
+		say("a map at %pad ends past %#llx; ", &dma, limit);
+		*err = -EFAULT;
+	}
+	dma_unmap_single(dev, dma, PAGE_SIZE, DMA_TO_DEVICE);
+	return true;
+}
+
+static bool try_alloc(struct device *dev, u64 limit, int *err)
+{
+	dma_addr_t dma;
+	void *cpu = dma_alloc_coherent(dev, PAGE_SIZE, &dma, GFP_KERNEL | __GFP_NOWARN);
+
+	if (!cpu)
+		return false;
+	if (dma + PAGE_SIZE - 1 > limit) {
+		say("an allocation at %pad ends past %#llx; ", &dma, limit);
+		*err = -EFAULT;
+	}
+	dma_free_coherent(dev, PAGE_SIZE, cpu, dma);
+	return true;
+}
+
+static int cmd_masks(unsigned int n)
+{
+	struct device *dev = bound(n);
+	u64 mask, cmask, limit, top, below, half, required;
+	int err = 0, i;
+	void *buf;
+
+	if (!dev)
+		return -ENODEV;
+	if (!window[n].size) {
+		say("no window set");
+		return -EINVAL;
+	}
+	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	mask = *dev->dma_mask;
+	cmask = dev->coherent_dma_mask;
+	limit = dev->bus_dma_limit;
+	top = window[n].lo + window[n].size - 1;
+	/* The widest mask that reaches nothing of the window... */
+	below = DMA_BIT_MASK(fls64(window[n].lo) - 1);
+	/* ...and one that reaches only its first half. */
+	half = window[n].lo + window[n].size / 2 - 1;
+
+	if (!try_map(dev, buf, U64_MAX, &err) || !try_alloc(dev, U64_MAX, &err)) {
+		say("a map or allocation fails with the device's own masks; ");
+		err = -EIO;
+	}
+	/* Set the masks directly, past dma_set_mask(): the ops must check. */
+	*dev->dma_mask = below;
+	if (try_map(dev, buf, below, &err))
+		say("a map succeeded with dma_mask %#llx; ", below);
+	*dev->dma_mask = half;
+	for (i = 0; i < 64; i++)
+		try_map(dev, buf, half, &err);
+	*dev->dma_mask = mask;
+	dev->coherent_dma_mask = below;
+	if (try_alloc(dev, below, &err))
+		say("an allocation succeeded with coherent_dma_mask %#llx; ", below);
+	dev->coherent_dma_mask = half;
+	for (i = 0; i < 64; i++)
+		try_alloc(dev, half, &err);
+	dev->coherent_dma_mask = cmask;
+	dev->bus_dma_limit = below;
+	if (try_map(dev, buf, below, &err) || try_alloc(dev, below, &err))
+		say("a map or allocation succeeded with bus_dma_limit %#llx; ", below);
+	dev->bus_dma_limit = limit;
+	if (!dma_set_mask(dev, below)) {
+		say("dma_set_mask(%#llx) accepted a mask that misses the window; ", below);
+		err = -EFAULT;
+	}
+	if (dma_set_mask(dev, DMA_BIT_MASK(64)) || dma_set_mask(dev, top)) {
+		say("dma_set_mask refused a mask that covers the window; ");
+		err = -EFAULT;
+	}
+	if (dma_set_mask(dev, mask))
+		err = -EIO;
+	required = dma_get_required_mask(dev);
+	if (required < top || (required >> 1) >= top) {
+		say("required mask %#llx for a window ending at %#llx; ", required, top);
+		err = -EFAULT;
+	}
+	if (!try_map(dev, buf, U64_MAX, &err) || !try_alloc(dev, U64_MAX, &err)) {
+		say("a map or allocation fails after the masks were restored; ");
+		err = -EIO;
+	}
+	kfree(buf);
+	if (!err)
+		say("maps and allocations honour dma_mask, coherent mask and bus limit; dma_set_mask checks the window; required mask %#llx",
+		    required);
+	return err;
+}
+
+static int cmd_misuse(unsigned int n)
+{
+	struct device *dev = bound(n);
+	size_t size = 2 * PAGE_SIZE;
+	dma_addr_t dma;
+	u8 *buf, *seen;
+	int err = 0;
+
+	if (!dev)
+		return -ENODEV;
+	buf = kzalloc(size, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	dma = dma_map_single(dev, buf, size, DMA_TO_DEVICE);
+	if (dma_mapping_error(dev, dma)) {
+		kfree(buf);
+		say("map failed");
+		return -ENOMEM;
+	}
+	seen = device_view(dev, dma);
+	if (seen)
+		memset(seen, 0x99, size);
+	/* Each of these is a driver bug the ops must refuse (4 unmaps, 2 syncs). */
+	pr_info("deliberate DMA API misuse follows\n");
+	dma_unmap_single(dev, dma, size - 512, DMA_TO_DEVICE);	/* wrong size */
+	dma_unmap_single(dev, dma, size, DMA_FROM_DEVICE);	/* wrong direction */
+	/* A refused unmap copies nothing back. */
+	if (memchr_inv(buf, 0, size)) {
+		say("an unmap with the wrong direction copied the device's bytes back; ");
+		err = -EFAULT;
+	}
+	dma_sync_single_for_cpu(dev, dma + PAGE_SIZE, size, DMA_TO_DEVICE); /* past the end */
+	dma_sync_single_for_device(dev, dma, size + 1, DMA_TO_DEVICE);	/* past the end */
+	dma_unmap_single(dev, dma + 16, size, DMA_TO_DEVICE);	/* not its start */
+	dma_unmap_single(dev, dma, size, DMA_TO_DEVICE);	/* right */
+	dma_unmap_single(dev, dma, size, DMA_TO_DEVICE);	/* double unmap */
+	pr_info("deliberate DMA API misuse done\n");
+	kfree(buf);
+	say("4 bad unmaps and 2 bad syncs around one good map and unmap");
+	return err;
+}
+
+#define FILL_MAX 256
+#define FILL_ORDER 4 /* 64 KiB buffers */
+
+/*
+ * Fills the pool with mappings of a secret pattern, unmaps them all, then
+ * maps zeroed buffers for the device to write: the device must see zeros,
+ * and what it leaves unwritten must come back as zeros, whatever slots the
+ * new mappings got.
+ */
+static int cmd_fresh(unsigned int n)
+{
+	struct device *dev = bound(n);
+	size_t size = PAGE_SIZE << FILL_ORDER;
+	struct page **pages;
+	dma_addr_t *dma;
+	int i, filled, err = 0;
+	u8 *cpu;
+
+	if (!dev)
+		return -ENODEV;
+	pages = kcalloc(FILL_MAX, sizeof(*pages), GFP_KERNEL);
+	dma = kcalloc(FILL_MAX, sizeof(*dma), GFP_KERNEL);
+	if (!pages || !dma) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < FILL_MAX; i++) {
+		pages[i] = alloc_pages(GFP_KERNEL, FILL_ORDER);
+		if (!pages[i]) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	/* Every slot the pool can give gets the secret. */
+	for (filled = 0; filled < FILL_MAX; filled++) {
+		memset(page_address(pages[filled]), 0x77, size);
+		dma[filled] = dma_map_page_attrs(dev, pages[filled], 0, size, DMA_TO_DEVICE,
+						 DMA_ATTR_NO_WARN);
+		if (dma_mapping_error(dev, dma[filled]))
+			break;
+	}
+	for (i = 0; i < filled; i++)
+		dma_unmap_page(dev, dma[i], size, DMA_TO_DEVICE);
+	if (filled == FILL_MAX) {
+		say("the pool never filled up with %d mappings of 64 KiB", FILL_MAX);
+		err = -E2BIG;
+		goto out;
+	}
+	/* The next mappings, of zeroed buffers, must not show the secret. */
+	for (i = 0; i < filled && !err; i++) {
+		u8 *orig = page_address(pages[i]), *seen;
+
+		memset(orig, 0, size);
+		dma[i] = dma_map_page(dev, pages[i], 0, size, DMA_FROM_DEVICE);
+		if (dma_mapping_error(dev, dma[i])) {
+			err = -ENOMEM;
+			break;
+		}
+		seen = device_view(dev, dma[i]);
+		if (!seen) {
+			say("bounce buffer at %pad has no linear alias; ", &dma[i]);
+			err = -EINVAL;
+		} else if (memchr_inv(seen, 0, size)) {
+			say("the device sees a previous mapping's bytes at %pad; ", &dma[i]);
+			err = -EFAULT;
+		} else {
+			/* The device writes the first page only... */
+			memset(seen, 0x33, PAGE_SIZE);
+		}
+		dma_unmap_page(dev, dma[i], size, DMA_FROM_DEVICE);
+		/* ...and the rest comes back as it was, not as anyone else's. */
+		if (!err && (memchr_inv(orig, 0x33, PAGE_SIZE) ||
+			     memchr_inv(orig + PAGE_SIZE, 0, size - PAGE_SIZE))) {
+			say("after a partial device write the buffer holds foreign bytes; ");
+			err = -EFAULT;
+		}
+	}
+	/* A coherent block on the same slots starts zeroed. */
+	cpu = err ? NULL : dma_alloc_coherent(dev, size, &dma[0], GFP_KERNEL);
+	if (cpu) {
+		if (memchr_inv(cpu, 0, size)) {
+			say("a coherent block shows earlier bytes; ");
+			err = -EFAULT;
+		}
+		dma_free_coherent(dev, size, cpu, dma[0]);
+	} else if (!err) {
+		err = -ENOMEM;
+	}
+	if (!err)
+		say("%d mappings filled the pool; none of their bytes reached the next mappings or a coherent block",
+		    filled);
+out:
+	for (i = 0; pages && i < FILL_MAX; i++)
+		if (pages[i])
+			__free_pages(pages[i], FILL_ORDER);
+	kfree(pages);
+	kfree(dma);
+	return err;
+}
+
+static int cmd_sync(unsigned int n)
+{
+	struct device *dev = bound(n);
+	dma_addr_t dma;
+	u8 *buf, *seen;
+	int err = 0;
+
+	if (!dev)
+		return -ENODEV;
+	buf = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	dma = dma_map_single(dev, buf, PAGE_SIZE, DMA_FROM_DEVICE);
+	if (dma_mapping_error(dev, dma)) {
+		kfree(buf);
+		return -ENOMEM;
+	}
+	seen = device_view(dev, dma);
+	if (seen) {
+		memset(seen, 0x42, PAGE_SIZE);
+		dma_sync_single_for_cpu(dev, dma, PAGE_SIZE, DMA_FROM_DEVICE);
+		if (memchr_inv(buf, 0x42, PAGE_SIZE)) {
+			say("dma_sync_single_for_cpu did not bring the device's bytes (skip_sync %d)",
+			    dev->dma_skip_sync);
+			err = -EFAULT;
+		}
+	} else {
+		err = -EINVAL;
+	}
+	dma_unmap_single(dev, dma, PAGE_SIZE, DMA_FROM_DEVICE);
+	kfree(buf);
+	if (!err)
+		say("sync_for_cpu brought what the device wrote");
+	return err;
+}
+
+static int cmd_taint(unsigned int n)
+{
+	struct device *dev;
+
+	if (n >= MAX_DEVS || !devs[n])
+		return -ENODEV;
+	dev = &devs[n]->dev;
+	if (dev->driver)
+		return -EBUSY;
+	/* What dma_setup_need_sync() leaves on a coherent device under dma-direct. */
+	dev->dma_skip_sync = true;
+	say("%s: dma_skip_sync set", dev_name(dev));
+	return 0;
+}
+
+static int cmd_leak(unsigned int n)
+{
+	struct device *dev = bound(n);
+	dma_addr_t dma;
+	void *buf;
+
+	if (!dev)
+		return -ENODEV;
+	/* Never freed: a leaked mapping's original must stay valid for good. */
+	buf = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	dma = dma_map_single(dev, buf, PAGE_SIZE, DMA_BIDIRECTIONAL);
+	if (dma_mapping_error(dev, dma)) {
+		kfree(buf);
+		return -ENOMEM;
+	}
+	say("leaked a mapping at %pad", &dma);
+	return 0;
+}
+
+static int cmd_reserved(u64 lo, u64 size)
+{
+	unsigned long pfn, bad = 0, first = 0;
+
+	for (pfn = PHYS_PFN(lo); pfn < PHYS_PFN(lo + size); pfn++) {
+		struct page *page;
+
+		if (!pfn_valid(pfn))
+			continue;
+		page = pfn_to_page(pfn);
+		if (!PageReserved(page) || page_count(page) != 1) {
+			if (!bad++)
+				first = pfn;
+		}
+	}
+	if (bad) {
+		say("%lu page(s) no longer reserved, the first at %#llx (count %d)", bad,
+		    (u64)PFN_PHYS(first), page_count(pfn_to_page(first)));
+		return -EFAULT;
+	}
+	say("every page of %#llx+%#llx is still reserved", lo, size);
+	return 0;
+}
+
+static int run(char *line)
+{
+	char name[16];
+	unsigned int n;
+	u64 a, b;
+	int args = sscanf(line, "%15s %u %llx %llx", name, &n, &a, &b);
+
+	if (args < 1)
+		return -EINVAL;
+	if (!strcmp(name, "reserved")) {
+		if (sscanf(line, "%15s %llx %llx", name, &a, &b) != 3)
+			return -EINVAL;
+		return cmd_reserved(a, b);
+	}
+	if (args < 2 || n >= MAX_DEVS)
+		return -EINVAL;
+	if (!strcmp(name, "add"))
+		return dev_add(n);
+	if (!strcmp(name, "del")) {
+		dev_del(n);
+		return 0;
+	}
+	if (!strcmp(name, "window")) {
+		if (args != 4)
+			return -EINVAL;
+		window[n].lo = a;
+		window[n].size = b;
+		return 0;
+	}
+	if (!strcmp(name, "coherent"))
+		return cmd_coherent(n);
+	if (!strcmp(name, "pages"))
+		return cmd_pages(n);
+	if (!strcmp(name, "masks"))
+		return cmd_masks(n);
+	if (!strcmp(name, "misuse"))
+		return cmd_misuse(n);
+	if (!strcmp(name, "fresh"))
+		return cmd_fresh(n);
+	if (!strcmp(name, "sync"))
+		return cmd_sync(n);
+	if (!strcmp(name, "taint"))
+		return cmd_taint(n);
+	if (!strcmp(name, "leak"))
+		return cmd_leak(n);
+	return -EINVAL;
+}
+
+static ssize_t cmd_write(struct file *f, const char __user *ubuf, size_t len, loff_t *pos)
+{
+	char line[80];
+	int ret;
+
+	if (len >= sizeof(line))
+		return -EINVAL;
+	if (copy_from_user(line, ubuf, len))
+		return -EFAULT;
+	line[len] = 0;
+	mutex_lock(&lock);
+	result[0] = 0;
+	ret = run(strim(line));
+	mutex_unlock(&lock);
+	return ret ? ret : len;
+}
+
+static const struct file_operations cmd_fops = {
+	.write = cmd_write,
+	.llseek = noop_llseek,
+};
+
+static int result_show(struct seq_file *m, void *v)
+{
+	mutex_lock(&lock);
+	seq_printf(m, "%s\n", result);
+	mutex_unlock(&lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(result);
+
+static ssize_t probe_write(struct file *f, const char __user *ubuf, size_t len, loff_t *pos)
+{
+	char word[16];
+	int i;
+
+	if (len >= sizeof(word))
+		return -EINVAL;
+	if (copy_from_user(word, ubuf, len))
+		return -EFAULT;
+	word[len] = 0;
+	i = match_string(probe_names, ARRAY_SIZE(probe_names), strim(word));
+	if (i < 0)
+		return i;
+	WRITE_ONCE(probe_mode, i);
+	return len;
+}
+
+static int probe_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "%s\n", probe_names[READ_ONCE(probe_mode)]);
+	return 0;
+}
+
+static int probe_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, probe_show, NULL);
+}
+
+static const struct file_operations probe_fops = {
+	.open = probe_open,
+	.read = seq_read,
+	.write = probe_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+static int __init rdma_test_init(void)
+{
+	int ret = platform_driver_register(&rdma_test_driver);
+
+	if (ret)
+		return ret;
+	dir = debugfs_create_dir("rdma_test", NULL);
+	debugfs_create_file("cmd", 0200, dir, NULL, &cmd_fops);
+	debugfs_create_file("result", 0444, dir, NULL, &result_fops);
+	debugfs_create_file("probe", 0644, dir, NULL, &probe_fops);
+	return 0;
+}
+
+static void __exit rdma_test_exit(void)
+{
+	unsigned int n;
+
+	debugfs_remove(dir);
+	for (n = 0; n < MAX_DEVS; n++)
+		dev_del(n);
+	platform_driver_unregister(&rdma_test_driver);
+}
+
+module_init(rdma_test_init);
+module_exit(rdma_test_exit);
+MODULE_DESCRIPTION("Test driver for restricted_dma's kselftests");
+MODULE_LICENSE("GPL");
