@@ -5,14 +5,31 @@
 //! A platform device whose DT node names a restricted region in
 //! `memory-region` gets that region's DMA ops at `BUS_NOTIFY_BIND_DRIVER`:
 //! the bus has run `dma_configure` by then and the driver has not probed, so
-//! every allocation and mapping the driver makes goes through the pool. When
-//! the driver goes, so do the ops.
+//! every allocation and mapping the driver makes goes through the pool.
+//!
+//! The ops stay until the driver core has released everything the driver
+//! held, which is later than the notifier that says the driver is gone
+//! (`drivers/base/dd.c`, `core.c`):
+//!
+//! ```text
+//! bind:    dma_configure -> BIND_DRIVER (ops on) -> probe
+//!          probe fails: DRIVER_NOT_BOUND -> devres released (dmam_* frees)
+//! unbind:  UNBIND_DRIVER -> remove() -> devres released -> UNBOUND_DRIVER (ops off)
+//! delete:  DEL_DEVICE -> remove(), devres -> REMOVED_DEVICE (ops off)
+//! ```
+//!
+//! So after a failed probe the ops stay on (the next bind puts fresh ones
+//! on), and they come off only at `UNBOUND_DRIVER` and `REMOVED_DEVICE`. A
+//! free that reached dma-direct instead would hand region pages to the page
+//! allocator.
 //!
 //! A device must never run around its pool. So a device that names a
-//! restricted region we could not claim, or more than one, or that is not
-//! cache coherent (the pool copies with the CPU and does no cache
-//! maintenance), gets ops that refuse everything, and the module's unload
-//! unbinds every device it served and leaves it unbound.
+//! restricted region we could not claim, or more than one, that is not cache
+//! coherent (the pool copies with the CPU and does no cache maintenance),
+//! that is behind an IOMMU (the DMA core would send its DMA there), or that
+//! cannot reach its region through its `dma-ranges`, gets ops that refuse
+//! everything. While the module is out, every device that names a restricted
+//! region is fenced off with a `driver_override` no driver matches.
 
 use crate::region::{self, Errno, Region, COMPATIBLE};
 use crate::sys::bus::{self, BusEvent};
@@ -28,7 +45,7 @@ use kernel::sync::Arc;
 /// Set while the module unloads: binding devices then get refusing ops.
 static CLOSING: AtomicBool = AtomicBool::new(false);
 
-/// The `driver_override` that unload leaves on the devices it unbinds: no
+/// The `driver_override` that unload leaves on every restricted device: no
 /// driver has this name, so none binds to them, by hand or automatically,
 /// until the module loads again and clears it.
 const FENCE: &CStr = c_str!("restricted_dma-not-loaded");
@@ -68,32 +85,52 @@ pub(crate) fn is_restricted(dev: &Device) -> bool {
         .is_some_and(|np| !matches!(verdict(&np), Verdict::Unrestricted))
 }
 
+/// Why `dev`, behind `r`, cannot be served by its pool, if it cannot.
+fn unservable(dev: &Device, r: &Region) -> Option<&'static str> {
+    if CLOSING.load(Ordering::Acquire) {
+        Some("probing while the module unloads")
+    } else if !dev.is_dma_coherent() {
+        Some("is not dma-coherent, and the pool does no cache maintenance")
+    } else if dev.is_iommu_mapped() {
+        Some("is behind an IOMMU, which the DMA core would use around the pool")
+    } else if dev.dma_span(r.base, r.size).is_none() {
+        Some("cannot reach the region as one run through its dma-ranges")
+    } else {
+        None
+    }
+}
+
 /// Installs the right ops on `dev`, about to be probed.
 fn attach(dev: &Device) {
     let Some(np) = dev.of_node() else { return };
-    let refuse = |why: &str, target: Option<OfNode>| {
+    let refuse = |why: &str, target: Option<&OfNode>| {
         pr_err!(
             "{}: {} ({}); all its DMA will be refused\n",
             dev.name(),
             why,
-            target.as_ref().map_or(c_str!("-"), |t| t.name())
+            target.map_or(c_str!("-"), |t| t.name())
         );
         dma::install(dev, Ops::Refuse);
     };
     match verdict(&np) {
         Verdict::Unrestricted => {}
-        Verdict::Refuse(why, target) => refuse(why, target),
-        Verdict::Region(_) if CLOSING.load(Ordering::Acquire) => {
-            refuse("probing while the module unloads", None)
-        }
-        Verdict::Region(r) if !dev.is_dma_coherent() => refuse(
-            "is not dma-coherent, and the pool does no cache maintenance",
-            Some(r.node.clone()),
-        ),
-        Verdict::Region(r) => {
-            dma::install(dev, Ops::Region(r.index));
-            pr_info!("{}: DMA restricted to {}\n", dev.name(), &*r.name);
-        }
+        Verdict::Refuse(why, target) => refuse(why, target.as_ref()),
+        Verdict::Region(r) => match unservable(dev, &r) {
+            Some(why) => refuse(why, Some(&r.node)),
+            None => {
+                dma::install(dev, Ops::Region(r.index));
+                pr_info!("{}: DMA restricted to {}\n", dev.name(), &*r.name);
+            }
+        },
+    }
+}
+
+/// Takes our ops off `dev`, whose driver core has released all it held.
+fn detach(dev: &Device, why: &str) {
+    match dma::uninstall(dev) {
+        Some(Ops::Region(_)) => pr_info!("{}: {}, detached from its pool\n", dev.name(), why),
+        Some(Ops::Refuse) => pr_info!("{}: {}, refusing ops removed\n", dev.name(), why),
+        None => {}
     }
 }
 
@@ -101,26 +138,27 @@ fn attach(dev: &Device) {
 pub(crate) fn on_bus_event(event: BusEvent, dev: &Device) {
     match event {
         BusEvent::Bind => {
-            // A device unbound with our ops still on (should not happen) is
-            // given fresh ones.
+            // Ops left by a failed probe (or anyone else's of ours) are
+            // replaced by what the device gets now.
             dma::uninstall(dev);
             attach(dev);
         }
-        BusEvent::NotBound | BusEvent::Unbound | BusEvent::Removed => match dma::uninstall(dev) {
-            Some(Ops::Region(_)) => {
-                pr_info!("{}: driver gone, detached from its pool\n", dev.name())
-            }
-            Some(Ops::Refuse) => pr_info!("{}: driver gone, refusing ops removed\n", dev.name()),
-            None => {}
-        },
+        // The driver core releases the failed driver's devres after this
+        // event: its `dmam_*` frees must still reach the pool.
+        BusEvent::NotBound => {}
+        BusEvent::Unbound => detach(dev, "driver gone"),
+        BusEvent::Removed => detach(dev, "device deleted"),
     }
 }
 
-/// Re-probes the devices behind our regions that were bound before the
-/// module loaded, so that they come back through their pools.
-pub(crate) fn reprobe_existing() -> Result {
-    let devices = bus::platform_devices(|d| Ops::of(d).is_none() && is_restricted(d))?;
-    for dev in devices.iter() {
+/// Lifts our fence from the restricted devices and binds those that were
+/// bound before the module loaded again, so that they come back through
+/// their pools. Cannot fail: a device it cannot help is logged and left.
+fn reprobe_existing() {
+    bus::for_each_platform_device(|dev| {
+        if Ops::of(dev).is_some() || !is_restricted(dev) {
+            return;
+        }
         if dev.driver_override_is(FENCE) {
             // Fenced by our last unload: it may bind again, through its pool.
             if let Err(e) = dev.set_driver_override(c_str!("")) {
@@ -129,7 +167,7 @@ pub(crate) fn reprobe_existing() -> Result {
                     dev.name(),
                     Errno(e)
                 );
-                continue;
+                return;
             }
         } else if dev.is_bound() {
             pr_info!(
@@ -141,37 +179,41 @@ pub(crate) fn reprobe_existing() -> Result {
         if let Err(e) = dev.attach() {
             pr_err!("{}: re-probe failed ({})\n", dev.name(), Errno(e));
         }
-    }
-    Ok(())
+    });
 }
 
-/// Unbinds every device that has our ops and takes the ops away. The devices
-/// stay unbound, fenced with a `driver_override` no driver matches: a
-/// restricted device must not run without its pool.
+/// Fences every restricted device, unbinds it and takes our ops away. The
+/// devices stay unbound: a restricted device must not run without its pool.
+/// Cannot fail part way: the work is done device by device inside the walk,
+/// with nothing to allocate.
 fn release_all() {
-    let Ok(devices) = bus::platform_devices(|d| Ops::of(d).is_some()) else {
-        pr_err!("out of memory listing attached devices at unload\n");
-        return;
-    };
-    for dev in devices.iter() {
+    bus::for_each_platform_device(|dev| {
+        if Ops::of(dev).is_none() && !is_restricted(dev) {
+            return;
+        }
         // Fence first, so that nothing binds it between the unbind and now.
         let fenced = dev.set_driver_override(FENCE);
-        if dev.is_bound() {
+        let was_bound = dev.is_bound();
+        if was_bound {
             dev.release_driver();
         }
         dma::uninstall(dev);
         match fenced {
-            Ok(()) => pr_info!(
+            Ok(()) if was_bound => pr_info!(
                 "{}: unbound, and fenced off until restricted_dma loads again\n",
                 dev.name()
             ),
+            Ok(()) => pr_info!(
+                "{}: fenced off until restricted_dma loads again\n",
+                dev.name()
+            ),
             Err(e) => pr_err!(
-                "{}: unbound, but not fenced off ({}): do not bind it by hand\n",
+                "{}: not fenced off ({}): do not bind it by hand\n",
                 dev.name(),
                 Errno(e)
             ),
         }
-    }
+    });
 }
 
 /// The attachment machinery, live from load to unload.
@@ -186,7 +228,7 @@ impl Attacher {
         let this = Self {
             notifier: Some(bus::PlatformBusNotifier::register()?),
         };
-        reprobe_existing()?;
+        reprobe_existing();
         Ok(this)
     }
 }

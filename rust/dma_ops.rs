@@ -9,10 +9,10 @@
 //! allocates: these run in any context, interrupts included.
 
 use crate::bounce::RegionCopier;
-use crate::pool::{Direction, MapError, UnmapError};
+use crate::pool::{Block, Constraints, Direction, MapError, UnmapError};
 use crate::region::Region;
-use crate::sys::device::Device;
-use crate::sys::dma::{Attrs, SgIter, MAPPING_ERROR};
+use crate::sys::device::{Device, MaskKind};
+use crate::sys::dma::{AllocKind, Attrs, SgIter, MAPPING_ERROR};
 use crate::sys::memory::{in_linear_map, PAGE_SIZE};
 use crate::sys::{ratelimit, this_cpu};
 use core::ffi::c_void;
@@ -29,6 +29,22 @@ fn page_align(size: usize) -> Option<usize> {
 impl Region {
     fn copier(&self) -> RegionCopier<'_> {
         RegionCopier(self.claim.mapping())
+    }
+
+    /// What `dev` asks of the addresses it is given in this region now.
+    fn constraints(&self, dev: &Device, kind: MaskKind) -> Constraints {
+        let c = dev.dma_constraints(self.base, kind);
+        Constraints {
+            dma_offset: c.dma_offset,
+            min_align_mask: c.min_align_mask,
+            seg_boundary: c.seg_boundary,
+            dma_limit: c.dma_limit,
+        }
+    }
+
+    /// The DMA address `dev` sees for `phys` of this region, under `c`.
+    fn dma_of(phys: u64, c: &Constraints) -> u64 {
+        phys.wrapping_add(c.dma_offset)
     }
 
     /// Whether the region has a linear-map alias (no `no-map`), so that its
@@ -70,37 +86,43 @@ impl Region {
         }
     }
 
-    /// `map_page`: bounces `size` bytes at `phys`; returns the DMA address.
-    pub(crate) fn map(&self, dev: &Device, phys: u64, size: usize, dir: u32, _attrs: Attrs) -> u64 {
+    /// `map_page`: bounces `size` bytes at `phys`; returns the DMA address,
+    /// which `dev` can reach (its mask, bus limit, segment boundary and
+    /// `min_align_mask` are the pool's search rules).
+    pub(crate) fn map(&self, dev: &Device, phys: u64, size: usize, dir: u32, attrs: Attrs) -> u64 {
+        let warn = !attrs.no_warn();
         let Some(dir) = Direction::from_raw(dir) else {
-            self.map_failed(dev, "map with DMA_NONE", size, MapError::Invalid);
+            if warn {
+                self.map_failed(dev, "map with DMA_NONE", size, MapError::Invalid);
+            }
             return MAPPING_ERROR;
         };
         // Only memory with a linear alias can be copied (the pool's copies
         // rely on this check: see `Mapping::copy_in`).
         if !in_linear_map(phys, size) {
-            self.map_failed(
-                dev,
-                "map of memory outside the linear map",
-                size,
-                MapError::Invalid,
-            );
+            if warn {
+                self.map_failed(
+                    dev,
+                    "map of memory outside the linear map",
+                    size,
+                    MapError::Invalid,
+                );
+            }
             return MAPPING_ERROR;
         }
-        // The pool copies the original in whatever the direction and `_attrs`
+        let c = self.constraints(dev, MaskKind::Streaming);
+        // The pool copies the original in whatever the direction and `attrs`
         // say, so that what the device leaves unwritten comes back as the
         // original, never as a previous mapping's bytes.
-        match self.pool.map(
-            this_cpu(),
-            phys,
-            size,
-            dir,
-            dev.min_align_mask(),
-            &self.copier(),
-        ) {
-            Ok(bounce) => dev.phys_to_dma(bounce),
+        match self
+            .pool
+            .map(this_cpu(), phys, size, dir, &c, &self.copier())
+        {
+            Ok(bounce) => Self::dma_of(bounce, &c),
             Err(e) => {
-                self.map_failed(dev, "map", size, e);
+                if warn {
+                    self.map_failed(dev, "map", size, e);
+                }
                 MAPPING_ERROR
             }
         }
@@ -168,29 +190,51 @@ impl Region {
         sg.for_each(|e| self.sync(dev, e.dma_address(), e.dma_len(), dir, for_device));
     }
 
-    /// `alloc`: zeroed coherent memory from the pool; returns its CPU and DMA
-    /// addresses.
-    pub(crate) fn alloc(&self, dev: &Device, size: usize) -> Option<(NonNull<c_void>, u64)> {
+    /// `alloc` and `alloc_pages_op`: zeroed memory from the pool, aligned to
+    /// its order, within the device's coherent mask; returns its CPU and DMA
+    /// addresses. A failure is logged unless `warn` is false
+    /// (`__GFP_NOWARN`).
+    pub(crate) fn alloc(
+        &self,
+        dev: &Device,
+        size: usize,
+        kind: AllocKind,
+        warn: bool,
+    ) -> Option<(NonNull<c_void>, u64)> {
         let size = page_align(size)?;
-        match self.pool.alloc(this_cpu(), size, &self.copier()) {
+        let c = self.constraints(dev, MaskKind::Coherent);
+        match self
+            .pool
+            .alloc(this_cpu(), size, block(kind), &c, &self.copier())
+        {
             Ok(phys) => {
                 let cpu_addr = self.claim.mapping().cpu_addr(phys, size)?;
-                Some((cpu_addr, dev.phys_to_dma(phys)))
+                Some((cpu_addr, Self::dma_of(phys, &c)))
             }
             Err(e) => {
-                self.map_failed(dev, "coherent allocation", size, e);
+                if warn {
+                    self.map_failed(dev, "coherent allocation", size, e);
+                }
                 None
             }
         }
     }
 
-    /// `free`: gives back a block from [`Region::alloc`].
-    pub(crate) fn free(&self, dev: &Device, size: usize, vaddr: *mut c_void, dma: u64) {
+    /// `free` and `free_pages`: gives back a block from [`Region::alloc`] of
+    /// the same kind.
+    pub(crate) fn free(
+        &self,
+        dev: &Device,
+        size: usize,
+        vaddr: *mut c_void,
+        dma: u64,
+        kind: AllocKind,
+    ) {
         let size = page_align(size).unwrap_or(usize::MAX);
         let phys = dev.dma_to_phys(dma);
         // The CPU and DMA addresses must name the same block.
         let result = match self.claim.mapping().phys_of(vaddr, size) {
-            Some(p) if p == phys => self.pool.free(phys, size),
+            Some(p) if p == phys => self.pool.free(phys, size, block(kind)),
             _ => Err(UnmapError::NotMapped),
         };
         if let Err(e) = result {
@@ -198,14 +242,33 @@ impl Region {
         }
     }
 
-    /// `dma_supported`: whether the device can address all of the region.
+    /// `dma_supported`: whether a device with DMA mask `mask` reaches all of
+    /// the region, as one contiguous run of its addresses.
     pub(crate) fn dma_supported(&self, dev: &Device, mask: u64) -> bool {
-        dev.phys_to_dma(self.base + self.size - 1) <= mask
+        dev.dma_span(self.base, self.size)
+            .is_some_and(|(_, last)| last <= mask)
+    }
+
+    /// `get_required_mask`: the smallest mask that covers all of the region
+    /// as `dev` sees it (0 if it cannot see it).
+    pub(crate) fn required_mask(&self, dev: &Device) -> u64 {
+        dev.dma_span(self.base, self.size).map_or(0, |(_, last)| {
+            u64::MAX.checked_shr(last.leading_zeros()).unwrap_or(0)
+        })
     }
 
     /// `max_mapping_size`: the largest streaming mapping for this device.
     pub(crate) fn max_mapping_size(&self, dev: &Device) -> usize {
-        self.pool.max_mapping_size(dev.min_align_mask())
+        self.pool
+            .max_mapping_size(&self.constraints(dev, MaskKind::Streaming))
+    }
+}
+
+/// The pool's name for what an allocation op hands out.
+fn block(kind: AllocKind) -> Block {
+    match kind {
+        AllocKind::Coherent => Block::Coherent,
+        AllocKind::Pages => Block::Pages,
     }
 }
 

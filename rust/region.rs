@@ -25,6 +25,12 @@ use kernel::sync::Arc;
 /// The compatible string of the nodes this module handles.
 pub(crate) const COMPATIBLE: &CStr = c_str!("restricted-dma-region");
 
+/// The property unload adds to a region's node when it has to keep the
+/// region mapped (slots still in use: a device may still write there). The
+/// node outlives the module, so every later load sees it and refuses the
+/// region until reboot, rather than hand out slots that are still live.
+pub(crate) const LEAKED: &CStr = c_str!("restricted-dma-leaked");
+
 /// The most regions one guest may have: each gets a DMA ops table of its own
 /// (see `dma_ops`), so their number is fixed at build time.
 pub(crate) const MAX_REGIONS: usize = 8;
@@ -62,6 +68,9 @@ pub(crate) enum Reject {
     Overlaps(CString),
     /// More than [`MAX_REGIONS`] regions.
     TooMany,
+    /// An earlier load left the region mapped with slots still in use
+    /// ([`LEAKED`]).
+    Leaked,
     /// `memremap` or sharing with the host failed.
     Claim(Error),
 }
@@ -70,7 +79,7 @@ impl Reject {
     /// The errno this reason stands for.
     pub(crate) fn errno(&self) -> Errno {
         Errno(match self {
-            Reject::NotReserved | Reject::Overlaps(_) => EBUSY,
+            Reject::NotReserved | Reject::Overlaps(_) | Reject::Leaked => EBUSY,
             Reject::TooMany => ENOSPC,
             Reject::Claim(e) => *e,
             _ => EINVAL,
@@ -131,6 +140,10 @@ impl fmt::Display for Reject {
             }
             Reject::Overlaps(other) => write!(f, "overlaps region {}", &**other),
             Reject::TooMany => write!(f, "more than {} restricted regions", MAX_REGIONS),
+            Reject::Leaked => write!(
+                f,
+                "an earlier load left slots of it still in use; refused until reboot"
+            ),
             Reject::Claim(_) => write!(f, "could not map or share the range"),
         }
     }
@@ -171,6 +184,9 @@ fn check(node: &OfNode) -> Result<Checked, Reject> {
         if node.has_property(p) {
             return Err(Reject::DefaultPool(p));
         }
+    }
+    if node.has_property(LEAKED) {
+        return Err(Reject::Leaked);
     }
     let (rbase, rsize) = node.reserved_mem().ok_or(Reject::NotReserved)?;
     if rbase != base || rsize != size {

@@ -120,7 +120,18 @@ impl Drop for RestrictedDma {
                     used
                 );
                 // Leaking one reference keeps the region (and its mapping)
-                // alive for good.
+                // alive for good; the mark on its node keeps later loads
+                // from claiming it again.
+                if let Err(e) = r
+                    .node
+                    .mark(region::LEAKED, c_str!("slots in use at unload"))
+                {
+                    pr_err!(
+                        "{}: cannot mark the node ({}): do not load restricted_dma again before reboot\n",
+                        &*r.name,
+                        region::Errno(e)
+                    );
+                }
                 core::mem::forget(published.unwrap_or_else(|| r.clone()));
             }
         }

@@ -6,6 +6,7 @@
  * which stand in for static inline functions and macros bindgen cannot bind.
  */
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
@@ -27,9 +28,11 @@
 /* Values bindgen cannot evaluate from their macros (the kernel's own trick). */
 const unsigned long RDMA_CONST_PAGE_SIZE = PAGE_SIZE;
 const unsigned long RDMA_CONST_DMA_ATTR_SKIP_CPU_SYNC = DMA_ATTR_SKIP_CPU_SYNC;
+const unsigned long RDMA_CONST_DMA_ATTR_NO_WARN = DMA_ATTR_NO_WARN;
+const gfp_t RDMA_CONST___GFP_NOWARN = __GFP_NOWARN;
 const unsigned int RDMA_CONST_VIRTIO_F_ACCESS_PLATFORM = VIRTIO_F_ACCESS_PLATFORM;
 const unsigned int RDMA_CONST_VIRTIO_F_VERSION_1 = VIRTIO_F_VERSION_1;
 const unsigned long RDMA_CONST_BUS_NOTIFY_BIND_DRIVER = BUS_NOTIFY_BIND_DRIVER;
 const unsigned long RDMA_CONST_BUS_NOTIFY_UNBOUND_DRIVER = BUS_NOTIFY_UNBOUND_DRIVER;
 const unsigned long RDMA_CONST_BUS_NOTIFY_DRIVER_NOT_BOUND = BUS_NOTIFY_DRIVER_NOT_BOUND;
-const unsigned long RDMA_CONST_BUS_NOTIFY_DEL_DEVICE = BUS_NOTIFY_DEL_DEVICE;
+const unsigned long RDMA_CONST_BUS_NOTIFY_REMOVED_DEVICE = BUS_NOTIFY_REMOVED_DEVICE;

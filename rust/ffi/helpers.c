@@ -8,9 +8,12 @@
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/io.h>
+#include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/of.h>
 #include <linux/ratelimit.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/smp.h>
@@ -44,15 +47,69 @@ bool rdma_driver_override_is(struct device *dev, const char *name)
 	return dev->driver_override.name && !strcmp(dev->driver_override.name, name);
 }
 
-void rdma_set_dma_ops(struct device *dev, const struct dma_map_ops *ops)
+/*
+ * Our ops go on before the driver's first DMA call and are what the DMA core
+ * must call from then on: a stale dma_skip_sync (left by dma-direct on a
+ * coherent device) would skip our syncs, and dma_iommu would send the DMA
+ * through the IOMMU around them. dma_skip_sync is recomputed only by
+ * dma_set_mask(), which a driver need not call again.
+ */
+void rdma_install_dma_ops(struct device *dev, const struct dma_map_ops *ops)
 {
 	set_dma_ops(dev, ops);
+	dev->dma_skip_sync = false;
+#ifdef CONFIG_IOMMU_DMA
+	dev->dma_iommu = false;
+#endif
+}
+
+/* Back to what the platform gave the device: what iommu_setup_dma_ops() says. */
+void rdma_remove_dma_ops(struct device *dev)
+{
+	set_dma_ops(dev, NULL);
+#ifdef CONFIG_IOMMU_DMA
+	if (device_iommu_mapped(dev))
+		dev->dma_iommu = iommu_is_dma_domain(iommu_get_domain_for_dev(dev));
+#endif
 }
 
 const struct dma_map_ops *rdma_get_dma_ops(struct device *dev) { return dev->dma_ops; }
-u64 rdma_phys_to_dma(struct device *dev, phys_addr_t paddr) { return phys_to_dma(dev, paddr); }
+bool rdma_dev_iommu_mapped(struct device *dev) { return device_iommu_mapped(dev); }
+struct device_node *rdma_dev_of_node(struct device *dev) { return READ_ONCE(dev->of_node); }
+bool rdma_dev_is_bound(struct device *dev) { return READ_ONCE(dev->driver); }
 phys_addr_t rdma_dma_to_phys(struct device *dev, dma_addr_t daddr) { return dma_to_phys(dev, daddr); }
-u64 rdma_dma_min_align_mask(struct device *dev) { return dma_get_min_align_mask(dev); }
+
+/*
+ * The device's DMA addresses of [base, base + size): false unless both ends
+ * translate (dma-ranges), the range stays one contiguous run for it, and its
+ * offset from the physical addresses is whole pages (the pool's alignment
+ * rules assume so).
+ */
+bool rdma_dma_span(struct device *dev, phys_addr_t base, u64 size, u64 *first, u64 *last)
+{
+	dma_addr_t a = phys_to_dma(dev, base), b = phys_to_dma(dev, base + size - 1);
+
+	if (!size || a == DMA_MAPPING_ERROR || b == DMA_MAPPING_ERROR || b < a ||
+	    b - a != size - 1 || !PAGE_ALIGNED(a - base))
+		return false;
+	*first = a;
+	*last = b;
+	return true;
+}
+
+void rdma_dma_constraints(struct device *dev, phys_addr_t base, bool coherent,
+			  struct rdma_dma_constraints *out)
+{
+	u64 mask = coherent ? dev->coherent_dma_mask : (dev->dma_mask ? *dev->dma_mask : 0);
+	dma_addr_t dma = phys_to_dma(dev, base);
+
+	out->dma_offset = dma - base;
+	out->min_align_mask = dma_get_min_align_mask(dev);
+	out->seg_boundary = dma_get_seg_boundary(dev);
+	/* A base the device cannot reach leaves it nothing (limit 0). */
+	out->dma_limit = dma == DMA_MAPPING_ERROR ? 0 : min_not_zero(mask, dev->bus_dma_limit);
+}
+
 phys_addr_t rdma_page_to_phys(struct page *page) { return page_to_phys(page); }
 void *rdma_phys_to_virt(phys_addr_t paddr) { return phys_to_virt(paddr); }
 
@@ -111,6 +168,52 @@ bool rdma_ratelimit(void)
 	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST);
 
 	return __ratelimit(&rs);
+}
+
+/*
+ * Waits until no task can still be inside, or about to enter, a callback we
+ * just unhooked (see sys/virtio.rs). RCU Tasks waits for every task to pass a
+ * voluntary context switch, which covers one preempted between loading the
+ * callback's address and running it; without preemption, a task in that
+ * window cannot be scheduled out at all, and synchronize_rcu() (what
+ * synchronize_rcu_tasks() is then) waits for every CPU to schedule.
+ */
+#if defined(MODULE) && defined(CONFIG_PREEMPTION) && !defined(CONFIG_TASKS_RCU)
+#error "unloading restricted_dma safely on a preemptible kernel needs CONFIG_TASKS_RCU (FORCE_TASKS_RCU)"
+#endif
+void rdma_wait_for_callers(void)
+{
+	synchronize_rcu_tasks();
+}
+
+/*
+ * Adds property @name = @value to @np for good: the property outlives the
+ * module (it is how a region left mapped at unload stays refused until
+ * reboot), so it is allocated here and never freed.
+ */
+int rdma_of_mark(struct device_node *np, const char *name, const char *value)
+{
+	struct property *prop = kzalloc(sizeof(*prop), GFP_KERNEL);
+	int ret;
+
+	if (!prop)
+		return -ENOMEM;
+	prop->name = kstrdup(name, GFP_KERNEL);
+	prop->value = kstrdup(value, GFP_KERNEL);
+	prop->length = value ? strlen(value) + 1 : 0;
+	if (!prop->name || !prop->value) {
+		kfree(prop->name);
+		kfree(prop->value);
+		kfree(prop);
+		return -ENOMEM;
+	}
+	ret = of_add_property(np, prop);
+	if (ret) {
+		kfree(prop->name);
+		kfree(prop->value);
+		kfree(prop);
+	}
+	return ret;
 }
 
 bool rdma_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit)

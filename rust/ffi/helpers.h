@@ -26,11 +26,24 @@ const char *rdma_dev_name(const struct device *dev);
 bool rdma_dev_is_dma_coherent(struct device *dev);
 int rdma_set_driver_override(struct device *dev, const char *name);
 bool rdma_driver_override_is(struct device *dev, const char *name);
-void rdma_set_dma_ops(struct device *dev, const struct dma_map_ops *ops);
+void rdma_install_dma_ops(struct device *dev, const struct dma_map_ops *ops);
+void rdma_remove_dma_ops(struct device *dev);
 const struct dma_map_ops *rdma_get_dma_ops(struct device *dev);
-u64 rdma_phys_to_dma(struct device *dev, phys_addr_t paddr);
+bool rdma_dev_iommu_mapped(struct device *dev);
+struct device_node *rdma_dev_of_node(struct device *dev);
+bool rdma_dev_is_bound(struct device *dev);
 phys_addr_t rdma_dma_to_phys(struct device *dev, dma_addr_t daddr);
-u64 rdma_dma_min_align_mask(struct device *dev);
+bool rdma_dma_span(struct device *dev, phys_addr_t base, u64 size, u64 *first, u64 *last);
+
+/* What a device asks of the DMA addresses of a region at @base. */
+struct rdma_dma_constraints {
+	u64 dma_offset;
+	u64 min_align_mask;
+	u64 seg_boundary;
+	u64 dma_limit;
+};
+void rdma_dma_constraints(struct device *dev, phys_addr_t base, bool coherent,
+			  struct rdma_dma_constraints *out);
 phys_addr_t rdma_page_to_phys(struct page *page);
 void *rdma_phys_to_virt(phys_addr_t paddr);
 bool rdma_phys_in_linear_map(phys_addr_t paddr, size_t len);
@@ -46,6 +59,8 @@ void rdma_spin_lock_init(spinlock_t *lock);
 unsigned long rdma_spin_lock_irqsave(spinlock_t *lock);
 void rdma_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 bool rdma_ratelimit(void);
+void rdma_wait_for_callers(void);
+int rdma_of_mark(struct device_node *np, const char *name, const char *value);
 bool rdma_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit);
 struct device *rdma_virtio_transport(struct virtio_device *vdev);
 const char *rdma_virtio_name(struct virtio_device *vdev);

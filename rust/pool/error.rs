@@ -33,6 +33,9 @@ pub enum MapError {
     TooLarge,
     /// No area has a suitable run of free slots.
     Full,
+    /// No part of the pool lies below the device's DMA limit (its mask or
+    /// bus limit), as the device sees it.
+    Unreachable,
 }
 
 /// Why an unmap, a free or a sync was refused. A refused call changes
@@ -43,14 +46,17 @@ pub enum UnmapError {
     /// free) or is not inside the bytes of a live mapping (sync). This is
     /// also the answer for a second unmap of the same mapping.
     NotMapped,
-    /// The address is a live mapping, but of the other kind: a coherent
-    /// allocation given to unmap or sync, or a streaming mapping given to
-    /// free.
+    /// The address is a live mapping, but of another kind: a block from
+    /// `alloc` given to unmap (or a coherent one to sync), a streaming
+    /// mapping given to free, or a block freed as the other kind of block.
     WrongKind,
     /// The size differs from the size that was mapped or allocated.
     SizeMismatch,
     /// A sync range runs past the end of its mapping.
     OutOfRange,
+    /// The direction differs from the mapping's (a sync may name any
+    /// direction of a `Bidirectional` mapping).
+    WrongDirection,
 }
 
 impl fmt::Display for PoolError {
@@ -72,6 +78,7 @@ impl fmt::Display for MapError {
             Self::Invalid => "invalid size or address",
             Self::TooLarge => "mapping too large",
             Self::Full => "bounce buffer pool is full",
+            Self::Unreachable => "the region lies beyond the device's DMA mask",
         })
     }
 }
@@ -80,9 +87,10 @@ impl fmt::Display for UnmapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::NotMapped => "address is not a live mapping",
-            Self::WrongKind => "streaming/coherent mismatch",
+            Self::WrongKind => "not that kind of mapping (streaming, coherent, pages)",
             Self::SizeMismatch => "size differs from the mapped size",
             Self::OutOfRange => "range runs past the end of the mapping",
+            Self::WrongDirection => "direction differs from the mapped one",
         })
     }
 }

@@ -148,3 +148,13 @@ pub fn max_mapping_size(min_align_mask: u64) -> usize {
 pub(crate) fn nr_slots(bytes: usize) -> usize {
     bytes.div_ceil(SLOT_SIZE)
 }
+
+/// The most bytes a run can span under segment boundary mask `seg_boundary`
+/// (`dma_get_seg_boundary`: runs never cross a multiple of
+/// `seg_boundary + 1`).
+pub(crate) fn boundary_span(seg_boundary: u64) -> usize {
+    seg_boundary
+        .checked_add(1)
+        .and_then(|span| usize::try_from(span).ok())
+        .unwrap_or(usize::MAX)
+}

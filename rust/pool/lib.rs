@@ -47,7 +47,9 @@
 //! let ram = Ram(Mutex::new(vec![0; 2 << 20]));
 //! ram.0.lock().unwrap()[0x1234..0x1238].copy_from_slice(b"ping");
 //!
-//! let bounce = pool.map(0, 0x1234, 4, Direction::Bidirectional, 0xfff, &ram).unwrap();
+//! // A device that keeps the low 12 bits of its addresses (min_align_mask).
+//! let dev = Constraints { min_align_mask: 0xfff, ..Constraints::NONE };
+//! let bounce = pool.map(0, 0x1234, 4, Direction::Bidirectional, &dev, &ram).unwrap();
 //! assert_eq!(bounce & 0xfff, 0x234);
 //! ram.0.lock().unwrap()[bounce as usize..][..4].copy_from_slice(b"pong"); // the device
 //! pool.unmap(bounce, 4, Direction::Bidirectional, false, &ram).unwrap();

@@ -51,8 +51,19 @@
 //! drivers may rely on it; so a mapping whose padded size is at least
 //! [`PAGE_SIZE`] starts on a page boundary too, unless `min_align_mask`
 //! itself fixes the slot bits inside the page (then the mask wins, as
-//! in swiotlb, where any `min_align_mask` disables the page rule). Coherent
-//! allocations always start on a page boundary.
+//! in swiotlb, where any `min_align_mask` disables the page rule). A block
+//! from [`Pool::alloc`] is aligned to its size rounded up to a power of two
+//! pages, as the DMA API promises for `dma_alloc_coherent`.
+//!
+//! # What the device asks: [`Constraints`]
+//!
+//! All of the rules above, and the device's own, are about the addresses
+//! the *device* sees, which may sit at an offset from the physical ones
+//! (`dma-ranges`): the pool computes them as swiotlb does, on DMA addresses.
+//! A run of slots also never crosses the device's segment boundary
+//! (`dma_get_seg_boundary`) and ends at or below its DMA limit (its mask and
+//! bus limit), so every address handed out is one the device can use; the
+//! search skips runs that break a rule rather than fail after taking them.
 //!
 //! # Areas, and why each has its own lock
 //!
@@ -89,9 +100,10 @@
 //!
 //! Unlike swiotlb, every unmap, free and sync is checked against the
 //! descriptors: an address that is not exactly a live mapping of the right
-//! kind, or a size that differs from the mapped one, is refused with an
-//! error and changes nothing, so a driver bug cannot double-free slots or
-//! corrupt the bookkeeping. No input makes this code panic.
+//! kind, a size that differs from the mapped one, or a direction that is
+//! not the mapping's, is refused with an error and changes nothing, so a
+//! driver bug cannot double-free slots, corrupt the bookkeeping or copy
+//! bytes the wrong way. No input makes this code panic.
 
 #![forbid(unsafe_code)]
 
@@ -105,7 +117,7 @@ pub use area::{AreaLock, AreaState, Slot};
 pub use error::{MapError, PoolError, UnmapError};
 pub use layout::{area_layout, max_mapping_size, AreaLayout};
 pub use stats::Stats;
-pub use tlb::{Copier, Direction, Pool};
+pub use tlb::{Block, Constraints, Copier, Direction, Pool};
 
 /// log2 of [`SLOT_SIZE`] (`IO_TLB_SHIFT`).
 pub const SLOT_SHIFT: u32 = 11;

@@ -34,6 +34,14 @@ fn host_areas(nslots: usize, want_areas: usize) -> Vec<HostArea> {
         .collect()
 }
 
+/// A device that asks only for `min_align_mask` = `mask`.
+fn masked(mask: u64) -> Constraints {
+    Constraints {
+        min_align_mask: mask,
+        ..Constraints::NONE
+    }
+}
+
 fn host_pool(base: u64, nslots: usize, want_areas: usize) -> HostPool {
     Pool::new(base, nslots, host_areas(nslots, want_areas)).expect("valid pool")
 }
@@ -187,14 +195,17 @@ fn constants() {
 fn pool_max_mapping_size() {
     // A large pool: the segment limit (and the mask's reserve) decide.
     let big = host_pool(0x10_0000, 4096, 2);
-    assert_eq!(big.max_mapping_size(0), SEGMENT_SIZE);
-    assert_eq!(big.max_mapping_size(0xfff), max_mapping_size(0xfff));
+    assert_eq!(big.max_mapping_size(&masked(0)), SEGMENT_SIZE);
+    assert_eq!(
+        big.max_mapping_size(&masked(0xfff)),
+        max_mapping_size(0xfff)
+    );
     // A pool of one 128-slot area: a quarter of it, 32 slots.
     let small = host_pool(0x10_0000, 128, 4);
-    assert_eq!(small.max_mapping_size(0), 32 * SLOT_SIZE);
+    assert_eq!(small.max_mapping_size(&masked(0)), 32 * SLOT_SIZE);
     // A pool smaller than a segment: still a quarter, even of 8 slots.
     let tiny = host_pool(0x10_0000, 8, 1);
-    assert_eq!(tiny.max_mapping_size(0), 2 * SLOT_SIZE);
+    assert_eq!(tiny.max_mapping_size(&masked(0)), 2 * SLOT_SIZE);
 }
 
 #[test]
@@ -282,7 +293,9 @@ fn pool_new_errors() {
     let areas = host_areas(256, 1);
     let first = Pool::new(0x1000, 256, &areas[..]).unwrap();
     let m = Machine::new(0x1000 + 256 * SLOT_SIZE);
-    first.alloc(0, 1, &m).unwrap();
+    first
+        .alloc(0, 1, Block::Coherent, &Constraints::NONE, &m)
+        .unwrap();
     assert_eq!(
         Pool::new(0x1000, 256, &areas[..]).err(),
         Some(PoolError::AreaInUse)
@@ -314,39 +327,49 @@ fn map_errors_and_alignment() {
     let pool = host_pool(base, 512, 2);
     let m = Machine::new(0x60_0000);
     let d = Direction::ToDevice;
-    assert_eq!(pool.map(0, 0x1000, 0, d, 0, &m), Err(MapError::Invalid));
     assert_eq!(
-        pool.map(0, 0x1000, SEGMENT_SIZE + 1, d, 0, &m),
+        pool.map(0, 0x1000, 0, d, &masked(0), &m),
+        Err(MapError::Invalid)
+    );
+    assert_eq!(
+        pool.map(0, 0x1000, SEGMENT_SIZE + 1, d, &masked(0), &m),
         Err(MapError::TooLarge)
     );
     assert_eq!(
-        pool.map(0, 0x1000, max_mapping_size(0xfff) + 1, d, 0xfff, &m),
+        pool.map(
+            0,
+            0x1000,
+            max_mapping_size(0xfff) + 1,
+            d,
+            &masked(0xfff),
+            &m
+        ),
         Err(MapError::TooLarge)
     );
     assert_eq!(
-        pool.map(0, u64::MAX - 2, 4, d, 0, &m),
+        pool.map(0, u64::MAX - 2, 4, d, &masked(0), &m),
         Err(MapError::Invalid)
     );
     assert_eq!(m.calls(), 0);
-    let b = pool.map(0, 0x1234, 100, d, 0xfff, &m).unwrap();
+    let b = pool.map(0, 0x1234, 100, d, &masked(0xfff), &m).unwrap();
     assert_eq!(b & 0xfff, 0x234);
-    let b = pool.map(0, 0x1a34, 100, d, 0xfff, &m).unwrap();
+    let b = pool.map(0, 0x1a34, 100, d, &masked(0xfff), &m).unwrap();
     assert_eq!(b & 0xfff, 0xa34);
-    let b = pool.map(0, 0x1234, 100, d, 0x3ff, &m).unwrap();
+    let b = pool.map(0, 0x1234, 100, d, &masked(0x3ff), &m).unwrap();
     assert_eq!(b & 0x3ff, 0x234);
-    let b = pool.map(0, 0x1234, 4096, d, 0, &m).unwrap();
+    let b = pool.map(0, 0x1234, 4096, d, &masked(0), &m).unwrap();
     assert_eq!(b & 0xfff, 0, "page-sized mapping starts page aligned");
-    let b = pool.map(1, 0x1234, 8000, d, 0x3ff, &m).unwrap();
+    let b = pool.map(1, 0x1234, 8000, d, &masked(0x3ff), &m).unwrap();
     assert_eq!(
         b & !0x3ff & 0xfff,
         0,
         "slot page aligned when the mask allows"
     );
     assert_eq!(b & 0x3ff, 0x234);
-    let b = pool.map(1, 0x5_1234, 3000, d, 0xffff, &m).unwrap();
+    let b = pool.map(1, 0x5_1234, 3000, d, &masked(0xffff), &m).unwrap();
     assert_eq!(b & 0xffff, 0x1234);
     let b = pool
-        .map(1, 0x1000, max_mapping_size(0xfff), d, 0xfff, &m)
+        .map(1, 0x1000, max_mapping_size(0xfff), d, &masked(0xfff), &m)
         .unwrap();
     assert_eq!(b & 0xfff, 0);
     check_pool(&pool);
@@ -358,8 +381,10 @@ fn refusals() {
     let pool = host_pool(base, 512, 2);
     let m = Machine::new(0x60_0000);
     let (to, from) = (Direction::ToDevice, Direction::FromDevice);
-    let b = pool.map(0, 0x1100, 5000, from, 0x7ff, &m).unwrap();
-    let c = pool.alloc(0, 3000, &m).unwrap();
+    let b = pool.map(0, 0x1100, 5000, from, &masked(0x7ff), &m).unwrap();
+    let c = pool
+        .alloc(0, 3000, Block::Coherent, &Constraints::NONE, &m)
+        .unwrap();
     assert_eq!(c & 0xfff, 0);
     let snap = snapshot(&pool);
     let calls = m.calls();
@@ -391,10 +416,22 @@ fn refusals() {
         pool.unmap(u64::MAX, 1, to, false, &m),
         Err(UnmapError::NotMapped)
     );
-    assert_eq!(pool.free(b, 5000), Err(UnmapError::WrongKind));
-    assert_eq!(pool.free(c, 4096), Err(UnmapError::SizeMismatch));
-    assert_eq!(pool.free(c + 1, 3000), Err(UnmapError::NotMapped));
-    assert_eq!(pool.free(c + SLOT, 3000), Err(UnmapError::NotMapped));
+    assert_eq!(
+        pool.free(b, 5000, Block::Coherent),
+        Err(UnmapError::WrongKind)
+    );
+    assert_eq!(
+        pool.free(c, 4096, Block::Coherent),
+        Err(UnmapError::SizeMismatch)
+    );
+    assert_eq!(
+        pool.free(c + 1, 3000, Block::Coherent),
+        Err(UnmapError::NotMapped)
+    );
+    assert_eq!(
+        pool.free(c + SLOT, 3000, Block::Coherent),
+        Err(UnmapError::NotMapped)
+    );
     assert_eq!(
         pool.sync_for_cpu(b, 5001, from, &m),
         Err(UnmapError::OutOfRange)
@@ -412,17 +449,27 @@ fn refusals() {
         Err(UnmapError::NotMapped)
     );
     assert_eq!(
-        pool.sync_for_device(b + 10, usize::MAX, to, &m),
+        pool.sync_for_device(b + 10, usize::MAX, from, &m),
         Err(UnmapError::OutOfRange)
     );
     assert_eq!(
         pool.sync_for_device(c, 1, to, &m),
         Err(UnmapError::WrongKind)
     );
+    // The direction must be the mapping's; a block is freed as what it is.
+    assert_eq!(
+        pool.unmap(b, 5000, to, false, &m),
+        Err(UnmapError::WrongDirection)
+    );
+    assert_eq!(
+        pool.sync_for_cpu(b, 1, Direction::Bidirectional, &m),
+        Err(UnmapError::WrongDirection)
+    );
+    assert_eq!(pool.free(c, 3000, Block::Pages), Err(UnmapError::WrongKind));
     assert_eq!(snapshot(&pool), snap);
     assert_eq!(m.calls(), calls);
     let s = pool.stats();
-    assert_eq!((s.bad_unmaps, s.bad_syncs), (11, 6));
+    assert_eq!((s.bad_unmaps, s.bad_syncs), (13, 7));
     // Ranges inside the mapping are fine.
     pool.sync_for_cpu(b + 4999, 1, from, &m).unwrap();
     pool.sync_for_cpu(b + 2500, 0, from, &m).unwrap();
@@ -431,8 +478,11 @@ fn refusals() {
         pool.unmap(b, 5000, from, false, &m),
         Err(UnmapError::NotMapped)
     );
-    pool.free(c, 3000).unwrap();
-    assert_eq!(pool.free(c, 3000), Err(UnmapError::NotMapped));
+    pool.free(c, 3000, Block::Coherent).unwrap();
+    assert_eq!(
+        pool.free(c, 3000, Block::Coherent),
+        Err(UnmapError::NotMapped)
+    );
     check_pool(&pool);
     assert_eq!(pool.stats().used, 0);
 }
@@ -450,7 +500,7 @@ fn copies_per_direction() {
     ] {
         for skip in [false, true] {
             m.write(orig, &[1; 100]);
-            let b = pool.map(0, orig, 100, dir, 0, &m).unwrap();
+            let b = pool.map(0, orig, 100, dir, &masked(0), &m).unwrap();
             assert_eq!(
                 m.read(b, 100),
                 [1; 100],
@@ -481,14 +531,14 @@ fn no_stale_data() {
     // A first mapping leaves secret bytes in the whole pool.
     m.write(0x1000, &[0x5e; SEGMENT_SIZE]);
     let b = pool
-        .map(0, 0x1000, SEGMENT_SIZE, Direction::ToDevice, 0, &m)
+        .map(0, 0x1000, SEGMENT_SIZE, Direction::ToDevice, &masked(0), &m)
         .unwrap();
     pool.unmap(b, SEGMENT_SIZE, Direction::ToDevice, false, &m)
         .unwrap();
     for dir in [Direction::FromDevice, Direction::Bidirectional] {
         // The next mapping: the device writes only 10 bytes of it.
         m.write(0x8_0000, &[0x11; 4096]);
-        let b2 = pool.map(0, 0x8_0000, 4096, dir, 0, &m).unwrap();
+        let b2 = pool.map(0, 0x8_0000, 4096, dir, &masked(0), &m).unwrap();
         m.write(b2, &[0xdd; 10]);
         pool.unmap(b2, 4096, dir, false, &m).unwrap();
         let got = m.read(0x8_0000, 4096);
@@ -507,14 +557,22 @@ fn coherent_is_zeroed_and_page_aligned() {
     let m = Machine::new(0x20_0000);
     m.write(base, &vec![0xff; 256 * SLOT_SIZE]);
     for size in [1, 2048, 2049, 4096, 10_000, SEGMENT_SIZE] {
-        let a = pool.alloc(1, size, &m).unwrap();
+        let a = pool
+            .alloc(1, size, Block::Coherent, &Constraints::NONE, &m)
+            .unwrap();
         assert_eq!(a & (PAGE - 1), 0);
         let n = size.div_ceil(SLOT_SIZE) * SLOT_SIZE;
         assert!(m.read(a, n).iter().all(|&x| x == 0));
-        pool.free(a, size).unwrap();
+        pool.free(a, size, Block::Coherent).unwrap();
     }
-    assert_eq!(pool.alloc(0, 0, &m), Err(MapError::Invalid));
-    assert_eq!(pool.alloc(0, SEGMENT_SIZE + 1, &m), Err(MapError::TooLarge));
+    assert_eq!(
+        pool.alloc(0, 0, Block::Coherent, &Constraints::NONE, &m),
+        Err(MapError::Invalid)
+    );
+    assert_eq!(
+        pool.alloc(0, SEGMENT_SIZE + 1, Block::Coherent, &Constraints::NONE, &m),
+        Err(MapError::TooLarge)
+    );
     let s = pool.stats();
     assert_eq!((s.allocs, s.frees, s.used, s.used_hiwater), (6, 6, 0, 128));
 }
@@ -528,7 +586,7 @@ fn full_pool() {
     // Page-sized mappings: two slots each, page aligned.
     let mut maps = Vec::new();
     loop {
-        match pool.map(maps.len(), 0x1000, 4096, d, 0, &m) {
+        match pool.map(maps.len(), 0x1000, 4096, d, &masked(0), &m) {
             Ok(b) => maps.push(b),
             Err(e) => {
                 assert_eq!(e, MapError::Full);
@@ -538,12 +596,18 @@ fn full_pool() {
     }
     assert_eq!(maps.len(), 128);
     assert_eq!(pool.stats().used, 256);
-    assert_eq!(pool.alloc(0, 1, &m), Err(MapError::Full));
-    assert_eq!(pool.map(0, 0x1000, 1, d, 0, &m), Err(MapError::Full));
+    assert_eq!(
+        pool.alloc(0, 1, Block::Coherent, &Constraints::NONE, &m),
+        Err(MapError::Full)
+    );
+    assert_eq!(
+        pool.map(0, 0x1000, 1, d, &masked(0), &m),
+        Err(MapError::Full)
+    );
     let freed = maps.swap_remove(37);
     pool.unmap(freed, 4096, d, false, &m).unwrap();
     // Any CPU finds the hole, whichever area it is in.
-    let again = pool.map(3, 0x1000, 4096, d, 0, &m).unwrap();
+    let again = pool.map(3, 0x1000, 4096, d, &masked(0), &m).unwrap();
     assert_eq!(again, freed);
     let s = pool.stats();
     assert_eq!(
@@ -557,16 +621,25 @@ fn full_pool() {
     check_pool(&pool);
     // Single slots: exactly nslots of them; then the largest mappings.
     let small: Vec<u64> = (0..256)
-        .map(|i| pool.map(i, 0x1000, 1, d, 0, &m).unwrap())
+        .map(|i| pool.map(i, 0x1000, 1, d, &masked(0), &m).unwrap())
         .collect();
-    assert_eq!(pool.map(0, 0x1000, 1, d, 0, &m), Err(MapError::Full));
+    assert_eq!(
+        pool.map(0, 0x1000, 1, d, &masked(0), &m),
+        Err(MapError::Full)
+    );
     for b in small {
         pool.unmap(b, 1, d, false, &m).unwrap();
     }
     let big: Vec<u64> = (0..2)
-        .map(|i| pool.map(i, 0x1000, SEGMENT_SIZE, d, 0, &m).unwrap())
+        .map(|i| {
+            pool.map(i, 0x1000, SEGMENT_SIZE, d, &masked(0), &m)
+                .unwrap()
+        })
         .collect();
-    assert_eq!(pool.map(0, 0x1000, 1, d, 0, &m), Err(MapError::Full));
+    assert_eq!(
+        pool.map(0, 0x1000, 1, d, &masked(0), &m),
+        Err(MapError::Full)
+    );
     for b in big {
         pool.unmap(b, SEGMENT_SIZE, d, false, &m).unwrap();
     }
@@ -582,16 +655,22 @@ fn segments_are_not_crossed() {
     let d = Direction::ToDevice;
     // 100 slots, then 100 slots: the second cannot use the 28 left in
     // segment 0 and goes to segment 1.
-    let a = pool.map(0, 0x1000, 100 * SLOT_SIZE, d, 0, &m).unwrap();
-    let b = pool.map(0, 0x1000, 100 * SLOT_SIZE, d, 0, &m).unwrap();
+    let a = pool
+        .map(0, 0x1000, 100 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
+    let b = pool
+        .map(0, 0x1000, 100 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
     assert_eq!(a, base);
     assert_eq!(b, base + 128 * SLOT);
     // 28 + 28 slots remain, in two runs: 29 slots do not fit.
     assert_eq!(
-        pool.map(0, 0x1000, 29 * SLOT_SIZE, d, 0, &m),
+        pool.map(0, 0x1000, 29 * SLOT_SIZE, d, &masked(0), &m),
         Err(MapError::Full)
     );
-    let c = pool.map(0, 0x1000, 28 * SLOT_SIZE, d, 0, &m).unwrap();
+    let c = pool
+        .map(0, 0x1000, 28 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
     assert!(c == base + 100 * SLOT || c == base + 228 * SLOT);
     check_pool(&pool);
 }
@@ -603,10 +682,14 @@ fn hiwater_is_pool_wide() {
     let d = Direction::ToDevice;
     // Areas peak at different times: the pool-wide peak is 3 slots, where
     // summing per-area peaks would say 4.
-    let a = pool.map(0, 0x1000, 2 * SLOT_SIZE, d, 0, &m).unwrap();
+    let a = pool
+        .map(0, 0x1000, 2 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
     pool.unmap(a, 2 * SLOT_SIZE, d, false, &m).unwrap();
-    let b = pool.map(1, 0x1000, 2 * SLOT_SIZE, d, 0, &m).unwrap();
-    let c = pool.map(2, 0x1000, 1, d, 0, &m).unwrap();
+    let b = pool
+        .map(1, 0x1000, 2 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
+    let c = pool.map(2, 0x1000, 1, d, &masked(0), &m).unwrap();
     let s = pool.stats();
     assert_eq!((s.used, s.used_hiwater), (3, 3));
     pool.unmap(b, 2 * SLOT_SIZE, d, false, &m).unwrap();
@@ -653,7 +736,7 @@ fn threads_map_unmap() {
                         let mask = [0, 0x7ff, 0xfff][rng.below(3) as usize];
                         let data = rng.bytes(size);
                         m.write(orig, &data);
-                        match pool.map(t + it, orig, size, dir, mask, m) {
+                        match pool.map(t + it, orig, size, dir, &masked(mask), m) {
                             Ok(bounce) => {
                                 assert_eq!(bounce & mask, orig & mask);
                                 assert!(pool.contains(bounce, size));
@@ -728,7 +811,7 @@ fn racing_double_unmap_frees_once() {
     for i in 0..300 {
         let size = 1 + (i * 97) % 20_000;
         let dir = DIRS[i % 3];
-        let b = pool.map(i, 0x1000, size, dir, 0, &slow).unwrap();
+        let b = pool.map(i, 0x1000, size, dir, &masked(0), &slow).unwrap();
         let oks = AtomicUsize::new(0);
         std::thread::scope(|s| {
             // Two unmaps of the same mapping and a sync race: exactly one
@@ -826,6 +909,7 @@ enum Op {
         raw: u32,
         dir: u8,
         mask: u8,
+        cons: u8,
         cpu: u8,
         seed: u64,
     },
@@ -857,7 +941,16 @@ enum Op {
     },
     Alloc {
         raw: u32,
+        pages: bool,
+        cons: u8,
         cpu: u8,
+    },
+    /// A sync of a `Block::Pages` block: accepted, copies nothing.
+    SyncPages {
+        pick: u16,
+        x: u32,
+        y: u32,
+        for_device: bool,
     },
     CohWrite {
         pick: u16,
@@ -875,8 +968,8 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        34 => (0u8..10, any::<u32>(), 0u8..3, 0u8..MASKS.len() as u8, any::<u8>(), any::<u64>())
-            .prop_map(|(class, raw, dir, mask, cpu, seed)| Op::Map { class, raw, dir, mask, cpu, seed }),
+        34 => (0u8..10, any::<u32>(), 0u8..3, 0u8..MASKS.len() as u8, any::<u8>(), any::<u8>(), any::<u64>())
+            .prop_map(|(class, raw, dir, mask, cons, cpu, seed)| Op::Map { class, raw, dir, mask, cons, cpu, seed }),
         12 => (any::<u16>(), any::<bool>()).prop_map(|(pick, skip_sync)| Op::Unmap { pick, skip_sync }),
         8 => (any::<u16>(), any::<u32>(), any::<u32>(), any::<u64>())
             .prop_map(|(pick, x, y, seed)| Op::DevWrite { pick, x, y, seed }),
@@ -884,10 +977,13 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(pick, x, y, seed)| Op::CpuWrite { pick, x, y, seed }),
         6 => (any::<u16>(), any::<u32>(), any::<u32>()).prop_map(|(pick, x, y)| Op::SyncCpu { pick, x, y }),
         6 => (any::<u16>(), any::<u32>(), any::<u32>()).prop_map(|(pick, x, y)| Op::SyncDev { pick, x, y }),
-        6 => (any::<u32>(), any::<u8>()).prop_map(|(raw, cpu)| Op::Alloc { raw, cpu }),
+        6 => (any::<u32>(), any::<bool>(), any::<u8>(), any::<u8>())
+            .prop_map(|(raw, pages, cons, cpu)| Op::Alloc { raw, pages, cons, cpu }),
+        2 => (any::<u16>(), any::<u32>(), any::<u32>(), any::<bool>())
+            .prop_map(|(pick, x, y, for_device)| Op::SyncPages { pick, x, y, for_device }),
         2 => (any::<u16>(), any::<u64>()).prop_map(|(pick, seed)| Op::CohWrite { pick, seed }),
         5 => any::<u16>().prop_map(|pick| Op::Free { pick }),
-        12 => (any::<u16>(), 0u8..12, any::<u32>()).prop_map(|(pick, kind, delta)| Op::Bad { pick, kind, delta }),
+        12 => (any::<u16>(), 0u8..15, any::<u32>()).prop_map(|(pick, kind, delta)| Op::Bad { pick, kind, delta }),
     ]
 }
 
@@ -909,6 +1005,7 @@ struct Live {
 struct Coh {
     addr: u64,
     size: usize,
+    block: Block,
     first: usize,
     nslots: usize,
 }
@@ -950,9 +1047,66 @@ impl Model<'_> {
         self.cfg.base + slot as u64 * SLOT
     }
 
+    /// One of the devices the random sequences map for: `dma-ranges`
+    /// offsets (page multiples, as real ones are), segment boundaries, and
+    /// limits that reach all of the pool, half of it, its first page, or
+    /// none of it.
+    fn constraints(&self, pick: u8, min_align_mask: u64) -> Constraints {
+        const OFFSETS: [u64; 5] = [0, 0, 0x1000, 0x7000_0000, 0u64.wrapping_sub(0x40_0000)];
+        const BOUNDARIES: [u64; 5] = [u64::MAX, u64::MAX, 0xffff, 0x3_ffff, 0x1fff];
+        let pick = usize::from(pick);
+        let dma_offset = OFFSETS[pick % 5];
+        let dma_base = self.cfg.base.wrapping_add(dma_offset);
+        let bytes = self.cfg.nslots as u64 * SLOT;
+        let limits = [
+            u64::MAX,
+            u64::MAX,
+            dma_base + bytes / 2 - 1,
+            dma_base + PAGE - 1,
+            dma_base - 1,
+        ];
+        Constraints {
+            dma_offset,
+            min_align_mask,
+            seg_boundary: BOUNDARIES[pick / 5 % 5],
+            dma_limit: limits[pick / 25 % 5],
+        }
+    }
+
+    /// What a run of `n` slots must meet under `c`, besides being free: the
+    /// error that makes any run impossible, or which first slots may start it
+    /// (by physical address), given the DMA-address alignment `align_mask` /
+    /// `align_bits`.
+    fn run_rules(
+        c: Constraints,
+        base: u64,
+        n: usize,
+        align_mask: u64,
+        align_bits: u64,
+    ) -> Result<impl Fn(u64) -> bool, MapError> {
+        let bytes = n as u64 * SLOT;
+        if c.seg_boundary < u64::MAX && bytes > c.seg_boundary + 1 {
+            return Err(MapError::TooLarge);
+        }
+        match base.wrapping_add(c.dma_offset).checked_add(bytes - 1) {
+            Some(last) if last <= c.dma_limit => {}
+            _ => return Err(MapError::Unreachable),
+        }
+        Ok(move |phys: u64| {
+            let dma = phys.wrapping_add(c.dma_offset);
+            let Some(last) = dma.checked_add(bytes - 1) else {
+                return false;
+            };
+            dma & align_mask == align_bits
+                && (c.seg_boundary == u64::MAX
+                    || dma / (c.seg_boundary + 1) == last / (c.seg_boundary + 1))
+                && last <= c.dma_limit
+        })
+    }
+
     /// Whether some run of `n` free slots, in one segment and one area,
-    /// starts at an address `a` with `a & mask == bits`.
-    fn feasible(&self, n: usize, mask: u64, bits: u64) -> bool {
+    /// starts at a slot whose physical address `ok` accepts.
+    fn feasible(&self, n: usize, ok: impl Fn(u64) -> bool) -> bool {
         let occ = self.occupied();
         let layout = self.pool.layout();
         (0..layout.nareas()).any(|area| {
@@ -960,7 +1114,7 @@ impl Model<'_> {
             (start..start + len).any(|g| {
                 g + n <= start + len
                     && g / SEGMENT_SLOTS == (g + n - 1) / SEGMENT_SLOTS
-                    && self.slot_addr(g) & mask == bits
+                    && ok(self.slot_addr(g))
                     && occ[g..g + n].iter().all(|o| !o)
             })
         })
@@ -1038,10 +1192,12 @@ impl Model<'_> {
                 raw,
                 dir,
                 mask,
+                cons,
                 cpu,
                 seed,
             } => {
                 let (dir, mask) = (DIRS[dir as usize], MASKS[mask as usize]);
+                let c = self.constraints(cons, mask);
                 let max = max_mapping_size(mask);
                 let raw = raw as usize;
                 let size = match class {
@@ -1064,10 +1220,7 @@ impl Model<'_> {
                     } else {
                         MapError::TooLarge
                     };
-                    assert_eq!(
-                        pool.map(cpu as usize, 0x1000, size, dir, mask, m),
-                        Err(want)
-                    );
+                    assert_eq!(pool.map(cpu as usize, 0x1000, size, dir, &c, m), Err(want));
                     assert_eq!(m.calls(), calls);
                     cover(2);
                     return;
@@ -1076,7 +1229,7 @@ impl Model<'_> {
                     // The original range would wrap.
                     let orig = u64::MAX - rng.below(size as u64 - 1);
                     assert_eq!(
-                        pool.map(cpu as usize, orig, size, dir, mask, m),
+                        pool.map(cpu as usize, orig, size, dir, &c, m),
                         Err(MapError::Invalid)
                     );
                     assert_eq!(m.calls(), calls);
@@ -1093,14 +1246,29 @@ impl Model<'_> {
                 let n = padded.div_ceil(SLOT_SIZE);
                 let high = mask & !(SLOT - 1);
                 let page = padded >= PAGE_SIZE && high & (PAGE - 1) == 0;
-                match pool.map(cpu as usize, orig, size, dir, mask, m) {
+                let match_mask = high | if page { PAGE - 1 } else { 0 };
+                let rules = Self::run_rules(c, self.cfg.base, n, match_mask, orig & high);
+                let got = pool.map(cpu as usize, orig, size, dir, &c, m);
+                let rules = match rules {
+                    Ok(rules) => rules,
+                    Err(want) => {
+                        assert_eq!(got, Err(want), "map under {c:?}");
+                        assert_eq!(m.calls(), calls);
+                        cover(2);
+                        return;
+                    }
+                };
+                match got {
                     Ok(bounce) => {
-                        assert_eq!(bounce & mask, orig & mask, "min_align_mask");
+                        let dma = bounce.wrapping_add(c.dma_offset);
+                        assert_eq!(dma & mask, orig & mask, "min_align_mask");
                         assert_eq!(bounce & (SLOT - 1), offset);
                         let slot = bounce - offset;
                         if page {
-                            assert_eq!(slot & (PAGE - 1), 0, "page alignment");
+                            let slot_dma = slot.wrapping_add(c.dma_offset);
+                            assert_eq!(slot_dma & (PAGE - 1), 0, "page alignment");
                         }
+                        assert!(rules(slot), "run breaks the device's rules: {c:?}");
                         let first = self.check_run(slot, n);
                         assert!(pool.contains(bounce, size));
                         assert_eq!(m.calls(), calls + 1);
@@ -1121,9 +1289,8 @@ impl Model<'_> {
                         self.stats.bytes_to_device += size as u64;
                     }
                     Err(MapError::Full) => {
-                        let match_mask = high | if page { PAGE - 1 } else { 0 };
                         assert!(
-                            !self.feasible(n, match_mask, orig & high),
+                            !self.feasible(n, rules),
                             "Full, but a run of {n} slots fits"
                         );
                         assert_eq!(m.calls(), calls);
@@ -1191,13 +1358,20 @@ impl Model<'_> {
                 self.check_data(&self.live[i]);
                 cover(4);
             }
-            Op::Alloc { raw, cpu } => {
+            Op::Alloc {
+                raw,
+                pages,
+                cons,
+                cpu,
+            } => {
                 let raw = raw as usize;
                 let size = match raw % 16 {
                     0 => [0, SEGMENT_SIZE + 1, SEGMENT_SIZE][raw / 16 % 3],
                     1..=9 => 1 + raw / 16 % 8192,
                     _ => 1 + raw / 16 % SEGMENT_SIZE,
                 };
+                let block = if pages { Block::Pages } else { Block::Coherent };
+                let c = self.constraints(cons, 0);
                 let calls = m.calls();
                 if size == 0 || size > SEGMENT_SIZE {
                     let want = if size == 0 {
@@ -1205,14 +1379,32 @@ impl Model<'_> {
                     } else {
                         MapError::TooLarge
                     };
-                    assert_eq!(pool.alloc(cpu as usize, size, m), Err(want));
+                    assert_eq!(pool.alloc(cpu as usize, size, block, &c, m), Err(want));
                     assert_eq!(m.calls(), calls);
                     return;
                 }
                 let n = size.div_ceil(SLOT_SIZE);
-                match pool.alloc(cpu as usize, size, m) {
+                // Aligned to its order: its size in pages, rounded up to a
+                // power of two.
+                let align = (size.div_ceil(PAGE_SIZE).next_power_of_two() * PAGE_SIZE) as u64;
+                let rules = Self::run_rules(c, self.cfg.base, n, align - 1, 0);
+                let got = pool.alloc(cpu as usize, size, block, &c, m);
+                let rules = match rules {
+                    Ok(rules) => rules,
+                    Err(want) => {
+                        assert_eq!(got, Err(want), "alloc under {c:?}");
+                        assert_eq!(m.calls(), calls);
+                        return;
+                    }
+                };
+                match got {
                     Ok(addr) => {
-                        assert_eq!(addr & (PAGE - 1), 0);
+                        assert_eq!(
+                            addr.wrapping_add(c.dma_offset) & (align - 1),
+                            0,
+                            "order alignment"
+                        );
+                        assert!(rules(addr), "block breaks the device's rules: {c:?}");
                         let first = self.check_run(addr, n);
                         assert!(
                             m.read(addr, n * SLOT_SIZE).iter().all(|&b| b == 0),
@@ -1221,6 +1413,7 @@ impl Model<'_> {
                         self.coh.push(Coh {
                             addr,
                             size,
+                            block,
                             first,
                             nslots: n,
                         });
@@ -1228,12 +1421,35 @@ impl Model<'_> {
                         cover(5);
                     }
                     Err(MapError::Full) => {
-                        assert!(!self.feasible(n, PAGE - 1, 0), "Full, but {n} slots fit");
+                        assert!(!self.feasible(n, rules), "Full, but {n} slots fit");
                         self.stats.failed_allocs += 1;
                         cover(6);
                     }
                     Err(e) => panic!("alloc: unexpected {e:?}"),
                 }
+            }
+            Op::SyncPages {
+                pick,
+                x,
+                y,
+                for_device,
+            } => {
+                let Some(i) = self.pick_coh(pick) else { return };
+                let c = &self.coh[i];
+                if c.block != Block::Pages {
+                    return;
+                }
+                let off = x as usize % c.size;
+                let len = y as usize % (c.size - off + 1);
+                let (at, calls) = (c.addr + off as u64, m.calls());
+                let dir = DIRS[y as usize % 3];
+                if for_device {
+                    pool.sync_for_device(at, len, dir, m).unwrap();
+                } else {
+                    pool.sync_for_cpu(at, len, dir, m).unwrap();
+                }
+                assert_eq!(m.calls(), calls, "a sync of pages copied");
+                cover(4);
             }
             Op::CohWrite { pick, seed } => {
                 let Some(i) = self.pick_coh(pick) else { return };
@@ -1243,7 +1459,7 @@ impl Model<'_> {
             Op::Free { pick } => {
                 let Some(i) = self.pick_coh(pick) else { return };
                 let c = self.coh.swap_remove(i);
-                pool.free(c.addr, c.size).unwrap();
+                pool.free(c.addr, c.size, c.block).unwrap();
                 self.stats.frees += 1;
                 self.dead.push((c.addr, c.size));
             }
@@ -1263,7 +1479,7 @@ impl Model<'_> {
             .map(|i| (self.live[i].bounce, self.live[i].size, self.live[i].dir));
         let coh = self
             .pick_coh(pick)
-            .map(|i| (self.coh[i].addr, self.coh[i].size));
+            .map(|i| (self.coh[i].addr, self.coh[i].size, self.coh[i].block));
         let before = snapshot(pool);
         let calls = m.calls();
         let dir = DIRS[pick as usize % 3];
@@ -1305,7 +1521,7 @@ impl Model<'_> {
                 if d % 2 == 0 {
                     (pool.unmap(a, size, dir, false, m), false)
                 } else {
-                    (pool.free(a, size), false)
+                    (pool.free(a, size, Block::Coherent), false)
                 }
             }
             // Anywhere in and around the pool.
@@ -1320,39 +1536,39 @@ impl Model<'_> {
                     if d % 2 == 0 {
                         pool.unmap(a, size, dir, false, m)
                     } else {
-                        pool.free(a, size)
+                        pool.free(a, size, Block::Coherent)
                     },
                     false,
                 )
             }
             // Coherent block to unmap, streaming mapping to free.
             5 => {
-                let Some((a, size)) = coh else { return };
+                let Some((a, size, _)) = coh else { return };
                 let r = pool.unmap(a, size, dir, false, m);
                 assert_eq!(r, Err(UnmapError::WrongKind));
                 (r, false)
             }
             6 => {
                 let Some((b, size, _)) = live else { return };
-                let r = pool.free(b, size);
+                let r = pool.free(b, size, Block::Coherent);
                 assert_eq!(r, Err(UnmapError::WrongKind));
                 (r, false)
             }
             // Free with a wrong size or address.
             7 => {
-                let Some((a, size)) = coh else { return };
+                let Some((a, size, block)) = coh else { return };
                 let wrong = size + 1 + (d % 3000) as usize;
-                let r = pool.free(a, wrong);
+                let r = pool.free(a, wrong, block);
                 assert_eq!(r, Err(UnmapError::SizeMismatch));
                 (r, false)
             }
             8 => {
-                let Some((a, size)) = coh else { return };
+                let Some((a, size, block)) = coh else { return };
                 let at = a + 1 + d % (size as u64);
                 if self.is_coh(at, size) {
                     return;
                 }
-                (pool.free(at, size), false)
+                (pool.free(at, size, block), false)
             }
             // Sync past the end.
             9 | 10 => {
@@ -1368,19 +1584,51 @@ impl Model<'_> {
                 (r, true)
             }
             // Sync in the padding before a mapping, or of a coherent block.
-            _ => {
+            11 => {
                 if let Some((b, size, dir)) = live.filter(|l| l.0 % SLOT != 0) {
                     let pad = b % SLOT;
                     let r = pool.sync_for_cpu(b - 1 - d % pad, 1 + (d as usize % size), dir, m);
                     assert_eq!(r, Err(UnmapError::NotMapped));
                     (r, true)
-                } else if let Some((a, _)) = coh {
+                } else if let Some((a, _, Block::Coherent)) = coh {
                     let r = pool.sync_for_device(a, 1, dir, m);
                     assert_eq!(r, Err(UnmapError::WrongKind));
                     (r, true)
                 } else {
                     return;
                 }
+            }
+            // Unmap or sync with a direction the mapping was not made for.
+            12 | 13 => {
+                let Some((b, size, mapped)) = live else {
+                    return;
+                };
+                let other = DIRS
+                    [(DIRS.iter().position(|&x| x == mapped).unwrap() + 1 + d as usize % 2) % 3];
+                if kind == 12 {
+                    let r = pool.unmap(b, size, other, d % 2 == 0, m);
+                    assert_eq!(r, Err(UnmapError::WrongDirection));
+                    (r, false)
+                } else {
+                    if mapped == Direction::Bidirectional {
+                        return;
+                    }
+                    let r = pool.sync_for_device(b, size, other, m);
+                    assert_eq!(r, Err(UnmapError::WrongDirection));
+                    (r, true)
+                }
+            }
+            // Free a block as the other kind of block.
+            _ => {
+                let Some((a, size, block)) = coh else { return };
+                let other = if block == Block::Pages {
+                    Block::Coherent
+                } else {
+                    Block::Pages
+                };
+                let r = pool.free(a, size, other);
+                assert_eq!(r, Err(UnmapError::WrongKind));
+                (r, false)
             }
         };
         assert!(result.is_err(), "bad call accepted: kind {kind}");
@@ -1440,7 +1688,7 @@ fn run_ops(cfg: PoolCfg, ops: &[Op]) {
         model.stats.unmaps += 1;
     }
     while let Some(c) = model.coh.pop() {
-        pool.free(c.addr, c.size).unwrap();
+        pool.free(c.addr, c.size, c.block).unwrap();
         model.stats.frees += 1;
     }
     model.check();

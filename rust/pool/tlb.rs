@@ -7,7 +7,7 @@ use core::ops::Deref;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::area::{Kind, Request};
-use super::layout::{max_mapping_size, nr_slots, AreaLayout};
+use super::layout::{boundary_span, max_mapping_size, nr_slots, AreaLayout};
 use super::stats::AreaCounters;
 use super::{
     AreaLock, MapError, PoolError, Slot, Stats, UnmapError, PAGE_MASK, PAGE_SIZE, SEGMENT_SIZE,
@@ -48,6 +48,50 @@ impl Direction {
     fn device_writes(self) -> bool {
         matches!(self, Self::FromDevice | Self::Bidirectional)
     }
+}
+
+/// What [`Pool::alloc`] hands out: memory the CPU and the device share for
+/// as long as the block lives. Each must be freed as what it was allocated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Block {
+    /// `dma_alloc_coherent()` memory: syncs on it are refused.
+    Coherent,
+    /// `dma_alloc_pages()` memory (also what `dma_alloc_noncontiguous()`
+    /// falls back to): the API has the driver sync it, and those syncs are
+    /// accepted and copy nothing, the CPU and the device share the bytes.
+    Pages,
+}
+
+/// What a device asks of the DMA addresses it is given (from its
+/// `struct device`, for one call).
+///
+/// The pool works in physical addresses; the device sees them moved by
+/// `dma_offset` (its `dma-ranges`), and alignment, boundaries and limits are
+/// about what the device sees, as in swiotlb.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Constraints {
+    /// The device's DMA address minus the physical address, wrapping.
+    pub dma_offset: u64,
+    /// `dma_get_min_align_mask()`: a bounce address keeps these bits of the
+    /// original's.
+    pub min_align_mask: u64,
+    /// `dma_get_seg_boundary()`: no mapping or block crosses a multiple of
+    /// `seg_boundary + 1`.
+    pub seg_boundary: u64,
+    /// The highest DMA address the device may be given: its `dma_mask` (or
+    /// `coherent_dma_mask`) and the bus limit, whichever is lower.
+    pub dma_limit: u64,
+}
+
+impl Constraints {
+    /// A device that asks nothing: identity addresses, no alignment, no
+    /// boundary, all of the address space.
+    pub const NONE: Self = Self {
+        dma_offset: 0,
+        min_align_mask: 0,
+        seg_boundary: u64::MAX,
+        dma_limit: u64::MAX,
+    };
 }
 
 /// How bytes move between original buffers and the pool.
@@ -205,42 +249,47 @@ where
             }
     }
 
-    /// Largest streaming mapping a caller should ask this pool for, with
-    /// `min_align_mask` (what the DMA API's `max_mapping_size` reports, and
-    /// what block layers split their requests by).
+    /// Largest streaming mapping a caller should ask this pool for, for a
+    /// device with constraints `c` (what the DMA API's `max_mapping_size`
+    /// reports, and what block layers split their requests by).
     ///
     /// Besides the segment limit of the free function
-    /// [`max_mapping_size`](super::max_mapping_size), which [`Pool::map`]
-    /// enforces, it is at most a quarter of the smallest area: in a small
-    /// pool a mapping that needed a whole area could wait for it forever
-    /// while smaller ones keep taking slots from it.
-    pub fn max_mapping_size(&self, min_align_mask: u64) -> usize {
+    /// [`max_mapping_size`](super::max_mapping_size) and the device's segment
+    /// boundary, which [`Pool::map`] enforces, it is at most a quarter of the
+    /// smallest area: in a small pool a mapping that needed a whole area
+    /// could wait for it forever while smaller ones keep taking slots from
+    /// it.
+    pub fn max_mapping_size(&self, c: &Constraints) -> usize {
         let smallest = (0..self.layout.nareas())
             .map(|i| self.layout.area_slots(i))
             .min()
             .unwrap_or(0);
-        max_mapping_size(min_align_mask).min(smallest * SLOT_SIZE / 4)
+        max_mapping_size(c.min_align_mask)
+            .min(smallest * SLOT_SIZE / 4)
+            .min(boundary_span(c.seg_boundary))
     }
 
     /// Maps the original buffer `orig..orig + size` for streaming DMA in
     /// direction `dir`; returns the physical address of its bounce buffer
     /// (`swiotlb_tbl_map_single`).
     ///
-    /// The bounce address has the bits of `min_align_mask` of `orig`; a
+    /// The bounce address has the bits of `c.min_align_mask` of `orig`; a
     /// mapping of a page or more (padding included) starts on a page boundary
-    /// when the mask allows it (see the [module docs](super)). The search
-    /// starts in area `cpu % nareas()` (the glue passes the current CPU's
-    /// number; any number is fine) and goes on through the other areas in
-    /// order.
+    /// when the mask allows it (see the [module docs](super)). Its slots do
+    /// not cross the device's segment boundary and end at or below its
+    /// limit. The search starts in area `cpu % nareas()` (the glue passes the
+    /// current CPU's number; any number is fine) and goes on through the
+    /// other areas in order.
     ///
     /// The original is always copied into the bounce buffer, whatever `dir`
     /// is, so that a device that writes only part of a `FromDevice` buffer
     /// leaves the rest as it was rather than someone else's stale bytes.
     ///
     /// Errors: [`MapError::Invalid`] for size 0 or a range that wraps,
-    /// [`MapError::TooLarge`] above [`max_mapping_size`]`(min_align_mask)`,
-    /// [`MapError::Full`] when no area has room (counted in
-    /// [`Stats::failed_maps`]).
+    /// [`MapError::TooLarge`] above [`max_mapping_size`]`(c.min_align_mask)`
+    /// or the segment boundary, [`MapError::Unreachable`] when no part of
+    /// the pool is below the device's limit, [`MapError::Full`] when no area
+    /// has room (counted in [`Stats::failed_maps`]).
     ///
     /// [`max_mapping_size`]: super::max_mapping_size
     pub fn map(
@@ -249,33 +298,31 @@ where
         orig: u64,
         size: usize,
         dir: Direction,
-        min_align_mask: u64,
+        c: &Constraints,
         copier: &impl Copier,
     ) -> Result<u64, MapError> {
-        // Every direction copies at map (see above), so `dir` does not change
-        // anything here; it is taken for symmetry with unmap and the DMA API.
-        let _ = dir;
+        let mask = c.min_align_mask;
         if size == 0 {
             return Err(MapError::Invalid);
         }
-        if size > max_mapping_size(min_align_mask) {
+        if size > max_mapping_size(mask) {
             return Err(MapError::TooLarge);
         }
         orig.checked_add(size as u64 - 1).ok_or(MapError::Invalid)?;
-        let offset = orig & min_align_mask & SLOT_MASK;
+        let offset = orig & mask & SLOT_MASK;
         // INVARIANT: `offset < SLOT_SIZE`, and `size <= max_mapping_size`
         // leaves room for it, so `nslots <= SEGMENT_SLOTS`.
         let padded = offset as usize + size;
         let nslots = nr_slots(padded);
-        let high = min_align_mask & !SLOT_MASK;
+        let high = mask & !SLOT_MASK;
         let page_aligned = padded >= PAGE_SIZE && high & PAGE_MASK == 0;
-        let req = Request {
+        let req = self.request(
             nslots,
-            area_addr: 0,
-            match_mask: high | if page_aligned { PAGE_MASK } else { 0 },
-            match_bits: orig & high,
-            head: Slot::head(Kind::Streaming, orig, size, offset, nslots),
-        };
+            c,
+            high | if page_aligned { PAGE_MASK } else { 0 },
+            orig & high,
+            Slot::head(Kind::Streaming(dir), orig, size, offset, nslots),
+        )?;
         let Some(slot) = self.take(cpu, req, |c| {
             c.maps = c.maps.wrapping_add(1);
             c.bytes_to_device = c.bytes_to_device.wrapping_add(size as u64);
@@ -288,6 +335,39 @@ where
         Ok(bounce)
     }
 
+    /// The search for `nslots` slots under `c`, with the alignment
+    /// `match_mask`/`match_bits`; refuses what can never be found.
+    fn request(
+        &self,
+        nslots: usize,
+        c: &Constraints,
+        match_mask: u64,
+        match_bits: u64,
+        head: Slot,
+    ) -> Result<Request, MapError> {
+        // `nslots <= SEGMENT_SLOTS`: no overflow.
+        let bytes = nslots * SLOT_SIZE;
+        if bytes > boundary_span(c.seg_boundary) {
+            return Err(MapError::TooLarge);
+        }
+        // The lowest run the pool can give must end within the limit.
+        let lowest = self.base.wrapping_add(c.dma_offset);
+        match lowest.checked_add(bytes as u64 - 1) {
+            Some(last) if last <= c.dma_limit => {}
+            _ => return Err(MapError::Unreachable),
+        }
+        Ok(Request {
+            nslots,
+            area_phys: 0,
+            dma_offset: c.dma_offset,
+            match_mask,
+            match_bits,
+            boundary: c.seg_boundary,
+            limit: c.dma_limit,
+            head,
+        })
+    }
+
     /// Unmaps the streaming mapping that `map` returned as `bounce`, of
     /// `size` bytes (`swiotlb_tbl_unmap_single`).
     ///
@@ -296,10 +376,11 @@ where
     /// (`DMA_ATTR_SKIP_CPU_SYNC`), then frees the slots.
     ///
     /// `bounce` must be exactly an address `map` returned and not unmapped
-    /// since, and `size` its size; otherwise the call is refused
-    /// ([`UnmapError::NotMapped`], [`UnmapError::SizeMismatch`],
-    /// [`UnmapError::WrongKind`] for a coherent block), changes nothing and
-    /// is counted in [`Stats::bad_unmaps`].
+    /// since, `size` its size and `dir` its direction; otherwise the call is
+    /// refused ([`UnmapError::NotMapped`], [`UnmapError::WrongKind`] for a
+    /// block from [`Pool::alloc`], [`UnmapError::WrongDirection`],
+    /// [`UnmapError::SizeMismatch`]), changes nothing and is counted in
+    /// [`Stats::bad_unmaps`].
     pub fn unmap(
         &self,
         bounce: u64,
@@ -308,8 +389,7 @@ where
         skip_cpu_sync: bool,
         copier: &impl Copier,
     ) -> Result<(), UnmapError> {
-        let copy_back = dir.device_writes() && !skip_cpu_sync;
-        let result = self.unmap_inner(bounce, size, copy_back, copier);
+        let result = self.unmap_inner(bounce, size, dir, skip_cpu_sync, copier);
         if result.is_err() {
             self.bad_unmaps.fetch_add(1, Relaxed);
         }
@@ -320,13 +400,19 @@ where
         &self,
         bounce: u64,
         size: usize,
-        copy_back: bool,
+        dir: Direction,
+        skip_cpu_sync: bool,
         copier: &impl Copier,
     ) -> Result<(), UnmapError> {
+        let copy_back = dir.device_writes() && !skip_cpu_sync;
         let (area, index) = self.locate(bounce).ok_or(UnmapError::NotMapped)?;
         let lock = self.areas.get(area).ok_or(UnmapError::NotMapped)?;
         let orig = lock.with(|st| {
-            let m = st.exact_mapping(index, bounce, Kind::Streaming, size)?;
+            let m = st.exact_mapping(index, bounce, size, |kind| match kind {
+                Kind::Streaming(d) if d == dir => Ok(()),
+                Kind::Streaming(_) => Err(UnmapError::WrongDirection),
+                _ => Err(UnmapError::WrongKind),
+            })?;
             if copy_back {
                 // The mapping is no longer live: a second unmap or a sync
                 // racing with this one is refused, and only this call frees
@@ -361,9 +447,14 @@ where
     /// (as `dma_sync_single_range_for_cpu` passes `dma_addr + offset`), and
     /// the range must end inside them; the matching original range starts as
     /// far from the mapping's original as `bounce` is from its bounce
-    /// address. Otherwise the call is refused ([`UnmapError::NotMapped`],
-    /// [`UnmapError::OutOfRange`], [`UnmapError::WrongKind`]), copies
-    /// nothing and is counted in [`Stats::bad_syncs`].
+    /// address. `dir` must be the mapping's, unless that is
+    /// `Bidirectional` (as DMA-API debugging checks). A block of
+    /// [`Block::Pages`] may be synced too: the range is checked the same way
+    /// and nothing is copied. Otherwise the call is refused
+    /// ([`UnmapError::NotMapped`], [`UnmapError::OutOfRange`],
+    /// [`UnmapError::WrongKind`] for a coherent block,
+    /// [`UnmapError::WrongDirection`]), copies nothing and is counted in
+    /// [`Stats::bad_syncs`].
     pub fn sync_for_cpu(
         &self,
         bounce: u64,
@@ -371,7 +462,7 @@ where
         dir: Direction,
         copier: &impl Copier,
     ) -> Result<(), UnmapError> {
-        let orig = self.sync_check(bounce, size, false, dir.device_writes())?;
+        let orig = self.sync_check(bounce, size, dir, false)?;
         if let Some(orig) = orig {
             copier.from_bounce(bounce, orig, size);
         }
@@ -389,7 +480,7 @@ where
         dir: Direction,
         copier: &impl Copier,
     ) -> Result<(), UnmapError> {
-        let orig = self.sync_check(bounce, size, true, dir.device_reads())?;
+        let orig = self.sync_check(bounce, size, dir, true)?;
         if let Some(orig) = orig {
             copier.to_bounce(orig, bounce, size);
         }
@@ -402,9 +493,14 @@ where
         &self,
         bounce: u64,
         size: usize,
+        dir: Direction,
         to_device: bool,
-        copies: bool,
     ) -> Result<Option<u64>, UnmapError> {
+        let copies = if to_device {
+            dir.device_reads()
+        } else {
+            dir.device_writes()
+        };
         let result = self
             .locate(bounce)
             .ok_or(UnmapError::NotMapped)
@@ -413,11 +509,13 @@ where
                 let area_addr = self.slot_addr(self.layout.area_start(area));
                 lock.with(|st| {
                     let m = st.mapping_at(index).ok_or(UnmapError::NotMapped)?;
-                    match m.kind {
-                        Kind::Streaming => {}
+                    let streaming = match m.kind {
+                        Kind::Streaming(d) if d == dir || d == Direction::Bidirectional => true,
+                        Kind::Streaming(_) => return Err(UnmapError::WrongDirection),
+                        Kind::Pages => false,
                         Kind::Coherent => return Err(UnmapError::WrongKind),
                         _ => return Err(UnmapError::NotMapped),
-                    }
+                    };
                     let start = area_addr
                         .wrapping_add((m.head as u64) << SLOT_SHIFT)
                         .wrapping_add(m.offset);
@@ -433,7 +531,7 @@ where
                         Some(sub_end) if sub_end <= end => {}
                         _ => return Err(UnmapError::OutOfRange),
                     }
-                    if !copies || size == 0 {
+                    if !streaming || !copies || size == 0 {
                         return Ok(None);
                     }
                     let c = &mut st.counters;
@@ -451,16 +549,26 @@ where
         result
     }
 
-    /// Allocates `size` bytes of coherent memory from the pool
-    /// (`swiotlb_alloc`); returns its physical address, which is page
-    /// aligned.
+    /// Allocates a block of `size` bytes from the pool for memory the CPU
+    /// and the device share (`swiotlb_alloc`); returns its physical address.
     ///
-    /// Takes `size` rounded up to whole slots, at most [`SEGMENT_SIZE`],
-    /// and zeroes all of those slots. The search starts in area
-    /// `cpu % nareas()`. Errors as for [`Pool::map`]; a full pool is counted
-    /// in [`Stats::failed_allocs`]. The glue passes `PAGE_ALIGN(size)`, as
-    /// dma-direct does, when the block must be whole pages.
-    pub fn alloc(&self, cpu: usize, size: usize, copier: &impl Copier) -> Result<u64, MapError> {
+    /// The block's DMA address is aligned to its size rounded up to a power
+    /// of two pages, as the DMA API promises for `dma_alloc_coherent` (and as
+    /// `swiotlb_alloc` and dma-direct give); it keeps to `c`'s boundary and
+    /// limit (the glue passes the coherent mask). Takes `size` rounded up to
+    /// whole slots, at most [`SEGMENT_SIZE`], and zeroes all of those slots.
+    /// The search starts in area `cpu % nareas()`. Errors as for
+    /// [`Pool::map`]; a full pool is counted in [`Stats::failed_allocs`]. The
+    /// glue passes `PAGE_ALIGN(size)`, as dma-direct does, when the block
+    /// must be whole pages.
+    pub fn alloc(
+        &self,
+        cpu: usize,
+        size: usize,
+        block: Block,
+        c: &Constraints,
+        copier: &impl Copier,
+    ) -> Result<u64, MapError> {
         if size == 0 {
             return Err(MapError::Invalid);
         }
@@ -468,13 +576,15 @@ where
             return Err(MapError::TooLarge);
         }
         let nslots = nr_slots(size);
-        let req = Request {
+        // `size <= SEGMENT_SIZE`: the alignment is at most a segment.
+        let align = size.div_ceil(PAGE_SIZE).next_power_of_two() * PAGE_SIZE;
+        let req = self.request(
             nslots,
-            area_addr: 0,
-            match_mask: PAGE_MASK,
-            match_bits: 0,
-            head: Slot::head(Kind::Coherent, 0, size, 0, nslots),
-        };
+            c,
+            align as u64 - 1,
+            0,
+            Slot::head(block.into(), 0, size, 0, nslots),
+        )?;
         let Some(addr) = self.take(cpu, req, |c| c.allocs = c.allocs.wrapping_add(1)) else {
             self.failed_allocs.fetch_add(1, Relaxed);
             return Err(MapError::Full);
@@ -483,21 +593,29 @@ where
         Ok(addr)
     }
 
-    /// Frees a coherent block that [`Pool::alloc`] returned as `addr`, of
-    /// `size` bytes, the size passed to `alloc` (`swiotlb_free`).
+    /// Frees a block that [`Pool::alloc`] returned as `addr`, of `size`
+    /// bytes, the size passed to `alloc`, as the same kind of `block`
+    /// (`swiotlb_free`).
     ///
     /// Refused, changing nothing and counted in [`Stats::bad_unmaps`], when
-    /// `addr` is not a live coherent block ([`UnmapError::NotMapped`],
-    /// [`UnmapError::WrongKind`] for a streaming mapping) or `size` differs
+    /// `addr` is not a live block ([`UnmapError::NotMapped`]), is a
+    /// streaming mapping or the other kind of block
+    /// ([`UnmapError::WrongKind`]), or `size` differs
     /// ([`UnmapError::SizeMismatch`]).
-    pub fn free(&self, addr: u64, size: usize) -> Result<(), UnmapError> {
+    pub fn free(&self, addr: u64, size: usize, block: Block) -> Result<(), UnmapError> {
         let result = self
             .locate(addr)
             .ok_or(UnmapError::NotMapped)
             .and_then(|(area, index)| {
                 let lock = self.areas.get(area).ok_or(UnmapError::NotMapped)?;
                 lock.with(|st| {
-                    st.exact_mapping(index, addr, Kind::Coherent, size)?;
+                    st.exact_mapping(index, addr, size, |kind| {
+                        if kind == Kind::from(block) {
+                            Ok(())
+                        } else {
+                            Err(UnmapError::WrongKind)
+                        }
+                    })?;
                     self.release(st, index);
                     st.counters.frees = st.counters.frees.wrapping_add(1);
                     Ok(())
@@ -557,7 +675,7 @@ where
                 continue;
             };
             let area_start = self.layout.area_start(area);
-            req.area_addr = self.slot_addr(area_start);
+            req.area_phys = self.slot_addr(area_start);
             let found = lock.with(|st| {
                 let index = st.alloc(&req)?;
                 count(&mut st.counters);

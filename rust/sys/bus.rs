@@ -3,7 +3,7 @@
 //! The platform bus: a notifier on its binding events, and a walk over its
 //! devices.
 
-use super::device::{Device, DeviceRef};
+use super::device::Device;
 use crate::ffi as bindings;
 use core::ffi::{c_int, c_ulong, c_void};
 use kernel::error::to_result;
@@ -16,11 +16,13 @@ pub(crate) enum BusEvent {
     /// A driver is about to probe: after the bus's `dma_configure`, before
     /// the driver's `probe`. DMA ops set now are the ones the driver uses.
     Bind,
-    /// The driver's probe failed.
+    /// The driver's probe failed. Sent before the driver core releases the
+    /// driver's devres (`dmam_*` frees still come after it).
     NotBound,
-    /// The driver was unbound.
+    /// The driver was unbound: its `remove()` and its devres have run.
     Unbound,
-    /// The device is being removed.
+    /// The device was deleted: its driver, if any, was released before.
+    /// (`BUS_NOTIFY_DEL_DEVICE` comes before that, so it is not reported.)
     Removed,
 }
 
@@ -30,7 +32,7 @@ impl BusEvent {
             bindings::BUS_NOTIFY_BIND_DRIVER => Some(Self::Bind),
             bindings::BUS_NOTIFY_DRIVER_NOT_BOUND => Some(Self::NotBound),
             bindings::BUS_NOTIFY_UNBOUND_DRIVER => Some(Self::Unbound),
-            bindings::BUS_NOTIFY_DEL_DEVICE => Some(Self::Removed),
+            bindings::BUS_NOTIFY_REMOVED_DEVICE => Some(Self::Removed),
             _ => None,
         }
     }
@@ -120,8 +122,11 @@ unsafe extern "C" fn collect_one(dev: *mut bindings::device, data: *mut c_void) 
     0
 }
 
-/// Calls `f` for every device on the platform bus (in process context; `f`
-/// must not bind or unbind drivers: collect [`DeviceRef`]s and act after).
+/// Calls `f` for every device on the platform bus, in process context.
+///
+/// The walk holds a reference on the device `f` is given and no lock, so
+/// `f` may bind or unbind its driver (as the driver core's own
+/// `driver_attach()` does in the same walk); it must not sleep for long.
 pub(crate) fn for_each_platform_device(mut f: impl FnMut(&Device)) {
     let mut f: &mut dyn FnMut(&Device) = &mut f;
     let data = core::ptr::from_mut(&mut f).cast::<c_void>();
@@ -135,17 +140,4 @@ pub(crate) fn for_each_platform_device(mut f: impl FnMut(&Device)) {
             Some(collect_one),
         )
     };
-}
-
-/// The platform devices for which `pred` holds, each with a reference.
-pub(crate) fn platform_devices(mut pred: impl FnMut(&Device) -> bool) -> Result<KVec<DeviceRef>> {
-    let mut out = KVec::new();
-    let mut result = Ok(());
-    for_each_platform_device(|d| {
-        if result.is_ok() && pred(d) {
-            result = out.push(DeviceRef::new(d), GFP_KERNEL);
-        }
-    });
-    result?;
-    Ok(out)
 }

@@ -4,19 +4,47 @@
 
 use super::of::OfNode;
 use crate::ffi as bindings;
-use core::ops::Deref;
-use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
 use kernel::str::CStr;
+use kernel::types::Opaque;
 
 /// A `struct device` that is alive while this reference is.
+///
+/// The C side changes a device under any Rust reference to it (its driver,
+/// its DMA fields), so the struct is [`Opaque`]: Rust never reads it as
+/// plain data, only through the kernel's accessors.
 ///
 /// # Invariants
 ///
 /// A `&Device` is only made from a pointer to a live device (see
 /// [`Device::from_raw`]), so `self.0` is valid for the borrow's lifetime.
 #[repr(transparent)]
-pub(crate) struct Device(bindings::device);
+pub(crate) struct Device(Opaque<bindings::device>);
+
+/// The DMA addresses a device sees for physical memory, and what it asks of
+/// them (from its `struct device`, at one moment).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DmaConstraints {
+    /// What the device adds to a physical address (`dma-ranges`), wrapping.
+    pub(crate) dma_offset: u64,
+    /// `dma_get_min_align_mask()`.
+    pub(crate) min_align_mask: u64,
+    /// `dma_get_seg_boundary()`.
+    pub(crate) seg_boundary: u64,
+    /// The highest DMA address it may be given: its streaming or coherent
+    /// mask and its bus limit, whichever is lower (0 when it cannot reach
+    /// the memory at all).
+    pub(crate) dma_limit: u64,
+}
+
+/// Which of a device's masks applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MaskKind {
+    /// `dma_mask`, for streaming mappings.
+    Streaming,
+    /// `coherent_dma_mask`, for allocations.
+    Coherent,
+}
 
 impl Device {
     /// Borrows a device from a raw pointer.
@@ -26,13 +54,14 @@ impl Device {
     /// `ptr` points to a device that stays alive for `'a`.
     pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::device) -> &'a Device {
         // SAFETY: The caller guarantees validity for `'a`; the type is
-        // `repr(transparent)` over `struct device`.
+        // `repr(transparent)` over `Opaque<struct device>`, which has the
+        // layout of `struct device`.
         unsafe { &*ptr.cast::<Device>() }
     }
 
     /// The raw pointer, for wrappers that pass the device to C.
     pub(crate) fn as_raw(&self) -> *mut bindings::device {
-        core::ptr::from_ref(&self.0).cast_mut()
+        self.0.get()
     }
 
     /// The device's name, as in `a003e00.virtio_mmio`.
@@ -44,13 +73,17 @@ impl Device {
 
     /// The device's DT node, if it has one.
     pub(crate) fn of_node(&self) -> Option<OfNode> {
-        // SAFETY: The device is alive and holds a reference on its node.
-        unsafe { OfNode::from_borrowed(self.0.of_node) }
+        // SAFETY: The device is alive (type invariant) and holds a reference
+        // on its node, which the helper reads once.
+        unsafe { OfNode::from_borrowed(bindings::rdma_dev_of_node(self.as_raw())) }
     }
 
-    /// Whether a driver is bound to the device.
+    /// Whether a driver is bound to the device (a snapshot: only the device
+    /// lock, which the driver core holds while binding, makes it stable).
     pub(crate) fn is_bound(&self) -> bool {
-        !self.0.driver.is_null()
+        // SAFETY: The device is alive (type invariant); the helper reads
+        // one pointer.
+        unsafe { bindings::rdma_dev_is_bound(self.as_raw()) }
     }
 
     /// Whether the device snoops CPU caches (`dma-coherent`).
@@ -59,11 +92,21 @@ impl Device {
         unsafe { bindings::rdma_dev_is_dma_coherent(self.as_raw()) }
     }
 
-    /// The DMA address at which the device sees physical address `phys`
-    /// (honours the bus's `dma-ranges`).
-    pub(crate) fn phys_to_dma(&self, phys: u64) -> u64 {
+    /// Whether the device is behind an IOMMU (it has an IOMMU group).
+    pub(crate) fn is_iommu_mapped(&self) -> bool {
         // SAFETY: The device is alive (type invariant).
-        unsafe { bindings::rdma_phys_to_dma(self.as_raw(), phys) }
+        unsafe { bindings::rdma_dev_iommu_mapped(self.as_raw()) }
+    }
+
+    /// The device's DMA addresses of the first and last byte of
+    /// `base..base + size`, or `None` unless it reaches all of that range as
+    /// one contiguous run (through its `dma-ranges`).
+    pub(crate) fn dma_span(&self, base: u64, size: u64) -> Option<(u64, u64)> {
+        let (mut first, mut last) = (0, 0);
+        // SAFETY: The device is alive (type invariant); the out pointers are
+        // valid for writes.
+        unsafe { bindings::rdma_dma_span(self.as_raw(), base, size, &mut first, &mut last) }
+            .then_some((first, last))
     }
 
     /// The physical address behind DMA address `dma` of this device.
@@ -72,10 +115,26 @@ impl Device {
         unsafe { bindings::rdma_dma_to_phys(self.as_raw(), dma) }
     }
 
-    /// The device's `min_align_mask` (0 when it has none).
-    pub(crate) fn min_align_mask(&self) -> u64 {
-        // SAFETY: The device is alive (type invariant).
-        unsafe { bindings::rdma_dma_min_align_mask(self.as_raw()) }
+    /// What the device asks of the DMA addresses of memory at physical
+    /// address `base` and above, under its `kind` of mask.
+    pub(crate) fn dma_constraints(&self, base: u64, kind: MaskKind) -> DmaConstraints {
+        let mut c = bindings::rdma_dma_constraints {
+            dma_offset: 0,
+            min_align_mask: 0,
+            seg_boundary: 0,
+            dma_limit: 0,
+        };
+        // SAFETY: The device is alive (type invariant); `c` is valid for
+        // writes.
+        unsafe {
+            bindings::rdma_dma_constraints(self.as_raw(), base, kind == MaskKind::Coherent, &mut c)
+        };
+        DmaConstraints {
+            dma_offset: c.dma_offset,
+            min_align_mask: c.min_align_mask,
+            seg_boundary: c.seg_boundary,
+            dma_limit: c.dma_limit,
+        }
     }
 
     /// Sets the device's `driver_override`: only a driver of that name may
@@ -105,43 +164,5 @@ impl Device {
         let ret = unsafe { bindings::device_attach(self.as_raw()) };
         to_result(ret)?;
         Ok(ret > 0)
-    }
-}
-
-/// A counted reference to a device (`get_device`/`put_device`).
-///
-/// # Invariants
-///
-/// Holds one reference on the device behind `self.0`, dropped on drop.
-pub(crate) struct DeviceRef(NonNull<Device>);
-
-// SAFETY: A device reference may be taken and dropped on any thread.
-unsafe impl Send for DeviceRef {}
-// SAFETY: `&DeviceRef` only gives `&Device`, whose methods are thread-safe.
-unsafe impl Sync for DeviceRef {}
-
-impl DeviceRef {
-    /// Takes a reference on `dev`.
-    pub(crate) fn new(dev: &Device) -> Self {
-        // SAFETY: `dev` is alive (type invariant of `Device`).
-        unsafe { bindings::get_device(dev.as_raw()) };
-        // INVARIANT: we took a reference just above.
-        Self(NonNull::from(dev))
-    }
-}
-
-impl Deref for DeviceRef {
-    type Target = Device;
-
-    fn deref(&self) -> &Device {
-        // SAFETY: Our reference keeps the device alive (type invariant).
-        unsafe { self.0.as_ref() }
-    }
-}
-
-impl Drop for DeviceRef {
-    fn drop(&mut self) {
-        // SAFETY: We own one reference (type invariant).
-        unsafe { bindings::put_device(self.0.as_ptr().cast()) };
     }
 }

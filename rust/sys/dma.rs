@@ -51,6 +51,26 @@ impl Attrs {
     pub(crate) fn skip_cpu_sync(self) -> bool {
         self.0 & bindings::DMA_ATTR_SKIP_CPU_SYNC != 0
     }
+
+    /// `DMA_ATTR_NO_WARN`: the caller expects failures; do not log them.
+    pub(crate) fn no_warn(self) -> bool {
+        self.0 & bindings::DMA_ATTR_NO_WARN != 0
+    }
+}
+
+/// What an allocation op hands out (and its free must take back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AllocKind {
+    /// `alloc`: `dma_alloc_coherent()` memory.
+    Coherent,
+    /// `alloc_pages_op`: `dma_alloc_pages()` memory, which the driver syncs.
+    Pages,
+}
+
+/// Whether a failed allocation may be logged: not when the caller passed
+/// `__GFP_NOWARN` (virtio tries smaller rings that way, for one).
+fn may_warn(gfp: bindings::gfp_t) -> bool {
+    gfp & bindings::__GFP_NOWARN == 0
 }
 
 /// Which of our ops tables a device has.
@@ -162,22 +182,26 @@ fn with_backend<const R: usize, T>(f: impl FnOnce(&Region) -> T) -> Option<T> {
     unsafe { raw.as_ref() }.map(f)
 }
 
-/// Gives `dev` one of our ops tables. The caller calls this from the bus
-/// notifier before the driver probes, or with the device unbound.
+/// Gives `dev` one of our ops tables, and makes the DMA core call them: it
+/// clears a stale `dma_skip_sync` and `dma_iommu` (see `helpers.c`). The
+/// caller calls this from the bus notifier before the driver probes, or with
+/// the device unbound.
 pub(crate) fn install(dev: &Device, ops: Ops) {
     ops.counter().fetch_add(1, Ordering::AcqRel);
     // SAFETY: `dev` is alive; the table is static and lives as long as the
     // module, and every device gets its ops cleared (`uninstall`) before the
     // module can go: the counter keeps `withdraw` from passing until then.
-    unsafe { bindings::rdma_set_dma_ops(dev.as_raw(), ops.table()) };
+    unsafe { bindings::rdma_install_dma_ops(dev.as_raw(), ops.table()) };
 }
 
 /// Takes our ops off `dev` (it falls back to the platform's ops); returns
-/// which ones it had, if any. Only for a device with no driver bound.
+/// which ones it had, if any. Only once the driver core has released all the
+/// driver held.
 pub(crate) fn uninstall(dev: &Device) -> Option<Ops> {
     let ops = Ops::of(dev)?;
-    // SAFETY: `dev` is alive; a null ops pointer is how a device has none.
-    unsafe { bindings::rdma_set_dma_ops(dev.as_raw(), core::ptr::null()) };
+    // SAFETY: `dev` is alive; no DMA call is made for it now (the caller's
+    // promise), so its ops may change.
+    unsafe { bindings::rdma_remove_dma_ops(dev.as_raw()) };
     ops.counter().fetch_sub(1, Ordering::AcqRel);
     Some(ops)
 }
@@ -292,9 +316,13 @@ unsafe extern "C" fn map_page<const R: usize>(
     attrs: c_ulong,
 ) -> bindings::dma_addr_t {
     // SAFETY: See above: `page` is a valid page the caller maps.
-    let phys = unsafe { bindings::rdma_page_to_phys(page) } + offset;
+    let page = unsafe { bindings::rdma_page_to_phys(page) };
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
+    // An offset that overflows is the caller's bug: refuse it, never panic.
+    let Some(phys) = page.checked_add(offset) else {
+        return MAPPING_ERROR;
+    };
     with_backend::<R, _>(|r| r.map(dev, phys, size, dir, Attrs(attrs))).unwrap_or(MAPPING_ERROR)
 }
 
@@ -394,12 +422,14 @@ unsafe extern "C" fn alloc<const R: usize>(
     d: *mut bindings::device,
     size: usize,
     handle: *mut bindings::dma_addr_t,
-    _gfp: bindings::gfp_t,
+    gfp: bindings::gfp_t,
     _attrs: c_ulong,
 ) -> *mut c_void {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    let Some((cpu_addr, dma)) = with_backend::<R, _>(|r| r.alloc(dev, size)).flatten() else {
+    let Some((cpu_addr, dma)) =
+        with_backend::<R, _>(|r| r.alloc(dev, size, AllocKind::Coherent, may_warn(gfp))).flatten()
+    else {
         return core::ptr::null_mut();
     };
     // SAFETY: `handle` is the caller's out-parameter, valid for writes.
@@ -421,7 +451,7 @@ unsafe extern "C" fn free<const R: usize>(
 ) {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    with_backend::<R, _>(|r| r.free(dev, size, vaddr, handle));
+    with_backend::<R, _>(|r| r.free(dev, size, vaddr, handle, AllocKind::Coherent));
 }
 
 /// The `alloc_pages_op` op of slot `R`.
@@ -434,14 +464,17 @@ unsafe extern "C" fn alloc_pages_op<const R: usize>(
     size: usize,
     handle: *mut bindings::dma_addr_t,
     _dir: bindings::dma_data_direction,
-    _gfp: bindings::gfp_t,
+    gfp: bindings::gfp_t,
 ) -> *mut bindings::page {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
     // Pages need a linear-map alias: only regions without `no-map` have one.
-    let Some((cpu_addr, dma)) =
-        with_backend::<R, _>(|r| if r.linear() { r.alloc(dev, size) } else { None }).flatten()
-    else {
+    let Some((cpu_addr, dma)) = with_backend::<R, _>(|r| {
+        r.linear()
+            .then(|| r.alloc(dev, size, AllocKind::Pages, may_warn(gfp)))
+            .flatten()
+    })
+    .flatten() else {
         return core::ptr::null_mut();
     };
     // SAFETY: `handle` is the caller's out-parameter, valid for writes.
@@ -470,7 +503,7 @@ unsafe extern "C" fn free_pages<const R: usize>(
             bindings::rdma_phys_to_virt(bindings::rdma_page_to_phys(page)),
         )
     };
-    with_backend::<R, _>(|r| r.free(dev, size, vaddr, handle));
+    with_backend::<R, _>(|r| r.free(dev, size, vaddr, handle, AllocKind::Pages));
 }
 
 /// The `map_resource` op of slot `R`.
@@ -500,6 +533,17 @@ unsafe extern "C" fn dma_supported<const R: usize>(d: *mut bindings::device, mas
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
     with_backend::<R, _>(|r| r.dma_supported(dev, mask)).unwrap_or(false) as c_int
+}
+
+/// The `get_required_mask` op of slot `R`.
+///
+/// # Safety
+///
+/// Called by the DMA core only, under the DMA API contract above.
+unsafe extern "C" fn get_required_mask<const R: usize>(d: *mut bindings::device) -> u64 {
+    // SAFETY: See above.
+    let dev = unsafe { dev(d) };
+    with_backend::<R, _>(|r| r.required_mask(dev)).unwrap_or(0)
 }
 
 /// The `max_mapping_size` op of slot `R`.
@@ -534,7 +578,7 @@ const fn ops<const R: usize>() -> bindings::dma_map_ops {
         sync_sg_for_device: Some(sync_sg::<R, true>),
         cache_sync: None,
         dma_supported: Some(dma_supported::<R>),
-        get_required_mask: None,
+        get_required_mask: Some(get_required_mask::<R>),
         max_mapping_size: Some(max_mapping_size::<R>),
         opt_mapping_size: None,
         get_merge_boundary: None,

@@ -35,3 +35,10 @@ pub(crate) fn ratelimit() -> bool {
     // SAFETY: `__ratelimit` on a static state has no preconditions.
     unsafe { bindings::rdma_ratelimit() }
 }
+
+/// Sleeps for at least `ms` milliseconds (process context only).
+pub(crate) fn sleep_ms(ms: u32) {
+    // SAFETY: `msleep` may be called from any process context that may sleep;
+    // our callers are the module's load and unload paths.
+    unsafe { bindings::msleep(ms) };
+}

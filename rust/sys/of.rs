@@ -139,9 +139,33 @@ impl OfNode {
         }
     }
 
-    /// Every node that phandle-list property `name` points to, in order.
+    /// The length in bytes of property `name`, if the node has it.
+    pub(crate) fn property_len(&self, name: &CStr) -> Option<usize> {
+        let mut len: core::ffi::c_int = 0;
+        // SAFETY: The node is alive (type invariant), `name` is NUL-terminated
+        // and `len` is valid for writes.
+        let prop =
+            unsafe { bindings::of_find_property(self.as_raw(), name.as_char_ptr(), &mut len) };
+        (!prop.is_null()).then(|| usize::try_from(len).unwrap_or(0))
+    }
+
+    /// Every node that phandle-list property `name` (one cell an entry, as
+    /// `memory-region`) points to, in order. An empty (0) or dangling entry
+    /// is skipped, not taken for the end of the list, as
+    /// `of_reserved_mem_device_init_by_idx` walks it by index.
     pub(crate) fn phandles<'a>(&'a self, name: &'a CStr) -> impl Iterator<Item = OfNode> + 'a {
-        (0..).map_while(move |i| self.phandle(name, i))
+        let count = self.property_len(name).unwrap_or(0) / core::mem::size_of::<u32>();
+        (0..count).filter_map(move |i| self.phandle(name, i32::try_from(i).ok()?))
+    }
+
+    /// Adds property `name` with string `value` to the node, for good (it
+    /// outlives this module: see `rdma_of_mark`).
+    pub(crate) fn mark(&self, name: &CStr, value: &CStr) -> Result {
+        // SAFETY: The node is alive (type invariant); both strings are
+        // NUL-terminated, and the callee copies them.
+        to_result(unsafe {
+            bindings::rdma_of_mark(self.as_raw(), name.as_char_ptr(), value.as_char_ptr())
+        })
     }
 }
 

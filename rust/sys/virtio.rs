@@ -58,6 +58,9 @@ pub(crate) const F_VERSION_1: u32 = bindings::VIRTIO_F_VERSION_1;
 /// that are not ours.
 static PREVIOUS: AtomicUsize = AtomicUsize::new(0);
 
+/// Calls of our callback under way: unhooking waits for them to end.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
 /// Our callback: "restricted" for our devices (`crate::virtio::restricts`),
 /// the previous callback's answer for the others.
 ///
@@ -65,6 +68,19 @@ static PREVIOUS: AtomicUsize = AtomicUsize::new(0);
 ///
 /// Called by the virtio core with a live device being probed.
 unsafe extern "C" fn check_mem_acc(vdev: *mut bindings::virtio_device) -> bindings::bool_ {
+    IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
+    // SAFETY: The caller's contract, passed on.
+    let answer = unsafe { answer(vdev) };
+    IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
+    answer
+}
+
+/// The body of [`check_mem_acc`].
+///
+/// # Safety
+///
+/// As for [`check_mem_acc`].
+unsafe fn answer(vdev: *mut bindings::virtio_device) -> bool {
     // INVARIANT: the core passes a device alive for the call.
     let dev = VirtioDevice(vdev);
     if crate::virtio::restricts(&dev) {
@@ -119,5 +135,18 @@ impl Drop for MemAccHook {
                 pr_warn!("virtio_check_mem_acc_cb was replaced after ours: leaving it as it is\n");
             }
         }
+        // The module's text goes after this. A task may have loaded our
+        // callback's address before the store above and not yet entered it,
+        // or be inside it (the previous callback may sleep), or be between
+        // its last instruction that counts and its return. Wait for each:
+        // every task to schedule voluntarily (none can in the first window),
+        // then the calls under way, then once more for the returns.
+        // SAFETY: Process context (module unload), no locks held.
+        unsafe { bindings::rdma_wait_for_callers() };
+        while IN_FLIGHT.load(Ordering::Acquire) != 0 {
+            super::sleep_ms(1);
+        }
+        // SAFETY: As above.
+        unsafe { bindings::rdma_wait_for_callers() };
     }
 }

@@ -9,7 +9,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 12
+ktap_set_plan 13
 R=$(first good 1)
 base=$(first good 2)
 size=$(first good 3)
@@ -32,7 +32,10 @@ tcheck "misuse (wrong size, wrong direction, not the start, double unmap, sync p
 result "...and counted: 4 bad unmaps, 2 bad syncs" \
 	[ $(( $(counter bad_unmaps "$R") - unmaps )) -eq 4 -a $(( $(counter bad_syncs "$R") - syncs )) -eq 2 ]
 result "...and nothing of it stays in the pool" [ "$(counter io_tlb_used "$R")" -eq "$probed" ]
+mark_log
 tcheck "a bounce buffer never shows a previous mapping's bytes, even after the pool filled up" fresh 0
+result "...and its maps with DMA_ATTR_NO_WARN failed without a word when it was full" \
+	not sh -c "dmesg | tail -n +$((LOG_MARK + 1)) | grep -q 'failed in $R'"
 
 # A device that dma-direct had let skip syncs (dma_skip_sync) gets them back
 # with the pool's ops, even if its driver never calls dma_set_mask().
