@@ -3,7 +3,8 @@
 //! Which devices get a region's pool, and when.
 //!
 //! A platform device whose DT node names a restricted region in
-//! `memory-region` gets that region's DMA ops at `BUS_NOTIFY_BIND_DRIVER`:
+//! `memory-region`, or a PCI device whose host bridge's node does, gets that
+//! region's DMA ops at `BUS_NOTIFY_BIND_DRIVER`:
 //! the bus has run `dma_configure` by then and the driver has not probed, so
 //! every allocation and mapping the driver makes goes through the pool.
 //!
@@ -32,7 +33,7 @@
 //! region is fenced off with a `driver_override` no driver matches.
 
 use crate::region::{self, Errno, Region, COMPATIBLE};
-use crate::sys::bus::{self, BusEvent};
+use crate::sys::bus::{self, Bus, BusEvent};
 use crate::sys::device::Device;
 use crate::sys::dma::{self, Ops};
 use crate::sys::of::OfNode;
@@ -79,10 +80,27 @@ fn verdict(np: &OfNode) -> Verdict {
     }
 }
 
+/// The DT node whose `memory-region` says whether `dev` is restricted: its
+/// own when it has one with that property, else the node that configures
+/// its DMA (for a PCI device, its host bridge's `pcie@...` node), as
+/// mainline's `of_dma_set_restricted_buffer()` decides.
+///
+/// A PCI host bridge's node (`device_type = "pci"`) speaks for the devices
+/// behind the bridge, not for the bridge's own platform device, which does
+/// no DMA: restricting (and at unload, fencing) that one would tear down the
+/// whole hierarchy.
+fn restriction_node(dev: &Device) -> Option<OfNode> {
+    let own = dev.of_node();
+    if !dev.is_pci() && own.as_ref().is_some_and(|np| np.is_type(c_str!("pci"))) {
+        return None;
+    }
+    own.filter(|np| np.has_property(c_str!("memory-region")))
+        .or_else(|| dev.dma_config_node())
+}
+
 /// Whether `dev` is behind a restricted region (claimed or not).
 pub(crate) fn is_restricted(dev: &Device) -> bool {
-    dev.of_node()
-        .is_some_and(|np| !matches!(verdict(&np), Verdict::Unrestricted))
+    restriction_node(dev).is_some_and(|np| !matches!(verdict(&np), Verdict::Unrestricted))
 }
 
 /// Why `dev`, behind `r`, cannot be served by its pool, if it cannot.
@@ -102,7 +120,9 @@ fn unservable(dev: &Device, r: &Region) -> Option<&'static str> {
 
 /// Installs the right ops on `dev`, about to be probed.
 fn attach(dev: &Device) {
-    let Some(np) = dev.of_node() else { return };
+    let Some(np) = restriction_node(dev) else {
+        return;
+    };
     let refuse = |why: &str, target: Option<&OfNode>| {
         pr_err!(
             "{}: {} ({}); all its DMA will be refused\n",
@@ -155,7 +175,7 @@ pub(crate) fn on_bus_event(event: BusEvent, dev: &Device) {
 /// bound before the module loaded again, so that they come back through
 /// their pools. Cannot fail: a device it cannot help is logged and left.
 fn reprobe_existing() {
-    bus::for_each_platform_device(|dev| {
+    bus::for_each_device(|dev| {
         if Ops::of(dev).is_some() || !is_restricted(dev) {
             return;
         }
@@ -187,8 +207,13 @@ fn reprobe_existing() {
 /// Cannot fail part way: the work is done device by device inside the walk,
 /// with nothing to allocate.
 fn release_all() {
-    bus::for_each_platform_device(|dev| {
-        if Ops::of(dev).is_none() && !is_restricted(dev) {
+    bus::for_each_device(|dev| {
+        let ours = Ops::of(dev).is_some();
+        if !ours && !is_restricted(dev) {
+            return;
+        }
+        // Already done (the second sweep meets most devices again).
+        if !ours && !dev.is_bound() && dev.driver_override_is(FENCE) {
             return;
         }
         // Fence first, so that nothing binds it between the unbind and now.
@@ -218,16 +243,24 @@ fn release_all() {
 
 /// The attachment machinery, live from load to unload.
 pub(crate) struct Attacher {
-    notifier: Option<bus::PlatformBusNotifier>,
+    notifiers: KVec<bus::BusNotifier>,
 }
 
 impl Attacher {
-    /// Starts watching the platform bus and re-probes devices already bound.
+    /// Starts watching the platform and PCI buses and re-probes devices
+    /// already bound.
     pub(crate) fn start() -> Result<Self> {
         CLOSING.store(false, Ordering::Release);
-        let this = Self {
-            notifier: Some(bus::PlatformBusNotifier::register()?),
+        // On an error return, `this` is dropped: its notifiers go and the
+        // sweeps run, as at unload.
+        let mut this = Self {
+            notifiers: KVec::new(),
         };
+        for b in Bus::ALL {
+            if let Some(n) = bus::BusNotifier::register(b)? {
+                this.notifiers.push(n, GFP_KERNEL)?;
+            }
+        }
         reprobe_existing();
         Ok(this)
     }
@@ -236,10 +269,10 @@ impl Attacher {
 impl Drop for Attacher {
     fn drop(&mut self) {
         // Devices that bind while we release get refusing ops (CLOSING), and
-        // the second sweep, after the notifier is gone, catches them.
+        // the second sweep, after the notifiers are gone, catches them.
         CLOSING.store(true, Ordering::Release);
         release_all();
-        self.notifier = None;
+        self.notifiers = KVec::new();
         release_all();
     }
 }

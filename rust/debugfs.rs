@@ -38,7 +38,7 @@ const FILES: [(&CStr, Show); 20] = [
     }),
     (c_str!("devices"), |r, o| {
         let mut result = Ok(());
-        bus::for_each_platform_device(|d| {
+        bus::for_each_device(|d| {
             if result.is_ok() && Ops::of(d) == Some(Ops::Region(r.index)) {
                 result = writeln!(o, "{}", d.name());
             }

@@ -294,18 +294,54 @@ impl Region {
         })
     }
 
-    /// Records every DT node whose `memory-region` names this region.
+    /// Records every DT node whose `memory-region` names this region, and
+    /// names those whose devices the module does not restrict.
     pub(crate) fn find_consumers(&mut self) -> Result {
         for np in OfNode::all_with_property(c_str!("memory-region")) {
             if np
                 .phandles(c_str!("memory-region"))
                 .any(|target| target == self.node)
             {
-                pr_info!("/reserved-memory/{}: used by {}\n", &*self.name, np.name());
+                if consumer_is_watched(&np) {
+                    pr_info!("/reserved-memory/{}: used by {}\n", &*self.name, np.name());
+                } else {
+                    pr_warn!(
+                        "/reserved-memory/{}: used by {}, whose device is neither a platform device nor behind a PCI host bridge: restricted_dma does not restrict it\n",
+                        &*self.name,
+                        np.name()
+                    );
+                }
                 self.consumers.push(np, GFP_KERNEL)?;
             }
         }
         Ok(())
+    }
+}
+
+/// Whether the device made for `np` is one the module watches: the devices
+/// behind a PCI host bridge (`device_type = "pci"`), or a platform device,
+/// which `of_platform_populate()` makes for a child of the root or of a
+/// simple bus, except an AMBA primecell. Anything else (AMBA, I2C, SPI, USB
+/// devices...) is on a bus the module has no notifier on.
+fn consumer_is_watched(np: &OfNode) -> bool {
+    if np.is_type(c_str!("pci")) {
+        return true;
+    }
+    if np.is_compatible(c_str!("arm,primecell")) {
+        return false;
+    }
+    match np.parent() {
+        None => false,
+        Some(parent) => {
+            parent.parent().is_none()
+                || [
+                    c_str!("simple-bus"),
+                    c_str!("simple-mfd"),
+                    c_str!("simple-pm-bus"),
+                ]
+                .iter()
+                .any(|c| parent.is_compatible(c))
+        }
     }
 }
 

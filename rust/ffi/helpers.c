@@ -11,6 +11,7 @@
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/of.h>
+#include <linux/pci.h>
 #include <linux/ratelimit.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
@@ -26,6 +27,7 @@
 
 struct device_node *rdma_of_node_get(struct device_node *np) { return of_node_get(np); }
 void rdma_of_node_put(struct device_node *np) { of_node_put(np); }
+bool rdma_of_node_is_type(const struct device_node *np, const char *type) { return of_node_is_type(np, type); }
 
 struct device_node *rdma_of_parse_phandle(const struct device_node *np,
 					  const char *name, int index)
@@ -76,6 +78,36 @@ void rdma_remove_dma_ops(struct device *dev)
 const struct dma_map_ops *rdma_get_dma_ops(struct device *dev) { return dev->dma_ops; }
 bool rdma_dev_iommu_mapped(struct device *dev) { return device_iommu_mapped(dev); }
 struct device_node *rdma_dev_of_node(struct device *dev) { return READ_ONCE(dev->of_node); }
+
+/*
+ * The DT node that configures @dev's DMA: its own, or for a PCI device its
+ * host bridge's parent, the pcie@... node (what pci_dma_configure() passes
+ * to of_dma_configure()).
+ */
+struct device_node *rdma_dma_config_node(struct device *dev)
+{
+#ifdef CONFIG_PCI
+	if (dev_is_pci(dev)) {
+		struct pci_bus *bus = to_pci_dev(dev)->bus;
+
+		while (bus->parent)
+			bus = bus->parent;
+		return bus->bridge && bus->bridge->parent ? bus->bridge->parent->of_node : NULL;
+	}
+#endif
+	return dev->of_node;
+}
+
+bool rdma_dev_is_pci(struct device *dev) { return dev_is_pci(dev); }
+
+const struct bus_type *rdma_pci_bus_type(void)
+{
+#ifdef CONFIG_PCI
+	return &pci_bus_type;
+#else
+	return NULL;
+#endif
+}
 bool rdma_dev_is_bound(struct device *dev) { return READ_ONCE(dev->driver); }
 phys_addr_t rdma_dma_to_phys(struct device *dev, dma_addr_t daddr) { return dma_to_phys(dev, daddr); }
 

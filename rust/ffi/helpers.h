@@ -9,6 +9,7 @@
 #include <linux/spinlock_types.h>
 #include <linux/types.h>
 
+struct bus_type;
 struct dentry;
 struct device;
 struct device_node;
@@ -19,6 +20,7 @@ struct seq_file;
 struct virtio_device;
 
 struct device_node *rdma_of_node_get(struct device_node *np);
+bool rdma_of_node_is_type(const struct device_node *np, const char *type);
 void rdma_of_node_put(struct device_node *np);
 struct device_node *rdma_of_parse_phandle(const struct device_node *np,
 					  const char *name, int index);
@@ -31,6 +33,9 @@ void rdma_remove_dma_ops(struct device *dev);
 const struct dma_map_ops *rdma_get_dma_ops(struct device *dev);
 bool rdma_dev_iommu_mapped(struct device *dev);
 struct device_node *rdma_dev_of_node(struct device *dev);
+struct device_node *rdma_dma_config_node(struct device *dev);
+bool rdma_dev_is_pci(struct device *dev);
+const struct bus_type *rdma_pci_bus_type(void);
 bool rdma_dev_is_bound(struct device *dev);
 phys_addr_t rdma_dma_to_phys(struct device *dev, dma_addr_t daddr);
 bool rdma_dma_span(struct device *dev, phys_addr_t base, u64 size, u64 *first, u64 *last);

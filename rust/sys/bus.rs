@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The platform bus: a notifier on its binding events, and a walk over its
-//! devices.
+//! The buses whose devices the module restricts (platform and PCI): a
+//! notifier on their binding events, and a walk over their devices.
 
 use super::device::Device;
 use crate::ffi as bindings;
@@ -10,7 +10,31 @@ use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
-/// A binding event of a platform device, as the notifier reports it.
+/// A bus the module watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bus {
+    /// `platform_bus_type`: DT devices such as virtio-mmio transports.
+    Platform,
+    /// `pci_bus_type`: devices behind a PCI host bridge (absent without
+    /// `CONFIG_PCI`).
+    Pci,
+}
+
+impl Bus {
+    /// Every bus the module watches.
+    pub(crate) const ALL: [Bus; 2] = [Bus::Platform, Bus::Pci];
+
+    /// The bus's `struct bus_type`, or null when the kernel has none.
+    fn raw(self) -> *const bindings::bus_type {
+        match self {
+            Bus::Platform => core::ptr::addr_of!(bindings::platform_bus_type),
+            // SAFETY: The helper only returns the address of a static.
+            Bus::Pci => unsafe { bindings::rdma_pci_bus_type() },
+        }
+    }
+}
+
+/// A binding event of a device, as the bus notifier reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BusEvent {
     /// A driver is about to probe: after the bus's `dma_configure`, before
@@ -38,29 +62,30 @@ impl BusEvent {
     }
 }
 
-/// A registered notifier on the platform bus that calls
+/// A notifier registered on one bus that calls
 /// [`crate::attach::on_bus_event`]; unregistered on drop.
 ///
 /// # Invariants
 ///
-/// `nb` is registered with the platform bus from construction to drop, and
-/// pinned in its box (the bus links to it).
-pub(crate) struct PlatformBusNotifier {
+/// `nb` is registered with the bus `bus` (a static `bus_type`) from
+/// construction to drop, and pinned in its box (the bus links to it).
+pub(crate) struct BusNotifier {
     nb: Pin<KBox<Opaque<bindings::notifier_block>>>,
+    bus: *const bindings::bus_type,
 }
 
 // SAFETY: The notifier block is only touched by the bus's notifier chain,
-// which has its own locking; we hold no other state.
-unsafe impl Send for PlatformBusNotifier {}
+// which has its own locking; `bus` points to a static.
+unsafe impl Send for BusNotifier {}
 // SAFETY: See `Send`: `&self` gives no access to anything.
-unsafe impl Sync for PlatformBusNotifier {}
+unsafe impl Sync for BusNotifier {}
 
 /// The notifier's callback.
 ///
 /// # Safety
 ///
-/// Called by the platform bus's notifier chain, with `data` the device an
-/// event is about.
+/// Called by a bus's notifier chain, with `data` the device an event is
+/// about.
 unsafe extern "C" fn notify(
     _nb: *mut bindings::notifier_block,
     action: c_ulong,
@@ -76,9 +101,14 @@ unsafe extern "C" fn notify(
     bindings::NOTIFY_OK as c_int
 }
 
-impl PlatformBusNotifier {
-    /// Registers the notifier.
-    pub(crate) fn register() -> Result<Self> {
+impl BusNotifier {
+    /// Registers a notifier on `bus`; `None` when this kernel has no such
+    /// bus.
+    pub(crate) fn register(bus: Bus) -> Result<Option<Self>> {
+        let bus = bus.raw();
+        if bus.is_null() {
+            return Ok(None);
+        }
         let nb = KBox::pin_init(
             Opaque::ffi_init(|slot: *mut bindings::notifier_block| {
                 // SAFETY: `slot` is valid for writes; a zeroed block with a
@@ -90,31 +120,31 @@ impl PlatformBusNotifier {
             }),
             GFP_KERNEL,
         )?;
-        // SAFETY: `platform_bus_type` is a static bus; `nb` is pinned and
-        // stays registered no longer than it lives (unregistered in `drop`).
-        to_result(unsafe {
-            bindings::bus_register_notifier(&bindings::platform_bus_type, nb.get())
-        })?;
+        // SAFETY: `bus` is a static bus type (checked non-null); `nb` is
+        // pinned and stays registered no longer than it lives (unregistered
+        // in `drop`).
+        to_result(unsafe { bindings::bus_register_notifier(bus, nb.get()) })?;
         // INVARIANT: registered just above, pinned in its box.
-        Ok(Self { nb })
+        Ok(Some(Self { nb, bus }))
     }
 }
 
-impl Drop for PlatformBusNotifier {
+impl Drop for BusNotifier {
     fn drop(&mut self) {
-        // SAFETY: `nb` is registered (type invariant); after this returns the
-        // chain no longer calls it (the chain's rwsem waits for callers).
-        unsafe { bindings::bus_unregister_notifier(&bindings::platform_bus_type, self.nb.get()) };
+        // SAFETY: `nb` is registered on `bus` (type invariant); after this
+        // returns the chain no longer calls it (the chain's rwsem waits for
+        // callers).
+        unsafe { bindings::bus_unregister_notifier(self.bus, self.nb.get()) };
     }
 }
 
-/// The callback of [`for_each_platform_device`]'s walk.
+/// The callback of [`for_each_device`]'s walk.
 ///
 /// # Safety
 ///
 /// Called by `bus_for_each_dev` with a live device and the `data` passed to it.
-unsafe extern "C" fn collect_one(dev: *mut bindings::device, data: *mut c_void) -> c_int {
-    // SAFETY: `data` is the `&mut dyn FnMut` passed by `platform_devices`,
+unsafe extern "C" fn visit(dev: *mut bindings::device, data: *mut c_void) -> c_int {
+    // SAFETY: `data` is the `&mut dyn FnMut` passed by `for_each_device`,
     // alive for the whole walk; `dev` is a live device of the bus.
     let f = unsafe { &mut *data.cast::<&mut dyn FnMut(&Device)>() };
     // SAFETY: The walk holds a reference on `dev` during the callback.
@@ -122,22 +152,22 @@ unsafe extern "C" fn collect_one(dev: *mut bindings::device, data: *mut c_void) 
     0
 }
 
-/// Calls `f` for every device on the platform bus, in process context.
+/// Calls `f` for every device on every bus the module watches, in process
+/// context.
 ///
 /// The walk holds a reference on the device `f` is given and no lock, so
 /// `f` may bind or unbind its driver (as the driver core's own
-/// `driver_attach()` does in the same walk); it must not sleep for long.
-pub(crate) fn for_each_platform_device(mut f: impl FnMut(&Device)) {
+/// `driver_attach()` does in the same walk).
+pub(crate) fn for_each_device(mut f: impl FnMut(&Device)) {
     let mut f: &mut dyn FnMut(&Device) = &mut f;
     let data = core::ptr::from_mut(&mut f).cast::<c_void>();
-    // SAFETY: `data` points to `f`, alive for the call; `collect_one` matches
-    // the callback type and never fails the walk.
-    unsafe {
-        bindings::bus_for_each_dev(
-            &bindings::platform_bus_type,
-            core::ptr::null_mut(),
-            data,
-            Some(collect_one),
-        )
-    };
+    for bus in Bus::ALL.map(Bus::raw) {
+        if bus.is_null() {
+            continue;
+        }
+        // SAFETY: `bus` is a static bus type; `data` points to `f`, alive
+        // for the call; `visit` matches the callback type and never fails
+        // the walk.
+        unsafe { bindings::bus_for_each_dev(bus, core::ptr::null_mut(), data, Some(visit)) };
+    }
 }

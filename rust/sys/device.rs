@@ -78,6 +78,21 @@ impl Device {
         unsafe { OfNode::from_borrowed(bindings::rdma_dev_of_node(self.as_raw())) }
     }
 
+    /// Whether the device is a PCI device.
+    pub(crate) fn is_pci(&self) -> bool {
+        // SAFETY: The device is alive (type invariant).
+        unsafe { bindings::rdma_dev_is_pci(self.as_raw()) }
+    }
+
+    /// The DT node that configures the device's DMA: its own, or for a PCI
+    /// device its host bridge's parent (the `pcie@...` node).
+    pub(crate) fn dma_config_node(&self) -> Option<OfNode> {
+        // SAFETY: The device is alive (type invariant), and so are its
+        // ancestors, whose node the helper returns without a reference;
+        // `from_borrowed` takes one.
+        unsafe { OfNode::from_borrowed(bindings::rdma_dma_config_node(self.as_raw())) }
+    }
+
     /// Whether a driver is bound to the device (a snapshot: only the device
     /// lock, which the driver core holds while binding, makes it stable).
     pub(crate) fn is_bound(&self) -> bool {

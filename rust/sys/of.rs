@@ -84,6 +84,19 @@ impl OfNode {
         unsafe { CStr::from_char_ptr((*self.as_raw()).full_name) }
     }
 
+    /// The node's parent, if it has one (the root has none).
+    pub(crate) fn parent(&self) -> Option<OfNode> {
+        // SAFETY: The node is alive (type invariant); the result is null or
+        // a node with a reference taken for us.
+        unsafe { Self::from_owned(bindings::of_get_parent(self.as_raw())) }
+    }
+
+    /// Whether the node's `device_type` is `ty` (as `"pci"`).
+    pub(crate) fn is_type(&self, ty: &CStr) -> bool {
+        // SAFETY: The node is alive (type invariant), `ty` is NUL-terminated.
+        unsafe { bindings::rdma_of_node_is_type(self.as_raw(), ty.as_char_ptr()) }
+    }
+
     /// Whether the node's `compatible` lists `compat`.
     pub(crate) fn is_compatible(&self, compat: &CStr) -> bool {
         // SAFETY: The node is alive (type invariant), `compat` is NUL-terminated.

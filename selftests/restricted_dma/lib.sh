@@ -154,3 +154,13 @@ wait_for() {
 not() {
 	! "$@"
 }
+
+# The BDF of the first PCI device of KIND whose ACCESS_PLATFORM is IOMMU (on|off).
+pcidev_of() {
+	expect pcidevice | awk -v k="$1" -v i="$2" '$1 == k && $4 == i { print $2; exit }'
+}
+
+# Whether the PCI device BDF has a driver bound.
+pci_bound() {
+	[ -e "/sys/bus/pci/devices/$1/driver" ]
+}

@@ -14,6 +14,14 @@ sleep 0.5
 klog
 
 say "devices"
+expect pcidevice | while read -r kind t region iommu; do
+	drv=$(basename "$(readlink "/sys/bus/pci/devices/$t/driver" 2>/dev/null)" 2>/dev/null)
+	ap=-
+	for v in /sys/bus/pci/devices/$t/virtio*; do
+		[ -e "$v/features" ] && ap=$(cut -c34 "$v/features")
+	done
+	printf '  %-8s %-20s region %-22s ACCESS_PLATFORM=%s driver=%s %s\n' "$kind-pci" "$t" "$region" "$ap" "${drv:--}" "$(blk_of "$t")"
+done
 expect device | while read -r kind t region iommu; do
 	drv=$(basename "$(readlink "/sys/bus/platform/devices/$t/driver" 2>/dev/null)" 2>/dev/null)
 	ap=-
@@ -26,7 +34,7 @@ expect device | while read -r kind t region iommu; do
 done
 
 say "traffic"
-expect device | while read -r kind t region iommu; do
+{ expect pcidevice; expect device; } | while read -r kind t region iommu; do
 	case "$kind" in
 	blk)
 		dev=$(blk_of "$t") || { echo "  $t: no block device (refused?)"; continue; }

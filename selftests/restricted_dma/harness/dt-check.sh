@@ -202,20 +202,9 @@ fi
 
 # --- The guest DTs ------------------------------------------------------------
 
-# QEMU's own DT for the guest machine, made as guest.sh makes it (same
-# machine, same options; -nic none: QEMU's default NIC needs efi-virtio.rom,
-# which is not installed, and being a PCI device it has no DT node anyway).
-base_dts=$RDMA_CACHE/guest/virt.dts
-if ! [ -s "$base_dts" ]; then
-  mkdir -p "$RDMA_CACHE/guest"
-  qemu-system-aarch64 -M virt -cpu cortex-a57 -smp 2 -m 1024 -nographic -no-reboot -nic none \
-    -machine dumpdtb="$tmp/virt.dtb" >"$tmp/qemu.log" 2>&1
-  # Written under another name first: a failed run leaves no half-made file.
-  dtc -q -I dtb -O dts -o "$tmp/virt.dts" "$tmp/virt.dtb" 2>>"$tmp/qemu.log" &&
-    mv "$tmp/virt.dts" "$base_dts"
-fi
-if ! [ -s "$base_dts" ]; then
-  result 1 "QEMU's DT for the guest machine ($base_dts)"
+# QEMU's own DT for the guest machine, made as guest.sh makes it.
+if ! base_dts=$("$RDMA_SELFTESTS/harness/machine-dts.sh" virt 2>"$tmp/qemu.log"); then
+  result 1 "QEMU's DT for the guest machine"
   diag <"$tmp/qemu.log"
   exit 1
 fi
@@ -236,7 +225,7 @@ errors_on() { cut -f1 "$1.nodes" | sort -u; }
 # Each variant as the guests boot it: complaints on exactly the regions whose
 # schema_ok is False.
 for v in $("${variants[@]}" list); do
-  "${variants[@]}" dts "$v" "$base_dts" >"$tmp/$v.dts"
+  "${variants[@]}" dts "$v" "$("$RDMA_SELFTESTS/harness/machine-dts.sh" "$("${variants[@]}" machine "$v")")" >"$tmp/$v.dts"
   want=$(python3 - "$RDMA_SELFTESTS/harness" "$v" <<'EOF'
 import sys
 sys.path.insert(0, sys.argv[1])

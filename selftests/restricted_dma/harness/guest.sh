@@ -15,15 +15,12 @@ mkdir -p "$work"
 
 [ -f "$RDMA_IMAGE" ] || { echo "guest: no $RDMA_FLAVOUR kernel: run 'make module'" >&2; exit 1; }
 
-qemu=(qemu-system-aarch64 -M virt -cpu cortex-a57 -smp 2 -m 1024 -nographic -no-reboot -nic none
+machine=$(python3 "$RDMA_SELFTESTS/harness/variants.py" machine "$variant")
+qemu=(qemu-system-aarch64 -M "$machine" -cpu cortex-a57 -smp 2 -m 1024 -nographic -no-reboot -nic none
       -global virtio-mmio.force-legacy=false)
 
-# QEMU's own DT for this machine (the virtio_mmio transports are always there).
-base_dts=$RDMA_CACHE/guest/virt.dts
-if ! [ -f "$base_dts" ]; then
-  "${qemu[@]}" -machine dumpdtb="$RDMA_CACHE/guest/virt.dtb" >/dev/null 2>&1
-  dtc -q -I dtb -O dts -o "$base_dts" "$RDMA_CACHE/guest/virt.dtb"
-fi
+# QEMU's own DT for this machine, plus the variant's nodes.
+base_dts=$("$RDMA_SELFTESTS/harness/machine-dts.sh" "$machine")
 python3 "$RDMA_SELFTESTS/harness/variants.py" dts "$variant" "$base_dts" > "$work/guest.dts"
 dtc -q -I dts -O dtb -o "$work/guest.dtb" "$work/guest.dts"
 

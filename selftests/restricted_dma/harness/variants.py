@@ -12,6 +12,7 @@ It also gives the DT binding's checks (harness/dt-check.sh) their test DTs:
 schema-cases writes one DT per region the binding must accept or reject.
 
 Usage: variants.py list | demo | dts NAME BASE_DTS | qemu NAME WORKDIR | expect NAME | disks NAME
+       | machine NAME
        | schema-cases BASE_DTS OUTDIR
 """
 import os
@@ -68,6 +69,19 @@ class Device:
         self.coherent = coherent
 
 
+class PciDevice:
+    """A modern-only virtio PCI device (blk or rng) on QEMU's root complex, at
+    slot `slot` (BDF 0000:00:SS.0). It is restricted when the variant's
+    `pci_region` is set: that region is named by the host bridge's node."""
+
+    def __init__(self, kind, slot, iommu=True):
+        self.kind, self.slot, self.iommu = kind, slot, iommu
+
+    @property
+    def bdf(self):
+        return f"0000:00:{self.slot:02x}.0"
+
+
 class TestNode:
     """A DT node /rdma-test-N for the test driver rdma_test.ko, which makes the
     platform device rdma_test.N for it. It names `region` in memory-region,
@@ -103,6 +117,8 @@ SECOND = Region("restricted@51000000", reg=(0x51000000, 4 * MiB), props=["no-map
 # virtio-console keeps two receive queues of 1024 page-sized buffers mapped
 # at all times (8 MiB of slots): it needs a region of its own, this large.
 CONSOLE = Region("restricted@52000000", reg=(0x52000000, 16 * MiB))
+# A region for the devices behind the PCI host bridge.
+PCIR = Region("restricted@54000000", reg=(0x54000000, 8 * MiB))
 # Mainline's built-in pool, for the benchmark's comparison.
 MAINLINE = Region("restricted-pool@58000000", reg=(0x58000000, 4 * MiB), compatible="restricted-dma-pool")
 
@@ -136,10 +152,12 @@ VARIANTS = {
     ),
     # Virtio end to end: blk and rng sharing GOOD, a blk refused for not
     # negotiating ACCESS_PLATFORM, the same kind of blk with no region (which
-    # works as usual), a blk alone on a second region, and a console on a
-    # third.
+    # works as usual), a blk alone on a second region, a console on a third,
+    # and a virtio-blk-pci behind the PCI host bridge on a fourth.
     "virtio": dict(
-        regions=[GOOD, SECOND, CONSOLE],
+        regions=[GOOD, SECOND, CONSOLE, PCIR],
+        pci_region=PCIR.name,
+        pci=[PciDevice("blk", 3)],
         devices=[
             Device("blk", GOOD.name),
             Device("rng", GOOD.name),
@@ -149,6 +167,27 @@ VARIANTS = {
             Device("blk", SECOND.name),
         ],
         tests=["region.sh", "virtio.sh", "reload.sh"],
+    ),
+    # Virtio over PCI: the host bridge names PCIR. A blk and an rng that
+    # negotiate ACCESS_PLATFORM, a blk that does not (refused), and a
+    # virtio-mmio blk on GOOD beside them.
+    "pci": dict(
+        regions=[GOOD, PCIR],
+        devices=[Device("blk", GOOD.name)],
+        pci_region=PCIR.name,
+        pci=[PciDevice("blk", 3), PciDevice("rng", 4), PciDevice("blk", 5, iommu=False)],
+        tests=["region.sh", "pci.sh", "reload.sh"],
+    ),
+    # The same host bridge with an SMMUv3 in front of it: the DMA core would
+    # send the device's DMA through the IOMMU, around the pool, so the device
+    # is refused.
+    "iommu": dict(
+        machine="virt,iommu=smmuv3",
+        regions=[PCIR],
+        devices=[],
+        pci_region=PCIR.name,
+        pci=[PciDevice("blk", 3)],
+        tests=["iommu.sh"],
     ),
     # A pool smaller than what several large O_DIRECT streams keep in flight.
     "small": dict(regions=[SMALL], devices=[Device("blk", SMALL.name)], tests=["region.sh", "overload.sh"]),
@@ -195,6 +234,10 @@ SCHEMA_EXTRA = [
 ]
 
 
+def machine(name):
+    return variant(name).get("machine", "virt")
+
+
 def regions_by_name(v):
     return {r.name: r for r in v["regions"]}
 
@@ -222,6 +265,8 @@ def dts_of(v, base_dts):
             out.append(f"&{{/virtio_mmio@{t:x}}} {{ memory-region = <&{regions[d.region].label}>; }};")
         if not d.coherent:
             out.append(f"&{{/virtio_mmio@{t:x}}} {{ /delete-property/ dma-coherent; }};")
+    if v.get("pci_region"):
+        out.append(f"&{{/pcie@10000000}} {{ memory-region = <&{regions[v['pci_region']].label}>; }};")
     return "\n".join(out) + "\n"
 
 
@@ -244,6 +289,15 @@ def qemu(name, work):
                      "-device", f"virtserialport,chardev=con{k},name=rdma.{k}"]
         else:
             raise SystemExit(f"unknown device kind {d.kind}")
+    for k, p in enumerate(variant(name).get("pci", [])):
+        opts = f"iommu_platform={'on' if p.iommu else 'off'},disable-legacy=on,addr=0x{p.slot:x}"
+        if p.kind == "blk":
+            args += ["-drive", f"if=none,id=p{k},file={work}/pcidisk{k}.img,format=raw",
+                     "-device", f"virtio-blk-pci,drive=p{k},{opts}"]
+        elif p.kind == "rng":
+            args += ["-device", f"virtio-rng-pci,{opts}"]
+        else:
+            raise SystemExit(f"unknown PCI device kind {p.kind}")
     return args
 
 
@@ -261,6 +315,10 @@ def expect(name):
                                             whether it is dma-coherent
          mainline NAME TRANSPORT            a restricted-dma-pool (not ours)
          testnode N REGION                  /rdma-test-N, for rdma_test.ko
+         pcidevice KIND BDF REGION|- IOMMU  a virtio PCI device, the region its
+                                            host bridge names, whether it offers
+                                            ACCESS_PLATFORM
+         machine MACHINE                    QEMU's -M
     """
     v = variant(name)
     lines = [f"variant {name}", "tests " + " ".join(v.get("tests", ALL_TESTS))]
@@ -268,6 +326,8 @@ def expect(name):
     for r in v["regions"]:
         users = [f"virtio_mmio@{t:x}" for d, t in zip(v["devices"], addrs) if d.region == r.name]
         users += [f"rdma-test-{n}" for n, t in enumerate(v.get("testnodes", [])) if t.region == r.name]
+        if v.get("pci_region") == r.name:
+            users.append("pcie@10000000")
         if r.compatible != "restricted-dma-region":
             lines.append(f"mainline {r.name} {','.join(users) or '-'}")
         elif r.reject:
@@ -280,6 +340,9 @@ def expect(name):
                      f" {'coherent' if d.coherent else 'noncoherent'}")
     for n, t in enumerate(v.get("testnodes", [])):
         lines.append(f"testnode {n} {t.region}")
+    for p in v.get("pci", []):
+        lines.append(f"pcidevice {p.kind} {p.bdf} {v.get('pci_region') or '-'} {'on' if p.iommu else 'off'}")
+    lines.append(f"machine {machine(name)}")
     return "\n".join(lines) + "\n"
 
 
@@ -330,7 +393,11 @@ def main(argv):
     elif cmd == "consoles":
         print(" ".join(f"con{k}" for k, d in enumerate(variant(argv[2])["devices"]) if d.kind == "console"))
     elif cmd == "disks":
-        print(" ".join(f"disk{k}.img" for k, d in enumerate(variant(argv[2])["devices"]) if d.kind == "blk"))
+        v = variant(argv[2])
+        print(" ".join([f"disk{k}.img" for k, d in enumerate(v["devices"]) if d.kind == "blk"] +
+                       [f"pcidisk{k}.img" for k, p in enumerate(v.get("pci", [])) if p.kind == "blk"]))
+    elif cmd == "machine":
+        print(machine(argv[2]))
     else:
         raise SystemExit(__doc__)
 

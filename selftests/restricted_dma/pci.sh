@@ -1,0 +1,88 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Virtio over PCI: the host bridge's node names a region, so every device
+# behind it goes through that region's pool. A blk and an rng that negotiated
+# VIRTIO_F_ACCESS_PLATFORM work through it; a blk that did not is refused; a
+# virtio-mmio blk on another region works beside them, each region counting
+# only its own. Unbind and rebind, remove and rescan (a device added after
+# load), unload and reload keep every one of them restricted.
+. ./ktap_helpers.sh
+. ./lib.sh
+
+ktap_print_header
+ktap_set_plan 19
+RP=$(expect good | awk -v p=pcie@10000000 '$4 ~ p { print $1; exit }')
+RM=$(expect device | awk '$1 == "blk" { print $3; exit }')
+blk=$(pcidev_of blk on) rng=$(pcidev_of rng on) refused=$(pcidev_of blk off)
+mmio=$(transport_of blk)
+load
+dev=$(wait_blk "$blk")
+mdev=$(wait_blk "$mmio")
+ktap_print_msg "$RP behind pcie@10000000: blk $blk ($dev), rng $rng, refused $refused; $RM: blk $mmio ($mdev)"
+
+result "$blk (virtio-blk-pci) is restricted to $RP" serves "$RP" "$blk"
+result "$rng (virtio-rng-pci) is restricted to $RP" serves "$RP" "$rng"
+
+to0=$(counter bytes_to_device "$RP") from0=$(counter bytes_from_device "$RP") m0=$(counter maps "$RM")
+ok=1
+for size in 512 4096 65536 1048576; do
+	./odirect roundtrip "$dev" "$size" 0 0 "$size" || { ok=0; ktap_print_msg "$size-byte round trip failed"; }
+done
+./odirect roundtrip "$dev" 12288 512 0 5 || ok=0
+result "$blk: O_DIRECT round trips of 512 B to 1 MiB, aligned and not, intact" [ $ok = 1 ]
+moved=$((512 + 4096 + 65536 + 1048576 + 12288))
+dto=$(( $(counter bytes_to_device "$RP") - to0 )) dfrom=$(( $(counter bytes_from_device "$RP") - from0 ))
+ktap_print_msg "$RP bounced $dto bytes in and $dfrom out for $moved written and read"
+# Writes go in, reads come out; reads map their buffer too (copied in: no
+# stale bytes), so at least twice what was moved goes in.
+result "...$RP counted the bytes: in >= 2x, out >= 1x what was moved" \
+	[ "$dto" -ge $((2 * moved)) -a "$dfrom" -ge "$moved" -a "$dto" -lt $((2 * moved + 1048576)) ]
+result "...and the virtio-mmio region $RM counted none of them" [ "$(counter maps "$RM")" -eq "$m0" ]
+
+from0=$(counter bytes_from_device "$RP")
+dd if=/dev/hwrng of=/tmp/rng bs=1024 count=8 2>/dev/null
+cur=$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)
+ktap_print_msg "current hwrng: $cur"
+result "virtio-rng-pci: 8 KiB read from /dev/hwrng" [ "$(stat -c %s /tmp/rng)" -eq 8192 ]
+result "...bounced back through $RP" [ $(( $(counter bytes_from_device "$RP") - from0 )) -ge 8192 ]
+
+result "$refused, without ACCESS_PLATFORM, is refused, and the log names it" \
+	log_has "on $refused: refused: did not negotiate VIRTIO_F_ACCESS_PLATFORM, and its DMA is restricted to $RP"
+result "...it has no block device" no_blk "$refused"
+
+m0=$(counter maps "$RP")
+result "virtio-mmio blk on $RM works beside them" ./odirect roundtrip "$mdev" 1048576 0 0 21
+result "...and $RP counted none of it" [ "$(counter maps "$RP")" -eq "$m0" ]
+
+# Unbind and rebind by hand.
+echo "$blk" > /sys/bus/pci/drivers/virtio-pci/unbind
+result "unbound by hand, $blk leaves the pool's devices" not serves "$RP" "$blk"
+echo "$blk" > /sys/bus/pci/drivers/virtio-pci/bind
+rebound() {
+	d=$(wait_blk "$blk") && serves "$RP" "$blk" && ./odirect roundtrip "$d" 262144 0 0 22
+}
+result "bound again by hand, it works through the pool again" rebound
+
+# A device added after load: remove it, then let the bus find it again.
+echo 1 > "/sys/bus/pci/devices/$blk/remove"
+result "removed, $blk is gone from the pool's devices" not serves "$RP" "$blk"
+echo 1 > /sys/bus/pci/rescan
+result "added again by a rescan after load, it is restricted from its first probe and works" rebound
+
+# Unload with everything quiet: every PCI device behind the bridge is
+# unbound and fenced, nothing stays mapped; reload brings them back.
+mark_log
+unload
+bind_by_hand() {
+	echo "$blk" > /sys/bus/pci/drivers/virtio-pci/bind 2>/dev/null
+	pci_bound "$blk"
+}
+fenced() {
+	not pci_bound "$blk" && not pci_bound "$rng" && not bind_by_hand
+}
+result "while unloaded, no PCI device behind the bridge is bound, nor can be bound by hand" fenced
+result "...nothing stayed mapped at unload" not sh -c "dmesg | tail -n +$((LOG_MARK + 1)) | grep -q 'still in use'"
+load
+result "reload brings $blk back through the pool, working" rebound
+result "no warning in the kernel log" log_clean
+ktap_finished
