@@ -119,8 +119,8 @@ impl Drop for RestrictedDma {
                     &*r.name,
                     used
                 );
-                // Leaking one reference keeps the region (and its mapping)
-                // alive for good; the mark on its node keeps later loads
+                // Keeping one reference for good keeps the region (and its
+                // mapping) alive; the mark on its node keeps later loads
                 // from claiming it again.
                 if let Err(e) = r
                     .node
@@ -132,7 +132,7 @@ impl Drop for RestrictedDma {
                         region::Errno(e)
                     );
                 }
-                core::mem::forget(published.unwrap_or_else(|| r.clone()));
+                sys::keep_forever(published.unwrap_or_else(|| r.clone()));
             }
         }
         pr_info!("unloaded, {} region(s) released\n", self.regions.len());

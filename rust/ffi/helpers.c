@@ -9,6 +9,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/io.h>
 #include <linux/iommu.h>
+#include <linux/kmemleak.h>
 #include <linux/mm.h>
 #include <linux/of.h>
 #include <linux/pci.h>
@@ -217,6 +218,8 @@ void rdma_wait_for_callers(void)
 {
 	synchronize_rcu_tasks();
 }
+
+void rdma_kmemleak_not_leak(const void *ptr) { kmemleak_not_leak(ptr); }
 
 /*
  * Adds property @name = @value to @np for good: the property outlives the

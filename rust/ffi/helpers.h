@@ -65,6 +65,7 @@ unsigned long rdma_spin_lock_irqsave(spinlock_t *lock);
 void rdma_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 bool rdma_ratelimit(void);
 void rdma_wait_for_callers(void);
+void rdma_kmemleak_not_leak(const void *ptr);
 int rdma_of_mark(struct device_node *np, const char *name, const char *value);
 bool rdma_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit);
 struct device *rdma_virtio_transport(struct virtio_device *vdev);

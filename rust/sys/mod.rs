@@ -7,6 +7,7 @@
 //! wrappers (region handling, attaching, the DMA operations) is safe Rust.
 
 use crate::ffi as bindings;
+use kernel::prelude::*;
 
 pub(crate) mod bus;
 pub(crate) mod debugfs;
@@ -41,4 +42,22 @@ pub(crate) fn sleep_ms(ms: u32) {
     // SAFETY: `msleep` may be called from any process context that may sleep;
     // our callers are the module's load and unload paths.
     unsafe { bindings::msleep(ms) };
+}
+
+/// Keeps `value` alive for good, past the module's unload.
+///
+/// It goes into an allocation that kmemleak is told is no leak: kmemleak
+/// still scans it, so what `value` refers to stays referenced too. Should
+/// that allocation fail, `value` is leaked all the same (and kmemleak may
+/// report it): never dropped.
+pub(crate) fn keep_forever<T>(value: T) {
+    match KBox::<T>::new_uninit(GFP_KERNEL) {
+        Ok(slot) => {
+            let raw = KBox::into_raw(KBox::write(slot, value));
+            // SAFETY: `raw` is the start of a live allocation we just made
+            // and never free; `kmemleak_not_leak` only flags it.
+            unsafe { bindings::rdma_kmemleak_not_leak(raw.cast()) };
+        }
+        Err(_) => core::mem::forget(value),
+    }
 }

@@ -95,5 +95,4 @@ settled() {
 }
 result "the pool is back at its baseline, and no page of the region left it" settled
 result "no warning in the kernel log" log_clean
-unload_test
 ktap_finished

@@ -53,3 +53,11 @@ fi
 RDMA_MODBUILD=$RDMA_CACHE/modbuild-$RDMA_FLAVOUR
 # The kernel image the guests boot.
 RDMA_IMAGE=$RDMA_KBUILD/arch/arm64/boot/Image
+# How long a guest may run before it is killed and counted as failed: a TCG
+# budget, not a test (tests never time themselves). The checkers of the
+# debug kernel slow a guest down about eight times.
+if [ "$RDMA_FLAVOUR" = debug ]; then
+  RDMA_GUEST_TIMEOUT=${RDMA_GUEST_TIMEOUT:-1500}
+else
+  RDMA_GUEST_TIMEOUT=${RDMA_GUEST_TIMEOUT:-300}
+fi

@@ -9,7 +9,7 @@ set -euo pipefail
 
 mode=$1
 variant=${2:-$(python3 "$RDMA_SELFTESTS/harness/variants.py" demo)}
-timeout_s=${RDMA_GUEST_TIMEOUT:-300}
+timeout_s=$RDMA_GUEST_TIMEOUT
 work=$RDMA_CACHE/guest/$RDMA_FLAVOUR/$variant
 mkdir -p "$work"
 

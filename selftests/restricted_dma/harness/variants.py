@@ -321,7 +321,8 @@ def expect(name):
          machine MACHINE                    QEMU's -M
     """
     v = variant(name)
-    lines = [f"variant {name}", "tests " + " ".join(v.get("tests", ALL_TESTS))]
+    # logcheck.sh comes last everywhere: the kernel's checkers on the whole boot.
+    lines = [f"variant {name}", "tests " + " ".join(v.get("tests", ALL_TESTS) + ["logcheck.sh"])]
     addrs = transports(v)
     for r in v["regions"]:
         users = [f"virtio_mmio@{t:x}" for d, t in zip(v["devices"], addrs) if d.region == r.name]

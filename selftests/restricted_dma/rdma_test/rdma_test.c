@@ -54,6 +54,7 @@
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/io.h>
+#include <linux/kmemleak.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -607,6 +608,7 @@ static int cmd_leak(unsigned int n)
 		kfree(buf);
 		return -ENOMEM;
 	}
+	kmemleak_not_leak(buf);
 	say("leaked a mapping at %pad", &dma);
 	return 0;
 }
