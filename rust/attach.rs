@@ -145,6 +145,37 @@ fn attach(dev: &Device) {
     }
 }
 
+/// A driver asked for the region at `base` for `dev`, which it is probing
+/// (built in: `of_reserved_mem_device_init()`). A device on a bus we watch
+/// has the region's ops already, from its bind; one on another bus gets them
+/// now, under the same rules.
+#[cfg(not(MODULE))]
+pub(crate) fn attach_by_driver(dev: &Device, base: u64) -> Result {
+    let r = dma::find_region(|r| r.base == base).ok_or(ENODEV)?;
+    match Ops::of(dev) {
+        Some(Ops::Region(i)) if i == r.index => return Ok(()),
+        Some(_) => return Err(EINVAL),
+        None => {}
+    }
+    if let Some(why) = unservable(dev, &r) {
+        pr_err!(
+            "{}: {} ({}); all its DMA will be refused\n",
+            dev.name(),
+            why,
+            r.node.name()
+        );
+        dma::install(dev, Ops::Refuse);
+        return Err(EINVAL);
+    }
+    dma::install(dev, Ops::Region(r.index));
+    pr_info!(
+        "{}: DMA restricted to {} (its driver asked)\n",
+        dev.name(),
+        &*r.name
+    );
+    Ok(())
+}
+
 /// Takes our ops off `dev`, whose driver core has released all it held.
 fn detach(dev: &Device, why: &str) {
     match dma::uninstall(dev) {

@@ -13,7 +13,7 @@
 
 use crate::bounce::{self, Pool};
 use crate::sys::memory::{Mapping, Shared, PAGE_SIZE};
-use crate::sys::of::OfNode;
+use crate::sys::of::{EarlyVerdict, OfNode};
 use crate::sys::{dma, possible_cpus};
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicUsize};
@@ -156,13 +156,61 @@ struct Checked {
     no_map: bool,
 }
 
-/// Checks everything about `node` that does not depend on other regions.
-fn check(node: &OfNode) -> Result<Checked, Reject> {
-    let (base, size) = node.reg(0).map_err(|_| Reject::NoReg)?;
-    if node.reg(1).is_ok() {
+/// What the rules look at in a node: its `reg`, some properties, and what
+/// the boot code reserved for it. Read from the unflattened tree
+/// ([`NodeFacts::of`]) or, built in, from the flat tree at early boot
+/// (`builtin.rs`), so that both apply the same rules with the same words.
+pub(crate) struct NodeFacts {
+    /// The first `reg` entry, if the node has one.
+    pub(crate) reg: Option<(u64, u64)>,
+    /// Whether `reg` has more than one entry.
+    pub(crate) more_ranges: bool,
+    /// Whether the node has `size`.
+    pub(crate) size_prop: bool,
+    /// Whether the node has `reusable`.
+    pub(crate) reusable: bool,
+    /// The `linux,*-default` property the node has, if any.
+    pub(crate) default_pool: Option<&'static CStr>,
+    /// Whether the node has `no-map`.
+    pub(crate) no_map: bool,
+    /// Whether an earlier load left the region in use ([`LEAKED`]).
+    pub(crate) leaked: bool,
+    /// What the boot code reserved for the node, if anything.
+    pub(crate) reserved: Option<(u64, u64)>,
+}
+
+/// The `linux,*-default` properties a restricted region must not have.
+pub(crate) const DEFAULT_POOLS: [&CStr; 2] = [c_str!("linux,cma-default"), c_str!("linux,dma-default")];
+
+impl NodeFacts {
+    /// The facts of an unflattened node.
+    fn of(node: &OfNode) -> Self {
+        Self {
+            reg: node.reg(0).ok(),
+            more_ranges: node.reg(1).is_ok(),
+            size_prop: node.has_property(c_str!("size")),
+            reusable: node.has_property(c_str!("reusable")),
+            default_pool: DEFAULT_POOLS.into_iter().find(|p| node.has_property(p)),
+            no_map: node.has_property(c_str!("no-map")),
+            leaked: node.has_property(LEAKED),
+            reserved: node.reserved_mem(),
+        }
+    }
+}
+
+/// Checks everything about a node that does not depend on other regions
+/// (built in, at early boot).
+#[cfg(not(MODULE))]
+pub(crate) fn check(f: &NodeFacts) -> Result<(), Reject> {
+    check_facts(f).map(|_| ())
+}
+
+fn check_facts(f: &NodeFacts) -> Result<Checked, Reject> {
+    let (base, size) = f.reg.ok_or(Reject::NoReg)?;
+    if f.more_ranges {
         return Err(Reject::ManyRanges);
     }
-    if node.has_property(c_str!("size")) {
+    if f.size_prop {
         return Err(Reject::SizeProperty);
     }
     if size == 0 {
@@ -177,26 +225,34 @@ fn check(node: &OfNode) -> Result<Checked, Reject> {
     if base % PAGE_SIZE != 0 || size % PAGE_SIZE != 0 {
         return Err(Reject::Unaligned(base, size));
     }
-    if node.has_property(c_str!("reusable")) {
+    if f.reusable {
         return Err(Reject::Reusable);
     }
-    for p in [c_str!("linux,cma-default"), c_str!("linux,dma-default")] {
-        if node.has_property(p) {
-            return Err(Reject::DefaultPool(p));
-        }
+    if let Some(p) = f.default_pool {
+        return Err(Reject::DefaultPool(p));
     }
-    if node.has_property(LEAKED) {
+    if f.leaked {
         return Err(Reject::Leaked);
     }
-    let (rbase, rsize) = node.reserved_mem().ok_or(Reject::NotReserved)?;
+    let (rbase, rsize) = f.reserved.ok_or(Reject::NotReserved)?;
     if rbase != base || rsize != size {
         return Err(Reject::Mismatch(rbase, rsize));
     }
     Ok(Checked {
         base,
         size,
-        no_map: node.has_property(c_str!("no-map")),
+        no_map: f.no_map,
     })
+}
+
+/// Logs why node `name` was rejected; nothing of it was claimed.
+pub(crate) fn report(name: &CStr, why: &Reject) {
+    pr_err!(
+        "/reserved-memory/{}: rejected: {} ({}); nothing claimed\n",
+        name,
+        why,
+        why.errno()
+    );
 }
 
 /// The CPU-side claim on a region's memory, released in reverse on drop.
@@ -262,7 +318,7 @@ pub(crate) struct Region {
 impl Region {
     /// Validates `node` against the regions already claimed and claims it.
     pub(crate) fn claim(node: OfNode, claimed: &[Arc<Region>]) -> Result<Self, Reject> {
-        let c = check(&node)?;
+        let c = check_facts(&NodeFacts::of(&node))?;
         if let Some(other) = claimed
             .iter()
             .find(|r| c.base < r.base + r.size && r.base < c.base + c.size)
@@ -364,6 +420,11 @@ pub(crate) fn discover() -> Result<KVec<Arc<Region>>> {
             pr_info!("/reserved-memory/{}: disabled, skipped\n", node.name());
             continue;
         }
+        // Built in, the early handler has judged the node already and said
+        // so: a node it rejected stays unclaimed, without a second message.
+        if node.early_verdict() == EarlyVerdict::Rejected {
+            continue;
+        }
         let shown = node.clone();
         match Region::claim(node, &regions) {
             Ok(mut region) => {
@@ -381,12 +442,7 @@ pub(crate) fn discover() -> Result<KVec<Arc<Region>>> {
                 );
                 regions.push(Arc::new(region, GFP_KERNEL)?, GFP_KERNEL)?;
             }
-            Err(why) => pr_err!(
-                "/reserved-memory/{}: rejected: {} ({}); nothing claimed\n",
-                shown.name(),
-                why,
-                why.errno()
-            ),
+            Err(why) => report(shown.name(), &why),
         }
     }
     Ok(regions)

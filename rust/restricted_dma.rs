@@ -29,6 +29,8 @@ use kernel::sync::Arc;
 
 mod attach;
 mod bounce;
+#[cfg(not(MODULE))]
+mod builtin;
 mod debugfs;
 mod dma_ops;
 mod ffi;
@@ -41,6 +43,10 @@ use region::Region;
 use sys::debugfs::Dir;
 use sys::dma;
 
+// Loadable: the kernel crate's module machinery. Built in, `builtin.rs`
+// starts the module earlier than `module!` could (its initcall is at device
+// level, with the drivers), so only the log prefix is needed here.
+#[cfg(MODULE)]
 module! {
     type: RestrictedDma,
     name: "restricted_dma",
@@ -48,6 +54,11 @@ module! {
     description: "Per-device bounce pools in restricted-dma-region windows",
     license: "GPL",
 }
+
+/// The prefix of the module's log lines (what `module!` defines when
+/// loadable).
+#[cfg(not(MODULE))]
+const __LOG_PREFIX: &[u8] = b"restricted_dma\0";
 
 /// The module's state, from load to unload. Teardown order matters and is
 /// spelled out in [`Drop`].
@@ -61,6 +72,14 @@ struct RestrictedDma {
 
 impl kernel::Module for RestrictedDma {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        Self::start()
+    }
+}
+
+impl RestrictedDma {
+    /// Claims the regions, publishes them, hooks virtio and starts watching
+    /// the buses (at load, or built in at `subsys_initcall`).
+    fn start() -> Result<Self> {
         // From here on, an error return drops `this`, whose `Drop` undoes
         // whatever was done so far.
         let mut this = Self {

@@ -81,4 +81,16 @@ struct dentry *rdma_debugfs_text(const char *name, struct dentry *parent,
 				 void *data, unsigned int which);
 void rdma_debugfs_show(struct seq_file *m, void *data, unsigned int which);
 
+/*
+ * early.c: what only a built-in restricted_dma has. The facts of a
+ * /reserved-memory node as the early handler reads them from the flat tree
+ * (rust/region.rs's NodeFacts), and what that handler made of a node
+ * (1 accepted, 0 rejected, -1 not seen: always -1 for a loadable module).
+ */
+struct rdma_node_facts {
+	bool has_reg, more_ranges, size_prop, reusable, cma_default, dma_default, no_map;
+	u64 reg_base, reg_size, reserved_base, reserved_size;
+};
+int rdma_early_verdict(struct device_node *np);
+
 #endif /* RDMA_HELPERS_H */

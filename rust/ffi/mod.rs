@@ -26,4 +26,6 @@ type __kernel_size_t = usize;
 type __kernel_ssize_t = isize;
 type __kernel_ptrdiff_t = isize;
 
-include!("bindings_generated.rs");
+// Where Kbuild generated them: beside this file out of tree, in the object
+// tree when built in (`Kbuild` exports the path).
+include!(env!("RDMA_BINDINGS_RS"));

@@ -9,6 +9,8 @@
 use crate::ffi as bindings;
 use kernel::prelude::*;
 
+#[cfg(not(MODULE))]
+pub(crate) mod builtin;
 pub(crate) mod bus;
 pub(crate) mod debugfs;
 pub(crate) mod device;

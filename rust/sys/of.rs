@@ -7,6 +7,19 @@ use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
 use kernel::str::CStr;
 
+/// What the built-in module's early reserved-memory handler made of a node
+/// (`early.c`): a loadable module has no early boot and never sees one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EarlyVerdict {
+    /// The early handler did not see the node (loadable module, or a node
+    /// the boot code did not reserve).
+    NotSeen,
+    /// It accepted the node.
+    Accepted,
+    /// It rejected the node and said why.
+    Rejected,
+}
+
 /// A counted reference to a device-tree node.
 ///
 /// # Invariants
@@ -137,6 +150,17 @@ impl OfNode {
         // entry may be read after the call.
         let rmem = unsafe { bindings::of_reserved_mem_lookup(self.as_raw()).as_ref() }?;
         Some((rmem.base, rmem.size))
+    }
+
+    /// What the built-in module's early handler made of this node.
+    pub(crate) fn early_verdict(&self) -> EarlyVerdict {
+        // SAFETY: The node is alive (type invariant); the helper only looks
+        // the node up in the boot-time table of reserved regions.
+        match unsafe { bindings::rdma_early_verdict(self.as_raw()) } {
+            1 => EarlyVerdict::Accepted,
+            0 => EarlyVerdict::Rejected,
+            _ => EarlyVerdict::NotSeen,
+        }
     }
 
     /// The node that entry `index` of phandle-list property `name` points to.

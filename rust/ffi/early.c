@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What only a built-in restricted_dma has: an early boot.
+ *
+ * Built in (CONFIG_RESTRICTED_DMA=y), restricted_dma is the reserved-memory
+ * handler of "restricted-dma-region" nodes: unflatten_device_tree() calls
+ * rdma_rmem_init() for each while the kernel still runs on memblock, and
+ * the node is judged there, by the same rules as a loadable module applies
+ * at load (rust/region.rs), with the same messages. Then the module starts
+ * at subsys_initcall: before any driver registers (device_initcall), so
+ * that every device behind a region gets its pool from its first probe.
+ * And of_reserved_mem_device_init() works for any driver that calls it.
+ *
+ * A loadable module (MODULE) has none of this: it claims the regions and
+ * starts watching the buses when it loads, and protects devices from then
+ * on. rdma_early_verdict() is all it keeps, answering "not seen".
+ */
+#include <linux/init.h>
+#include <linux/of.h>
+#include <linux/of_fdt.h>
+#include <linux/of_reserved_mem.h>
+
+#include "helpers.h"
+
+#ifndef MODULE
+
+/* The Rust side: rust/builtin.rs, through rust/sys/builtin.rs. */
+int rdma_early_check(const struct rdma_node_facts *facts, const char *name);
+int rdma_builtin_start(void);
+int rdma_rmem_device_init(u64 base, struct device *dev);
+
+static int rdma_rmem_device_init_c(struct reserved_mem *rmem, struct device *dev)
+{
+	return rdma_rmem_device_init(rmem->base, dev);
+}
+
+/*
+ * Nothing to do: a device on the platform or PCI bus loses our ops when the
+ * driver core has released everything its driver held (the bus notifiers),
+ * which is later than a driver's release of its reserved memory; a device
+ * on another bus keeps them, bouncing or refusing, for as long as it lives
+ * (built in, the module never goes).
+ */
+static void rdma_rmem_device_release(struct reserved_mem *rmem, struct device *dev)
+{
+}
+
+static const struct reserved_mem_ops rdma_rmem_ops = {
+	.device_init = rdma_rmem_device_init_c,
+	.device_release = rdma_rmem_device_release,
+};
+
+static bool __init flat_has(unsigned long node, const char *name)
+{
+	return of_get_flat_dt_prop(node, name, NULL);
+}
+
+static int __init rdma_rmem_init(struct reserved_mem *rmem)
+{
+	int t_len = (dt_root_addr_cells + dt_root_size_cells) * sizeof(__be32);
+	unsigned long node = rmem->fdt_node;
+	struct rdma_node_facts f = {
+		.size_prop = flat_has(node, "size"),
+		.reusable = flat_has(node, "reusable"),
+		.cma_default = flat_has(node, "linux,cma-default"),
+		.dma_default = flat_has(node, "linux,dma-default"),
+		.no_map = flat_has(node, "no-map"),
+		.reserved_base = rmem->base,
+		.reserved_size = rmem->size,
+	};
+	const __be32 *reg;
+	int len;
+
+	reg = of_get_flat_dt_prop(node, "reg", &len);
+	if (reg && len >= t_len) {
+		f.has_reg = true;
+		f.reg_base = dt_mem_next_cell(dt_root_addr_cells, &reg);
+		f.reg_size = dt_mem_next_cell(dt_root_size_cells, &reg);
+		f.more_ranges = len > t_len;
+	}
+	/*
+	 * A rejected node answers -ENOENT, as if no handler knew it: with any
+	 * other error fdt_init_reserved_mem_node() frees the range to the page
+	 * allocator, and a window the host can see would then hold any kernel
+	 * data. The range stays reserved and unused instead.
+	 */
+	if (rdma_early_check(&f, rmem->name))
+		return -ENOENT;
+	rmem->ops = &rdma_rmem_ops;
+	return 0;
+}
+RESERVEDMEM_OF_DECLARE(restricted_dma, "restricted-dma-region", rdma_rmem_init);
+
+static int __init rdma_builtin_init(void)
+{
+	return rdma_builtin_start();
+}
+subsys_initcall(rdma_builtin_init);
+
+int rdma_early_verdict(struct device_node *np)
+{
+	struct reserved_mem *rmem = of_reserved_mem_lookup(np);
+
+	if (!rmem)
+		return -1;
+	return rmem->ops == &rdma_rmem_ops;
+}
+
+#else /* MODULE */
+
+int rdma_early_verdict(struct device_node *np)
+{
+	return -1;
+}
+
+#endif /* MODULE */
