@@ -18,7 +18,7 @@ export FLAVOURS
 # Kernel builds take the machine's cores: never two at once.
 .NOTPARALLEL:
 .PHONY: all deps kernel kernel-builtin kernel-debug kernels module run check \
-	dt-check bench lint clean
+	dt-check bench lint fuzz clean
 
 all: module
 
@@ -66,6 +66,10 @@ lint: deps
 ## bench: the kernel's dma_map_benchmark through our pool and mainline's
 bench: module
 	@$(HARNESS)/bench.sh
+
+## fuzz: libFuzzer on the pool core for FUZZ_SECONDS (needs nightly Rust)
+fuzz:
+	@$(HARNESS)/fuzz.sh
 
 ## clean: the out-of-tree module builds (the kernels stay cached)
 clean:

@@ -452,7 +452,7 @@ impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
     /// A copy of the descriptors, for tests.
     pub(crate) fn snapshot(&self) -> (Vec<Slot>, usize, usize, AreaCounters) {

@@ -57,7 +57,7 @@
 //! assert_eq!(pool.stats().used, 0);
 //! ```
 
-#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(any(test, feature = "fuzzing")), no_std)]
 
 // Public, like the kernel's `pub mod pool;`, so that its docs (the design)
 // are rendered and intra-doc links resolve the same way in both builds.
@@ -65,6 +65,9 @@
 pub mod pool;
 
 pub use pool::*;
+
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod model;
 
 #[cfg(test)]
 mod tests;

@@ -705,7 +705,7 @@ where
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 impl<L, A> Pool<L, A>
 where
     L: AreaLock,

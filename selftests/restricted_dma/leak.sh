@@ -9,6 +9,10 @@
 
 ktap_print_header
 ktap_set_plan 7
+if skip_if_builtin 7 "a mapping leaked across unload"; then
+	ktap_finished
+	exit
+fi
 R=$(first good 1)
 base=$(first good 2)
 size=$(first good 3)

@@ -80,16 +80,18 @@ tcmd del 1
 tcmd del 0
 
 # --- unbound by hand before unload, bound by hand while unloaded ---
-echo "$blk_t" > /sys/bus/platform/drivers/virtio-mmio/unbind
-unload
-echo "$blk_t" > /sys/bus/platform/drivers/virtio-mmio/bind 2>/dev/null
-result "$blk_t, unbound by hand before unload, cannot be bound by hand while unloaded" \
-	not is_bound "$blk_t"
-load
-blk_works() {
-	d=$(wait_blk "$blk_t") && ./odirect roundtrip "$d" 65536 0 0 3 && serves "$R" "$blk_t"
-}
-result "reload lifts the fence and $blk_t works again, through the pool" blk_works
+if ! skip_if_builtin 2 "the fence while unloaded"; then
+	echo "$blk_t" > /sys/bus/platform/drivers/virtio-mmio/unbind
+	unload
+	echo "$blk_t" > /sys/bus/platform/drivers/virtio-mmio/bind 2>/dev/null
+	result "$blk_t, unbound by hand before unload, cannot be bound by hand while unloaded" \
+		not is_bound "$blk_t"
+	load
+	blk_works() {
+		d=$(wait_blk "$blk_t") && ./odirect roundtrip "$d" 65536 0 0 3 && serves "$R" "$blk_t"
+	}
+	result "reload lifts the fence and $blk_t works again, through the pool" blk_works
+fi
 settled() {
 	wait_for pool_idle && reserved
 }

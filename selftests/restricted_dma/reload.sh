@@ -3,13 +3,20 @@
 # Unload under no load releases everything: the debugfs entries go, and every
 # device behind a region is unbound and left unbound (never run without its
 # pool). Reload brings the regions back, and the block device behind one works
-# again. 20 rounds, with no warning in the kernel log.
+# again. 20 rounds (100 in the 'basic' guest), with no warning in the kernel
+# log.
 . ./ktap_helpers.sh
 . ./lib.sh
 
-ROUNDS=20
+# 20 rounds, or what the variant asks (the 'basic' guest does 100).
+ROUNDS=$(expect reload-rounds)
+ROUNDS=${ROUNDS:-20}
 ktap_print_header
 ktap_set_plan 7
+if skip_if_builtin 7 "20 unload and reload rounds"; then
+	ktap_finished
+	exit
+fi
 
 load
 names=$(expect good | cut -d' ' -f1)

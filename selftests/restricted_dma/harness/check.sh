@@ -83,6 +83,23 @@ for flavour in $flavours; do
         fail=$((fail + 1))
       fi
     done
+    # Where QEMU says each restricted device's queues are: inside its region.
+    if [ -s "$w/virtqueues.txt" ]; then
+      while read -r path what r base size; do
+        queues=$(sed '/^--$/q' "$w/virtqueues.txt" | awk -v p="$path" '$1 == p && $3 != "0x0"')
+        outside=
+        while read -r _ q desc avail used; do
+          for a in $desc $avail $used; do
+            [ $((a)) -ge $((base)) ] && [ $((a)) -lt $((base + size)) ] || outside="$outside queue $q at $a"
+          done
+        done <<< "$queues"
+        if [ -n "$queues" ] && [ -z "$outside" ]; then
+          echo "  [$flavour/$v] ok - $what: QEMU finds its $(echo "$queues" | grep -c .) virtqueue(s) inside $r"; pass=$((pass + 1))
+        else
+          echo "  [$flavour/$v] not ok - $what: virtqueues inside $r (QEMU: ${outside:-no queue set up})"; fail=$((fail + 1))
+        fi
+      done < <(python3 "$RDMA_SELFTESTS/harness/variants.py" virtqueues "$v")
+    fi
     for t in $(python3 "$RDMA_SELFTESTS/harness/variants.py" expect "$v" | sed -n 's/^tests //p'); do
       grep -q "^rdma-test-end: $t " "$log" 2>/dev/null || { echo "not ok - $flavour/$v/$t never finished"; fail=$((fail + 1)); }
     done

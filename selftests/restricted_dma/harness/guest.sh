@@ -43,22 +43,26 @@ for d in $(python3 "$RDMA_SELFTESTS/harness/variants.py" disks "$variant"); do
 done
 mapfile -t devs < <(python3 "$RDMA_SELFTESTS/harness/variants.py" qemu "$variant" "$work" | grep .)
 
-# Feed and drain the console FIFOs while the guest runs.
+# Feed and drain the console FIFOs while the guest runs; answer the guest's
+# requests to look at it from the host (qmp-agent.py).
+rm -f "$work/qmp.sock" "$work/virtqueues.txt"
+python3 "$RDMA_SELFTESTS/harness/qmp-agent.py" "$work/qmp.sock" "$work/console.log" "$work/virtqueues.txt" &
+agent=$!
 readers=() writers=()
 for c in $consoles; do
   cat "$work/$c.out" > "$work/$c.received" & readers+=($!)
   cat "$work/$c.to-guest" > "$work/$c.in" & writers+=($!)
 done
-trap 'kill ${readers[@]+"${readers[@]}"} ${writers[@]+"${writers[@]}"} 2>/dev/null || true' EXIT
+trap 'kill $agent ${readers[@]+"${readers[@]}"} ${writers[@]+"${writers[@]}"} 2>/dev/null || true' EXIT
 
 loglevel=4; [ "$mode" = check ] && loglevel=1
-log=$work/console.log
 start=$(date +%s)
 set +e
 timeout --foreground -k 5 "$timeout_s" "${qemu[@]}" \
   -kernel "$RDMA_IMAGE" -initrd "$work/initrd.gz" -dtb "$work/guest.dtb" \
-  -append "console=ttyAMA0 loglevel=$loglevel rdma.mode=$mode" \
-  "${devs[@]}" </dev/null 2>&1 | tee "$log" | { [ "$mode" = demo ] && cat || cat >/dev/null; }
+  -append "console=ttyAMA0 loglevel=$loglevel rdma.mode=$mode rdma.flavour=$RDMA_FLAVOUR" \
+  -qmp "unix:$work/qmp.sock,server=on,wait=off" \
+  "${devs[@]}" </dev/null 2>&1 | tee "$work/console.log" | { [ "$mode" = demo ] && cat || cat >/dev/null; }
 rc=${PIPESTATUS[0]}
 # QEMU is gone: the readers see the end of their FIFOs and finish.
 [ ${#writers[@]} -eq 0 ] || kill "${writers[@]}" 2>/dev/null
@@ -69,4 +73,4 @@ if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
   echo "guest: $variant timed out after $timeout_s s and was killed" >&2
   exit 124
 fi
-grep -q '^rdma-guest: done' "$log" || { echo "guest: $variant did not finish (qemu exit $rc)" >&2; exit 1; }
+grep -q '^rdma-guest: done' "$work/console.log" || { echo "guest: $variant did not finish (qemu exit $rc)" >&2; exit 1; }

@@ -12,7 +12,7 @@ It also gives the DT binding's checks (harness/dt-check.sh) their test DTs:
 schema-cases writes one DT per region the binding must accept or reject.
 
 Usage: variants.py list | demo | dts NAME BASE_DTS | qemu NAME WORKDIR | expect NAME | disks NAME
-       | machine NAME
+       | machine NAME | virtqueues NAME
        | schema-cases BASE_DTS OUTDIR
 """
 import os
@@ -123,12 +123,21 @@ PCIR = Region("restricted@54000000", reg=(0x54000000, 8 * MiB))
 MAINLINE = Region("restricted-pool@58000000", reg=(0x58000000, 4 * MiB), compatible="restricted-dma-pool")
 
 # The kselftests every variant runs unless it says otherwise.
-ALL_TESTS = ["region.sh", "bounce.sh", "benchmark.sh", "reload.sh", "unload.sh"]
+ALL_TESTS = ["region.sh", "firstprobe.sh", "bounce.sh", "benchmark.sh", "reload.sh", "unload.sh"]
 
 VARIANTS = {
     # The demo and the basic tests: one region, a virtio-blk behind it, and an
     # empty transport behind it for the kernel's DMA benchmark.
-    "basic": dict(regions=[GOOD], devices=[Device("blk", GOOD.name), Device("empty", GOOD.name)]),
+    "basic": dict(regions=[GOOD], devices=[Device("blk", GOOD.name), Device("empty", GOOD.name)],
+                  reload_rounds=100),
+    # The stress soak: two blks, an rng and dma_map_benchmark on one region
+    # that they keep nearly full.
+    "soak": dict(
+        regions=[GOOD],
+        devices=[Device("blk", GOOD.name), Device("blk", GOOD.name), Device("rng", GOOD.name),
+                 Device("empty", GOOD.name)],
+        tests=["soak.sh"],
+    ),
     # Every malformation the module must reject, beside a good node that it
     # must still claim. `reject` is the text of the module's message.
     "malformed": dict(
@@ -155,6 +164,7 @@ VARIANTS = {
     # works as usual), a blk alone on a second region, a console on a third,
     # and a virtio-blk-pci behind the PCI host bridge on a fourth.
     "virtio": dict(
+        tests=["region.sh", "firstprobe.sh", "virtio.sh", "reload.sh"],
         regions=[GOOD, SECOND, CONSOLE, PCIR],
         pci_region=PCIR.name,
         pci=[PciDevice("blk", 3)],
@@ -166,7 +176,6 @@ VARIANTS = {
             Device("blk", iommu=False),
             Device("blk", SECOND.name),
         ],
-        tests=["region.sh", "virtio.sh", "reload.sh"],
     ),
     # Virtio over PCI: the host bridge names PCIR. A blk and an rng that
     # negotiate ACCESS_PLATFORM, a blk that does not (refused), and a
@@ -176,7 +185,7 @@ VARIANTS = {
         devices=[Device("blk", GOOD.name)],
         pci_region=PCIR.name,
         pci=[PciDevice("blk", 3), PciDevice("rng", 4), PciDevice("blk", 5, iommu=False)],
-        tests=["region.sh", "pci.sh", "reload.sh"],
+        tests=["region.sh", "firstprobe.sh", "pci.sh", "reload.sh"],
     ),
     # The same host bridge with an SMMUv3 in front of it: the DMA core would
     # send the device's DMA through the IOMMU, around the pool, so the device
@@ -278,19 +287,19 @@ def qemu(name, work):
             pass
         elif d.kind == "blk":
             args += ["-drive", f"if=none,id=d{k},file={work}/disk{k}.img,format=raw",
-                     "-device", f"virtio-blk-device,drive=d{k},iommu_platform={iommu}"]
+                     "-device", f"virtio-blk-device,drive=d{k},iommu_platform={iommu},id=vdev{k}"]
         elif d.kind == "rng":
-            args += ["-device", f"virtio-rng-device,iommu_platform={iommu}"]
+            args += ["-device", f"virtio-rng-device,iommu_platform={iommu},id=vdev{k}"]
         elif d.kind == "console":
             # A virtio-serial port on FIFOs WORK/conK.in (host to guest) and
             # WORK/conK.out (guest to host), which guest.sh feeds and drains.
-            args += ["-device", f"virtio-serial-device,max_ports=2,iommu_platform={iommu}",
+            args += ["-device", f"virtio-serial-device,max_ports=2,iommu_platform={iommu},id=vdev{k}",
                      "-chardev", f"pipe,id=con{k},path={work}/con{k}",
                      "-device", f"virtserialport,chardev=con{k},name=rdma.{k}"]
         else:
             raise SystemExit(f"unknown device kind {d.kind}")
     for k, p in enumerate(variant(name).get("pci", [])):
-        opts = f"iommu_platform={'on' if p.iommu else 'off'},disable-legacy=on,addr=0x{p.slot:x}"
+        opts = f"iommu_platform={'on' if p.iommu else 'off'},disable-legacy=on,addr=0x{p.slot:x},id=pdev{k}"
         if p.kind == "blk":
             args += ["-drive", f"if=none,id=p{k},file={work}/pcidisk{k}.img,format=raw",
                      "-device", f"virtio-blk-pci,drive=p{k},{opts}"]
@@ -299,6 +308,26 @@ def qemu(name, work):
         else:
             raise SystemExit(f"unknown PCI device kind {p.kind}")
     return args
+
+
+def virtqueues(name):
+    """The devices whose queues must lie in their region, as QEMU reports
+    them (qmp-agent.py): one line each, QOM_PATH WHAT REGION BASE SIZE.
+    Those are the devices behind a claimed region that work through it:
+    ACCESS_PLATFORM offered, dma-coherent, no IOMMU in front."""
+    v = variant(name)
+    good = {r.name: r for r in v["regions"] if r.compatible == "restricted-dma-region" and not r.reject}
+    lines = []
+    for k, (d, t) in enumerate(zip(v["devices"], transports(v))):
+        if d.kind != "empty" and d.region in good and d.iommu and d.coherent:
+            r = good[d.region]
+            lines.append(f"/machine/peripheral/vdev{k} {t:x}.virtio_mmio {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x}")
+    r = good.get(v.get("pci_region"))
+    if r and "iommu=" not in machine(name):
+        for k, p in enumerate(v.get("pci", [])):
+            if p.iommu:
+                lines.append(f"/machine/peripheral/pdev{k} {p.bdf} {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x}")
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def expect(name):
@@ -319,6 +348,7 @@ def expect(name):
                                             host bridge names, whether it offers
                                             ACCESS_PLATFORM
          machine MACHINE                    QEMU's -M
+         reload-rounds N                    reload.sh's rounds (default 20)
     """
     v = variant(name)
     # logcheck.sh comes last everywhere: the kernel's checkers on the whole boot.
@@ -344,6 +374,8 @@ def expect(name):
     for p in v.get("pci", []):
         lines.append(f"pcidevice {p.kind} {p.bdf} {v.get('pci_region') or '-'} {'on' if p.iommu else 'off'}")
     lines.append(f"machine {machine(name)}")
+    if v.get("reload_rounds"):
+        lines.append(f"reload-rounds {v['reload_rounds']}")
     return "\n".join(lines) + "\n"
 
 
@@ -399,6 +431,8 @@ def main(argv):
                        [f"pcidisk{k}.img" for k, p in enumerate(v.get("pci", [])) if p.kind == "blk"]))
     elif cmd == "machine":
         print(machine(argv[2]))
+    elif cmd == "virtqueues":
+        sys.stdout.write(virtqueues(argv[2]))
     else:
         raise SystemExit(__doc__)
 

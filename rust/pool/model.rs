@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Host tests: a simulated machine, unit tests, property tests of random
-//! operation sequences against a model, a full-pool test and multi-threaded
-//! tests.
+//! The pool's test bench: a simulated machine and a model of the pool that
+//! random operation sequences are checked against, shared by the property
+//! tests (`tests/props.rs`, sequences from proptest) and the fuzzer
+//! (`fuzz/`, sequences decoded from libFuzzer's bytes by [`fuzz`]).
+//!
+//! After every operation the model checks the pool's answer, the bytes of
+//! every live mapping, the counters, and every invariant of the slot
+//! descriptors; a refused call must change nothing and copy nothing.
+
+#![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Barrier, Mutex};
-
-use proptest::prelude::*;
+use std::sync::Mutex;
 
 use crate::*;
 
@@ -15,7 +20,7 @@ use crate::*;
 // The simulated machine.
 
 /// The host's area lock.
-type HostArea = Mutex<AreaState<Vec<Slot>>>;
+pub(crate) type HostArea = Mutex<AreaState<Vec<Slot>>>;
 
 impl AreaLock for HostArea {
     type Storage = Vec<Slot>;
@@ -25,9 +30,9 @@ impl AreaLock for HostArea {
     }
 }
 
-type HostPool = Pool<HostArea, Vec<HostArea>>;
+pub(crate) type HostPool = Pool<HostArea, Vec<HostArea>>;
 
-fn host_areas(nslots: usize, want_areas: usize) -> Vec<HostArea> {
+pub(crate) fn host_areas(nslots: usize, want_areas: usize) -> Vec<HostArea> {
     let layout = area_layout(nslots, want_areas);
     (0..layout.nareas())
         .map(|i| Mutex::new(AreaState::new(vec![Slot::default(); layout.area_slots(i)])))
@@ -35,45 +40,45 @@ fn host_areas(nslots: usize, want_areas: usize) -> Vec<HostArea> {
 }
 
 /// A device that asks only for `min_align_mask` = `mask`.
-fn masked(mask: u64) -> Constraints {
+pub(crate) fn masked(mask: u64) -> Constraints {
     Constraints {
         min_align_mask: mask,
         ..Constraints::NONE
     }
 }
 
-fn host_pool(base: u64, nslots: usize, want_areas: usize) -> HostPool {
+pub(crate) fn host_pool(base: u64, nslots: usize, want_areas: usize) -> HostPool {
     Pool::new(base, nslots, host_areas(nslots, want_areas)).expect("valid pool")
 }
 
 /// Physical memory: address `a` is byte `a` of `ram`. Copies panic when out
 /// of range, which would be a pool bug (the pool only hands out ranges it
 /// checked).
-struct Machine {
+pub(crate) struct Machine {
     ram: Mutex<Vec<u8>>,
     /// Number of Copier calls.
     calls: AtomicUsize,
 }
 
 impl Machine {
-    fn new(size: usize) -> Self {
+    pub(crate) fn new(size: usize) -> Self {
         Self {
             ram: Mutex::new(vec![0; size]),
             calls: AtomicUsize::new(0),
         }
     }
 
-    fn read(&self, addr: u64, len: usize) -> Vec<u8> {
+    pub(crate) fn read(&self, addr: u64, len: usize) -> Vec<u8> {
         let a = addr as usize;
         self.ram.lock().unwrap()[a..a + len].to_vec()
     }
 
-    fn write(&self, addr: u64, data: &[u8]) {
+    pub(crate) fn write(&self, addr: u64, data: &[u8]) {
         let a = addr as usize;
         self.ram.lock().unwrap()[a..a + data.len()].copy_from_slice(data);
     }
 
-    fn calls(&self) -> usize {
+    pub(crate) fn calls(&self) -> usize {
         self.calls.load(Ordering::Relaxed)
     }
 }
@@ -102,10 +107,10 @@ impl Copier for Machine {
 }
 
 /// splitmix64: a small deterministic generator driven by proptest's seeds.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -113,7 +118,7 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             0
         } else {
@@ -121,16 +126,16 @@ impl Rng {
         }
     }
 
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
+    pub(crate) fn bytes(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| self.next() as u8).collect()
     }
 }
 
-const SLOT: u64 = SLOT_SIZE as u64;
-const PAGE: u64 = PAGE_SIZE as u64;
+pub(crate) const SLOT: u64 = SLOT_SIZE as u64;
+pub(crate) const PAGE: u64 = PAGE_SIZE as u64;
 
 /// Every area's invariants hold.
-fn check_pool(pool: &HostPool) {
+pub(crate) fn check_pool(pool: &HostPool) {
     for (i, area) in pool.areas().iter().enumerate() {
         if let Err(e) = area.with(|st| st.check()) {
             panic!("area {i}: {e}");
@@ -139,7 +144,7 @@ fn check_pool(pool: &HostPool) {
 }
 
 /// Everything but the refusal counters, for "a refused call changes nothing".
-fn snapshot(pool: &HostPool) -> impl PartialEq + std::fmt::Debug {
+pub(crate) fn snapshot(pool: &HostPool) -> impl PartialEq + std::fmt::Debug {
     let areas = pool
         .areas()
         .iter()
@@ -152,711 +157,14 @@ fn snapshot(pool: &HostPool) -> impl PartialEq + std::fmt::Debug {
 }
 
 // ---------------------------------------------------------------------------
-// Unit tests.
-
-#[test]
-fn print_slot_size() {
-    eprintln!(
-        "size_of::<Slot>() = {} bytes per slot ({} bytes per 2 KiB slot => {:.2}% overhead)",
-        core::mem::size_of::<Slot>(),
-        core::mem::size_of::<Slot>(),
-        core::mem::size_of::<Slot>() as f64 * 100.0 / SLOT_SIZE as f64
-    );
-    assert!(core::mem::size_of::<Slot>() <= 16);
-}
-
-#[test]
-fn print_proptest_config() {
-    eprintln!(
-        "proptest random_ops: {} cases, 1..={} operations each (PROPTEST_CASES overrides)",
-        proptest_cases(),
-        MAX_OPS
-    );
-}
-
-#[test]
-fn constants() {
-    assert_eq!(SLOT_SIZE, 2048);
-    assert_eq!(SEGMENT_SIZE, 256 * 1024);
-    assert_eq!(max_mapping_size(0), 262_144);
-    assert_eq!(max_mapping_size(0x3ff), 262_144 - 2048);
-    assert_eq!(max_mapping_size(0x7ff), 262_144 - 2048);
-    assert_eq!(max_mapping_size(0xfff), 262_144 - 4096);
-    assert_eq!(max_mapping_size(0xffff), 262_144 - 65_536);
-    assert_eq!(max_mapping_size(0x3ffff), 0);
-    assert_eq!(max_mapping_size(u64::MAX), 0);
-    assert_eq!(Direction::from_raw(0), Some(Direction::Bidirectional));
-    assert_eq!(Direction::from_raw(1), Some(Direction::ToDevice));
-    assert_eq!(Direction::from_raw(2), Some(Direction::FromDevice));
-    assert_eq!(Direction::from_raw(3), None);
-}
-
-#[test]
-fn pool_max_mapping_size() {
-    // A large pool: the segment limit (and the mask's reserve) decide.
-    let big = host_pool(0x10_0000, 4096, 2);
-    assert_eq!(big.max_mapping_size(&masked(0)), SEGMENT_SIZE);
-    assert_eq!(
-        big.max_mapping_size(&masked(0xfff)),
-        max_mapping_size(0xfff)
-    );
-    // A pool of one 128-slot area: a quarter of it, 32 slots.
-    let small = host_pool(0x10_0000, 128, 4);
-    assert_eq!(small.max_mapping_size(&masked(0)), 32 * SLOT_SIZE);
-    // A pool smaller than a segment: still a quarter, even of 8 slots.
-    let tiny = host_pool(0x10_0000, 8, 1);
-    assert_eq!(tiny.max_mapping_size(&masked(0)), 2 * SLOT_SIZE);
-}
-
-#[test]
-fn layouts() {
-    let sizes = |l: AreaLayout| (0..l.nareas()).map(|i| l.area_slots(i)).collect::<Vec<_>>();
-    assert_eq!(sizes(area_layout(1000, 4)), [256, 256, 256, 232]);
-    assert_eq!(sizes(area_layout(2048, 3)), [512; 4]);
-    assert_eq!(sizes(area_layout(300, 4)), [128, 172]);
-    assert_eq!(sizes(area_layout(100, 8)), [100]);
-    assert_eq!(sizes(area_layout(0, 0)), [0]);
-    assert_eq!(sizes(area_layout(1280, 4)), [384, 384, 256, 256]);
-    assert_eq!(area_layout(1 << 20, usize::MAX).nareas(), 8192);
-    for nslots in (0..3000).step_by(7).chain([128, 256, 384, 1024, 1025]) {
-        for want in 0..20 {
-            let l = area_layout(nslots, want);
-            assert!(l.nareas().is_power_of_two());
-            assert!(l.nareas() == 1 || nslots / l.nareas() >= SEGMENT_SLOTS);
-            let total: usize = (0..l.nareas()).map(|i| l.area_slots(i)).sum();
-            assert_eq!(total, nslots);
-            for a in 0..l.nareas() {
-                if a + 1 < l.nareas() {
-                    assert_eq!(l.area_slots(a) % SEGMENT_SLOTS, 0);
-                }
-                assert_eq!(l.area_start(a) % SEGMENT_SLOTS, 0);
-            }
-            for s in 0..nslots + 3 {
-                match l.locate(s) {
-                    Some((a, i)) => {
-                        assert!(s < nslots && i < l.area_slots(a));
-                        assert_eq!(l.area_start(a) + i, s);
-                    }
-                    None => assert!(s >= nslots),
-                }
-            }
-        }
-    }
-}
-
-#[test]
-fn pool_new_errors() {
-    assert_eq!(
-        Pool::new(0x1800, 256, host_areas(256, 1)).err(),
-        Some(PoolError::Unaligned)
-    );
-    assert_eq!(
-        Pool::new(0x1000, 0, host_areas(0, 1)).err(),
-        Some(PoolError::Empty)
-    );
-    assert_eq!(
-        Pool::new(u64::MAX - 0xfff, 256, host_areas(256, 1)).err(),
-        Some(PoolError::Overflow)
-    );
-    assert_eq!(
-        Pool::new(0x1000, 256, Vec::<HostArea>::new()).err(),
-        Some(PoolError::BadAreaCount)
-    );
-    // 3 areas: not a power of two; 4 areas of a 256-slot pool: too many.
-    assert_eq!(
-        Pool::new(
-            0x1000,
-            384,
-            host_areas(384, 3)
-                .into_iter()
-                .chain(host_areas(128, 1))
-                .take(3)
-                .collect::<Vec<_>>()
-        )
-        .err(),
-        Some(PoolError::BadAreaCount)
-    );
-    let four = (0..4)
-        .map(|_| Mutex::new(AreaState::new(vec![Slot::default(); 64])))
-        .collect::<Vec<_>>();
-    assert_eq!(
-        Pool::new(0x1000, 256, four).err(),
-        Some(PoolError::BadAreaCount)
-    );
-    // Right count, wrong sizes.
-    let two = [100, 200].map(|n| Mutex::new(AreaState::new(vec![Slot::default(); n])));
-    assert_eq!(
-        Pool::new(0x1000, 300, Vec::from(two)).err(),
-        Some(PoolError::AreaSizeMismatch)
-    );
-    // An area in use by another pool.
-    let areas = host_areas(256, 1);
-    let first = Pool::new(0x1000, 256, &areas[..]).unwrap();
-    let m = Machine::new(0x1000 + 256 * SLOT_SIZE);
-    first
-        .alloc(0, 1, Block::Coherent, &Constraints::NONE, &m)
-        .unwrap();
-    assert_eq!(
-        Pool::new(0x1000, 256, &areas[..]).err(),
-        Some(PoolError::AreaInUse)
-    );
-}
-
-#[test]
-fn accessors_and_contains() {
-    let pool = host_pool(0x10_0000, 1000, 4);
-    assert_eq!(
-        (pool.base(), pool.nslots(), pool.nareas()),
-        (0x10_0000, 1000, 4)
-    );
-    assert_eq!(pool.end(), 0x10_0000 + 1000 * SLOT);
-    assert!(pool.contains(0x10_0000, 0));
-    assert!(pool.contains(0x10_0000, 1000 * SLOT_SIZE));
-    assert!(!pool.contains(0x10_0000, 1000 * SLOT_SIZE + 1));
-    assert!(!pool.contains(0x0f_ffff, 1));
-    assert!(pool.contains(pool.end() - 1, 1));
-    assert!(!pool.contains(pool.end(), 0));
-    assert!(!pool.contains(u64::MAX, 2));
-    let s = pool.stats();
-    assert_eq!((s.nslots, s.nareas, s.used), (1000, 4, 0));
-}
-
-#[test]
-fn map_errors_and_alignment() {
-    let base = 0x40_0000;
-    let pool = host_pool(base, 512, 2);
-    let m = Machine::new(0x60_0000);
-    let d = Direction::ToDevice;
-    assert_eq!(
-        pool.map(0, 0x1000, 0, d, &masked(0), &m),
-        Err(MapError::Invalid)
-    );
-    assert_eq!(
-        pool.map(0, 0x1000, SEGMENT_SIZE + 1, d, &masked(0), &m),
-        Err(MapError::TooLarge)
-    );
-    assert_eq!(
-        pool.map(
-            0,
-            0x1000,
-            max_mapping_size(0xfff) + 1,
-            d,
-            &masked(0xfff),
-            &m
-        ),
-        Err(MapError::TooLarge)
-    );
-    assert_eq!(
-        pool.map(0, u64::MAX - 2, 4, d, &masked(0), &m),
-        Err(MapError::Invalid)
-    );
-    assert_eq!(m.calls(), 0);
-    let b = pool.map(0, 0x1234, 100, d, &masked(0xfff), &m).unwrap();
-    assert_eq!(b & 0xfff, 0x234);
-    let b = pool.map(0, 0x1a34, 100, d, &masked(0xfff), &m).unwrap();
-    assert_eq!(b & 0xfff, 0xa34);
-    let b = pool.map(0, 0x1234, 100, d, &masked(0x3ff), &m).unwrap();
-    assert_eq!(b & 0x3ff, 0x234);
-    let b = pool.map(0, 0x1234, 4096, d, &masked(0), &m).unwrap();
-    assert_eq!(b & 0xfff, 0, "page-sized mapping starts page aligned");
-    let b = pool.map(1, 0x1234, 8000, d, &masked(0x3ff), &m).unwrap();
-    assert_eq!(
-        b & !0x3ff & 0xfff,
-        0,
-        "slot page aligned when the mask allows"
-    );
-    assert_eq!(b & 0x3ff, 0x234);
-    let b = pool.map(1, 0x5_1234, 3000, d, &masked(0xffff), &m).unwrap();
-    assert_eq!(b & 0xffff, 0x1234);
-    let b = pool
-        .map(1, 0x1000, max_mapping_size(0xfff), d, &masked(0xfff), &m)
-        .unwrap();
-    assert_eq!(b & 0xfff, 0);
-    check_pool(&pool);
-}
-
-#[test]
-fn refusals() {
-    let base = 0x40_0000;
-    let pool = host_pool(base, 512, 2);
-    let m = Machine::new(0x60_0000);
-    let (to, from) = (Direction::ToDevice, Direction::FromDevice);
-    let b = pool.map(0, 0x1100, 5000, from, &masked(0x7ff), &m).unwrap();
-    let c = pool
-        .alloc(0, 3000, Block::Coherent, &Constraints::NONE, &m)
-        .unwrap();
-    assert_eq!(c & 0xfff, 0);
-    let snap = snapshot(&pool);
-    let calls = m.calls();
-    assert_eq!(
-        pool.unmap(b + 1, 5000, from, false, &m),
-        Err(UnmapError::NotMapped)
-    );
-    assert_eq!(
-        pool.unmap(b + SLOT, 5000 - 2048, from, false, &m),
-        Err(UnmapError::NotMapped)
-    );
-    assert_eq!(
-        pool.unmap(b, 4999, from, false, &m),
-        Err(UnmapError::SizeMismatch)
-    );
-    assert_eq!(
-        pool.unmap(c, 3000, to, false, &m),
-        Err(UnmapError::WrongKind)
-    );
-    assert_eq!(
-        pool.unmap(base - 1, 1, to, false, &m),
-        Err(UnmapError::NotMapped)
-    );
-    assert_eq!(
-        pool.unmap(pool.end(), 1, to, false, &m),
-        Err(UnmapError::NotMapped)
-    );
-    assert_eq!(
-        pool.unmap(u64::MAX, 1, to, false, &m),
-        Err(UnmapError::NotMapped)
-    );
-    assert_eq!(
-        pool.free(b, 5000, Block::Coherent),
-        Err(UnmapError::WrongKind)
-    );
-    assert_eq!(
-        pool.free(c, 4096, Block::Coherent),
-        Err(UnmapError::SizeMismatch)
-    );
-    assert_eq!(
-        pool.free(c + 1, 3000, Block::Coherent),
-        Err(UnmapError::NotMapped)
-    );
-    assert_eq!(
-        pool.free(c + SLOT, 3000, Block::Coherent),
-        Err(UnmapError::NotMapped)
-    );
-    assert_eq!(
-        pool.sync_for_cpu(b, 5001, from, &m),
-        Err(UnmapError::OutOfRange)
-    );
-    assert_eq!(
-        pool.sync_for_cpu(b + 4999, 2, from, &m),
-        Err(UnmapError::OutOfRange)
-    );
-    assert_eq!(
-        pool.sync_for_cpu(b + 5000, 0, from, &m),
-        Err(UnmapError::NotMapped)
-    );
-    assert_eq!(
-        pool.sync_for_cpu(b - 1, 1, from, &m),
-        Err(UnmapError::NotMapped)
-    );
-    assert_eq!(
-        pool.sync_for_device(b + 10, usize::MAX, from, &m),
-        Err(UnmapError::OutOfRange)
-    );
-    assert_eq!(
-        pool.sync_for_device(c, 1, to, &m),
-        Err(UnmapError::WrongKind)
-    );
-    // The direction must be the mapping's; a block is freed as what it is.
-    assert_eq!(
-        pool.unmap(b, 5000, to, false, &m),
-        Err(UnmapError::WrongDirection)
-    );
-    assert_eq!(
-        pool.sync_for_cpu(b, 1, Direction::Bidirectional, &m),
-        Err(UnmapError::WrongDirection)
-    );
-    assert_eq!(pool.free(c, 3000, Block::Pages), Err(UnmapError::WrongKind));
-    assert_eq!(snapshot(&pool), snap);
-    assert_eq!(m.calls(), calls);
-    let s = pool.stats();
-    assert_eq!((s.bad_unmaps, s.bad_syncs), (13, 7));
-    // Ranges inside the mapping are fine.
-    pool.sync_for_cpu(b + 4999, 1, from, &m).unwrap();
-    pool.sync_for_cpu(b + 2500, 0, from, &m).unwrap();
-    pool.unmap(b, 5000, from, false, &m).unwrap();
-    assert_eq!(
-        pool.unmap(b, 5000, from, false, &m),
-        Err(UnmapError::NotMapped)
-    );
-    pool.free(c, 3000, Block::Coherent).unwrap();
-    assert_eq!(
-        pool.free(c, 3000, Block::Coherent),
-        Err(UnmapError::NotMapped)
-    );
-    check_pool(&pool);
-    assert_eq!(pool.stats().used, 0);
-}
-
-#[test]
-fn copies_per_direction() {
-    let base = 0x10_0000;
-    let pool = host_pool(base, 256, 1);
-    let m = Machine::new(0x20_0000);
-    let orig = 0x1000;
-    for dir in [
-        Direction::ToDevice,
-        Direction::FromDevice,
-        Direction::Bidirectional,
-    ] {
-        for skip in [false, true] {
-            m.write(orig, &[1; 100]);
-            let b = pool.map(0, orig, 100, dir, &masked(0), &m).unwrap();
-            assert_eq!(
-                m.read(b, 100),
-                [1; 100],
-                "map copies in for every direction"
-            );
-            m.write(b, &[2; 60]); // the device writes part of the buffer
-            m.write(orig + 90, &[3; 10]); // the CPU writes the original
-            pool.sync_for_device(b + 90, 10, dir, &m).unwrap();
-            let want: u8 = if dir == Direction::FromDevice { 1 } else { 3 };
-            assert_eq!(m.read(b + 90, 10), [want; 10]);
-            pool.sync_for_cpu(b + 50, 10, dir, &m).unwrap();
-            let want: u8 = if dir == Direction::ToDevice { 1 } else { 2 };
-            assert_eq!(m.read(orig + 50, 10), [want; 10]);
-            pool.unmap(b, 100, dir, skip, &m).unwrap();
-            let back = dir != Direction::ToDevice && !skip;
-            assert_eq!(m.read(orig, 50), [if back { 2 } else { 1 }; 50]);
-            // Bytes the device did not write keep the original's value.
-            assert_eq!(m.read(orig + 60, 30), [1; 30]);
-        }
-    }
-}
-
-#[test]
-fn no_stale_data() {
-    let base = 0x10_0000;
-    let pool = host_pool(base, 128, 1);
-    let m = Machine::new(0x20_0000);
-    // A first mapping leaves secret bytes in the whole pool.
-    m.write(0x1000, &[0x5e; SEGMENT_SIZE]);
-    let b = pool
-        .map(0, 0x1000, SEGMENT_SIZE, Direction::ToDevice, &masked(0), &m)
-        .unwrap();
-    pool.unmap(b, SEGMENT_SIZE, Direction::ToDevice, false, &m)
-        .unwrap();
-    for dir in [Direction::FromDevice, Direction::Bidirectional] {
-        // The next mapping: the device writes only 10 bytes of it.
-        m.write(0x8_0000, &[0x11; 4096]);
-        let b2 = pool.map(0, 0x8_0000, 4096, dir, &masked(0), &m).unwrap();
-        m.write(b2, &[0xdd; 10]);
-        pool.unmap(b2, 4096, dir, false, &m).unwrap();
-        let got = m.read(0x8_0000, 4096);
-        assert_eq!(&got[..10], &[0xdd; 10]);
-        assert!(
-            got[10..].iter().all(|&x| x == 0x11),
-            "stale pool bytes leaked to the CPU"
-        );
-    }
-}
-
-#[test]
-fn coherent_is_zeroed_and_page_aligned() {
-    let base = 0x10_0000;
-    let pool = host_pool(base, 256, 2);
-    let m = Machine::new(0x20_0000);
-    m.write(base, &vec![0xff; 256 * SLOT_SIZE]);
-    for size in [1, 2048, 2049, 4096, 10_000, SEGMENT_SIZE] {
-        let a = pool
-            .alloc(1, size, Block::Coherent, &Constraints::NONE, &m)
-            .unwrap();
-        assert_eq!(a & (PAGE - 1), 0);
-        let n = size.div_ceil(SLOT_SIZE) * SLOT_SIZE;
-        assert!(m.read(a, n).iter().all(|&x| x == 0));
-        pool.free(a, size, Block::Coherent).unwrap();
-    }
-    assert_eq!(
-        pool.alloc(0, 0, Block::Coherent, &Constraints::NONE, &m),
-        Err(MapError::Invalid)
-    );
-    assert_eq!(
-        pool.alloc(0, SEGMENT_SIZE + 1, Block::Coherent, &Constraints::NONE, &m),
-        Err(MapError::TooLarge)
-    );
-    let s = pool.stats();
-    assert_eq!((s.allocs, s.frees, s.used, s.used_hiwater), (6, 6, 0, 128));
-}
-
-#[test]
-fn full_pool() {
-    let base = 0x10_0000;
-    let pool = host_pool(base, 256, 2);
-    let m = Machine::new(0x20_0000);
-    let d = Direction::Bidirectional;
-    // Page-sized mappings: two slots each, page aligned.
-    let mut maps = Vec::new();
-    loop {
-        match pool.map(maps.len(), 0x1000, 4096, d, &masked(0), &m) {
-            Ok(b) => maps.push(b),
-            Err(e) => {
-                assert_eq!(e, MapError::Full);
-                break;
-            }
-        }
-    }
-    assert_eq!(maps.len(), 128);
-    assert_eq!(pool.stats().used, 256);
-    assert_eq!(
-        pool.alloc(0, 1, Block::Coherent, &Constraints::NONE, &m),
-        Err(MapError::Full)
-    );
-    assert_eq!(
-        pool.map(0, 0x1000, 1, d, &masked(0), &m),
-        Err(MapError::Full)
-    );
-    let freed = maps.swap_remove(37);
-    pool.unmap(freed, 4096, d, false, &m).unwrap();
-    // Any CPU finds the hole, whichever area it is in.
-    let again = pool.map(3, 0x1000, 4096, d, &masked(0), &m).unwrap();
-    assert_eq!(again, freed);
-    let s = pool.stats();
-    assert_eq!(
-        (s.failed_maps, s.failed_allocs, s.used, s.used_hiwater),
-        (2, 1, 256, 256)
-    );
-    maps.push(again);
-    for b in maps {
-        pool.unmap(b, 4096, d, true, &m).unwrap();
-    }
-    check_pool(&pool);
-    // Single slots: exactly nslots of them; then the largest mappings.
-    let small: Vec<u64> = (0..256)
-        .map(|i| pool.map(i, 0x1000, 1, d, &masked(0), &m).unwrap())
-        .collect();
-    assert_eq!(
-        pool.map(0, 0x1000, 1, d, &masked(0), &m),
-        Err(MapError::Full)
-    );
-    for b in small {
-        pool.unmap(b, 1, d, false, &m).unwrap();
-    }
-    let big: Vec<u64> = (0..2)
-        .map(|i| {
-            pool.map(i, 0x1000, SEGMENT_SIZE, d, &masked(0), &m)
-                .unwrap()
-        })
-        .collect();
-    assert_eq!(
-        pool.map(0, 0x1000, 1, d, &masked(0), &m),
-        Err(MapError::Full)
-    );
-    for b in big {
-        pool.unmap(b, SEGMENT_SIZE, d, false, &m).unwrap();
-    }
-    check_pool(&pool);
-    assert_eq!(pool.stats().used, 0);
-}
-
-#[test]
-fn segments_are_not_crossed() {
-    let base = 0x10_0000;
-    let pool = host_pool(base, 256, 1);
-    let m = Machine::new(0x20_0000);
-    let d = Direction::ToDevice;
-    // 100 slots, then 100 slots: the second cannot use the 28 left in
-    // segment 0 and goes to segment 1.
-    let a = pool
-        .map(0, 0x1000, 100 * SLOT_SIZE, d, &masked(0), &m)
-        .unwrap();
-    let b = pool
-        .map(0, 0x1000, 100 * SLOT_SIZE, d, &masked(0), &m)
-        .unwrap();
-    assert_eq!(a, base);
-    assert_eq!(b, base + 128 * SLOT);
-    // 28 + 28 slots remain, in two runs: 29 slots do not fit.
-    assert_eq!(
-        pool.map(0, 0x1000, 29 * SLOT_SIZE, d, &masked(0), &m),
-        Err(MapError::Full)
-    );
-    let c = pool
-        .map(0, 0x1000, 28 * SLOT_SIZE, d, &masked(0), &m)
-        .unwrap();
-    assert!(c == base + 100 * SLOT || c == base + 228 * SLOT);
-    check_pool(&pool);
-}
-
-#[test]
-fn hiwater_is_pool_wide() {
-    let pool = host_pool(0x10_0000, 512, 4);
-    let m = Machine::new(0x30_0000);
-    let d = Direction::ToDevice;
-    // Areas peak at different times: the pool-wide peak is 3 slots, where
-    // summing per-area peaks would say 4.
-    let a = pool
-        .map(0, 0x1000, 2 * SLOT_SIZE, d, &masked(0), &m)
-        .unwrap();
-    pool.unmap(a, 2 * SLOT_SIZE, d, false, &m).unwrap();
-    let b = pool
-        .map(1, 0x1000, 2 * SLOT_SIZE, d, &masked(0), &m)
-        .unwrap();
-    let c = pool.map(2, 0x1000, 1, d, &masked(0), &m).unwrap();
-    let s = pool.stats();
-    assert_eq!((s.used, s.used_hiwater), (3, 3));
-    pool.unmap(b, 2 * SLOT_SIZE, d, false, &m).unwrap();
-    pool.unmap(c, 1, d, false, &m).unwrap();
-    assert_eq!(pool.stats().used_hiwater, 3);
-}
-
-// ---------------------------------------------------------------------------
-// Multi-threaded tests.
-
-#[test]
-fn threads_map_unmap() {
-    const THREADS: usize = 4;
-    const ITERS: usize = 3000;
-    const WINDOW: u64 = 0x2_0000;
-    const REGION: u64 = 0x20_0000; // per thread: 16 windows of 128 KiB
-    let base = THREADS as u64 * REGION;
-    let nslots = 512;
-    let pool = host_pool(base, nslots, 4);
-    let m = Machine::new(base as usize + nslots * SLOT_SIZE);
-    let fulls = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for t in 0..THREADS {
-            let (pool, m, fulls) = (&pool, &m, &fulls);
-            s.spawn(move || {
-                let mut rng = Rng(t as u64 * 7919 + 1);
-                let region = t as u64 * REGION;
-                // (window, bounce, orig, size, dir, expected orig after unmap)
-                let mut live: Vec<(u64, u64, u64, usize, Direction, Vec<u8>)> = Vec::new();
-                for it in 0..ITERS {
-                    if live.len() < 6 && (live.is_empty() || rng.below(2) == 0) {
-                        let window = (0..16).find(|w| live.iter().all(|l| l.0 != *w)).unwrap();
-                        let size = if rng.below(3) == 0 {
-                            1 + rng.below(WINDOW - 4096)
-                        } else {
-                            1 + rng.below(8192)
-                        } as usize;
-                        let orig = region + window * WINDOW + rng.below(WINDOW - size as u64);
-                        let dir = [
-                            Direction::ToDevice,
-                            Direction::FromDevice,
-                            Direction::Bidirectional,
-                        ][rng.below(3) as usize];
-                        let mask = [0, 0x7ff, 0xfff][rng.below(3) as usize];
-                        let data = rng.bytes(size);
-                        m.write(orig, &data);
-                        match pool.map(t + it, orig, size, dir, &masked(mask), m) {
-                            Ok(bounce) => {
-                                assert_eq!(bounce & mask, orig & mask);
-                                assert!(pool.contains(bounce, size));
-                                assert_eq!(m.read(bounce, size), data);
-                                let mut expect = data;
-                                if dir != Direction::ToDevice {
-                                    // The device writes a part of the buffer.
-                                    let off = rng.below(size as u64) as usize;
-                                    let len = rng.below((size - off) as u64 + 1) as usize;
-                                    let dev = vec![t as u8 ^ 0xa5; len];
-                                    m.write(bounce + off as u64, &dev);
-                                    expect[off..off + len].copy_from_slice(&dev);
-                                }
-                                live.push((window, bounce, orig, size, dir, expect));
-                            }
-                            Err(MapError::Full) => {
-                                fulls.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Err(e) => panic!("map: {e:?}"),
-                        }
-                    } else {
-                        let i = rng.below(live.len() as u64) as usize;
-                        let (_, bounce, orig, size, dir, expect) = live.swap_remove(i);
-                        pool.unmap(bounce, size, dir, false, m).unwrap();
-                        assert_eq!(m.read(orig, size), expect);
-                    }
-                }
-                for (_, bounce, orig, size, dir, expect) in live {
-                    pool.unmap(bounce, size, dir, false, m).unwrap();
-                    assert_eq!(m.read(orig, size), expect);
-                }
-            });
-        }
-    });
-    check_pool(&pool);
-    let s = pool.stats();
-    eprintln!(
-        "threads_map_unmap: {s:?}, {} Full",
-        fulls.load(Ordering::Relaxed)
-    );
-    assert_eq!(s.used, 0);
-    assert_eq!(s.maps, s.unmaps);
-    assert!(s.used_hiwater > 0 && s.used_hiwater <= nslots);
-}
-
-/// A copier whose copy-back is slow, to widen the window between the two
-/// locked sections of an unmap.
-struct SlowCopyBack<'a>(&'a Machine);
-
-impl Copier for SlowCopyBack<'_> {
-    fn to_bounce(&self, orig: u64, bounce: u64, len: usize) {
-        self.0.to_bounce(orig, bounce, len);
-    }
-
-    fn from_bounce(&self, bounce: u64, orig: u64, len: usize) {
-        std::thread::sleep(std::time::Duration::from_micros(300));
-        self.0.from_bounce(bounce, orig, len);
-    }
-
-    fn zero(&self, bounce: u64, len: usize) {
-        self.0.zero(bounce, len);
-    }
-}
-
-#[test]
-fn racing_double_unmap_frees_once() {
-    let base = 0x10_0000;
-    let pool = host_pool(base, 256, 2);
-    let m = Machine::new(0x20_0000);
-    let slow = SlowCopyBack(&m);
-    let barrier = Barrier::new(3);
-    for i in 0..300 {
-        let size = 1 + (i * 97) % 20_000;
-        let dir = DIRS[i % 3];
-        let b = pool.map(i, 0x1000, size, dir, &masked(0), &slow).unwrap();
-        let oks = AtomicUsize::new(0);
-        std::thread::scope(|s| {
-            // Two unmaps of the same mapping and a sync race: exactly one
-            // unmap wins, the rest see the mapping live or not at all.
-            for _ in 0..2 {
-                s.spawn(|| {
-                    barrier.wait();
-                    match pool.unmap(b, size, dir, false, &slow) {
-                        Ok(()) => {
-                            oks.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(e) => assert_eq!(e, UnmapError::NotMapped),
-                    }
-                });
-            }
-            s.spawn(|| {
-                barrier.wait();
-                if let Err(e) = pool.sync_for_cpu(b, size, dir, &slow) {
-                    assert_eq!(e, UnmapError::NotMapped);
-                }
-            });
-        });
-        assert_eq!(oks.load(Ordering::Relaxed), 1);
-        check_pool(&pool);
-    }
-    let s = pool.stats();
-    assert_eq!((s.used, s.maps, s.unmaps, s.bad_unmaps), (0, 300, 300, 300));
-}
-
-// ---------------------------------------------------------------------------
 // Property tests: random operation sequences against a model.
 
-const MAX_OPS: usize = 200;
+pub(crate) const MAX_OPS: usize = 200;
 
-fn proptest_cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(512)
-}
-
-const ORIG_BASE: u64 = 0x10_0000;
-const ORIG_SIZE: u64 = 0x80_0000;
-const POOL_BASES: [u64; 3] = [0x90_0000, 0x90_3000, 0x91_7000];
-const MASKS: [u64; 13] = [
+pub(crate) const ORIG_BASE: u64 = 0x10_0000;
+pub(crate) const ORIG_SIZE: u64 = 0x80_0000;
+pub(crate) const POOL_BASES: [u64; 3] = [0x90_0000, 0x90_3000, 0x91_7000];
+pub(crate) const MASKS: [u64; 13] = [
     0,
     0,
     0,
@@ -871,39 +179,21 @@ const MASKS: [u64; 13] = [
     0x3ffff,
     u64::MAX,
 ];
-const DIRS: [Direction; 3] = [
+pub(crate) const DIRS: [Direction; 3] = [
     Direction::ToDevice,
     Direction::FromDevice,
     Direction::Bidirectional,
 ];
 
 #[derive(Clone, Debug)]
-struct PoolCfg {
-    base: u64,
-    nslots: usize,
-    want_areas: usize,
-}
-
-fn pool_cfg() -> impl Strategy<Value = PoolCfg> {
-    (
-        0..POOL_BASES.len(),
-        prop_oneof![
-            3 => 1usize..=140,
-            3 => 120usize..=700,
-            1 => Just(1024usize),
-            1 => 1000usize..=1300
-        ],
-        0usize..=8,
-    )
-        .prop_map(|(b, nslots, want_areas)| PoolCfg {
-            base: POOL_BASES[b],
-            nslots,
-            want_areas,
-        })
+pub(crate) struct PoolCfg {
+    pub(crate) base: u64,
+    pub(crate) nslots: usize,
+    pub(crate) want_areas: usize,
 }
 
 #[derive(Clone, Debug)]
-enum Op {
+pub(crate) enum Op {
     Map {
         class: u8,
         raw: u32,
@@ -959,32 +249,12 @@ enum Op {
     Free {
         pick: u16,
     },
+    /// A call the pool must refuse, changing nothing.
     Bad {
         pick: u16,
-        kind: u8,
+        call: BadCall,
         delta: u32,
     },
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        34 => (0u8..10, any::<u32>(), 0u8..3, 0u8..MASKS.len() as u8, any::<u8>(), any::<u8>(), any::<u64>())
-            .prop_map(|(class, raw, dir, mask, cons, cpu, seed)| Op::Map { class, raw, dir, mask, cons, cpu, seed }),
-        12 => (any::<u16>(), any::<bool>()).prop_map(|(pick, skip_sync)| Op::Unmap { pick, skip_sync }),
-        8 => (any::<u16>(), any::<u32>(), any::<u32>(), any::<u64>())
-            .prop_map(|(pick, x, y, seed)| Op::DevWrite { pick, x, y, seed }),
-        4 => (any::<u16>(), any::<u32>(), any::<u32>(), any::<u64>())
-            .prop_map(|(pick, x, y, seed)| Op::CpuWrite { pick, x, y, seed }),
-        6 => (any::<u16>(), any::<u32>(), any::<u32>()).prop_map(|(pick, x, y)| Op::SyncCpu { pick, x, y }),
-        6 => (any::<u16>(), any::<u32>(), any::<u32>()).prop_map(|(pick, x, y)| Op::SyncDev { pick, x, y }),
-        6 => (any::<u32>(), any::<bool>(), any::<u8>(), any::<u8>())
-            .prop_map(|(raw, pages, cons, cpu)| Op::Alloc { raw, pages, cons, cpu }),
-        2 => (any::<u16>(), any::<u32>(), any::<u32>(), any::<bool>())
-            .prop_map(|(pick, x, y, for_device)| Op::SyncPages { pick, x, y, for_device }),
-        2 => (any::<u16>(), any::<u64>()).prop_map(|(pick, seed)| Op::CohWrite { pick, seed }),
-        5 => any::<u16>().prop_map(|pick| Op::Free { pick }),
-        12 => (any::<u16>(), 0u8..15, any::<u32>()).prop_map(|(pick, kind, delta)| Op::Bad { pick, kind, delta }),
-    ]
 }
 
 /// A live streaming mapping of the model.
@@ -1222,7 +492,7 @@ impl Model<'_> {
                     };
                     assert_eq!(pool.map(cpu as usize, 0x1000, size, dir, &c, m), Err(want));
                     assert_eq!(m.calls(), calls);
-                    cover(2);
+                    cover(Cover::MapsRefused);
                     return;
                 }
                 if seed % 64 == 0 && size >= 2 {
@@ -1233,7 +503,7 @@ impl Model<'_> {
                         Err(MapError::Invalid)
                     );
                     assert_eq!(m.calls(), calls);
-                    cover(2);
+                    cover(Cover::MapsRefused);
                     return;
                 }
                 let Some(orig) = self.place_orig(&mut rng, size) else {
@@ -1254,7 +524,7 @@ impl Model<'_> {
                     Err(want) => {
                         assert_eq!(got, Err(want), "map under {c:?}");
                         assert_eq!(m.calls(), calls);
-                        cover(2);
+                        cover(Cover::MapsRefused);
                         return;
                     }
                 };
@@ -1285,7 +555,7 @@ impl Model<'_> {
                         self.check_data(&l);
                         self.live.push(l);
                         self.stats.maps += 1;
-                        cover(0);
+                        cover(Cover::MapsOk);
                         self.stats.bytes_to_device += size as u64;
                     }
                     Err(MapError::Full) => {
@@ -1295,7 +565,7 @@ impl Model<'_> {
                         );
                         assert_eq!(m.calls(), calls);
                         self.stats.failed_maps += 1;
-                        cover(1);
+                        cover(Cover::MapsFull);
                     }
                     Err(e) => panic!("map: unexpected {e:?}"),
                 }
@@ -1312,7 +582,7 @@ impl Model<'_> {
                 }
                 assert!(m.read(l.orig, l.size) == l.exp_orig, "original after unmap");
                 self.stats.unmaps += 1;
-                cover(3);
+                cover(Cover::Unmaps);
                 self.dead.push((l.bounce, l.size));
             }
             Op::DevWrite { pick, x, y, seed } | Op::CpuWrite { pick, x, y, seed } => {
@@ -1356,7 +626,7 @@ impl Model<'_> {
                     }
                 }
                 self.check_data(&self.live[i]);
-                cover(4);
+                cover(Cover::Syncs);
             }
             Op::Alloc {
                 raw,
@@ -1418,12 +688,12 @@ impl Model<'_> {
                             nslots: n,
                         });
                         self.stats.allocs += 1;
-                        cover(5);
+                        cover(Cover::AllocsOk);
                     }
                     Err(MapError::Full) => {
                         assert!(!self.feasible(n, rules), "Full, but {n} slots fit");
                         self.stats.failed_allocs += 1;
-                        cover(6);
+                        cover(Cover::AllocsFull);
                     }
                     Err(e) => panic!("alloc: unexpected {e:?}"),
                 }
@@ -1449,7 +719,7 @@ impl Model<'_> {
                     pool.sync_for_cpu(at, len, dir, m).unwrap();
                 }
                 assert_eq!(m.calls(), calls, "a sync of pages copied");
-                cover(4);
+                cover(Cover::Syncs);
             }
             Op::CohWrite { pick, seed } => {
                 let Some(i) = self.pick_coh(pick) else { return };
@@ -1463,7 +733,7 @@ impl Model<'_> {
                 self.stats.frees += 1;
                 self.dead.push((c.addr, c.size));
             }
-            Op::Bad { pick, kind, delta } => self.bad(pick, kind, delta),
+            Op::Bad { pick, call, delta } => self.bad(pick, call, delta),
         }
         if self.dead.len() > 32 {
             self.dead.drain(..16);
@@ -1471,7 +741,7 @@ impl Model<'_> {
     }
 
     /// A call that must be refused and change nothing.
-    fn bad(&mut self, pick: u16, kind: u8, delta: u32) {
+    fn bad(&mut self, pick: u16, call: BadCall, delta: u32) {
         let (pool, m) = (self.pool, self.m);
         let d = u64::from(delta);
         let live = self
@@ -1483,11 +753,10 @@ impl Model<'_> {
         let before = snapshot(pool);
         let calls = m.calls();
         let dir = DIRS[pick as usize % 3];
-        let (result, sync) = match kind {
-            // Unmap inside or before a mapping.
-            0 | 1 => {
+        let (result, sync) = match call {
+            BadCall::UnmapInside | BadCall::UnmapBefore => {
                 let Some((b, size, dir)) = live else { return };
-                let at = if kind == 0 {
+                let at = if call == BadCall::UnmapInside {
                     b + 1 + d % (size as u64 + 4096)
                 } else {
                     b.wrapping_sub(1 + d % 8192)
@@ -1497,8 +766,7 @@ impl Model<'_> {
                 }
                 (pool.unmap(at, size, dir, false, m), false)
             }
-            // Unmap with the wrong size.
-            2 => {
+            BadCall::UnmapWrongSize => {
                 let Some((b, size, dir)) = live else { return };
                 let wrong = if d % 2 == 0 || size as u64 <= d / 2 {
                     size + 1 + (d / 2) as usize % 4096
@@ -1510,8 +778,7 @@ impl Model<'_> {
                 }
                 (pool.unmap(b, wrong, dir, d % 3 == 0, m), false)
             }
-            // Unmap or free again.
-            3 => {
+            BadCall::Again => {
                 let Some(&(a, size)) = self.dead.get(pick as usize % self.dead.len().max(1)) else {
                     return;
                 };
@@ -1524,8 +791,7 @@ impl Model<'_> {
                     (pool.free(a, size, Block::Coherent), false)
                 }
             }
-            // Anywhere in and around the pool.
-            4 => {
+            BadCall::Anywhere => {
                 let span = self.cfg.nslots as u64 * SLOT + 2 * PAGE;
                 let a = self.cfg.base - PAGE + (d * 2654435761) % span;
                 let size = 1 + (d % 5000) as usize;
@@ -1541,28 +807,26 @@ impl Model<'_> {
                     false,
                 )
             }
-            // Coherent block to unmap, streaming mapping to free.
-            5 => {
+            BadCall::UnmapBlock => {
                 let Some((a, size, _)) = coh else { return };
                 let r = pool.unmap(a, size, dir, false, m);
                 assert_eq!(r, Err(UnmapError::WrongKind));
                 (r, false)
             }
-            6 => {
+            BadCall::FreeMapping => {
                 let Some((b, size, _)) = live else { return };
                 let r = pool.free(b, size, Block::Coherent);
                 assert_eq!(r, Err(UnmapError::WrongKind));
                 (r, false)
             }
-            // Free with a wrong size or address.
-            7 => {
+            BadCall::FreeWrongSize => {
                 let Some((a, size, block)) = coh else { return };
                 let wrong = size + 1 + (d % 3000) as usize;
                 let r = pool.free(a, wrong, block);
                 assert_eq!(r, Err(UnmapError::SizeMismatch));
                 (r, false)
             }
-            8 => {
+            BadCall::FreeInside => {
                 let Some((a, size, block)) = coh else { return };
                 let at = a + 1 + d % (size as u64);
                 if self.is_coh(at, size) {
@@ -1570,12 +834,11 @@ impl Model<'_> {
                 }
                 (pool.free(at, size, block), false)
             }
-            // Sync past the end.
-            9 | 10 => {
+            BadCall::SyncCpuPastEnd | BadCall::SyncDevicePastEnd => {
                 let Some((b, size, dir)) = live else { return };
                 let off = d as usize % size;
                 let len = size - off + 1 + (d as usize / size) % 100;
-                let r = if kind == 9 {
+                let r = if call == BadCall::SyncCpuPastEnd {
                     pool.sync_for_cpu(b + off as u64, len, dir, m)
                 } else {
                     pool.sync_for_device(b + off as u64, len, dir, m)
@@ -1583,8 +846,7 @@ impl Model<'_> {
                 assert_eq!(r, Err(UnmapError::OutOfRange));
                 (r, true)
             }
-            // Sync in the padding before a mapping, or of a coherent block.
-            11 => {
+            BadCall::SyncPaddingOrCoherent => {
                 if let Some((b, size, dir)) = live.filter(|l| l.0 % SLOT != 0) {
                     let pad = b % SLOT;
                     let r = pool.sync_for_cpu(b - 1 - d % pad, 1 + (d as usize % size), dir, m);
@@ -1598,14 +860,13 @@ impl Model<'_> {
                     return;
                 }
             }
-            // Unmap or sync with a direction the mapping was not made for.
-            12 | 13 => {
+            BadCall::UnmapOtherDirection | BadCall::SyncOtherDirection => {
                 let Some((b, size, mapped)) = live else {
                     return;
                 };
                 let other = DIRS
                     [(DIRS.iter().position(|&x| x == mapped).unwrap() + 1 + d as usize % 2) % 3];
-                if kind == 12 {
+                if call == BadCall::UnmapOtherDirection {
                     let r = pool.unmap(b, size, other, d % 2 == 0, m);
                     assert_eq!(r, Err(UnmapError::WrongDirection));
                     (r, false)
@@ -1618,8 +879,7 @@ impl Model<'_> {
                     (r, true)
                 }
             }
-            // Free a block as the other kind of block.
-            _ => {
+            BadCall::FreeAsOtherBlock => {
                 let Some((a, size, block)) = coh else { return };
                 let other = if block == Block::Pages {
                     Block::Coherent
@@ -1631,8 +891,8 @@ impl Model<'_> {
                 (r, false)
             }
         };
-        assert!(result.is_err(), "bad call accepted: kind {kind}");
-        cover(7);
+        assert!(result.is_err(), "bad call accepted: {call:?}");
+        cover(Cover::BadCallsRefused);
         assert_eq!(m.calls(), calls, "a refused call copied");
         assert!(snapshot(pool) == before, "a refused call changed the pool");
         if sync {
@@ -1647,7 +907,7 @@ impl Model<'_> {
         self.stats.used = used;
         self.stats.used_hiwater = self.stats.used_hiwater.max(used);
         if used * 4 >= self.cfg.nslots * 3 {
-            cover(8);
+            cover(Cover::NearlyFull);
         }
         assert_eq!(self.pool.stats(), self.stats);
         check_pool(self.pool);
@@ -1655,7 +915,7 @@ impl Model<'_> {
     }
 }
 
-fn run_ops(cfg: PoolCfg, ops: &[Op]) {
+pub(crate) fn run_ops(cfg: PoolCfg, ops: &[Op]) {
     let pool = host_pool(cfg.base, cfg.nslots, cfg.want_areas);
     let m = Machine::new((cfg.base as usize) + cfg.nslots * SLOT_SIZE);
     let mut model = Model {
@@ -1703,45 +963,211 @@ fn run_ops(cfg: PoolCfg, ops: &[Op]) {
 }
 
 /// What the random sequences exercised, summed over all cases.
-static COVERAGE: [AtomicUsize; 9] = [const { AtomicUsize::new(0) }; 9];
-const COVERAGE_NAMES: [&str; 9] = [
-    "maps ok",
-    "maps Full",
-    "maps refused (size/address)",
-    "unmaps",
-    "syncs",
-    "allocs ok",
-    "allocs Full",
-    "bad calls refused",
-    "ops at >= 75% of the pool used",
-];
-
-fn cover(what: usize) {
-    COVERAGE[what].fetch_add(1, Ordering::Relaxed);
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Cover {
+    MapsOk,
+    MapsFull,
+    MapsRefused,
+    Unmaps,
+    Syncs,
+    AllocsOk,
+    AllocsFull,
+    BadCallsRefused,
+    NearlyFull,
 }
 
-#[test]
-fn random_ops() {
-    let config = ProptestConfig {
-        cases: proptest_cases(),
-        max_shrink_iters: 4096,
-        failure_persistence: None,
-        ..ProptestConfig::default()
+impl Cover {
+    pub(crate) const ALL: [Cover; 9] = [
+        Cover::MapsOk,
+        Cover::MapsFull,
+        Cover::MapsRefused,
+        Cover::Unmaps,
+        Cover::Syncs,
+        Cover::AllocsOk,
+        Cover::AllocsFull,
+        Cover::BadCallsRefused,
+        Cover::NearlyFull,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Cover::MapsOk => "maps ok",
+            Cover::MapsFull => "maps Full",
+            Cover::MapsRefused => "maps refused (size, address, device limits)",
+            Cover::Unmaps => "unmaps",
+            Cover::Syncs => "syncs",
+            Cover::AllocsOk => "allocs ok",
+            Cover::AllocsFull => "allocs Full",
+            Cover::BadCallsRefused => "bad calls refused",
+            Cover::NearlyFull => "ops at >= 75% of the pool used",
+        }
+    }
+
+    /// How many times the sequences run so far got here.
+    pub(crate) fn count(self) -> usize {
+        COVERAGE[self as usize].load(Ordering::Relaxed)
+    }
+}
+
+static COVERAGE: [AtomicUsize; Cover::ALL.len()] = [const { AtomicUsize::new(0) }; Cover::ALL.len()];
+
+fn cover(what: Cover) {
+    COVERAGE[what as usize].fetch_add(1, Ordering::Relaxed);
+}
+
+/// A call the pool must refuse: the model picks a live mapping or block (or
+/// a dead one, or an address around the pool) and breaks one rule of the
+/// DMA API with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BadCall {
+    /// Unmap at an address inside a mapping.
+    UnmapInside,
+    /// Unmap at an address before a mapping.
+    UnmapBefore,
+    /// Unmap with a size other than the mapped one.
+    UnmapWrongSize,
+    /// Unmap or free something already unmapped or freed.
+    Again,
+    /// Unmap or free anywhere in and around the pool.
+    Anywhere,
+    /// Unmap a block from `alloc`.
+    UnmapBlock,
+    /// Free a streaming mapping.
+    FreeMapping,
+    /// Free a block with a size other than the allocated one.
+    FreeWrongSize,
+    /// Free at an address inside a block.
+    FreeInside,
+    /// Sync for the CPU past the end of a mapping.
+    SyncCpuPastEnd,
+    /// Sync for the device past the end of a mapping.
+    SyncDevicePastEnd,
+    /// Sync in the padding before a mapping, or a coherent block.
+    SyncPaddingOrCoherent,
+    /// Unmap with a direction the mapping was not made for.
+    UnmapOtherDirection,
+    /// Sync with a direction the mapping was not made for.
+    SyncOtherDirection,
+    /// Free a block as the other kind of block.
+    FreeAsOtherBlock,
+}
+
+impl BadCall {
+    pub(crate) const ALL: [BadCall; 15] = [
+        BadCall::UnmapInside,
+        BadCall::UnmapBefore,
+        BadCall::UnmapWrongSize,
+        BadCall::Again,
+        BadCall::Anywhere,
+        BadCall::UnmapBlock,
+        BadCall::FreeMapping,
+        BadCall::FreeWrongSize,
+        BadCall::FreeInside,
+        BadCall::SyncCpuPastEnd,
+        BadCall::SyncDevicePastEnd,
+        BadCall::SyncPaddingOrCoherent,
+        BadCall::UnmapOtherDirection,
+        BadCall::SyncOtherDirection,
+        BadCall::FreeAsOtherBlock,
+    ];
+}
+
+/// Bytes as the fuzzer hands them, read as little-endian fields; zeros once
+/// they run out.
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn take<const N: usize>(&mut self) -> [u8; N] {
+        let mut out = [0; N];
+        let n = N.min(self.0.len());
+        out[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        out
+    }
+    fn u8(&mut self) -> u8 {
+        self.take::<1>()[0]
+    }
+    fn u16(&mut self) -> u16 {
+        u16::from_le_bytes(self.take())
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.take())
+    }
+    fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.take())
+    }
+    fn bool(&mut self) -> bool {
+        self.u8() & 1 != 0
+    }
+}
+
+/// Decodes a pool and an operation sequence from `data` (the same shapes as
+/// the property tests draw), and runs them against the model.
+pub fn fuzz(data: &[u8]) {
+    let mut b = Bytes(data);
+    let cfg = PoolCfg {
+        base: POOL_BASES[usize::from(b.u8()) % POOL_BASES.len()],
+        nslots: 1 + usize::from(b.u16()) % 1300,
+        want_areas: usize::from(b.u8()) % 9,
     };
-    let mut runner = proptest::test_runner::TestRunner::new(config);
-    let strategy = (pool_cfg(), prop::collection::vec(op(), 1..=MAX_OPS));
-    let result = runner.run(&strategy, |(cfg, ops)| {
-        run_ops(cfg, &ops);
-        Ok(())
-    });
-    eprintln!(
-        "random_ops: {} cases of 1..={MAX_OPS} ops:",
-        proptest_cases()
-    );
-    for (name, n) in COVERAGE_NAMES.iter().zip(&COVERAGE) {
-        eprintln!("  {name}: {}", n.load(Ordering::Relaxed));
+    let mut ops = Vec::new();
+    while !b.0.is_empty() && ops.len() < MAX_OPS {
+        let op = match b.u8() % 12 {
+            0..=2 => Op::Map {
+                class: b.u8() % 10,
+                raw: b.u32(),
+                dir: b.u8() % 3,
+                mask: b.u8() % MASKS.len() as u8,
+                cons: b.u8(),
+                cpu: b.u8(),
+                seed: b.u64(),
+            },
+            3 => Op::Unmap {
+                pick: b.u16(),
+                skip_sync: b.bool(),
+            },
+            4 => Op::DevWrite {
+                pick: b.u16(),
+                x: b.u32(),
+                y: b.u32(),
+                seed: b.u64(),
+            },
+            5 => Op::CpuWrite {
+                pick: b.u16(),
+                x: b.u32(),
+                y: b.u32(),
+                seed: b.u64(),
+            },
+            6 => Op::SyncCpu {
+                pick: b.u16(),
+                x: b.u32(),
+                y: b.u32(),
+            },
+            7 => Op::SyncDev {
+                pick: b.u16(),
+                x: b.u32(),
+                y: b.u32(),
+            },
+            8 => Op::Alloc {
+                raw: b.u32(),
+                pages: b.bool(),
+                cons: b.u8(),
+                cpu: b.u8(),
+            },
+            9 => Op::SyncPages {
+                pick: b.u16(),
+                x: b.u32(),
+                y: b.u32(),
+                for_device: b.bool(),
+            },
+            10 => Op::Free { pick: b.u16() },
+            _ => Op::Bad {
+                pick: b.u16(),
+                call: BadCall::ALL[usize::from(b.u8()) % BadCall::ALL.len()],
+                delta: b.u32(),
+            },
+        };
+        ops.push(op);
     }
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    run_ops(cfg, &ops);
 }

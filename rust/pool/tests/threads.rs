@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Multi-threaded tests: CPUs mapping and unmapping at once, and two unmaps
+//! of one mapping racing.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Barrier;
+
+use crate::model::*;
+use crate::*;
+
+#[test]
+fn threads_map_unmap() {
+    const THREADS: usize = 4;
+    const ITERS: usize = 3000;
+    const WINDOW: u64 = 0x2_0000;
+    const REGION: u64 = 0x20_0000; // per thread: 16 windows of 128 KiB
+    let base = THREADS as u64 * REGION;
+    let nslots = 512;
+    let pool = host_pool(base, nslots, 4);
+    let m = Machine::new(base as usize + nslots * SLOT_SIZE);
+    let fulls = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let (pool, m, fulls) = (&pool, &m, &fulls);
+            s.spawn(move || {
+                let mut rng = Rng(t as u64 * 7919 + 1);
+                let region = t as u64 * REGION;
+                // (window, bounce, orig, size, dir, expected orig after unmap)
+                let mut live: Vec<(u64, u64, u64, usize, Direction, Vec<u8>)> = Vec::new();
+                for it in 0..ITERS {
+                    if live.len() < 6 && (live.is_empty() || rng.below(2) == 0) {
+                        let window = (0..16).find(|w| live.iter().all(|l| l.0 != *w)).unwrap();
+                        let size = if rng.below(3) == 0 {
+                            1 + rng.below(WINDOW - 4096)
+                        } else {
+                            1 + rng.below(8192)
+                        } as usize;
+                        let orig = region + window * WINDOW + rng.below(WINDOW - size as u64);
+                        let dir = [
+                            Direction::ToDevice,
+                            Direction::FromDevice,
+                            Direction::Bidirectional,
+                        ][rng.below(3) as usize];
+                        let mask = [0, 0x7ff, 0xfff][rng.below(3) as usize];
+                        let data = rng.bytes(size);
+                        m.write(orig, &data);
+                        match pool.map(t + it, orig, size, dir, &masked(mask), m) {
+                            Ok(bounce) => {
+                                assert_eq!(bounce & mask, orig & mask);
+                                assert!(pool.contains(bounce, size));
+                                assert_eq!(m.read(bounce, size), data);
+                                let mut expect = data;
+                                if dir != Direction::ToDevice {
+                                    // The device writes a part of the buffer.
+                                    let off = rng.below(size as u64) as usize;
+                                    let len = rng.below((size - off) as u64 + 1) as usize;
+                                    let dev = vec![t as u8 ^ 0xa5; len];
+                                    m.write(bounce + off as u64, &dev);
+                                    expect[off..off + len].copy_from_slice(&dev);
+                                }
+                                live.push((window, bounce, orig, size, dir, expect));
+                            }
+                            Err(MapError::Full) => {
+                                fulls.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => panic!("map: {e:?}"),
+                        }
+                    } else {
+                        let i = rng.below(live.len() as u64) as usize;
+                        let (_, bounce, orig, size, dir, expect) = live.swap_remove(i);
+                        pool.unmap(bounce, size, dir, false, m).unwrap();
+                        assert_eq!(m.read(orig, size), expect);
+                    }
+                }
+                for (_, bounce, orig, size, dir, expect) in live {
+                    pool.unmap(bounce, size, dir, false, m).unwrap();
+                    assert_eq!(m.read(orig, size), expect);
+                }
+            });
+        }
+    });
+    check_pool(&pool);
+    let s = pool.stats();
+    eprintln!(
+        "threads_map_unmap: {s:?}, {} Full",
+        fulls.load(Ordering::Relaxed)
+    );
+    assert_eq!(s.used, 0);
+    assert_eq!(s.maps, s.unmaps);
+    assert!(s.used_hiwater > 0 && s.used_hiwater <= nslots);
+}
+
+/// A copier whose copy-back is slow, to widen the window between the two
+/// locked sections of an unmap.
+struct SlowCopyBack<'a>(&'a Machine);
+
+impl Copier for SlowCopyBack<'_> {
+    fn to_bounce(&self, orig: u64, bounce: u64, len: usize) {
+        self.0.to_bounce(orig, bounce, len);
+    }
+
+    fn from_bounce(&self, bounce: u64, orig: u64, len: usize) {
+        std::thread::sleep(std::time::Duration::from_micros(300));
+        self.0.from_bounce(bounce, orig, len);
+    }
+
+    fn zero(&self, bounce: u64, len: usize) {
+        self.0.zero(bounce, len);
+    }
+}
+
+#[test]
+fn racing_double_unmap_frees_once() {
+    let base = 0x10_0000;
+    let pool = host_pool(base, 256, 2);
+    let m = Machine::new(0x20_0000);
+    let slow = SlowCopyBack(&m);
+    let barrier = Barrier::new(3);
+    for i in 0..300 {
+        let size = 1 + (i * 97) % 20_000;
+        let dir = DIRS[i % 3];
+        let b = pool.map(i, 0x1000, size, dir, &masked(0), &slow).unwrap();
+        let oks = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            // Two unmaps of the same mapping and a sync race: exactly one
+            // unmap wins, the rest see the mapping live or not at all.
+            for _ in 0..2 {
+                s.spawn(|| {
+                    barrier.wait();
+                    match pool.unmap(b, size, dir, false, &slow) {
+                        Ok(()) => {
+                            oks.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => assert_eq!(e, UnmapError::NotMapped),
+                    }
+                });
+            }
+            s.spawn(|| {
+                barrier.wait();
+                if let Err(e) = pool.sync_for_cpu(b, size, dir, &slow) {
+                    assert_eq!(e, UnmapError::NotMapped);
+                }
+            });
+        });
+        assert_eq!(oks.load(Ordering::Relaxed), 1);
+        check_pool(&pool);
+    }
+    let s = pool.stats();
+    assert_eq!((s.used, s.maps, s.unmaps, s.bad_unmaps), (0, 300, 300, 300));
+}

@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Unit tests: constants, layouts, errors, alignment, refusals, copies,
+//! stale bytes, a full pool, segments, the high-water mark.
+
+use std::sync::Mutex;
+
+use crate::model::*;
+use crate::*;
+
+#[test]
+fn print_slot_size() {
+    eprintln!(
+        "size_of::<Slot>() = {} bytes per slot ({} bytes per 2 KiB slot => {:.2}% overhead)",
+        core::mem::size_of::<Slot>(),
+        core::mem::size_of::<Slot>(),
+        core::mem::size_of::<Slot>() as f64 * 100.0 / SLOT_SIZE as f64
+    );
+    assert!(core::mem::size_of::<Slot>() <= 16);
+}
+
+#[test]
+fn constants() {
+    assert_eq!(SLOT_SIZE, 2048);
+    assert_eq!(SEGMENT_SIZE, 256 * 1024);
+    assert_eq!(max_mapping_size(0), 262_144);
+    assert_eq!(max_mapping_size(0x3ff), 262_144 - 2048);
+    assert_eq!(max_mapping_size(0x7ff), 262_144 - 2048);
+    assert_eq!(max_mapping_size(0xfff), 262_144 - 4096);
+    assert_eq!(max_mapping_size(0xffff), 262_144 - 65_536);
+    assert_eq!(max_mapping_size(0x3ffff), 0);
+    assert_eq!(max_mapping_size(u64::MAX), 0);
+    assert_eq!(Direction::from_raw(0), Some(Direction::Bidirectional));
+    assert_eq!(Direction::from_raw(1), Some(Direction::ToDevice));
+    assert_eq!(Direction::from_raw(2), Some(Direction::FromDevice));
+    assert_eq!(Direction::from_raw(3), None);
+}
+
+#[test]
+fn pool_max_mapping_size() {
+    // A large pool: the segment limit (and the mask's reserve) decide.
+    let big = host_pool(0x10_0000, 4096, 2);
+    assert_eq!(big.max_mapping_size(&masked(0)), SEGMENT_SIZE);
+    assert_eq!(
+        big.max_mapping_size(&masked(0xfff)),
+        max_mapping_size(0xfff)
+    );
+    // A pool of one 128-slot area: a quarter of it, 32 slots.
+    let small = host_pool(0x10_0000, 128, 4);
+    assert_eq!(small.max_mapping_size(&masked(0)), 32 * SLOT_SIZE);
+    // A pool smaller than a segment: still a quarter, even of 8 slots.
+    let tiny = host_pool(0x10_0000, 8, 1);
+    assert_eq!(tiny.max_mapping_size(&masked(0)), 2 * SLOT_SIZE);
+}
+
+#[test]
+fn layouts() {
+    let sizes = |l: AreaLayout| (0..l.nareas()).map(|i| l.area_slots(i)).collect::<Vec<_>>();
+    assert_eq!(sizes(area_layout(1000, 4)), [256, 256, 256, 232]);
+    assert_eq!(sizes(area_layout(2048, 3)), [512; 4]);
+    assert_eq!(sizes(area_layout(300, 4)), [128, 172]);
+    assert_eq!(sizes(area_layout(100, 8)), [100]);
+    assert_eq!(sizes(area_layout(0, 0)), [0]);
+    assert_eq!(sizes(area_layout(1280, 4)), [384, 384, 256, 256]);
+    assert_eq!(area_layout(1 << 20, usize::MAX).nareas(), 8192);
+    for nslots in (0..3000).step_by(7).chain([128, 256, 384, 1024, 1025]) {
+        for want in 0..20 {
+            let l = area_layout(nslots, want);
+            assert!(l.nareas().is_power_of_two());
+            assert!(l.nareas() == 1 || nslots / l.nareas() >= SEGMENT_SLOTS);
+            let total: usize = (0..l.nareas()).map(|i| l.area_slots(i)).sum();
+            assert_eq!(total, nslots);
+            for a in 0..l.nareas() {
+                if a + 1 < l.nareas() {
+                    assert_eq!(l.area_slots(a) % SEGMENT_SLOTS, 0);
+                }
+                assert_eq!(l.area_start(a) % SEGMENT_SLOTS, 0);
+            }
+            for s in 0..nslots + 3 {
+                match l.locate(s) {
+                    Some((a, i)) => {
+                        assert!(s < nslots && i < l.area_slots(a));
+                        assert_eq!(l.area_start(a) + i, s);
+                    }
+                    None => assert!(s >= nslots),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn pool_new_errors() {
+    assert_eq!(
+        Pool::new(0x1800, 256, host_areas(256, 1)).err(),
+        Some(PoolError::Unaligned)
+    );
+    assert_eq!(
+        Pool::new(0x1000, 0, host_areas(0, 1)).err(),
+        Some(PoolError::Empty)
+    );
+    assert_eq!(
+        Pool::new(u64::MAX - 0xfff, 256, host_areas(256, 1)).err(),
+        Some(PoolError::Overflow)
+    );
+    assert_eq!(
+        Pool::new(0x1000, 256, Vec::<HostArea>::new()).err(),
+        Some(PoolError::BadAreaCount)
+    );
+    // 3 areas: not a power of two; 4 areas of a 256-slot pool: too many.
+    assert_eq!(
+        Pool::new(
+            0x1000,
+            384,
+            host_areas(384, 3)
+                .into_iter()
+                .chain(host_areas(128, 1))
+                .take(3)
+                .collect::<Vec<_>>()
+        )
+        .err(),
+        Some(PoolError::BadAreaCount)
+    );
+    let four = (0..4)
+        .map(|_| Mutex::new(AreaState::new(vec![Slot::default(); 64])))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        Pool::new(0x1000, 256, four).err(),
+        Some(PoolError::BadAreaCount)
+    );
+    // Right count, wrong sizes.
+    let two = [100, 200].map(|n| Mutex::new(AreaState::new(vec![Slot::default(); n])));
+    assert_eq!(
+        Pool::new(0x1000, 300, Vec::from(two)).err(),
+        Some(PoolError::AreaSizeMismatch)
+    );
+    // An area in use by another pool.
+    let areas = host_areas(256, 1);
+    let first = Pool::new(0x1000, 256, &areas[..]).unwrap();
+    let m = Machine::new(0x1000 + 256 * SLOT_SIZE);
+    first
+        .alloc(0, 1, Block::Coherent, &Constraints::NONE, &m)
+        .unwrap();
+    assert_eq!(
+        Pool::new(0x1000, 256, &areas[..]).err(),
+        Some(PoolError::AreaInUse)
+    );
+}
+
+#[test]
+fn accessors_and_contains() {
+    let pool = host_pool(0x10_0000, 1000, 4);
+    assert_eq!(
+        (pool.base(), pool.nslots(), pool.nareas()),
+        (0x10_0000, 1000, 4)
+    );
+    assert_eq!(pool.end(), 0x10_0000 + 1000 * SLOT);
+    assert!(pool.contains(0x10_0000, 0));
+    assert!(pool.contains(0x10_0000, 1000 * SLOT_SIZE));
+    assert!(!pool.contains(0x10_0000, 1000 * SLOT_SIZE + 1));
+    assert!(!pool.contains(0x0f_ffff, 1));
+    assert!(pool.contains(pool.end() - 1, 1));
+    assert!(!pool.contains(pool.end(), 0));
+    assert!(!pool.contains(u64::MAX, 2));
+    let s = pool.stats();
+    assert_eq!((s.nslots, s.nareas, s.used), (1000, 4, 0));
+}
+
+#[test]
+fn map_errors_and_alignment() {
+    let base = 0x40_0000;
+    let pool = host_pool(base, 512, 2);
+    let m = Machine::new(0x60_0000);
+    let d = Direction::ToDevice;
+    assert_eq!(
+        pool.map(0, 0x1000, 0, d, &masked(0), &m),
+        Err(MapError::Invalid)
+    );
+    assert_eq!(
+        pool.map(0, 0x1000, SEGMENT_SIZE + 1, d, &masked(0), &m),
+        Err(MapError::TooLarge)
+    );
+    assert_eq!(
+        pool.map(
+            0,
+            0x1000,
+            max_mapping_size(0xfff) + 1,
+            d,
+            &masked(0xfff),
+            &m
+        ),
+        Err(MapError::TooLarge)
+    );
+    assert_eq!(
+        pool.map(0, u64::MAX - 2, 4, d, &masked(0), &m),
+        Err(MapError::Invalid)
+    );
+    assert_eq!(m.calls(), 0);
+    let b = pool.map(0, 0x1234, 100, d, &masked(0xfff), &m).unwrap();
+    assert_eq!(b & 0xfff, 0x234);
+    let b = pool.map(0, 0x1a34, 100, d, &masked(0xfff), &m).unwrap();
+    assert_eq!(b & 0xfff, 0xa34);
+    let b = pool.map(0, 0x1234, 100, d, &masked(0x3ff), &m).unwrap();
+    assert_eq!(b & 0x3ff, 0x234);
+    let b = pool.map(0, 0x1234, 4096, d, &masked(0), &m).unwrap();
+    assert_eq!(b & 0xfff, 0, "page-sized mapping starts page aligned");
+    let b = pool.map(1, 0x1234, 8000, d, &masked(0x3ff), &m).unwrap();
+    assert_eq!(
+        b & !0x3ff & 0xfff,
+        0,
+        "slot page aligned when the mask allows"
+    );
+    assert_eq!(b & 0x3ff, 0x234);
+    let b = pool.map(1, 0x5_1234, 3000, d, &masked(0xffff), &m).unwrap();
+    assert_eq!(b & 0xffff, 0x1234);
+    let b = pool
+        .map(1, 0x1000, max_mapping_size(0xfff), d, &masked(0xfff), &m)
+        .unwrap();
+    assert_eq!(b & 0xfff, 0);
+    check_pool(&pool);
+}
+
+#[test]
+fn refusals() {
+    let base = 0x40_0000;
+    let pool = host_pool(base, 512, 2);
+    let m = Machine::new(0x60_0000);
+    let (to, from) = (Direction::ToDevice, Direction::FromDevice);
+    let b = pool.map(0, 0x1100, 5000, from, &masked(0x7ff), &m).unwrap();
+    let c = pool
+        .alloc(0, 3000, Block::Coherent, &Constraints::NONE, &m)
+        .unwrap();
+    assert_eq!(c & 0xfff, 0);
+    let snap = snapshot(&pool);
+    let calls = m.calls();
+    assert_eq!(
+        pool.unmap(b + 1, 5000, from, false, &m),
+        Err(UnmapError::NotMapped)
+    );
+    assert_eq!(
+        pool.unmap(b + SLOT, 5000 - 2048, from, false, &m),
+        Err(UnmapError::NotMapped)
+    );
+    assert_eq!(
+        pool.unmap(b, 4999, from, false, &m),
+        Err(UnmapError::SizeMismatch)
+    );
+    assert_eq!(
+        pool.unmap(c, 3000, to, false, &m),
+        Err(UnmapError::WrongKind)
+    );
+    assert_eq!(
+        pool.unmap(base - 1, 1, to, false, &m),
+        Err(UnmapError::NotMapped)
+    );
+    assert_eq!(
+        pool.unmap(pool.end(), 1, to, false, &m),
+        Err(UnmapError::NotMapped)
+    );
+    assert_eq!(
+        pool.unmap(u64::MAX, 1, to, false, &m),
+        Err(UnmapError::NotMapped)
+    );
+    assert_eq!(
+        pool.free(b, 5000, Block::Coherent),
+        Err(UnmapError::WrongKind)
+    );
+    assert_eq!(
+        pool.free(c, 4096, Block::Coherent),
+        Err(UnmapError::SizeMismatch)
+    );
+    assert_eq!(
+        pool.free(c + 1, 3000, Block::Coherent),
+        Err(UnmapError::NotMapped)
+    );
+    assert_eq!(
+        pool.free(c + SLOT, 3000, Block::Coherent),
+        Err(UnmapError::NotMapped)
+    );
+    assert_eq!(
+        pool.sync_for_cpu(b, 5001, from, &m),
+        Err(UnmapError::OutOfRange)
+    );
+    assert_eq!(
+        pool.sync_for_cpu(b + 4999, 2, from, &m),
+        Err(UnmapError::OutOfRange)
+    );
+    assert_eq!(
+        pool.sync_for_cpu(b + 5000, 0, from, &m),
+        Err(UnmapError::NotMapped)
+    );
+    assert_eq!(
+        pool.sync_for_cpu(b - 1, 1, from, &m),
+        Err(UnmapError::NotMapped)
+    );
+    assert_eq!(
+        pool.sync_for_device(b + 10, usize::MAX, from, &m),
+        Err(UnmapError::OutOfRange)
+    );
+    assert_eq!(
+        pool.sync_for_device(c, 1, to, &m),
+        Err(UnmapError::WrongKind)
+    );
+    // The direction must be the mapping's; a block is freed as what it is.
+    assert_eq!(
+        pool.unmap(b, 5000, to, false, &m),
+        Err(UnmapError::WrongDirection)
+    );
+    assert_eq!(
+        pool.sync_for_cpu(b, 1, Direction::Bidirectional, &m),
+        Err(UnmapError::WrongDirection)
+    );
+    assert_eq!(pool.free(c, 3000, Block::Pages), Err(UnmapError::WrongKind));
+    assert_eq!(snapshot(&pool), snap);
+    assert_eq!(m.calls(), calls);
+    let s = pool.stats();
+    assert_eq!((s.bad_unmaps, s.bad_syncs), (13, 7));
+    // Ranges inside the mapping are fine.
+    pool.sync_for_cpu(b + 4999, 1, from, &m).unwrap();
+    pool.sync_for_cpu(b + 2500, 0, from, &m).unwrap();
+    pool.unmap(b, 5000, from, false, &m).unwrap();
+    assert_eq!(
+        pool.unmap(b, 5000, from, false, &m),
+        Err(UnmapError::NotMapped)
+    );
+    pool.free(c, 3000, Block::Coherent).unwrap();
+    assert_eq!(
+        pool.free(c, 3000, Block::Coherent),
+        Err(UnmapError::NotMapped)
+    );
+    check_pool(&pool);
+    assert_eq!(pool.stats().used, 0);
+}
+
+#[test]
+fn copies_per_direction() {
+    let base = 0x10_0000;
+    let pool = host_pool(base, 256, 1);
+    let m = Machine::new(0x20_0000);
+    let orig = 0x1000;
+    for dir in [
+        Direction::ToDevice,
+        Direction::FromDevice,
+        Direction::Bidirectional,
+    ] {
+        for skip in [false, true] {
+            m.write(orig, &[1; 100]);
+            let b = pool.map(0, orig, 100, dir, &masked(0), &m).unwrap();
+            assert_eq!(
+                m.read(b, 100),
+                [1; 100],
+                "map copies in for every direction"
+            );
+            m.write(b, &[2; 60]); // the device writes part of the buffer
+            m.write(orig + 90, &[3; 10]); // the CPU writes the original
+            pool.sync_for_device(b + 90, 10, dir, &m).unwrap();
+            let want: u8 = if dir == Direction::FromDevice { 1 } else { 3 };
+            assert_eq!(m.read(b + 90, 10), [want; 10]);
+            pool.sync_for_cpu(b + 50, 10, dir, &m).unwrap();
+            let want: u8 = if dir == Direction::ToDevice { 1 } else { 2 };
+            assert_eq!(m.read(orig + 50, 10), [want; 10]);
+            pool.unmap(b, 100, dir, skip, &m).unwrap();
+            let back = dir != Direction::ToDevice && !skip;
+            assert_eq!(m.read(orig, 50), [if back { 2 } else { 1 }; 50]);
+            // Bytes the device did not write keep the original's value.
+            assert_eq!(m.read(orig + 60, 30), [1; 30]);
+        }
+    }
+}
+
+#[test]
+fn no_stale_data() {
+    let base = 0x10_0000;
+    let pool = host_pool(base, 128, 1);
+    let m = Machine::new(0x20_0000);
+    // A first mapping leaves secret bytes in the whole pool.
+    m.write(0x1000, &[0x5e; SEGMENT_SIZE]);
+    let b = pool
+        .map(0, 0x1000, SEGMENT_SIZE, Direction::ToDevice, &masked(0), &m)
+        .unwrap();
+    pool.unmap(b, SEGMENT_SIZE, Direction::ToDevice, false, &m)
+        .unwrap();
+    for dir in [Direction::FromDevice, Direction::Bidirectional] {
+        // The next mapping: the device writes only 10 bytes of it.
+        m.write(0x8_0000, &[0x11; 4096]);
+        let b2 = pool.map(0, 0x8_0000, 4096, dir, &masked(0), &m).unwrap();
+        m.write(b2, &[0xdd; 10]);
+        pool.unmap(b2, 4096, dir, false, &m).unwrap();
+        let got = m.read(0x8_0000, 4096);
+        assert_eq!(&got[..10], &[0xdd; 10]);
+        assert!(
+            got[10..].iter().all(|&x| x == 0x11),
+            "stale pool bytes leaked to the CPU"
+        );
+    }
+}
+
+#[test]
+fn coherent_is_zeroed_and_page_aligned() {
+    let base = 0x10_0000;
+    let pool = host_pool(base, 256, 2);
+    let m = Machine::new(0x20_0000);
+    m.write(base, &vec![0xff; 256 * SLOT_SIZE]);
+    for size in [1, 2048, 2049, 4096, 10_000, SEGMENT_SIZE] {
+        let a = pool
+            .alloc(1, size, Block::Coherent, &Constraints::NONE, &m)
+            .unwrap();
+        assert_eq!(a & (PAGE - 1), 0);
+        let n = size.div_ceil(SLOT_SIZE) * SLOT_SIZE;
+        assert!(m.read(a, n).iter().all(|&x| x == 0));
+        pool.free(a, size, Block::Coherent).unwrap();
+    }
+    assert_eq!(
+        pool.alloc(0, 0, Block::Coherent, &Constraints::NONE, &m),
+        Err(MapError::Invalid)
+    );
+    assert_eq!(
+        pool.alloc(0, SEGMENT_SIZE + 1, Block::Coherent, &Constraints::NONE, &m),
+        Err(MapError::TooLarge)
+    );
+    let s = pool.stats();
+    assert_eq!((s.allocs, s.frees, s.used, s.used_hiwater), (6, 6, 0, 128));
+}
+
+#[test]
+fn full_pool() {
+    let base = 0x10_0000;
+    let pool = host_pool(base, 256, 2);
+    let m = Machine::new(0x20_0000);
+    let d = Direction::Bidirectional;
+    // Page-sized mappings: two slots each, page aligned.
+    let mut maps = Vec::new();
+    loop {
+        match pool.map(maps.len(), 0x1000, 4096, d, &masked(0), &m) {
+            Ok(b) => maps.push(b),
+            Err(e) => {
+                assert_eq!(e, MapError::Full);
+                break;
+            }
+        }
+    }
+    assert_eq!(maps.len(), 128);
+    assert_eq!(pool.stats().used, 256);
+    assert_eq!(
+        pool.alloc(0, 1, Block::Coherent, &Constraints::NONE, &m),
+        Err(MapError::Full)
+    );
+    assert_eq!(
+        pool.map(0, 0x1000, 1, d, &masked(0), &m),
+        Err(MapError::Full)
+    );
+    let freed = maps.swap_remove(37);
+    pool.unmap(freed, 4096, d, false, &m).unwrap();
+    // Any CPU finds the hole, whichever area it is in.
+    let again = pool.map(3, 0x1000, 4096, d, &masked(0), &m).unwrap();
+    assert_eq!(again, freed);
+    let s = pool.stats();
+    assert_eq!(
+        (s.failed_maps, s.failed_allocs, s.used, s.used_hiwater),
+        (2, 1, 256, 256)
+    );
+    maps.push(again);
+    for b in maps {
+        pool.unmap(b, 4096, d, true, &m).unwrap();
+    }
+    check_pool(&pool);
+    // Single slots: exactly nslots of them; then the largest mappings.
+    let small: Vec<u64> = (0..256)
+        .map(|i| pool.map(i, 0x1000, 1, d, &masked(0), &m).unwrap())
+        .collect();
+    assert_eq!(
+        pool.map(0, 0x1000, 1, d, &masked(0), &m),
+        Err(MapError::Full)
+    );
+    for b in small {
+        pool.unmap(b, 1, d, false, &m).unwrap();
+    }
+    let big: Vec<u64> = (0..2)
+        .map(|i| {
+            pool.map(i, 0x1000, SEGMENT_SIZE, d, &masked(0), &m)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        pool.map(0, 0x1000, 1, d, &masked(0), &m),
+        Err(MapError::Full)
+    );
+    for b in big {
+        pool.unmap(b, SEGMENT_SIZE, d, false, &m).unwrap();
+    }
+    check_pool(&pool);
+    assert_eq!(pool.stats().used, 0);
+}
+
+#[test]
+fn segments_are_not_crossed() {
+    let base = 0x10_0000;
+    let pool = host_pool(base, 256, 1);
+    let m = Machine::new(0x20_0000);
+    let d = Direction::ToDevice;
+    // 100 slots, then 100 slots: the second cannot use the 28 left in
+    // segment 0 and goes to segment 1.
+    let a = pool
+        .map(0, 0x1000, 100 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
+    let b = pool
+        .map(0, 0x1000, 100 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
+    assert_eq!(a, base);
+    assert_eq!(b, base + 128 * SLOT);
+    // 28 + 28 slots remain, in two runs: 29 slots do not fit.
+    assert_eq!(
+        pool.map(0, 0x1000, 29 * SLOT_SIZE, d, &masked(0), &m),
+        Err(MapError::Full)
+    );
+    let c = pool
+        .map(0, 0x1000, 28 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
+    assert!(c == base + 100 * SLOT || c == base + 228 * SLOT);
+    check_pool(&pool);
+}
+
+#[test]
+fn hiwater_is_pool_wide() {
+    let pool = host_pool(0x10_0000, 512, 4);
+    let m = Machine::new(0x30_0000);
+    let d = Direction::ToDevice;
+    // Areas peak at different times: the pool-wide peak is 3 slots, where
+    // summing per-area peaks would say 4.
+    let a = pool
+        .map(0, 0x1000, 2 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
+    pool.unmap(a, 2 * SLOT_SIZE, d, false, &m).unwrap();
+    let b = pool
+        .map(1, 0x1000, 2 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
+    let c = pool.map(2, 0x1000, 1, d, &masked(0), &m).unwrap();
+    let s = pool.stats();
+    assert_eq!((s.used, s.used_hiwater), (3, 3));
+    pool.unmap(b, 2 * SLOT_SIZE, d, false, &m).unwrap();
+    pool.unmap(c, 1, d, false, &m).unwrap();
+    assert_eq!(pool.stats().used_hiwater, 3);
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Answers a guest's requests to look at it from the host, over QMP.
+
+Usage: qmp-agent.py QMP_SOCKET CONSOLE_LOG OUT
+
+Follows the guest's console log. On each line "rdma-host: virtqueues" it asks
+QEMU where every virtio device's queues are (x-query-virtio-queue-status:
+the guest-physical addresses the device itself uses) and appends one line a
+queue to OUT:
+    QOM_PATH QUEUE DESC AVAIL USED
+check.sh then holds each restricted device's queues to its region: the
+device's own view, not the guest's word. Ends when QEMU goes.
+"""
+import json
+import socket
+import sys
+import time
+
+
+def connect(path):
+    for _ in range(100):
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            return s.makefile("rw")
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"qmp-agent: no QMP socket at {path}")
+
+
+def main(sock_path, log_path, out_path):
+    qmp = connect(sock_path)
+
+    def cmd(name, **args):
+        qmp.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+        qmp.flush()
+        while True:
+            line = qmp.readline()
+            if not line:
+                raise EOFError
+            reply = json.loads(line)
+            if "return" in reply or "error" in reply:
+                return reply.get("return")
+
+    json.loads(qmp.readline())  # the greeting
+    cmd("qmp_capabilities")
+    seen = 0
+    with open(out_path, "w") as out:
+        while True:
+            try:
+                with open(log_path, errors="replace") as log:
+                    requests = log.read().count("rdma-host: virtqueues")
+            except FileNotFoundError:
+                requests = 0
+            while seen < requests:
+                seen += 1
+                for dev in cmd("x-query-virtio") or []:
+                    status = cmd("x-query-virtio-status", path=dev["path"]) or {}
+                    for q in range(status.get("num-vqs", 0)):
+                        s = cmd("x-query-virtio-queue-status", path=dev["path"], queue=q) or {}
+                        out.write(f"{dev['path']} {q} {s.get('vring-desc', 0):#x} "
+                                  f"{s.get('vring-avail', 0):#x} {s.get('vring-used', 0):#x}\n")
+                out.write("--\n")
+                out.flush()
+            time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    try:
+        main(*sys.argv[1:4])
+    except (EOFError, OSError, ValueError):
+        pass  # QEMU went away
