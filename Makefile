@@ -12,7 +12,7 @@ HARNESS := selftests/restricted_dma/harness
 # The kernels the tests run on (harness/env.sh): the module loaded into a
 # plain kernel, the module built into the kernel, the module in a kernel with
 # the kernel's checkers on. `make check FLAVOURS=module` runs one of them.
-FLAVOURS ?= module
+FLAVOURS ?= module builtin debug
 export FLAVOURS
 
 # Kernel builds take the machine's cores: never two at once.

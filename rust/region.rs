@@ -180,7 +180,8 @@ pub(crate) struct NodeFacts {
 }
 
 /// The `linux,*-default` properties a restricted region must not have.
-pub(crate) const DEFAULT_POOLS: [&CStr; 2] = [c_str!("linux,cma-default"), c_str!("linux,dma-default")];
+pub(crate) const DEFAULT_POOLS: [&CStr; 2] =
+    [c_str!("linux,cma-default"), c_str!("linux,dma-default")];
 
 impl NodeFacts {
     /// The facts of an unflattened node.

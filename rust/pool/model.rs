@@ -1009,7 +1009,8 @@ impl Cover {
     }
 }
 
-static COVERAGE: [AtomicUsize; Cover::ALL.len()] = [const { AtomicUsize::new(0) }; Cover::ALL.len()];
+static COVERAGE: [AtomicUsize; Cover::ALL.len()] =
+    [const { AtomicUsize::new(0) }; Cover::ALL.len()];
 
 fn cover(what: Cover) {
     COVERAGE[what as usize].fetch_add(1, Ordering::Relaxed);

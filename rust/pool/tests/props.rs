@@ -23,7 +23,6 @@ fn proptest_cases() -> u32 {
         .unwrap_or(512)
 }
 
-
 fn pool_cfg() -> impl Strategy<Value = PoolCfg> {
     (
         0..POOL_BASES.len(),
@@ -41,7 +40,6 @@ fn pool_cfg() -> impl Strategy<Value = PoolCfg> {
             want_areas,
         })
 }
-
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -64,7 +62,6 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(pick, call, delta)| Op::Bad { pick, call, delta }),
     ]
 }
-
 
 #[test]
 fn random_ops() {

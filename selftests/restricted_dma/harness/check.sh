@@ -9,7 +9,7 @@
 # or a test whose results fall short of its plan.
 set -uo pipefail
 . "$(dirname "$0")/env.sh"
-flavours=${FLAVOURS:-module}
+flavours=${FLAVOURS:-module builtin debug}
 pass=0 fail=0 skip=0
 t0=$(date +%s)
 step() { printf '\n== %s\n' "$*"; }

@@ -59,11 +59,12 @@ if ! [ -x "$bb" ]; then
   rm -rf "$d"
 fi
 
-# dtschema for the binding checks, in a venv of its own so that whichever
-# python3 is first on PATH does not matter.
-if ! [ -x "$cache/venv/bin/dt-doc-validate" ]; then
-  log "installing dtschema from PyPI"
+# dtschema for the binding checks and matplotlib for the benchmark's plots,
+# in a venv of their own so that whichever python3 is first on PATH does not
+# matter.
+if ! [ -x "$cache/venv/bin/dt-doc-validate" ] || ! "$cache/venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
+  log "installing dtschema, yamllint and matplotlib (for make bench's plots) from PyPI"
   quiet /usr/bin/python3 -m venv "$cache/venv"
-  quiet "$cache/venv/bin/pip" install -q dtschema yamllint
+  quiet "$cache/venv/bin/pip" install -q dtschema yamllint matplotlib
 fi
 log "ok"

@@ -111,6 +111,8 @@ GOOD = Region("restricted@50000000", reg=(0x50000000, 4 * MiB))
 # A region too small for the load the overload test puts on it (but, as any
 # region behind a virtio-blk must, large enough for its largest request).
 SMALL = Region("restricted@50000000", reg=(0x50000000, 2 * MiB))
+# The soak's region: what its load keeps nearly full.
+SOAK = Region("restricted@50000000", reg=(0x50000000, 4 * MiB))
 # A second region, for devices that must be accounted apart from GOOD's;
 # `no-map`, so that the module's path for regions outside the linear map runs.
 SECOND = Region("restricted@51000000", reg=(0x51000000, 4 * MiB), props=["no-map"])
@@ -133,9 +135,10 @@ VARIANTS = {
     # The stress soak: two blks, an rng and dma_map_benchmark on one region
     # that they keep nearly full.
     "soak": dict(
-        regions=[GOOD],
-        devices=[Device("blk", GOOD.name), Device("blk", GOOD.name), Device("rng", GOOD.name),
-                 Device("empty", GOOD.name)],
+        regions=[SOAK],
+        devices=[Device("blk", SOAK.name), Device("blk", SOAK.name), Device("rng", SOAK.name),
+                 Device("empty", SOAK.name)],
+        testnodes=[TestNode(SOAK.name)],
         tests=["soak.sh"],
     ),
     # Every malformation the module must reject, beside a good node that it
@@ -326,7 +329,8 @@ def virtqueues(name):
     if r and "iommu=" not in machine(name):
         for k, p in enumerate(v.get("pci", [])):
             if p.iommu:
-                lines.append(f"/machine/peripheral/pdev{k} {p.bdf} {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x}")
+                # A virtio-pci device's virtio device is its "virtio-backend" child.
+                lines.append(f"/machine/peripheral/pdev{k}/virtio-backend {p.bdf} {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 

@@ -42,6 +42,9 @@
  *              taint N              mark unbound device N as if dma-direct
  *                                   had let it skip syncs (dma_skip_sync)
  *              leak N               map a page and never unmap it
+ *              hold N SIZE          keep SIZE bytes of N's pool mapped, in
+ *                                   64 KiB mappings, until release N
+ *              release N            unmap what hold N keeps
  *              reserved LO SIZE     every page of LO..LO+SIZE is still a
  *                                   reserved page (none reached the page
  *                                   allocator)
@@ -613,6 +616,55 @@ static int cmd_leak(unsigned int n)
 	return 0;
 }
 
+#define HOLD_CHUNK SZ_64K
+#define HOLD_MAX 256
+
+/* What "hold" keeps mapped: for the soak, a region mostly full. */
+static struct {
+	struct page *page[HOLD_MAX];
+	dma_addr_t dma[HOLD_MAX];
+	int n;
+} held[MAX_DEVS];
+
+static int cmd_release(unsigned int n)
+{
+	struct device *dev = bound(n);
+
+	if (!dev)
+		return -ENODEV;
+	while (held[n].n > 0) {
+		int i = --held[n].n;
+
+		dma_unmap_page(dev, held[n].dma[i], HOLD_CHUNK, DMA_TO_DEVICE);
+		__free_pages(held[n].page[i], get_order(HOLD_CHUNK));
+	}
+	return 0;
+}
+
+static int cmd_hold(unsigned int n, u64 size)
+{
+	struct device *dev = bound(n);
+
+	if (!dev)
+		return -ENODEV;
+	while (held[n].n < HOLD_MAX && (u64)held[n].n * HOLD_CHUNK < size) {
+		int i = held[n].n;
+
+		held[n].page[i] = alloc_pages(GFP_KERNEL | __GFP_ZERO, get_order(HOLD_CHUNK));
+		if (!held[n].page[i])
+			return -ENOMEM;
+		held[n].dma[i] = dma_map_page(dev, held[n].page[i], 0, HOLD_CHUNK, DMA_TO_DEVICE);
+		if (dma_mapping_error(dev, held[n].dma[i])) {
+			__free_pages(held[n].page[i], get_order(HOLD_CHUNK));
+			say("held %d x 64 KiB, then the pool was full", held[n].n);
+			return -ENOSPC;
+		}
+		held[n].n++;
+	}
+	say("holding %d x 64 KiB", held[n].n);
+	return 0;
+}
+
 static int cmd_reserved(u64 lo, u64 size)
 {
 	unsigned long pfn, bad = 0, first = 0;
@@ -682,6 +734,10 @@ static int run(char *line)
 		return cmd_taint(n);
 	if (!strcmp(name, "leak"))
 		return cmd_leak(n);
+	if (!strcmp(name, "hold"))
+		return args == 3 ? cmd_hold(n, a) : -EINVAL;
+	if (!strcmp(name, "release"))
+		return cmd_release(n);
 	return -EINVAL;
 }
 

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `cargo bench`: the pool core on the host, without the kernel.
+//!
+//! - map + unmap of one page without the copy (a copier that does nothing):
+//!   the bookkeeping alone, on 1 thread and on every host core at once (one
+//!   area per thread, as the kernel gives one per CPU);
+//! - map + unmap with the copy (in at map, back at unmap) against two plain
+//!   `copy_from_slice` of the same size, on the same host: the limit a
+//!   bounce can reach.
+//!
+//! Each figure is the median of RUNS timed runs (with the minimum and
+//! maximum beside it); output lines are `bench: NAME key=value...`, which
+//! `make bench` collects.
+
+use std::hint::black_box;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use restricted_dma_pool::*;
+
+const RUNS: usize = 7;
+
+type HostArea = Mutex<AreaState<Vec<Slot>>>;
+
+struct Host(HostArea);
+
+impl AreaLock for Host {
+    type Storage = Vec<Slot>;
+
+    fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<Slot>>) -> R) -> R {
+        f(&mut self.0.lock().unwrap())
+    }
+}
+
+fn pool(nslots: usize, areas: usize) -> Pool<Host, Vec<Host>> {
+    let layout = area_layout(nslots, areas);
+    let areas = (0..layout.nareas())
+        .map(|i| Host(Mutex::new(AreaState::new(vec![Slot::default(); layout.area_slots(i)]))))
+        .collect();
+    Pool::new(0x1000_0000, nslots, areas).unwrap()
+}
+
+/// Moves no bytes: the bookkeeping alone.
+struct NoCopy;
+
+impl Copier for NoCopy {
+    fn to_bounce(&self, _: u64, _: u64, _: usize) {}
+    fn from_bounce(&self, _: u64, _: u64, _: usize) {}
+    fn zero(&self, _: u64, _: usize) {}
+}
+
+/// Copies for real, between an "original" buffer and a pool's memory, both
+/// plain host memory. Original addresses are offsets into `orig`, bounce
+/// addresses offsets from the pool's base into `pool`.
+struct RealCopy {
+    orig: Mutex<Vec<u8>>,
+    pool: Mutex<Vec<u8>>,
+    base: u64,
+}
+
+impl Copier for RealCopy {
+    fn to_bounce(&self, orig: u64, bounce: u64, len: usize) {
+        let (o, b) = (orig as usize, (bounce - self.base) as usize);
+        self.pool.lock().unwrap()[b..b + len].copy_from_slice(&self.orig.lock().unwrap()[o..o + len]);
+    }
+    fn from_bounce(&self, bounce: u64, orig: u64, len: usize) {
+        let (o, b) = (orig as usize, (bounce - self.base) as usize);
+        self.orig.lock().unwrap()[o..o + len].copy_from_slice(&self.pool.lock().unwrap()[b..b + len]);
+    }
+    fn zero(&self, _: u64, _: usize) {}
+}
+
+fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+/// ns per map+unmap of one page, `threads` threads at once, no copy.
+fn bookkeeping(threads: usize, iters: usize) -> f64 {
+    let p = pool(threads * 1024, threads);
+    let c = Constraints::NONE;
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let p = &p;
+            s.spawn(move || {
+                for i in 0..iters {
+                    let orig = 0x1000 * (i as u64 % 64);
+                    let b = p.map(t, orig, 4096, Direction::ToDevice, &c, &NoCopy).unwrap();
+                    p.unmap(black_box(b), 4096, Direction::ToDevice, false, &NoCopy)
+                        .unwrap();
+                }
+            });
+        }
+    });
+    start.elapsed().as_nanos() as f64 / iters as f64
+}
+
+fn main() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let iters = 200_000;
+    for threads in [1, 2, cores].into_iter().filter(|&t| t <= cores).collect::<std::collections::BTreeSet<_>>() {
+        let (med, min, max) = median((0..RUNS).map(|_| bookkeeping(threads, iters)).collect());
+        println!(
+            "bench: core-map-unmap threads={threads} ns_per_op={med:.1} min={min:.1} max={max:.1} ops_per_s={:.0}",
+            threads as f64 * 1e9 / med
+        );
+    }
+    // The copy path against memcpy, at several sizes.
+    for size in [4096usize, 16384, 65536] {
+        let n = 64 * 1024 * 1024 / size;
+        let nslots = 256;
+        let p = pool(nslots, 1);
+        let copier = RealCopy {
+            orig: Mutex::new(vec![0x5a; 64 * size]),
+            pool: Mutex::new(vec![0; nslots * SLOT_SIZE]),
+            base: 0x1000_0000,
+        };
+        let c = Constraints::NONE;
+        let bounce = median(
+            (0..RUNS)
+                .map(|_| {
+                    let start = Instant::now();
+                    for i in 0..n {
+                        let orig = ((i % 64) * size) as u64;
+                        let b = p.map(0, orig, size, Direction::Bidirectional, &c, &copier).unwrap();
+                        p.unmap(b, size, Direction::Bidirectional, false, &copier).unwrap();
+                    }
+                    start.elapsed().as_nanos() as f64 / n as f64
+                })
+                .collect(),
+        );
+        let mut dst = vec![0u8; size];
+        let src = vec![0x5au8; 64 * size];
+        let memcpy = median(
+            (0..RUNS)
+                .map(|_| {
+                    let start = Instant::now();
+                    for i in 0..n {
+                        let o = (i % 64) * size;
+                        dst.copy_from_slice(black_box(&src[o..o + size]));
+                        black_box(&mut dst);
+                        dst.copy_from_slice(black_box(&src[o..o + size]));
+                        black_box(&mut dst);
+                    }
+                    start.elapsed().as_nanos() as f64 / n as f64
+                })
+                .collect(),
+        );
+        let gbps = |ns: f64| 2.0 * size as f64 / ns;
+        println!(
+            "bench: core-copy size={size} bounce_ns={:.0} memcpy_ns={:.0} bounce_gbps={:.2} memcpy_gbps={:.2} ratio={:.2}",
+            bounce.0,
+            memcpy.0,
+            gbps(bounce.0),
+            gbps(memcpy.0),
+            memcpy.0 / bounce.0
+        );
+    }
+    println!(
+        "bench: core-slot-bytes per_slot={} overhead_pct={:.2}",
+        core::mem::size_of::<Slot>(),
+        core::mem::size_of::<Slot>() as f64 * 100.0 / SLOT_SIZE as f64
+    );
+}
