@@ -32,11 +32,12 @@
 //! everything. While the module is out, every device that names a restricted
 //! region is fenced off with a `driver_override` no driver matches.
 
-use crate::region::{self, Errno, Region, COMPATIBLE};
-use crate::sys::bus::{self, Bus, BusEvent};
+use crate::region::{self, Region, COMPATIBLE};
+use crate::sys::bus::{self, Bus, BusEvent, BusListener, BusNotifier};
 use crate::sys::device::Device;
-use crate::sys::dma::{self, Ops};
+use crate::sys::dma::{self, Table};
 use crate::sys::of::OfNode;
+use crate::sys::Errno;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::c_str;
 use kernel::prelude::*;
@@ -130,7 +131,7 @@ fn attach(dev: &Device) {
             why,
             target.map_or(c_str!("-"), |t| t.name())
         );
-        dma::install(dev, Ops::Refuse);
+        dma::install::<Region>(dev, Table::Refuse);
     };
     match verdict(&np) {
         Verdict::Unrestricted => {}
@@ -138,7 +139,7 @@ fn attach(dev: &Device) {
         Verdict::Region(r) => match unservable(dev, &r) {
             Some(why) => refuse(why, Some(&r.node)),
             None => {
-                dma::install(dev, Ops::Region(r.index));
+                dma::install::<Region>(dev, Table::Entry(r.table));
                 pr_info!("{}: DMA restricted to {}\n", dev.name(), &*r.name);
             }
         },
@@ -151,9 +152,10 @@ fn attach(dev: &Device) {
 /// now, under the same rules.
 #[cfg(not(MODULE))]
 pub(crate) fn attach_by_driver(dev: &Device, base: u64) -> Result {
-    let r = dma::find_region(|r| r.base == base).ok_or(ENODEV)?;
-    match Ops::of(dev) {
-        Some(Ops::Region(i)) if i == r.index => return Ok(()),
+    use crate::sys::dma::Registered;
+    let r = Region::registry().find(|r| r.base == base).ok_or(ENODEV)?;
+    match dma::installed::<Region>(dev) {
+        Some(Table::Entry(k)) if k == r.table => return Ok(()),
         Some(_) => return Err(EINVAL),
         None => {}
     }
@@ -164,10 +166,10 @@ pub(crate) fn attach_by_driver(dev: &Device, base: u64) -> Result {
             why,
             r.node.name()
         );
-        dma::install(dev, Ops::Refuse);
+        dma::install::<Region>(dev, Table::Refuse);
         return Err(EINVAL);
     }
-    dma::install(dev, Ops::Region(r.index));
+    dma::install::<Region>(dev, Table::Entry(r.table));
     pr_info!(
         "{}: DMA restricted to {} (its driver asked)\n",
         dev.name(),
@@ -178,20 +180,29 @@ pub(crate) fn attach_by_driver(dev: &Device, base: u64) -> Result {
 
 /// Takes our ops off `dev`, whose driver core has released all it held.
 fn detach(dev: &Device, why: &str) {
-    match dma::uninstall(dev) {
-        Some(Ops::Region(_)) => pr_info!("{}: {}, detached from its pool\n", dev.name(), why),
-        Some(Ops::Refuse) => pr_info!("{}: {}, refusing ops removed\n", dev.name(), why),
+    match dma::uninstall::<Region>(dev) {
+        Some(Table::Entry(_)) => pr_info!("{}: {}, detached from its pool\n", dev.name(), why),
+        Some(Table::Refuse) => pr_info!("{}: {}, refusing ops removed\n", dev.name(), why),
         None => {}
     }
 }
 
-/// Called by the platform bus notifier for each binding event.
-pub(crate) fn on_bus_event(event: BusEvent, dev: &Device) {
+/// The listener on the platform and PCI buses' binding events.
+pub(crate) struct Attach;
+
+impl BusListener for Attach {
+    fn event(event: BusEvent, dev: &Device) {
+        on_bus_event(event, dev);
+    }
+}
+
+/// What each binding event of a device means for its ops.
+fn on_bus_event(event: BusEvent, dev: &Device) {
     match event {
         BusEvent::Bind => {
             // Ops left by a failed probe (or anyone else's of ours) are
             // replaced by what the device gets now.
-            dma::uninstall(dev);
+            dma::uninstall::<Region>(dev);
             attach(dev);
         }
         // The driver core releases the failed driver's devres after this
@@ -207,7 +218,7 @@ pub(crate) fn on_bus_event(event: BusEvent, dev: &Device) {
 /// their pools. Cannot fail: a device it cannot help is logged and left.
 fn reprobe_existing() {
     bus::for_each_device(|dev| {
-        if Ops::of(dev).is_some() || !is_restricted(dev) {
+        if dma::installed::<Region>(dev).is_some() || !is_restricted(dev) {
             return;
         }
         if dev.driver_override_is(FENCE) {
@@ -239,7 +250,7 @@ fn reprobe_existing() {
 /// with nothing to allocate.
 fn release_all() {
     bus::for_each_device(|dev| {
-        let ours = Ops::of(dev).is_some();
+        let ours = dma::installed::<Region>(dev).is_some();
         if !ours && !is_restricted(dev) {
             return;
         }
@@ -253,7 +264,7 @@ fn release_all() {
         if was_bound {
             dev.release_driver();
         }
-        dma::uninstall(dev);
+        dma::uninstall::<Region>(dev);
         match fenced {
             Ok(()) if was_bound => pr_info!(
                 "{}: unbound, and fenced off until restricted_dma loads again\n",
@@ -274,7 +285,7 @@ fn release_all() {
 
 /// The attachment machinery, live from load to unload.
 pub(crate) struct Attacher {
-    notifiers: KVec<bus::BusNotifier>,
+    notifiers: KVec<BusNotifier<Attach>>,
 }
 
 impl Attacher {
@@ -288,7 +299,7 @@ impl Attacher {
             notifiers: KVec::new(),
         };
         for b in Bus::ALL {
-            if let Some(n) = bus::BusNotifier::register(b)? {
+            if let Some(n) = BusNotifier::<Attach>::register(b)? {
                 this.notifiers.push(n, GFP_KERNEL)?;
             }
         }

@@ -6,16 +6,20 @@
 
 use crate::pool::{self, AreaLock, AreaState, Copier, Slot};
 use crate::sys::lock::IrqSpinLock;
-use crate::sys::memory::Mapping;
+use crate::sys::memory::{Memremap, PAGE_SIZE};
 use kernel::prelude::*;
 
 /// One area of a region's pool: its slot bookkeeping behind its own lock.
-pub(crate) struct Area(Pin<KBox<IrqSpinLock<AreaState<KVVec<Slot>>>>>);
+pub(crate) struct Area(Pin<KBox<IrqSpinLock<State>>>);
+
+/// An area's bookkeeping, in kvmalloc'd storage.
+type State = AreaState<KVVec<Slot>, KVVec<u64>>;
 
 impl AreaLock for Area {
     type Storage = KVVec<Slot>;
+    type Bitmap = KVVec<u64>;
 
-    fn with<R>(&self, f: impl FnOnce(&mut AreaState<KVVec<Slot>>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         self.0.with(f)
     }
 }
@@ -32,7 +36,8 @@ pub(crate) fn new_pool(base: u64, size: u64, cpus: usize) -> Result<Pool> {
     for i in 0..layout.nareas() {
         // kvmalloc: a large region's descriptors need not be contiguous pages.
         let slots = KVVec::from_elem(Slot::default(), layout.area_slots(i), GFP_KERNEL)?;
-        let lock = KBox::pin_init(IrqSpinLock::new(AreaState::new(slots)), GFP_KERNEL)?;
+        let bits = KVVec::from_elem(0, State::bitmap_words(layout.area_slots(i)), GFP_KERNEL)?;
+        let lock = KBox::pin_init(IrqSpinLock::new(AreaState::new(slots, bits)), GFP_KERNEL)?;
         areas.push(Area(lock), GFP_KERNEL)?;
     }
     pool::Pool::new(base, nslots, areas).map_err(|e| {
@@ -41,8 +46,11 @@ pub(crate) fn new_pool(base: u64, size: u64, cpus: usize) -> Result<Pool> {
     })
 }
 
+// The pool has no kernel types and assumes 4 KiB pages: hold it to this kernel.
+const _: () = assert!(pool::PAGE_SIZE as u64 == PAGE_SIZE);
+
 /// Moves bytes between drivers' buffers and the region through its mapping.
-pub(crate) struct RegionCopier<'a>(pub &'a Mapping);
+pub(crate) struct RegionCopier<'a>(pub(crate) &'a Memremap);
 
 // The pool only passes ranges it has checked to lie inside itself (hence
 // inside the mapping), so the `false` ("not covered") answers cannot happen;

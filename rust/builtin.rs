@@ -16,15 +16,36 @@
 
 use crate::attach;
 use crate::region::{self, NodeFacts, DEFAULT_POOLS};
-use crate::sys::builtin::FlatNodeFacts;
+use crate::sys::builtin::{Early, EarlyOps, FlatNodeFacts};
 use crate::sys::device::Device;
 use crate::RestrictedDma;
 use kernel::prelude::*;
 use kernel::str::CStr;
 
+/// What `ffi/early.c` calls.
+#[no_mangle]
+static RDMA_EARLY: EarlyOps = EarlyOps::new::<Builtin>();
+
+/// The built-in module's early boot.
+struct Builtin;
+
+impl Early for Builtin {
+    fn check(facts: &FlatNodeFacts<'_>, name: &CStr) -> bool {
+        early_check(facts, name)
+    }
+
+    fn start() -> Result {
+        start()
+    }
+
+    fn device_init(base: u64, dev: &Device) -> Result {
+        attach::attach_by_driver(dev, base)
+    }
+}
+
 /// Judges node `name` at early boot; false, after reporting why, to leave it
 /// unclaimed (and still reserved).
-pub(crate) fn early_check(flat: &FlatNodeFacts<'_>, name: &CStr) -> bool {
+fn early_check(flat: &FlatNodeFacts<'_>, name: &CStr) -> bool {
     let (reg, more_ranges) = flat.reg();
     let [size_prop, reusable, cma_default, dma_default, no_map] = flat.flags();
     let facts = NodeFacts {
@@ -52,14 +73,8 @@ pub(crate) fn early_check(flat: &FlatNodeFacts<'_>, name: &CStr) -> bool {
 
 /// Starts the module for good: claims the regions the early handler
 /// accepted and starts watching the buses.
-pub(crate) fn start() -> Result {
+fn start() -> Result {
     let this = RestrictedDma::start()?;
     crate::sys::keep_forever(this);
     Ok(())
-}
-
-/// A driver asked for the region at `base` for `dev`
-/// (`of_reserved_mem_device_init()`).
-pub(crate) fn device_init(base: u64, dev: &Device) -> Result {
-    attach::attach_by_driver(dev, base)
 }

@@ -8,21 +8,17 @@
 
 use crate::region::Region;
 use crate::sys::bus;
-use crate::sys::debugfs::{Dir, RegionDir, SeqFile};
-use crate::sys::dma::Ops;
-use core::fmt::{self, Write};
+use crate::sys::debugfs::{Dir, Files, Show};
+use crate::sys::dma::{self, Table};
+use core::fmt::Write;
 use core::sync::atomic::Ordering;
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::Arc;
 
-/// What one file prints, on every read.
-type Show = fn(&Region, &mut SeqFile) -> fmt::Result;
-
-/// The files of a region's directory: name and what it prints. A file's
-/// index here is its `which` for the C side.
-const FILES: [(&CStr, Show); 20] = [
+/// The files of a region's directory: name and what it prints.
+const FILES: [(&CStr, Show<Region>); 20] = [
     // The region itself.
     (c_str!("base"), |r, o| writeln!(o, "{:#x}", r.base)),
     (c_str!("size"), |r, o| writeln!(o, "{:#x}", r.size)),
@@ -39,7 +35,7 @@ const FILES: [(&CStr, Show); 20] = [
     (c_str!("devices"), |r, o| {
         let mut result = Ok(());
         bus::for_each_device(|d| {
-            if result.is_ok() && Ops::of(d) == Some(Ops::Region(r.index)) {
+            if result.is_ok() && dma::installed::<Region>(d) == Some(Table::Entry(r.table)) {
                 result = writeln!(o, "{}", d.name());
             }
         });
@@ -96,12 +92,6 @@ const FILES: [(&CStr, Show); 20] = [
 ];
 
 /// Creates `parent/<region name>/` with all of the region's files.
-pub(crate) fn publish(parent: &Dir, region: &Arc<Region>) -> Result<RegionDir> {
-    RegionDir::new(parent, region.clone(), FILES.iter().map(|(name, _)| *name))
-}
-
-/// Writes file `which` of `region` to `out`; called on every read.
-pub(crate) fn show(region: &Region, which: u32, out: &mut SeqFile) -> fmt::Result {
-    let show = usize::try_from(which).ok().and_then(|i| FILES.get(i));
-    show.map_or(Ok(()), |(_, show)| show(region, out))
+pub(crate) fn publish(parent: &Dir, region: &Arc<Region>) -> Result<Files<Region>> {
+    Files::new(parent, &region.name, region.clone(), &FILES)
 }

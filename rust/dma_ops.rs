@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What each DMA operation does for a device behind a region.
+//! What each DMA operation does for a device behind a region: the
+//! [`DmaOps`] of [`Region`].
 //!
 //! `sys::dma` turns the DMA core's calls into calls of these methods with
-//! typed arguments; they translate between the device's DMA addresses and the
-//! pool's physical ones (`phys_to_dma`, so a bus `dma-ranges` is honoured),
-//! call the pool, and report what goes wrong. Nothing here sleeps or
+//! typed arguments; they read what the device asks of its addresses (its
+//! `dma-ranges` offset, `min_align_mask`, segment boundary, mask and bus
+//! limit), call the pool, and report what goes wrong. Nothing here sleeps or
 //! allocates: these run in any context, interrupts included.
 
 use crate::bounce::RegionCopier;
-use crate::pool::{Block, Constraints, Direction, MapError, UnmapError};
+use crate::pool::Direction as PoolDirection;
+use crate::pool::{Block, Constraints, CopyBack, MapError, UnmapError};
 use crate::region::Region;
 use crate::sys::device::{Device, MaskKind};
-use crate::sys::dma::{AllocKind, Attrs, SgIter, MAPPING_ERROR};
+use crate::sys::dma::{
+    AllocKind, Attrs, Direction, DmaOps, Registered, Registry, Report, SgIter, SyncFor, Tables,
+};
 use crate::sys::memory::{in_linear_map, PAGE_SIZE};
 use crate::sys::{ratelimit, this_cpu};
 use core::ffi::c_void;
@@ -20,15 +24,48 @@ use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
+/// The claimed regions, region `k` behind ops table `k`.
+static REGISTRY: Registry<Region> = Registry::new();
+
+/// Their ops tables.
+static TABLES: Tables = Tables::new::<Region>();
+
+impl Registered for Region {
+    fn registry() -> &'static Registry<Self> {
+        &REGISTRY
+    }
+
+    fn tables() -> &'static Tables {
+        &TABLES
+    }
+}
+
 /// Coherent blocks are whole pages, as dma-direct hands them out.
 fn page_align(size: usize) -> Option<usize> {
     let page = PAGE_SIZE as usize;
     size.checked_add(page - 1).map(|s| s & !(page - 1))
 }
 
+/// The pool's name for a direction.
+fn pool_dir(dir: Direction) -> PoolDirection {
+    match dir {
+        Direction::Bidirectional => PoolDirection::Bidirectional,
+        Direction::ToDevice => PoolDirection::ToDevice,
+        Direction::FromDevice => PoolDirection::FromDevice,
+    }
+}
+
+/// The pool's name for what an allocation op hands out.
+fn block(kind: AllocKind) -> Block {
+    match kind {
+        AllocKind::Coherent => Block::Coherent,
+        AllocKind::Pages => Block::Pages,
+    }
+}
+
 impl Region {
     fn copier(&self) -> RegionCopier<'_> {
-        RegionCopier(self.claim.mapping())
+        RegionCopier(self.claim.memory())
     }
 
     /// What `dev` asks of the addresses it is given in this region now.
@@ -45,12 +82,6 @@ impl Region {
     /// The DMA address `dev` sees for `phys` of this region, under `c`.
     fn dma_of(phys: u64, c: &Constraints) -> u64 {
         phys.wrapping_add(c.dma_offset)
-    }
-
-    /// Whether the region has a linear-map alias (no `no-map`), so that its
-    /// memory has `struct page`s.
-    pub(crate) fn linear(&self) -> bool {
-        !self.no_map
     }
 
     /// Reports a refused map or allocation, rate limited.
@@ -85,22 +116,25 @@ impl Region {
             );
         }
     }
+}
 
-    /// `map_page`: bounces `size` bytes at `phys`; returns the DMA address,
-    /// which `dev` can reach (its mask, bus limit, segment boundary and
+impl DmaOps for Region {
+    /// Bounces `size` bytes at `phys`; the DMA address it returns is one
+    /// `dev` can reach (its mask, bus limit, segment boundary and
     /// `min_align_mask` are the pool's search rules).
-    pub(crate) fn map(&self, dev: &Device, phys: u64, size: usize, dir: u32, attrs: Attrs) -> u64 {
-        let warn = !attrs.no_warn();
-        let Some(dir) = Direction::from_raw(dir) else {
-            if warn {
-                self.map_failed(dev, "map with DMA_NONE", size, MapError::Invalid);
-            }
-            return MAPPING_ERROR;
-        };
+    fn map(
+        &self,
+        dev: &Device,
+        phys: u64,
+        size: usize,
+        dir: Direction,
+        attrs: Attrs,
+    ) -> Option<u64> {
+        let report = !attrs.no_warn();
         // Only memory with a linear alias can be copied (the pool's copies
-        // rely on this check: see `Mapping::copy_in`).
+        // rely on this check: see `Memremap::copy_in`).
         if !in_linear_map(phys, size) {
-            if warn {
+            if report {
                 self.map_failed(
                     dev,
                     "map of memory outside the linear map",
@@ -108,7 +142,7 @@ impl Region {
                     MapError::Invalid,
                 );
             }
-            return MAPPING_ERROR;
+            return None;
         }
         let c = self.constraints(dev, MaskKind::Streaming);
         // The pool copies the original in whatever the direction and `attrs`
@@ -116,91 +150,88 @@ impl Region {
         // original, never as a previous mapping's bytes.
         match self
             .pool
-            .map(this_cpu(), phys, size, dir, &c, &self.copier())
+            .map(this_cpu(), phys, size, pool_dir(dir), &c, &self.copier())
         {
-            Ok(bounce) => Self::dma_of(bounce, &c),
+            Ok(bounce) => Some(Self::dma_of(bounce, &c)),
             Err(e) => {
-                if warn {
+                if report {
                     self.map_failed(dev, "map", size, e);
                 }
-                MAPPING_ERROR
+                None
             }
         }
     }
 
-    /// `unmap_page`: copies back as `dir` requires and frees the slots.
-    pub(crate) fn unmap(&self, dev: &Device, dma: u64, size: usize, dir: u32, attrs: Attrs) {
-        let result = Direction::from_raw(dir)
-            .ok_or(UnmapError::NotMapped)
-            .and_then(|dir| {
-                let phys = dev.dma_to_phys(dma);
-                self.pool
-                    .unmap(phys, size, dir, attrs.skip_cpu_sync(), &self.copier())
-            });
-        if let Err(e) = result {
+    /// Copies back as `dir` requires and frees the slots.
+    fn unmap(&self, dev: &Device, dma: u64, size: usize, dir: Direction, attrs: Attrs) {
+        let copy = if attrs.skip_cpu_sync() {
+            CopyBack::Skip
+        } else {
+            CopyBack::AsDirected
+        };
+        let phys = dev.dma_to_phys(dma);
+        if let Err(e) = self
+            .pool
+            .unmap(phys, size, pool_dir(dir), copy, &self.copier())
+        {
             self.bad_call(dev, "unmap", dma, size, e);
         }
     }
 
-    /// `sync_single_for_{cpu,device}`.
-    pub(crate) fn sync(&self, dev: &Device, dma: u64, size: usize, dir: u32, for_device: bool) {
-        let result = Direction::from_raw(dir)
-            .ok_or(UnmapError::NotMapped)
-            .and_then(|dir| {
-                let phys = dev.dma_to_phys(dma);
-                if for_device {
-                    self.pool.sync_for_device(phys, size, dir, &self.copier())
-                } else {
-                    self.pool.sync_for_cpu(phys, size, dir, &self.copier())
-                }
-            });
-        if let Err(e) = result {
-            self.bad_call(dev, "sync", dma, size, e);
-        }
-    }
-
-    /// `map_sg`: maps every entry; on a failure unmaps those already mapped
-    /// and returns the errno the DMA API documents (`ENOMEM` for a full pool,
+    /// Maps every entry; on a failure unmaps those already mapped and
+    /// returns the errno the DMA API documents (`ENOMEM` for a full pool,
     /// `EINVAL` for an entry no mapping can hold).
-    pub(crate) fn map_sg(&self, dev: &Device, sg: SgIter, dir: u32, attrs: Attrs) -> Result<i32> {
+    fn map_sg(&self, dev: &Device, sg: SgIter, dir: Direction, attrs: Attrs) -> Result<i32> {
         let mut mapped = 0;
         for e in sg {
-            let dma = self.map(dev, e.phys(), e.len(), dir, attrs);
-            if dma == MAPPING_ERROR {
+            let Some(dma) = self.map(dev, e.phys(), e.len(), dir, attrs) else {
                 let too_large = e.len() > self.max_mapping_size(dev);
                 // Nothing was written by the device yet: no copy back.
                 let skip = Attrs::SKIP_CPU_SYNC;
                 sg.take(mapped)
                     .for_each(|m| self.unmap(dev, m.dma_address(), m.dma_len(), dir, skip));
                 return Err(if too_large { EINVAL } else { ENOMEM });
-            }
+            };
             e.set_dma(dma, e.len());
             mapped += 1;
         }
-        Ok(mapped as i32)
+        i32::try_from(mapped).map_err(|_| EINVAL)
     }
 
-    /// `unmap_sg`.
-    pub(crate) fn unmap_sg(&self, dev: &Device, sg: SgIter, dir: u32, attrs: Attrs) {
+    fn unmap_sg(&self, dev: &Device, sg: SgIter, dir: Direction, attrs: Attrs) {
         sg.for_each(|e| self.unmap(dev, e.dma_address(), e.dma_len(), dir, attrs));
     }
 
-    /// `sync_sg_for_{cpu,device}`.
-    pub(crate) fn sync_sg(&self, dev: &Device, sg: SgIter, dir: u32, for_device: bool) {
-        sg.for_each(|e| self.sync(dev, e.dma_address(), e.dma_len(), dir, for_device));
+    fn sync(&self, dev: &Device, dma: u64, size: usize, dir: Direction, to: SyncFor) {
+        let phys = dev.dma_to_phys(dma);
+        let (dir, copier) = (pool_dir(dir), self.copier());
+        let result = match to {
+            SyncFor::Device => self.pool.sync_for_device(phys, size, dir, &copier),
+            SyncFor::Cpu => self.pool.sync_for_cpu(phys, size, dir, &copier),
+        };
+        if let Err(e) = result {
+            self.bad_call(dev, "sync", dma, size, e);
+        }
     }
 
-    /// `alloc` and `alloc_pages_op`: zeroed memory from the pool, aligned to
-    /// its order, within the device's coherent mask; returns its CPU and DMA
-    /// addresses. A failure is logged unless `warn` is false
-    /// (`__GFP_NOWARN`).
-    pub(crate) fn alloc(
+    fn sync_sg(&self, dev: &Device, sg: SgIter, dir: Direction, to: SyncFor) {
+        sg.for_each(|e| self.sync(dev, e.dma_address(), e.dma_len(), dir, to));
+    }
+
+    /// Zeroed memory from the pool, aligned to its order, within the
+    /// device's coherent mask. Pages only from a region in the linear map.
+    fn alloc(
         &self,
         dev: &Device,
         size: usize,
         kind: AllocKind,
-        warn: bool,
+        report: Report,
     ) -> Option<(NonNull<c_void>, u64)> {
+        // Pages need a linear-map alias: only regions without `no-map` have
+        // one.
+        if kind == AllocKind::Pages && self.no_map {
+            return None;
+        }
         let size = page_align(size)?;
         let c = self.constraints(dev, MaskKind::Coherent);
         match self
@@ -208,11 +239,11 @@ impl Region {
             .alloc(this_cpu(), size, block(kind), &c, &self.copier())
         {
             Ok(phys) => {
-                let cpu_addr = self.claim.mapping().cpu_addr(phys, size)?;
+                let cpu_addr = self.claim.memory().cpu_addr(phys, size)?;
                 Some((cpu_addr, Self::dma_of(phys, &c)))
             }
             Err(e) => {
-                if warn {
+                if report == Report::Failures {
                     self.map_failed(dev, "coherent allocation", size, e);
                 }
                 None
@@ -220,20 +251,12 @@ impl Region {
         }
     }
 
-    /// `free` and `free_pages`: gives back a block from [`Region::alloc`] of
-    /// the same kind.
-    pub(crate) fn free(
-        &self,
-        dev: &Device,
-        size: usize,
-        vaddr: *mut c_void,
-        dma: u64,
-        kind: AllocKind,
-    ) {
+    /// Gives back a block from [`DmaOps::alloc`] of the same kind.
+    fn free(&self, dev: &Device, size: usize, vaddr: *mut c_void, dma: u64, kind: AllocKind) {
         let size = page_align(size).unwrap_or(usize::MAX);
         let phys = dev.dma_to_phys(dma);
         // The CPU and DMA addresses must name the same block.
-        let result = match self.claim.mapping().phys_of(vaddr, size) {
+        let result = match self.claim.memory().phys_of(vaddr, size) {
             Some(p) if p == phys => self.pool.free(phys, size, block(kind)),
             _ => Err(UnmapError::NotMapped),
         };
@@ -242,45 +265,37 @@ impl Region {
         }
     }
 
-    /// `dma_supported`: whether a device with DMA mask `mask` reaches all of
-    /// the region, as one contiguous run of its addresses.
-    pub(crate) fn dma_supported(&self, dev: &Device, mask: u64) -> bool {
+    /// MMIO cannot be bounced, and the device must not reach anything
+    /// outside its region: refused.
+    fn map_resource(&self, dev: &Device, phys: u64, size: usize) -> Option<u64> {
+        if ratelimit() {
+            pr_warn!(
+                "{}: map_resource of {:#x}+{:#x} refused: the device is restricted\n",
+                dev.name(),
+                phys,
+                size
+            );
+        }
+        None
+    }
+
+    /// Whether a device with DMA mask `mask` reaches all of the region, as
+    /// one contiguous run of its addresses.
+    fn dma_supported(&self, dev: &Device, mask: u64) -> bool {
         dev.dma_span(self.base, self.size)
             .is_some_and(|(_, last)| last <= mask)
     }
 
-    /// `get_required_mask`: the smallest mask that covers all of the region
-    /// as `dev` sees it (0 if it cannot see it).
-    pub(crate) fn required_mask(&self, dev: &Device) -> u64 {
+    /// The smallest mask that covers all of the region as `dev` sees it (0
+    /// if it cannot see it).
+    fn required_mask(&self, dev: &Device) -> u64 {
         dev.dma_span(self.base, self.size).map_or(0, |(_, last)| {
             u64::MAX.checked_shr(last.leading_zeros()).unwrap_or(0)
         })
     }
 
-    /// `max_mapping_size`: the largest streaming mapping for this device.
-    pub(crate) fn max_mapping_size(&self, dev: &Device) -> usize {
+    fn max_mapping_size(&self, dev: &Device) -> usize {
         self.pool
             .max_mapping_size(&self.constraints(dev, MaskKind::Streaming))
-    }
-}
-
-/// The pool's name for what an allocation op hands out.
-fn block(kind: AllocKind) -> Block {
-    match kind {
-        AllocKind::Coherent => Block::Coherent,
-        AllocKind::Pages => Block::Pages,
-    }
-}
-
-/// `map_resource`: MMIO cannot be bounced, and the device must not reach
-/// anything outside its region, so it is refused.
-pub(crate) fn refuse_resource(dev: &Device, phys: u64, size: usize) {
-    if ratelimit() {
-        pr_warn!(
-            "{}: map_resource of {:#x}+{:#x} refused: the device is restricted\n",
-            dev.name(),
-            phys,
-            size
-        );
     }
 }

@@ -12,9 +12,10 @@
 //! with its reason and nothing of it is claimed; the good nodes beside it are.
 
 use crate::bounce::{self, Pool};
-use crate::sys::memory::{Mapping, Shared, PAGE_SIZE};
+use crate::sys::dma::{self, Busy, Registered};
+use crate::sys::memory::{Memremap, Shared, PAGE_SIZE};
 use crate::sys::of::{EarlyVerdict, OfNode};
-use crate::sys::{dma, possible_cpus};
+use crate::sys::{keep_forever, possible_cpus, Errno};
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicUsize};
 use kernel::c_str;
@@ -32,8 +33,8 @@ pub(crate) const COMPATIBLE: &CStr = c_str!("restricted-dma-region");
 pub(crate) const LEAKED: &CStr = c_str!("restricted-dma-leaked");
 
 /// The most regions one guest may have: each gets a DMA ops table of its own
-/// (see `dma_ops`), so their number is fixed at build time.
-pub(crate) const MAX_REGIONS: usize = 8;
+/// (see `sys::dma`), so their number is fixed at build time.
+pub(crate) const MAX_REGIONS: usize = dma::MAX_TABLES;
 
 /// Why a node was not claimed. Each reason is printed with the node's path.
 #[derive(Debug)]
@@ -84,25 +85,6 @@ impl Reject {
             Reject::Claim(e) => *e,
             _ => EINVAL,
         })
-    }
-}
-
-/// An errno printed by name where we know it (this kernel has no
-/// `CONFIG_SYMBOLIC_ERRNAME` to name it), by number otherwise.
-pub(crate) struct Errno(pub(crate) Error);
-
-impl fmt::Display for Errno {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let known = [
-            (EINVAL, "EINVAL"),
-            (EBUSY, "EBUSY"),
-            (ENOSPC, "ENOSPC"),
-            (ENOMEM, "ENOMEM"),
-        ];
-        match known.iter().find(|(e, _)| *e == self.0) {
-            Some((_, name)) => write!(f, "-{}", name),
-            None => write!(f, "errno {}", self.0.to_errno()),
-        }
     }
 }
 
@@ -260,27 +242,27 @@ pub(crate) fn report(name: &CStr, why: &Reject) {
 pub(crate) struct Claim {
     // Field order is drop order: unshare before unmapping.
     shared: Option<Shared>,
-    mapping: Mapping,
+    memory: Memremap,
 }
 
 impl Claim {
     fn new(c: &Checked) -> Result<Self> {
         let size = usize::try_from(c.size).map_err(|_| EINVAL)?;
-        let mapping = Mapping::new(c.base, size)?;
+        let memory = Memremap::new(c.base, size)?;
         // A mapped region is shared with the host through its linear alias. A
         // `no-map` region has none, so it cannot be shared that way: such a
         // region must be memory the host already shares (see the binding).
-        let shared = if c.no_map || !mapping.is_linear_alias() {
+        let shared = if c.no_map || !memory.is_linear_alias() {
             None
         } else {
-            Some(Shared::new(&mapping)?)
+            Some(Shared::new(&memory)?)
         };
-        Ok(Self { shared, mapping })
+        Ok(Self { shared, memory })
     }
 
-    /// The CPU mapping of the region.
-    pub(crate) fn mapping(&self) -> &Mapping {
-        &self.mapping
+    /// The CPU's mapping of the region.
+    pub(crate) fn memory(&self) -> &Memremap {
+        &self.memory
     }
 
     /// Whether the region was shared with the host at claim time.
@@ -303,8 +285,8 @@ pub(crate) struct Region {
     pub(crate) no_map: bool,
     /// The DT nodes whose `memory-region` names this region.
     pub(crate) consumers: KVec<OfNode>,
-    /// Which slot of `sys::dma` (and so which ops table) is this region's.
-    pub(crate) index: usize,
+    /// Which ops table (and registry entry) of `sys::dma` is this region's.
+    pub(crate) table: usize,
     /// The bounce pool over the region's memory.
     pub(crate) pool: Pool,
     /// Whether a refused unmap/sync/free was reported already (once only).
@@ -343,7 +325,7 @@ impl Region {
             size: c.size,
             no_map: c.no_map,
             consumers: KVec::new(),
-            index: claimed.len(),
+            table: claimed.len(),
             pool,
             bad_call_reported: AtomicBool::new(false),
             refusals: AtomicUsize::new(0),
@@ -402,9 +384,61 @@ fn consumer_is_watched(np: &OfNode) -> bool {
     }
 }
 
+/// A region published for its ops table to find (`sys::dma`): withdrawn
+/// when this is dropped, or kept for good, with the reason in the log, while
+/// a device may still write to it.
+pub(crate) struct Published(Arc<Region>);
+
+impl Published {
+    /// Publishes `region` in its table's registry entry.
+    pub(crate) fn new(region: Arc<Region>) -> Result<Self> {
+        Region::registry().publish(region.table, region.clone())?;
+        Ok(Self(region))
+    }
+
+    /// The region.
+    pub(crate) fn region(&self) -> &Arc<Region> {
+        &self.0
+    }
+}
+
+impl Drop for Published {
+    fn drop(&mut self) {
+        let r = &self.0;
+        if let Err(Busy::Installed(n)) = Region::registry().withdraw(r.table) {
+            // The registry keeps its reference: the region stays mapped.
+            pr_err!(
+                "{}: {} device(s) still have its ops at unload: region kept reserved and mapped\n",
+                &*r.name,
+                n
+            );
+            return;
+        }
+        let used = r.pool.stats().used;
+        if used != 0 {
+            pr_err!(
+                "{}: {} slot(s) still in use at unload: region kept reserved and mapped\n",
+                &*r.name,
+                used
+            );
+            // A device may still write to the slots: keep the region (and
+            // its mapping) for good, and mark its node so that later loads
+            // do not claim it again.
+            if let Err(e) = r.node.mark(LEAKED, c_str!("slots in use at unload")) {
+                pr_err!(
+                    "{}: cannot mark the node ({}): do not load restricted_dma again before reboot\n",
+                    &*r.name,
+                    Errno(e)
+                );
+            }
+            keep_forever(r.clone());
+        }
+    }
+}
+
 /// The claimed region whose node is `node`, if any.
 pub(crate) fn lookup(node: &OfNode) -> Option<Arc<Region>> {
-    dma::find_region(|r| r.node == *node)
+    Region::registry().find(|r| r.node == *node)
 }
 
 /// Finds and claims every available `restricted-dma-region` node under

@@ -25,7 +25,6 @@
 
 use kernel::c_str;
 use kernel::prelude::*;
-use kernel::sync::Arc;
 
 mod attach;
 mod bounce;
@@ -39,9 +38,9 @@ mod region;
 mod sys;
 mod virtio;
 
-use region::Region;
-use sys::debugfs::Dir;
-use sys::dma;
+use region::{Published, Region};
+use sys::debugfs::{Dir, Files};
+use sys::virtio::MemAccHook;
 
 // Loadable: the kernel crate's module machinery. Built in, `builtin.rs`
 // starts the module earlier than `module!` could (its initcall is at device
@@ -60,14 +59,18 @@ module! {
 #[cfg(not(MODULE))]
 const __LOG_PREFIX: &[u8] = b"restricted_dma\0";
 
-/// The module's state, from load to unload. Teardown order matters and is
-/// spelled out in [`Drop`].
+/// The module's state, from load to unload.
+///
+/// Field order is drop order, the order of unload: every restricted device
+/// is unbound and fenced first (no DMA op runs after that), then the virtio
+/// hook goes, then the debugfs files, and last the regions are withdrawn
+/// (or kept, if a device may still write to one).
 struct RestrictedDma {
-    attacher: Option<attach::Attacher>,
-    virtio_hook: Option<sys::virtio::MemAccHook>,
-    region_dirs: KVec<sys::debugfs::RegionDir>,
-    root: Dir,
-    regions: KVec<Arc<Region>>,
+    _attacher: attach::Attacher,
+    _virtio: MemAccHook<virtio::Policy>,
+    _files: KVec<Files<Region>>,
+    _root: Dir,
+    regions: KVec<Published>,
 }
 
 impl kernel::Module for RestrictedDma {
@@ -78,82 +81,37 @@ impl kernel::Module for RestrictedDma {
 
 impl RestrictedDma {
     /// Claims the regions, publishes them, hooks virtio and starts watching
-    /// the buses (at load, or built in at `subsys_initcall`).
+    /// the buses (at load, or built in at `subsys_initcall`). On an error
+    /// what was done is undone, in the reverse order, by the locals' drops.
     fn start() -> Result<Self> {
-        // From here on, an error return drops `this`, whose `Drop` undoes
-        // whatever was done so far.
-        let mut this = Self {
-            attacher: None,
-            virtio_hook: None,
-            region_dirs: KVec::new(),
-            root: Dir::new(c_str!("restricted_dma"), None),
-            regions: region::discover()?,
-        };
-        for r in this.regions.iter() {
-            dma::publish(r.index, r.clone())?;
-            let dir = debugfs::publish(&this.root, r)?;
-            this.region_dirs.push(dir, GFP_KERNEL)?;
+        let mut regions = KVec::new();
+        for r in region::discover()? {
+            regions.push(Published::new(r)?, GFP_KERNEL)?;
+        }
+        let root = Dir::new(c_str!("restricted_dma"), None);
+        let mut files = KVec::with_capacity(regions.len(), GFP_KERNEL)?;
+        for p in regions.iter() {
+            files.push(debugfs::publish(&root, p.region())?, GFP_KERNEL)?;
         }
         // Before any device binds through us, so that every virtio device
         // behind a region is checked for ACCESS_PLATFORM.
-        this.virtio_hook = Some(sys::virtio::MemAccHook::install());
+        let virtio = MemAccHook::<virtio::Policy>::install();
         // Last: from here on devices bind through the pools.
-        this.attacher = Some(attach::Attacher::start()?);
-        pr_info!("loaded, {} region(s) claimed\n", this.regions.len());
-        Ok(this)
+        let attacher = attach::Attacher::start()?;
+        pr_info!("loaded, {} region(s) claimed\n", regions.len());
+        Ok(Self {
+            _attacher: attacher,
+            _virtio: virtio,
+            _files: files,
+            _root: root,
+            regions,
+        })
     }
 }
 
 impl Drop for RestrictedDma {
     fn drop(&mut self) {
-        // 1. Unbind every device we serve: their drivers release all their
-        //    mappings and allocations, and no DMA op runs after this.
-        self.attacher = None;
-        // With no device of ours left, the virtio hook has nothing to answer.
-        self.virtio_hook = None;
-        // 2. The debugfs files, and the region references they hold.
-        self.region_dirs = KVec::new();
-        // 3. Take the regions out of the ops' reach and let them go. A region
-        //    with slots still in use (a driver that leaked a mapping) is kept
-        //    mapped, never handed back: a device may still write to it.
-        for r in self.regions.iter() {
-            let published = match dma::withdraw(r.index) {
-                Ok(published) => Some(published),
-                // Never published: a load that failed half way.
-                Err(e) if e == ENOENT => None,
-                // A device still has its ops: the slot keeps its reference,
-                // so the region stays alive and mapped for good.
-                Err(_) => {
-                    pr_err!(
-                        "{}: still in use by a device at unload: region kept reserved and mapped\n",
-                        &*r.name
-                    );
-                    continue;
-                }
-            };
-            let used = r.pool.stats().used;
-            if used != 0 {
-                pr_err!(
-                    "{}: {} slot(s) still in use at unload: region kept reserved and mapped\n",
-                    &*r.name,
-                    used
-                );
-                // Keeping one reference for good keeps the region (and its
-                // mapping) alive; the mark on its node keeps later loads
-                // from claiming it again.
-                if let Err(e) = r
-                    .node
-                    .mark(region::LEAKED, c_str!("slots in use at unload"))
-                {
-                    pr_err!(
-                        "{}: cannot mark the node ({}): do not load restricted_dma again before reboot\n",
-                        &*r.name,
-                        region::Errno(e)
-                    );
-                }
-                sys::keep_forever(published.unwrap_or_else(|| r.clone()));
-            }
-        }
-        pr_info!("unloaded, {} region(s) released\n", self.regions.len());
+        // The fields do the work, in their order, after this.
+        pr_info!("unloading, {} region(s) to release\n", self.regions.len());
     }
 }

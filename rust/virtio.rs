@@ -11,51 +11,59 @@
 //! anything, unless it negotiated ACCESS_PLATFORM (and VERSION_1). We log the
 //! refusal with the device and its region and count it in debugfs.
 
-use crate::sys::dma::{self, Ops};
-use crate::sys::virtio::{VirtioDevice, F_ACCESS_PLATFORM, F_VERSION_1};
+use crate::region::Region;
+use crate::sys::dma::{self, Registered, Table};
+use crate::sys::virtio::{
+    MemAccess, MemAccessPolicy, VirtioDevice, F_ACCESS_PLATFORM, F_VERSION_1,
+};
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
-/// Whether `vdev` is behind one of our regions, so that the virtio core must
-/// require restricted memory access of it. A device of ours that lacks a
-/// feature the core will then require is logged and counted here.
-pub(crate) fn restricts(vdev: &VirtioDevice) -> bool {
-    let Some(transport) = vdev.transport() else {
-        return false;
-    };
-    let Some(ops) = Ops::of(transport) else {
-        return false;
-    };
-    let missing = [
-        (F_ACCESS_PLATFORM, "VIRTIO_F_ACCESS_PLATFORM"),
-        (F_VERSION_1, "VIRTIO_F_VERSION_1"),
-    ]
-    .into_iter()
-    .find(|(bit, _)| !vdev.has_feature(*bit));
-    if let Some((_, feature)) = missing {
-        match ops {
-            Ops::Region(index) => {
-                let region = dma::find_region(|r| r.index == index);
-                if let Some(r) = &region {
-                    r.refusals.fetch_add(1, Ordering::Relaxed);
+/// The policy of our virtio hook (`sys::virtio`).
+pub(crate) struct Policy;
+
+impl MemAccessPolicy for Policy {
+    /// Claims the devices behind our regions, so that the virtio core
+    /// requires restricted memory access of them; logs and counts each one
+    /// of them that lacks a feature the core will then require.
+    fn decide(vdev: &VirtioDevice) -> MemAccess {
+        let Some(transport) = vdev.transport() else {
+            return MemAccess::Unclaimed;
+        };
+        let Some(table) = dma::installed::<Region>(transport) else {
+            return MemAccess::Unclaimed;
+        };
+        let missing = [
+            (F_ACCESS_PLATFORM, "VIRTIO_F_ACCESS_PLATFORM"),
+            (F_VERSION_1, "VIRTIO_F_VERSION_1"),
+        ]
+        .into_iter()
+        .find(|(bit, _)| !vdev.has_feature(*bit));
+        if let Some((_, feature)) = missing {
+            match table {
+                Table::Entry(k) => {
+                    let region = Region::registry().find(|r| r.table == k);
+                    if let Some(r) = &region {
+                        r.refusals.fetch_add(1, Ordering::Relaxed);
+                    }
+                    pr_err!(
+                        "{} on {}: refused: did not negotiate {}, and its DMA is restricted to {}\n",
+                        vdev.name(),
+                        transport.name(),
+                        feature,
+                        region
+                            .as_ref()
+                            .map_or("?", |r| r.name.to_str().unwrap_or("?"))
+                    );
                 }
-                pr_err!(
-                    "{} on {}: refused: did not negotiate {}, and its DMA is restricted to {}\n",
+                Table::Refuse => pr_err!(
+                    "{} on {}: refused: did not negotiate {}, and its restricted region is unusable\n",
                     vdev.name(),
                     transport.name(),
-                    feature,
-                    region
-                        .as_ref()
-                        .map_or("?", |r| r.name.to_str().unwrap_or("?"))
-                );
+                    feature
+                ),
             }
-            Ops::Refuse => pr_err!(
-                "{} on {}: refused: did not negotiate {}, and its restricted region is unusable\n",
-                vdev.name(),
-                transport.name(),
-                feature
-            ),
         }
+        MemAccess::Restricted
     }
-    true
 }

@@ -24,14 +24,12 @@
 
 #ifndef MODULE
 
-/* The Rust side: rust/builtin.rs, through rust/sys/builtin.rs. */
-int rdma_early_check(const struct rdma_node_facts *facts, const char *name);
-int rdma_builtin_start(void);
-int rdma_rmem_device_init(u64 base, struct device *dev);
+/* The Rust side: defined in rust/builtin.rs, built by rust/sys/builtin.rs. */
+extern const struct rdma_early_ops RDMA_EARLY;
 
-static int rdma_rmem_device_init_c(struct reserved_mem *rmem, struct device *dev)
+static int rdma_rmem_device_init(struct reserved_mem *rmem, struct device *dev)
 {
-	return rdma_rmem_device_init(rmem->base, dev);
+	return RDMA_EARLY.device_init(rmem->base, dev);
 }
 
 /*
@@ -46,7 +44,7 @@ static void rdma_rmem_device_release(struct reserved_mem *rmem, struct device *d
 }
 
 static const struct reserved_mem_ops rdma_rmem_ops = {
-	.device_init = rdma_rmem_device_init_c,
+	.device_init = rdma_rmem_device_init,
 	.device_release = rdma_rmem_device_release,
 };
 
@@ -84,7 +82,7 @@ static int __init rdma_rmem_init(struct reserved_mem *rmem)
 	 * allocator, and a window the host can see would then hold any kernel
 	 * data. The range stays reserved and unused instead.
 	 */
-	if (rdma_early_check(&f, rmem->name))
+	if (RDMA_EARLY.check(&f, rmem->name))
 		return -ENOENT;
 	rmem->ops = &rdma_rmem_ops;
 	return 0;
@@ -93,7 +91,7 @@ RESERVEDMEM_OF_DECLARE(restricted_dma, "restricted-dma-region", rdma_rmem_init);
 
 static int __init rdma_builtin_init(void)
 {
-	return rdma_builtin_start();
+	return RDMA_EARLY.start();
 }
 subsys_initcall(rdma_builtin_init);
 

@@ -3,7 +3,6 @@
  * C helpers of restricted_dma: each stands in for a static inline function or
  * a macro that Rust cannot call, and does nothing more than that one call.
  */
-#include <linux/debugfs.h>
 #include <linux/dma-direct.h>
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
@@ -17,7 +16,6 @@
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/scatterlist.h>
-#include <linux/seq_file.h>
 #include <linux/smp.h>
 #include <linux/string.h>
 #include <linux/spinlock.h>
@@ -258,38 +256,3 @@ bool rdma_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit
 
 struct device *rdma_virtio_transport(struct virtio_device *vdev) { return vdev->dev.parent; }
 const char *rdma_virtio_name(struct virtio_device *vdev) { return dev_name(&vdev->dev); }
-
-/*
- * debugfs: one file_operations per file index, so that a file needs no
- * allocation of its own to remember which value it shows.
- */
-#define RDMA_FILE(n)								\
-static int rdma_f##n##_show(struct seq_file *m, void *v)			\
-{										\
-	rdma_debugfs_show(m, m->private, n);					\
-	return 0;								\
-}										\
-DEFINE_SHOW_ATTRIBUTE(rdma_f##n)
-
-RDMA_FILE(0); RDMA_FILE(1); RDMA_FILE(2); RDMA_FILE(3);
-RDMA_FILE(4); RDMA_FILE(5); RDMA_FILE(6); RDMA_FILE(7);
-RDMA_FILE(8); RDMA_FILE(9); RDMA_FILE(10); RDMA_FILE(11);
-RDMA_FILE(12); RDMA_FILE(13); RDMA_FILE(14); RDMA_FILE(15);
-RDMA_FILE(16); RDMA_FILE(17); RDMA_FILE(18); RDMA_FILE(19);
-RDMA_FILE(20); RDMA_FILE(21); RDMA_FILE(22); RDMA_FILE(23);
-
-#define F(n) &rdma_f##n##_fops
-static const struct file_operations *const rdma_text_fops[RDMA_DEBUGFS_MAX_FILES] = {
-	F(0), F(1), F(2), F(3), F(4), F(5), F(6), F(7),
-	F(8), F(9), F(10), F(11), F(12), F(13), F(14), F(15),
-	F(16), F(17), F(18), F(19), F(20), F(21), F(22), F(23),
-};
-#undef F
-
-struct dentry *rdma_debugfs_text(const char *name, struct dentry *parent,
-				 void *data, unsigned int which)
-{
-	if (which >= RDMA_DEBUGFS_MAX_FILES)
-		return ERR_PTR(-EINVAL);
-	return debugfs_create_file(name, 0444, parent, data, rdma_text_fops[which]);
-}

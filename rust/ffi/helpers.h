@@ -16,7 +16,6 @@ struct device_node;
 struct dma_map_ops;
 struct page;
 struct scatterlist;
-struct seq_file;
 struct virtio_device;
 
 struct device_node *rdma_of_node_get(struct device_node *np);
@@ -72,16 +71,6 @@ struct device *rdma_virtio_transport(struct virtio_device *vdev);
 const char *rdma_virtio_name(struct virtio_device *vdev);
 
 /*
- * debugfs files whose contents Rust computes on read: file @which of @data
- * reads as what
- * rdma_debugfs_show(m, data, which) prints; that function is defined in Rust.
- */
-#define RDMA_DEBUGFS_MAX_FILES 24
-struct dentry *rdma_debugfs_text(const char *name, struct dentry *parent,
-				 void *data, unsigned int which);
-void rdma_debugfs_show(struct seq_file *m, void *data, unsigned int which);
-
-/*
  * early.c: what only a built-in restricted_dma has. The facts of a
  * /reserved-memory node as the early handler reads them from the flat tree
  * (rust/region.rs's NodeFacts), and what that handler made of a node
@@ -92,5 +81,12 @@ struct rdma_node_facts {
 	u64 reg_base, reg_size, reserved_base, reserved_size;
 };
 int rdma_early_verdict(struct device_node *np);
+
+/* What early.c calls on the Rust side (rust/builtin.rs defines RDMA_EARLY). */
+struct rdma_early_ops {
+	int (*check)(const struct rdma_node_facts *facts, const char *name);
+	int (*start)(void);
+	int (*device_init)(u64 base, struct device *dev);
+};
 
 #endif /* RDMA_HELPERS_H */

@@ -5,6 +5,14 @@
 //! Everything here runs with the area's lock held (the caller holds the
 //! `&mut AreaState`), and knows nothing of other areas, of copying, or of
 //! physical addresses beyond what a [`Request`] tells it.
+//!
+//! Which slots are free is a bitmap, two words a segment: a search tests a
+//! whole segment for a run of free slots with a few shifts of one `u128`,
+//! and a free clears bits. (swiotlb instead keeps in each free slot the
+//! length of the free run from it, which a map and an unmap must renumber
+//! slot by slot back to the segment's start: up to 127 slots each time.)
+//! The descriptors say what the used slots hold: a mapping's head and, in
+//! each further slot, the way back to it.
 
 use core::ops::DerefMut;
 
@@ -16,7 +24,7 @@ use super::{UnmapError, SEGMENT_SLOTS, SLOT_MASK, SLOT_SHIFT, SLOT_SIZE};
 /// each.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// Not part of any mapping; `meta` is the free-run length.
+    /// Not part of any mapping (its bit in the bitmap is clear).
     #[default]
     Free,
     /// Second or later slot of a mapping; `meta` is the distance back to the
@@ -52,7 +60,7 @@ impl From<Block> for Kind {
     }
 }
 
-/// Metadata of one slot (16 bytes).
+/// Metadata of one slot (14 bytes, byte-aligned).
 ///
 /// The storage for an area is a slice of these, which the glue allocates
 /// with [`Default`] values; [`AreaState::new`] and [`Pool::new`] initialize
@@ -62,43 +70,40 @@ impl From<Block> for Kind {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Slot {
     /// Head of a streaming mapping: the original physical address, of the
-    /// first mapped byte (not of the padding). Otherwise 0.
-    orig: u64,
-    /// Head: the mapped (streaming) or allocated (coherent) size in bytes,
-    /// at most `SEGMENT_SIZE`. Otherwise 0.
-    size: u32,
-    /// Head: byte offset of the bounce address inside the head slot
-    /// (`< SLOT_SIZE`). Otherwise 0.
-    offset: u16,
-    /// Free: number of free slots from this one to the first used slot, the
-    /// end of the segment or the end of the area, whichever comes first
-    /// (swiotlb's `list`), 1..=128. Tail: distance back to the head,
-    /// 1..=127. Head: number of slots of the mapping, 1..=128.
+    /// first mapped byte (not of the padding), little-endian. Otherwise 0.
+    orig: [u8; 8],
+    /// Head: the mapped (streaming) or allocated size in bytes, at most
+    /// `SEGMENT_SIZE` (19 bits), and above it, from bit 20, the byte offset
+    /// of the bounce address inside the head slot (`< SLOT_SIZE`, 11 bits);
+    /// little-endian. Otherwise 0.
+    size_offset: [u8; 4],
+    /// Tail: distance back to the head, 1..=127. Head: number of slots of
+    /// the mapping, 1..=128. Free: 0.
     meta: u8,
     /// What the slot is.
     kind: Kind,
 }
 
-// The bookkeeping costs 16 bytes per 2 KiB slot (0.78%); `Kind` packs its
-// direction into the one byte of its tag.
-const _: () = assert!(core::mem::size_of::<Slot>() == 16);
+// With the free bitmap (1 bit), the bookkeeping costs 14.125 bytes per
+// 2 KiB slot (0.69%); `Kind` packs its direction into the one byte of its
+// tag, and nothing in a slot needs alignment.
+const _: () = assert!(core::mem::size_of::<Slot>() == 14);
+
+/// Bits of `size_offset` that hold the size.
+const SIZE_BITS: u32 = 20;
 
 impl Slot {
-    const fn free(run: u8) -> Self {
-        Self {
-            orig: 0,
-            size: 0,
-            offset: 0,
-            meta: run,
-            kind: Kind::Free,
-        }
-    }
+    const FREE: Self = Self {
+        orig: [0; 8],
+        size_offset: [0; 4],
+        meta: 0,
+        kind: Kind::Free,
+    };
 
     const fn tail(back: u8) -> Self {
         Self {
-            orig: 0,
-            size: 0,
-            offset: 0,
+            orig: [0; 8],
+            size_offset: [0; 4],
             meta: back,
             kind: Kind::Tail,
         }
@@ -107,17 +112,26 @@ impl Slot {
     /// A head slot. `size <= SEGMENT_SIZE`, `offset < SLOT_SIZE`,
     /// `nslots <= SEGMENT_SLOTS` (the callers check these first).
     pub(crate) fn head(kind: Kind, orig: u64, size: usize, offset: u64, nslots: usize) -> Self {
+        let size = u32::try_from(size).unwrap_or(u32::MAX) & ((1 << SIZE_BITS) - 1);
+        let offset = (offset as u32 & SLOT_MASK as u32) << SIZE_BITS;
         Self {
-            orig,
-            size: u32::try_from(size).unwrap_or(u32::MAX),
-            offset: u16::try_from(offset).unwrap_or(u16::MAX),
+            orig: orig.to_le_bytes(),
+            size_offset: (size | offset).to_le_bytes(),
             meta: small(nslots),
             kind,
         }
     }
 
-    fn is_free(&self) -> bool {
-        self.kind == Kind::Free
+    fn orig(&self) -> u64 {
+        u64::from_le_bytes(self.orig)
+    }
+
+    fn size(&self) -> usize {
+        (u32::from_le_bytes(self.size_offset) & ((1 << SIZE_BITS) - 1)) as usize
+    }
+
+    fn offset(&self) -> u64 {
+        u64::from(u32::from_le_bytes(self.size_offset) >> SIZE_BITS)
     }
 }
 
@@ -125,6 +139,13 @@ impl Slot {
 fn small(n: usize) -> u8 {
     // All callers pass at most `SEGMENT_SLOTS` (128): see the invariants.
     u8::try_from(n).unwrap_or(u8::MAX)
+}
+
+/// What a run of slots becomes in the bitmap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mark {
+    Used,
+    Free,
 }
 
 /// A search for free slots, built by the pool.
@@ -152,9 +173,9 @@ pub(crate) struct Request {
     pub(crate) head: Slot,
 }
 
-/// A mapping found from one of its slots.
+/// A mapping (or block) located from one of its slots.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Mapping {
+pub(crate) struct Located {
     /// Index of the head slot in the area.
     pub(crate) head: usize,
     /// Kind of the head slot (never `Free` or `Tail`).
@@ -167,18 +188,22 @@ pub(crate) struct Mapping {
     pub(crate) offset: u64,
 }
 
-/// The mutable state of one area: its slot descriptors, search position and
-/// counters, over the storage `S` that the glue provides.
+/// The mutable state of one area: its free bitmap, slot descriptors, search
+/// position and counters, over the storage `S` and `B` that the glue
+/// provides.
 ///
 /// An area is a run of whole segments of the pool (the last area may end
-/// with a partial one). Its state is only ever reached through its
+/// with a partial one); every area starts on a segment boundary of the pool,
+/// so its segment `k` is its slots `128 k..128 (k + 1)`, and words `2 k` and
+/// `2 k + 1` of the bitmap. Its state is only ever reached through its
 /// [`AreaLock`], and only the pool changes it.
-pub struct AreaState<S: DerefMut<Target = [Slot]>> {
+pub struct AreaState<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> {
     /// One descriptor per slot of the area.
     slots: S,
-    /// Index in the pool of the area's first slot; segments are counted
-    /// from the start of the pool.
-    first: usize,
+    // INVARIANT: bit `i % 64` of word `i / 64` is set exactly when slot `i`
+    // is not `Free`; bits past the last slot are clear.
+    /// The used slots, one bit each ([`AreaState::bitmap_words`] words).
+    bits: B,
     /// Where the next search starts (swiotlb's `index`), `< slots.len()`
     /// (or 0).
     index: usize,
@@ -189,21 +214,28 @@ pub struct AreaState<S: DerefMut<Target = [Slot]>> {
     pub(crate) counters: AreaCounters,
 }
 
-impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
+impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> {
+    /// The number of bitmap words an area of `nslots` slots needs (two a
+    /// segment).
+    pub fn bitmap_words(nslots: usize) -> usize {
+        nslots.div_ceil(SEGMENT_SLOTS) * 2
+    }
+
     /// Makes the state of an area over `slots`, whose length is the area's
-    /// number of slots ([`AreaLayout::area_slots`]); the slots' previous
-    /// contents do not matter, all of them become free.
+    /// number of slots ([`AreaLayout::area_slots`]), and `bits`, of
+    /// [`AreaState::bitmap_words`] words; their previous contents do not
+    /// matter, all slots become free.
     ///
     /// [`AreaLayout::area_slots`]: super::AreaLayout::area_slots
-    pub fn new(slots: S) -> Self {
+    pub fn new(slots: S, bits: B) -> Self {
         let mut state = Self {
             slots,
-            first: 0,
+            bits,
             index: 0,
             used: 0,
             counters: AreaCounters::new(),
         };
-        state.format(0);
+        state.format();
         state
     }
 
@@ -212,42 +244,62 @@ impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
         self.slots.len()
     }
 
+    /// Whether the bitmap has the words the slots need.
+    pub(crate) fn bitmap_fits(&self) -> bool {
+        self.bits.len() == Self::bitmap_words(self.slots.len())
+    }
+
     /// Number of slots in use in the area.
     pub fn used(&self) -> usize {
         self.used
     }
 
-    /// Frees every slot, for an area whose first slot is slot `first` of
-    /// the pool, and clears the counters.
-    pub(crate) fn format(&mut self, first: usize) {
-        self.first = first;
+    /// Frees every slot and clears the counters.
+    pub(crate) fn format(&mut self) {
         self.index = 0;
         self.used = 0;
         self.counters = AreaCounters::new();
-        let mut run = 0;
-        for (i, slot) in self.slots.iter_mut().enumerate().rev() {
-            // A run stops before the first slot of the next segment (and at
-            // the end of the area, where `run` starts at 0).
-            if first.wrapping_add(i).wrapping_add(1) & (SEGMENT_SLOTS - 1) == 0 {
-                run = 0;
+        self.slots.fill(Slot::FREE);
+        self.bits.fill(0);
+        // INVARIANT: every slot is free, every bit clear; `used` is 0.
+    }
+
+    /// The free slots of segment `seg` as bits (bit `p`: slot `128 seg + p`),
+    /// those past the end of the area counted as used.
+    fn seg_free(&self, seg: usize) -> u128 {
+        let word = |k: usize| u128::from(self.bits.get(k).copied().unwrap_or(u64::MAX));
+        let used = word(2 * seg) | word(2 * seg + 1) << 64;
+        let len = self
+            .slots
+            .len()
+            .saturating_sub(seg * SEGMENT_SLOTS)
+            .min(SEGMENT_SLOTS);
+        let in_area = if len == SEGMENT_SLOTS {
+            u128::MAX
+        } else {
+            (1u128 << len) - 1
+        };
+        !used & in_area
+    }
+
+    /// Marks slots `start..start + n`, which lie in one segment, as `to`.
+    fn mark(&mut self, start: usize, n: usize, to: Mark) {
+        let seg = start / SEGMENT_SLOTS;
+        let p = start % SEGMENT_SLOTS;
+        // `n <= 128` and the run lies in the segment: `p + n <= 128`.
+        let run = if n >= SEGMENT_SLOTS {
+            u128::MAX
+        } else {
+            ((1u128 << n) - 1) << p
+        };
+        for (k, half) in [(2 * seg, run as u64), (2 * seg + 1, (run >> 64) as u64)] {
+            if let Some(w) = self.bits.get_mut(k) {
+                match to {
+                    Mark::Used => *w |= half,
+                    Mark::Free => *w &= !half,
+                }
             }
-            run += 1;
-            *slot = Slot::free(small(run));
         }
-        // INVARIANT: every slot is free, and `meta` is the number of slots
-        // to the end of its segment or of the area; `used` is 0.
-    }
-
-    /// First slot of the segment holding slot `i`, clamped to the area.
-    fn seg_start(&self, i: usize) -> usize {
-        i - (self.first.wrapping_add(i) % SEGMENT_SLOTS).min(i)
-    }
-
-    /// One past the last slot of the segment holding slot `i`, clamped to
-    /// the area.
-    fn seg_end(&self, i: usize) -> usize {
-        let into = self.first.wrapping_add(i) % SEGMENT_SLOTS;
-        i.saturating_add(SEGMENT_SLOTS - into).min(self.slots.len())
     }
 
     /// Whether a mapping of `req` may start at slot `i`, as far as its
@@ -267,54 +319,54 @@ impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
             && last <= req.limit
     }
 
+    /// The first slot, in segment `seg` and among the positions `from`
+    /// allows (a mask of positions), of a run of `req.nslots` free slots
+    /// whose addresses fit `req`.
+    fn find_in(&self, seg: usize, from: u128, req: &Request) -> Option<usize> {
+        let need = req.nslots;
+        // Bit `p` of `runs`: slots `p..p + have` are all free.
+        let mut runs = self.seg_free(seg);
+        let mut have = 1;
+        while have < need && runs != 0 {
+            let step = have.min(need - have);
+            runs &= runs >> step;
+            have += step;
+        }
+        let mut starts = runs & from;
+        while starts != 0 {
+            let p = starts.trailing_zeros() as usize;
+            let i = seg * SEGMENT_SLOTS + p;
+            if Self::fits(req, i) {
+                return Some(i);
+            }
+            starts &= starts - 1;
+        }
+        None
+    }
+
     /// Finds the first slot of a run of `req.nslots` free slots inside one
-    /// segment whose addresses fit what `req` asks, starting at the
-    /// rotating index. The search is complete: it fails only when no such
-    /// run exists in the area.
+    /// segment whose addresses fit what `req` asks, starting at the rotating
+    /// index and going round the area once. The search is complete: it fails
+    /// only when no such run exists in the area.
     fn find(&self, req: &Request) -> Option<usize> {
         let len = self.slots.len();
         let need = req.nslots;
         if need == 0 || need > SEGMENT_SLOTS || need > len.saturating_sub(self.used) {
             return None;
         }
-        let mut i = if self.index < len { self.index } else { 0 };
-        let mut scanned = 0;
-        while scanned < len {
-            let slot = self.slots.get(i)?;
-            let step = match slot.kind {
-                Kind::Free => {
-                    // INVARIANT (free runs): slots `i..i + run` are free and in
-                    // one segment, and slot `i + run` is used, in the next
-                    // segment or past the area. So every start in the run
-                    // whose own run is long enough lies in
-                    // `i..=i + run - need`, and no start in the run is worth
-                    // trying again: skip the whole run.
-                    let run = usize::from(slot.meta).max(1);
-                    if run >= need {
-                        if let Some(j) = (i..=i + (run - need)).find(|&j| Self::fits(req, j)) {
-                            return Some(j);
-                        }
-                    }
-                    run
-                }
-                Kind::Tail => {
-                    // Started inside a mapping: skip to its end.
-                    let back = usize::from(slot.meta);
-                    let nslots = i
-                        .checked_sub(back)
-                        .and_then(|h| self.slots.get(h))
-                        .map_or(0, |h| usize::from(h.meta));
-                    nslots.saturating_sub(back).max(1)
-                }
-                _ => usize::from(slot.meta).max(1),
-            };
-            scanned += step;
-            i += step;
-            if i >= len {
-                i = 0;
-            }
-        }
-        None
+        let nsegs = len.div_ceil(SEGMENT_SLOTS);
+        let start = if self.index < len { self.index } else { 0 };
+        let (seg0, p0) = (start / SEGMENT_SLOTS, start % SEGMENT_SLOTS);
+        // Positions at or after the index in its segment, then the other
+        // segments whole, then the positions before the index.
+        let after = u128::MAX << p0;
+        self.find_in(seg0, after, req)
+            .or_else(|| {
+                (1..nsegs)
+                    .map(|k| (seg0 + k) % nsegs)
+                    .find_map(|seg| self.find_in(seg, u128::MAX, req))
+            })
+            .or_else(|| self.find_in(seg0, !after, req))
     }
 
     /// Takes a run of slots for `req`; returns the index of its head slot.
@@ -325,29 +377,16 @@ impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
         let run = self.slots.get_mut(start..end)?;
         // INVARIANT: `find` returned a run of `need` free slots in one
         // segment; they become the head and its tails, each tail pointing
-        // back to the head (`back < need <= SEGMENT_SLOTS`).
-        for (back, slot) in run.iter_mut().enumerate() {
+        // back to the head (`back < need <= SEGMENT_SLOTS`), and their bits
+        // are set.
+        for (back, slot) in run.iter_mut().enumerate().skip(1) {
             *slot = Slot::tail(small(back));
         }
         if let Some(head) = run.first_mut() {
             *head = req.head;
             head.meta = small(need);
         }
-        // The free slots just before the run, in its segment, now end at
-        // the run: renumber them (swiotlb_search_pool_area's last loop).
-        let seg_start = self.seg_start(start);
-        let mut count = 0;
-        if let Some(before) = self.slots.get_mut(seg_start..start) {
-            for slot in before.iter_mut().rev() {
-                if !slot.is_free() {
-                    break;
-                }
-                count += 1;
-                slot.meta = small(count);
-            }
-        }
-        // INVARIANT: free runs hold again; `need` slots went from free to
-        // used.
+        self.mark(start, need, Mark::Used);
         self.used += need;
         self.index = if end >= self.slots.len() { 0 } else { end };
         Some(start)
@@ -356,45 +395,18 @@ impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
     /// Returns the run of slots whose head is slot `head` to the free pool;
     /// returns the number of slots freed (0 if `head` is not a head).
     pub(crate) fn release(&mut self, head: usize) -> usize {
-        let (nslots, seg_start, seg_end) = match self.slots.get(head) {
-            Some(h) if h.kind.is_head() => (
-                usize::from(h.meta),
-                self.seg_start(head),
-                self.seg_end(head),
-            ),
+        let nslots = match self.slots.get(head) {
+            Some(h) if h.kind.is_head() => usize::from(h.meta),
             _ => return 0,
         };
-        let end = head + nslots;
-        // INVARIANT (mappings): a mapping lies inside one segment, so
-        // `end <= seg_end`.
-        let mut count = if end < seg_end {
-            match self.slots.get(end) {
-                Some(next) if next.is_free() => usize::from(next.meta),
-                _ => 0,
-            }
-        } else {
-            0
-        };
-        let Some(run) = self.slots.get_mut(head..end) else {
+        let Some(run) = self.slots.get_mut(head..head + nslots) else {
             return 0;
         };
-        // Merge the freed run with the free run after it...
-        for slot in run.iter_mut().rev() {
-            count += 1;
-            *slot = Slot::free(small(count));
-        }
-        // ...and the free slots before it in the segment with both.
-        if let Some(before) = self.slots.get_mut(seg_start..head) {
-            for slot in before.iter_mut().rev() {
-                if !slot.is_free() {
-                    break;
-                }
-                count += 1;
-                slot.meta = small(count);
-            }
-        }
-        // INVARIANT: free runs hold again; `nslots` slots went from used to
-        // free, and they were counted in `used`.
+        // INVARIANT (mappings): a mapping lies inside one segment. Its slots
+        // become free, zeroed, and their bits clear; they were counted in
+        // `used`.
+        run.fill(Slot::FREE);
+        self.mark(head, nslots, Mark::Free);
         self.used = self.used.saturating_sub(nslots);
         nslots
     }
@@ -410,7 +422,7 @@ impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
         addr: u64,
         size: usize,
         kind_ok: impl FnOnce(Kind) -> Result<(), UnmapError>,
-    ) -> Result<Mapping, UnmapError> {
+    ) -> Result<Located, UnmapError> {
         let m = self
             .mapping_at(i)
             .filter(|m| m.head == i && m.offset == addr & SLOT_MASK && m.kind != Kind::Unmapping)
@@ -423,7 +435,7 @@ impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
     }
 
     /// Finds the mapping that slot `i` belongs to.
-    pub(crate) fn mapping_at(&self, i: usize) -> Option<Mapping> {
+    pub(crate) fn mapping_at(&self, i: usize) -> Option<Located> {
         let slot = self.slots.get(i)?;
         let head = match slot.kind {
             Kind::Free => return None,
@@ -435,12 +447,12 @@ impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
         if !h.kind.is_head() {
             return None;
         }
-        Some(Mapping {
+        Some(Located {
             head,
             kind: h.kind,
-            orig: h.orig,
-            size: h.size as usize,
-            offset: u64::from(h.offset),
+            orig: h.orig(),
+            size: h.size(),
+            offset: h.offset(),
         })
     }
 
@@ -453,45 +465,54 @@ impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
 }
 
 #[cfg(any(test, feature = "fuzzing"))]
-impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
-    /// A copy of the descriptors, for tests.
-    pub(crate) fn snapshot(&self) -> (Vec<Slot>, usize, usize, AreaCounters) {
-        (self.slots.to_vec(), self.index, self.used, self.counters)
+impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> {
+    /// A copy of the descriptors and the bitmap, for tests.
+    pub(crate) fn snapshot(&self) -> (Vec<Slot>, Vec<u64>, usize, usize, AreaCounters) {
+        (
+            self.slots.to_vec(),
+            self.bits.to_vec(),
+            self.index,
+            self.used,
+            self.counters,
+        )
     }
 
-    /// Checks every invariant of the descriptors; returns what is broken.
+    /// Checks every invariant of the descriptors and the bitmap; returns what
+    /// is broken.
     pub(crate) fn check(&self) -> Result<(), String> {
         let len = self.slots.len();
+        if !self.bitmap_fits() {
+            return Err(format!("{} bitmap words for {len} slots", self.bits.len()));
+        }
+        let bit = |i: usize| self.bits[i / 64] >> (i % 64) & 1 == 1;
+        for i in len..self.bits.len() * 64 {
+            if bit(i) {
+                return Err(format!("bit {i} set past the last slot"));
+            }
+        }
         let mut used = 0;
         let mut i = 0;
         while i < len {
             let s = self.slots[i];
-            let seg_end = self.seg_end(i);
             match s.kind {
                 Kind::Free => {
-                    let mut run = 0;
-                    while i + run < seg_end && self.slots[i + run].is_free() {
-                        run += 1;
-                    }
-                    if usize::from(s.meta) != run {
-                        return Err(format!("slot {i}: free run {} != {run}", s.meta));
-                    }
-                    if s.orig != 0 || s.size != 0 || s.offset != 0 {
+                    if s != Slot::FREE {
                         return Err(format!("slot {i}: free slot with data {s:?}"));
+                    }
+                    if bit(i) {
+                        return Err(format!("slot {i}: free, but its bit is set"));
                     }
                     i += 1;
                 }
                 Kind::Tail => return Err(format!("slot {i}: tail without head")),
                 _ => {
                     let n = usize::from(s.meta);
-                    if n == 0 || i + n > seg_end {
+                    let seg_end = (i / SEGMENT_SLOTS + 1) * SEGMENT_SLOTS;
+                    if n == 0 || i + n > seg_end.min(len) {
                         return Err(format!("slot {i}: mapping of {n} slots crosses segment"));
                     }
-                    if usize::from(s.offset) >= super::SLOT_SIZE {
-                        return Err(format!("slot {i}: offset {}", s.offset));
-                    }
-                    let bytes = usize::from(s.offset) + s.size as usize;
-                    if s.size == 0 || super::layout::nr_slots(bytes) != n {
+                    let bytes = s.offset() as usize + s.size();
+                    if s.size() == 0 || super::layout::nr_slots(bytes) != n {
                         return Err(format!("slot {i}: {n} slots for {bytes} bytes"));
                     }
                     for k in 1..n {
@@ -499,6 +520,9 @@ impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
                         if t != Slot::tail(small(k)) {
                             return Err(format!("slot {}: bad tail {t:?}", i + k));
                         }
+                    }
+                    if let Some(k) = (i..i + n).find(|&k| !bit(k)) {
+                        return Err(format!("slot {k}: in a mapping, but its bit is clear"));
                     }
                     used += n;
                     i += n;
@@ -524,8 +548,10 @@ impl<S: DerefMut<Target = [Slot]>> AreaState<S> {
 pub trait AreaLock {
     /// The storage of the area's slot descriptors (e.g. a vmalloc'd vector).
     type Storage: DerefMut<Target = [Slot]>;
+    /// The storage of the area's free bitmap.
+    type Bitmap: DerefMut<Target = [u64]>;
 
     /// Runs `f` on the area's state with the area locked, and returns what
     /// `f` returns.
-    fn with<R>(&self, f: impl FnOnce(&mut AreaState<Self::Storage>) -> R) -> R;
+    fn with<R>(&self, f: impl FnOnce(&mut AreaState<Self::Storage, Self::Bitmap>) -> R) -> R;
 }

@@ -17,7 +17,9 @@ pub enum PoolError {
     /// pool has whole segments for (see [`AreaLayout`](super::AreaLayout)).
     BadAreaCount,
     /// An area does not have the number of slots that
-    /// [`AreaLayout::area_slots`](super::AreaLayout::area_slots) gives it.
+    /// [`AreaLayout::area_slots`](super::AreaLayout::area_slots) gives it,
+    /// or its bitmap not [`AreaState::bitmap_words`](super::AreaState::bitmap_words)
+    /// words.
     AreaSizeMismatch,
     /// An area still has slots in use (it belongs to another pool).
     AreaInUse,

@@ -13,10 +13,11 @@
 //! use std::sync::Mutex;
 //!
 //! // The host's area lock: a Mutex around the area's state.
-//! struct HostArea(Mutex<AreaState<Vec<Slot>>>);
+//! struct HostArea(Mutex<AreaState<Vec<Slot>, Vec<u64>>>);
 //! impl AreaLock for HostArea {
 //!     type Storage = Vec<Slot>;
-//!     fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<Slot>>) -> R) -> R {
+//!     type Bitmap = Vec<u64>;
+//!     fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<Slot>, Vec<u64>>) -> R) -> R {
 //!         f(&mut self.0.lock().unwrap())
 //!     }
 //! }
@@ -41,7 +42,9 @@
 //! let nslots = 512; // 1 MiB
 //! let layout = area_layout(nslots, 4);
 //! let areas: Vec<HostArea> = (0..layout.nareas())
-//!     .map(|i| HostArea(Mutex::new(AreaState::new(vec![Slot::default(); layout.area_slots(i)]))))
+//!     .map(|i| layout.area_slots(i))
+//!     .map(|n| (vec![Slot::default(); n], vec![0; AreaState::<Vec<Slot>, Vec<u64>>::bitmap_words(n)]))
+//!     .map(|(slots, bits)| HostArea(Mutex::new(AreaState::new(slots, bits))))
 //!     .collect();
 //! let pool = Pool::new(1 << 20, nslots, areas).unwrap();
 //! let ram = Ram(Mutex::new(vec![0; 2 << 20]));
@@ -52,7 +55,7 @@
 //! let bounce = pool.map(0, 0x1234, 4, Direction::Bidirectional, &dev, &ram).unwrap();
 //! assert_eq!(bounce & 0xfff, 0x234);
 //! ram.0.lock().unwrap()[bounce as usize..][..4].copy_from_slice(b"pong"); // the device
-//! pool.unmap(bounce, 4, Direction::Bidirectional, false, &ram).unwrap();
+//! pool.unmap(bounce, 4, Direction::Bidirectional, CopyBack::AsDirected, &ram).unwrap();
 //! assert_eq!(&ram.0.lock().unwrap()[0x1234..0x1238], b"pong");
 //! assert_eq!(pool.stats().used, 0);
 //! ```

@@ -117,7 +117,7 @@ pub use area::{AreaLock, AreaState, Slot};
 pub use error::{MapError, PoolError, UnmapError};
 pub use layout::{area_layout, max_mapping_size, AreaLayout};
 pub use stats::Stats;
-pub use tlb::{Block, Constraints, Copier, Direction, Pool};
+pub use tlb::{Block, Constraints, Copier, CopyBack, Direction, Pool};
 
 /// log2 of [`SLOT_SIZE`] (`IO_TLB_SHIFT`).
 pub const SLOT_SHIFT: u32 = 11;

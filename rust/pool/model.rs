@@ -20,22 +20,31 @@ use crate::*;
 // The simulated machine.
 
 /// The host's area lock.
-pub(crate) type HostArea = Mutex<AreaState<Vec<Slot>>>;
+pub(crate) type HostArea = Mutex<AreaState<Vec<Slot>, Vec<u64>>>;
 
 impl AreaLock for HostArea {
     type Storage = Vec<Slot>;
+    type Bitmap = Vec<u64>;
 
-    fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<Slot>>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<Slot>, Vec<u64>>) -> R) -> R {
         f(&mut self.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
 pub(crate) type HostPool = Pool<HostArea, Vec<HostArea>>;
 
+/// The state of a fresh area of `nslots` slots.
+pub(crate) fn host_area(nslots: usize) -> AreaState<Vec<Slot>, Vec<u64>> {
+    AreaState::new(
+        vec![Slot::default(); nslots],
+        vec![0; AreaState::<Vec<Slot>, Vec<u64>>::bitmap_words(nslots)],
+    )
+}
+
 pub(crate) fn host_areas(nslots: usize, want_areas: usize) -> Vec<HostArea> {
     let layout = area_layout(nslots, want_areas);
     (0..layout.nareas())
-        .map(|i| Mutex::new(AreaState::new(vec![Slot::default(); layout.area_slots(i)])))
+        .map(|i| Mutex::new(host_area(layout.area_slots(i))))
         .collect()
 }
 
@@ -135,6 +144,15 @@ pub(crate) const SLOT: u64 = SLOT_SIZE as u64;
 pub(crate) const PAGE: u64 = PAGE_SIZE as u64;
 
 /// Every area's invariants hold.
+/// [`CopyBack`] from a drawn "skip the CPU sync" flag.
+pub(crate) fn copy_back(skip: bool) -> CopyBack {
+    if skip {
+        CopyBack::Skip
+    } else {
+        CopyBack::AsDirected
+    }
+}
+
 pub(crate) fn check_pool(pool: &HostPool) {
     for (i, area) in pool.areas().iter().enumerate() {
         if let Err(e) = area.with(|st| st.check()) {
@@ -575,7 +593,8 @@ impl Model<'_> {
                     return;
                 };
                 let mut l = self.live.swap_remove(i);
-                pool.unmap(l.bounce, l.size, l.dir, skip_sync, m).unwrap();
+                pool.unmap(l.bounce, l.size, l.dir, copy_back(skip_sync), m)
+                    .unwrap();
                 if l.dir != Direction::ToDevice && !skip_sync {
                     l.exp_orig = l.exp_bounce.clone();
                     self.stats.bytes_from_device += l.size as u64;
@@ -764,7 +783,7 @@ impl Model<'_> {
                 if self.is_live(at, size) {
                     return;
                 }
-                (pool.unmap(at, size, dir, false, m), false)
+                (pool.unmap(at, size, dir, CopyBack::AsDirected, m), false)
             }
             BadCall::UnmapWrongSize => {
                 let Some((b, size, dir)) = live else { return };
@@ -776,7 +795,7 @@ impl Model<'_> {
                 if wrong == size {
                     return;
                 }
-                (pool.unmap(b, wrong, dir, d % 3 == 0, m), false)
+                (pool.unmap(b, wrong, dir, copy_back(d % 3 == 0), m), false)
             }
             BadCall::Again => {
                 let Some(&(a, size)) = self.dead.get(pick as usize % self.dead.len().max(1)) else {
@@ -786,7 +805,7 @@ impl Model<'_> {
                     return;
                 }
                 if d % 2 == 0 {
-                    (pool.unmap(a, size, dir, false, m), false)
+                    (pool.unmap(a, size, dir, CopyBack::AsDirected, m), false)
                 } else {
                     (pool.free(a, size, Block::Coherent), false)
                 }
@@ -800,7 +819,7 @@ impl Model<'_> {
                 }
                 (
                     if d % 2 == 0 {
-                        pool.unmap(a, size, dir, false, m)
+                        pool.unmap(a, size, dir, CopyBack::AsDirected, m)
                     } else {
                         pool.free(a, size, Block::Coherent)
                     },
@@ -809,7 +828,7 @@ impl Model<'_> {
             }
             BadCall::UnmapBlock => {
                 let Some((a, size, _)) = coh else { return };
-                let r = pool.unmap(a, size, dir, false, m);
+                let r = pool.unmap(a, size, dir, CopyBack::AsDirected, m);
                 assert_eq!(r, Err(UnmapError::WrongKind));
                 (r, false)
             }
@@ -867,7 +886,7 @@ impl Model<'_> {
                 let other = DIRS
                     [(DIRS.iter().position(|&x| x == mapped).unwrap() + 1 + d as usize % 2) % 3];
                 if call == BadCall::UnmapOtherDirection {
-                    let r = pool.unmap(b, size, other, d % 2 == 0, m);
+                    let r = pool.unmap(b, size, other, copy_back(d % 2 == 0), m);
                     assert_eq!(r, Err(UnmapError::WrongDirection));
                     (r, false)
                 } else {
@@ -940,7 +959,8 @@ pub(crate) fn run_ops(cfg: PoolCfg, ops: &[Op]) {
         model.check_data(l);
     }
     while let Some(l) = model.live.pop() {
-        pool.unmap(l.bounce, l.size, l.dir, false, &m).unwrap();
+        pool.unmap(l.bounce, l.size, l.dir, CopyBack::AsDirected, &m)
+            .unwrap();
         if l.dir != Direction::ToDevice {
             assert!(m.read(l.orig, l.size) == l.exp_bounce);
             model.stats.bytes_from_device += l.size as u64;
@@ -956,8 +976,7 @@ pub(crate) fn run_ops(cfg: PoolCfg, ops: &[Op]) {
     // Every slot is free again, in maximal runs: as a freshly made area.
     let layout = pool.layout();
     for (i, area) in pool.areas().iter().enumerate() {
-        let mut fresh = AreaState::new(vec![Slot::default(); layout.area_slots(i)]);
-        fresh.format(layout.area_start(i));
+        let fresh = host_area(layout.area_slots(i));
         assert!(area.with(|st| st.snapshot().0) == fresh.snapshot().0);
     }
 }

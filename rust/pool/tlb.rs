@@ -50,6 +50,15 @@ impl Direction {
     }
 }
 
+/// Whether an unmap copies the bounce buffer back to the original.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopyBack {
+    /// As the direction says: for `FromDevice` and `Bidirectional`.
+    AsDirected,
+    /// Not at all (`DMA_ATTR_SKIP_CPU_SYNC`: the caller synced already).
+    Skip,
+}
+
 /// What [`Pool::alloc`] hands out: memory the CPU and the device share for
 /// as long as the block lives. Each must be freed as what it was allocated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +101,15 @@ impl Constraints {
         seg_boundary: u64::MAX,
         dma_limit: u64::MAX,
     };
+}
+
+/// Which copy a sync makes right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Towards {
+    /// The original, for the CPU.
+    Cpu,
+    /// The bounce buffer, for the device.
+    Device,
 }
 
 /// How bytes move between original buffers and the pool.
@@ -187,16 +205,16 @@ where
             return Err(PoolError::BadAreaCount);
         }
         for (i, area) in areas.iter().enumerate() {
-            let (len, used) = area.with(|st| (st.nslots(), st.used()));
-            if len != layout.area_slots(i) {
+            let (len, used, bits) = area.with(|st| (st.nslots(), st.used(), st.bitmap_fits()));
+            if len != layout.area_slots(i) || !bits {
                 return Err(PoolError::AreaSizeMismatch);
             }
             if used != 0 {
                 return Err(PoolError::AreaInUse);
             }
         }
-        for (i, area) in areas.iter().enumerate() {
-            area.with(|st| st.format(layout.area_start(i)));
+        for area in areas.iter() {
+            area.with(|st| st.format());
         }
         Ok(Self {
             areas,
@@ -372,8 +390,8 @@ where
     /// `size` bytes (`swiotlb_tbl_unmap_single`).
     ///
     /// Copies the bounce buffer back to the original first when `dir` is
-    /// `FromDevice` or `Bidirectional` and `skip_cpu_sync` is false
-    /// (`DMA_ATTR_SKIP_CPU_SYNC`), then frees the slots.
+    /// `FromDevice` or `Bidirectional` and `copy` is
+    /// [`CopyBack::AsDirected`], then frees the slots.
     ///
     /// `bounce` must be exactly an address `map` returned and not unmapped
     /// since, `size` its size and `dir` its direction; otherwise the call is
@@ -386,10 +404,10 @@ where
         bounce: u64,
         size: usize,
         dir: Direction,
-        skip_cpu_sync: bool,
+        copy: CopyBack,
         copier: &impl Copier,
     ) -> Result<(), UnmapError> {
-        let result = self.unmap_inner(bounce, size, dir, skip_cpu_sync, copier);
+        let result = self.unmap_inner(bounce, size, dir, copy, copier);
         if result.is_err() {
             self.bad_unmaps.fetch_add(1, Relaxed);
         }
@@ -401,10 +419,10 @@ where
         bounce: u64,
         size: usize,
         dir: Direction,
-        skip_cpu_sync: bool,
+        copy: CopyBack,
         copier: &impl Copier,
     ) -> Result<(), UnmapError> {
-        let copy_back = dir.device_writes() && !skip_cpu_sync;
+        let copy_back = dir.device_writes() && copy == CopyBack::AsDirected;
         let (area, index) = self.locate(bounce).ok_or(UnmapError::NotMapped)?;
         let lock = self.areas.get(area).ok_or(UnmapError::NotMapped)?;
         let orig = lock.with(|st| {
@@ -462,7 +480,7 @@ where
         dir: Direction,
         copier: &impl Copier,
     ) -> Result<(), UnmapError> {
-        let orig = self.sync_check(bounce, size, dir, false)?;
+        let orig = self.sync_check(bounce, size, dir, Towards::Cpu)?;
         if let Some(orig) = orig {
             copier.from_bounce(bounce, orig, size);
         }
@@ -480,7 +498,7 @@ where
         dir: Direction,
         copier: &impl Copier,
     ) -> Result<(), UnmapError> {
-        let orig = self.sync_check(bounce, size, dir, true)?;
+        let orig = self.sync_check(bounce, size, dir, Towards::Device)?;
         if let Some(orig) = orig {
             copier.to_bounce(orig, bounce, size);
         }
@@ -494,12 +512,11 @@ where
         bounce: u64,
         size: usize,
         dir: Direction,
-        to_device: bool,
+        towards: Towards,
     ) -> Result<Option<u64>, UnmapError> {
-        let copies = if to_device {
-            dir.device_reads()
-        } else {
-            dir.device_writes()
+        let copies = match towards {
+            Towards::Device => dir.device_reads(),
+            Towards::Cpu => dir.device_writes(),
         };
         let result = self
             .locate(bounce)
@@ -535,10 +552,13 @@ where
                         return Ok(None);
                     }
                     let c = &mut st.counters;
-                    if to_device {
-                        c.bytes_to_device = c.bytes_to_device.wrapping_add(size as u64);
-                    } else {
-                        c.bytes_from_device = c.bytes_from_device.wrapping_add(size as u64);
+                    match towards {
+                        Towards::Device => {
+                            c.bytes_to_device = c.bytes_to_device.wrapping_add(size as u64)
+                        }
+                        Towards::Cpu => {
+                            c.bytes_from_device = c.bytes_from_device.wrapping_add(size as u64)
+                        }
                     }
                     Ok(Some(m.orig.wrapping_add(bounce - start)))
                 })
@@ -697,7 +717,7 @@ where
     }
 
     /// Frees the mapping whose head is `index` in the locked area `st`.
-    fn release(&self, st: &mut super::AreaState<L::Storage>, index: usize) {
+    fn release(&self, st: &mut super::AreaState<L::Storage, L::Bitmap>, index: usize) {
         let nslots = st.release(index);
         // Still under the area lock, so before anyone can take these slots
         // again (see `total_used`).

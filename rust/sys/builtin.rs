@@ -1,13 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The entry points `ffi/early.c` calls when the module is built in: raw
-//! values in, the glue's typed calls out (`crate::builtin`).
+//! The entry points `ffi/early.c` calls when the module is built in.
+//!
+//! A user implements [`Early`] and defines the table the C side calls
+//! through, which must be named `RDMA_EARLY`:
+//!
+//! ```ignore
+//! #[no_mangle]
+//! static RDMA_EARLY: EarlyOps = EarlyOps::new::<Builtin>();
+//! ```
+//!
+//! The trampolines here turn the raw values into typed ones.
 
 use super::device::Device;
 use crate::ffi as bindings;
 use core::ffi::{c_char, c_int};
 use kernel::prelude::*;
 use kernel::str::CStr;
+
+/// What a built-in module does at early boot and after.
+pub(crate) trait Early: 'static {
+    /// Judges a `/reserved-memory` node while the tree is still flat; false
+    /// (after saying why) leaves it unclaimed.
+    fn check(facts: &FlatNodeFacts<'_>, name: &CStr) -> bool;
+    /// Starts the module, at `subsys_initcall`.
+    fn start() -> Result;
+    /// A driver asked for the region at `base` for `dev`
+    /// (`of_reserved_mem_device_init()`).
+    fn device_init(base: u64, dev: &Device) -> Result;
+}
 
 /// The facts of a `/reserved-memory` node, read from the flat tree at early
 /// boot by `rdma_rmem_init()`.
@@ -20,8 +41,8 @@ impl FlatNodeFacts<'_> {
         (f.has_reg.then_some((f.reg_base, f.reg_size)), f.more_ranges)
     }
 
-    /// `size`, `reusable`, `linux,cma-default`, `linux,dma-default`,
-    /// `no-map`: whether the node has each.
+    /// Whether the node has each of `size`, `reusable`,
+    /// `linux,cma-default`, `linux,dma-default` and `no-map`.
     pub(crate) fn flags(&self) -> [bool; 5] {
         let f = self.0;
         [
@@ -39,6 +60,25 @@ impl FlatNodeFacts<'_> {
     }
 }
 
+/// The table `early.c` calls (`struct rdma_early_ops`), which holds only
+/// function pointers.
+#[repr(transparent)]
+pub(crate) struct EarlyOps(bindings::rdma_early_ops);
+
+// SAFETY: Immutable, and only function pointers that any thread may call.
+unsafe impl Sync for EarlyOps {}
+
+impl EarlyOps {
+    /// The table of `E`.
+    pub(crate) const fn new<E: Early>() -> Self {
+        Self(bindings::rdma_early_ops {
+            check: Some(check::<E>),
+            start: Some(start::<E>),
+            device_init: Some(device_init::<E>),
+        })
+    }
+}
+
 /// Judges a node at early boot; 0 to accept it, -ENOENT after reporting why
 /// not.
 ///
@@ -46,15 +86,14 @@ impl FlatNodeFacts<'_> {
 ///
 /// Called by `rdma_rmem_init()` only, with facts and a name valid for the
 /// call.
-#[no_mangle]
-unsafe extern "C" fn rdma_early_check(
+unsafe extern "C" fn check<E: Early>(
     facts: *const bindings::rdma_node_facts,
     name: *const c_char,
 ) -> c_int {
     // SAFETY: Valid for the call (the caller's requirement); `name` is
     // the node's NUL-terminated name, which lives in the flat tree.
     let (facts, name) = unsafe { (FlatNodeFacts(&*facts), CStr::from_char_ptr(name)) };
-    if crate::builtin::early_check(&facts, name) {
+    if E::check(&facts, name) {
         0
     } else {
         ENOENT.to_errno()
@@ -62,9 +101,8 @@ unsafe extern "C" fn rdma_early_check(
 }
 
 /// Starts the module at `subsys_initcall`.
-#[no_mangle]
-extern "C" fn rdma_builtin_start() -> c_int {
-    match crate::builtin::start() {
+extern "C" fn start<E: Early>() -> c_int {
+    match E::start() {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
@@ -76,11 +114,10 @@ extern "C" fn rdma_builtin_start() -> c_int {
 ///
 /// Called by `of_reserved_mem_device_init_by_idx()` only, with a live device
 /// (whose driver is probing it).
-#[no_mangle]
-unsafe extern "C" fn rdma_rmem_device_init(base: u64, dev: *mut bindings::device) -> c_int {
+unsafe extern "C" fn device_init<E: Early>(base: u64, dev: *mut bindings::device) -> c_int {
     // SAFETY: A live device for the call (the caller's requirement).
     let dev = unsafe { Device::from_raw(dev) };
-    match crate::builtin::device_init(base, dev) {
+    match E::device_init(base, dev) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

@@ -6,6 +6,7 @@
 use super::device::Device;
 use crate::ffi as bindings;
 use core::ffi::{c_int, c_ulong, c_void};
+use core::marker::PhantomData;
 use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::types::Opaque;
@@ -62,23 +63,31 @@ impl BusEvent {
     }
 }
 
-/// A notifier registered on one bus that calls
-/// [`crate::attach::on_bus_event`]; unregistered on drop.
+/// What listens to a bus's binding events through a [`BusNotifier`].
+pub(crate) trait BusListener: 'static {
+    /// Called for each binding event of a device on the bus, in process
+    /// context, with the device locked by the driver core.
+    fn event(event: BusEvent, dev: &Device);
+}
+
+/// A notifier registered on one bus that calls `L::event`; unregistered on
+/// drop.
 ///
 /// # Invariants
 ///
 /// `nb` is registered with the bus `bus` (a static `bus_type`) from
 /// construction to drop, and pinned in its box (the bus links to it).
-pub(crate) struct BusNotifier {
+pub(crate) struct BusNotifier<L> {
     nb: Pin<KBox<Opaque<bindings::notifier_block>>>,
     bus: *const bindings::bus_type,
+    _listener: PhantomData<L>,
 }
 
 // SAFETY: The notifier block is only touched by the bus's notifier chain,
 // which has its own locking; `bus` points to a static.
-unsafe impl Send for BusNotifier {}
+unsafe impl<L> Send for BusNotifier<L> {}
 // SAFETY: See `Send`: `&self` gives no access to anything.
-unsafe impl Sync for BusNotifier {}
+unsafe impl<L> Sync for BusNotifier<L> {}
 
 /// The notifier's callback.
 ///
@@ -86,7 +95,7 @@ unsafe impl Sync for BusNotifier {}
 ///
 /// Called by a bus's notifier chain, with `data` the device an event is
 /// about.
-unsafe extern "C" fn notify(
+unsafe extern "C" fn notify<L: BusListener>(
     _nb: *mut bindings::notifier_block,
     action: c_ulong,
     data: *mut c_void,
@@ -97,11 +106,11 @@ unsafe extern "C" fn notify(
     // SAFETY: For these events the bus passes the live device concerned,
     // which it holds a reference on for the call.
     let dev = unsafe { Device::from_raw(data.cast()) };
-    crate::attach::on_bus_event(event, dev);
+    L::event(event, dev);
     bindings::NOTIFY_OK as c_int
 }
 
-impl BusNotifier {
+impl<L: BusListener> BusNotifier<L> {
     /// Registers a notifier on `bus`; `None` when this kernel has no such
     /// bus.
     pub(crate) fn register(bus: Bus) -> Result<Option<Self>> {
@@ -115,7 +124,7 @@ impl BusNotifier {
                 // callback is a valid unregistered notifier block.
                 unsafe {
                     core::ptr::write_bytes(slot, 0, 1);
-                    (*slot).notifier_call = Some(notify);
+                    (*slot).notifier_call = Some(notify::<L>);
                 }
             }),
             GFP_KERNEL,
@@ -125,11 +134,15 @@ impl BusNotifier {
         // in `drop`).
         to_result(unsafe { bindings::bus_register_notifier(bus, nb.get()) })?;
         // INVARIANT: registered just above, pinned in its box.
-        Ok(Some(Self { nb, bus }))
+        Ok(Some(Self {
+            nb,
+            bus,
+            _listener: PhantomData,
+        }))
     }
 }
 
-impl Drop for BusNotifier {
+impl<L> Drop for BusNotifier<L> {
     fn drop(&mut self) {
         // SAFETY: `nb` is registered on `bus` (type invariant); after this
         // returns the chain no longer calls it (the chain's rwsem waits for

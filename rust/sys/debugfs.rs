@@ -2,19 +2,18 @@
 
 //! debugfs directories and read-only files whose contents Rust computes.
 //!
-//! A file is identified by its owner's address and a small index (`which`);
-//! reading it calls `rdma_debugfs_show` in `crate::debugfs`, which knows the owner's type.
+//! A file is a `(owner, show)` pair: reading it calls `show(&owner, out)`.
+//! All files share one `file_operations` built on `single_open`; the file's
+//! `i_private` points to its pair, which the directory keeps alive, and the
+//! pair's trampoline, monomorphised for the owner's type, gives `show` its
+//! typed owner back.
 
 use crate::ffi as bindings;
-use crate::region::Region;
-use core::ffi::c_void;
+use core::ffi::{c_int, c_void};
 use core::fmt;
-use kernel::error::{code::*, Result};
+use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::Arc;
-
-/// How many files of each kind one owner can have (`RDMA_DEBUGFS_MAX_FILES`).
-pub(crate) const MAX_FILES: u32 = 24;
 
 /// A debugfs directory, removed with everything in it on drop.
 ///
@@ -33,7 +32,7 @@ unsafe impl Sync for Dir {}
 /// functions accept error pointers as parents. This only logs it.
 fn check(what: &CStr, d: *mut bindings::dentry) -> *mut bindings::dentry {
     if kernel::error::from_err_ptr(d).is_err() {
-        kernel::pr_warn!("debugfs entry {} not created\n", what);
+        pr_warn!("debugfs entry {} not created\n", what);
     }
     d
 }
@@ -48,61 +47,6 @@ impl Dir {
         // INVARIANT: a dentry or an error pointer, from `debugfs_create_dir`.
         Self(check(name, d))
     }
-
-    /// Creates a file `name` whose text `rdma_debugfs_show(m, data, which)` prints.
-    /// (Only [`RegionDir`] makes these: it keeps `data` alive.)
-    ///
-    /// # Safety
-    ///
-    /// `data` must stay valid, as the type that callback expects, until this
-    /// directory is dropped (dropping it waits for readers to finish).
-    unsafe fn text_file(&self, name: &CStr, data: *const c_void, which: u32) -> Result {
-        if which >= MAX_FILES {
-            return Err(EINVAL);
-        }
-        // SAFETY: `name` is NUL-terminated, `self.0` is ours; `data` outlives
-        // the file by the caller's guarantee.
-        check(name, unsafe {
-            bindings::rdma_debugfs_text(name.as_char_ptr(), self.0, data.cast_mut(), which)
-        });
-        Ok(())
-    }
-}
-
-/// A region's debugfs directory, whose files read the region on each read.
-///
-/// # Invariants
-///
-/// `_dir`'s files point at the region `_region` holds a reference on, and the
-/// directory (with its files, waiting for readers) goes before the reference.
-pub(crate) struct RegionDir {
-    // Field order is drop order.
-    _dir: Dir,
-    _region: Arc<Region>,
-}
-
-impl RegionDir {
-    /// Creates `parent/<region name>/` with one file per name in `files`;
-    /// file `i` reads as `crate::debugfs::show(region, i)`.
-    pub(crate) fn new<'a>(
-        parent: &Dir,
-        region: Arc<Region>,
-        files: impl IntoIterator<Item = &'a CStr>,
-    ) -> Result<Self> {
-        let dir = Dir::new(&region.name, Some(parent));
-        let data = core::ptr::from_ref::<Region>(&region).cast::<c_void>();
-        for (which, name) in files.into_iter().enumerate() {
-            let which = u32::try_from(which).map_err(|_| EINVAL)?;
-            // SAFETY: `data` is the region our `Arc` keeps alive and in place
-            // until after `dir` (and so the file) is removed (type invariant).
-            unsafe { dir.text_file(name, data, which)? };
-        }
-        // INVARIANT: the files point at `region`, which we keep.
-        Ok(Self {
-            _dir: dir,
-            _region: region,
-        })
-    }
 }
 
 impl Drop for Dir {
@@ -113,44 +57,145 @@ impl Drop for Dir {
     }
 }
 
-/// The `seq_file` a text file's contents are printed to, as a [`fmt::Write`].
-pub(crate) struct SeqFile(*mut bindings::seq_file);
+/// What a file prints of its owner, on every read.
+pub(crate) type Show<T> = fn(&T, &mut SeqFile) -> fmt::Result;
 
-impl SeqFile {
-    /// Wraps the `seq_file` passed to a show callback.
-    ///
-    /// # Safety
-    ///
-    /// `m` is the live `seq_file` of a show callback that runs while this
-    /// value exists.
-    pub(crate) unsafe fn from_raw(m: *mut bindings::seq_file) -> Self {
-        Self(m)
+/// One file: its owner, its `show`, and the trampoline that joins them.
+struct File {
+    owner: *const c_void,
+    show: *const (),
+    call: unsafe fn(*const c_void, *const (), &mut SeqFile) -> fmt::Result,
+}
+
+// SAFETY: `owner` points to a `T: Send + Sync` that `Files` keeps alive, and
+// `show` is a function pointer: the pair may move to and be shared with any
+// thread (debugfs readers run anywhere).
+unsafe impl Send for File {}
+// SAFETY: See `Send`; `&File` only reads them.
+unsafe impl Sync for File {}
+
+/// Calls the `Show<T>` at `show` on the `T` at `owner`.
+///
+/// # Safety
+///
+/// `owner` points to a live `T` and `show` is a `Show<T>`, as [`Files::new`]
+/// pairs them.
+unsafe fn call<T>(owner: *const c_void, show: *const (), out: &mut SeqFile) -> fmt::Result {
+    // SAFETY: `show` was a `Show<T>` (the function's requirement); function
+    // pointers round-trip through `*const ()`.
+    let show = unsafe { core::mem::transmute::<*const (), Show<T>>(show) };
+    // SAFETY: A live `T` (the function's requirement).
+    show(unsafe { &*owner.cast::<T>() }, out)
+}
+
+/// A directory of files that show parts of one owner `T`.
+///
+/// # Invariants
+///
+/// Each file's `i_private` points to one of `files`, which are boxed (they
+/// do not move) and point at the `T` that `owner` keeps alive; the
+/// directory, and with it the files, goes first (field order), waiting for
+/// readers.
+pub(crate) struct Files<T> {
+    _dir: Dir,
+    _files: KVec<KBox<File>>,
+    _owner: Arc<T>,
+}
+
+impl<T: Send + Sync> Files<T> {
+    /// Creates `parent/name/` with one file per `(name, show)` of `files`,
+    /// reading as `show(&owner, ..)`.
+    pub(crate) fn new(
+        parent: &Dir,
+        name: &CStr,
+        owner: Arc<T>,
+        files: &[(&CStr, Show<T>)],
+    ) -> Result<Self> {
+        let dir = Dir::new(name, Some(parent));
+        let mut boxes = KVec::with_capacity(files.len(), GFP_KERNEL)?;
+        for (fname, show) in files {
+            let file = KBox::new(
+                File {
+                    owner: core::ptr::from_ref::<T>(&owner).cast(),
+                    show: *show as *const (),
+                    call: call::<T>,
+                },
+                GFP_KERNEL,
+            )?;
+            let data = core::ptr::from_ref::<File>(&file)
+                .cast_mut()
+                .cast::<c_void>();
+            // SAFETY: `fname` is NUL-terminated, `dir.0` is ours; `data`
+            // stays valid until after the file is removed (type invariant).
+            check(fname, unsafe {
+                bindings::debugfs_create_file(fname.as_char_ptr(), 0o444, dir.0, data, &SHOW_FOPS.0)
+            });
+            boxes.push(file, GFP_KERNEL)?;
+        }
+        // INVARIANT: the files point at the boxes and at `owner`, which we
+        // keep; `dir` is dropped first.
+        Ok(Self {
+            _dir: dir,
+            _files: boxes,
+            _owner: owner,
+        })
     }
 }
 
+/// The `seq_file` a file's contents are printed to, as a [`fmt::Write`].
+pub(crate) struct SeqFile(*mut bindings::seq_file);
+
 impl fmt::Write for SeqFile {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        // SAFETY: `self.0` is a live seq_file (constructor's requirement) and
-        // `s` is valid for `s.len()` bytes; seq_write copies them.
+        // SAFETY: `self.0` is the live seq_file of the show callback that
+        // made us (see `show`), and `s` is valid for `s.len()` bytes;
+        // seq_write copies them.
         unsafe { bindings::seq_write(self.0, s.as_ptr().cast(), s.len()) };
         Ok(())
     }
 }
 
-/// Prints file `which` of the region at `data`; called by the C show routine
-/// of the file (see `helpers.c`).
+/// `single_open`'s show: prints the file's pair.
 ///
 /// # Safety
 ///
-/// `m` is a live `seq_file` and `data` the region a [`RegionDir`] made the
-/// file for, which outlives its files.
-#[no_mangle]
-unsafe extern "C" fn rdma_debugfs_show(m: *mut bindings::seq_file, data: *mut c_void, which: u32) {
-    // SAFETY: `data` is a live region (function's safety requirement).
-    let region = unsafe { &*data.cast::<Region>() };
-    // SAFETY: `m` is live for this call (function's safety requirement).
-    let mut out = unsafe { SeqFile::from_raw(m) };
+/// Called by seq_file with a live `m` whose `private` is the `File` that
+/// `open` passed.
+unsafe extern "C" fn show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
+    // SAFETY: `private` is the file's `File`, alive while the file is
+    // (invariant of `Files`).
+    let file = unsafe { &*(*m).private.cast::<File>() };
+    let mut out = SeqFile(m);
     // seq_file grows its buffer and calls us again on overflow, and our
     // writer never fails, so there is no error to report.
-    let _ = crate::debugfs::show(region, which, &mut out);
+    // SAFETY: `Files::new` paired `owner`, `show` and `call` for one `T`.
+    let _ = unsafe { (file.call)(file.owner, file.show, &mut out) };
+    0
 }
+
+/// Opens a file: `single_open` with the file's pair.
+///
+/// # Safety
+///
+/// Called by the VFS with a live inode and file of ours.
+unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: A live inode and file (the caller's requirement); `i_private`
+    // is what `Files::new` passed to `debugfs_create_file`.
+    unsafe { bindings::single_open(file, Some(show), (*inode).i_private) }
+}
+
+/// The `file_operations` of every file, which holds only function pointers.
+struct Fops(bindings::file_operations);
+
+// SAFETY: Immutable, and only function pointers that any thread may call.
+unsafe impl Sync for Fops {}
+
+static SHOW_FOPS: Fops = Fops(bindings::file_operations {
+    open: Some(open),
+    read: Some(bindings::seq_read),
+    llseek: Some(bindings::seq_lseek),
+    release: Some(bindings::single_release),
+    // SAFETY: All other fields are optional operations or plain values, for
+    // which zero means "none".
+    ..unsafe { core::mem::zeroed() }
+});

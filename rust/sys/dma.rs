@@ -2,42 +2,75 @@
 
 //! The `dma_map_ops` edge: raw pointers in, typed values out.
 //!
-//! The DMA core calls a device's ops with nothing but the device, so the ops
-//! must find the device's region by themselves, and fast: they are the I/O
-//! path of the whole guest. Each region therefore gets an ops table of its
-//! own, a monomorphised copy of the same functions for slot `R` (there are
-//! [`MAX_REGIONS`] slots), and the functions find their region in a static
-//! array, [`BACKENDS`], with one atomic load: no lookup, no lock.
+//! A user of this module implements [`DmaOps`] (what each DMA operation does
+//! for a device: every method refuses by default) and [`Registered`] (where
+//! its instances and their tables live), and declares the statics:
 //!
-//! A device behind a region that could not be claimed gets [`REFUSE_OPS`],
-//! which fail every request: it must never fall back to direct DMA.
+//! ```ignore
+//! static REGISTRY: Registry<Region> = Registry::new();
+//! static TABLES: Tables = Tables::new::<Region>();
+//! ```
 //!
-//! Lifetime: a region is published in its slot before any device gets the
-//! slot's ops and withdrawn only when no device has them any more
-//! ([`withdraw`] checks the count [`install`] and [`uninstall`] keep). The
-//! DMA API forbids calls for a device once its driver is unbound, and a
-//! device only loses our ops after it is unbound, so no call can find a
-//! withdrawn slot's region gone.
+//! The DMA core calls a device's ops with nothing but the device, so each
+//! instance gets an ops table of its own: table `k` is a monomorphised copy
+//! of the same trampolines, which find instance `k` of the [`Registry`] with
+//! one atomic load, no lookup and no lock, and call its [`DmaOps`] methods
+//! with typed arguments. A device that must never do DMA gets the refusing
+//! table ([`Table::Refuse`], the [`Refuse`] type: the trait's defaults).
+//!
+//! Lifetime: an instance is published in its entry before any device gets
+//! the entry's table, and withdrawn only when no device has it any more
+//! ([`Registry::withdraw`] checks the count [`install`] and [`uninstall`]
+//! keep). The DMA API forbids calls for a device once its driver core has
+//! released all its driver held, and a device loses our table only then, so
+//! no call can find a withdrawn entry's instance gone.
 
 use super::device::Device;
 use crate::ffi as bindings;
-use crate::region::{Region, MAX_REGIONS};
 use core::ffi::{c_int, c_ulong, c_void};
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use kernel::prelude::*;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, ArcBorrow};
 
-// The pool decodes `enum dma_data_direction` itself (`Direction::from_raw`,
-// which has no kernel types to use): hold its values to this kernel's.
-const _: () = assert!(
-    bindings::dma_data_direction_DMA_BIDIRECTIONAL == 0
-        && bindings::dma_data_direction_DMA_TO_DEVICE == 1
-        && bindings::dma_data_direction_DMA_FROM_DEVICE == 2
-);
+/// How many instances (each with an ops table of its own) a registry holds.
+pub(crate) const MAX_TABLES: usize = 8;
 
 /// `DMA_MAPPING_ERROR`: the address that says a mapping failed.
-pub(crate) const MAPPING_ERROR: u64 = u64::MAX;
+const MAPPING_ERROR: u64 = u64::MAX;
+
+/// Direction of a DMA transfer (`enum dma_data_direction`; the DMA core
+/// never passes `DMA_NONE` to ops).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// `DMA_BIDIRECTIONAL`: the device reads and writes the buffer.
+    Bidirectional,
+    /// `DMA_TO_DEVICE`: the device reads the buffer.
+    ToDevice,
+    /// `DMA_FROM_DEVICE`: the device writes the buffer.
+    FromDevice,
+}
+
+impl Direction {
+    fn from_raw(dir: bindings::dma_data_direction) -> Option<Self> {
+        match dir {
+            bindings::dma_data_direction_DMA_BIDIRECTIONAL => Some(Self::Bidirectional),
+            bindings::dma_data_direction_DMA_TO_DEVICE => Some(Self::ToDevice),
+            bindings::dma_data_direction_DMA_FROM_DEVICE => Some(Self::FromDevice),
+            _ => None,
+        }
+    }
+}
+
+/// Which side a sync makes the buffer right for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SyncFor {
+    /// `sync_*_for_cpu`: the CPU is to read what the device wrote.
+    Cpu,
+    /// `sync_*_for_device`: the device is to read what the CPU wrote.
+    Device,
+}
 
 /// The `DMA_ATTR_*` flags of a call.
 #[derive(Clone, Copy)]
@@ -67,143 +100,314 @@ pub(crate) enum AllocKind {
     Pages,
 }
 
-/// Whether a failed allocation may be logged: not when the caller passed
-/// `__GFP_NOWARN` (virtio tries smaller rings that way, for one).
-fn may_warn(gfp: bindings::gfp_t) -> bool {
-    gfp & bindings::__GFP_NOWARN == 0
+/// Whether a failure may be logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Report {
+    /// Log it.
+    Failures,
+    /// Say nothing: the caller expects failures (`__GFP_NOWARN`, as virtio
+    /// trying smaller rings).
+    Quiet,
 }
 
-/// Which of our ops tables a device has.
+impl Report {
+    fn of_gfp(gfp: bindings::gfp_t) -> Self {
+        if gfp & bindings::__GFP_NOWARN == 0 {
+            Self::Failures
+        } else {
+            Self::Quiet
+        }
+    }
+}
+
+/// What a DMA ops table does for the devices that have it. Every method
+/// refuses by default: a mapping fails, an allocation returns nothing, a
+/// mask is not supported, a free or a sync does nothing.
+pub(crate) trait DmaOps: Send + Sync + 'static {
+    /// `map_page`: maps `size` bytes at physical address `phys`; returns the
+    /// DMA address, or `None`.
+    fn map(
+        &self,
+        _dev: &Device,
+        _phys: u64,
+        _size: usize,
+        _dir: Direction,
+        _attrs: Attrs,
+    ) -> Option<u64> {
+        None
+    }
+
+    /// `unmap_page`.
+    fn unmap(&self, _dev: &Device, _dma: u64, _size: usize, _dir: Direction, _attrs: Attrs) {}
+
+    /// `map_sg`: maps every entry; returns how many, or the errno the DMA API
+    /// documents.
+    fn map_sg(&self, _dev: &Device, _sg: SgIter, _dir: Direction, _attrs: Attrs) -> Result<i32> {
+        Err(EIO)
+    }
+
+    /// `unmap_sg`.
+    fn unmap_sg(&self, _dev: &Device, _sg: SgIter, _dir: Direction, _attrs: Attrs) {}
+
+    /// `sync_single_for_cpu` and `sync_single_for_device`.
+    fn sync(&self, _dev: &Device, _dma: u64, _size: usize, _dir: Direction, _for: SyncFor) {}
+
+    /// `sync_sg_for_cpu` and `sync_sg_for_device`.
+    fn sync_sg(&self, _dev: &Device, _sg: SgIter, _dir: Direction, _for: SyncFor) {}
+
+    /// `alloc` and `alloc_pages_op`: returns the CPU and DMA addresses. A
+    /// [`AllocKind::Pages`] block must be in the linear map (it is handed
+    /// out as `struct page`s).
+    fn alloc(
+        &self,
+        _dev: &Device,
+        _size: usize,
+        _kind: AllocKind,
+        _report: Report,
+    ) -> Option<(NonNull<c_void>, u64)> {
+        None
+    }
+
+    /// `free` and `free_pages`.
+    fn free(&self, _dev: &Device, _size: usize, _vaddr: *mut c_void, _dma: u64, _kind: AllocKind) {}
+
+    /// `map_resource`: MMIO at `phys`.
+    fn map_resource(&self, _dev: &Device, _phys: u64, _size: usize) -> Option<u64> {
+        None
+    }
+
+    /// `dma_supported`.
+    fn dma_supported(&self, _dev: &Device, _mask: u64) -> bool {
+        false
+    }
+
+    /// `get_required_mask`.
+    fn required_mask(&self, _dev: &Device) -> u64 {
+        0
+    }
+
+    /// `max_mapping_size`.
+    fn max_mapping_size(&self, _dev: &Device) -> usize {
+        0
+    }
+}
+
+/// The ops that refuse everything: the defaults of [`DmaOps`].
+pub(crate) struct Refuse;
+
+impl DmaOps for Refuse {}
+
+/// A [`DmaOps`] type whose instances live in a [`Registry`], each behind
+/// one of its [`Tables`].
+pub(crate) trait Registered: DmaOps + Sized {
+    /// Where the instances are.
+    fn registry() -> &'static Registry<Self>;
+    /// Their ops tables.
+    fn tables() -> &'static Tables;
+}
+
+/// Instances of `T`, entry `k` served by ops table `k`.
+///
+/// # Invariants
+///
+/// A non-null entry is a pointer from `Arc::into_raw` whose reference the
+/// registry owns; it is only cleared by [`Registry::withdraw`], when no
+/// device has the entry's table.
+pub(crate) struct Registry<T> {
+    entries: [AtomicPtr<T>; MAX_TABLES],
+    /// How many devices have each table (the last: the refusing table).
+    installed: [AtomicUsize; MAX_TABLES + 1],
+}
+
+/// Why [`Registry::withdraw`] left an entry where it was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Ops {
-    /// The table of the region in this slot.
-    Region(usize),
-    /// The table that refuses everything.
+pub(crate) enum Busy {
+    /// Devices still have the entry's table.
+    Installed(usize),
+}
+
+impl<T: Registered> Registry<T> {
+    /// An empty registry.
+    pub(crate) const fn new() -> Self {
+        Self {
+            entries: [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_TABLES],
+            installed: [const { AtomicUsize::new(0) }; MAX_TABLES + 1],
+        }
+    }
+
+    /// Publishes `value` in entry `k`, for table `k` to find.
+    pub(crate) fn publish(&self, k: usize, value: Arc<T>) -> Result {
+        let entry = self.entries.get(k).ok_or(EINVAL)?;
+        let raw = Arc::into_raw(value).cast_mut();
+        if entry
+            .compare_exchange(
+                core::ptr::null_mut(),
+                raw,
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            // SAFETY: `raw` came from `Arc::into_raw` just above and was not
+            // stored.
+            drop(unsafe { Arc::from_raw(raw) });
+            return Err(EBUSY);
+        }
+        // INVARIANT: the entry owns the reference `into_raw` gave up.
+        Ok(())
+    }
+
+    /// Takes the instance out of entry `k` and returns it, if no device has
+    /// table `k`; otherwise leaves it there.
+    pub(crate) fn withdraw(&self, k: usize) -> core::result::Result<Option<Arc<T>>, Busy> {
+        let (Some(entry), Some(count)) = (self.entries.get(k), self.installed.get(k)) else {
+            return Ok(None);
+        };
+        let n = count.load(Ordering::Acquire);
+        if n != 0 {
+            return Err(Busy::Installed(n));
+        }
+        let raw = entry.swap(core::ptr::null_mut(), Ordering::AcqRel);
+        // SAFETY: A non-null entry owns a reference from `Arc::into_raw`
+        // (type invariant), which we take back; no device has the table
+        // (checked), so no op can be using it.
+        Ok((!raw.is_null()).then(|| unsafe { Arc::from_raw(raw) }))
+    }
+
+    /// The published instance for which `pred` holds, with a reference of
+    /// its own. For slow paths (binding a device): it walks all entries.
+    pub(crate) fn find(&self, pred: impl Fn(&T) -> bool) -> Option<Arc<T>> {
+        self.entries.iter().find_map(|entry| {
+            let raw = entry.load(Ordering::Acquire);
+            if raw.is_null() {
+                return None;
+            }
+            // SAFETY: A non-null entry owns a reference (type invariant), and
+            // our callers run where entries are not withdrawn under them (bus
+            // events and the module's load, before its unload); the borrow
+            // becomes a reference of our own.
+            let value: Arc<T> = unsafe { ArcBorrow::from_raw(raw) }.into();
+            pred(&value).then_some(value)
+        })
+    }
+
+    /// Runs `f` on the instance of entry `k`, for table `k`'s ops; `None`
+    /// when the entry is empty. The borrow cannot outlive `f`.
+    fn with<X>(&self, k: usize, f: impl FnOnce(&T) -> X) -> Option<X> {
+        let raw = self.entries.get(k)?.load(Ordering::Acquire);
+        // SAFETY: A non-null entry owns a reference to a live instance (type
+        // invariant). It is only cleared, and that reference dropped, when no
+        // device has table `k`, whereas its ops run only for a device that
+        // has it (see the module docs); so the instance outlives the op that
+        // calls us, and the borrow ends with `f`.
+        unsafe { raw.as_ref() }.map(f)
+    }
+}
+
+/// One of our ops tables, as a device has it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Table {
+    /// Table `k`: instance `k` of the registry.
+    Entry(usize),
+    /// The refusing table.
     Refuse,
 }
 
-impl Ops {
-    fn table(self) -> &'static bindings::dma_map_ops {
-        match self {
-            Ops::Region(i) => &OPS[i],
-            Ops::Refuse => &REFUSE_OPS,
+/// The ops tables of a [`Registered`] type: one per registry entry, and the
+/// refusing one.
+pub(crate) struct Tables {
+    entries: [Ops; MAX_TABLES],
+    refuse: Ops,
+}
+
+/// A `struct dma_map_ops`, which holds only function pointers.
+struct Ops(bindings::dma_map_ops);
+
+// SAFETY: The table is immutable and holds only function pointers, which
+// any thread may call.
+unsafe impl Sync for Ops {}
+
+impl Tables {
+    /// The tables of `T`.
+    pub(crate) const fn new<T: Registered>() -> Self {
+        Self {
+            entries: [
+                Ops(table::<Entry<T, 0>>()),
+                Ops(table::<Entry<T, 1>>()),
+                Ops(table::<Entry<T, 2>>()),
+                Ops(table::<Entry<T, 3>>()),
+                Ops(table::<Entry<T, 4>>()),
+                Ops(table::<Entry<T, 5>>()),
+                Ops(table::<Entry<T, 6>>()),
+                Ops(table::<Entry<T, 7>>()),
+            ],
+            refuse: Ops(table::<Refusing>()),
         }
     }
 
-    fn counter(self) -> &'static AtomicUsize {
-        match self {
-            Ops::Region(i) => &INSTALLED[i],
-            Ops::Refuse => &INSTALLED[MAX_REGIONS],
+    fn get(&self, t: Table) -> Option<&bindings::dma_map_ops> {
+        match t {
+            Table::Entry(k) => self.entries.get(k).map(|o| &o.0),
+            Table::Refuse => Some(&self.refuse.0),
         }
     }
 
-    /// Which of our tables `dev` has, if any.
-    pub(crate) fn of(dev: &Device) -> Option<Ops> {
+    /// Which of these tables `dev` has, if any.
+    fn of(&self, dev: &Device) -> Option<Table> {
         // SAFETY: `dev` is alive (type invariant of `Device`).
         let ops = unsafe { bindings::rdma_get_dma_ops(dev.as_raw()) };
-        if core::ptr::eq(ops, &REFUSE_OPS) {
-            return Some(Ops::Refuse);
+        if core::ptr::eq(ops, &self.refuse.0) {
+            return Some(Table::Refuse);
         }
-        OPS.iter()
-            .position(|t| core::ptr::eq(ops, t))
-            .map(Ops::Region)
+        self.entries
+            .iter()
+            .position(|t| core::ptr::eq(ops, &t.0))
+            .map(Table::Entry)
     }
 }
 
-/// INVARIANT: a non-null entry is a pointer from `Arc::into_raw` whose
-/// reference this array owns; it is only cleared by [`withdraw`].
-static BACKENDS: [AtomicPtr<Region>; MAX_REGIONS] =
-    [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_REGIONS];
+/// Which of `T`'s tables `dev` has, if any.
+pub(crate) fn installed<T: Registered>(dev: &Device) -> Option<Table> {
+    T::tables().of(dev)
+}
 
-/// How many devices have each table (the last entry: [`REFUSE_OPS`]).
-static INSTALLED: [AtomicUsize; MAX_REGIONS + 1] = [const { AtomicUsize::new(0) }; MAX_REGIONS + 1];
-
-/// Publishes `region` in slot `index`, for the ops of that slot to find.
-pub(crate) fn publish(index: usize, region: Arc<Region>) -> Result {
-    let slot = BACKENDS.get(index).ok_or(EINVAL)?;
-    let raw = Arc::into_raw(region).cast_mut();
-    if slot
-        .compare_exchange(
-            core::ptr::null_mut(),
-            raw,
-            Ordering::Release,
-            Ordering::Relaxed,
-        )
-        .is_err()
-    {
-        // SAFETY: `raw` came from `Arc::into_raw` just above and was not stored.
-        drop(unsafe { Arc::from_raw(raw) });
-        return Err(EBUSY);
+/// The counter of devices that have table `t`.
+fn counter<T: Registered>(t: Table) -> Option<&'static AtomicUsize> {
+    let installed = &T::registry().installed;
+    match t {
+        Table::Entry(k) => installed.get(k),
+        Table::Refuse => installed.last(),
     }
-    Ok(())
 }
 
-/// Takes the region out of slot `index`, if no device has the slot's ops.
-/// Returns `Err(EBUSY)`, leaving the region published, otherwise.
-pub(crate) fn withdraw(index: usize) -> Result<Arc<Region>> {
-    let slot = BACKENDS.get(index).ok_or(EINVAL)?;
-    if INSTALLED[index].load(Ordering::Acquire) != 0 {
-        return Err(EBUSY);
-    }
-    let raw = slot.swap(core::ptr::null_mut(), Ordering::AcqRel);
-    if raw.is_null() {
-        return Err(ENOENT);
-    }
-    // SAFETY: Non-null entries own a reference from `Arc::into_raw` (static's
-    // invariant), which we now take back; no device has the ops (checked).
-    Ok(unsafe { Arc::from_raw(raw) })
-}
-
-/// The published region for which `pred` holds, with a reference of its own.
-/// For slow paths (binding a device): it walks all slots.
-pub(crate) fn find_region(pred: impl Fn(&Region) -> bool) -> Option<Arc<Region>> {
-    BACKENDS.iter().find_map(|slot| {
-        let raw = slot.load(Ordering::Acquire);
-        if raw.is_null() {
-            return None;
-        }
-        // SAFETY: A non-null entry owns a reference (static's invariant), and
-        // entries are only withdrawn at unload after the bus notifier, the
-        // only caller, is unregistered; the borrow becomes a new reference.
-        let r: Arc<Region> = unsafe { kernel::sync::ArcBorrow::from_raw(raw) }.into();
-        pred(&r).then_some(r)
-    })
-}
-
-/// Runs `f` on the region of slot `R`, for the ops of that slot; `None` when
-/// the slot is empty. The borrow cannot outlive `f`.
-fn with_backend<const R: usize, T>(f: impl FnOnce(&Region) -> T) -> Option<T> {
-    let raw = BACKENDS.get(R)?.load(Ordering::Acquire);
-    // SAFETY: A non-null entry owns a reference to a live region (static's
-    // invariant). It is only cleared, and that reference dropped, when no
-    // device has this slot's ops, whereas the ops run only for a device that
-    // has them and until its driver is unbound (see the module docs); so the
-    // region outlives the op that calls us, and the borrow ends with `f`.
-    unsafe { raw.as_ref() }.map(f)
-}
-
-/// Gives `dev` one of our ops tables, and makes the DMA core call them: it
+/// Gives `dev` one of `T`'s tables, and makes the DMA core call it: it
 /// clears a stale `dma_skip_sync` and `dma_iommu` (see `helpers.c`). The
-/// caller calls this from the bus notifier before the driver probes, or with
+/// caller calls this from a bus notifier before the driver probes, or with
 /// the device unbound.
-pub(crate) fn install(dev: &Device, ops: Ops) {
-    ops.counter().fetch_add(1, Ordering::AcqRel);
+pub(crate) fn install<T: Registered>(dev: &Device, t: Table) {
+    let (Some(ops), Some(count)) = (T::tables().get(t), counter::<T>(t)) else {
+        return;
+    };
+    count.fetch_add(1, Ordering::AcqRel);
     // SAFETY: `dev` is alive; the table is static and lives as long as the
-    // module, and every device gets its ops cleared (`uninstall`) before the
-    // module can go: the counter keeps `withdraw` from passing until then.
-    unsafe { bindings::rdma_install_dma_ops(dev.as_raw(), ops.table()) };
+    // module, and every device gets its table taken off (`uninstall`)
+    // before the module can go: the counter keeps `withdraw` from passing
+    // until then.
+    unsafe { bindings::rdma_install_dma_ops(dev.as_raw(), ops) };
 }
 
-/// Takes our ops off `dev` (it falls back to the platform's ops); returns
-/// which ones it had, if any. Only once the driver core has released all the
-/// driver held.
-pub(crate) fn uninstall(dev: &Device) -> Option<Ops> {
-    let ops = Ops::of(dev)?;
+/// Takes `T`'s table off `dev` (it falls back to the platform's ops);
+/// returns which one it had, if any. Only once the driver core has released
+/// all the device's driver held.
+pub(crate) fn uninstall<T: Registered>(dev: &Device) -> Option<Table> {
+    let t = installed::<T>(dev)?;
     // SAFETY: `dev` is alive; no DMA call is made for it now (the caller's
     // promise), so its ops may change.
     unsafe { bindings::rdma_remove_dma_ops(dev.as_raw()) };
-    ops.counter().fetch_sub(1, Ordering::AcqRel);
-    Some(ops)
+    if let Some(count) = counter::<T>(t) {
+        count.fetch_sub(1, Ordering::AcqRel);
+    }
+    Some(t)
 }
 
 /// One entry of a scatterlist handed to the ops.
@@ -285,7 +489,37 @@ impl Iterator for SgIter {
     }
 }
 
-/// Safe view of a device for the backend, from the pointer the DMA core passes.
+/// How a table's trampolines find the [`DmaOps`] they call.
+trait Lookup: 'static {
+    type Target: DmaOps;
+
+    /// Runs `f` on the target; `None` when there is none (an empty entry).
+    fn with<X>(f: impl FnOnce(&Self::Target) -> X) -> Option<X>;
+}
+
+/// Entry `K` of `T`'s registry.
+struct Entry<T, const K: usize>(PhantomData<T>);
+
+impl<T: Registered, const K: usize> Lookup for Entry<T, K> {
+    type Target = T;
+
+    fn with<X>(f: impl FnOnce(&T) -> X) -> Option<X> {
+        T::registry().with(K, f)
+    }
+}
+
+/// The refusing ops.
+struct Refusing;
+
+impl Lookup for Refusing {
+    type Target = Refuse;
+
+    fn with<X>(f: impl FnOnce(&Refuse) -> X) -> Option<X> {
+        Some(f(&Refuse))
+    }
+}
+
+/// Safe view of a device for the ops, from the pointer the DMA core passes.
 ///
 /// # Safety
 ///
@@ -296,18 +530,18 @@ unsafe fn dev<'a>(dev: *mut bindings::device) -> &'a Device {
     unsafe { Device::from_raw(dev) }
 }
 
-// The ops of slot `R`. Each converts its arguments and forwards to the
-// region's safe methods in `crate::dma_ops`. SAFETY for all of them: the DMA
-// core calls them with a live device that has this table, with pointers that
-// are valid for the call as the DMA API documents, and `with_backend` is sound for
-// the reasons given there.
+// The trampolines of table `L`. Each converts its arguments and calls the
+// target's `DmaOps` method. SAFETY for all of them: the DMA core calls them
+// with a live device that has this table, with pointers that are valid for
+// the call as the DMA API documents, and `Lookup::with` is sound for the
+// reasons given at `Registry::with`.
 
-/// The `map_page` op of slot `R`.
+/// `map_page`.
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn map_page<const R: usize>(
+unsafe extern "C" fn map_page<L: Lookup>(
     d: *mut bindings::device,
     page: *mut bindings::page,
     offset: c_ulong,
@@ -320,18 +554,20 @@ unsafe extern "C" fn map_page<const R: usize>(
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
     // An offset that overflows is the caller's bug: refuse it, never panic.
-    let Some(phys) = page.checked_add(offset) else {
+    let (Some(phys), Some(dir)) = (page.checked_add(offset), Direction::from_raw(dir)) else {
         return MAPPING_ERROR;
     };
-    with_backend::<R, _>(|r| r.map(dev, phys, size, dir, Attrs(attrs))).unwrap_or(MAPPING_ERROR)
+    L::with(|o| o.map(dev, phys, size, dir, Attrs(attrs)))
+        .flatten()
+        .unwrap_or(MAPPING_ERROR)
 }
 
-/// The `unmap_page` op of slot `R`.
+/// `unmap_page`.
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn unmap_page<const R: usize>(
+unsafe extern "C" fn unmap_page<L: Lookup>(
     d: *mut bindings::device,
     addr: bindings::dma_addr_t,
     size: usize,
@@ -340,15 +576,17 @@ unsafe extern "C" fn unmap_page<const R: usize>(
 ) {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    with_backend::<R, _>(|r| r.unmap(dev, addr, size, dir, Attrs(attrs)));
+    if let Some(dir) = Direction::from_raw(dir) {
+        L::with(|o| o.unmap(dev, addr, size, dir, Attrs(attrs)));
+    }
 }
 
-/// The `map_sg` op of slot `R`.
+/// `map_sg`.
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn map_sg<const R: usize>(
+unsafe extern "C" fn map_sg<L: Lookup>(
     d: *mut bindings::device,
     sg: *mut bindings::scatterlist,
     nents: c_int,
@@ -357,17 +595,20 @@ unsafe extern "C" fn map_sg<const R: usize>(
 ) -> c_int {
     // SAFETY: See above: `sg` has `nents` entries, ours for the call.
     let (dev, sg) = unsafe { (dev(d), SgIter::new(sg, nents)) };
-    with_backend::<R, _>(|r| r.map_sg(dev, sg, dir, Attrs(attrs)))
+    let Some(dir) = Direction::from_raw(dir) else {
+        return EINVAL.to_errno();
+    };
+    L::with(|o| o.map_sg(dev, sg, dir, Attrs(attrs)))
         .unwrap_or(Err(EIO))
         .unwrap_or_else(|e| e.to_errno())
 }
 
-/// The `unmap_sg` op of slot `R`.
+/// `unmap_sg`.
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn unmap_sg<const R: usize>(
+unsafe extern "C" fn unmap_sg<L: Lookup>(
     d: *mut bindings::device,
     sg: *mut bindings::scatterlist,
     nents: c_int,
@@ -376,16 +617,18 @@ unsafe extern "C" fn unmap_sg<const R: usize>(
 ) {
     // SAFETY: See above.
     let (dev, sg) = unsafe { (dev(d), SgIter::new(sg, nents)) };
-    with_backend::<R, _>(|r| r.unmap_sg(dev, sg, dir, Attrs(attrs)));
+    if let Some(dir) = Direction::from_raw(dir) {
+        L::with(|o| o.unmap_sg(dev, sg, dir, Attrs(attrs)));
+    }
 }
 
-/// The `sync_single_for_cpu` (`FOR_DEVICE` false) or
-/// `sync_single_for_device` (true) op of slot `R`.
+/// The sync of one range: `sync_single_for_cpu` (`DEVICE` false) or
+/// `sync_single_for_device` (true).
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn sync_single<const R: usize, const FOR_DEVICE: bool>(
+unsafe extern "C" fn sync_single<L: Lookup, const DEVICE: bool>(
     d: *mut bindings::device,
     addr: bindings::dma_addr_t,
     size: usize,
@@ -393,16 +636,23 @@ unsafe extern "C" fn sync_single<const R: usize, const FOR_DEVICE: bool>(
 ) {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    with_backend::<R, _>(|r| r.sync(dev, addr, size, dir, FOR_DEVICE));
+    let to = if DEVICE {
+        SyncFor::Device
+    } else {
+        SyncFor::Cpu
+    };
+    if let Some(dir) = Direction::from_raw(dir) {
+        L::with(|o| o.sync(dev, addr, size, dir, to));
+    }
 }
 
-/// The `sync_sg_for_cpu` (`FOR_DEVICE` false) or `sync_sg_for_device`
-/// (true) op of slot `R`.
+/// The sync of a scatterlist: `sync_sg_for_cpu` (`DEVICE` false) or
+/// `sync_sg_for_device` (true).
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn sync_sg<const R: usize, const FOR_DEVICE: bool>(
+unsafe extern "C" fn sync_sg<L: Lookup, const DEVICE: bool>(
     d: *mut bindings::device,
     sg: *mut bindings::scatterlist,
     nents: c_int,
@@ -410,15 +660,22 @@ unsafe extern "C" fn sync_sg<const R: usize, const FOR_DEVICE: bool>(
 ) {
     // SAFETY: See above.
     let (dev, sg) = unsafe { (dev(d), SgIter::new(sg, nents)) };
-    with_backend::<R, _>(|r| r.sync_sg(dev, sg, dir, FOR_DEVICE));
+    let to = if DEVICE {
+        SyncFor::Device
+    } else {
+        SyncFor::Cpu
+    };
+    if let Some(dir) = Direction::from_raw(dir) {
+        L::with(|o| o.sync_sg(dev, sg, dir, to));
+    }
 }
 
-/// The `alloc` op of slot `R`.
+/// `alloc`.
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn alloc<const R: usize>(
+unsafe extern "C" fn alloc<L: Lookup>(
     d: *mut bindings::device,
     size: usize,
     handle: *mut bindings::dma_addr_t,
@@ -428,7 +685,7 @@ unsafe extern "C" fn alloc<const R: usize>(
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
     let Some((cpu_addr, dma)) =
-        with_backend::<R, _>(|r| r.alloc(dev, size, AllocKind::Coherent, may_warn(gfp))).flatten()
+        L::with(|o| o.alloc(dev, size, AllocKind::Coherent, Report::of_gfp(gfp))).flatten()
     else {
         return core::ptr::null_mut();
     };
@@ -437,12 +694,12 @@ unsafe extern "C" fn alloc<const R: usize>(
     cpu_addr.as_ptr()
 }
 
-/// The `free` op of slot `R`.
+/// `free`.
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn free<const R: usize>(
+unsafe extern "C" fn free<L: Lookup>(
     d: *mut bindings::device,
     size: usize,
     vaddr: *mut c_void,
@@ -451,15 +708,15 @@ unsafe extern "C" fn free<const R: usize>(
 ) {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    with_backend::<R, _>(|r| r.free(dev, size, vaddr, handle, AllocKind::Coherent));
+    L::with(|o| o.free(dev, size, vaddr, handle, AllocKind::Coherent));
 }
 
-/// The `alloc_pages_op` op of slot `R`.
+/// `alloc_pages_op`.
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn alloc_pages_op<const R: usize>(
+unsafe extern "C" fn alloc_pages_op<L: Lookup>(
     d: *mut bindings::device,
     size: usize,
     handle: *mut bindings::dma_addr_t,
@@ -468,50 +725,47 @@ unsafe extern "C" fn alloc_pages_op<const R: usize>(
 ) -> *mut bindings::page {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    // Pages need a linear-map alias: only regions without `no-map` have one.
-    let Some((cpu_addr, dma)) = with_backend::<R, _>(|r| {
-        r.linear()
-            .then(|| r.alloc(dev, size, AllocKind::Pages, may_warn(gfp)))
-            .flatten()
-    })
-    .flatten() else {
+    let Some((cpu_addr, dma)) =
+        L::with(|o| o.alloc(dev, size, AllocKind::Pages, Report::of_gfp(gfp))).flatten()
+    else {
         return core::ptr::null_mut();
     };
     // SAFETY: `handle` is the caller's out-parameter, valid for writes.
     unsafe { *handle = dma };
-    // SAFETY: `cpu_addr` is the region's linear-map alias (checked by
-    // `linear`), so it has a `struct page`.
+    // SAFETY: `DmaOps::alloc` hands out `Pages` blocks in the linear map
+    // only, so `cpu_addr` has a `struct page`.
     unsafe { bindings::rdma_virt_to_page(cpu_addr.as_ptr()) }
 }
 
-/// The `free_pages` op of slot `R`.
+/// `free_pages`.
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn free_pages<const R: usize>(
+unsafe extern "C" fn free_pages<L: Lookup>(
     d: *mut bindings::device,
     size: usize,
     page: *mut bindings::page,
     handle: bindings::dma_addr_t,
     _dir: bindings::dma_data_direction,
 ) {
-    // SAFETY: See above: `page` is what `alloc_pages_op` returned.
+    // SAFETY: See above: `page` is what `alloc_pages_op` returned, whose
+    // linear-map address is where `alloc` said the block was.
     let (dev, vaddr) = unsafe {
         (
             dev(d),
             bindings::rdma_phys_to_virt(bindings::rdma_page_to_phys(page)),
         )
     };
-    with_backend::<R, _>(|r| r.free(dev, size, vaddr, handle, AllocKind::Pages));
+    L::with(|o| o.free(dev, size, vaddr, handle, AllocKind::Pages));
 }
 
-/// The `map_resource` op of slot `R`.
+/// `map_resource`.
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn map_resource<const R: usize>(
+unsafe extern "C" fn map_resource<L: Lookup>(
     d: *mut bindings::device,
     phys: bindings::phys_addr_t,
     size: usize,
@@ -520,86 +774,68 @@ unsafe extern "C" fn map_resource<const R: usize>(
 ) -> bindings::dma_addr_t {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    crate::dma_ops::refuse_resource(dev, phys, size);
-    MAPPING_ERROR
+    L::with(|o| o.map_resource(dev, phys, size))
+        .flatten()
+        .unwrap_or(MAPPING_ERROR)
 }
 
-/// The `dma_supported` op of slot `R`.
+/// `dma_supported`.
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn dma_supported<const R: usize>(d: *mut bindings::device, mask: u64) -> c_int {
+unsafe extern "C" fn dma_supported<L: Lookup>(d: *mut bindings::device, mask: u64) -> c_int {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    with_backend::<R, _>(|r| r.dma_supported(dev, mask)).unwrap_or(false) as c_int
+    L::with(|o| o.dma_supported(dev, mask)).unwrap_or(false) as c_int
 }
 
-/// The `get_required_mask` op of slot `R`.
+/// `get_required_mask`.
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn get_required_mask<const R: usize>(d: *mut bindings::device) -> u64 {
+unsafe extern "C" fn get_required_mask<L: Lookup>(d: *mut bindings::device) -> u64 {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    with_backend::<R, _>(|r| r.required_mask(dev)).unwrap_or(0)
+    L::with(|o| o.required_mask(dev)).unwrap_or(0)
 }
 
-/// The `max_mapping_size` op of slot `R`.
+/// `max_mapping_size`.
 ///
 /// # Safety
 ///
 /// Called by the DMA core only, under the DMA API contract above.
-unsafe extern "C" fn max_mapping_size<const R: usize>(d: *mut bindings::device) -> usize {
+unsafe extern "C" fn max_mapping_size<L: Lookup>(d: *mut bindings::device) -> usize {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    with_backend::<R, _>(|r| r.max_mapping_size(dev)).unwrap_or(0)
+    L::with(|o| o.max_mapping_size(dev)).unwrap_or(0)
 }
 
-/// The ops table of slot `R`.
-const fn ops<const R: usize>() -> bindings::dma_map_ops {
+/// The ops table whose trampolines call what `L` finds.
+const fn table<L: Lookup>() -> bindings::dma_map_ops {
     bindings::dma_map_ops {
-        alloc: Some(alloc::<R>),
-        free: Some(free::<R>),
-        alloc_pages_op: Some(alloc_pages_op::<R>),
-        free_pages: Some(free_pages::<R>),
+        alloc: Some(alloc::<L>),
+        free: Some(free::<L>),
+        alloc_pages_op: Some(alloc_pages_op::<L>),
+        free_pages: Some(free_pages::<L>),
         mmap: None,
         get_sgtable: None,
-        map_page: Some(map_page::<R>),
-        unmap_page: Some(unmap_page::<R>),
-        map_sg: Some(map_sg::<R>),
-        unmap_sg: Some(unmap_sg::<R>),
-        map_resource: Some(map_resource::<R>),
+        map_page: Some(map_page::<L>),
+        unmap_page: Some(unmap_page::<L>),
+        map_sg: Some(map_sg::<L>),
+        unmap_sg: Some(unmap_sg::<L>),
+        map_resource: Some(map_resource::<L>),
         unmap_resource: None,
-        sync_single_for_cpu: Some(sync_single::<R, false>),
-        sync_single_for_device: Some(sync_single::<R, true>),
-        sync_sg_for_cpu: Some(sync_sg::<R, false>),
-        sync_sg_for_device: Some(sync_sg::<R, true>),
+        sync_single_for_cpu: Some(sync_single::<L, false>),
+        sync_single_for_device: Some(sync_single::<L, true>),
+        sync_sg_for_cpu: Some(sync_sg::<L, false>),
+        sync_sg_for_device: Some(sync_sg::<L, true>),
         cache_sync: None,
-        dma_supported: Some(dma_supported::<R>),
-        get_required_mask: Some(get_required_mask::<R>),
-        max_mapping_size: Some(max_mapping_size::<R>),
+        dma_supported: Some(dma_supported::<L>),
+        get_required_mask: Some(get_required_mask::<L>),
+        max_mapping_size: Some(max_mapping_size::<L>),
         opt_mapping_size: None,
         get_merge_boundary: None,
     }
 }
-
-/// One ops table per region slot.
-static OPS: [bindings::dma_map_ops; MAX_REGIONS] = [
-    ops::<0>(),
-    ops::<1>(),
-    ops::<2>(),
-    ops::<3>(),
-    ops::<4>(),
-    ops::<5>(),
-    ops::<6>(),
-    ops::<7>(),
-];
-
-/// A slot that never holds a region: `with_backend` finds nothing there, so every
-/// op of its table fails.
-const REFUSE_SLOT: usize = usize::MAX;
-
-/// Refuses every request: for devices behind a region we could not claim.
-static REFUSE_OPS: bindings::dma_map_ops = ops::<REFUSE_SLOT>();

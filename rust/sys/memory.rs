@@ -11,11 +11,8 @@ use kernel::prelude::*;
 /// The kernel's page size (arm64 with 4 KiB pages in our configuration).
 pub(crate) const PAGE_SIZE: u64 = bindings::PAGE_SIZE;
 
-// The pool has no kernel types and assumes 4 KiB pages: hold it to this kernel.
-const _: () = assert!(crate::pool::PAGE_SIZE as u64 == PAGE_SIZE);
-
 /// Whether `[phys, phys + len)` is RAM in the kernel's linear map, where
-/// [`Mapping::copy_in`] and [`Mapping::copy_out`] reach original buffers.
+/// [`Memremap::copy_in`] and [`Memremap::copy_out`] reach original buffers.
 /// Memory without a linear alias (a `no-map` region, device memory) cannot be
 /// bounced; the DMA ops refuse to map it.
 pub(crate) fn in_linear_map(phys: u64, len: usize) -> bool {
@@ -32,7 +29,7 @@ pub(crate) fn in_linear_map(phys: u64, len: usize) -> bool {
 ///
 /// `vaddr` is the start of a live `memremap` mapping of `size` bytes at `phys`,
 /// owned by this value and unmapped in [`Drop`].
-pub(crate) struct Mapping {
+pub(crate) struct Memremap {
     vaddr: NonNull<u8>,
     phys: u64,
     size: usize,
@@ -40,11 +37,11 @@ pub(crate) struct Mapping {
 
 // SAFETY: The mapping is plain memory, usable from any CPU; what is written
 // where is arbitrated by the pool's per-area locks.
-unsafe impl Send for Mapping {}
-// SAFETY: See `Send`; `&Mapping` only hands out copies in and out of it.
-unsafe impl Sync for Mapping {}
+unsafe impl Send for Memremap {}
+// SAFETY: See `Send`; `&Memremap` only hands out copies in and out of it.
+unsafe impl Sync for Memremap {}
 
-impl Mapping {
+impl Memremap {
     /// Maps `size` bytes of physical memory at `phys`.
     pub(crate) fn new(phys: u64, size: usize) -> Result<Self> {
         // SAFETY: `memremap` validates its arguments itself and returns null on
@@ -112,7 +109,7 @@ impl Mapping {
     }
 
     /// Copies `len` bytes from `from` inside this mapping to the linear map at
-    /// `to`; see [`Mapping::copy_in`].
+    /// `to`; see [`Memremap::copy_in`].
     pub(crate) fn copy_out(&self, from: u64, to: u64, len: usize) -> bool {
         let Some(src) = self.virt(from, len) else {
             return false;
@@ -147,7 +144,7 @@ impl Mapping {
     }
 }
 
-impl Drop for Mapping {
+impl Drop for Memremap {
     fn drop(&mut self) {
         // SAFETY: We own the mapping (type invariant) and nothing uses it now:
         // `&self` borrows have ended.
@@ -174,8 +171,8 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Shares the linear-map pages of `mapping`, which must be their linear
-    /// alias ([`Mapping::is_linear_alias`]).
-    pub(crate) fn new(mapping: &Mapping) -> Result<Self> {
+    /// alias ([`Memremap::is_linear_alias`]).
+    pub(crate) fn new(mapping: &Memremap) -> Result<Self> {
         if !mapping.is_linear_alias() {
             return Err(EINVAL);
         }

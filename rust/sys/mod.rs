@@ -7,6 +7,7 @@
 //! wrappers (region handling, attaching, the DMA operations) is safe Rust.
 
 use crate::ffi as bindings;
+use core::fmt;
 use kernel::prelude::*;
 
 #[cfg(not(MODULE))]
@@ -61,5 +62,24 @@ pub(crate) fn keep_forever<T>(value: T) {
             unsafe { bindings::rdma_kmemleak_not_leak(raw.cast()) };
         }
         Err(_) => core::mem::forget(value),
+    }
+}
+
+/// An errno printed by name where we know it (this kernel has no
+/// `CONFIG_SYMBOLIC_ERRNAME` to name it), by number otherwise.
+pub(crate) struct Errno(pub(crate) Error);
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let known = [
+            (EINVAL, "EINVAL"),
+            (EBUSY, "EBUSY"),
+            (ENOSPC, "ENOSPC"),
+            (ENOMEM, "ENOMEM"),
+        ];
+        match known.iter().find(|(e, _)| *e == self.0) {
+            Some((_, name)) => write!(f, "-{}", name),
+            None => write!(f, "errno {}", self.0.to_errno()),
+        }
     }
 }

@@ -6,17 +6,33 @@
 //! before the driver probes, whether a device must use restricted memory
 //! access; when it answers yes, the core refuses the device unless it
 //! negotiated VIRTIO_F_VERSION_1 and VIRTIO_F_ACCESS_PLATFORM. There is one
-//! callback for the whole system, so ours answers for the devices behind our
-//! regions and hands every other device to the callback it replaced.
+//! callback for the whole system: ours asks a [`MemAccessPolicy`] and, for a
+//! device the policy leaves alone, the callback it replaced.
 
 use super::device::Device;
 use crate::ffi as bindings;
+use core::marker::PhantomData;
 use core::ptr::{addr_of, addr_of_mut};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::str::CStr;
 
 type Callback = unsafe extern "C" fn(*mut bindings::virtio_device) -> bindings::bool_;
+
+/// What a device's memory access must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MemAccess {
+    /// Through the platform's DMA API: the core requires ACCESS_PLATFORM.
+    Restricted,
+    /// Not ours to say: the callback we replaced decides.
+    Unclaimed,
+}
+
+/// Decides the memory access of virtio devices as they are probed.
+pub(crate) trait MemAccessPolicy: 'static {
+    /// Decides for `vdev` (and may log and count what it decided).
+    fn decide(vdev: &VirtioDevice) -> MemAccess;
+}
 
 /// A virtio device, borrowed for one callback.
 ///
@@ -61,16 +77,18 @@ static PREVIOUS: AtomicUsize = AtomicUsize::new(0);
 /// Calls of our callback under way: unhooking waits for them to end.
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 
-/// Our callback: "restricted" for our devices (`crate::virtio::restricts`),
-/// the previous callback's answer for the others.
+/// Our callback: "restricted" for the devices `P` claims, the previous
+/// callback's answer for the others.
 ///
 /// # Safety
 ///
 /// Called by the virtio core with a live device being probed.
-unsafe extern "C" fn check_mem_acc(vdev: *mut bindings::virtio_device) -> bindings::bool_ {
+unsafe extern "C" fn check_mem_acc<P: MemAccessPolicy>(
+    vdev: *mut bindings::virtio_device,
+) -> bindings::bool_ {
     IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
     // SAFETY: The caller's contract, passed on.
-    let answer = unsafe { answer(vdev) };
+    let answer = unsafe { answer::<P>(vdev) };
     IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
     answer
 }
@@ -80,10 +98,10 @@ unsafe extern "C" fn check_mem_acc(vdev: *mut bindings::virtio_device) -> bindin
 /// # Safety
 ///
 /// As for [`check_mem_acc`].
-unsafe fn answer(vdev: *mut bindings::virtio_device) -> bool {
+unsafe fn answer<P: MemAccessPolicy>(vdev: *mut bindings::virtio_device) -> bool {
     // INVARIANT: the core passes a device alive for the call.
     let dev = VirtioDevice(vdev);
-    if crate::virtio::restricts(&dev) {
+    if P::decide(&dev) == MemAccess::Restricted {
         return true;
     }
     let prev = PREVIOUS.load(Ordering::Acquire);
@@ -97,11 +115,11 @@ unsafe fn answer(vdev: *mut bindings::virtio_device) -> bool {
     unsafe { prev(vdev) }
 }
 
-/// Our callback installed in `virtio_check_mem_acc_cb`; the previous one is
-/// put back on drop, unless someone replaced ours meanwhile.
-pub(crate) struct MemAccHook(());
+/// Our callback installed in `virtio_check_mem_acc_cb`, asking `P`; the
+/// previous one is put back on drop, unless someone replaced ours meanwhile.
+pub(crate) struct MemAccHook<P: MemAccessPolicy>(PhantomData<P>);
 
-impl MemAccHook {
+impl<P: MemAccessPolicy> MemAccHook<P> {
     /// Installs our callback, remembering the one it replaces.
     pub(crate) fn install() -> Self {
         // SAFETY: A pointer-sized global that the virtio core only reads;
@@ -115,19 +133,19 @@ impl MemAccHook {
             );
             core::ptr::write_volatile(
                 addr_of_mut!(bindings::virtio_check_mem_acc_cb),
-                Some(check_mem_acc),
+                Some(check_mem_acc::<P>),
             );
         }
-        Self(())
+        Self(PhantomData)
     }
 }
 
-impl Drop for MemAccHook {
+impl<P: MemAccessPolicy> Drop for MemAccHook<P> {
     fn drop(&mut self) {
         // SAFETY: As in `install`.
         unsafe {
             let now = core::ptr::read_volatile(addr_of!(bindings::virtio_check_mem_acc_cb));
-            if now.map(|f| f as *const ()) == Some(check_mem_acc as Callback as *const ()) {
+            if now.map(|f| f as *const ()) == Some(check_mem_acc::<P> as Callback as *const ()) {
                 let prev = PREVIOUS.load(Ordering::Acquire);
                 let prev = (prev != 0).then(|| core::mem::transmute::<usize, Callback>(prev));
                 core::ptr::write_volatile(addr_of_mut!(bindings::virtio_check_mem_acc_cb), prev);

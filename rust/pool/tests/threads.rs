@@ -69,12 +69,14 @@ fn threads_map_unmap() {
                     } else {
                         let i = rng.below(live.len() as u64) as usize;
                         let (_, bounce, orig, size, dir, expect) = live.swap_remove(i);
-                        pool.unmap(bounce, size, dir, false, m).unwrap();
+                        pool.unmap(bounce, size, dir, CopyBack::AsDirected, m)
+                            .unwrap();
                         assert_eq!(m.read(orig, size), expect);
                     }
                 }
                 for (_, bounce, orig, size, dir, expect) in live {
-                    pool.unmap(bounce, size, dir, false, m).unwrap();
+                    pool.unmap(bounce, size, dir, CopyBack::AsDirected, m)
+                        .unwrap();
                     assert_eq!(m.read(orig, size), expect);
                 }
             });
@@ -128,7 +130,7 @@ fn racing_double_unmap_frees_once() {
             for _ in 0..2 {
                 s.spawn(|| {
                     barrier.wait();
-                    match pool.unmap(b, size, dir, false, &slow) {
+                    match pool.unmap(b, size, dir, CopyBack::AsDirected, &slow) {
                         Ok(()) => {
                             oks.fetch_add(1, Ordering::Relaxed);
                         }

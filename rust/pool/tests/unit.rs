@@ -10,13 +10,14 @@ use crate::*;
 
 #[test]
 fn print_slot_size() {
+    // A descriptor, and one bit of the free bitmap.
+    let per_slot = core::mem::size_of::<Slot>() as f64 + 1.0 / 8.0;
     eprintln!(
-        "size_of::<Slot>() = {} bytes per slot ({} bytes per 2 KiB slot => {:.2}% overhead)",
+        "slot metadata: {} bytes of descriptor + 1 bit of bitmap = {per_slot} bytes per 2 KiB slot ({:.2}%)",
         core::mem::size_of::<Slot>(),
-        core::mem::size_of::<Slot>(),
-        core::mem::size_of::<Slot>() as f64 * 100.0 / SLOT_SIZE as f64
+        per_slot * 100.0 / SLOT_SIZE as f64
     );
-    assert!(core::mem::size_of::<Slot>() <= 16);
+    assert!(per_slot <= 16.0);
 }
 
 #[test]
@@ -122,14 +123,14 @@ fn pool_new_errors() {
         Some(PoolError::BadAreaCount)
     );
     let four = (0..4)
-        .map(|_| Mutex::new(AreaState::new(vec![Slot::default(); 64])))
+        .map(|_| Mutex::new(host_area(64)))
         .collect::<Vec<_>>();
     assert_eq!(
         Pool::new(0x1000, 256, four).err(),
         Some(PoolError::BadAreaCount)
     );
     // Right count, wrong sizes.
-    let two = [100, 200].map(|n| Mutex::new(AreaState::new(vec![Slot::default(); n])));
+    let two = [100, 200].map(|n| Mutex::new(host_area(n)));
     assert_eq!(
         Pool::new(0x1000, 300, Vec::from(two)).err(),
         Some(PoolError::AreaSizeMismatch)
@@ -234,31 +235,31 @@ fn refusals() {
     let snap = snapshot(&pool);
     let calls = m.calls();
     assert_eq!(
-        pool.unmap(b + 1, 5000, from, false, &m),
+        pool.unmap(b + 1, 5000, from, CopyBack::AsDirected, &m),
         Err(UnmapError::NotMapped)
     );
     assert_eq!(
-        pool.unmap(b + SLOT, 5000 - 2048, from, false, &m),
+        pool.unmap(b + SLOT, 5000 - 2048, from, CopyBack::AsDirected, &m),
         Err(UnmapError::NotMapped)
     );
     assert_eq!(
-        pool.unmap(b, 4999, from, false, &m),
+        pool.unmap(b, 4999, from, CopyBack::AsDirected, &m),
         Err(UnmapError::SizeMismatch)
     );
     assert_eq!(
-        pool.unmap(c, 3000, to, false, &m),
+        pool.unmap(c, 3000, to, CopyBack::AsDirected, &m),
         Err(UnmapError::WrongKind)
     );
     assert_eq!(
-        pool.unmap(base - 1, 1, to, false, &m),
+        pool.unmap(base - 1, 1, to, CopyBack::AsDirected, &m),
         Err(UnmapError::NotMapped)
     );
     assert_eq!(
-        pool.unmap(pool.end(), 1, to, false, &m),
+        pool.unmap(pool.end(), 1, to, CopyBack::AsDirected, &m),
         Err(UnmapError::NotMapped)
     );
     assert_eq!(
-        pool.unmap(u64::MAX, 1, to, false, &m),
+        pool.unmap(u64::MAX, 1, to, CopyBack::AsDirected, &m),
         Err(UnmapError::NotMapped)
     );
     assert_eq!(
@@ -303,7 +304,7 @@ fn refusals() {
     );
     // The direction must be the mapping's; a block is freed as what it is.
     assert_eq!(
-        pool.unmap(b, 5000, to, false, &m),
+        pool.unmap(b, 5000, to, CopyBack::AsDirected, &m),
         Err(UnmapError::WrongDirection)
     );
     assert_eq!(
@@ -318,9 +319,9 @@ fn refusals() {
     // Ranges inside the mapping are fine.
     pool.sync_for_cpu(b + 4999, 1, from, &m).unwrap();
     pool.sync_for_cpu(b + 2500, 0, from, &m).unwrap();
-    pool.unmap(b, 5000, from, false, &m).unwrap();
+    pool.unmap(b, 5000, from, CopyBack::AsDirected, &m).unwrap();
     assert_eq!(
-        pool.unmap(b, 5000, from, false, &m),
+        pool.unmap(b, 5000, from, CopyBack::AsDirected, &m),
         Err(UnmapError::NotMapped)
     );
     pool.free(c, 3000, Block::Coherent).unwrap();
@@ -359,7 +360,7 @@ fn copies_per_direction() {
             pool.sync_for_cpu(b + 50, 10, dir, &m).unwrap();
             let want: u8 = if dir == Direction::ToDevice { 1 } else { 2 };
             assert_eq!(m.read(orig + 50, 10), [want; 10]);
-            pool.unmap(b, 100, dir, skip, &m).unwrap();
+            pool.unmap(b, 100, dir, copy_back(skip), &m).unwrap();
             let back = dir != Direction::ToDevice && !skip;
             assert_eq!(m.read(orig, 50), [if back { 2 } else { 1 }; 50]);
             // Bytes the device did not write keep the original's value.
@@ -378,14 +379,20 @@ fn no_stale_data() {
     let b = pool
         .map(0, 0x1000, SEGMENT_SIZE, Direction::ToDevice, &masked(0), &m)
         .unwrap();
-    pool.unmap(b, SEGMENT_SIZE, Direction::ToDevice, false, &m)
-        .unwrap();
+    pool.unmap(
+        b,
+        SEGMENT_SIZE,
+        Direction::ToDevice,
+        CopyBack::AsDirected,
+        &m,
+    )
+    .unwrap();
     for dir in [Direction::FromDevice, Direction::Bidirectional] {
         // The next mapping: the device writes only 10 bytes of it.
         m.write(0x8_0000, &[0x11; 4096]);
         let b2 = pool.map(0, 0x8_0000, 4096, dir, &masked(0), &m).unwrap();
         m.write(b2, &[0xdd; 10]);
-        pool.unmap(b2, 4096, dir, false, &m).unwrap();
+        pool.unmap(b2, 4096, dir, CopyBack::AsDirected, &m).unwrap();
         let got = m.read(0x8_0000, 4096);
         assert_eq!(&got[..10], &[0xdd; 10]);
         assert!(
@@ -450,7 +457,8 @@ fn full_pool() {
         Err(MapError::Full)
     );
     let freed = maps.swap_remove(37);
-    pool.unmap(freed, 4096, d, false, &m).unwrap();
+    pool.unmap(freed, 4096, d, CopyBack::AsDirected, &m)
+        .unwrap();
     // Any CPU finds the hole, whichever area it is in.
     let again = pool.map(3, 0x1000, 4096, d, &masked(0), &m).unwrap();
     assert_eq!(again, freed);
@@ -461,7 +469,7 @@ fn full_pool() {
     );
     maps.push(again);
     for b in maps {
-        pool.unmap(b, 4096, d, true, &m).unwrap();
+        pool.unmap(b, 4096, d, CopyBack::Skip, &m).unwrap();
     }
     check_pool(&pool);
     // Single slots: exactly nslots of them; then the largest mappings.
@@ -473,7 +481,7 @@ fn full_pool() {
         Err(MapError::Full)
     );
     for b in small {
-        pool.unmap(b, 1, d, false, &m).unwrap();
+        pool.unmap(b, 1, d, CopyBack::AsDirected, &m).unwrap();
     }
     let big: Vec<u64> = (0..2)
         .map(|i| {
@@ -486,7 +494,8 @@ fn full_pool() {
         Err(MapError::Full)
     );
     for b in big {
-        pool.unmap(b, SEGMENT_SIZE, d, false, &m).unwrap();
+        pool.unmap(b, SEGMENT_SIZE, d, CopyBack::AsDirected, &m)
+            .unwrap();
     }
     check_pool(&pool);
     assert_eq!(pool.stats().used, 0);
@@ -530,14 +539,16 @@ fn hiwater_is_pool_wide() {
     let a = pool
         .map(0, 0x1000, 2 * SLOT_SIZE, d, &masked(0), &m)
         .unwrap();
-    pool.unmap(a, 2 * SLOT_SIZE, d, false, &m).unwrap();
+    pool.unmap(a, 2 * SLOT_SIZE, d, CopyBack::AsDirected, &m)
+        .unwrap();
     let b = pool
         .map(1, 0x1000, 2 * SLOT_SIZE, d, &masked(0), &m)
         .unwrap();
     let c = pool.map(2, 0x1000, 1, d, &masked(0), &m).unwrap();
     let s = pool.stats();
     assert_eq!((s.used, s.used_hiwater), (3, 3));
-    pool.unmap(b, 2 * SLOT_SIZE, d, false, &m).unwrap();
-    pool.unmap(c, 1, d, false, &m).unwrap();
+    pool.unmap(b, 2 * SLOT_SIZE, d, CopyBack::AsDirected, &m)
+        .unwrap();
+    pool.unmap(c, 1, d, CopyBack::AsDirected, &m).unwrap();
     assert_eq!(pool.stats().used_hiwater, 3);
 }

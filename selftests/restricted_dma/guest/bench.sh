@@ -1,27 +1,80 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# `make bench`: the kernel's dma_map_benchmark on three empty transports of
-# one guest: behind our region, behind mainline's restricted-dma-pool, and
-# with no region (direct DMA). Prints one "bench:" line per run for the host.
+# `make bench`, in the guest: one boot carries three DMA paths at once, our
+# region, a mainline restricted-dma-pool of the same size, and direct DMA,
+# each with an empty transport (for the kernel's dma_map_benchmark) and a
+# virtio-blk. Prints one "bench:" line per run for the host to collect; runs
+# of one measure are interleaved across the paths, so that a slow moment of
+# this shared machine falls on all of them.
 . ./lib.sh
 load
-SECS=${SECS:-3}
-run() { # TRANSPORT PATH-NAME
-	t=$1
-	echo dma_map_benchmark > "/sys/bus/platform/devices/$t/driver_override"
-	echo "$t" > /sys/bus/platform/drivers/dma_map_benchmark/bind || { echo "bench: cannot bind $t"; return; }
-	for threads in 1 2; do
-		for granule in 1 16; do
-			out=$(./dma_map_benchmark -t "$threads" -s "$SECS" -g "$granule" -d 0 2>&1)
+SECS=${SECS:-1}
+RUNS=${RUNS:-5}
+VCPUS=$(nproc)
+
+# The transport and the blk device of each path, by the region they name.
+path_of() { # REGION-PATTERN -> "EMPTY-TRANSPORT BLK-TRANSPORT"
+	e=$(expect device | awk -v p="$1" '$1 == "empty" && $3 ~ p { print $2; exit }')
+	b=$(expect device | awk -v p="$1" '$1 == "blk" && $3 ~ p { print $2; exit }')
+	echo "$e $b"
+}
+set -- $(path_of '^restricted@')
+ours_e=$1 ours_b=$2
+set -- $(path_of '^restricted-pool@')
+main_e=$1 main_b=$2
+set -- $(path_of '^-$')
+direct_e=$1 direct_b=$2
+PATHS="restricted_dma restricted-dma-pool direct"
+empty_of() { case $1 in restricted_dma) echo "$ours_e" ;; restricted-dma-pool) echo "$main_e" ;; *) echo "$direct_e" ;; esac; }
+blk_t_of() { case $1 in restricted_dma) echo "$ours_b" ;; restricted-dma-pool) echo "$main_b" ;; *) echo "$direct_b" ;; esac; }
+
+bind_bench() {
+	echo dma_map_benchmark > "/sys/bus/platform/devices/$1/driver_override"
+	echo "$1" > /sys/bus/platform/drivers/dma_map_benchmark/bind
+}
+unbind_bench() {
+	echo "$1" > /sys/bus/platform/drivers/dma_map_benchmark/unbind
+	echo > "/sys/bus/platform/devices/$1/driver_override"
+}
+
+# 1. dma_map_benchmark: the cells, then RUNS rounds over all cells and paths.
+# dma_map_benchmark binds to one device at a time: each run binds its path.
+CELLS=
+for t in 1 2 4; do
+	for g in 1 4 16 64; do CELLS="$CELLS $t:$g:0"; done
+	for d in 1 2; do CELLS="$CELLS $t:1:$d"; done
+done
+r=1
+while [ $r -le "$RUNS" ]; do
+	for c in $CELLS; do
+		t=${c%%:*} rest=${c#*:} g=${rest%%:*} d=${rest#*:}
+		for p in $PATHS; do
+			e=$(empty_of "$p")
+			bind_bench "$e" || { echo "bench: cannot bind $e"; continue; }
+			out=$(./dma_map_benchmark -t "$t" -s "$SECS" -g "$g" -d "$d" 2>&1)
+			unbind_bench "$e"
 			map=$(echo "$out" | sed -n 's/.*average map latency(us):\([0-9.]*\).*/\1/p')
 			unmap=$(echo "$out" | sed -n 's/.*average unmap latency(us):\([0-9.]*\).*/\1/p')
-			echo "bench: $2 threads=$threads granule=$granule map=${map:-?} unmap=${unmap:-?}"
+			echo "bench: map path=$p vcpus=$VCPUS threads=$t granule=$g dir=$d run=$r map_us=${map:-nan} unmap_us=${unmap:-nan}"
 		done
 	done
-	echo "$t" > /sys/bus/platform/drivers/dma_map_benchmark/unbind
-	echo > "/sys/bus/platform/devices/$t/driver_override"
-}
-run "$(expect device | awk '$3 ~ /^restricted@/ { print $2; exit }')" restricted_dma
-run "$(expect device | awk '$3 ~ /^restricted-pool@/ { print $2; exit }')" restricted-dma-pool
-run "$(expect device | awk '$3 == "-" { print $2; exit }')" direct
-for f in maps bytes_to_device failed_maps io_tlb_used; do echo "bench: counter $f $(counter "$f")"; done
+	r=$((r + 1))
+done
+
+# 2. virtio-blk throughput, one disk per path (RUNS_BLK rounds of 2 s runs).
+r=1
+while [ $r -le "${RUNS_BLK:-3}" ]; do
+	for pat in seq rand; do
+		for op in write read; do
+			for bs in 4096 65536; do
+				for p in $PATHS; do
+					dev=$(blk_of "$(blk_t_of "$p")") || { echo "bench: no disk for $p"; continue; }
+					out=$(./odirect bench "$dev" "$pat" "$op" "$bs" 2)
+					echo "bench: blk path=$p vcpus=$VCPUS pattern=$pat op=$op bs=$bs run=$r $out"
+				done
+			done
+		done
+	done
+	r=$((r + 1))
+done
+echo "bench: done vcpus=$VCPUS"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Boots the test guest: guest.sh demo | guest.sh check VARIANT
+# Boots the test guest: guest.sh demo | guest.sh check VARIANT | guest.sh bench bench
+# (RDMA_SMP: its vCPUs, 2 by default)
 # Builds what it needs (initramfs, the variant's DTB) into $RDMA_CACHE/guest.
 # A guest that does not power off within its time limit is killed with a
 # message, and counts as a failure.
@@ -16,7 +17,7 @@ mkdir -p "$work"
 [ -f "$RDMA_IMAGE" ] || { echo "guest: no $RDMA_FLAVOUR kernel: run 'make module'" >&2; exit 1; }
 
 machine=$(python3 "$RDMA_SELFTESTS/harness/variants.py" machine "$variant")
-qemu=(qemu-system-aarch64 -M "$machine" -cpu cortex-a57 -smp 2 -m 1024 -nographic -no-reboot -nic none
+qemu=(qemu-system-aarch64 -M "$machine" -cpu cortex-a57 -smp "${RDMA_SMP:-2}" -m 1024 -nographic -no-reboot -nic none
       -global virtio-mmio.force-legacy=false)
 
 # QEMU's own DT for this machine, plus the variant's nodes.

@@ -215,11 +215,13 @@ VARIANTS = {
     ),
 }
 
-# Only for `make bench`: our pool, mainline's restricted-dma-pool and direct
-# DMA, each behind an empty transport for dma_map_benchmark, in one guest.
+# Only for `make bench`: our pool, mainline's restricted-dma-pool of the
+# same size and direct DMA, each with an empty transport for
+# dma_map_benchmark and a virtio-blk, in one guest.
 BENCH = dict(
     regions=[GOOD, MAINLINE],
-    devices=[Device("empty", GOOD.name), Device("empty", MAINLINE.name), Device("empty")],
+    devices=[Device("empty", GOOD.name), Device("empty", MAINLINE.name), Device("empty"),
+             Device("blk", GOOD.name), Device("blk", MAINLINE.name), Device("blk")],
     tests=[],
 )
 

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turns `make bench`'s raw lines into BENCHMARKS.md, a CSV and plots.
+
+Usage: bench-report.py RAW_DIR OUT_DIR BENCHMARKS_MD
+
+RAW_DIR holds core.txt (cargo bench on the host), guest-N.txt (the guest
+with N vCPUs) and info.txt (machine, kernel, QEMU). Every figure is a median
+over runs, with its spread (min..max) beside it; a ratio compares the paths
+run by run (the runs of one measure are interleaved across the paths in one
+boot), and its median and spread are those of the per-run ratios.
+"""
+import csv
+import os
+import statistics
+import sys
+
+PATHS = ["restricted_dma", "restricted-dma-pool", "direct"]
+DIRS = {0: "bidirectional", 1: "to device", 2: "from device"}
+
+
+def parse(path):
+    out = []
+    for line in open(path):
+        if not line.startswith("bench: "):
+            continue
+        words = line.split()[1:]
+        rec = {"kind": words[0]}
+        for w in words[1:]:
+            if "=" in w:
+                k, v = w.split("=", 1)
+                try:
+                    rec[k] = int(v)
+                except ValueError:
+                    try:
+                        rec[k] = float(v)
+                    except ValueError:
+                        rec[k] = v
+        out.append(rec)
+    return out
+
+
+def med(xs):
+    xs = [x for x in xs if x == x]
+    return statistics.median(xs) if xs else float("nan")
+
+
+def spread(xs):
+    xs = [x for x in xs if x == x]
+    return (min(xs), max(xs)) if xs else (float("nan"), float("nan"))
+
+
+def fmt(x, nd=2):
+    return "n/a" if x != x else f"{x:.{nd}f}"
+
+
+def main(raw, outdir, md_path):
+    core = parse(os.path.join(raw, "core.txt"))
+    guest = []
+    for name in sorted(os.listdir(raw)):
+        if name.startswith("guest-"):
+            guest += parse(os.path.join(raw, name))
+    info = dict(l.rstrip("\n").split(": ", 1) for l in open(os.path.join(raw, "info.txt")) if ": " in l)
+    os.makedirs(outdir, exist_ok=True)
+
+    # Every raw number, one CSV.
+    cols = ["kind", "vcpus", "path", "threads", "granule", "dir", "pattern", "op", "bs", "run",
+            "map_us", "unmap_us", "mbps", "cpu_s_per_mb", "size", "ns_per_op", "ops_per_s",
+            "bounce_ns", "memcpy_ns", "ratio", "per_slot"]
+    with open(os.path.join(outdir, "results.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        for r in core + guest:
+            w.writerow(r)
+
+    maps = [r for r in guest if r["kind"] == "map"]
+    blks = [r for r in guest if r["kind"] == "blk"]
+    vcpus = sorted({r["vcpus"] for r in maps})
+
+    def cell(v, p, t, g, d):
+        return sorted((r for r in maps if (r["vcpus"], r["path"], r["threads"], r["granule"], r["dir"]) == (v, p, t, g, d)),
+                      key=lambda r: r["run"])
+
+    def per_run(v, t, g, d, f, a, b):
+        """Per-run ratios of f(path a) / f(path b)."""
+        ra, rb = cell(v, a, t, g, d), cell(v, b, t, g, d)
+        return [f(x) / f(y) for x, y in zip(ra, rb) if f(y) > 0]
+
+    lat = lambda r: r["map_us"] + r["unmap_us"]
+    unmap = lambda r: r["unmap_us"]
+    agg = lambda r: r["threads"] * 1e6 / (r["map_us"] + r["unmap_us"])
+
+    md = []
+    md.append("# Benchmarks\n")
+    md.append("Made by `make bench` (selftests/restricted_dma/harness/bench.sh); every number here comes from its last run. "
+              "Under QEMU's emulation (TCG) absolute figures mean little: compare the paths of one boot, whose runs are "
+              "interleaved. Each figure is the median of its runs, with the spread (min..max) beside it. "
+              "Every raw number is in [results.csv](selftests/restricted_dma/bench/results.csv).\n")
+    md.append("| | |\n|---|---|")
+    for k in ["date", "host", "host cores", "kernel", "qemu", "guest", "runs"]:
+        if k in info:
+            md.append(f"| {k} | {info[k]} |")
+    md.append("")
+
+    # Targets (issue 11), measured.
+    md.append("## Targets\n")
+    md.append("| measure | target | measured (median, spread) | met |")
+    md.append("|---|---|---|---|")
+
+    def target(name, goal, xs, ok, nd=2):
+        m, (lo, hi) = med(xs), spread(xs)
+        met = "n/a" if m != m else ("yes" if ok(m) else "**no**")
+        md.append(f"| {name} | {goal} | {fmt(m, nd)} ({fmt(lo, nd)}..{fmt(hi, nd)}) | {met} |")
+
+    vmax = max(vcpus) if vcpus else 0
+    for v in vcpus:
+        target(f"1 thread, 1 page, map+unmap, bidirectional, {v} vCPUs: ours / mainline",
+               "≤ 0.9x", per_run(v, 1, 1, 0, lat, PATHS[0], PATHS[1]), lambda m: m <= 0.9)
+        target(f"unmap of a to-device mapping (bookkeeping only), {v} vCPUs: ours / mainline",
+               "≤ 0.5x", per_run(v, 1, 1, 1, unmap, PATHS[0], PATHS[1]), lambda m: m <= 0.5)
+        for g in (16, 64):
+            target(f"{g} pages, 1 thread, {v} vCPUs: ours / mainline", "≤ 0.9x",
+                   per_run(v, 1, g, 0, lat, PATHS[0], PATHS[1]), lambda m: m <= 0.9)
+    if vmax >= 4:
+        target(f"4 threads on {vmax} vCPUs, 1 page: aggregate ops/s, ours / mainline", "≥ 2.5x",
+               per_run(vmax, 4, 1, 0, agg, PATHS[0], PATHS[1]), lambda m: m >= 2.5)
+        ours = [a / b for a, b in zip(map(lat, cell(vmax, PATHS[0], 4, 1, 0)), map(lat, cell(vmax, PATHS[0], 1, 1, 0)))]
+        direct = [a / b for a, b in zip(map(lat, cell(vmax, PATHS[2], 4, 1, 0)), map(lat, cell(vmax, PATHS[2], 1, 1, 0)))]
+        m_direct = med(direct)
+        target(f"4-thread / 1-thread latency, ours (direct DMA's in the same boot: {fmt(m_direct)})",
+               "≤ direct's", ours, lambda m: m <= m_direct)
+    cases = sorted({(r["pattern"], r["op"], r["bs"]) for r in blks})
+    for v in vcpus:
+        worst = []
+        for c in cases:
+            a = sorted((r for r in blks if r["vcpus"] == v and r["path"] == PATHS[0] and (r["pattern"], r["op"], r["bs"]) == c), key=lambda r: r["run"])
+            b = sorted((r for r in blks if r["vcpus"] == v and r["path"] == PATHS[1] and (r["pattern"], r["op"], r["bs"]) == c), key=lambda r: r["run"])
+            worst.append(med([x["mbps"] / y["mbps"] for x, y in zip(a, b) if y["mbps"] > 0]))
+        if worst:
+            target(f"virtio-blk MB/s, ours / mainline, the worst of {len(cases)} cases, {v} vCPUs", "≥ 1.0x", worst,
+                   lambda m: min(worst) >= 1.0)
+    c1 = [r for r in core if r["kind"] == "core-map-unmap" and r["threads"] == 1]
+    if c1:
+        target("host core map+unmap without the copy, 1 thread (ns)", "≤ 50 ns", [c1[0]["ns_per_op"]], lambda m: m <= 50, 1)
+    cn = [r for r in core if r["kind"] == "core-map-unmap"]
+    if len(cn) > 1 and c1:
+        top = max(cn, key=lambda r: r["threads"])
+        eff = top["ops_per_s"] / (top["threads"] * c1[0]["ops_per_s"])
+        target(f"host core scaling: {top['threads']} threads' ops/s / ({top['threads']} x 1 thread's)",
+               "near 1.0", [eff], lambda m: m >= 0.8)
+    c64 = [r for r in core if r["kind"] == "core-copy" and r["size"] == 65536]
+    if c64:
+        target("host bounce copy at 64 KiB / memcpy bandwidth", "≥ 0.90", [c64[0]["ratio"]], lambda m: m >= 0.9)
+    slot = [r for r in core if r["kind"] == "core-slot-bytes"]
+    if slot:
+        target("metadata per 2 KiB slot (bytes)", "≤ 16", [slot[0]["per_slot"]], lambda m: m <= 16, 0)
+    md.append("")
+
+    # Latency tables.
+    for v in vcpus:
+        md.append(f"## Map and unmap, {v} vCPUs (µs per operation, dma_map_benchmark)\n")
+        md.append("| threads | pages | direction | path | map | unmap | ratio to mainline | ratio to direct | aggregate ops/s |")
+        md.append("|---|---|---|---|---|---|---|---|---|")
+        cells = sorted({(r["threads"], r["granule"], r["dir"]) for r in maps if r["vcpus"] == v})
+        for t, g, d in cells:
+            for p in PATHS:
+                rs = cell(v, p, t, g, d)
+                if not rs:
+                    continue
+                mm, ms = med([r["map_us"] for r in rs]), spread([r["map_us"] for r in rs])
+                um, us = med([r["unmap_us"] for r in rs]), spread([r["unmap_us"] for r in rs])
+                rm = med(per_run(v, t, g, d, lat, p, PATHS[1])) if p != PATHS[1] else 1.0
+                rd = med(per_run(v, t, g, d, lat, p, PATHS[2])) if p != PATHS[2] else 1.0
+                ag = med([agg(r) for r in rs])
+                md.append(f"| {t} | {g} | {DIRS[d]} | {p} | {fmt(mm)} ({fmt(ms[0])}..{fmt(ms[1])}) | "
+                          f"{fmt(um)} ({fmt(us[0])}..{fmt(us[1])}) | {fmt(rm)} | {fmt(rd)} | {ag:.0f} |")
+        md.append("")
+        md.append(f"![latency by threads, {v} vCPUs](selftests/restricted_dma/bench/latency-threads-{v}.png)")
+        md.append(f"![latency by size, {v} vCPUs](selftests/restricted_dma/bench/latency-size-{v}.png)\n")
+
+    for v in vcpus:
+        md.append(f"## virtio-blk, {v} vCPUs (O_DIRECT, one transfer at a time)\n")
+        md.append("| pattern | op | size | path | MB/s | ratio to mainline | ratio to direct | CPU s per MB |")
+        md.append("|---|---|---|---|---|---|---|---|")
+        for c in cases:
+            rows = {p: sorted((r for r in blks if r["vcpus"] == v and r["path"] == p and (r["pattern"], r["op"], r["bs"]) == c),
+                              key=lambda r: r["run"]) for p in PATHS}
+            for p in PATHS:
+                rs = rows[p]
+                if not rs:
+                    continue
+                mb, sp = med([r["mbps"] for r in rs]), spread([r["mbps"] for r in rs])
+                rm = med([x["mbps"] / y["mbps"] for x, y in zip(rs, rows[PATHS[1]]) if y["mbps"] > 0])
+                rd = med([x["mbps"] / y["mbps"] for x, y in zip(rs, rows[PATHS[2]]) if y["mbps"] > 0])
+                cpu = med([r["cpu_s_per_mb"] for r in rs])
+                md.append(f"| {c[0]} | {c[1]} | {c[2] // 1024} KiB | {p} | {fmt(mb)} ({fmt(sp[0])}..{fmt(sp[1])}) | "
+                          f"{fmt(rm)} | {fmt(rd)} | {fmt(cpu, 4)} |")
+        md.append("")
+        md.append(f"![virtio-blk throughput, {v} vCPUs](selftests/restricted_dma/bench/throughput-{v}.png)\n")
+
+    md.append("## The pool core on the host (cargo bench)\n")
+    md.append("| measure | median | spread |")
+    md.append("|---|---|---|")
+    for r in core:
+        if r["kind"] == "core-map-unmap":
+            md.append(f"| map+unmap, no copy, {r['threads']} thread(s): ns per operation | {r['ns_per_op']} | {r['min']}..{r['max']} |")
+        elif r["kind"] == "core-copy":
+            md.append(f"| map+unmap with the copy, {r['size'] // 1024} KiB: bounce / memcpy GB/s | "
+                      f"{r['bounce_gbps']} / {r['memcpy_gbps']} (ratio {r['ratio']}) | |")
+    md.append("")
+    open(md_path, "w").write("\n".join(md) + "\n")
+
+    # Plots.
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    for v in vcpus:
+        threads = sorted({r["threads"] for r in maps if r["vcpus"] == v})
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for p in PATHS:
+            ax.plot(threads, [med([lat(r) for r in cell(v, p, t, 1, 0)]) for t in threads], marker="o", label=p)
+        ax.set(xlabel="threads", ylabel="map + unmap, µs (median)", title=f"1 page, bidirectional, {v} vCPUs", xticks=threads)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, f"latency-threads-{v}.png"), dpi=100)
+        plt.close(fig)
+        grans = sorted({r["granule"] for r in maps if r["vcpus"] == v and r["dir"] == 0})
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for p in PATHS:
+            ax.plot(grans, [med([lat(r) for r in cell(v, p, 1, g, 0)]) for g in grans], marker="o", label=p)
+        ax.set(xlabel="pages a map", ylabel="map + unmap, µs (median)", title=f"1 thread, bidirectional, {v} vCPUs",
+               xscale="log", yscale="log", xticks=grans)
+        ax.set_xticklabels([str(g) for g in grans])
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, f"latency-size-{v}.png"), dpi=100)
+        plt.close(fig)
+        fig, ax = plt.subplots(figsize=(9, 4))
+        width = 0.27
+        for k, p in enumerate(PATHS):
+            ys = [med([r["mbps"] for r in blks if r["vcpus"] == v and r["path"] == p and (r["pattern"], r["op"], r["bs"]) == c]) for c in cases]
+            ax.bar([i + (k - 1) * width for i in range(len(cases))], ys, width, label=p)
+        ax.set_xticks(range(len(cases)))
+        ax.set_xticklabels([f"{c[0]} {c[1]}\n{c[2] // 1024} KiB" for c in cases], fontsize=8)
+        ax.set(ylabel="MB/s (median)", title=f"virtio-blk O_DIRECT, {v} vCPUs")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, f"throughput-{v}.png"), dpi=100)
+        plt.close(fig)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
