@@ -388,6 +388,7 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         }
         self.mark(start, need, Mark::Used);
         self.used += need;
+        self.counters.hiwater = self.counters.hiwater.max(self.used);
         self.index = if end >= self.slots.len() { 0 } else { end };
         Some(start)
     }

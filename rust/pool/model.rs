@@ -306,6 +306,8 @@ struct Model<'a> {
     coh: Vec<Coh>,
     /// Recently unmapped or freed `(address, size)`, for double unmaps.
     dead: Vec<(u64, usize)>,
+    /// The most slots each area had in use at once.
+    area_hiwater: Vec<usize>,
     stats: Stats,
 }
 
@@ -924,7 +926,20 @@ impl Model<'_> {
     fn check(&mut self) {
         let used = self.used();
         self.stats.used = used;
-        self.stats.used_hiwater = self.stats.used_hiwater.max(used);
+        let layout = self.pool.layout();
+        let mut per_area = vec![0; layout.nareas()];
+        for (first, n) in self
+            .live
+            .iter()
+            .map(|l| (l.first, l.nslots))
+            .chain(self.coh.iter().map(|c| (c.first, c.nslots)))
+        {
+            per_area[layout.locate(first).unwrap().0] += n;
+        }
+        for (h, u) in self.area_hiwater.iter_mut().zip(per_area) {
+            *h = (*h).max(u);
+        }
+        self.stats.used_hiwater = self.area_hiwater.iter().sum();
         if used * 4 >= self.cfg.nslots * 3 {
             cover(Cover::NearlyFull);
         }
@@ -949,6 +964,7 @@ pub(crate) fn run_ops(cfg: PoolCfg, ops: &[Op]) {
         live: Vec::new(),
         coh: Vec::new(),
         dead: Vec::new(),
+        area_hiwater: vec![0; pool.nareas()],
     };
     for op in ops {
         model.op(op);

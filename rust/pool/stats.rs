@@ -12,6 +12,8 @@ pub(crate) struct AreaCounters {
     pub(crate) frees: usize,
     pub(crate) bytes_to_device: u64,
     pub(crate) bytes_from_device: u64,
+    /// The most slots the area had in use at once.
+    pub(crate) hiwater: usize,
 }
 
 impl AreaCounters {
@@ -23,6 +25,7 @@ impl AreaCounters {
             frees: 0,
             bytes_to_device: 0,
             bytes_from_device: 0,
+            hiwater: 0,
         }
     }
 }
@@ -41,20 +44,15 @@ pub struct Stats {
     /// Slots in use (streaming mappings, mappings being unmapped, coherent
     /// allocations), summed over the areas.
     pub used: usize,
-    /// High-water mark of the pool-wide number of slots in use.
+    /// High-water mark of the slots in use: the sum of each area's own
+    /// high-water mark.
     ///
-    /// Per-area high-water marks cannot be summed (the areas peak at
-    /// different times), so the pool keeps one pool-wide atomic count of the
-    /// slots in use (as swiotlb's `total_used`). It is incremented inside
-    /// the area lock right after slots are taken, and decremented inside the
-    /// area lock that gives slots back, so before anyone can take them again:
-    /// it never counts a slot twice and never exceeds `nslots`. After the
-    /// lock is released the new total is `fetch_max`ed into this mark (only
-    /// when it is higher than the mark already is). For any sequence of calls
-    /// that do not overlap in time it is the exact peak of `used`; with
-    /// concurrent calls it is the peak of that linearized count, which may
-    /// miss a transient peak made only of calls still in flight but never
-    /// over-reports.
+    /// The areas may peak at different times, so this is an upper bound of
+    /// the pool-wide peak (exact with one area), never below it: the safe
+    /// side for sizing a region. An exact pool-wide mark needs a count that
+    /// every CPU updates on every map (swiotlb's `total_used`), the one
+    /// cache line all areas would share; the per-area locks are there so
+    /// that CPUs share none.
     pub used_hiwater: usize,
     /// Successful streaming maps.
     pub maps: usize,
@@ -85,6 +83,7 @@ impl Stats {
     /// Adds the counters of one area.
     pub(crate) fn add_area(&mut self, used: usize, c: &AreaCounters) {
         self.used = self.used.wrapping_add(used);
+        self.used_hiwater = self.used_hiwater.wrapping_add(c.hiwater);
         self.maps = self.maps.wrapping_add(c.maps);
         self.unmaps = self.unmaps.wrapping_add(c.unmaps);
         self.allocs = self.allocs.wrapping_add(c.allocs);

@@ -150,15 +150,9 @@ pub struct Pool<L, A> {
     base: u64,
     /// How the slots are split into `areas`.
     layout: AreaLayout,
-    // INVARIANT: `total_used` only counts mappings whose slots are taken:
-    // it is incremented under the area lock after slots are taken, and
-    // decremented under the area lock that gives them back, so before anyone
-    // can take them again.
-    /// Pool-wide slots in use, for `used_hiwater` (see [`Stats::used_hiwater`]).
-    total_used: AtomicUsize,
-    /// High-water mark of `total_used`.
-    used_hiwater: AtomicUsize,
-    /// Maps refused with `Full` (cold path, so pool-wide atomics).
+    /// Maps refused with `Full` (cold path, so pool-wide atomics; the hot
+    /// path touches nothing but its area, so CPUs in different areas never
+    /// share a cache line).
     failed_maps: AtomicUsize,
     /// Allocations refused with `Full`.
     failed_allocs: AtomicUsize,
@@ -220,8 +214,6 @@ where
             areas,
             base,
             layout,
-            total_used: AtomicUsize::new(0),
-            used_hiwater: AtomicUsize::new(0),
             failed_maps: AtomicUsize::new(0),
             failed_allocs: AtomicUsize::new(0),
             bad_unmaps: AtomicUsize::new(0),
@@ -653,7 +645,6 @@ where
         let mut stats = Stats {
             nslots: self.nslots(),
             nareas: self.nareas(),
-            used_hiwater: self.used_hiwater.load(Relaxed),
             failed_maps: self.failed_maps.load(Relaxed),
             failed_allocs: self.failed_allocs.load(Relaxed),
             bad_unmaps: self.bad_unmaps.load(Relaxed),
@@ -699,17 +690,9 @@ where
             let found = lock.with(|st| {
                 let index = st.alloc(&req)?;
                 count(&mut st.counters);
-                let total = self
-                    .total_used
-                    .fetch_add(req.nslots, Relaxed)
-                    .wrapping_add(req.nslots);
-                Some((index, total))
+                Some(index)
             });
-            if let Some((index, total)) = found {
-                // Outside of the lock; skip the atomic RMW in the steady state.
-                if total > self.used_hiwater.load(Relaxed) {
-                    self.used_hiwater.fetch_max(total, Relaxed);
-                }
+            if let Some(index) = found {
                 return Some(self.slot_addr(area_start + index));
             }
         }
@@ -718,10 +701,7 @@ where
 
     /// Frees the mapping whose head is `index` in the locked area `st`.
     fn release(&self, st: &mut super::AreaState<L::Storage, L::Bitmap>, index: usize) {
-        let nslots = st.release(index);
-        // Still under the area lock, so before anyone can take these slots
-        // again (see `total_used`).
-        self.total_used.fetch_sub(nslots, Relaxed);
+        st.release(index);
     }
 }
 

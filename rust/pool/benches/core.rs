@@ -27,6 +27,10 @@ const RUNS: usize = 7;
 
 type HostArea = Mutex<AreaState<Vec<Slot>, Vec<u64>>>;
 
+/// An area and its lock, on cache lines of its own (as the kernel's areas
+/// are, each in its own allocation): CPUs mapping in different areas share
+/// nothing.
+#[repr(align(128))]
 struct Host(HostArea);
 
 impl AreaLock for Host {
