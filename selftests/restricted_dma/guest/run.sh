@@ -1,10 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Runs the kselftests this guest's variant lists (its "tests" line in
-# /etc/restricted_dma/expect, in TEST_PROGS order), each printing its own
-# KTAP. The host counts the results.
-for t in $(sed -n 's/^tests //p' /etc/restricted_dma/expect); do
-	echo "rdma-test-begin: $t"
-	sh "./$t" 2>&1
-	echo "rdma-test-end: $t rc=$?"
-done
+# Runs this guest's kselftests (the "tests" line of /etc/restricted_dma/expect,
+# in order) with kselftest's own runner, as an installed kselftest runs:
+# it prints each test's KTAP nested in its own. The host counts the results.
+export BASE_DIR=/selftests
+. "$BASE_DIR/kselftest/runner.sh"
+cd "$BASE_DIR/restricted_dma" || exit 1
+# shellcheck disable=SC2046
+run_many $(sed -n 's/^tests //p' /etc/restricted_dma/expect)

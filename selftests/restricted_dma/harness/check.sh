@@ -1,114 +1,150 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# `make check`: every test there is, counted into one closing line
+# `make check`: every test there is, as one KTAP document, counted into one
+# closing line by ktap-count.py:
 #   N passed, N failed, N skipped
-# Host: the pool's cargo tests, lints, the DT binding checks. Guest: for each
-# kernel flavour in $FLAVOURS (module, builtin, debug; see env.sh), one boot
-# per variant in variants.py, counting each KTAP result line of each
-# kselftest. Exits non-zero on any failure, including a guest that timed out
-# or a test whose results fall short of its plan.
+# Host: the pool's cargo tests, the DT binding checks, the lints. Guests: for
+# each kernel flavour in $FLAVOURS (module, builtin, debug; see env.sh), one
+# boot per variant in variants.py, whose kselftests kselftest's runner runs;
+# then what the host checks of that guest (console bytes, QEMU's view of the
+# rings). Every part's KTAP is nested under one result line of its own.
+# Exits non-zero on any failure, including a guest that timed out or a test
+# that ran fewer cases than its plan.
 set -uo pipefail
 . "$(dirname "$0")/env.sh"
 flavours=${FLAVOURS:-module builtin debug}
-pass=0 fail=0 skip=0
+variants=(python3 "$RDMA_SELFTESTS/harness/variants.py")
+count=(python3 "$RDMA_SELFTESTS/harness/ktap-count.py")
+results=$RDMA_CACHE/check.ktap
 t0=$(date +%s)
-step() { printf '\n== %s\n' "$*"; }
+n=0
 
-# Build first, one flavour after another, so that a build failure is not
-# counted as a test failure of some later step.
-step "build: ${flavours}"
-# shellcheck disable=SC2086
-"$RDMA_SELFTESTS/harness/build.sh" $flavours || { echo "not ok - build"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+# part NAME: runs the rest of the line, whose output is KTAP, nested under
+# one result line "ok N NAME" (or "not ok"), into $results and on screen.
+part() {
+  local name=$1 out rc
+  shift
+  out=$("$@" 2>&1)
+  rc=$?
+  n=$((n + 1))
+  {
+    echo "$out" | sed 's/^/# /'
+    if [ $rc -eq 0 ]; then echo "ok $n $name"; else echo "not ok $n $name"; fi
+  } | tee -a "$results"
+}
 
-# Host: the pool core under cargo test.
-step "host: cargo test (rust/pool)"
-out=$(cd "$RDMA_REPO/rust/pool" && CARGO_TARGET_DIR=$RDMA_CACHE/cargo-target \
-      "$RDMA_CARGO" test --release --quiet 2>&1)
-rc=$?
-echo "$out" | grep -E '^test result|panicked|FAILED|failures:|^test .* \.\.\. FAILED' || true
-p=$(echo "$out" | sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1/p' | paste -sd+ | bc)
-f=$(echo "$out" | sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' | paste -sd+ | bc)
-pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
-if [ $rc -ne 0 ] && [ "${f:-0}" = 0 ]; then echo "cargo test failed to run"; echo "$out" | tail -n 20; fail=$((fail + 1)); fi
+# ktap_of_cargo: cargo test's lines as KTAP.
+ktap_of_cargo() {
+  local out rc
+  out=$(cd "$RDMA_REPO/rust/pool" && CARGO_TARGET_DIR=$RDMA_CACHE/cargo-target \
+        "$RDMA_CARGO" test --release 2>&1)
+  rc=$?
+  echo "TAP version 13"
+  echo "$out" | awk '
+    /^test .* \.\.\. (ok|FAILED|ignored)$/ {
+      n++; name = $2
+      if ($NF == "ok") print "ok " n " " name
+      else if ($NF == "ignored") print "ok " n " " name " # SKIP ignored"
+      else print "not ok " n " " name
+    }
+    /panicked|^failures:/ { print "# " $0 }
+    END { print "1.." n }'
+  [ $rc -eq 0 ] || echo "$out" | tail -n 20 | sed 's/^/# /'
+  return $rc
+}
 
-# The DT binding.
-step "host: dt-check"
-out=$("$RDMA_SELFTESTS/harness/dt-check.sh" 2>&1); echo "$out"
-pass=$((pass + $(echo "$out" | grep -c '^ok '))); fail=$((fail + $(echo "$out" | grep -c '^not ok ')))
+# ktap_of_lint: rustfmt and clippy, one case.
+ktap_of_lint() {
+  echo "TAP version 13"
+  echo "1..1"
+  if "$RDMA_SELFTESTS/harness/lint.sh" > "$RDMA_CACHE/lint.log" 2>&1; then
+    echo "ok 1 rustfmt and clippy clean"
+  else
+    sed 's/\x1b\[[0-9;]*m//g' "$RDMA_CACHE/lint.log" | grep -E '^(warning|error)|^Diff in' -A6 |
+      head -n 60 | sed 's/^/# /'
+    echo "not ok 1 rustfmt and clippy clean"
+    return 1
+  fi
+}
 
-# Lint: rustfmt and clippy (the kernel's lint set) over all Rust.
-step "host: lint (rustfmt, clippy)"
-if "$RDMA_SELFTESTS/harness/lint.sh" > "$RDMA_CACHE/lint.log" 2>&1; then
-  echo "ok - rustfmt and clippy clean"; pass=$((pass + 1))
-else
-  sed 's/\x1b\[[0-9;]*m//g' "$RDMA_CACHE/lint.log" | grep -E '^(warning|error)|^Diff in' -A6 | head -n 60
-  echo "not ok - rustfmt and clippy clean"; fail=$((fail + 1))
-fi
+# ktap_of_guest FLAVOUR VARIANT: boots the guest; its console's KTAP.
+ktap_of_guest() {
+  local w=$RDMA_CACHE/guest/$1/$2 rc
+  RDMA_FLAVOUR=$1 "$RDMA_SELFTESTS/harness/guest.sh" check "$2" > "$w.guest.log" 2>&1
+  rc=$?
+  # The serial console ends lines with CR LF; the runner's KTAP starts at
+  # its version line.
+  tr -d '\r' < "$w/console.log" > "$w/console.txt" 2>/dev/null
+  sed -n '/^TAP version 13$/,$p' "$w/console.txt" | grep -v '^rdma-guest: done$\|reboot: Power down'
+  # The guest powers off whatever its tests said: a failed test fails the part.
+  ! grep -q '^not ok ' "$w/console.txt" || rc=1
+  if [ $rc -ne 0 ]; then
+    sed 's/^/# /' "$w.guest.log"
+    tail -n 30 "$w/console.txt" 2>/dev/null | sed 's/^/# /'
+  fi
+  return $rc
+}
 
-# Guest: for each flavour, one boot per variant.
-for flavour in $flavours; do
-  export RDMA_FLAVOUR=$flavour
-  . "$RDMA_SELFTESTS/harness/env.sh"
-  tf=$(date +%s) fpass=$pass ffail=$fail fskip=$skip
-  for v in $(python3 "$RDMA_SELFTESTS/harness/variants.py" list); do
-    step "guest: $flavour kernel, variant $v"
-    w=$RDMA_CACHE/guest/$flavour/$v
-    "$RDMA_SELFTESTS/harness/guest.sh" check "$v"
-    rc=$?
-    # The serial console ends lines with CR LF.
-    log=$w/console.txt
-    tr -d '\r' < "$w/console.log" > "$log" 2>/dev/null
-    if [ $rc -ne 0 ]; then
-      echo "not ok - guest $v did not complete (rc $rc)"; tail -n 30 "$log" 2>/dev/null; fail=$((fail + 1))
+# ktap_of_host_view FLAVOUR VARIANT: what the host checks of a guest that
+# ran: what it sent over virtio-console, where QEMU finds the rings.
+ktap_of_host_view() {
+  local w=$RDMA_CACHE/guest/$1/$2 k=0 fail=0 c path what r base size queues outside
+  echo "TAP version 13"
+  for c in $(cat "$w/consoles"); do
+    k=$((k + 1))
+    if cmp -s "$w/$c.to-host" "$w/$c.received"; then
+      echo "ok $k virtio-console $c: 64 KiB from the guest reached the host intact"
+    else
+      echo "not ok $k virtio-console $c: guest-to-host bytes differ ($(stat -c %s "$w/$c.received" 2>/dev/null || echo 0) bytes received)"
+      fail=1
     fi
-    # Per test script: its KTAP lines, checked against its plan.
-    while IFS= read -r t; do
-      body=$(sed -n "/^rdma-test-begin: $t\$/,/^rdma-test-end: $t /p" "$log")
-      plan=$(echo "$body" | sed -n 's/^1\.\.\([0-9]*\).*/\1/p' | head -n1)
-      okn=$(echo "$body" | grep -E '^ok [0-9]+ ' | grep -vc '# SKIP')
-      skn=$(echo "$body" | grep -E '^ok [0-9]+ .*# SKIP' -c)
-      nokn=$(echo "$body" | grep -Ec '^not ok [0-9]+ ')
-      echo "$body" | grep -E '^(not )?ok [0-9]+ |^# ' | sed "s/^/  [$flavour\/$v\/$t] /"
-      pass=$((pass + okn)); skip=$((skip + skn)); fail=$((fail + nokn))
-      if [ -z "$plan" ] || [ $((okn + skn + nokn)) -ne "$plan" ]; then
-        echo "not ok - $flavour/$v/$t: ran $((okn + skn + nokn)) of plan '${plan:-none}'"; fail=$((fail + 1))
-      fi
-    done < <(sed -n 's/^rdma-test-begin: //p' "$log")
-    # Console ports: what the guest sent must have reached the host intact.
-    for c in $(python3 "$RDMA_SELFTESTS/harness/variants.py" consoles "$v"); do
-      if cmp -s "$w/$c.to-host" "$w/$c.received"; then
-        echo "  [$flavour/$v] ok - virtio-console $c: 64 KiB from the guest reached the host intact"; pass=$((pass + 1))
-      else
-        echo "  [$flavour/$v] not ok - virtio-console $c: guest-to-host bytes differ ($(stat -c %s "$w/$c.received" 2>/dev/null || echo 0) bytes received)"
-        fail=$((fail + 1))
-      fi
-    done
-    # Where QEMU says each restricted device's queues are: inside its region.
-    if [ -s "$w/virtqueues.txt" ]; then
-      while read -r path what r base size; do
-        queues=$(sed '/^--$/q' "$w/virtqueues.txt" | awk -v p="$path" '$1 == p && $3 != "0x0"')
-        outside=
-        while read -r _ q desc avail used; do
-          for a in $desc $avail $used; do
-            [ $((a)) -ge $((base)) ] && [ $((a)) -lt $((base + size)) ] || outside="$outside queue $q at $a"
-          done
-        done <<< "$queues"
-        if [ -n "$queues" ] && [ -z "$outside" ]; then
-          echo "  [$flavour/$v] ok - $what: QEMU finds its $(echo "$queues" | grep -c .) virtqueue(s) inside $r"; pass=$((pass + 1))
-        else
-          echo "  [$flavour/$v] not ok - $what: virtqueues inside $r (QEMU: ${outside:-no queue set up})"; fail=$((fail + 1))
-        fi
-      done < <(python3 "$RDMA_SELFTESTS/harness/variants.py" virtqueues "$v")
-    fi
-    for t in $(python3 "$RDMA_SELFTESTS/harness/variants.py" expect "$v" | sed -n 's/^tests //p'); do
-      grep -q "^rdma-test-end: $t " "$log" 2>/dev/null || { echo "not ok - $flavour/$v/$t never finished"; fail=$((fail + 1)); }
-    done
   done
-  echo
-  echo "$flavour kernel: $((pass - fpass)) passed, $((fail - ffail)) failed, $((skip - fskip)) skipped in $(( $(date +%s) - tf )) s"
+  while read -r path what r base size; do
+    k=$((k + 1))
+    queues=$(sed '/^--$/q' "$w/virtqueues.txt" 2>/dev/null | awk -v p="$path" '$1 == p && $3 != "0x0"')
+    outside=
+    while read -r _ q desc avail used; do
+      for a in $desc $avail $used; do
+        [ $((a)) -ge $((base)) ] && [ $((a)) -lt $((base + size)) ] || outside="$outside queue $q at $a"
+      done
+    done <<< "$queues"
+    if [ -n "$queues" ] && [ -z "$outside" ]; then
+      echo "ok $k $what: QEMU finds its $(echo "$queues" | grep -c .) virtqueue(s) inside $r"
+    else
+      echo "not ok $k $what: virtqueues inside $r (QEMU: ${outside:-no queue set up})"
+      fail=1
+    fi
+  done < <([ -s "$w/virtqueues.txt" ] && cat "$w/virtqueues")
+  echo "1..$k"
+  return $fail
+}
+
+: > "$results"
+echo "TAP version 13" | tee -a "$results"
+
+# Build first, one flavour after another, so that a build failure is one
+# failure here and not every test's.
+# shellcheck disable=SC2086
+part "build: $flavours" "$RDMA_SELFTESTS/harness/build.sh" $flavours
+part "host: cargo test (rust/pool)" ktap_of_cargo
+part "host: dt-check" "$RDMA_SELFTESTS/harness/dt-check.sh"
+part "host: lint" ktap_of_lint
+
+for flavour in $flavours; do
+  tf=$(date +%s)
+  first=$(wc -l < "$results")
+  for v in $("${variants[@]}" list); do
+    part "guest: $flavour kernel, variant $v" ktap_of_guest "$flavour" "$v"
+    w=$RDMA_CACHE/guest/$flavour/$v
+    if [ -s "$w/consoles" ] || [ -s "$w/virtqueues.txt" ]; then
+      part "host view: $flavour kernel, variant $v" ktap_of_host_view "$flavour" "$v"
+    fi
+  done
+  echo "# $flavour kernel: $(tail -n +"$((first + 1))" "$results" | "${count[@]}" | tail -n 1) in $(( $(date +%s) - tf )) s" |
+    tee -a "$results"
 done
 
+echo "1..$n" >> "$results"
 echo
-echo "checks took $(( $(date +%s) - t0 )) s"
-echo "$pass passed, $fail failed, $skip skipped"
-[ $fail -eq 0 ]
+echo "checks took $(( $(date +%s) - t0 )) s; all results: $results"
+"${count[@]}" "$results"

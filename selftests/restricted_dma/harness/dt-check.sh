@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # `make dt-check` (and part of `make check`): the DT binding and the guest DTs.
 #
-# Prints one result line per check, "ok N what" or "not ok N what", with "# "
+# Prints KTAP: one result line per check, "ok N what" or "not ok N what", with "# "
 # diagnostics, and exits non-zero if any check failed. Checks:
 #   - the binding is a valid schema (dt-doc-validate) and passes yamllint with
 #     the kernel's settings;
@@ -31,6 +31,7 @@ example_dtc_flags=(-Wno-avoid_unnecessary_addr_size -Wno-graph_child_address
                    -Wunique_unit_address_if_enabled)
 
 n=0 failed=0
+echo "TAP version 13"
 # result STATUS DESCRIPTION: one result line (STATUS 0 is a pass).
 result() {
   n=$((n + 1))
@@ -70,12 +71,7 @@ validate() {
   rm -f "$out.json"
   "$venv/dt-validate" -s "$schema" ${limit:+-l "$limit"} --json-output "$out.json" "$dtb" \
     >"$out.txt" 2>&1 || return 1
-  python3 - "$out.json" >"$out.nodes" <<'EOF' || return 1
-import json, sys
-for d in json.load(open(sys.argv[1])):
-    msg = d.get("message", "").replace("\n", " ")
-    print(f"{d.get('node') or '?'}\t{d.get('level', '?')}: {msg}")
-EOF
+  python3 "$RDMA_SELFTESTS/harness/dtcheck.py" nodes "$out.json" >"$out.nodes"
 }
 
 # --- The binding itself -----------------------------------------------------
@@ -148,52 +144,7 @@ demo=$("${variants[@]}" demo)
 # The demo guest has more regions and devices than the example shows: the
 # example is its first region with that region's first (virtio-blk) device.
 want=$("${variants[@]}" expect "$demo" | awk '$1 == "good" { split($5, c, ","); print $1, $2, $3, $4, c[1]; exit }')
-got=$("$venv/python3" - "$ex.dtb" "$compatible" <<'EOF' 2>&1
-import struct, sys
-import libfdt
-
-fdt = libfdt.Fdt(open(sys.argv[1], "rb").read())
-Q = (libfdt.FDT_ERR_NOTFOUND,)
-
-def prop(off, name):
-    p = fdt.getprop(off, name, Q)
-    return None if isinstance(p, int) else bytes(p)
-
-def cells(off, name, default):
-    p = prop(off, name)
-    return default if p is None else struct.unpack(">I", p)[0]
-
-def nodes(off):
-    yield off
-    sub = fdt.first_subnode(off, Q)
-    while sub >= 0:
-        yield from nodes(sub)
-        sub = fdt.next_subnode(sub, Q)
-
-def number(b):
-    return int.from_bytes(b, "big")
-
-root = fdt.path_offset("/example-0")
-for off in nodes(root):
-    compat = prop(off, "compatible")
-    if compat is None or sys.argv[2] not in compat.decode().split("\0"):
-        continue
-    parent = fdt.parent_offset(off)
-    ac, sc = cells(parent, "#address-cells", 2), cells(parent, "#size-cells", 1)
-    reg = prop(off, "reg") or b""
-    if len(reg) != 4 * (ac + sc):
-        print(f"{fdt.get_name(off)}: reg is not one ({ac}+{sc})-cell range")
-        continue
-    base, size = number(reg[:4 * ac]), number(reg[4 * ac:])
-    ph = fdt.get_phandle(off)
-    users = []
-    for o in nodes(root):
-        mr = prop(o, "memory-region") or b""
-        if ph and ph in struct.unpack(f">{len(mr) // 4}I", mr):
-            users.append(fdt.get_name(o))
-    print(f"good {fdt.get_name(off)} 0x{base:x} 0x{size:x} {','.join(users) or '-'}")
-EOF
-)
+got=$("$venv/python3" "$RDMA_SELFTESTS/harness/dtcheck.py" regions "$ex.dtb" /example-0 "$compatible" 2>&1)
 [ -n "$want" ] && [ "$got" = "$want" ]
 result $? "the binding's first example is the $demo guest's region: ${want:-nothing}"
 if [ "$got" != "$want" ]; then
@@ -226,15 +177,7 @@ errors_on() { cut -f1 "$1.nodes" | sort -u; }
 # schema_ok is False.
 for v in $("${variants[@]}" list); do
   "${variants[@]}" dts "$v" "$("$RDMA_SELFTESTS/harness/machine-dts.sh" "$("${variants[@]}" machine "$v")")" >"$tmp/$v.dts"
-  want=$(python3 - "$RDMA_SELFTESTS/harness" "$v" <<'EOF'
-import sys
-sys.path.insert(0, sys.argv[1])
-import variants
-for r in variants.VARIANTS[sys.argv[2]]["regions"]:
-    if not r.schema_ok:
-        print(f"/reserved-memory/{r.name}")
-EOF
-)
+  want=$("${variants[@]}" schema-rejects "$v")
   want=$(echo "$want" | sed '/^$/d' | sort -u)
   what="variant $v: the guest DT validates"
   [ -z "$want" ] || what="variant $v: the schema rejects exactly $(echo "$want" | sed 's|.*/||' | paste -sd' ')"
@@ -279,5 +222,6 @@ while IFS=$'\t' read -r dts kind node why; do
   diag <"$o.nodes"
 done <"$tmp/cases.list"
 
+echo "1..$n"
 echo "# $((n - failed)) of $n DT checks passed"
 [ $failed -eq 0 ]

@@ -20,14 +20,16 @@ machine=$(python3 "$RDMA_SELFTESTS/harness/variants.py" machine "$variant")
 qemu=(qemu-system-aarch64 -M "$machine" -cpu cortex-a57 -smp "${RDMA_SMP:-2}" -m 1024 -nographic -no-reboot -nic none
       -global virtio-mmio.force-legacy=false)
 
-# QEMU's own DT for this machine, plus the variant's nodes.
-base_dts=$("$RDMA_SELFTESTS/harness/machine-dts.sh" "$machine")
-python3 "$RDMA_SELFTESTS/harness/variants.py" dts "$variant" "$base_dts" > "$work/guest.dts"
+# Everything the guest is made of, from variants.py in one go: its DT (QEMU's
+# own for this machine, plus the variant's nodes), QEMU's arguments, what its
+# tests expect, its disks and console ports, what the host checks after.
+python3 "$RDMA_SELFTESTS/harness/variants.py" write "$variant" "$work" \
+  "$("$RDMA_SELFTESTS/harness/machine-dts.sh" "$machine")"
 dtc -q -I dts -O dtb -o "$work/guest.dtb" "$work/guest.dts"
 
 # Console ports: what the host sends each one and what the guest must send
 # back, random for each boot; the guest gets copies in its initramfs.
-consoles=$(python3 "$RDMA_SELFTESTS/harness/variants.py" consoles "$variant")
+consoles=$(cat "$work/consoles")
 for c in $consoles; do
   head -c 65536 /dev/urandom > "$work/$c.to-guest"
   head -c 65536 /dev/urandom > "$work/$c.to-host"
@@ -35,14 +37,14 @@ for c in $consoles; do
   mkfifo "$work/$c.in" "$work/$c.out"
 done
 
-# The initramfs: busybox, /init, the module, the tests and the variant's
+# The initramfs: busybox, /init, the modules, the tests and the variant's
 # expectations.
 "$RDMA_SELFTESTS/harness/initramfs.sh" "$work" "$variant"
 
-for d in $(python3 "$RDMA_SELFTESTS/harness/variants.py" disks "$variant"); do
+for d in $(cat "$work/disks"); do
   rm -f "$work/$d"; truncate -s 64M "$work/$d"
 done
-mapfile -t devs < <(python3 "$RDMA_SELFTESTS/harness/variants.py" qemu "$variant" "$work" | grep .)
+mapfile -t devs < "$work/qemu.args"
 
 # Feed and drain the console FIFOs while the guest runs; answer the guest's
 # requests to look at it from the host (qmp-agent.py).

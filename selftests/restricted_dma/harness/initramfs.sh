@@ -11,7 +11,7 @@ root=$work/rootfs
 bb=$RDMA_CACHE/busybox/bin/busybox
 [ -x "$bb" ] || { echo "initramfs: busybox missing: run 'make deps'" >&2; exit 1; }
 
-rm -rf "$root" && mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc/restricted_dma,lib/modules,selftests/restricted_dma}
+rm -rf "$root" && mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc/restricted_dma,lib/modules,selftests/restricted_dma,selftests/kselftest}
 cp "$bb" "$root/bin/busybox"
 cp "$RDMA_SELFTESTS/guest/init" "$root/init"
 chmod +x "$root/init"
@@ -25,8 +25,13 @@ fi
 [ -f "$tko" ] || { echo "initramfs: $tko missing: run 'make module'" >&2; exit 1; }
 cp "$tko" "$root/lib/modules/"
 t=$root/selftests/restricted_dma
-cp "$RDMA_KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh" "$t/"
+# Installed as kselftest installs a collection: kselftest's runner and
+# helpers beside it, the tests executable, and the collection's settings.
+cp "$RDMA_KSRC/tools/testing/selftests/kselftest/runner.sh" \
+   "$RDMA_KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh" "$root/selftests/kselftest/"
+cp "$RDMA_KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh" "$RDMA_SELFTESTS/settings" "$t/"
 cp "$RDMA_SELFTESTS"/*.sh "$RDMA_SELFTESTS"/guest/*.sh "$t/"
+chmod +x "$t"/*.sh
 # Test programs in C, built static for the arm64 guest.
 cc=(aarch64-linux-gnu-gcc -static -O2 -Wall)
 for c in "$RDMA_SELFTESTS"/*.c; do
@@ -41,7 +46,7 @@ cp "$RDMA_KSRC/include/linux/map_benchmark.h" "$inc/linux/"
 
 v=$work/variant-root
 rm -rf "$v" && mkdir -p "$v/etc/restricted_dma"
-python3 "$RDMA_SELFTESTS/harness/variants.py" expect "$variant" > "$v/etc/restricted_dma/expect"
+cp "$work/expect" "$v/etc/restricted_dma/expect"
 for f in "$work"/*.to-guest "$work"/*.to-host; do
   [ -e "$f" ] && cp "$f" "$v/etc/restricted_dma/"
 done

@@ -11,8 +11,12 @@ virtio devices. From it this script derives, so that they cannot disagree:
 It also gives the DT binding's checks (harness/dt-check.sh) their test DTs:
 schema-cases writes one DT per region the binding must accept or reject.
 
-Usage: variants.py list | demo | dts NAME BASE_DTS | qemu NAME WORKDIR | expect NAME | disks NAME
-       | machine NAME | virtqueues NAME
+Usage: variants.py list | demo | machine NAME
+       | write NAME WORKDIR BASE_DTS   all of a guest's files, in WORKDIR:
+             guest.dts, qemu.args (one argument a line), expect, disks,
+             consoles, virtqueues
+       | expect NAME | dts NAME BASE_DTS | qemu NAME WORKDIR | disks NAME
+       | consoles NAME | virtqueues NAME | schema-rejects NAME
        | schema-cases BASE_DTS OUTDIR
 """
 import os
@@ -415,6 +419,36 @@ def schema_cases(base_dts, outdir):
         print(f"{fname}\t{kind}\t{node}\t{why}")
 
 
+def disks(name):
+    v = variant(name)
+    return ([f"disk{k}.img" for k, d in enumerate(v["devices"]) if d.kind == "blk"] +
+            [f"pcidisk{k}.img" for k, p in enumerate(v.get("pci", [])) if p.kind == "blk"])
+
+
+def consoles(name):
+    return [f"con{k}" for k, d in enumerate(variant(name)["devices"]) if d.kind == "console"]
+
+
+def schema_rejects(name):
+    """The nodes of a guest's DT the binding must reject, one a line."""
+    return "".join(f"/reserved-memory/{r.name}\n" for r in variant(name)["regions"] if not r.schema_ok)
+
+
+def write(name, work, base_dts):
+    """Everything a guest is made of, as guest.sh boots it."""
+    files = {
+        "guest.dts": dts(name, base_dts),
+        "qemu.args": "".join(a + "\n" for a in qemu(name, work)),
+        "expect": expect(name),
+        "disks": "".join(d + "\n" for d in disks(name)),
+        "consoles": "".join(c + "\n" for c in consoles(name)),
+        "virtqueues": virtqueues(name),
+    }
+    for f, text in files.items():
+        with open(os.path.join(work, f), "w") as out:
+            out.write(text)
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "list":
@@ -430,11 +464,13 @@ def main(argv):
     elif cmd == "schema-cases":
         schema_cases(argv[2], argv[3])
     elif cmd == "consoles":
-        print(" ".join(f"con{k}" for k, d in enumerate(variant(argv[2])["devices"]) if d.kind == "console"))
+        print(" ".join(consoles(argv[2])))
     elif cmd == "disks":
-        v = variant(argv[2])
-        print(" ".join([f"disk{k}.img" for k, d in enumerate(v["devices"]) if d.kind == "blk"] +
-                       [f"pcidisk{k}.img" for k, p in enumerate(v.get("pci", [])) if p.kind == "blk"]))
+        print(" ".join(disks(argv[2])))
+    elif cmd == "write":
+        write(argv[2], argv[3], argv[4])
+    elif cmd == "schema-rejects":
+        sys.stdout.write(schema_rejects(argv[2]))
     elif cmd == "machine":
         print(machine(argv[2]))
     elif cmd == "virtqueues":
