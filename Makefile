@@ -18,7 +18,7 @@ export FLAVOURS
 # Kernel builds take the machine's cores: never two at once.
 .NOTPARALLEL:
 .PHONY: all deps kernel kernel-builtin kernel-debug kernels module run check \
-	dt-check bench lint fuzz clean
+	check-debug dt-check bench lint fuzz clean
 
 all: module
 
@@ -54,6 +54,10 @@ endif
 check: deps
 	@$(HARNESS)/check.sh
 
+## check-debug: the whole suite on the debug kernel alone (part of `check`)
+check-debug: deps
+	@FLAVOURS=debug $(HARNESS)/check.sh
+
 ## dt-check: the DT binding and the guest DTs (dtschema; no kernel build)
 dt-check: deps
 	@$(HARNESS)/dt-check.sh
@@ -63,7 +67,7 @@ lint: deps
 	@$(HARNESS)/build.sh module
 	@$(HARNESS)/lint.sh
 
-## bench: the kernel's dma_map_benchmark through our pool and mainline's
+## bench: our pool, mainline's and direct DMA side by side: BENCHMARKS.md
 bench: module
 	@$(HARNESS)/bench.sh
 
