@@ -70,6 +70,8 @@ ktap_of_lint() {
 # ktap_of_guest FLAVOUR VARIANT: boots the guest; its console's KTAP.
 ktap_of_guest() {
   local w=$RDMA_CACHE/guest/$1/$2 rc
+  # (On a fresh cache the log's directory does not exist yet.)
+  mkdir -p "$w"
   RDMA_FLAVOUR=$1 "$RDMA_SELFTESTS/harness/guest.sh" check "$2" > "$w.guest.log" 2>&1
   rc=$?
   # The serial console ends lines with CR LF; the runner's KTAP starts at
