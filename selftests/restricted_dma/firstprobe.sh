@@ -19,7 +19,7 @@ n=$(grep -c . /tmp/firstprobe)
 # check.sh holds them to the regions (the devices' own view of where their
 # rings are, not ours).
 for t in $(awk '{ print $1 }' /tmp/firstprobe); do wait_blk "$t" > /dev/null; done
-echo "rdma-host: virtqueues"
+ask_host virtqueues
 sleep 3
 ktap_print_header
 ktap_set_plan $((1 + 2 * n))

@@ -134,6 +134,14 @@ result() {
 	if "$@"; then ktap_test_pass "$desc"; else ktap_test_fail "$desc"; fi
 }
 
+# ask_host REQUEST...: asks the host something (harness/qmp-agent.py reads
+# the serial console). Written to the console itself, not to stdout: the
+# kselftest runner pipes a test's output through a prefixing filter that
+# buffers it, and the request would reach the host only when the test ends.
+ask_host() {
+	echo "rdma-host: $*" > /dev/console
+}
+
 # Whether the kernel log has a line containing the fixed string $1.
 log_has() {
 	dmesg | grep -qF -- "$1"
