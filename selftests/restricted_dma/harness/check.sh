@@ -101,9 +101,15 @@ ktap_of_host_view() {
       fail=1
     fi
   done
-  while read -r path what r base size; do
+  while read -r path what r base size plug; do
     k=$((k + 1))
-    queues=$(sed '/^--$/q' "$w/virtqueues.txt" 2>/dev/null | awk -v p="$path" '$1 == p && $3 != "0x0"')
+    if [ "$plug" = hotplug ] && ! grep -q "^$path " "$w/virtqueues.txt" 2>/dev/null; then
+      echo "ok $k $what: virtqueues inside $r # SKIP not hot-added in this run"
+      continue
+    fi
+    # QEMU's last answer: a test that adds a device asks again after.
+    queues=$(awk -v p="$path" '$0 == "--" { last = cur; cur = ""; next }
+      $1 == p && $3 != "0x0" { cur = cur $0 "\n" } END { printf "%s", last }' "$w/virtqueues.txt" 2>/dev/null)
     outside=
     while read -r _ q desc avail used; do
       for a in $desc $avail $used; do

@@ -47,9 +47,10 @@ done
 mapfile -t devs < "$work/qemu.args"
 
 # Feed and drain the console FIFOs while the guest runs; answer the guest's
-# requests to look at it from the host (qmp-agent.py).
+# requests to look at it from the host, or to add a device (qmp-agent.py).
 rm -f "$work/qmp.sock" "$work/virtqueues.txt"
-python3 "$RDMA_SELFTESTS/harness/qmp-agent.py" "$work/qmp.sock" "$work/console.log" "$work/virtqueues.txt" &
+python3 "$RDMA_SELFTESTS/harness/qmp-agent.py" "$work/qmp.sock" "$work/console.log" "$work/virtqueues.txt" \
+  "$work/hotplug" &
 agent=$!
 readers=() writers=()
 for c in $consoles; do

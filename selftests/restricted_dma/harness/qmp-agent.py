@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Answers a guest's requests to look at it from the host, over QMP.
 
-Usage: qmp-agent.py QMP_SOCKET CONSOLE_LOG OUT
+Usage: qmp-agent.py QMP_SOCKET CONSOLE_LOG OUT HOTPLUG
 
 Follows the guest's console log. On each line "rdma-host: virtqueues" it asks
 QEMU where every virtio device's queues are (x-query-virtio-queue-status:
@@ -10,9 +10,13 @@ the guest-physical addresses the device itself uses) and appends one line a
 queue to OUT:
     QOM_PATH QUEUE DESC AVAIL USED
 check.sh then holds each restricted device's queues to its region: the
-device's own view, not the guest's word. Ends when QEMU goes.
+device's own view, not the guest's word. On a line "rdma-host: hotplug ID"
+it adds device ID to the running guest with device_add, as a VMM would; the
+file HOTPLUG (variants.py) has the argument, on a line "ID ARGUMENT". Ends
+when QEMU goes.
 """
 import json
+import re
 import socket
 import sys
 import time
@@ -29,7 +33,9 @@ def connect(path):
     raise SystemExit(f"qmp-agent: no QMP socket at {path}")
 
 
-def main(sock_path, log_path, out_path):
+def main(sock_path, log_path, out_path, hotplug_path):
+    with open(hotplug_path) as f:
+        hotplug = dict(line.split(None, 1) for line in f if line.strip())
     qmp = connect(sock_path)
 
     def cmd(name, **args):
@@ -45,14 +51,20 @@ def main(sock_path, log_path, out_path):
 
     json.loads(qmp.readline())  # the greeting
     cmd("qmp_capabilities")
-    seen = 0
+    seen, added = 0, set()
     with open(out_path, "w") as out:
         while True:
             try:
                 with open(log_path, errors="replace") as log:
-                    requests = log.read().count("rdma-host: virtqueues")
+                    text = log.read()
             except FileNotFoundError:
-                requests = 0
+                text = ""
+            for dev in re.findall(r"rdma-host: hotplug (\S+)", text):
+                if dev not in added and dev in hotplug:
+                    added.add(dev)
+                    said = cmd("human-monitor-command", **{"command-line": "device_add " + hotplug[dev].strip()})
+                    print(f"qmp-agent: device_add {dev}: {said.strip() or 'done'}", file=sys.stderr)
+            requests = text.count("rdma-host: virtqueues")
             while seen < requests:
                 seen += 1
                 for dev in cmd("x-query-virtio") or []:
@@ -68,6 +80,6 @@ def main(sock_path, log_path, out_path):
 
 if __name__ == "__main__":
     try:
-        main(*sys.argv[1:4])
+        main(*sys.argv[1:5])
     except (EOFError, OSError, ValueError):
         pass  # QEMU went away

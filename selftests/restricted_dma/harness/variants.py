@@ -14,7 +14,7 @@ schema-cases writes one DT per region the binding must accept or reject.
 Usage: variants.py list | demo | machine NAME
        | write NAME WORKDIR BASE_DTS   all of a guest's files, in WORKDIR:
              guest.dts, qemu.args (one argument a line), expect, disks,
-             consoles, virtqueues
+             consoles, virtqueues, hotplug
        | expect NAME | dts NAME BASE_DTS | qemu NAME WORKDIR | disks NAME
        | consoles NAME | virtqueues NAME | schema-rejects NAME
        | schema-cases BASE_DTS OUTDIR
@@ -76,10 +76,14 @@ class Device:
 class PciDevice:
     """A modern-only virtio PCI device (blk or rng) on QEMU's root complex, at
     slot `slot` (BDF 0000:00:SS.0). It is restricted when the variant's
-    `pci_region` is set: that region is named by the host bridge's node."""
+    `pci_region` is set: that region is named by the host bridge's node.
 
-    def __init__(self, kind, slot, iommu=True):
-        self.kind, self.slot, self.iommu = kind, slot, iommu
+    With `hotplug`, slot `slot` holds a PCIe root port instead, empty at boot:
+    the guest asks the host (qmp-agent.py) to device_add the device behind it
+    while the guest runs, as a VMM adds a device to a running VM."""
+
+    def __init__(self, kind, slot, iommu=True, hotplug=False):
+        self.kind, self.slot, self.iommu, self.hotplug = kind, slot, iommu, hotplug
 
     @property
     def bdf(self):
@@ -185,13 +189,15 @@ VARIANTS = {
         ],
     ),
     # Virtio over PCI: the host bridge names PCIR. A blk and an rng that
-    # negotiate ACCESS_PLATFORM, a blk that does not (refused), and a
-    # virtio-mmio blk on GOOD beside them.
+    # negotiate ACCESS_PLATFORM, a blk that does not (refused), a root port
+    # into which the test hot-adds a blk, and a virtio-mmio blk on GOOD
+    # beside them.
     "pci": dict(
         regions=[GOOD, PCIR],
         devices=[Device("blk", GOOD.name)],
         pci_region=PCIR.name,
-        pci=[PciDevice("blk", 3), PciDevice("rng", 4), PciDevice("blk", 5, iommu=False)],
+        pci=[PciDevice("blk", 3), PciDevice("rng", 4), PciDevice("blk", 5, iommu=False),
+             PciDevice("blk", 6, hotplug=True)],
         tests=["region.sh", "firstprobe.sh", "pci.sh", "reload.sh"],
     ),
     # The same host bridge with an SMMUv3 in front of it: the DMA core would
@@ -308,20 +314,35 @@ def qemu(name, work):
         else:
             raise SystemExit(f"unknown device kind {d.kind}")
     for k, p in enumerate(variant(name).get("pci", [])):
-        opts = f"iommu_platform={'on' if p.iommu else 'off'},disable-legacy=on,addr=0x{p.slot:x},id=pdev{k}"
         if p.kind == "blk":
-            args += ["-drive", f"if=none,id=p{k},file={work}/pcidisk{k}.img,format=raw",
-                     "-device", f"virtio-blk-pci,drive=p{k},{opts}"]
-        elif p.kind == "rng":
-            args += ["-device", f"virtio-rng-pci,{opts}"]
+            args += ["-drive", f"if=none,id=p{k},file={work}/pcidisk{k}.img,format=raw"]
+        if p.hotplug:
+            args += ["-device", f"pcie-root-port,id=hp{k},bus=pcie.0,chassis={k + 1},addr=0x{p.slot:x}"]
         else:
-            raise SystemExit(f"unknown PCI device kind {p.kind}")
+            args += ["-device", pci_device(p, k) + f",addr=0x{p.slot:x}"]
     return args
+
+
+def pci_device(p, k):
+    """QEMU's -device (or device_add) argument for PCI device `p`, the k-th."""
+    driver = {"blk": f"virtio-blk-pci,drive=p{k}", "rng": "virtio-rng-pci"}.get(p.kind)
+    if driver is None:
+        raise SystemExit(f"unknown PCI device kind {p.kind}")
+    bus = f",bus=hp{k}" if p.hotplug else ""
+    return f"{driver}{bus},iommu_platform={'on' if p.iommu else 'off'},disable-legacy=on,id=pdev{k}"
+
+
+def hotplug(name):
+    """What the host adds when the guest asks (qmp-agent.py): one line each,
+    ID DEVICE_ADD_ARGUMENT."""
+    return "".join(f"pdev{k} {pci_device(p, k)}\n"
+                   for k, p in enumerate(variant(name).get("pci", [])) if p.hotplug)
 
 
 def virtqueues(name):
     """The devices whose queues must lie in their region, as QEMU reports
-    them (qmp-agent.py): one line each, QOM_PATH WHAT REGION BASE SIZE.
+    them (qmp-agent.py): one line each, QOM_PATH WHAT REGION BASE SIZE, and
+    `hotplug` for a device the guest has the host add (if it did).
     Those are the devices behind a claimed region that work through it:
     ACCESS_PLATFORM offered, dma-coherent, no IOMMU in front."""
     v = variant(name)
@@ -334,9 +355,12 @@ def virtqueues(name):
     r = good.get(v.get("pci_region"))
     if r and "iommu=" not in machine(name):
         for k, p in enumerate(v.get("pci", [])):
+            # (pci.sh asks the host to look again once it has hot-added
+            # its device: check.sh reads the last answer.)
             if p.iommu:
                 # A virtio-pci device's virtio device is its "virtio-backend" child.
-                lines.append(f"/machine/peripheral/pdev{k}/virtio-backend {p.bdf} {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x}")
+                what, plug = (f"hot-added-behind-{p.bdf}", " hotplug") if p.hotplug else (p.bdf, "")
+                lines.append(f"/machine/peripheral/pdev{k}/virtio-backend {what} {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x}{plug}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -357,6 +381,10 @@ def expect(name):
          pcidevice KIND BDF REGION|- IOMMU  a virtio PCI device, the region its
                                             host bridge names, whether it offers
                                             ACCESS_PLATFORM
+         pcihotplug KIND PORT REGION|- IOMMU ID
+                                            the same, added while the guest runs
+                                            behind the root port at BDF PORT when
+                                            the guest prints "rdma-host: hotplug ID"
          machine MACHINE                    QEMU's -M
          reload-rounds N                    reload.sh's rounds (default 20)
     """
@@ -381,8 +409,9 @@ def expect(name):
                      f" {'coherent' if d.coherent else 'noncoherent'}")
     for n, t in enumerate(v.get("testnodes", [])):
         lines.append(f"testnode {n} {t.region}")
-    for p in v.get("pci", []):
-        lines.append(f"pcidevice {p.kind} {p.bdf} {v.get('pci_region') or '-'} {'on' if p.iommu else 'off'}")
+    for k, p in enumerate(v.get("pci", [])):
+        what = f"{p.kind} {p.bdf} {v.get('pci_region') or '-'} {'on' if p.iommu else 'off'}"
+        lines.append(f"pcihotplug {what} pdev{k}" if p.hotplug else f"pcidevice {what}")
     lines.append(f"machine {machine(name)}")
     if v.get("reload_rounds"):
         lines.append(f"reload-rounds {v['reload_rounds']}")
@@ -443,6 +472,7 @@ def write(name, work, base_dts):
         "disks": "".join(d + "\n" for d in disks(name)),
         "consoles": "".join(c + "\n" for c in consoles(name)),
         "virtqueues": virtqueues(name),
+        "hotplug": hotplug(name),
     }
     for f, text in files.items():
         with open(os.path.join(work, f), "w") as out:
