@@ -4,7 +4,8 @@
 //!
 //! - map + unmap of one page without the copy (a copier that does nothing):
 //!   the bookkeeping alone, on 1 thread and on every host core at once (one
-//!   area per thread, as the kernel gives one per CPU);
+//!   area per thread, as the kernel gives one per CPU); beside it the cost
+//!   of its two area locks alone, the floor of this harness;
 //! - map + unmap with the copy (in at map, back at unmap) against two plain
 //!   `copy_from_slice` of the same size, on the same host: the limit a
 //!   bounce can reach.
@@ -120,9 +121,24 @@ fn bookkeeping(threads: usize, iters: usize) -> f64 {
     start.elapsed().as_nanos() as f64 / iters as f64
 }
 
+/// ns per iteration of what a map+unmap pays for its locks alone here: two
+/// uncontended lock and unlock pairs of a `std::sync::Mutex` (the harness's
+/// stand-in for the kernel's spinlock), each around one store.
+fn lock_floor(iters: usize) -> f64 {
+    let m = Mutex::new(0u64);
+    let start = Instant::now();
+    for i in 0..iters {
+        *black_box(&m).lock().unwrap() = i as u64;
+        *black_box(&m).lock().unwrap() += 1;
+    }
+    start.elapsed().as_nanos() as f64 / iters as f64
+}
+
 fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let iters = 200_000;
+    let (med, min, max) = median((0..RUNS).map(|_| lock_floor(iters)).collect());
+    println!("bench: core-lock-floor ns_per_op={med:.1} min={min:.1} max={max:.1}");
     for threads in [1, 2, cores]
         .into_iter()
         .filter(|&t| t <= cores)
@@ -167,18 +183,19 @@ fn main() {
                 })
                 .collect(),
         );
-        let mut dst = vec![0u8; size];
-        let src = vec![0x5au8; 64 * size];
+        // The same copies without the pool: into and back out of a buffer
+        // the pool's size, at rotating places, as the bounce buffers are.
+        let mut dst = vec![0u8; nslots * SLOT_SIZE];
+        let mut src = vec![0x5au8; 64 * size];
+        let places = dst.len() / size;
         let memcpy = median(
             (0..RUNS)
                 .map(|_| {
                     let start = Instant::now();
                     for i in 0..n {
-                        let o = (i % 64) * size;
-                        dst.copy_from_slice(black_box(&src[o..o + size]));
-                        black_box(&mut dst);
-                        dst.copy_from_slice(black_box(&src[o..o + size]));
-                        black_box(&mut dst);
+                        let (o, b) = ((i % 64) * size, (i % places) * size);
+                        dst[b..b + size].copy_from_slice(black_box(&src[o..o + size]));
+                        src[o..o + size].copy_from_slice(black_box(&dst[b..b + size]));
                     }
                     start.elapsed().as_nanos() as f64 / n as f64
                 })
