@@ -62,8 +62,9 @@ def main(sock_path, log_path, out_path, hotplug_path):
             for dev in re.findall(r"rdma-host: hotplug (\S+)", text):
                 if dev not in added and dev in hotplug:
                     added.add(dev)
+                    # HMP answers in words: nothing on success, the reason otherwise.
                     said = cmd("human-monitor-command", **{"command-line": "device_add " + hotplug[dev].strip()})
-                    print(f"qmp-agent: device_add {dev}: {said.strip() or 'done'}", file=sys.stderr)
+                    print(f"qmp-agent: device_add {dev}: {(said or '').strip() or 'done'}", file=sys.stderr)
             requests = text.count("rdma-host: virtqueues")
             while seen < requests:
                 seen += 1
