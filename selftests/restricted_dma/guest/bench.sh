@@ -3,7 +3,9 @@
 # `make bench`, in the guest: one boot carries three DMA paths at once, our
 # region, a mainline restricted-dma-pool of the same size, and direct DMA,
 # each with an empty transport (for the kernel's dma_map_benchmark) and a
-# virtio-blk. Prints one "bench:" line per run for the host to collect; runs
+# virtio-blk; and a fourth for virtio-blk alone, a virtio-blk-pci through our
+# region (its host bridge names it). Prints one "bench:" line per run for the
+# host to collect; runs
 # of one measure are interleaved across the paths, so that a slow moment of
 # this shared machine falls on all of them.
 . ./lib.sh
@@ -25,8 +27,15 @@ main_e=$1 main_b=$2
 set -- $(path_of '^-$')
 direct_e=$1 direct_b=$2
 PATHS="restricted_dma restricted-dma-pool direct"
+pci_b=$(expect pcidevice | awk '$1 == "blk" { print $2; exit }')
+BLK_PATHS="$PATHS${pci_b:+ restricted_dma-pci}"
 empty_of() { case $1 in restricted_dma) echo "$ours_e" ;; restricted-dma-pool) echo "$main_e" ;; *) echo "$direct_e" ;; esac; }
-blk_t_of() { case $1 in restricted_dma) echo "$ours_b" ;; restricted-dma-pool) echo "$main_b" ;; *) echo "$direct_b" ;; esac; }
+blk_t_of() {
+	case $1 in
+	restricted_dma) echo "$ours_b" ;; restricted-dma-pool) echo "$main_b" ;;
+	restricted_dma-pci) echo "$pci_b" ;; *) echo "$direct_b" ;;
+	esac
+}
 
 bind_bench() {
 	echo dma_map_benchmark > "/sys/bus/platform/devices/$1/driver_override"
@@ -67,7 +76,7 @@ while [ $r -le "${RUNS_BLK:-3}" ]; do
 	for pat in seq rand; do
 		for op in write read; do
 			for bs in 4096 65536; do
-				for p in $PATHS; do
+				for p in $BLK_PATHS; do
 					dev=$(blk_of "$(blk_t_of "$p")") || { echo "bench: no disk for $p"; continue; }
 					out=$(./odirect bench "$dev" "$pat" "$op" "$bs" 2)
 					echo "bench: blk path=$p vcpus=$VCPUS pattern=$pat op=$op bs=$bs run=$r $out"

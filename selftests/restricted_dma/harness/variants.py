@@ -227,11 +227,14 @@ VARIANTS = {
 
 # Only for `make bench`: our pool, mainline's restricted-dma-pool of the
 # same size and direct DMA, each with an empty transport for
-# dma_map_benchmark and a virtio-blk, in one guest.
+# dma_map_benchmark and a virtio-blk, in one guest; and a virtio-blk-pci
+# behind the host bridge, which names our region too (the PCI path).
 BENCH = dict(
     regions=[GOOD, MAINLINE],
     devices=[Device("empty", GOOD.name), Device("empty", MAINLINE.name), Device("empty"),
              Device("blk", GOOD.name), Device("blk", MAINLINE.name), Device("blk")],
+    pci_region=GOOD.name,
+    pci=[PciDevice("blk", 3)],
     tests=[],
 )
 
