@@ -8,7 +8,8 @@ export RDMA_FLAVOUR=module
 cd "$RDMA_REPO"
 export PATH=/usr/bin:/bin:$PATH
 rustfmt --edition 2021 --check --config-path "$RDMA_KSRC/.rustfmt.toml" \
-  rust/restricted_dma.rs rust/pool/lib.rs
+  rust/restricted_dma.rs rust/pool/lib.rs rust/pool/tests/mod.rs rust/pool/benches/core.rs \
+  rust/pool/fuzz/fuzz_targets/pool.rs
 (cd rust/pool && CARGO_TARGET_DIR=$RDMA_CACHE/cargo-target \
   "$RDMA_CARGO" clippy --quiet --all-targets -- -D warnings)
 # Recompile the crate so that clippy sees all of it.
