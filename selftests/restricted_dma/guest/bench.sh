@@ -5,9 +5,8 @@
 # each with an empty transport (for the kernel's dma_map_benchmark) and a
 # virtio-blk; and a fourth for virtio-blk alone, a virtio-blk-pci through our
 # region (its host bridge names it). Prints one "bench:" line per run for the
-# host to collect; runs
-# of one measure are interleaved across the paths, so that a slow moment of
-# this shared machine falls on all of them.
+# host to collect; runs of one measure are interleaved across the paths, so
+# that a slow moment of this shared machine falls on all of them.
 . ./lib.sh
 load
 SECS=${SECS:-1}
