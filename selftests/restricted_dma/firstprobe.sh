@@ -32,24 +32,17 @@ if ! is_builtin; then
 	ktap_finished
 	exit
 fi
-dmesg > /tmp/boot
+# Built in, the module started at boot: the whole log counts.
+mark_log_before_load
 
-result "nothing was re-probed" not grep -q 're-probing it' /tmp/boot
-# ordered A B: line A exists and comes before line B.
-ordered() {
-	[ -n "$1" ] && [ -n "$2" ] && [ "$1" -lt "$2" ]
-}
-# line_of PATTERN: the first log line with the fixed string PATTERN.
-line_of() {
-	grep -nF -- "$1" /tmp/boot | head -n 1 | cut -d: -f1
-}
+result "nothing was re-probed" not log_since_mark_has 're-probing it'
 while read -r t bus r; do
 	wait_blk "$t" > /dev/null
 	v=$(basename "$(ls -d /sys/bus/$bus/devices/$t/virtio* | head -n 1)")
-	ours=$(line_of "restricted_dma: $t: DMA restricted to $r")
-	probe=$(line_of "virtio_blk $v: [")
+	ours=$(first_since_mark "restricted_dma: $t: DMA restricted to $r")
+	probe=$(first_since_mark "virtio_blk $v: [")
 	ktap_print_msg "$t ($v): ops at log line ${ours:-none}, virtio_blk's first word at ${probe:-none}"
-	result "$t had the pool of $r before virtio_blk first probed it" ordered "$ours" "$probe"
+	result "$t had the pool of $r before virtio_blk first probed it" comes_before "$ours" "$probe"
 	result "...its first probe allocated its rings from $r" [ "$(counter allocs "$r")" -ge 1 ]
 done < /tmp/firstprobe
 ktap_finished

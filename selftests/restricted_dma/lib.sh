@@ -55,6 +55,22 @@ log_since_mark() {
 	dmesg | tail -n +"$((LOG_MARK + 1))"
 }
 
+# Whether a kernel log line since the mark contains the fixed string $1.
+log_since_mark_has() {
+	log_since_mark | grep -qF -- "$1"
+}
+
+# The number (counted from the mark) of the first kernel log line since the
+# mark that contains the fixed string $1; nothing if there is none.
+first_since_mark() {
+	log_since_mark | grep -nF -- "$1" | head -n 1 | cut -d: -f1
+}
+
+# comes_before A B: line numbers A and B both exist and A is the earlier.
+comes_before() {
+	[ -n "$1" ] && [ -n "$2" ] && [ "$1" -lt "$2" ]
+}
+
 # The kernel log, less the stretches a test provokes on purpose (between
 # "deliberate DMA API misuse follows" and "... done": the debug kernel's
 # DMA-API checker reports those, as it should).

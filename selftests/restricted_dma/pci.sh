@@ -106,17 +106,12 @@ else
 	ktap_print_msg "device_add into $port: ${hot:-nothing appeared} (${hdev:-no block device}) after $((i / 10)) s"
 	[ -n "$hdev" ] || log_since_mark | grep -i 'pci' | tail -n 12 | while read -r l; do ktap_print_msg "$l"; done
 	result "hot-added by the VMM, ${hot:-the blk} behind $port is restricted to $RP" serves "$RP" "$hot"
-	# first_line PATTERN: the first log line since the mark with the fixed string.
-	first_line() {
-		log_since_mark | grep -nF -- "$1" | head -n 1 | cut -d: -f1
-	}
 	hot_first_probe() {
 		v=$(basename "$(ls -d /sys/bus/pci/devices/"$hot"/virtio* | head -n 1)")
-		ours=$(first_line "restricted_dma: $hot: DMA restricted to $RP")
-		probe=$(first_line "virtio_blk $v: [")
+		ours=$(first_since_mark "restricted_dma: $hot: DMA restricted to $RP")
+		probe=$(first_since_mark "virtio_blk $v: [")
 		ktap_print_msg "$hot ($v): ops at log line ${ours:-none}, virtio_blk's first word at ${probe:-none}"
-		[ -n "$ours" ] && [ -n "$probe" ] && [ "$ours" -lt "$probe" ] &&
-			not sh -c "dmesg | tail -n +$((LOG_MARK + 1)) | grep -q 're-probing it'"
+		comes_before "$ours" "$probe" && not log_since_mark_has 're-probing it'
 	}
 	result "...from its first probe: the pool before virtio_blk's first word, no re-probe" hot_first_probe
 	result "...and its O_DIRECT round trips are intact" \
@@ -141,7 +136,7 @@ if ! skip_if_builtin 3 "unload and reload with PCI devices"; then
 			not bind_by_hand
 	}
 	result "while unloaded, no PCI device behind the bridge is bound, nor can be bound by hand" fenced
-	result "...nothing stayed mapped at unload" not sh -c "dmesg | tail -n +$((LOG_MARK + 1)) | grep -q 'still in use'"
+	result "...nothing stayed mapped at unload" not log_since_mark_has 'still in use'
 	load
 	result "reload brings $blk back through the pool, working" rebound
 fi
