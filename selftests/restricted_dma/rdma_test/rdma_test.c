@@ -45,6 +45,16 @@
  *              hold N SIZE          keep SIZE bytes of N's pool mapped, in
  *                                   64 KiB mappings, until release N
  *              release N            unmap what hold N keeps
+ *              keep N               allocate 16 KiB coherent outside devres,
+ *                                   and keep it (and a reference on the
+ *                                   device) past unbind and deletion, as
+ *                                   videobuf2 or DRM GEM objects are kept
+ *              drop N               free what keep N holds, whatever has
+ *                                   happened to the device since
+ *              late N               try what a driver that outlives its
+ *                                   binding does: allocate and map on N,
+ *                                   bound or not; fails if anything is
+ *                                   handed out outside the window
  *              reserved LO SIZE     every page of LO..LO+SIZE is still a
  *                                   reserved page (none reached the page
  *                                   allocator)
@@ -665,6 +675,83 @@ static int cmd_hold(unsigned int n, u64 size)
 	return 0;
 }
 
+#define KEEP_SIZE SZ_16K
+
+/* What "keep" holds: a block whose owner is not the binding. */
+static struct {
+	struct device *dev;
+	void *cpu;
+	dma_addr_t dma;
+} kept[MAX_DEVS];
+
+static int cmd_keep(unsigned int n)
+{
+	struct device *dev = bound(n);
+
+	if (!dev)
+		return -ENODEV;
+	if (kept[n].dev)
+		return -EEXIST;
+	kept[n].cpu = dma_alloc_coherent(dev, KEEP_SIZE, &kept[n].dma, GFP_KERNEL);
+	if (!kept[n].cpu)
+		return -ENOMEM;
+	kept[n].dev = get_device(dev);
+	say("%s: keeping 16 KiB coherent at %pad", dev_name(dev), &kept[n].dma);
+	return 0;
+}
+
+static int cmd_drop(unsigned int n)
+{
+	struct device *dev = kept[n].dev;
+
+	if (!dev)
+		return -ENOENT;
+	dma_free_coherent(dev, KEEP_SIZE, kept[n].cpu, kept[n].dma);
+	say("%s: freed the kept block at %pad (driver %s)", dev_name(dev), &kept[n].dma,
+	    dev->driver ? "bound" : "gone");
+	kept[n].dev = NULL;
+	put_device(dev);
+	return 0;
+}
+
+/*
+ * What a driver that outlives its binding may still try. Anything handed
+ * out must be in the window; after unbind, nothing should be.
+ */
+static int cmd_late(unsigned int n)
+{
+	struct device *dev = kept[n].dev ? kept[n].dev : (devs[n] ? &devs[n]->dev : NULL);
+	void *buf, *cpu;
+	dma_addr_t dma;
+	int err = 0;
+
+	if (!dev)
+		return -ENODEV;
+	cpu = dma_alloc_coherent(dev, PAGE_SIZE, &dma, GFP_KERNEL | __GFP_NOWARN);
+	if (cpu) {
+		say("coherent at %pad; ", &dma);
+		if (!in_window(n, dma, PAGE_SIZE))
+			err = -EFAULT;
+		dma_free_coherent(dev, PAGE_SIZE, cpu, dma);
+	} else {
+		say("coherent refused; ");
+	}
+	buf = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	dma = dma_map_single_attrs(dev, buf, PAGE_SIZE, DMA_TO_DEVICE, DMA_ATTR_NO_WARN);
+	if (!dma_mapping_error(dev, dma)) {
+		say("map at %pad", &dma);
+		if (!in_window(n, dma, PAGE_SIZE))
+			err = -EFAULT;
+		dma_unmap_single(dev, dma, PAGE_SIZE, DMA_TO_DEVICE);
+	} else {
+		say("map refused");
+	}
+	kfree(buf);
+	return err;
+}
+
 static int cmd_reserved(u64 lo, u64 size)
 {
 	unsigned long pfn, bad = 0, first = 0;
@@ -738,6 +825,12 @@ static int run(char *line)
 		return args == 3 ? cmd_hold(n, a) : -EINVAL;
 	if (!strcmp(name, "release"))
 		return cmd_release(n);
+	if (!strcmp(name, "keep"))
+		return cmd_keep(n);
+	if (!strcmp(name, "drop"))
+		return cmd_drop(n);
+	if (!strcmp(name, "late"))
+		return cmd_late(n);
 	return -EINVAL;
 }
 
@@ -826,8 +919,11 @@ static void __exit rdma_test_exit(void)
 	unsigned int n;
 
 	debugfs_remove(dir);
-	for (n = 0; n < MAX_DEVS; n++)
+	for (n = 0; n < MAX_DEVS; n++) {
+		if (kept[n].dev)
+			cmd_drop(n);
 		dev_del(n);
+	}
 	platform_driver_unregister(&rdma_test_driver);
 }
 

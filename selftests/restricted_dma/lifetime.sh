@@ -1,0 +1,105 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The window belongs to a device for its whole life, not for one binding.
+# A driver may free a coherent block after its binding is gone (videobuf2
+# frees at the last close(), DRM GEM objects after unplug, any refcounted
+# object): after an unbind by hand, after the device is deleted, after the
+# module was asked to unload. Each such free must still reach the pool (no
+# page of the region may reach the page allocator), a device without its
+# driver must get nothing new outside the window, and the loadable module
+# must not go while a device still holds a block of it. The driver is
+# rdma_test.ko (its keep, drop and late commands).
+. ./ktap_helpers.sh
+. ./lib.sh
+
+ktap_print_header
+ktap_set_plan 18
+R=$(first good 1)
+base=$(first good 2)
+size=$(first good 3)
+blk_t=$(transport_of blk)
+load
+wait_blk "$blk_t" > /dev/null
+load_test
+echo ok > "$TDBG/probe"
+base_used=$(counter io_tlb_used "$R")
+ktap_print_msg "$R at $base+$size; io_tlb_used $base_used with $blk_t's rings"
+
+pool_idle() {
+	used=$(counter io_tlb_used "$R")
+	[ "$used" -eq "$base_used" ] || { ktap_print_msg "io_tlb_used $used, baseline $base_used"; return 1; }
+}
+reserved() {
+	tcmd reserved "$base" "$size" || { ktap_print_msg "$(tresult)"; return 1; }
+}
+# A late allocation and map on device N: both refused (what was handed
+# out, if anything, is in rdma_test's result).
+late_refused() {
+	tcmd late "$1"
+	r=$(tresult)
+	ktap_print_msg "late allocation and map: $r"
+	[ "$r" = "coherent refused; map refused" ]
+}
+keep() {
+	tcmd window "$1" "$base" "$size" && tcmd keep "$1" && ktap_print_msg "$(tresult)"
+}
+drop() {
+	tcmd drop "$1" && ktap_print_msg "$(tresult)"
+}
+
+# --- a block freed after the driver was unbound by hand ---
+tcmd add 0
+result "rdma_test.0 keeps a 16 KiB coherent block outside devres" keep 0
+echo rdma_test.0 > /sys/bus/platform/drivers/rdma_test/unbind
+result "unbound with its block: the log names the device and what it holds" \
+	log_has "rdma_test.0: driver gone while holding 1 block(s) of $R"
+result "...a late allocation and map on it are refused" late_refused 0
+if ! skip_if_builtin 1 "unload refused while a device holds a block"; then
+	mark_log
+	rmmod restricted_dma 2> /dev/null
+	refused() {
+		is_loaded && log_since_mark_has "restricted_dma cannot unload"
+	}
+	# (On a module that did unload, bring it back for the rest.)
+	result "...unload is refused while it holds the block" refused
+	load
+fi
+late_free() {
+	drop "$1" && wait_for pool_idle
+}
+result "...its late free went back to the pool" late_free 0
+result "...and no page of the region reached the page allocator" reserved
+
+# --- a block freed after the device was deleted ---
+tcmd del 0
+tcmd add 0
+result "rdma_test.0, bound again, keeps a block" keep 0
+tcmd del 0
+result "deleted with its block: the log names the device" \
+	log_has "rdma_test.0: device deleted while holding 1 block(s) of $R"
+result "...a late allocation and map on it are refused" late_refused 0
+result "...its late free went back to the pool" late_free 0
+result "...and no page of the region reached the page allocator" reserved
+
+# --- a block held when the module is asked to unload ---
+if ! skip_if_builtin 6 "unload while a device holds a block"; then
+	tcmd add 0
+	result "rdma_test.0 keeps a block, bound" keep 0
+	mark_log
+	rmmod restricted_dma > /tmp/rmmod.out 2>&1 &
+	rmmod_pid=$!
+	waiting() {
+		log_since_mark_has "rdma_test.0: still holds 1 block(s) of $R"
+	}
+	result "unload unbinds it and waits for its block, naming it" wait_for waiting
+	result "...and does not finish while the block is held" kill -0 "$rmmod_pid"
+	drop 0
+	wait "$rmmod_pid"
+	result "...the late free lets unload finish" not is_loaded
+	result "...no page of the region reached the page allocator" reserved
+	load
+	result "reload claims the region again" test -e "$DBG/$R"
+	tcmd del 0
+fi
+result "no warning in the kernel log" log_clean
+ktap_finished
