@@ -60,6 +60,7 @@ done < /tmp/good
 while read -r name reason; do
 	[ -n "$name" ] || continue
 	if log_since_mark | grep -F "/reserved-memory/$name: rejected: " | grep -qF "$reason"; then
+		ktap_print_msg "$(log_since_mark | grep -F "/reserved-memory/$name: rejected: " | head -n 1 | sed 's/^\[[^]]*\] //')"
 		ktap_test_pass "malformed $name rejected: $reason"
 	else
 		ktap_print_msg "log: $(log_since_mark | grep -F "$name" | head -n 3)"

@@ -129,6 +129,21 @@ SECOND = Region("restricted@51000000", reg=(0x51000000, 4 * MiB), props=["no-map
 CONSOLE = Region("restricted@52000000", reg=(0x52000000, 16 * MiB))
 # A region for the devices behind the PCI host bridge.
 PCIR = Region("restricted@54000000", reg=(0x54000000, 8 * MiB))
+# The host writes the DT and may place a "window" over memory the guest
+# already uses. QEMU virt loads the initrd at RAM + 128 MiB (0x48000000 with
+# 1 GiB) and the kernel image from 0x40200000. Each region below is over
+# something else; the module must refuse each, by name, in both builds.
+NOT_OURS = "memory that is not ours to share"
+OVER_INITRD = Region("restricted@48000000", reg=(0x48000000, 256 * 1024), reject=NOT_OURS)
+OVER_INITRD_NOMAP = Region("restricted@48040000", reg=(0x48040000, 256 * 1024), props=["no-map"],
+                           reject=NOT_OURS)
+OVER_KERNEL = Region("restricted@40400000", reg=(0x40400000, 1 * MiB), reject=NOT_OURS)
+# A reusable CMA pool and a plain shared-dma-pool (nodes of other bindings),
+# and a restricted region over each.
+CMA = Region("linux,cma", reg=(0x4C000000, 4 * MiB), props=["reusable"], compatible="shared-dma-pool")
+OVER_CMA = Region("restricted@4c100000", reg=(0x4C100000, 1 * MiB), reject="overlaps region linux,cma")
+POOL = Region("dma-pool@4d000000", reg=(0x4D000000, 1 * MiB), props=["no-map"], compatible="shared-dma-pool")
+OVER_POOL = Region("restricted@4d080000", reg=(0x4D080000, 1 * MiB), reject="overlaps region dma-pool@4d000000")
 # Mainline's built-in pool, for the benchmark's comparison.
 MAINLINE = Region("restricted-pool@58000000", reg=(0x58000000, 4 * MiB), compatible="restricted-dma-pool")
 
@@ -210,6 +225,15 @@ VARIANTS = {
         pci_region=PCIR.name,
         pci=[PciDevice("blk", 3)],
         tests=["iommu.sh"],
+    ),
+    # A hostile device tree: windows over the initrd (mapped and no-map), the
+    # kernel image, a CMA pool and another shared-dma-pool, each with a blk
+    # behind it that must be refused; the good region beside them is claimed.
+    "hostile": dict(
+        regions=[GOOD, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, CMA, OVER_CMA, POOL, OVER_POOL],
+        devices=[Device("blk", GOOD.name)] + [Device("blk", r.name) for r in
+                                             (OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_CMA, OVER_POOL)],
+        tests=["region.sh"],
     ),
     # A pool smaller than what several large O_DIRECT streams keep in flight.
     "small": dict(regions=[SMALL], devices=[Device("blk", SMALL.name)], tests=["region.sh", "overload.sh"]),
@@ -380,6 +404,7 @@ def expect(name):
                                             whether it offers ACCESS_PLATFORM,
                                             whether it is dma-coherent
          mainline NAME TRANSPORT            a restricted-dma-pool (not ours)
+         other NAME                         a reserved-memory node of another binding
          testnode N REGION                  /rdma-test-N, for rdma_test.ko
          pcidevice KIND BDF REGION|- IOMMU  a virtio PCI device, the region its
                                             host bridge names, whether it offers
@@ -400,8 +425,10 @@ def expect(name):
         users += [f"rdma-test-{n}" for n, t in enumerate(v.get("testnodes", [])) if t.region == r.name]
         if v.get("pci_region") == r.name:
             users.append("pcie@10000000")
-        if r.compatible != "restricted-dma-region":
+        if r.compatible == "restricted-dma-pool":
             lines.append(f"mainline {r.name} {','.join(users) or '-'}")
+        elif r.compatible != "restricted-dma-region":
+            lines.append(f"other {r.name}")
         elif r.reject:
             lines.append(f"bad {r.name} {r.reject}")
         else:
