@@ -8,21 +8,23 @@
 //! the bus has run `dma_configure` by then and the driver has not probed, so
 //! every allocation and mapping the driver makes goes through the pool.
 //!
-//! The ops stay until the driver core has released everything the driver
-//! held, which is later than the notifier that says the driver is gone
-//! (`drivers/base/dd.c`, `core.c`):
+//! The full ops stay until the driver core has released everything the
+//! driver held, which is later than the notifier that says the driver is
+//! gone (`drivers/base/dd.c`, `core.c`); then the device keeps the region's
+//! *draining* ops for as long as it can hold a block ([`lifetime`]):
 //!
 //! ```text
-//! bind:    dma_configure -> BIND_DRIVER (ops on) -> probe
+//! bind:    dma_configure -> BIND_DRIVER (full ops on) -> probe
 //!          probe fails: DRIVER_NOT_BOUND -> devres released (dmam_* frees)
-//! unbind:  UNBIND_DRIVER -> remove() -> devres released -> UNBOUND_DRIVER (ops off)
-//! delete:  DEL_DEVICE -> remove(), devres -> REMOVED_DEVICE (ops off)
+//! unbind:  UNBIND_DRIVER -> remove() -> devres released -> UNBOUND_DRIVER (draining ops)
+//! delete:  DEL_DEVICE -> remove(), devres -> REMOVED_DEVICE (draining ops while it
+//!          holds blocks, then none)
 //! ```
 //!
-//! So after a failed probe the ops stay on (the next bind puts fresh ones
-//! on), and they come off only at `UNBOUND_DRIVER` and `REMOVED_DEVICE`. A
-//! free that reached dma-direct instead would hand region pages to the page
-//! allocator.
+//! So after a failed probe the full ops stay on (the next bind puts fresh
+//! ones on). A free that reached dma-direct instead would hand region pages
+//! to the page allocator. Each switch of ops is one store, so a late free
+//! racing with it always finds ops of ours.
 //!
 //! A device must never run around its pool. So a device that names a
 //! restricted region we could not claim, or more than one, that is not cache
@@ -32,11 +34,13 @@
 //! everything. While the module is out, every device that names a restricted
 //! region is fenced off with a `driver_override` no driver matches.
 
+use crate::lifetime::{self, Gone, Reaper};
 use crate::region::{self, Region, COMPATIBLE};
 use crate::sys::bus::{self, Bus, BusEvent, BusListener, BusNotifier};
 use crate::sys::device::Device;
 use crate::sys::dma::{self, Table};
 use crate::sys::of::OfNode;
+use crate::sys::work::Deferred;
 use crate::sys::Errno;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::c_str;
@@ -46,6 +50,11 @@ use kernel::sync::Arc;
 
 /// Set while the module unloads: binding devices then get refusing ops.
 static CLOSING: AtomicBool = AtomicBool::new(false);
+
+/// Whether the module is unloading.
+pub(crate) fn closing() -> bool {
+    CLOSING.load(Ordering::Acquire)
+}
 
 /// The `driver_override` that unload leaves on every restricted device: no
 /// driver has this name, so none binds to them, by hand or automatically,
@@ -119,9 +128,11 @@ fn unservable(dev: &Device, r: &Region) -> Option<&'static str> {
     }
 }
 
-/// Installs the right ops on `dev`, about to be probed.
+/// Installs the right ops on `dev`, about to be probed, in place of any of
+/// ours it has (one store: a late free racing with it still finds ours).
 fn attach(dev: &Device) {
     let Some(np) = restriction_node(dev) else {
+        dma::uninstall::<Region>(dev);
         return;
     };
     let refuse = |why: &str, target: Option<&OfNode>| {
@@ -134,7 +145,9 @@ fn attach(dev: &Device) {
         dma::install::<Region>(dev, Table::Refuse);
     };
     match verdict(&np) {
-        Verdict::Unrestricted => {}
+        Verdict::Unrestricted => {
+            dma::uninstall::<Region>(dev);
+        }
         Verdict::Refuse(why, target) => refuse(why, target.as_ref()),
         Verdict::Region(r) => match unservable(dev, &r) {
             Some(why) => refuse(why, Some(&r.node)),
@@ -178,15 +191,6 @@ pub(crate) fn attach_by_driver(dev: &Device, base: u64) -> Result {
     Ok(())
 }
 
-/// Takes our ops off `dev`, whose driver core has released all it held.
-fn detach(dev: &Device, why: &str) {
-    match dma::uninstall::<Region>(dev) {
-        Some(Table::Entry(_)) => pr_info!("{}: {}, detached from its pool\n", dev.name(), why),
-        Some(Table::Refuse) => pr_info!("{}: {}, refusing ops removed\n", dev.name(), why),
-        None => {}
-    }
-}
-
 /// The listener on the platform and PCI buses' binding events.
 pub(crate) struct Attach;
 
@@ -200,16 +204,17 @@ impl BusListener for Attach {
 fn on_bus_event(event: BusEvent, dev: &Device) {
     match event {
         BusEvent::Bind => {
-            // Ops left by a failed probe (or anyone else's of ours) are
-            // replaced by what the device gets now.
-            dma::uninstall::<Region>(dev);
+            // Ops left by a failed probe or an earlier driver are replaced
+            // by what the device gets now; blocks an earlier driver left
+            // come back through them.
+            lifetime::rebound(dev);
             attach(dev);
         }
         // The driver core releases the failed driver's devres after this
         // event: its `dmam_*` frees must still reach the pool.
         BusEvent::NotBound => {}
-        BusEvent::Unbound => detach(dev, "driver gone"),
-        BusEvent::Removed => detach(dev, "device deleted"),
+        BusEvent::Unbound => lifetime::driver_gone(dev, Gone::Unbound),
+        BusEvent::Removed => lifetime::driver_gone(dev, Gone::Deleted),
     }
 }
 
@@ -244,10 +249,11 @@ fn reprobe_existing() {
     });
 }
 
-/// Fences every restricted device, unbinds it and takes our ops away. The
-/// devices stay unbound: a restricted device must not run without its pool.
-/// Cannot fail part way: the work is done device by device inside the walk,
-/// with nothing to allocate.
+/// Fences every restricted device, unbinds it and takes our ops away from
+/// those that hold nothing (the others keep draining ops, and unload waits
+/// for them: [`lifetime::wait_for_holders`]). The devices stay unbound: a
+/// restricted device must not run without its pool. Cannot fail part way:
+/// the work is done device by device inside the walk.
 fn release_all() {
     bus::for_each_device(|dev| {
         let ours = dma::installed::<Region>(dev).is_some();
@@ -264,7 +270,7 @@ fn release_all() {
         if was_bound {
             dev.release_driver();
         }
-        dma::uninstall::<Region>(dev);
+        lifetime::unloading(dev);
         match fenced {
             Ok(()) if was_bound => pr_info!(
                 "{}: unbound, and fenced off until restricted_dma loads again\n",
@@ -286,6 +292,8 @@ fn release_all() {
 /// The attachment machinery, live from load to unload.
 pub(crate) struct Attacher {
     notifiers: KVec<BusNotifier<Attach>>,
+    // After the notifiers: dropped last, it waits for a run in progress.
+    _reaper: Deferred<Reaper>,
 }
 
 impl Attacher {
@@ -297,6 +305,7 @@ impl Attacher {
         // sweeps run, as at unload.
         let mut this = Self {
             notifiers: KVec::new(),
+            _reaper: Deferred::start(),
         };
         for b in Bus::ALL {
             if let Some(n) = BusNotifier::<Attach>::register(b)? {
@@ -316,5 +325,8 @@ impl Drop for Attacher {
         release_all();
         self.notifiers = KVec::new();
         release_all();
+        // Blocks of devices that were unbound above, or earlier by a
+        // module that was unloading, come back only through our ops.
+        lifetime::wait_for_holders();
     }
 }

@@ -18,7 +18,7 @@ use kernel::str::CStr;
 use kernel::sync::Arc;
 
 /// The files of a region's directory: name and what it prints.
-const FILES: [(&CStr, Show<Region>); 20] = [
+const FILES: [(&CStr, Show<Region>); 21] = [
     // The region itself.
     (c_str!("base"), |r, o| writeln!(o, "{:#x}", r.base)),
     (c_str!("size"), |r, o| writeln!(o, "{:#x}", r.size)),
@@ -40,6 +40,10 @@ const FILES: [(&CStr, Show<Region>); 20] = [
             }
         });
         result
+    }),
+    // Devices whose driver is gone that still hold blocks, and how many.
+    (c_str!("holders"), |r, o| {
+        r.holders.each(r, |d, n| writeln!(o, "{} {}", d.name(), n))
     }),
     // The pool, with mainline swiotlb's names for its first three.
     (c_str!("io_tlb_nslabs"), |r, o| {

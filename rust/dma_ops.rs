@@ -10,6 +10,7 @@
 //! allocates: these run in any context, interrupts included.
 
 use crate::bounce::RegionCopier;
+use crate::lifetime::{self, owner_of};
 use crate::pool::Direction as PoolDirection;
 use crate::pool::{Block, Constraints, CopyBack, MapError, UnmapError};
 use crate::region::Region;
@@ -148,10 +149,16 @@ impl DmaOps for Region {
         // The pool copies the original in whatever the direction and `attrs`
         // say, so that what the device leaves unwritten comes back as the
         // original, never as a previous mapping's bytes.
-        match self
-            .pool
-            .map(this_cpu(), phys, size, pool_dir(dir), &c, &self.copier())
-        {
+        let owner = owner_of(dev);
+        match self.pool.map_for(
+            owner,
+            this_cpu(),
+            phys,
+            size,
+            pool_dir(dir),
+            &c,
+            &self.copier(),
+        ) {
             Ok(bounce) => Some(Self::dma_of(bounce, &c)),
             Err(e) => {
                 if report {
@@ -234,9 +241,10 @@ impl DmaOps for Region {
         }
         let size = page_align(size)?;
         let c = self.constraints(dev, MaskKind::Coherent);
+        let owner = owner_of(dev);
         match self
             .pool
-            .alloc(this_cpu(), size, block(kind), &c, &self.copier())
+            .alloc_for(owner, this_cpu(), size, block(kind), &c, &self.copier())
         {
             Ok(phys) => {
                 let cpu_addr = self.claim.memory().cpu_addr(phys, size)?;
@@ -297,5 +305,24 @@ impl DmaOps for Region {
     fn max_mapping_size(&self, dev: &Device) -> usize {
         self.pool
             .max_mapping_size(&self.constraints(dev, MaskKind::Streaming))
+    }
+
+    /// A device whose driver is gone asked for something new: refused, and
+    /// said (rate limited).
+    fn refused_late(&self, dev: &Device, what: &str) {
+        if ratelimit() {
+            pr_warn!(
+                "{}: {} after its driver was gone: refused ({})\n",
+                dev.name(),
+                what,
+                &*self.name
+            );
+        }
+    }
+
+    /// A late unmap or free: the deferred task lets go of the device once
+    /// it holds nothing.
+    fn released_late(&self, _dev: &Device) {
+        lifetime::kick();
     }
 }

@@ -12,6 +12,7 @@
 //! with its reason and nothing of it is claimed; the good nodes beside it are.
 
 use crate::bounce::{self, Pool};
+use crate::lifetime::Holders;
 use crate::sys::dma::{self, Busy, Registered};
 use crate::sys::memory::{Memremap, Shared, PAGE_SIZE};
 use crate::sys::of::{EarlyVerdict, OfNode};
@@ -293,6 +294,8 @@ pub(crate) struct Region {
     pub(crate) bad_call_reported: AtomicBool,
     /// Virtio devices refused for not negotiating ACCESS_PLATFORM.
     pub(crate) refusals: AtomicUsize,
+    /// Devices whose driver is gone that still hold blocks of the pool.
+    pub(crate) holders: Holders,
     // Last, so dropped last: nothing may use the memory after it is unmapped.
     /// The region's memory, mapped (and shared).
     pub(crate) claim: Claim,
@@ -329,6 +332,7 @@ impl Region {
             pool,
             bad_call_reported: AtomicBool::new(false),
             refusals: AtomicUsize::new(0),
+            holders: Holders::new().map_err(Reject::Claim)?,
             claim,
         })
     }

@@ -33,6 +33,7 @@ mod builtin;
 mod debugfs;
 mod dma_ops;
 mod ffi;
+mod lifetime;
 pub mod pool;
 mod region;
 mod sys;

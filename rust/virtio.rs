@@ -41,7 +41,8 @@ impl MemAccessPolicy for Policy {
         .find(|(bit, _)| !vdev.has_feature(*bit));
         if let Some((_, feature)) = missing {
             match table {
-                Table::Entry(k) => {
+                // (A draining table cannot be there: a probe replaced it.)
+                Table::Entry(k) | Table::Drain(k) => {
                     let region = Region::registry().find(|r| r.table == k);
                     if let Some(r) = &region {
                         r.refusals.fetch_add(1, Ordering::Relaxed);

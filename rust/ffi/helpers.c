@@ -10,6 +10,7 @@
 #include <linux/iommu.h>
 #include <linux/kmemleak.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/of.h>
 #include <linux/pci.h>
 #include <linux/ratelimit.h>
@@ -21,6 +22,7 @@
 #include <linux/spinlock.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
+#include <linux/workqueue.h>
 
 #include "helpers.h"
 
@@ -248,6 +250,34 @@ int rdma_of_mark(struct device_node *np, const char *name, const char *value)
 	}
 	return ret;
 }
+
+/*
+ * A reference on this module, so that it cannot be unloaded (delete_module
+ * answers -EWOULDBLOCK). Built in, THIS_MODULE is NULL: always taken, and
+ * the module never goes anyway.
+ */
+bool rdma_module_pin(void) { return try_module_get(THIS_MODULE); }
+void rdma_module_unpin(void) { module_put(THIS_MODULE); }
+
+/*
+ * One deferred task (sys/work.rs): a static work item that runs the function
+ * set last. Kicking it is safe in any context; flushing it, at unload, waits
+ * for a run in progress, so that none outlives the module's text.
+ */
+static void (*rdma_deferred_fn)(void);
+
+static void rdma_deferred_run(struct work_struct *work)
+{
+	void (*fn)(void) = READ_ONCE(rdma_deferred_fn);
+
+	if (fn)
+		fn();
+}
+static DECLARE_WORK(rdma_deferred, rdma_deferred_run);
+
+void rdma_defer_set(void (*fn)(void)) { WRITE_ONCE(rdma_deferred_fn, fn); }
+void rdma_defer_kick(void) { schedule_work(&rdma_deferred); }
+void rdma_defer_flush(void) { flush_work(&rdma_deferred); }
 
 bool rdma_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit)
 {

@@ -69,8 +69,9 @@ impl From<Block> for Kind {
 /// [`Pool::new`]: super::Pool::new
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Slot {
-    /// Head of a streaming mapping: the original physical address, of the
-    /// first mapped byte (not of the padding), little-endian. Otherwise 0.
+    /// Head: in the low [`ORIG_BITS`] bits, for a streaming mapping, the
+    /// original physical address of the first mapped byte (not of the
+    /// padding); above them, the [`Owner`]; little-endian. Otherwise 0.
     orig: [u8; 8],
     /// Head: the mapped (streaming) or allocated size in bytes, at most
     /// `SEGMENT_SIZE` (19 bits), and above it, from bit 20, the byte offset
@@ -86,8 +87,45 @@ pub struct Slot {
 
 // With the free bitmap (1 bit), the bookkeeping costs 14.125 bytes per
 // 2 KiB slot (0.69%); `Kind` packs its direction into the one byte of its
-// tag, and nothing in a slot needs alignment.
+// tag, the owner shares the original address's word, and nothing in a slot
+// needs alignment.
 const _: () = assert!(core::mem::size_of::<Slot>() == 14);
+
+/// Bits of a physical address: 52 is the most any architecture Linux runs
+/// on has (arm64 with 52-bit PAs, x86-64 with 5-level paging). The bits of
+/// a head's `orig` word above them hold its [`Owner`].
+pub const ORIG_BITS: u32 = 52;
+
+/// The largest original address (last byte) a mapping may have.
+pub(crate) const ORIG_MAX: u64 = (1 << ORIG_BITS) - 1;
+
+/// Who took a mapping or a block: a tag of [`Owner::BITS`] bits that the
+/// caller chooses (the kernel glue derives it from the device), recorded in
+/// the head slot, so that [`Pool::held_by`] can say what one owner still
+/// holds after its driver is gone. Tags need not be unique: owners that
+/// share a tag are counted together, which can only make a count larger.
+///
+/// [`Pool::held_by`]: super::Pool::held_by
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Owner(u16);
+
+impl Owner {
+    /// How many bits a tag has.
+    pub const BITS: u32 = 64 - ORIG_BITS;
+
+    /// No owner in particular (what the plain `map` and `alloc` record).
+    pub const NONE: Owner = Owner(0);
+
+    /// The tag made of the low [`Owner::BITS`] bits of `tag`.
+    pub const fn new(tag: u16) -> Self {
+        Owner(tag & ((1 << Self::BITS) - 1))
+    }
+
+    /// The tag's value.
+    pub const fn get(self) -> u16 {
+        self.0
+    }
+}
 
 /// Bits of `size_offset` that hold the size.
 const SIZE_BITS: u32 = 20;
@@ -110,20 +148,34 @@ impl Slot {
     }
 
     /// A head slot. `size <= SEGMENT_SIZE`, `offset < SLOT_SIZE`,
-    /// `nslots <= SEGMENT_SLOTS` (the callers check these first).
-    pub(crate) fn head(kind: Kind, orig: u64, size: usize, offset: u64, nslots: usize) -> Self {
+    /// `nslots <= SEGMENT_SLOTS`, `orig <= ORIG_MAX` (the callers check
+    /// these first).
+    pub(crate) fn head(
+        kind: Kind,
+        orig: u64,
+        size: usize,
+        offset: u64,
+        nslots: usize,
+        owner: Owner,
+    ) -> Self {
         let size = u32::try_from(size).unwrap_or(u32::MAX) & ((1 << SIZE_BITS) - 1);
         let offset = (offset as u32 & SLOT_MASK as u32) << SIZE_BITS;
+        let word = (orig & ORIG_MAX) | u64::from(owner.0) << ORIG_BITS;
         Self {
-            orig: orig.to_le_bytes(),
+            orig: word.to_le_bytes(),
             size_offset: (size | offset).to_le_bytes(),
             meta: small(nslots),
             kind,
         }
     }
 
+    fn owner(&self) -> Owner {
+        // The shift leaves at most `Owner::BITS` bits.
+        Owner((u64::from_le_bytes(self.orig) >> ORIG_BITS) as u16)
+    }
+
     fn orig(&self) -> u64 {
-        u64::from_le_bytes(self.orig)
+        u64::from_le_bytes(self.orig) & ORIG_MAX
     }
 
     fn size(&self) -> usize {
@@ -455,6 +507,15 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
             size: h.size(),
             offset: h.offset(),
         })
+    }
+
+    /// How many mappings and blocks of `owner` the area holds (those being
+    /// unmapped included). Walks the area: for slow paths only.
+    pub(crate) fn held_by(&self, owner: Owner) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| s.kind.is_head() && s.owner() == owner)
+            .count()
     }
 
     /// Changes the kind of the head slot `head` (between the head kinds).

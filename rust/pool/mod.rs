@@ -113,7 +113,8 @@ mod layout;
 mod stats;
 mod tlb;
 
-pub use area::{AreaLock, AreaState, Slot};
+use area::ORIG_MAX;
+pub use area::{AreaLock, AreaState, Owner, Slot, ORIG_BITS};
 pub use error::{MapError, PoolError, UnmapError};
 pub use layout::{area_layout, max_mapping_size, AreaLayout};
 pub use stats::Stats;

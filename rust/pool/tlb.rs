@@ -10,8 +10,8 @@ use super::area::{Kind, Request};
 use super::layout::{boundary_span, max_mapping_size, nr_slots, AreaLayout};
 use super::stats::AreaCounters;
 use super::{
-    AreaLock, MapError, PoolError, Slot, Stats, UnmapError, PAGE_MASK, PAGE_SIZE, SEGMENT_SIZE,
-    SLOT_MASK, SLOT_SHIFT, SLOT_SIZE,
+    AreaLock, MapError, Owner, PoolError, Slot, Stats, UnmapError, ORIG_MAX, PAGE_MASK, PAGE_SIZE,
+    SEGMENT_SIZE, SLOT_MASK, SLOT_SHIFT, SLOT_SIZE,
 };
 
 /// Direction of a streaming mapping (`enum dma_data_direction`, without
@@ -295,7 +295,8 @@ where
     /// is, so that a device that writes only part of a `FromDevice` buffer
     /// leaves the rest as it was rather than someone else's stale bytes.
     ///
-    /// Errors: [`MapError::Invalid`] for size 0 or a range that wraps,
+    /// Errors: [`MapError::Invalid`] for size 0 or a range that wraps or
+    /// ends above [`ORIG_BITS`](super::ORIG_BITS) bits,
     /// [`MapError::TooLarge`] above [`max_mapping_size`]`(c.min_align_mask)`
     /// or the segment boundary, [`MapError::Unreachable`] when no part of
     /// the pool is below the device's limit, [`MapError::Full`] when no area
@@ -311,6 +312,22 @@ where
         c: &Constraints,
         copier: &impl Copier,
     ) -> Result<u64, MapError> {
+        self.map_for(Owner::NONE, cpu, orig, size, dir, c, copier)
+    }
+
+    /// [`Pool::map`], recording `owner` as the mapping's owner
+    /// ([`Pool::held_by`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn map_for(
+        &self,
+        owner: Owner,
+        cpu: usize,
+        orig: u64,
+        size: usize,
+        dir: Direction,
+        c: &Constraints,
+        copier: &impl Copier,
+    ) -> Result<u64, MapError> {
         let mask = c.min_align_mask;
         if size == 0 {
             return Err(MapError::Invalid);
@@ -318,7 +335,12 @@ where
         if size > max_mapping_size(mask) {
             return Err(MapError::TooLarge);
         }
-        orig.checked_add(size as u64 - 1).ok_or(MapError::Invalid)?;
+        // No physical address has more than `ORIG_BITS` bits (and the head
+        // slot keeps its owner above them).
+        match orig.checked_add(size as u64 - 1) {
+            Some(last) if last <= ORIG_MAX => {}
+            _ => return Err(MapError::Invalid),
+        }
         let offset = orig & mask & SLOT_MASK;
         // INVARIANT: `offset < SLOT_SIZE`, and `size <= max_mapping_size`
         // leaves room for it, so `nslots <= SEGMENT_SLOTS`.
@@ -331,7 +353,7 @@ where
             c,
             high | if page_aligned { PAGE_MASK } else { 0 },
             orig & high,
-            Slot::head(Kind::Streaming(dir), orig, size, offset, nslots),
+            Slot::head(Kind::Streaming(dir), orig, size, offset, nslots, owner),
         )?;
         let Some(slot) = self.take(cpu, req, |c| {
             c.maps = c.maps.wrapping_add(1);
@@ -581,6 +603,20 @@ where
         c: &Constraints,
         copier: &impl Copier,
     ) -> Result<u64, MapError> {
+        self.alloc_for(Owner::NONE, cpu, size, block, c, copier)
+    }
+
+    /// [`Pool::alloc`], recording `owner` as the block's owner
+    /// ([`Pool::held_by`]).
+    pub fn alloc_for(
+        &self,
+        owner: Owner,
+        cpu: usize,
+        size: usize,
+        block: Block,
+        c: &Constraints,
+        copier: &impl Copier,
+    ) -> Result<u64, MapError> {
         if size == 0 {
             return Err(MapError::Invalid);
         }
@@ -595,7 +631,7 @@ where
             c,
             align as u64 - 1,
             0,
-            Slot::head(block.into(), 0, size, 0, nslots),
+            Slot::head(block.into(), 0, size, 0, nslots, owner),
         )?;
         let Some(addr) = self.take(cpu, req, |c| c.allocs = c.allocs.wrapping_add(1)) else {
             self.failed_allocs.fetch_add(1, Relaxed);
@@ -637,6 +673,18 @@ where
             self.bad_unmaps.fetch_add(1, Relaxed);
         }
         result
+    }
+
+    /// How many streaming mappings and blocks that `owner` took are still
+    /// live (or being unmapped). Walks every slot of every area, one area
+    /// lock at a time: for slow paths (a driver gone, a late free), not for
+    /// every map. A mapping taken or freed meanwhile may or may not be
+    /// counted.
+    pub fn held_by(&self, owner: Owner) -> usize {
+        self.areas
+            .iter()
+            .map(|a| a.with(|st| st.held_by(owner)))
+            .sum()
     }
 
     /// Returns the counters of the pool (see [`Stats`] for how consistent

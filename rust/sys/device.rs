@@ -4,6 +4,8 @@
 
 use super::of::OfNode;
 use crate::ffi as bindings;
+use core::ops::Deref;
+use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
 use kernel::str::CStr;
 use kernel::types::Opaque;
@@ -62,6 +64,12 @@ impl Device {
     /// The raw pointer, for wrappers that pass the device to C.
     pub(crate) fn as_raw(&self) -> *mut bindings::device {
         self.0.get()
+    }
+
+    /// The device's identity: its address, the same for as long as it
+    /// lives (and possibly another device's after that).
+    pub(crate) fn id(&self) -> usize {
+        self.as_raw() as usize
     }
 
     /// The device's name, as in `a003e00.virtio_mmio`.
@@ -179,5 +187,49 @@ impl Device {
         let ret = unsafe { bindings::device_attach(self.as_raw()) };
         to_result(ret)?;
         Ok(ret > 0)
+    }
+}
+
+/// A reference on a device (`get_device`), dropped with `put_device`: the
+/// `struct device` stays alive while this lives, bound or not, even after
+/// it was deleted.
+///
+/// # Invariants
+///
+/// `self.0` points to a device on which this value owns one reference.
+pub(crate) struct DeviceRef(NonNull<bindings::device>);
+
+// SAFETY: A device reference may be dropped on any thread (`put_device` is
+// thread-safe), and `&Device` is shared by the C side anyway.
+unsafe impl Send for DeviceRef {}
+// SAFETY: As above: `&DeviceRef` gives only a `&Device`.
+unsafe impl Sync for DeviceRef {}
+
+impl DeviceRef {
+    /// Takes a new reference on `dev`.
+    pub(crate) fn new(dev: &Device) -> Self {
+        // SAFETY: `dev` is alive (type invariant of `Device`); `get_device`
+        // returns it with one more reference.
+        let raw = unsafe { bindings::get_device(dev.as_raw()) };
+        // INVARIANT: we own the reference just taken; a live device's
+        // pointer is not null (and `get_device` returns its argument).
+        Self(NonNull::new(raw).unwrap_or_else(|| NonNull::from(dev).cast()))
+    }
+}
+
+impl Deref for DeviceRef {
+    type Target = Device;
+
+    fn deref(&self) -> &Device {
+        // SAFETY: Our reference keeps the device alive while `self` lives
+        // (type invariant).
+        unsafe { Device::from_raw(self.0.as_ptr()) }
+    }
+}
+
+impl Drop for DeviceRef {
+    fn drop(&mut self) {
+        // SAFETY: We own one reference (type invariant), given back here.
+        unsafe { bindings::put_device(self.0.as_ptr()) };
     }
 }

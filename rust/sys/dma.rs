@@ -18,12 +18,19 @@
 //! with typed arguments. A device that must never do DMA gets the refusing
 //! table ([`Table::Refuse`], the [`Refuse`] type: the trait's defaults).
 //!
+//! Each entry has a second table, its *draining* one ([`Table::Drain`]), for
+//! a device whose driver is gone: it refuses every new mapping and
+//! allocation (telling [`DmaOps::refused_late`]) and takes back what the
+//! device still holds (telling [`DmaOps::released_late`] after each unmap or
+//! free). A buffer may outlive its driver's binding (videobuf2, DRM GEM
+//! objects, anything refcounted), and its free must still reach the pool.
+//!
 //! Lifetime: an instance is published in its entry before any device gets
-//! the entry's table, and withdrawn only when no device has it any more
-//! ([`Registry::withdraw`] checks the count [`install`] and [`uninstall`]
-//! keep). The DMA API forbids calls for a device once its driver core has
-//! released all its driver held, and a device loses our table only then, so
-//! no call can find a withdrawn entry's instance gone.
+//! one of the entry's tables, and withdrawn only when no device has either
+//! of them any more ([`Registry::withdraw`] checks the count [`install`] and
+//! [`uninstall`] keep). A device loses our table only when it can hold
+//! nothing of the instance any more, so no call can find a withdrawn entry's
+//! instance gone.
 
 use super::device::Device;
 use crate::ffi as bindings;
@@ -190,6 +197,14 @@ pub(crate) trait DmaOps: Send + Sync + 'static {
     fn max_mapping_size(&self, _dev: &Device) -> usize {
         0
     }
+
+    /// A draining table refused `what` (a map or an allocation) for `dev`,
+    /// whose driver is gone.
+    fn refused_late(&self, _dev: &Device, _what: &str) {}
+
+    /// A draining table took back a mapping or block of `dev` (or was asked
+    /// to: the call may have been refused).
+    fn released_late(&self, _dev: &Device) {}
 }
 
 /// The ops that refuse everything: the defaults of [`DmaOps`].
@@ -276,7 +291,7 @@ impl<T: Registered> Registry<T> {
 
     /// The published instance for which `pred` holds, with a reference of
     /// its own. For slow paths (binding a device): it walks all entries.
-    pub(crate) fn find(&self, pred: impl Fn(&T) -> bool) -> Option<Arc<T>> {
+    pub(crate) fn find(&self, mut pred: impl FnMut(&T) -> bool) -> Option<Arc<T>> {
         self.entries.iter().find_map(|entry| {
             let raw = entry.load(Ordering::Acquire);
             if raw.is_null() {
@@ -284,11 +299,22 @@ impl<T: Registered> Registry<T> {
             }
             // SAFETY: A non-null entry owns a reference (type invariant), and
             // our callers run where entries are not withdrawn under them (bus
-            // events and the module's load, before its unload); the borrow
-            // becomes a reference of our own.
+            // events, the deferred task and the module's load, all before
+            // its unload withdraws them); the borrow becomes a reference of
+            // our own.
             let value: Arc<T> = unsafe { ArcBorrow::from_raw(raw) }.into();
             pred(&value).then_some(value)
         })
+    }
+
+    /// Calls `f` on every published instance. For slow paths, where entries
+    /// are not withdrawn under the caller (as [`Registry::find`]).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&T)) {
+        // `find` with a predicate that is never true visits every entry.
+        let _ = self.find(|v| {
+            f(v);
+            false
+        });
     }
 
     /// Runs `f` on the instance of entry `k`, for table `k`'s ops; `None`
@@ -309,14 +335,28 @@ impl<T: Registered> Registry<T> {
 pub(crate) enum Table {
     /// Table `k`: instance `k` of the registry.
     Entry(usize),
+    /// The draining table of entry `k`: frees and unmaps reach instance
+    /// `k`, new mappings and allocations are refused.
+    Drain(usize),
     /// The refusing table.
     Refuse,
 }
 
-/// The ops tables of a [`Registered`] type: one per registry entry, and the
-/// refusing one.
+impl Table {
+    /// The registry entry the table serves, if any.
+    pub(crate) fn entry(self) -> Option<usize> {
+        match self {
+            Table::Entry(k) | Table::Drain(k) => Some(k),
+            Table::Refuse => None,
+        }
+    }
+}
+
+/// The ops tables of a [`Registered`] type: two per registry entry (full and
+/// draining), and the refusing one.
 pub(crate) struct Tables {
     entries: [Ops; MAX_TABLES],
+    drains: [Ops; MAX_TABLES],
     refuse: Ops,
 }
 
@@ -332,14 +372,24 @@ impl Tables {
     pub(crate) const fn new<T: Registered>() -> Self {
         Self {
             entries: [
-                Ops(table::<Entry<T, 0>>()),
-                Ops(table::<Entry<T, 1>>()),
-                Ops(table::<Entry<T, 2>>()),
-                Ops(table::<Entry<T, 3>>()),
-                Ops(table::<Entry<T, 4>>()),
-                Ops(table::<Entry<T, 5>>()),
-                Ops(table::<Entry<T, 6>>()),
-                Ops(table::<Entry<T, 7>>()),
+                Ops(table::<Entry<T, 0, false>>()),
+                Ops(table::<Entry<T, 1, false>>()),
+                Ops(table::<Entry<T, 2, false>>()),
+                Ops(table::<Entry<T, 3, false>>()),
+                Ops(table::<Entry<T, 4, false>>()),
+                Ops(table::<Entry<T, 5, false>>()),
+                Ops(table::<Entry<T, 6, false>>()),
+                Ops(table::<Entry<T, 7, false>>()),
+            ],
+            drains: [
+                Ops(table::<Entry<T, 0, true>>()),
+                Ops(table::<Entry<T, 1, true>>()),
+                Ops(table::<Entry<T, 2, true>>()),
+                Ops(table::<Entry<T, 3, true>>()),
+                Ops(table::<Entry<T, 4, true>>()),
+                Ops(table::<Entry<T, 5, true>>()),
+                Ops(table::<Entry<T, 6, true>>()),
+                Ops(table::<Entry<T, 7, true>>()),
             ],
             refuse: Ops(table::<Refusing>()),
         }
@@ -348,6 +398,7 @@ impl Tables {
     fn get(&self, t: Table) -> Option<&bindings::dma_map_ops> {
         match t {
             Table::Entry(k) => self.entries.get(k).map(|o| &o.0),
+            Table::Drain(k) => self.drains.get(k).map(|o| &o.0),
             Table::Refuse => Some(&self.refuse.0),
         }
     }
@@ -359,10 +410,10 @@ impl Tables {
         if core::ptr::eq(ops, &self.refuse.0) {
             return Some(Table::Refuse);
         }
-        self.entries
-            .iter()
-            .position(|t| core::ptr::eq(ops, &t.0))
+        let find = |tables: &[Ops]| tables.iter().position(|t| core::ptr::eq(ops, &t.0));
+        find(&self.entries)
             .map(Table::Entry)
+            .or_else(|| find(&self.drains).map(Table::Drain))
     }
 }
 
@@ -371,29 +422,35 @@ pub(crate) fn installed<T: Registered>(dev: &Device) -> Option<Table> {
     T::tables().of(dev)
 }
 
-/// The counter of devices that have table `t`.
+/// The counter of devices that have table `t` (an entry's two tables
+/// share one).
 fn counter<T: Registered>(t: Table) -> Option<&'static AtomicUsize> {
     let installed = &T::registry().installed;
-    match t {
-        Table::Entry(k) => installed.get(k),
-        Table::Refuse => installed.last(),
+    match t.entry() {
+        Some(k) => installed.get(k),
+        None => installed.last(),
     }
 }
 
-/// Gives `dev` one of `T`'s tables, and makes the DMA core call it: it
-/// clears a stale `dma_skip_sync` and `dma_iommu` (see `helpers.c`). The
-/// caller calls this from a bus notifier before the driver probes, or with
-/// the device unbound.
+/// Gives `dev` one of `T`'s tables in place of whatever it had, and makes
+/// the DMA core call it: it clears a stale `dma_skip_sync` and `dma_iommu`
+/// (see `helpers.c`). The switch is one store: a call racing with it runs
+/// on the old table or the new one, never on none. The caller calls this
+/// from a bus notifier before the driver probes, or when its driver is gone.
 pub(crate) fn install<T: Registered>(dev: &Device, t: Table) {
     let (Some(ops), Some(count)) = (T::tables().get(t), counter::<T>(t)) else {
         return;
     };
+    let old = installed::<T>(dev);
     count.fetch_add(1, Ordering::AcqRel);
     // SAFETY: `dev` is alive; the table is static and lives as long as the
     // module, and every device gets its table taken off (`uninstall`)
     // before the module can go: the counter keeps `withdraw` from passing
     // until then.
     unsafe { bindings::rdma_install_dma_ops(dev.as_raw(), ops) };
+    if let Some(c) = old.and_then(counter::<T>) {
+        c.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Takes `T`'s table off `dev` (it falls back to the platform's ops);
@@ -493,15 +550,36 @@ impl Iterator for SgIter {
 trait Lookup: 'static {
     type Target: DmaOps;
 
+    /// Whether the table drains: refuses new work, takes back the old.
+    const DRAINING: bool = false;
+
     /// Runs `f` on the target; `None` when there is none (an empty entry).
     fn with<X>(f: impl FnOnce(&Self::Target) -> X) -> Option<X>;
+
+    /// A draining table's refusal of `what`; true when the call is refused.
+    fn refuses_new(dev: &Device, what: &str) -> bool {
+        if Self::DRAINING {
+            Self::with(|o| o.refused_late(dev, what));
+        }
+        Self::DRAINING
+    }
+
+    /// After an unmap or free: tells a draining table's target.
+    fn released(dev: &Device) {
+        if Self::DRAINING {
+            Self::with(|o| o.released_late(dev));
+        }
+    }
 }
 
-/// Entry `K` of `T`'s registry.
-struct Entry<T, const K: usize>(PhantomData<T>);
+/// Entry `K` of `T`'s registry, through its full table or (`DRAIN`) its
+/// draining one.
+struct Entry<T, const K: usize, const DRAIN: bool>(PhantomData<T>);
 
-impl<T: Registered, const K: usize> Lookup for Entry<T, K> {
+impl<T: Registered, const K: usize, const DRAIN: bool> Lookup for Entry<T, K, DRAIN> {
     type Target = T;
+
+    const DRAINING: bool = DRAIN;
 
     fn with<X>(f: impl FnOnce(&T) -> X) -> Option<X> {
         T::registry().with(K, f)
@@ -557,6 +635,9 @@ unsafe extern "C" fn map_page<L: Lookup>(
     let (Some(phys), Some(dir)) = (page.checked_add(offset), Direction::from_raw(dir)) else {
         return MAPPING_ERROR;
     };
+    if L::refuses_new(dev, "map") {
+        return MAPPING_ERROR;
+    }
     L::with(|o| o.map(dev, phys, size, dir, Attrs(attrs)))
         .flatten()
         .unwrap_or(MAPPING_ERROR)
@@ -579,6 +660,7 @@ unsafe extern "C" fn unmap_page<L: Lookup>(
     if let Some(dir) = Direction::from_raw(dir) {
         L::with(|o| o.unmap(dev, addr, size, dir, Attrs(attrs)));
     }
+    L::released(dev);
 }
 
 /// `map_sg`.
@@ -598,6 +680,9 @@ unsafe extern "C" fn map_sg<L: Lookup>(
     let Some(dir) = Direction::from_raw(dir) else {
         return EINVAL.to_errno();
     };
+    if L::refuses_new(dev, "map") {
+        return EIO.to_errno();
+    }
     L::with(|o| o.map_sg(dev, sg, dir, Attrs(attrs)))
         .unwrap_or(Err(EIO))
         .unwrap_or_else(|e| e.to_errno())
@@ -620,6 +705,7 @@ unsafe extern "C" fn unmap_sg<L: Lookup>(
     if let Some(dir) = Direction::from_raw(dir) {
         L::with(|o| o.unmap_sg(dev, sg, dir, Attrs(attrs)));
     }
+    L::released(dev);
 }
 
 /// The sync of one range: `sync_single_for_cpu` (`DEVICE` false) or
@@ -684,6 +770,9 @@ unsafe extern "C" fn alloc<L: Lookup>(
 ) -> *mut c_void {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
+    if L::refuses_new(dev, "coherent allocation") {
+        return core::ptr::null_mut();
+    }
     let Some((cpu_addr, dma)) =
         L::with(|o| o.alloc(dev, size, AllocKind::Coherent, Report::of_gfp(gfp))).flatten()
     else {
@@ -709,6 +798,7 @@ unsafe extern "C" fn free<L: Lookup>(
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
     L::with(|o| o.free(dev, size, vaddr, handle, AllocKind::Coherent));
+    L::released(dev);
 }
 
 /// `alloc_pages_op`.
@@ -725,6 +815,9 @@ unsafe extern "C" fn alloc_pages_op<L: Lookup>(
 ) -> *mut bindings::page {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
+    if L::refuses_new(dev, "page allocation") {
+        return core::ptr::null_mut();
+    }
     let Some((cpu_addr, dma)) =
         L::with(|o| o.alloc(dev, size, AllocKind::Pages, Report::of_gfp(gfp))).flatten()
     else {
@@ -758,6 +851,7 @@ unsafe extern "C" fn free_pages<L: Lookup>(
         )
     };
     L::with(|o| o.free(dev, size, vaddr, handle, AllocKind::Pages));
+    L::released(dev);
 }
 
 /// `map_resource`.
@@ -774,6 +868,9 @@ unsafe extern "C" fn map_resource<L: Lookup>(
 ) -> bindings::dma_addr_t {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
+    if L::refuses_new(dev, "map_resource") {
+        return MAPPING_ERROR;
+    }
     L::with(|o| o.map_resource(dev, phys, size))
         .flatten()
         .unwrap_or(MAPPING_ERROR)

@@ -20,6 +20,7 @@ pub(crate) mod lock;
 pub(crate) mod memory;
 pub(crate) mod of;
 pub(crate) mod virtio;
+pub(crate) mod work;
 
 /// The CPU this code runs on (a hint: the caller may migrate right after).
 pub(crate) fn this_cpu() -> usize {
@@ -65,6 +66,33 @@ pub(crate) fn keep_forever<T>(value: T) {
     }
 }
 
+/// A reference on this module: while one is held, the module cannot be
+/// unloaded (`delete_module` answers `-EWOULDBLOCK`, which `rmmod` reports as
+/// "Resource temporarily unavailable"). Built in, it holds nothing: the module
+/// never goes.
+///
+/// Dropping one lets the module go: drop it only where unload waits for the
+/// code that drops it to finish (a bus notifier, which unload unregisters, or
+/// a [`work::Deferred`] task, which unload flushes).
+pub(crate) struct ModulePin(());
+
+impl ModulePin {
+    /// Takes a reference; `None` once the module is unloading.
+    pub(crate) fn take() -> Option<Self> {
+        // SAFETY: `try_module_get` on our own module has no preconditions.
+        // (`then`, not `then_some`: a pin made and dropped would put a
+        // reference never taken.)
+        unsafe { bindings::rdma_module_pin() }.then(|| Self(()))
+    }
+}
+
+impl Drop for ModulePin {
+    fn drop(&mut self) {
+        // SAFETY: We hold the reference `take` got (type invariant).
+        unsafe { bindings::rdma_module_unpin() };
+    }
+}
+
 /// An errno printed by name where we know it (this kernel has no
 /// `CONFIG_SYMBOLIC_ERRNAME` to name it), by number otherwise.
 pub(crate) struct Errno(pub(crate) Error);
@@ -76,6 +104,7 @@ impl fmt::Display for Errno {
             (EBUSY, "EBUSY"),
             (ENOSPC, "ENOSPC"),
             (ENOMEM, "ENOMEM"),
+            (EAGAIN, "EAGAIN"),
         ];
         match known.iter().find(|(e, _)| *e == self.0) {
             Some((_, name)) => write!(f, "-{}", name),

@@ -553,3 +553,58 @@ fn hiwater_sums_areas() {
     pool.unmap(c, 1, d, CopyBack::AsDirected, &m).unwrap();
     assert_eq!(pool.stats().used_hiwater, 5);
 }
+
+#[test]
+fn owners_are_counted_until_their_last_block_goes() {
+    let pool = host_pool(0x10_0000, 1024, 2);
+    let m = Machine::new(0x30_0000);
+    let (a, b) = (Owner::new(7), Owner::new(0xabc));
+    let d = Direction::Bidirectional;
+    let c = masked(0);
+    let s1 = pool.map_for(a, 0, 0x1000, 3000, d, &c, &m).unwrap();
+    let s2 = pool.map_for(a, 1, 0x3000, 100, d, &c, &m).unwrap();
+    let blk = pool
+        .alloc_for(a, 0, 16384, Block::Coherent, &c, &m)
+        .unwrap();
+    let other = pool.alloc_for(b, 1, 4096, Block::Coherent, &c, &m).unwrap();
+    let anon = pool.map(0, 0x5000, 10, d, &c, &m).unwrap();
+    assert_eq!(pool.held_by(a), 3);
+    assert_eq!(pool.held_by(b), 1);
+    assert_eq!(pool.held_by(Owner::NONE), 1);
+    // The owner shares the head's word with the original address: the
+    // copy back must still find the original.
+    m.write(s1, &[0x5a; 3000]);
+    pool.unmap(s1, 3000, d, CopyBack::AsDirected, &m).unwrap();
+    assert_eq!(m.read(0x1000, 3000), vec![0x5a; 3000]);
+    pool.unmap(s2, 100, d, CopyBack::AsDirected, &m).unwrap();
+    assert_eq!(pool.held_by(a), 1);
+    pool.free(blk, 16384, Block::Coherent).unwrap();
+    assert_eq!(pool.held_by(a), 0);
+    assert_eq!(pool.held_by(b), 1);
+    pool.free(other, 4096, Block::Coherent).unwrap();
+    pool.unmap(anon, 10, d, CopyBack::Skip, &m).unwrap();
+    assert_eq!(pool.held_by(b) + pool.held_by(Owner::NONE), 0);
+    check_pool(&pool);
+}
+
+#[test]
+fn owner_tags_and_address_bits() {
+    assert_eq!(Owner::BITS + ORIG_BITS, 64);
+    assert_eq!(Owner::new(0xffff).get(), (1 << Owner::BITS) - 1);
+    let pool = host_pool(0x10_0000, 256, 1);
+    let m = Machine::new(0x20_0000);
+    let d = Direction::ToDevice;
+    // An original whose last byte has more than 52 bits is no physical
+    // address: refused before anything is taken.
+    let top = 1u64 << ORIG_BITS;
+    assert_eq!(
+        pool.map(0, top - 2, 4, d, &masked(0), &m),
+        Err(MapError::Invalid)
+    );
+    assert_eq!(
+        pool.map(0, top, 1, d, &masked(0), &m),
+        Err(MapError::Invalid)
+    );
+    assert_eq!(pool.stats().used, 0);
+    assert_eq!(m.calls(), 0);
+}

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A device keeps its region for its whole life, not for one binding.
+//!
+//! A driver may free a coherent block, or unmap a mapping, after its binding
+//! is gone: videobuf2 frees at the last `close()`, DRM GEM objects after
+//! `drm_dev_unplug()`, and any driver may park a buffer in a refcounted
+//! object. Had the device gone back to dma-direct, that free would hand
+//! region pages to the page allocator (`__free_pages()` does not check
+//! `PG_reserved` without `CONFIG_DEBUG_VM`), and the window the host can
+//! read would hold kernel data. Mainline keeps `dev->dma_io_tlb_mem` for the
+//! device's whole life for the same reason.
+//!
+//! So when a device's driver is gone (unbound, or the device deleted), the
+//! device keeps its region's *draining* ops (`sys::dma`), which refuse new
+//! mappings and allocations and take back what it still holds. If it holds
+//! anything (the pool counts by owner: [`owner_of`]), it becomes a
+//! [`Holder`] of its region: it keeps a reference on the device and, for the
+//! loadable module, on the module, so that `rmmod` fails while the device
+//! holds a block. Each late free kicks the deferred task ([`Reaper`]), which
+//! lets go of every holder whose last block is back. Unload itself unbinds
+//! devices: one that still holds blocks then makes unload wait for them
+//! ([`wait_for_holders`]), saying which device holds how many, since only
+//! the module's code can take them back.
+
+use crate::pool::Owner;
+use crate::region::Region;
+use crate::sys::device::{Device, DeviceRef};
+use crate::sys::dma::{self, Registered, Table};
+use crate::sys::lock::IrqSpinLock;
+use crate::sys::work::{Deferred, Task};
+use crate::sys::{sleep_ms, ModulePin};
+use core::fmt;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+/// The pool's owner tag for `dev`'s mappings and blocks: a fold of its
+/// address. Two devices may share a tag; their blocks are then counted
+/// together, which can only keep a device a holder for longer.
+pub(crate) fn owner_of(dev: &Device) -> Owner {
+    // Devices are at least 8-byte aligned: the low bits say nothing.
+    let a = (dev.id() >> 3) as u64;
+    Owner::new((a ^ (a >> 12) ^ (a >> 24) ^ (a >> 36)) as u16)
+}
+
+/// A device whose driver is gone and which still holds blocks of a region.
+pub(crate) struct Holder {
+    dev: DeviceRef,
+    /// Whether the device was deleted (it is no longer on its bus, so
+    /// unload's sweep cannot find it to take its ops off).
+    deleted: bool,
+    /// Keeps the loadable module in (none once it is unloading).
+    _pin: Option<ModulePin>,
+}
+
+/// A region's holders: slots that are reused (the 6.12 kernel's vector
+/// cannot remove an element), under a lock taken with interrupts off.
+pub(crate) struct Holders(Pin<KBox<IrqSpinLock<KVec<Option<Holder>>>>>);
+
+impl Holders {
+    /// An empty list.
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self(KBox::pin_init(
+            IrqSpinLock::new(KVec::new()),
+            GFP_KERNEL,
+        )?))
+    }
+
+    /// Records `dev` as a holder (or, if it is one, that it was `deleted`).
+    /// Returns false if it could not be recorded (no memory).
+    fn add(&self, dev: &Device, deleted: bool) -> bool {
+        // Made outside the lock; if unused, dropped outside it too.
+        let fresh = Holder {
+            dev: DeviceRef::new(dev),
+            deleted,
+            _pin: ModulePin::take(),
+        };
+        let (recorded, unused) = self.0.with(|list| {
+            if let Some(h) = list.iter_mut().flatten().find(|h| h.dev.id() == dev.id()) {
+                h.deleted |= deleted;
+                return (true, Some(fresh));
+            }
+            if let Some(slot) = list.iter_mut().find(|s| s.is_none()) {
+                *slot = Some(fresh);
+                return (true, None);
+            }
+            if list.reserve(1, GFP_ATOMIC).is_err() {
+                return (false, Some(fresh));
+            }
+            // Room was reserved: the push does not allocate, cannot fail.
+            (list.push(Some(fresh), GFP_ATOMIC).is_ok(), None)
+        });
+        drop(unused);
+        recorded
+    }
+
+    /// Takes out the first holder for which `which` holds.
+    fn take(&self, which: impl Fn(&Holder) -> bool) -> Option<Holder> {
+        self.0.with(|list| {
+            list.iter_mut()
+                .find(|s| s.as_ref().is_some_and(&which))
+                .and_then(Option::take)
+        })
+    }
+
+    /// Takes `dev` out, if it is a holder.
+    fn remove(&self, dev: &Device) -> Option<Holder> {
+        self.take(|h| h.dev.id() == dev.id())
+    }
+
+    /// Calls `f` with each holder's device and how many blocks of `r` it
+    /// holds (under the lock: `f` must not sleep).
+    pub(crate) fn each(
+        &self,
+        r: &Region,
+        mut f: impl FnMut(&Device, usize) -> fmt::Result,
+    ) -> fmt::Result {
+        self.0.with(|list| {
+            list.iter()
+                .flatten()
+                .try_for_each(|h| f(&h.dev, r.pool.held_by(owner_of(&h.dev))))
+        })
+    }
+}
+
+/// The region of the table `dev` has now, if it is one of a region's.
+fn region_of(dev: &Device) -> Option<(Table, Arc<Region>)> {
+    let t = dma::installed::<Region>(dev)?;
+    let k = t.entry()?;
+    Region::registry().find(|r| r.table == k).map(|r| (t, r))
+}
+
+/// What the driver core did to a device: why its driver is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Gone {
+    /// Its driver was unbound (it stays on its bus).
+    Unbound,
+    /// The device was deleted.
+    Deleted,
+}
+
+impl Gone {
+    fn words(self) -> &'static str {
+        match self {
+            Gone::Unbound => "driver gone",
+            Gone::Deleted => "device deleted",
+        }
+    }
+}
+
+/// `dev`'s driver is gone, after the driver core released all it held
+/// (`BUS_NOTIFY_UNBOUND_DRIVER`, `BUS_NOTIFY_REMOVED_DEVICE`, or unload's
+/// own unbind). A device of a region keeps the region's draining ops; one
+/// that holds nothing and was deleted loses them.
+pub(crate) fn driver_gone(dev: &Device, how: Gone) {
+    let Some((t, r)) = region_of(dev) else {
+        // The refusing ops stay on a device on its bus (it must never run
+        // unrestricted) and go with a deleted one.
+        if how == Gone::Deleted && dma::uninstall::<Region>(dev).is_some() {
+            pr_info!("{}: device deleted, refusing ops removed\n", dev.name());
+        }
+        return;
+    };
+    let k = r.table;
+    if t != Table::Drain(k) {
+        dma::install::<Region>(dev, Table::Drain(k));
+    }
+    let held = r.pool.held_by(owner_of(dev));
+    if held == 0 {
+        if how == Gone::Deleted {
+            dma::uninstall::<Region>(dev);
+            r.holders.remove(dev);
+            pr_info!(
+                "{}: device deleted, detached from {}\n",
+                dev.name(),
+                &*r.name
+            );
+        }
+        return;
+    }
+    let recorded = r.holders.add(dev, how == Gone::Deleted);
+    pr_warn!(
+        "{}: {} while holding {} block(s) of {}: only their frees are served from now on{}\n",
+        dev.name(),
+        how.words(),
+        held,
+        &*r.name,
+        if !recorded {
+            " (not recorded: out of memory)"
+        } else if crate::attach::closing() {
+            "; unload waits for them"
+        } else if cfg!(MODULE) {
+            "; restricted_dma cannot unload until they are freed"
+        } else {
+            ""
+        }
+    );
+}
+
+/// Unload has unbound `dev` (or found it unbound): a device of a region
+/// that holds nothing loses our ops; one that holds blocks keeps draining
+/// ops and is a holder, which unload waits for. Should it not be recorded
+/// (no memory), unload waits for it here.
+pub(crate) fn unloading(dev: &Device) {
+    let Some((t, r)) = region_of(dev) else {
+        dma::uninstall::<Region>(dev);
+        return;
+    };
+    if t != Table::Drain(r.table) {
+        dma::install::<Region>(dev, Table::Drain(r.table));
+    }
+    if r.pool.held_by(owner_of(dev)) != 0 && !r.holders.add(dev, false) {
+        let mut waited_ms: u32 = 0;
+        while let n @ 1.. = r.pool.held_by(owner_of(dev)) {
+            if waited_ms % 10_000 == 0 {
+                pr_warn!(
+                    "{}: still holds {} block(s) of {}: restricted_dma waits for them before it unloads\n",
+                    dev.name(),
+                    n,
+                    &*r.name
+                );
+            }
+            sleep_ms(100);
+            waited_ms = waited_ms.wrapping_add(100);
+        }
+    }
+    if r.pool.held_by(owner_of(dev)) == 0 {
+        r.holders.remove(dev);
+        dma::uninstall::<Region>(dev);
+    }
+}
+
+/// `dev` is about to be probed again: it is no holder any more (its blocks
+/// come back through its full ops from now on).
+pub(crate) fn rebound(dev: &Device) {
+    Region::registry().for_each(|r| drop(r.holders.remove(dev)));
+}
+
+/// Lets go of every holder of `r` whose last block is back (`unloading`:
+/// taking its ops off, whether or not it is still on its bus); returns how
+/// many are left.
+fn reap(r: &Region, unloading: bool) -> usize {
+    while let Some(h) = r.holders.take(|h| r.pool.held_by(owner_of(&h.dev)) == 0) {
+        if h.deleted || unloading {
+            dma::uninstall::<Region>(&h.dev);
+        }
+        pr_info!("{}: its last block of {} is back\n", h.dev.name(), &*r.name);
+        // Drops the device reference, then the module pin.
+        drop(h);
+    }
+    let mut left = 0;
+    let _ = r.holders.each(r, |_, _| {
+        left += 1;
+        Ok(())
+    });
+    left
+}
+
+/// The deferred task that late frees kick.
+pub(crate) struct Reaper;
+
+impl Task for Reaper {
+    fn run() {
+        // While unloading, a holder let go of loses its ops here too.
+        let unloading = crate::attach::closing();
+        Region::registry().for_each(|r| {
+            reap(r, unloading);
+        });
+    }
+}
+
+/// Tells the reaper a late free happened (any context).
+pub(crate) fn kick() {
+    Deferred::<Reaper>::kick();
+}
+
+/// At unload, after every device was unbound: waits until no device holds
+/// a block of any region, naming those that do every ten seconds. The
+/// module's code is all that can take their blocks back.
+pub(crate) fn wait_for_holders() {
+    let mut waited_ms: u32 = 0;
+    loop {
+        let mut left = 0;
+        Region::registry().for_each(|r| left += reap(r, true));
+        if left == 0 {
+            return;
+        }
+        if waited_ms % 10_000 == 0 {
+            Region::registry().for_each(|r| {
+                let _ = r.holders.each(r, |dev, n| {
+                    pr_warn!(
+                        "{}: still holds {} block(s) of {}: restricted_dma waits for them before it unloads\n",
+                        dev.name(),
+                        n,
+                        &*r.name
+                    );
+                    Ok(())
+                });
+            });
+        }
+        sleep_ms(100);
+        waited_ms = waited_ms.wrapping_add(100);
+    }
+}
