@@ -61,6 +61,7 @@ fn early_check(flat: &FlatNodeFacts<'_>, name: &CStr) -> bool {
         // A fresh boot: no earlier load can have left a mark.
         leaked: false,
         reserved: Some(flat.reserved()),
+        owned: flat.owned(),
     };
     match region::check(&facts) {
         Ok(()) => true,

@@ -14,7 +14,7 @@
 use crate::bounce::{self, Pool};
 use crate::lifetime::Holders;
 use crate::sys::dma::{self, Busy, Registered};
-use crate::sys::memory::{Memremap, Shared, PAGE_SIZE};
+use crate::sys::memory::{self, Memremap, Owned, Shared, PAGE_SIZE};
 use crate::sys::of::{EarlyVerdict, OfNode};
 use crate::sys::{keep_forever, possible_cpus, Errno};
 use core::fmt;
@@ -66,8 +66,12 @@ pub(crate) enum Reject {
     NotReserved,
     /// The reservation made at boot differs from `reg`.
     Mismatch(u64, u64),
-    /// The range overlaps a region already claimed.
+    /// The range overlaps a region already claimed, or another
+    /// `/reserved-memory` node.
     Overlaps(CString),
+    /// Memory of the range belongs to someone else: sharing it would hand
+    /// the host what is not the window's.
+    NotOurs(Owned),
     /// More than [`MAX_REGIONS`] regions.
     TooMany,
     /// An earlier load left the region mapped with slots still in use
@@ -81,7 +85,9 @@ impl Reject {
     /// The errno this reason stands for.
     pub(crate) fn errno(&self) -> Errno {
         Errno(match self {
-            Reject::NotReserved | Reject::Overlaps(_) | Reject::Leaked => EBUSY,
+            Reject::NotReserved | Reject::Overlaps(_) | Reject::NotOurs(_) | Reject::Leaked => {
+                EBUSY
+            }
             Reject::TooMany => ENOSPC,
             Reject::Claim(e) => *e,
             _ => EINVAL,
@@ -122,6 +128,26 @@ impl fmt::Display for Reject {
                 )
             }
             Reject::Overlaps(other) => write!(f, "overlaps region {}", &**other),
+            Reject::NotOurs(o) => {
+                write!(f, "memory that is not ours to share: ")?;
+                match *o {
+                    Owned::KernelImage(a) => write!(f, "the kernel image (at {:#x})", a),
+                    Owned::Initrd(a) => write!(f, "the initrd (at {:#x})", a),
+                    Owned::Dtb(a) => write!(f, "the device tree blob (at {:#x})", a),
+                    Owned::MemReserve(a) => write!(f, "a /memreserve/ entry (at {:#x})", a),
+                    Owned::PageInUse(a) => {
+                        write!(f, "page {:#x} is in use by the kernel (not reserved)", a)
+                    }
+                    Owned::NoMapNotTaken(a) => write!(
+                        f,
+                        "page {:#x} is in the linear map: 'no-map' did not take (the range overlaps memory reserved before it)",
+                        a
+                    ),
+                    Owned::OtherNoMap(a) => {
+                        write!(f, "page {:#x} is another reservation's no-map memory", a)
+                    }
+                }
+            }
             Reject::TooMany => write!(f, "more than {} restricted regions", MAX_REGIONS),
             Reject::Leaked => write!(
                 f,
@@ -160,6 +186,9 @@ pub(crate) struct NodeFacts {
     pub(crate) leaked: bool,
     /// What the boot code reserved for the node, if anything.
     pub(crate) reserved: Option<(u64, u64)>,
+    /// Who else owns memory of the range, as far as the reader knows (early
+    /// boot: the kernel image, the initrd, the DTB...).
+    pub(crate) owned: Option<Owned>,
 }
 
 /// The `linux,*-default` properties a restricted region must not have.
@@ -178,6 +207,9 @@ impl NodeFacts {
             no_map: node.has_property(c_str!("no-map")),
             leaked: node.has_property(LEAKED),
             reserved: node.reserved_mem(),
+            // What early boot saw is gone; `Region::claim` asks the running
+            // kernel.
+            owned: None,
         }
     }
 }
@@ -221,6 +253,9 @@ fn check_facts(f: &NodeFacts) -> Result<Checked, Reject> {
     let (rbase, rsize) = f.reserved.ok_or(Reject::NotReserved)?;
     if rbase != base || rsize != size {
         return Err(Reject::Mismatch(rbase, rsize));
+    }
+    if let Some(o) = f.owned {
+        return Err(Reject::NotOurs(o));
     }
     Ok(Checked {
         base,
@@ -312,6 +347,16 @@ impl Region {
             let name = CString::try_from(&*other.name).map_err(|_| Reject::Claim(ENOMEM))?;
             return Err(Reject::Overlaps(name));
         }
+        if let Some(other) = overlapped_node(&node, c.base, c.size) {
+            let name = other
+                .name()
+                .to_cstring()
+                .map_err(|_| Reject::Claim(ENOMEM))?;
+            return Err(Reject::Overlaps(name));
+        }
+        if let Some(o) = memory::range_owner(c.base, c.size, c.no_map) {
+            return Err(Reject::NotOurs(o));
+        }
         if claimed.len() >= MAX_REGIONS {
             return Err(Reject::TooMany);
         }
@@ -359,6 +404,23 @@ impl Region {
         }
         Ok(())
     }
+}
+
+/// The first other available `/reserved-memory` node, not one of ours,
+/// whose range (what boot reserved for it, else its `reg`) overlaps
+/// `base..base + size`. (Our own nodes are held to the regions already
+/// claimed: the first claimed keeps its range.)
+fn overlapped_node(me: &OfNode, base: u64, size: u64) -> Option<OfNode> {
+    let root = OfNode::find_by_path(c_str!("/reserved-memory"))?;
+    root.children().find(|n| {
+        if n == me || !n.is_available() || n.is_compatible(COMPATIBLE) {
+            return false;
+        }
+        match n.reserved_mem().or_else(|| n.reg(0).ok()) {
+            Some((b, s)) => s != 0 && base < b.saturating_add(s) && b < base + size,
+            None => false,
+        }
+    })
 }
 
 /// Whether the device made for `np` is one the module watches: the devices

@@ -16,9 +16,14 @@
  * on. rdma_early_verdict() is all it keeps, answering "not seen".
  */
 #include <linux/init.h>
+#include <linux/initrd.h>
+#include <linux/libfdt.h>
+#include <linux/memblock.h>
 #include <linux/of.h>
 #include <linux/of_fdt.h>
 #include <linux/of_reserved_mem.h>
+#include <asm/sections.h>
+#include <asm/setup.h>
 
 #include "helpers.h"
 
@@ -53,6 +58,52 @@ static bool __init flat_has(unsigned long node, const char *name)
 	return of_get_flat_dt_prop(node, name, NULL);
 }
 
+static bool __init overlaps(u64 base, u64 size, u64 b, u64 s)
+{
+	return s && base < b + s && b < base + size;
+}
+
+/*
+ * What only early boot can see of [base, base + size): the kernel image,
+ * the initrd (freed to the page allocator later), the DTB, /memreserve/
+ * entries, and whether a no-map region's nomap marking took (it does not
+ * when the range overlapped a reservation made before it).
+ */
+static int __init rdma_early_owner(u64 base, u64 size, bool no_map, u64 *at)
+{
+	u64 b, s;
+	int n;
+
+	*at = __pa_symbol(_text);
+	if (overlaps(base, size, *at, __pa_symbol(_end) - *at))
+		return RDMA_OWNED_KERNEL_IMAGE;
+#ifdef CONFIG_BLK_DEV_INITRD
+	*at = phys_initrd_start;
+	if (overlaps(base, size, phys_initrd_start, phys_initrd_size))
+		return RDMA_OWNED_INITRD;
+#endif
+#ifdef CONFIG_ARM64
+	*at = __fdt_pointer;
+	if (initial_boot_params &&
+	    overlaps(base, size, __fdt_pointer, fdt_totalsize(initial_boot_params)))
+		return RDMA_OWNED_DTB;
+#endif
+	for (n = 0; initial_boot_params; n++) {
+		fdt_get_mem_rsv(initial_boot_params, n, &b, &s);
+		if (!s)
+			break;
+		*at = b;
+		if (overlaps(base, size, b, s))
+			return RDMA_OWNED_MEMRESERVE;
+	}
+	for (b = base; no_map && b < base + size; b += PAGE_SIZE) {
+		*at = b;
+		if (memblock_is_memory(b) && memblock_is_map_memory(b))
+			return RDMA_OWNED_NOMAP_NOT_TAKEN;
+	}
+	return RDMA_OWNED_NONE;
+}
+
 static int __init rdma_rmem_init(struct reserved_mem *rmem)
 {
 	int t_len = (dt_root_addr_cells + dt_root_size_cells) * sizeof(__be32);
@@ -76,6 +127,7 @@ static int __init rdma_rmem_init(struct reserved_mem *rmem)
 		f.reg_size = dt_mem_next_cell(dt_root_size_cells, &reg);
 		f.more_ranges = len > t_len;
 	}
+	f.owned = rdma_early_owner(rmem->base, rmem->size, f.no_map, &f.owned_at);
 	/*
 	 * A rejected node answers -ENOENT, as if no handler knew it: with any
 	 * other error fdt_init_reserved_mem_node() frees the range to the page

@@ -22,6 +22,7 @@
 #include <linux/spinlock.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
+#include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 
 #include "helpers.h"
@@ -168,6 +169,54 @@ bool rdma_phys_in_linear_map(phys_addr_t paddr, size_t len)
 #endif
 }
 struct page *rdma_virt_to_page(const void *vaddr) { return virt_to_page(vaddr); }
+
+/*
+ * Whether @pfn is a page of the kernel image. On arm64 the image is mapped,
+ * besides its linear alias, at its physical address + kimage_voffset (the
+ * inverse of __pa_symbol()); a page is the image's exactly when that mapping
+ * leads back to it. (The names of "Kernel code" and "Kernel data" in
+ * /proc/iomem are out of reach: the resource walk stops at System RAM.)
+ */
+static bool rdma_pfn_is_kernel_image(unsigned long pfn)
+{
+#ifdef CONFIG_ARM64
+	return vmalloc_to_page((void *)(PFN_PHYS(pfn) + kimage_voffset)) == pfn_to_page(pfn);
+#else
+	return false;
+#endif
+}
+
+/*
+ * Whether memory of [base, base + size) belongs to someone else, as the
+ * running kernel sees it. No page may be the kernel image's. A page of RAM
+ * (pfn_valid) of a mapped region must
+ * be reserved (PG_reserved: never handed to the page allocator, as an initrd
+ * freed after boot or a CMA area is) and in the linear map; a no-map
+ * region's pages must all be out of it (else its nomap marking failed at
+ * boot: it overlapped a reservation made before it). Pages that are not RAM
+ * belong to no allocator.
+ */
+int rdma_range_owner(u64 base, u64 size, bool no_map, u64 *at)
+{
+	unsigned long pfn;
+
+	for (pfn = PHYS_PFN(base); pfn < PHYS_PFN(base + size); pfn++) {
+		*at = PFN_PHYS(pfn);
+		if (!pfn_valid(pfn))
+			continue;
+		if (rdma_pfn_is_kernel_image(pfn))
+			return RDMA_OWNED_KERNEL_IMAGE;
+#ifdef CONFIG_ARM64
+		if (no_map && pfn_is_map_memory(pfn))
+			return RDMA_OWNED_NOMAP_NOT_TAKEN;
+		if (!no_map && !pfn_is_map_memory(pfn))
+			return RDMA_OWNED_OTHER_NOMAP;
+#endif
+		if (!no_map && !PageReserved(pfn_to_page(pfn)))
+			return RDMA_OWNED_PAGE_IN_USE;
+	}
+	return RDMA_OWNED_NONE;
+}
 phys_addr_t rdma_sg_phys(struct scatterlist *sg) { return sg_phys(sg); }
 unsigned int rdma_sg_len(struct scatterlist *sg) { return sg->length; }
 

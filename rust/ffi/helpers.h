@@ -76,6 +76,23 @@ struct device *rdma_virtio_transport(struct virtio_device *vdev);
 const char *rdma_virtio_name(struct virtio_device *vdev);
 
 /*
+ * Who else owns memory of a region (RDMA_OWNED_NONE: nobody), and where:
+ * rdma_range_owner() as the running kernel sees it; early.c fills the same
+ * into rdma_node_facts from what only early boot knows.
+ */
+enum rdma_owned {
+	RDMA_OWNED_NONE,
+	RDMA_OWNED_KERNEL_IMAGE,	/* _text.._end */
+	RDMA_OWNED_INITRD,		/* the initrd (early) */
+	RDMA_OWNED_DTB,			/* the flattened device tree (early) */
+	RDMA_OWNED_MEMRESERVE,		/* a /memreserve/ entry (early) */
+	RDMA_OWNED_PAGE_IN_USE,		/* a page of RAM that is not reserved */
+	RDMA_OWNED_NOMAP_NOT_TAKEN,	/* no-map, but the page is in the linear map */
+	RDMA_OWNED_OTHER_NOMAP,		/* mapped, but the page is no-map memory */
+};
+int rdma_range_owner(u64 base, u64 size, bool no_map, u64 *at);
+
+/*
  * early.c: what only a built-in restricted_dma has. The facts of a
  * /reserved-memory node as the early handler reads them from the flat tree
  * (rust/region.rs's NodeFacts), and what that handler made of a node
@@ -84,6 +101,8 @@ const char *rdma_virtio_name(struct virtio_device *vdev);
 struct rdma_node_facts {
 	bool has_reg, more_ranges, size_prop, reusable, cma_default, dma_default, no_map;
 	u64 reg_base, reg_size, reserved_base, reserved_size;
+	int owned;	/* enum rdma_owned, at owned_at */
+	u64 owned_at;
 };
 int rdma_early_verdict(struct device_node *np);
 

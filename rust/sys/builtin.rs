@@ -54,6 +54,11 @@ impl FlatNodeFacts<'_> {
         ]
     }
 
+    /// Who else owns memory of the node's range, as early boot sees it.
+    pub(crate) fn owned(&self) -> Option<super::memory::Owned> {
+        super::memory::Owned::from_raw(self.0.owned, self.0.owned_at)
+    }
+
     /// What the boot code reserved for the node.
     pub(crate) fn reserved(&self) -> (u64, u64) {
         (self.0.reserved_base, self.0.reserved_size)

@@ -20,6 +20,57 @@ pub(crate) fn in_linear_map(phys: u64, len: usize) -> bool {
     unsafe { bindings::rdma_phys_in_linear_map(phys, len) }
 }
 
+/// Who else owns memory of a range, and the first address where it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Owned {
+    /// The kernel image.
+    KernelImage(u64),
+    /// The initrd, which the kernel frees to the page allocator after boot
+    /// (seen at early boot).
+    Initrd(u64),
+    /// The flattened device tree (seen at early boot).
+    Dtb(u64),
+    /// A `/memreserve/` entry of the DTB header (seen at early boot).
+    MemReserve(u64),
+    /// A page of RAM that is not reserved: the page allocator has it.
+    PageInUse(u64),
+    /// A `no-map` range with a page in the linear map: its `no-map` did not
+    /// take (it overlapped a reservation made before it).
+    NoMapNotTaken(u64),
+    /// A mapped range with a page of `no-map` memory (another reservation's).
+    OtherNoMap(u64),
+}
+
+impl Owned {
+    /// Converts `enum rdma_owned` and its address; `None` for nobody.
+    pub(crate) fn from_raw(code: i32, at: u64) -> Option<Self> {
+        let code = u32::try_from(code).ok()?;
+        Some(match code {
+            bindings::rdma_owned_RDMA_OWNED_KERNEL_IMAGE => Self::KernelImage(at),
+            bindings::rdma_owned_RDMA_OWNED_INITRD => Self::Initrd(at),
+            bindings::rdma_owned_RDMA_OWNED_DTB => Self::Dtb(at),
+            bindings::rdma_owned_RDMA_OWNED_MEMRESERVE => Self::MemReserve(at),
+            bindings::rdma_owned_RDMA_OWNED_PAGE_IN_USE => Self::PageInUse(at),
+            bindings::rdma_owned_RDMA_OWNED_NOMAP_NOT_TAKEN => Self::NoMapNotTaken(at),
+            bindings::rdma_owned_RDMA_OWNED_OTHER_NOMAP => Self::OtherNoMap(at),
+            _ => return None,
+        })
+    }
+}
+
+/// Who else owns memory of `[base, base + size)`, as the running kernel
+/// sees it: no page may be the kernel image's, a page of a mapped range must
+/// be reserved RAM in the linear map, a `no-map` range must be out of it
+/// (see `rdma_range_owner()`). `None`: nobody. `size` must not be 0 and the
+/// range must not wrap.
+pub(crate) fn range_owner(base: u64, size: u64, no_map: bool) -> Option<Owned> {
+    let mut at = 0;
+    // SAFETY: The helper only looks pages and resources up; any range is
+    // allowed; `at` is valid for writes.
+    let code = unsafe { bindings::rdma_range_owner(base, size, no_map, &mut at) };
+    Owned::from_raw(code, at)
+}
+
 /// A physical range mapped write-back for the CPU with `memremap`.
 ///
 /// Works whether or not the region has `no-map`: a region in the linear map is
