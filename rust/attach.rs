@@ -40,8 +40,10 @@ use crate::sys::bus::{self, Bus, BusEvent, BusListener, BusNotifier};
 use crate::sys::device::Device;
 use crate::sys::dma::{self, Table};
 use crate::sys::of::OfNode;
+use crate::sys::virtio::MemAccHook;
 use crate::sys::work::Deferred;
 use crate::sys::Errno;
+use crate::virtio;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::c_str;
 use kernel::prelude::*;
@@ -104,13 +106,17 @@ fn restriction_node(dev: &Device) -> Option<OfNode> {
     if !dev.is_pci() && own.as_ref().is_some_and(|np| np.is_type(c_str!("pci"))) {
         return None;
     }
-    own.filter(|np| np.has_property(c_str!("memory-region")))
+    // An empty `memory-region;` names nothing: fall back, as mainline's
+    // of_dma_set_restricted_buffer() does (it counts the entries).
+    own.filter(|np| np.property_len(c_str!("memory-region")).unwrap_or(0) > 0)
         .or_else(|| dev.dma_config_node())
 }
 
-/// Whether `dev` is behind a restricted region (claimed or not).
+/// Whether `dev`, which the caller has not locked (a bus walk), is behind
+/// a restricted region (claimed or not).
 pub(crate) fn is_restricted(dev: &Device) -> bool {
-    restriction_node(dev).is_some_and(|np| !matches!(verdict(&np), Verdict::Unrestricted))
+    dev.locked(|| restriction_node(dev))
+        .is_some_and(|np| !matches!(verdict(&np), Verdict::Unrestricted))
 }
 
 /// Why `dev`, behind `r`, cannot be served by its pool, if it cannot.
@@ -130,9 +136,11 @@ fn unservable(dev: &Device, r: &Region) -> Option<&'static str> {
 
 /// Installs the right ops on `dev`, about to be probed, in place of any of
 /// ours it has (one store: a late free racing with it still finds ours).
+/// A device with no restriction of its own keeps what it has: a driver may
+/// have given a child device its region's ops
+/// (`of_reserved_mem_device_init_by_idx(child, parent_np, i)`).
 fn attach(dev: &Device) {
     let Some(np) = restriction_node(dev) else {
-        dma::uninstall::<Region>(dev);
         return;
     };
     let refuse = |why: &str, target: Option<&OfNode>| {
@@ -145,15 +153,19 @@ fn attach(dev: &Device) {
         dma::install::<Region>(dev, Table::Refuse);
     };
     match verdict(&np) {
-        Verdict::Unrestricted => {
-            dma::uninstall::<Region>(dev);
-        }
+        Verdict::Unrestricted => {}
         Verdict::Refuse(why, target) => refuse(why, target.as_ref()),
         Verdict::Region(r) => match unservable(dev, &r) {
             Some(why) => refuse(why, Some(&r.node)),
             None => {
                 dma::install::<Region>(dev, Table::Entry(r.table));
                 pr_info!("{}: DMA restricted to {}\n", dev.name(), &*r.name);
+                if !MemAccHook::<virtio::Policy>::is_first() {
+                    pr_err!(
+                        "{}: virtio_check_mem_acc_cb is not restricted_dma's: a virtio device here is held to VIRTIO_F_ACCESS_PLATFORM only if the callback in front calls ours\n",
+                        dev.name()
+                    );
+                }
             }
         },
     }

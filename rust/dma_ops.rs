@@ -234,9 +234,11 @@ impl DmaOps for Region {
         kind: AllocKind,
         report: Report,
     ) -> Option<(NonNull<c_void>, u64)> {
-        // Pages need a linear-map alias: only regions without `no-map` have
-        // one.
-        if kind == AllocKind::Pages && self.no_map {
+        // Pages are handed out as `struct page`s of the linear map: only a
+        // region mapped through its linear alias has them (not a `no-map`
+        // one, nor a mapped one outside `/memory`, which memremap maps
+        // elsewhere and whose `virt_to_page()` would be bogus).
+        if kind == AllocKind::Pages && !self.claim.memory().is_linear_alias() {
             return None;
         }
         let size = page_align(size)?;

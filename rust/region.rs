@@ -72,6 +72,8 @@ pub(crate) enum Reject {
     /// Memory of the range belongs to someone else: sharing it would hand
     /// the host what is not the window's.
     NotOurs(Owned),
+    /// Another reserved-memory handler owns the node.
+    Foreign,
     /// More than [`MAX_REGIONS`] regions.
     TooMany,
     /// An earlier load left the region mapped with slots still in use
@@ -85,9 +87,11 @@ impl Reject {
     /// The errno this reason stands for.
     pub(crate) fn errno(&self) -> Errno {
         Errno(match self {
-            Reject::NotReserved | Reject::Overlaps(_) | Reject::NotOurs(_) | Reject::Leaked => {
-                EBUSY
-            }
+            Reject::NotReserved
+            | Reject::Overlaps(_)
+            | Reject::NotOurs(_)
+            | Reject::Foreign
+            | Reject::Leaked => EBUSY,
             Reject::TooMany => ENOSPC,
             Reject::Claim(e) => *e,
             _ => EINVAL,
@@ -149,6 +153,7 @@ impl fmt::Display for Reject {
                 }
             }
             Reject::TooMany => write!(f, "more than {} restricted regions", MAX_REGIONS),
+            Reject::Foreign => write!(f, "another reserved-memory handler owns it"),
             Reject::Leaked => write!(
                 f,
                 "an earlier load left slots of it still in use; refused until reboot"
@@ -472,12 +477,14 @@ impl Drop for Published {
     fn drop(&mut self) {
         let r = &self.0;
         if let Err(Busy::Installed(n)) = Region::registry().withdraw(r.table) {
-            // The registry keeps its reference: the region stays mapped.
+            // The registry keeps its reference: the region stays mapped, and
+            // later loads must not claim it again.
             pr_err!(
                 "{}: {} device(s) still have its ops at unload: region kept reserved and mapped\n",
                 &*r.name,
                 n
             );
+            mark_leaked(r);
             return;
         }
         let used = r.pool.stats().used;
@@ -490,15 +497,20 @@ impl Drop for Published {
             // A device may still write to the slots: keep the region (and
             // its mapping) for good, and mark its node so that later loads
             // do not claim it again.
-            if let Err(e) = r.node.mark(LEAKED, c_str!("slots in use at unload")) {
-                pr_err!(
-                    "{}: cannot mark the node ({}): do not load restricted_dma again before reboot\n",
-                    &*r.name,
-                    Errno(e)
-                );
-            }
+            mark_leaked(r);
             keep_forever(r.clone());
         }
+    }
+}
+
+/// Marks `r`'s node so that later loads refuse it until reboot.
+fn mark_leaked(r: &Region) {
+    if let Err(e) = r.node.mark(LEAKED, c_str!("in use at unload")) {
+        pr_err!(
+            "{}: cannot mark the node ({}): do not load restricted_dma again before reboot\n",
+            &*r.name,
+            Errno(e)
+        );
     }
 }
 
@@ -521,10 +533,18 @@ pub(crate) fn discover() -> Result<KVec<Arc<Region>>> {
             pr_info!("/reserved-memory/{}: disabled, skipped\n", node.name());
             continue;
         }
-        // Built in, the early handler has judged the node already and said
-        // so: a node it rejected stays unclaimed, without a second message.
-        if node.early_verdict() == EarlyVerdict::Rejected {
-            continue;
+        match node.early_verdict() {
+            // Built in, the early handler has judged the node already and
+            // said so: a node it rejected stays unclaimed, without a second
+            // message.
+            EarlyVerdict::Rejected => continue,
+            // Another handler (of another of its compatibles) has it: it is
+            // not ours to claim a second time.
+            EarlyVerdict::Foreign => {
+                report(node.name(), &Reject::Foreign);
+                continue;
+            }
+            EarlyVerdict::Accepted | EarlyVerdict::NotSeen => {}
         }
         let shown = node.clone();
         match Region::claim(node, &regions) {

@@ -13,7 +13,8 @@
  *
  * A loadable module (MODULE) has none of this: it claims the regions and
  * starts watching the buses when it loads, and protects devices from then
- * on. rdma_early_verdict() is all it keeps, answering "not seen".
+ * on. rdma_early_verdict() is all it keeps: "not seen", or "another handler
+ * owns the node" (a built-in handler of another of its compatibles).
  */
 #include <linux/init.h>
 #include <linux/initrd.h>
@@ -153,14 +154,19 @@ int rdma_early_verdict(struct device_node *np)
 
 	if (!rmem)
 		return -1;
+	if (rmem->ops && rmem->ops != &rdma_rmem_ops)
+		return 2;
 	return rmem->ops == &rdma_rmem_ops;
 }
 
 #else /* MODULE */
 
+/* A loadable module judges every node itself, but one a handler owns. */
 int rdma_early_verdict(struct device_node *np)
 {
-	return -1;
+	struct reserved_mem *rmem = of_reserved_mem_lookup(np);
+
+	return rmem && rmem->ops ? 2 : -1;
 }
 
 #endif /* MODULE */

@@ -21,6 +21,7 @@
 #include <linux/string.h>
 #include <linux/spinlock.h>
 #include <linux/virtio.h>
+#include <linux/virtio_anchor.h>
 #include <linux/virtio_config.h>
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
@@ -111,6 +112,8 @@ const struct bus_type *rdma_pci_bus_type(void)
 #endif
 }
 bool rdma_dev_is_bound(struct device *dev) { return READ_ONCE(dev->driver); }
+void rdma_device_lock(struct device *dev) { device_lock(dev); }
+void rdma_device_unlock(struct device *dev) { device_unlock(dev); }
 phys_addr_t rdma_dma_to_phys(struct device *dev, dma_addr_t daddr) { return dma_to_phys(dev, daddr); }
 
 /*
@@ -327,6 +330,20 @@ static DECLARE_WORK(rdma_deferred, rdma_deferred_run);
 void rdma_defer_set(void (*fn)(void)) { WRITE_ONCE(rdma_deferred_fn, fn); }
 void rdma_defer_kick(void) { schedule_work(&rdma_deferred); }
 void rdma_defer_flush(void) { flush_work(&rdma_deferred); }
+
+/*
+ * The virtio core's memory-access callback, swapped from @old to @new in one
+ * atomic step (it returns what was there: @old when the swap happened).
+ */
+rdma_mem_acc_fn rdma_virtio_hook_swap(rdma_mem_acc_fn old, rdma_mem_acc_fn new)
+{
+	return cmpxchg(&virtio_check_mem_acc_cb, old, new);
+}
+
+rdma_mem_acc_fn rdma_virtio_hook_get(void)
+{
+	return READ_ONCE(virtio_check_mem_acc_cb);
+}
 
 bool rdma_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit)
 {

@@ -36,6 +36,8 @@ struct device_node *rdma_dma_config_node(struct device *dev);
 bool rdma_dev_is_pci(struct device *dev);
 const struct bus_type *rdma_pci_bus_type(void);
 bool rdma_dev_is_bound(struct device *dev);
+void rdma_device_lock(struct device *dev);
+void rdma_device_unlock(struct device *dev);
 phys_addr_t rdma_dma_to_phys(struct device *dev, dma_addr_t daddr);
 bool rdma_dma_span(struct device *dev, phys_addr_t base, u64 size, u64 *first, u64 *last);
 
@@ -71,6 +73,9 @@ void rdma_module_unpin(void);
 void rdma_defer_set(void (*fn)(void));
 void rdma_defer_kick(void);
 void rdma_defer_flush(void);
+typedef bool (*rdma_mem_acc_fn)(struct virtio_device *);
+rdma_mem_acc_fn rdma_virtio_hook_swap(rdma_mem_acc_fn old, rdma_mem_acc_fn new);
+rdma_mem_acc_fn rdma_virtio_hook_get(void);
 bool rdma_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit);
 struct device *rdma_virtio_transport(struct virtio_device *vdev);
 const char *rdma_virtio_name(struct virtio_device *vdev);
@@ -96,7 +101,7 @@ int rdma_range_owner(u64 base, u64 size, bool no_map, u64 *at);
  * early.c: what only a built-in restricted_dma has. The facts of a
  * /reserved-memory node as the early handler reads them from the flat tree
  * (rust/region.rs's NodeFacts), and what that handler made of a node
- * (1 accepted, 0 rejected, -1 not seen: always -1 for a loadable module).
+ * (1 accepted, 0 rejected, -1 not seen, 2 another handler owns it).
  */
 struct rdma_node_facts {
 	bool has_reg, more_ranges, size_prop, reusable, cma_default, dma_default, no_map;

@@ -80,10 +80,31 @@ impl Device {
     }
 
     /// The device's DT node, if it has one.
+    ///
+    /// Call it with the device locked: in a binding notifier (the driver
+    /// core holds the lock) or inside [`Device::locked`].
     pub(crate) fn of_node(&self) -> Option<OfNode> {
         // SAFETY: The device is alive (type invariant) and holds a reference
-        // on its node, which the helper reads once.
+        // on its node, which the helper reads once and `from_borrowed` then
+        // takes a reference of its own on. The node cannot be dropped in
+        // between: in 6.12 a device's node is replaced only by its own
+        // driver's probe (`device_set_of_node_from_dev()`, under the device
+        // lock, which our callers hold) or at its release (`pci_release_of_node`,
+        // which the caller's reference on the device excludes); and without
+        // `CONFIG_OF_DYNAMIC` nodes are never freed at all.
         unsafe { OfNode::from_borrowed(bindings::rdma_dev_of_node(self.as_raw())) }
+    }
+
+    /// Runs `f` with the device locked (`device_lock`; may sleep). Not from
+    /// a binding notifier, where the driver core holds the lock already.
+    pub(crate) fn locked<R>(&self, f: impl FnOnce() -> R) -> R {
+        // SAFETY: The device is alive (type invariant); the lock is released
+        // below, on the same device, before returning.
+        unsafe { bindings::rdma_device_lock(self.as_raw()) };
+        let r = f();
+        // SAFETY: Taken just above.
+        unsafe { bindings::rdma_device_unlock(self.as_raw()) };
+        r
     }
 
     /// Whether the device is a PCI device.

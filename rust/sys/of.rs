@@ -18,6 +18,8 @@ pub(crate) enum EarlyVerdict {
     Accepted,
     /// It rejected the node and said why.
     Rejected,
+    /// Another reserved-memory handler owns the node.
+    Foreign,
 }
 
 /// A counted reference to a device-tree node.
@@ -159,6 +161,7 @@ impl OfNode {
         match unsafe { bindings::rdma_early_verdict(self.as_raw()) } {
             1 => EarlyVerdict::Accepted,
             0 => EarlyVerdict::Rejected,
+            2 => EarlyVerdict::Foreign,
             _ => EarlyVerdict::NotSeen,
         }
     }

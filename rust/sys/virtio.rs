@@ -12,7 +12,6 @@
 use super::device::Device;
 use crate::ffi as bindings;
 use core::marker::PhantomData;
-use core::ptr::{addr_of, addr_of_mut};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::str::CStr;
@@ -115,43 +114,69 @@ unsafe fn answer<P: MemAccessPolicy>(vdev: *mut bindings::virtio_device) -> bool
     unsafe { prev(vdev) }
 }
 
-/// Our callback installed in `virtio_check_mem_acc_cb`, asking `P`; the
-/// previous one is put back on drop, unless someone replaced ours meanwhile.
+/// Whether `f` is the callback `g` (both possibly none).
+fn same(f: Option<Callback>, g: Option<Callback>) -> bool {
+    f.map(|f| f as *const ()) == g.map(|g| g as *const ())
+}
+
+/// Our callback installed in `virtio_check_mem_acc_cb`, asking `P`. It is
+/// put in, and taken out, with a compare-and-swap: never over a callback
+/// installed at the same moment by someone else.
 pub(crate) struct MemAccHook<P: MemAccessPolicy>(PhantomData<P>);
 
 impl<P: MemAccessPolicy> MemAccHook<P> {
     /// Installs our callback, remembering the one it replaces.
     pub(crate) fn install() -> Self {
-        // SAFETY: A pointer-sized global that the virtio core only reads;
-        // an aligned pointer store is atomic on every architecture we build
-        // for, so a concurrent probe sees the old or the new callback.
-        unsafe {
-            let prev = core::ptr::read_volatile(addr_of!(bindings::virtio_check_mem_acc_cb));
-            PREVIOUS.store(
-                prev.map_or(0, |f| f as *const () as usize),
-                Ordering::Release,
-            );
-            core::ptr::write_volatile(
-                addr_of_mut!(bindings::virtio_check_mem_acc_cb),
-                Some(check_mem_acc::<P>),
-            );
+        let ours: Callback = check_mem_acc::<P>;
+        loop {
+            // SAFETY: Reads a pointer-sized global once.
+            let prev = unsafe { bindings::rdma_virtio_hook_get() };
+            // Known before ours can be called.
+            PREVIOUS.store(prev.map_or(0, |f| f as usize), Ordering::Release);
+            // SAFETY: An atomic compare-and-swap of the global; our callback
+            // stays valid until `drop` has taken it out and waited.
+            let was = unsafe { bindings::rdma_virtio_hook_swap(prev, Some(ours)) };
+            if same(was, prev) {
+                return Self(PhantomData);
+            }
         }
-        Self(PhantomData)
+    }
+
+    /// Whether the virtio core calls our callback first, as installed.
+    /// When it does not, another module replaced it: virtio devices behind
+    /// our regions are held to ACCESS_PLATFORM only if it calls ours.
+    pub(crate) fn is_first() -> bool {
+        // SAFETY: Reads a pointer-sized global once.
+        same(
+            unsafe { bindings::rdma_virtio_hook_get() },
+            Some(check_mem_acc::<P>),
+        )
     }
 }
 
 impl<P: MemAccessPolicy> Drop for MemAccHook<P> {
     fn drop(&mut self) {
-        // SAFETY: As in `install`.
-        unsafe {
-            let now = core::ptr::read_volatile(addr_of!(bindings::virtio_check_mem_acc_cb));
-            if now.map(|f| f as *const ()) == Some(check_mem_acc::<P> as Callback as *const ()) {
-                let prev = PREVIOUS.load(Ordering::Acquire);
-                let prev = (prev != 0).then(|| core::mem::transmute::<usize, Callback>(prev));
-                core::ptr::write_volatile(addr_of_mut!(bindings::virtio_check_mem_acc_cb), prev);
-            } else {
-                pr_warn!("virtio_check_mem_acc_cb was replaced after ours: leaving it as it is\n");
+        let ours: Option<Callback> = Some(check_mem_acc::<P>);
+        let prev = PREVIOUS.load(Ordering::Acquire);
+        // SAFETY: `prev` is 0 or the address of the callback we replaced, a
+        // function of this type.
+        let prev = (prev != 0).then(|| unsafe { core::mem::transmute::<usize, Callback>(prev) });
+        // Whoever replaced ours may have chained onto it and call it still:
+        // the module's text must not go until ours is back in front.
+        let mut waited_ms: u32 = 0;
+        loop {
+            // SAFETY: As in `install`.
+            let was = unsafe { bindings::rdma_virtio_hook_swap(ours, prev) };
+            if same(was, ours) {
+                break;
             }
+            if waited_ms % 10_000 == 0 {
+                pr_err!(
+                    "virtio_check_mem_acc_cb is not restricted_dma's any more: the module that replaced it may still call ours; unload waits until it puts ours back\n"
+                );
+            }
+            super::sleep_ms(100);
+            waited_ms = waited_ms.wrapping_add(100);
         }
         // The module's text goes after this. A task may have loaded our
         // callback's address before the store above and not yet entered it,

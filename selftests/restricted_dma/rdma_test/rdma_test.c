@@ -51,6 +51,10 @@
  *                                   videobuf2 or DRM GEM objects are kept
  *              drop N               free what keep N holds, whatever has
  *                                   happened to the device since
+ *              hook                 stand in front of the virtio core's
+ *                                   memory-access callback, as another module
+ *                                   would, calling the one it replaced
+ *              unhook               put the replaced callback back
  *              late N               try what a driver that outlives its
  *                                   binding does: allocate and map on N,
  *                                   bound or not; fails if anything is
@@ -75,6 +79,8 @@
 #include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/virtio.h>
+#include <linux/virtio_anchor.h>
 
 #define MAX_DEVS 8
 #define PROBE_BLOCK SZ_16K
@@ -752,6 +758,34 @@ static int cmd_late(unsigned int n)
 	return err;
 }
 
+/* "hook": another module's virtio memory-access callback, chaining. */
+static bool (*hooked_prev)(struct virtio_device *);
+
+static bool rdma_test_mem_acc(struct virtio_device *vdev)
+{
+	bool (*prev)(struct virtio_device *) = READ_ONCE(hooked_prev);
+
+	return prev ? prev(vdev) : false;
+}
+
+static int cmd_hook(void)
+{
+	if (READ_ONCE(virtio_check_mem_acc_cb) == rdma_test_mem_acc)
+		return -EEXIST;
+	WRITE_ONCE(hooked_prev, READ_ONCE(virtio_check_mem_acc_cb));
+	WRITE_ONCE(virtio_check_mem_acc_cb, rdma_test_mem_acc);
+	say("in front of %ps", hooked_prev);
+	return 0;
+}
+
+static int cmd_unhook(void)
+{
+	if (cmpxchg(&virtio_check_mem_acc_cb, rdma_test_mem_acc, hooked_prev) != rdma_test_mem_acc)
+		return -ENOENT;
+	say("put %ps back", hooked_prev);
+	return 0;
+}
+
 static int cmd_reserved(u64 lo, u64 size)
 {
 	unsigned long pfn, bad = 0, first = 0;
@@ -785,6 +819,10 @@ static int run(char *line)
 
 	if (args < 1)
 		return -EINVAL;
+	if (!strcmp(name, "hook"))
+		return cmd_hook();
+	if (!strcmp(name, "unhook"))
+		return cmd_unhook();
 	if (!strcmp(name, "reserved")) {
 		if (sscanf(line, "%15s %llx %llx", name, &a, &b) != 3)
 			return -EINVAL;
@@ -919,6 +957,7 @@ static void __exit rdma_test_exit(void)
 	unsigned int n;
 
 	debugfs_remove(dir);
+	cmd_unhook();
 	for (n = 0; n < MAX_DEVS; n++) {
 		if (kept[n].dev)
 			cmd_drop(n);
