@@ -22,7 +22,7 @@ use vhost::vhost_user::message::{
     VhostUserVringAddrFlags, VhostUserVringState,
 };
 use vhost::vhost_user::{
-    Error as VuError, GpuBackend, Result as VuResult, VhostUserBackendReqHandlerMut,
+    Backend, Error as VuError, GpuBackend, Result as VuResult, VhostUserBackendReqHandlerMut,
 };
 use vhost::VhostUserMemoryRegionBase;
 use vhost_user_backend::{VringRwLock, VringT};
@@ -170,6 +170,7 @@ pub struct Handler {
     regions: Vec<Region>,
     /// The kick fd each queue has in the epoll set, if any.
     registered: Vec<Option<RawFd>>,
+    backend_req: Option<Backend>,
 }
 
 fn other(msg: String) -> VuError {
@@ -190,11 +191,10 @@ impl Handler {
                     .map_err(|e| io::Error::other(format!("{e:?}")))
             })
             .collect::<io::Result<Vec<_>>>()?;
-        let config = blk::config_space(
-            disk.capacity(),
-            u32::from(max_queue_size) - 2,
-            num_queues as u16,
-        );
+        // seg_max: what one chain may carry (the queue size less header and
+        // status), capped as QEMU's own backends do.
+        let seg_max = (u32::from(max_queue_size) - 2).min(254);
+        let config = blk::config_space(disk.capacity(), seg_max, num_queues as u16);
         let shared = Arc::new(Shared {
             acct,
             disk,
@@ -226,6 +226,7 @@ impl Handler {
                 acked_features: 0,
                 regions: Vec::new(),
                 registered: vec![None; num_queues],
+                backend_req: None,
             },
             worker,
         ))
@@ -326,6 +327,9 @@ impl VhostUserBackendReqHandlerMut for Handler {
 
     fn set_features(&mut self, f: u64) -> VuResult<()> {
         if f & !features() != 0 {
+            self.shared.acct.say(&format!(
+                "SET_FEATURES refused: 0x{f:x} has bits not offered"
+            ));
             return Err(VuError::InvalidParam);
         }
         self.acked_features = f;
@@ -409,6 +413,9 @@ impl VhostUserBackendReqHandlerMut for Handler {
 
     fn set_vring_num(&mut self, index: u32, num: u32) -> VuResult<()> {
         if num == 0 || num > u32::from(self.max_queue_size) {
+            self.shared
+                .acct
+                .say(&format!("queue {index}: SET_VRING_NUM {num} refused"));
             return Err(VuError::InvalidParam);
         }
         self.vring(index)?.set_queue_size(num as u16);
@@ -426,7 +433,14 @@ impl VhostUserBackendReqHandlerMut for Handler {
     ) -> VuResult<()> {
         let q = index as usize;
         let vring = self.vring(index)?;
-        let gpa = |va| window::vmm_va_to_gpa(&self.regions, va).ok_or(VuError::InvalidParam);
+        let gpa = |va| {
+            window::vmm_va_to_gpa(&self.regions, va).ok_or_else(|| {
+                self.shared
+                    .acct
+                    .say(&format!("queue {q}: ring address 0x{va:x} is in no region"));
+                VuError::InvalidParam
+            })
+        };
         let (d, a, u) = (gpa(descriptor)?, gpa(available)?, gpa(used)?);
         let n = u64::from(vring.get_ref().get_queue().size());
         let acct = &self.shared.acct;
@@ -493,7 +507,18 @@ impl VhostUserBackendReqHandlerMut for Handler {
     }
 
     fn get_protocol_features(&mut self) -> VuResult<VhostUserProtocolFeatures> {
-        Ok(VhostUserProtocolFeatures::MQ | VhostUserProtocolFeatures::CONFIG)
+        // QEMU wants BACKEND_REQ (and REPLY_ACK, which vhost adds) from a
+        // backend that offers ACCESS_PLATFORM, for IOTLB messages; it sends
+        // none on virtio-mmio, which has no IOMMU.
+        Ok(VhostUserProtocolFeatures::MQ
+            | VhostUserProtocolFeatures::CONFIG
+            | VhostUserProtocolFeatures::BACKEND_REQ)
+    }
+
+    fn set_backend_req_fd(&mut self, backend: Backend) {
+        // Kept open (nothing is sent on it): closing it would look like a
+        // failure to the frontend.
+        self.backend_req = Some(backend);
     }
 
     fn set_protocol_features(&mut self, _features: u64) -> VuResult<()> {

@@ -7,6 +7,9 @@
 //!   window-backend --socket PATH --image FILE --window BASE+SIZE
 //!                  [--num-queues N] [--queue-size N] [--audit]
 //!
+//! --queue-size is the largest queue the frontend may set up (QEMU's
+//! vhost-user-blk asks for its own `queue-size`, 1024 by default).
+//!
 //! Every access outside the window is counted and printed; at exit (the
 //! frontend disconnects, SIGINT or SIGTERM) one closing line gives the
 //! totals, and the exit status is 1 if there was any access outside.
@@ -43,7 +46,7 @@ const USAGE: &str = "usage: window-backend --socket PATH --image FILE --window B
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut socket, mut image, mut window) = (None, None, None);
-    let (mut num_queues, mut queue_size, mut audit) = (1usize, 256u16, false);
+    let (mut num_queues, mut queue_size, mut audit) = (1usize, 1024u16, false);
     while let Some(a) = it.next() {
         let mut val = || it.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -218,7 +221,7 @@ mod tests {
     fn command_line() {
         let a = args("--socket s --image i --window 0x50000000+0x400000 --num-queues 2 --audit")
             .unwrap();
-        assert_eq!((a.num_queues, a.queue_size, a.audit), (2, 256, true));
+        assert_eq!((a.num_queues, a.queue_size, a.audit), (2, 1024, true));
         assert_eq!(
             a.window,
             Window {
