@@ -32,13 +32,16 @@ dev=$(wait_blk "$vu_t")
 ctl=$(wait_blk "$ctl_t")
 ktap_print_msg "vhost-user-blk behind $R: $vu_t ($dev); control, no region: $ctl_t ($ctl)"
 
-features() {
+# Feature bit N of the virtio device on transport T: feature T N.
+feature() {
 	for v in /sys/bus/platform/devices/$1/virtio*; do
-		[ -e "$v/features" ] && cut -c34 "$v/features"
+		[ -e "$v/features" ] && cut -c$(($2 + 1)) "$v/features"
 	done
 }
-result "the vhost-user-blk behind $R negotiated ACCESS_PLATFORM and has a block device" \
-	[ -n "$dev" -a "$(features "$vu_t")" = 1 ]
+queues=$(ls "/sys/block/${dev#/dev/}/mq" 2>/dev/null | wc -l)
+ktap_print_msg "$dev: ACCESS_PLATFORM $(feature "$vu_t" 33), indirect $(feature "$vu_t" 28), EVENT_IDX $(feature "$vu_t" 29), $queues queue(s)"
+result "the vhost-user-blk behind $R has a block device, negotiated ACCESS_PLATFORM, indirect descriptors and EVENT_IDX, and runs 2 queues" \
+	[ -n "$dev" -a "$(feature "$vu_t" 33)$(feature "$vu_t" 28)$(feature "$vu_t" 29)" = 111 -a "$queues" -eq 2 ]
 result "...and its DMA goes through $R (debugfs devices)" serves "$R" "$vu_t"
 
 maps0=$(counter maps "$R") to0=$(counter bytes_to_device "$R")

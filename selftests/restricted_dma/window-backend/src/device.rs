@@ -383,7 +383,7 @@ impl VhostUserBackendReqHandlerMut for Handler {
             let wm = match window::window_map(&acct.window, &regions) {
                 Ok(m) => m,
                 Err(e) => {
-                    acct.say(&format!("SET_MEM_TABLE refused: {e}"));
+                    acct.refuse_table(&e);
                     return Err(other(e));
                 }
             };

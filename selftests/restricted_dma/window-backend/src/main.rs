@@ -12,7 +12,8 @@
 //!
 //! Every access outside the window is counted and printed; at exit (the
 //! frontend disconnects, SIGINT or SIGTERM) one closing line gives the
-//! totals, and the exit status is 1 if there was any access outside.
+//! totals, and the exit status is 1 if there was any access outside (3 if
+//! a memory table was refused, 2 if it could not start).
 //! --audit maps all guest memory and serves everything, still counting:
 //! for a control device that is not restricted.
 
@@ -206,7 +207,7 @@ fn main() {
     };
     acct.say(&format!("window backend: exiting: {why}"));
     acct.say(&acct.closing_line());
-    exit(if acct.outside() > 0 { 1 } else { 0 });
+    exit(acct.exit_status());
 }
 
 #[cfg(test)]

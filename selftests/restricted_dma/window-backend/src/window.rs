@@ -141,6 +141,8 @@ pub struct Accounting {
     requests: AtomicU64,
     bytes: AtomicU64,
     outside: AtomicU64,
+    /// Memory tables refused (the window in none of their regions).
+    refused: AtomicU64,
     out: Mutex<Box<dyn Write + Send>>,
 }
 
@@ -152,6 +154,7 @@ impl Accounting {
             requests: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             outside: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
             out: Mutex::new(out),
         }
     }
@@ -180,6 +183,27 @@ impl Accounting {
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    pub fn refuse_table(&self, why: &str) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        self.say(&format!("SET_MEM_TABLE refused: {why}"));
+    }
+
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// The exit status: 1 for any access outside the window, 3 for a
+    /// refused memory table, else 0.
+    pub fn exit_status(&self) -> i32 {
+        if self.outside() > 0 {
+            1
+        } else if self.refused() > 0 {
+            3
+        } else {
+            0
+        }
+    }
+
     pub fn outside(&self) -> u64 {
         self.outside.load(Ordering::Relaxed)
     }
@@ -194,7 +218,7 @@ impl Accounting {
 
     pub fn closing_line(&self) -> String {
         format!(
-            "window backend: {} requests, {} bytes, {} accesses outside {}{}",
+            "window backend: {} requests, {} bytes, {} accesses outside {}{}{}",
             self.requests(),
             self.bytes(),
             self.outside(),
@@ -203,6 +227,10 @@ impl Accounting {
                 " (audit: all guest memory mapped)"
             } else {
                 ""
+            },
+            match self.refused() {
+                0 => String::new(),
+                n => format!("; {n} memory table(s) refused"),
             }
         )
     }
@@ -355,5 +383,21 @@ pub mod tests {
             a.closing_line(),
             "window backend: 2 requests, 4608 bytes, 2 accesses outside 0x50000000+0x400000"
         );
+        assert_eq!(a.exit_status(), 1);
+    }
+
+    #[test]
+    fn refused_table_is_a_failure_too() {
+        let cap = Captured::default();
+        let a = Accounting::new(W, false, Box::new(cap.clone()));
+        assert_eq!(a.exit_status(), 0);
+        a.refuse_table("the window is in no region");
+        assert_eq!(a.exit_status(), 3);
+        assert!(a
+            .closing_line()
+            .ends_with("0 accesses outside 0x50000000+0x400000; 1 memory table(s) refused"));
+        assert!(cap
+            .text()
+            .starts_with("SET_MEM_TABLE refused: the window is in no region"));
     }
 }
