@@ -40,14 +40,20 @@ module: deps
 	@$(HARNESS)/build.sh module
 	@echo "module: $$($(HARNESS)/module.sh --print-ko)"
 
-## run: the demo guest (BUILTIN=1: on the kernel with the module built in)
+## run: the demo guest (BUILTIN=1: on the kernel with the module built in),
+## then the host's view: a guest whose vhost-user-blk devices are served by
+## window-backend, which maps only their window of guest memory
 run: deps
 ifeq ($(BUILTIN),1)
 	@$(HARNESS)/build.sh builtin
 	@RDMA_FLAVOUR=builtin $(HARNESS)/guest.sh demo
+	@printf '\n==== the host'"'"'s view: vhost-user-blk served by window-backend\n'
+	@RDMA_FLAVOUR=builtin $(HARNESS)/guest.sh demo window
 else
 	@$(HARNESS)/build.sh module
 	@$(HARNESS)/guest.sh demo
+	@printf '\n==== the host'"'"'s view: vhost-user-blk served by window-backend\n'
+	@$(HARNESS)/guest.sh demo window
 endif
 
 ## check: every test, on every flavour; ends with "N passed, N failed, N skipped"

@@ -20,6 +20,11 @@ else
 	sleep 0.5
 	klog
 fi
+# Devices the DT held back from probing at boot: bound now, through their pool.
+expect device | awk '$6 == "held" { print $2 }' | while read -r t; do
+	bind_held "$t" && echo "  $t: held back at boot, bound now"
+done
+sleep 0.5
 
 say "devices"
 expect pcidevice | while read -r kind t region iommu; do
@@ -37,14 +42,14 @@ expect device | while read -r kind t region iommu; do
 		[ -e "$v/features" ] && ap=$(cut -c34 "$v/features")
 	done
 	extra=
-	[ "$kind" = blk ] && extra=$(blk_of "$t")
+	[ "$kind" = blk ] || [ "$kind" = vublk ] && extra=$(blk_of "$t")
 	printf '  %-8s %-20s region %-22s ACCESS_PLATFORM=%s driver=%s %s\n' "$kind" "$t" "$region" "$ap" "${drv:--}" "$extra"
 done
 
 say "traffic"
 { expect pcidevice; expect device; } | while read -r kind t region iommu; do
 	case "$kind" in
-	blk)
+	blk | vublk)
 		dev=$(blk_of "$t") || { echo "  $t: no block device (refused?)"; continue; }
 		if ./odirect roundtrip "$dev" 1048576 512 0 1; then
 			echo "  $dev ($region): 1 MiB O_DIRECT write + read back, intact"

@@ -33,11 +33,11 @@ part() {
   } | tee -a "$results"
 }
 
-# ktap_of_cargo: cargo test's lines as KTAP.
+# ktap_of_cargo [CRATE_DIR TARGET_DIR]: cargo test's lines as KTAP (by
+# default the pool's).
 ktap_of_cargo() {
-  local out rc
-  out=$(cd "$RDMA_REPO/rust/pool" && CARGO_TARGET_DIR=$RDMA_CACHE/cargo-target \
-        "$RDMA_CARGO" test --release 2>&1)
+  local out rc dir=${1:-$RDMA_REPO/rust/pool} target=${2:-$RDMA_CACHE/cargo-target}
+  out=$(cd "$dir" && CARGO_TARGET_DIR=$target "$RDMA_CARGO" test --release 2>&1)
   rc=$?
   echo "TAP version 13"
   echo "$out" | awk '
@@ -123,6 +123,38 @@ ktap_of_host_view() {
       fail=1
     fi
   done < <([ -s "$w/virtqueues.txt" ] && cat "$w/virtqueues")
+  # The window backends (harness/guest.sh): what each saw, from its closing
+  # line "window backend: N requests, N bytes, N accesses outside W".
+  local name img mode win queues region t line req bytes out rc
+  while read -r name img mode win queues region t; do
+    k=$((k + 1))
+    line=$(grep -E '^window backend: [0-9]+ requests' "$w/$name.log" 2>/dev/null | tail -n 1)
+    rc=$(cat "$w/$name.rc" 2>/dev/null || echo none)
+    read -r req bytes out <<< "$(echo "$line" | sed -E 's/^window backend: ([0-9]+) requests, ([0-9]+) bytes, ([0-9]+) accesses.*/\1 \2 \3/')"
+    echo "# $name ($t, $mode): ${line:-no closing line}; exit $rc"
+    grep -m 3 '^outside the window\|refused\|not processed' "$w/$name.log" 2>/dev/null | sed 's/^/#   /'
+    if [ -z "$line" ]; then
+      echo "not ok $k vhost-user-blk $t: its backend printed no closing line"
+      fail=1
+    elif [ "$mode" = window ]; then
+      if [ "$req" -gt 0 ] && [ "$out" -eq 0 ] && [ "$rc" = 0 ]; then
+        echo "ok $k vhost-user-blk $t behind $region: its backend, mapping only $win, served $req requests ($bytes bytes), 0 accesses outside, exit 0"
+      else
+        echo "not ok $k vhost-user-blk $t behind $region: backend mapping only $win: $req requests, $out accesses outside, exit $rc"
+        fail=1
+      fi
+    else
+      # The control device: nothing keeps its DMA in the window, and the
+      # backend must have seen it. An expected result, the proof that the
+      # check above can fail.
+      if [ "$out" -gt 0 ] && [ "$req" -gt 0 ]; then
+        echo "ok $k control vhost-user-blk $t (no region): its backend (--audit) counted $out accesses outside $win over $req requests"
+      else
+        echo "not ok $k control vhost-user-blk $t (no region): $out accesses outside $win counted over $req requests (expected some)"
+        fail=1
+      fi
+    fi
+  done < <(cat "$w/backends" 2>/dev/null)
   echo "1..$k"
   return $fail
 }
@@ -135,6 +167,8 @@ echo "TAP version 13" | tee -a "$results"
 # shellcheck disable=SC2086
 part "build: $flavours" "$RDMA_SELFTESTS/harness/build.sh" $flavours
 part "host: cargo test (rust/pool)" ktap_of_cargo
+part "host: cargo test (window-backend)" ktap_of_cargo "$RDMA_SELFTESTS/window-backend" \
+  "$RDMA_CACHE/window-backend-target"
 part "host: dt-check" "$RDMA_SELFTESTS/harness/dt-check.sh"
 part "host: lint" ktap_of_lint
 
@@ -144,7 +178,7 @@ for flavour in $flavours; do
   for v in $("${variants[@]}" list); do
     part "guest: $flavour kernel, variant $v" ktap_of_guest "$flavour" "$v"
     w=$RDMA_CACHE/guest/$flavour/$v
-    if [ -s "$w/consoles" ] || [ -s "$w/virtqueues.txt" ]; then
+    if [ -s "$w/consoles" ] || [ -s "$w/virtqueues.txt" ] || [ -s "$w/backends" ]; then
       part "host view: $flavour kernel, variant $v" ktap_of_host_view "$flavour" "$v"
     fi
   done

@@ -48,6 +48,15 @@ if ! command -v bindgen >/dev/null 2>&1 && ! [ -x "$HOME/.cargo/bin/bindgen" ]; 
 fi
 
 cache=${RDMA_CACHE:-/var/cache/restricted-dma}
+
+# The window backend, the host program behind the guests' vhost-user-blk
+# devices: built from its locked crates into the cache. cargo does nothing
+# when it is up to date (under a second).
+wb=$(cd "$(dirname "$0")/../window-backend" && pwd)
+[ -x "$cache/window-backend-target/release/window-backend" ] ||
+  log "building the window backend from crates.io (about a minute)"
+quiet env CARGO_TARGET_DIR="$cache/window-backend-target" \
+  /usr/bin/cargo build --quiet --release --locked --manifest-path "$wb/Cargo.toml"
 # Static arm64 busybox for the guest's initramfs.
 bb=$cache/busybox/bin/busybox
 if ! [ -x "$bb" ]; then

@@ -51,6 +51,10 @@ fi
 # Kbuild writes an external module's objects beside its sources), never in
 # the repository.
 RDMA_MODBUILD=$RDMA_CACHE/modbuild-$RDMA_FLAVOUR
+# The host program that serves the guests' vhost-user-blk devices, mapping
+# only their window of guest memory (selftests/restricted_dma/window-backend,
+# built by `make deps`).
+RDMA_WINDOW_BACKEND=$RDMA_CACHE/window-backend-target/release/window-backend
 # The kernel image the guests boot.
 RDMA_IMAGE=$RDMA_KBUILD/arch/arm64/boot/Image
 # How long a guest may run before it is killed and counted as failed: a TCG

@@ -46,6 +46,37 @@ for d in $(cat "$work/disks"); do
 done
 mapfile -t devs < "$work/qemu.args"
 
+# vhost-user block devices: QEMU connects to their backend as it starts
+# (`-machine dumpdtb` would too, but machine-dts.sh dumps QEMU's DT without
+# any device), so each backend listens first. It serves the device's disk,
+# mapping only the device's window of guest memory (`audit`: all of it,
+# counting what falls outside the window). It ends when QEMU disconnects;
+# its output and exit status stay in the work dir, as NAME.log and NAME.rc,
+# for check.sh's host view.
+vu_pids=() vu_names=()
+while read -r name img vmode win queues _; do
+  [ -x "$RDMA_WINDOW_BACKEND" ] || { echo "guest: $RDMA_WINDOW_BACKEND missing: run 'make deps'" >&2; exit 1; }
+  rm -f "$work/$name.sock" "$work/$name.log" "$work/$name.rc"
+  audit=(); [ "$vmode" = audit ] && audit=(--audit)
+  "$RDMA_WINDOW_BACKEND" --socket "$work/$name.sock" --image "$work/$img" --window "$win" \
+    --num-queues "$queues" "${audit[@]}" > "$work/$name.log" 2>&1 &
+  vu_pids+=($!) vu_names+=("$name")
+  for _ in $(seq 50); do [ -S "$work/$name.sock" ] && break; sleep 0.1; done
+  [ -S "$work/$name.sock" ] || { echo "guest: backend $name did not start: $(cat "$work/$name.log")" >&2; exit 1; }
+done < "$work/backends"
+# stop_backends: each ends by itself when QEMU goes; one still there after
+# 10 s gets SIGTERM (and prints its closing line all the same).
+stop_backends() {
+  local i k
+  for i in "${!vu_pids[@]}"; do
+    for k in $(seq 100); do kill -0 "${vu_pids[$i]}" 2>/dev/null || break; sleep 0.1; done
+    kill -TERM "${vu_pids[$i]}" 2>/dev/null
+    wait "${vu_pids[$i]}"
+    echo $? > "$work/${vu_names[$i]}.rc"
+  done
+  vu_pids=()
+}
+
 # Feed and drain the console FIFOs while the guest runs; answer the guest's
 # requests to look at it from the host, or to add a device (qmp-agent.py).
 rm -f "$work/qmp.sock" "$work/virtqueues.txt"
@@ -57,7 +88,7 @@ for c in $consoles; do
   cat "$work/$c.out" > "$work/$c.received" & readers+=($!)
   cat "$work/$c.to-guest" > "$work/$c.in" & writers+=($!)
 done
-trap 'kill $agent ${readers[@]+"${readers[@]}"} ${writers[@]+"${writers[@]}"} 2>/dev/null || true' EXIT
+trap 'kill $agent ${readers[@]+"${readers[@]}"} ${writers[@]+"${writers[@]}"} ${vu_pids[@]+"${vu_pids[@]}"} 2>/dev/null || true' EXIT
 
 loglevel=4; [ "$mode" = check ] && loglevel=1
 start=$(date +%s)
@@ -71,6 +102,13 @@ rc=${PIPESTATUS[0]}
 # QEMU is gone: the readers see the end of their FIFOs and finish.
 [ ${#writers[@]} -eq 0 ] || kill "${writers[@]}" 2>/dev/null
 [ ${#readers[@]} -eq 0 ] || wait "${readers[@]}" 2>/dev/null
+stop_backends
+if [ "$mode" = demo ]; then
+  for n in ${vu_names[@]+"${vu_names[@]}"}; do
+    echo "== host: backend of vhost-user-blk $n ($(awk -v n="$n" '$1 == n { print $3 " " $4 }' "$work/backends"), exit $(cat "$work/$n.rc"))"
+    grep -E '^window backend: .*(listening|requests)|^memory table' "$work/$n.log" | sed 's/^/  /'
+  done
+fi
 set -e
 echo "guest: $variant ($mode, $RDMA_FLAVOUR kernel) ran $(( $(date +%s) - start )) s" >&2
 if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then

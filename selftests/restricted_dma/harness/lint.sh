@@ -12,6 +12,10 @@ rustfmt --edition 2021 --check --config-path "$RDMA_KSRC/.rustfmt.toml" \
   rust/pool/fuzz/fuzz_targets/pool.rs
 (cd rust/pool && CARGO_TARGET_DIR=$RDMA_CACHE/cargo-target \
   "$RDMA_CARGO" clippy --quiet --all-targets -- -D warnings)
+# The window backend, a host program: rustfmt's default style, and clippy.
+(cd "$RDMA_SELFTESTS/window-backend" && "$RDMA_CARGO" fmt --check &&
+  CARGO_TARGET_DIR=$RDMA_CACHE/window-backend-target \
+  "$RDMA_CARGO" clippy --quiet --release --all-targets --locked -- -D warnings)
 # Recompile the crate so that clippy sees all of it.
 rm -f "$RDMA_MODBUILD/restricted_dma/rust/restricted_dma.o"
 "$RDMA_SELFTESTS/harness/module.sh" CLIPPY=1 modules 2>&1 | tee "$RDMA_CACHE/clippy.log"

@@ -14,9 +14,9 @@ schema-cases writes one DT per region the binding must accept or reject.
 Usage: variants.py list | demo | machine NAME
        | write NAME WORKDIR BASE_DTS   all of a guest's files, in WORKDIR:
              guest.dts, qemu.args (one argument a line), expect, disks,
-             consoles, virtqueues, hotplug
+             consoles, virtqueues, hotplug, backends
        | expect NAME | dts NAME BASE_DTS | qemu NAME WORKDIR | disks NAME
-       | consoles NAME | virtqueues NAME | schema-rejects NAME
+       | consoles NAME | virtqueues NAME | backends NAME | schema-rejects NAME
        | schema-cases BASE_DTS OUTDIR
 """
 import os
@@ -64,13 +64,28 @@ class Region:
 class Device:
     """A virtio-mmio transport; `region` is the name of the region its
     memory-region points to (None: no memory-region). `kind` is the QEMU
-    device behind it: blk, rng, console, or `empty` (no device: a platform
+    device behind it: blk, rng, console, `vublk` (a vhost-user-blk served by
+    our window backend, selftests/restricted_dma/window-backend, in a process
+    of its own: it maps only the device's region of guest memory, or, for a
+    device with no region, all of it in --audit mode, counting what falls
+    outside the variant's first region), or `empty` (no device: a platform
     device free for tests to bind another driver to, like dma_map_benchmark)."""
 
-    def __init__(self, kind, region=None, iommu=True, coherent=True):
+    def __init__(self, kind, region=None, iommu=True, coherent=True, held=False):
         self.kind, self.region, self.iommu = kind, region, iommu
         # False: the DT drops QEMU's `dma-coherent` from the transport.
         self.coherent = coherent
+        # True: the DT gives the transport a compatible no driver matches
+        # (HELD), so that nothing probes it at boot; the tests bind it to
+        # virtio-mmio by hand (driver_override) once restricted_dma is there.
+        # With the loadable module, a device probed at boot runs once
+        # without its pool (see README.md, "Which build"): its rings would
+        # lie outside the window, where a window backend cannot serve them,
+        # and the boot would wait for ever on its first I/O.
+        self.held = held
+
+
+HELD = "restricted-dma-test,held-virtio-mmio"
 
 
 class PciDevice:
@@ -237,10 +252,22 @@ VARIANTS = {
     ),
     # A pool smaller than what several large O_DIRECT streams keep in flight.
     "small": dict(regions=[SMALL], devices=[Device("blk", SMALL.name)], tests=["region.sh", "overload.sh"]),
+    # The host's view: a vhost-user-blk served by a backend that maps only
+    # GOOD's window of guest memory (any access outside fails and is
+    # counted), and a control vhost-user-blk with no region, whose backend
+    # maps everything (--audit) and counts its accesses outside GOOD's
+    # window, which must be many.
+    "window": dict(
+        regions=[GOOD],
+        devices=[Device("vublk", GOOD.name, held=True), Device("vublk")],
+        tests=["window.sh"],
+    ),
     # What real drivers do, through the test driver rdma_test.ko: failed,
     # deferred and successful probes with devm allocations, removal, deletion
-    # while bound, and the DMA API's contract; a blk for the fence. leak.sh
-    # comes last: it leaves the region unusable until the guest reboots.
+    # while bound, and the DMA API's contract, buffers freed after their
+    # binding, another module's virtio callback; a blk for the fence. leak.sh
+    # comes last: its leaked mapping keeps the module in for the rest of the
+    # boot.
     "lifecycle": dict(
         regions=[GOOD],
         devices=[Device("blk", GOOD.name)],
@@ -316,13 +343,22 @@ def dts_of(v, base_dts):
             out.append(f"&{{/virtio_mmio@{t:x}}} {{ memory-region = <&{regions[d.region].label}>; }};")
         if not d.coherent:
             out.append(f"&{{/virtio_mmio@{t:x}}} {{ /delete-property/ dma-coherent; }};")
+        if d.held:
+            out.append(f'&{{/virtio_mmio@{t:x}}} {{ compatible = "{HELD}"; }};')
     if v.get("pci_region"):
         out.append(f"&{{/pcie@10000000}} {{ memory-region = <&{regions[v['pci_region']].label}>; }};")
     return "\n".join(out) + "\n"
 
 
+# vhost-user devices: their queues on a backend of their own; guest RAM
+# must be a shared memfd that QEMU hands the backend in SET_MEM_TABLE.
+VU_QUEUES = 2
+
+
 def qemu(name, work):
     args = []
+    if any(d.kind == "vublk" for d in variant(name)["devices"]):
+        args += ["-object", "memory-backend-memfd,id=mem,size=1G,share=on", "-machine", "memory-backend=mem"]
     for k, d in enumerate(variant(name)["devices"]):
         iommu = "on" if d.iommu else "off"
         if d.kind == "empty":
@@ -332,6 +368,10 @@ def qemu(name, work):
                      "-device", f"virtio-blk-device,drive=d{k},iommu_platform={iommu},id=vdev{k}"]
         elif d.kind == "rng":
             args += ["-device", f"virtio-rng-device,iommu_platform={iommu},id=vdev{k}"]
+        elif d.kind == "vublk":
+            args += ["-chardev", f"socket,id=vu{k},path={work}/vu{k}.sock",
+                     "-device", f"vhost-user-blk,chardev=vu{k},iommu_platform={iommu},"
+                                f"num-queues={VU_QUEUES},id=vdev{k}"]
         elif d.kind == "console":
             # A virtio-serial port on FIFOs WORK/conK.in (host to guest) and
             # WORK/conK.out (guest to host), which guest.sh feeds and drains.
@@ -376,7 +416,9 @@ def virtqueues(name):
     good = {r.name: r for r in v["regions"] if r.compatible == "restricted-dma-region" and not r.reject}
     lines = []
     for k, (d, t) in enumerate(zip(v["devices"], transports(v))):
-        if d.kind != "empty" and d.region in good and d.iommu and d.coherent:
+        # (Not vhost-user devices: asking QEMU about their queues makes it
+        # fetch the ring base from the backend, which stops the ring.)
+        if d.kind not in ("empty", "vublk") and d.region in good and d.iommu and d.coherent:
             r = good[d.region]
             lines.append(f"/machine/peripheral/vdev{k} {t:x}.virtio_mmio {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x}")
     r = good.get(v.get("pci_region"))
@@ -399,10 +441,12 @@ def expect(name):
                                             a region the module must claim, and
                                             whether it shares it (1; 0: no-map)
          bad NAME REASON...                 a node it must reject with REASON
-         device KIND TRANSPORT REGION|- IOMMU COHERENT
+         device KIND TRANSPORT REGION|- IOMMU COHERENT [held]
                                             a transport, what is behind it,
                                             whether it offers ACCESS_PLATFORM,
-                                            whether it is dma-coherent
+                                            whether it is dma-coherent, whether
+                                            the DT holds it back from probing
+                                            at boot (bind it by hand)
          mainline NAME TRANSPORT            a restricted-dma-pool (not ours)
          other NAME                         a reserved-memory node of another binding
          testnode N REGION                  /rdma-test-N, for rdma_test.ko
@@ -436,7 +480,7 @@ def expect(name):
             lines.append(f"good {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x} {','.join(users) or '-'} {shared}")
     for d, t in zip(v["devices"], addrs):
         lines.append(f"device {d.kind} {t:x}.virtio_mmio {d.region or '-'} {'on' if d.iommu else 'off'}"
-                     f" {'coherent' if d.coherent else 'noncoherent'}")
+                     f" {'coherent' if d.coherent else 'noncoherent'}{' held' if d.held else ''}")
     for n, t in enumerate(v.get("testnodes", [])):
         lines.append(f"testnode {n} {t.region}")
     for k, p in enumerate(v.get("pci", [])):
@@ -480,8 +524,26 @@ def schema_cases(base_dts, outdir):
 
 def disks(name):
     v = variant(name)
-    return ([f"disk{k}.img" for k, d in enumerate(v["devices"]) if d.kind == "blk"] +
+    return ([f"disk{k}.img" for k, d in enumerate(v["devices"]) if d.kind in ("blk", "vublk")] +
             [f"pcidisk{k}.img" for k, p in enumerate(v.get("pci", [])) if p.kind == "blk"])
+
+
+def backends(name):
+    """The window backends guest.sh starts before QEMU, one line each:
+        NAME IMAGE MODE WINDOW QUEUES REGION TRANSPORT
+    MODE `window` maps only WINDOW (the device's region); `audit` maps all
+    guest memory and counts accesses outside WINDOW (the variant's first
+    region), for a device with no region (REGION `-`)."""
+    v = variant(name)
+    lines = []
+    for k, (d, t) in enumerate(zip(v["devices"], transports(v))):
+        if d.kind != "vublk":
+            continue
+        r = regions_by_name(v)[d.region] if d.region else v["regions"][0]
+        mode = "window" if d.region else "audit"
+        lines.append(f"vu{k} disk{k}.img {mode} 0x{r.reg[0]:x}+0x{r.reg[1]:x} {VU_QUEUES} "
+                     f"{d.region or '-'} {t:x}.virtio_mmio\n")
+    return "".join(lines)
 
 
 def consoles(name):
@@ -503,6 +565,7 @@ def write(name, work, base_dts):
         "consoles": "".join(c + "\n" for c in consoles(name)),
         "virtqueues": virtqueues(name),
         "hotplug": hotplug(name),
+        "backends": backends(name),
     }
     for f, text in files.items():
         with open(os.path.join(work, f), "w") as out:
@@ -535,6 +598,8 @@ def main(argv):
         print(machine(argv[2]))
     elif cmd == "virtqueues":
         sys.stdout.write(virtqueues(argv[2]))
+    elif cmd == "backends":
+        sys.stdout.write(backends(argv[2]))
     else:
         raise SystemExit(__doc__)
 
