@@ -101,7 +101,19 @@ fn verdict(np: &OfNode) -> Verdict {
 /// behind the bridge, not for the bridge's own platform device, which does
 /// no DMA: restricting (and at unload, fencing) that one would tear down the
 /// whole hierarchy.
+///
+/// Nor does a PCI bridge (a root port, a switch port) get ops, a fence or a
+/// re-probe: it does no DMA of its own (its MSIs are not DMA API
+/// mappings), and unbinding it before the devices behind it, in the bus's
+/// order, would run `pcie_portdrv_remove()` -> `pci_disable_device()`,
+/// which clears the port's Bus Master Enable while the devices behind it
+/// are still bound: on real PCIe their DMA in flight would stop, and a
+/// child's `remove()` could wait for it for ever (QEMU ignores a bridge's
+/// BME, so no test here can show it).
 fn restriction_node(dev: &Device) -> Option<OfNode> {
+    if dev.is_pci_bridge() {
+        return None;
+    }
     let own = dev.of_node();
     if !dev.is_pci() && own.as_ref().is_some_and(|np| np.is_type(c_str!("pci"))) {
         return None;
@@ -160,6 +172,15 @@ fn attach(dev: &Device) {
             None => {
                 dma::install::<Region>(dev, Table::Entry(r.table));
                 pr_info!("{}: DMA restricted to {}\n", dev.name(), &*r.name);
+                // Unload could only unbind it, which its driver forbids.
+                if dev.driver_is_sticky() && cfg!(MODULE) {
+                    let pinned = r.sticky.add(dev, false);
+                    pr_warn!(
+                        "{}: its driver cannot be unbound (suppress_bind_attrs): restricted_dma {} while it is bound\n",
+                        dev.name(),
+                        if pinned { "cannot unload" } else { "must not be unloaded (not recorded: out of memory)" }
+                    );
+                }
                 if !MemAccHook::<virtio::Policy>::is_first() {
                     pr_err!(
                         "{}: virtio_check_mem_acc_cb is not restricted_dma's: a virtio device here is held to VIRTIO_F_ACCESS_PLATFORM only if the callback in front calls ours\n",
@@ -248,6 +269,12 @@ fn reprobe_existing() {
                 );
                 return;
             }
+        } else if dev.is_bound() && dev.driver_is_sticky() {
+            pr_err!(
+                "{}: was bound before the module loaded to a driver that cannot be unbound (suppress_bind_attrs): left alone, NOT restricted\n",
+                dev.name()
+            );
+            return;
         } else if dev.is_bound() {
             pr_info!(
                 "{}: was bound before the module loaded: re-probing it\n",
@@ -274,6 +301,11 @@ fn release_all() {
         }
         // Already done (the second sweep meets most devices again).
         if !ours && !dev.is_bound() && dev.driver_override_is(FENCE) {
+            return;
+        }
+        // Never unbound: its driver forbids it. One bound through our pool
+        // keeps the module in, so only one we left alone at load is here.
+        if !ours && dev.is_bound() && dev.driver_is_sticky() {
             return;
         }
         // Fence first, so that nothing binds it between the unbind and now.

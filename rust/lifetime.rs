@@ -68,7 +68,7 @@ impl Holders {
 
     /// Records `dev` as a holder (or, if it is one, that it was `deleted`).
     /// Returns false if it could not be recorded (no memory).
-    fn add(&self, dev: &Device, deleted: bool) -> bool {
+    pub(crate) fn add(&self, dev: &Device, deleted: bool) -> bool {
         // Made outside the lock; if unused, dropped outside it too.
         let fresh = Holder {
             dev: DeviceRef::new(dev),
@@ -104,7 +104,7 @@ impl Holders {
     }
 
     /// Takes `dev` out, if it is a holder.
-    fn remove(&self, dev: &Device) -> Option<Holder> {
+    pub(crate) fn remove(&self, dev: &Device) -> Option<Holder> {
         self.take(|h| h.dev.id() == dev.id())
     }
 
@@ -153,6 +153,9 @@ impl Gone {
 /// own unbind). A device of a region keeps the region's draining ops; one
 /// that holds nothing and was deleted loses them.
 pub(crate) fn driver_gone(dev: &Device, how: Gone) {
+    // A driver that could not be unbound is gone after all (its device was
+    // deleted): the module may go again.
+    Region::registry().for_each(|r| drop(r.sticky.remove(dev)));
     let Some((t, r)) = region_of(dev) else {
         // The refusing ops stay on a device on its bus (it must never run
         // unrestricted) and go with a deleted one.

@@ -336,6 +336,9 @@ pub(crate) struct Region {
     pub(crate) refusals: AtomicUsize,
     /// Devices whose driver is gone that still hold blocks of the pool.
     pub(crate) holders: Holders,
+    /// Devices bound through the pool to a driver that must never be
+    /// unbound: the loadable module stays while they are bound.
+    pub(crate) sticky: Holders,
     // Last, so dropped last: nothing may use the memory after it is unmapped.
     /// The region's memory, mapped (and shared).
     pub(crate) claim: Claim,
@@ -383,6 +386,7 @@ impl Region {
             bad_call_reported: AtomicBool::new(false),
             refusals: AtomicUsize::new(0),
             holders: Holders::new().map_err(Reject::Claim)?,
+            sticky: Holders::new().map_err(Reject::Claim)?,
             claim,
         })
     }

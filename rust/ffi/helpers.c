@@ -103,6 +103,15 @@ struct device_node *rdma_dma_config_node(struct device *dev)
 
 bool rdma_dev_is_pci(struct device *dev) { return dev_is_pci(dev); }
 
+bool rdma_dev_is_pci_bridge(struct device *dev)
+{
+#ifdef CONFIG_PCI
+	return dev_is_pci(dev) && pci_is_bridge(to_pci_dev(dev));
+#else
+	return false;
+#endif
+}
+
 const struct bus_type *rdma_pci_bus_type(void)
 {
 #ifdef CONFIG_PCI
@@ -112,6 +121,14 @@ const struct bus_type *rdma_pci_bus_type(void)
 #endif
 }
 bool rdma_dev_is_bound(struct device *dev) { return READ_ONCE(dev->driver); }
+
+/* Whether @dev's driver is one that must never be unbound (it says so). */
+bool rdma_driver_is_sticky(struct device *dev)
+{
+	const struct device_driver *drv = READ_ONCE(dev->driver);
+
+	return drv && drv->suppress_bind_attrs;
+}
 void rdma_device_lock(struct device *dev) { device_lock(dev); }
 void rdma_device_unlock(struct device *dev) { device_unlock(dev); }
 phys_addr_t rdma_dma_to_phys(struct device *dev, dma_addr_t daddr) { return dma_to_phys(dev, daddr); }

@@ -113,6 +113,12 @@ impl Device {
         unsafe { bindings::rdma_dev_is_pci(self.as_raw()) }
     }
 
+    /// Whether the device is a PCI bridge (a root port, a switch's port).
+    pub(crate) fn is_pci_bridge(&self) -> bool {
+        // SAFETY: The device is alive (type invariant).
+        unsafe { bindings::rdma_dev_is_pci_bridge(self.as_raw()) }
+    }
+
     /// The DT node that configures the device's DMA: its own, or for a PCI
     /// device its host bridge's parent (the `pcie@...` node).
     pub(crate) fn dma_config_node(&self) -> Option<OfNode> {
@@ -128,6 +134,14 @@ impl Device {
         // SAFETY: The device is alive (type invariant); the helper reads
         // one pointer.
         unsafe { bindings::rdma_dev_is_bound(self.as_raw()) }
+    }
+
+    /// Whether the driver bound to the device says it must never be
+    /// unbound (`suppress_bind_attrs`: no unbind through sysfs either).
+    pub(crate) fn driver_is_sticky(&self) -> bool {
+        // SAFETY: The device is alive (type invariant); the helper reads its
+        // driver pointer once (drivers outlive their bindings).
+        unsafe { bindings::rdma_driver_is_sticky(self.as_raw()) }
     }
 
     /// Whether the device snoops CPU caches (`dma-coherent`).

@@ -272,7 +272,7 @@ VARIANTS = {
         regions=[GOOD],
         devices=[Device("blk", GOOD.name)],
         testnodes=[TestNode(GOOD.name), TestNode(GOOD.name, empty_first=True), TestNode(GOOD.name)],
-        tests=["lifecycle.sh", "dmaapi.sh", "lifetime.sh", "hook.sh", "leak.sh"],
+        tests=["lifecycle.sh", "dmaapi.sh", "lifetime.sh", "hook.sh", "sticky.sh", "leak.sh"],
     ),
 }
 

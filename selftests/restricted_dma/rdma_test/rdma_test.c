@@ -51,6 +51,10 @@
  *                                   videobuf2 or DRM GEM objects are kept
  *              drop N               free what keep N holds, whatever has
  *                                   happened to the device since
+ *              sticky N             create rdma_test.N for the driver
+ *                                   "rdma_test_sticky", which, like many
+ *                                   built-in drivers, must never be unbound
+ *                                   (suppress_bind_attrs)
  *              hook                 stand in front of the virtio core's
  *                                   memory-access callback, as another module
  *                                   would, calling the one it replaced
@@ -155,9 +159,16 @@ static struct platform_driver rdma_test_driver = {
 	.driver = { .name = "rdma_test" },
 };
 
+/* The same driver under another name, one that must never be unbound. */
+static struct platform_driver rdma_test_sticky_driver = {
+	.probe = rdma_test_probe,
+	.remove_new = rdma_test_remove,
+	.driver = { .name = "rdma_test_sticky", .suppress_bind_attrs = true },
+};
+
 /* ---- devices ---- */
 
-static int dev_add(unsigned int n)
+static int dev_add_for(unsigned int n, const char *override)
 {
 	struct platform_device *pdev;
 	struct device_node *np;
@@ -179,6 +190,13 @@ static int dev_add(unsigned int n)
 	}
 	/* The reference from of_find_node_by_path() goes with the device. */
 	device_set_node(&pdev->dev, of_fwnode_handle(np));
+	if (override) {
+		ret = device_set_driver_override(&pdev->dev, override);
+		if (ret) {
+			platform_device_put(pdev);
+			return ret;
+		}
+	}
 	ret = platform_device_add(pdev);
 	if (ret) {
 		platform_device_put(pdev);
@@ -186,6 +204,11 @@ static int dev_add(unsigned int n)
 	}
 	devs[n] = pdev;
 	return 0;
+}
+
+static int dev_add(unsigned int n)
+{
+	return dev_add_for(n, NULL);
 }
 
 static void dev_del(unsigned int n)
@@ -832,6 +855,8 @@ static int run(char *line)
 		return -EINVAL;
 	if (!strcmp(name, "add"))
 		return dev_add(n);
+	if (!strcmp(name, "sticky"))
+		return dev_add_for(n, "rdma_test_sticky");
 	if (!strcmp(name, "del")) {
 		dev_del(n);
 		return 0;
@@ -945,6 +970,11 @@ static int __init rdma_test_init(void)
 
 	if (ret)
 		return ret;
+	ret = platform_driver_register(&rdma_test_sticky_driver);
+	if (ret) {
+		platform_driver_unregister(&rdma_test_driver);
+		return ret;
+	}
 	dir = debugfs_create_dir("rdma_test", NULL);
 	debugfs_create_file("cmd", 0200, dir, NULL, &cmd_fops);
 	debugfs_create_file("result", 0444, dir, NULL, &result_fops);
@@ -963,6 +993,7 @@ static void __exit rdma_test_exit(void)
 			cmd_drop(n);
 		dev_del(n);
 	}
+	platform_driver_unregister(&rdma_test_sticky_driver);
 	platform_driver_unregister(&rdma_test_driver);
 }
 

@@ -1,0 +1,37 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# A driver that must never be unbound (suppress_bind_attrs, as many built-in
+# drivers are) must never be unbound by restricted_dma either. Its device,
+# bound through the pool, keeps the loadable module in (rmmod refused, the
+# log says why) instead of being unbound at unload; once the device is
+# deleted, the module may go. rdma_test's "sticky" command makes such a
+# device, for its driver rdma_test_sticky.
+. ./ktap_helpers.sh
+. ./lib.sh
+
+ktap_print_header
+ktap_set_plan 5
+R=$(first good 1)
+load
+load_test
+echo ok > "$TDBG/probe"
+tcmd del 0
+tcmd sticky 0
+sticky_restricted() {
+	[ "$(basename "$(readlink /sys/bus/platform/devices/rdma_test.0/driver 2>/dev/null)")" = rdma_test_sticky ] &&
+		serves "$R" rdma_test.0
+}
+result "rdma_test.0, bound to a driver that cannot be unbound, is restricted" sticky_restricted
+result "...the log says the module stays while it is bound" \
+	log_has "rdma_test.0: its driver cannot be unbound (suppress_bind_attrs): restricted_dma cannot unload while it is bound"
+if ! skip_if_builtin 2 "unload with a device whose driver cannot be unbound"; then
+	result "unload is refused, and the device stays bound to its driver" \
+		sh -c "! rmmod restricted_dma 2>/dev/null && grep -q '^restricted_dma ' /proc/modules && [ -e /sys/bus/platform/devices/rdma_test.0/driver ]"
+	tcmd del 0
+	result "once the device is deleted, unload works" unload
+	load
+else
+	tcmd del 0
+fi
+result "no warning in the kernel log" log_clean
+ktap_finished
