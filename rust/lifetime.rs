@@ -60,8 +60,9 @@ pub(crate) struct Holders(Pin<KBox<IrqSpinLock<KVec<Option<Holder>>>>>);
 impl Holders {
     /// An empty list.
     pub(crate) fn new() -> Result<Self> {
+        // Held while the pool's area locks are taken (`held_by`).
         Ok(Self(KBox::pin_init(
-            IrqSpinLock::new(KVec::new()),
+            IrqSpinLock::new_outer(KVec::new()),
             GFP_KERNEL,
         )?))
     }

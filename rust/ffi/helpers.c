@@ -252,6 +252,13 @@ unsigned int rdma_cpu(void) { return raw_smp_processor_id(); }
 unsigned int rdma_nr_cpu_ids(void) { return nr_cpu_ids; }
 void rdma_spin_lock_init(spinlock_t *lock) { spin_lock_init(lock); }
 
+/*
+ * The same, in a lockdep class of its own: lockdep tells lock classes apart
+ * by where spin_lock_init() is written, and a lock taken outside the pool's
+ * area locks (a region's holders) must not look like one of them.
+ */
+void rdma_spin_lock_init_outer(spinlock_t *lock) { spin_lock_init(lock); }
+
 unsigned long rdma_spin_lock_irqsave(spinlock_t *lock)
 {
 	unsigned long flags;

@@ -64,6 +64,7 @@ unsigned int rdma_sg_dma_len(struct scatterlist *sg);
 unsigned int rdma_cpu(void);
 unsigned int rdma_nr_cpu_ids(void);
 void rdma_spin_lock_init(spinlock_t *lock);
+void rdma_spin_lock_init_outer(spinlock_t *lock);
 unsigned long rdma_spin_lock_irqsave(spinlock_t *lock);
 void rdma_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 bool rdma_ratelimit(void);

@@ -43,6 +43,18 @@ impl<T> IrqSpinLock<T> {
         })
     }
 
+    /// The same, for a lock that is held while locks made by
+    /// [`IrqSpinLock::new`] are taken (never the other way round): it is in
+    /// a lockdep class of its own, so that the nesting is not mistaken for
+    /// a lock taken twice.
+    pub(crate) fn new_outer(data: T) -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: As in `new`.
+            lock <- Opaque::ffi_init(|slot| unsafe { bindings::rdma_spin_lock_init_outer(slot) }),
+            data: UnsafeCell::new(data),
+        })
+    }
+
     /// Runs `f` with the lock held and interrupts disabled on this CPU.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         // SAFETY: The lock was initialised (type invariant).
