@@ -183,6 +183,9 @@ pub(crate) fn driver_gone(dev: &Device, how: Gone) {
         return;
     }
     let recorded = r.holders.add(dev, how == Gone::Deleted);
+    // A late free between the count above and the record would have found
+    // no holder to let go of: look again.
+    kick();
     pr_warn!(
         "{}: {} while holding {} block(s) of {}: only their frees are served from now on{}\n",
         dev.name(),
@@ -213,6 +216,8 @@ pub(crate) fn unloading(dev: &Device) {
     if t != Table::Drain(r.table) {
         dma::install::<Region>(dev, Table::Drain(r.table));
     }
+    // (A late free racing with the record is seen by unload's wait, which
+    // looks at every holder again.)
     if r.pool.held_by(owner_of(dev)) != 0 && !r.holders.add(dev, false) {
         let mut waited_ms: u32 = 0;
         while let n @ 1.. = r.pool.held_by(owner_of(dev)) {
