@@ -197,6 +197,20 @@ tcheck() {
 	fi
 }
 
+# pool_at REGION BASELINE: REGION has BASELINE slots in use (says what it
+# has otherwise).
+pool_at() {
+	used=$(counter io_tlb_used "$1")
+	[ "$used" -eq "$2" ] || { ktap_print_msg "io_tlb_used $used, baseline $2"; return 1; }
+}
+
+# region_reserved BASE SIZE: every page of the range is still a reserved
+# page, none reached the page allocator (rdma_test's check; says what it
+# saw otherwise).
+region_reserved() {
+	tcmd reserved "$1" "$2" || { ktap_print_msg "$(tresult)"; return 1; }
+}
+
 # Whether the platform device DEV has a driver bound.
 is_bound() {
 	[ -e "/sys/bus/platform/devices/$1/driver" ]

@@ -22,11 +22,10 @@ base_used=$(counter io_tlb_used "$R")
 ktap_print_msg "$R at $base+$size; io_tlb_used $base_used with $blk_t's rings"
 
 pool_idle() {
-	used=$(counter io_tlb_used "$R")
-	[ "$used" -eq "$base_used" ] || { ktap_print_msg "io_tlb_used $used, baseline $base_used"; return 1; }
+	pool_at "$R" "$base_used"
 }
 reserved() {
-	tcmd reserved "$base" "$size" || { ktap_print_msg "$(tresult)"; return 1; }
+	region_reserved "$base" "$size"
 }
 unbound_and_idle() {
 	not is_bound "$1" && pool_idle

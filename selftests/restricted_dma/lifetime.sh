@@ -26,11 +26,10 @@ base_used=$(counter io_tlb_used "$R")
 ktap_print_msg "$R at $base+$size; io_tlb_used $base_used with $blk_t's rings"
 
 pool_idle() {
-	used=$(counter io_tlb_used "$R")
-	[ "$used" -eq "$base_used" ] || { ktap_print_msg "io_tlb_used $used, baseline $base_used"; return 1; }
+	pool_at "$R" "$base_used"
 }
 reserved() {
-	tcmd reserved "$base" "$size" || { ktap_print_msg "$(tresult)"; return 1; }
+	region_reserved "$base" "$size"
 }
 # A late allocation and map on device N: both refused (what was handed
 # out, if anything, is in rdma_test's result).
