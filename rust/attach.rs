@@ -251,6 +251,49 @@ fn on_bus_event(event: BusEvent, dev: &Device) {
     }
 }
 
+/// The listener of a built-in module that failed to start: every device
+/// behind a region gets the refusing ops at its bind.
+#[cfg(not(MODULE))]
+pub(crate) struct RefuseAll;
+
+#[cfg(not(MODULE))]
+impl BusListener for RefuseAll {
+    fn event(event: BusEvent, dev: &Device) {
+        if event != BusEvent::Bind {
+            return;
+        }
+        let Some(np) = restriction_node(dev) else {
+            return;
+        };
+        let region = match verdict(&np) {
+            Verdict::Unrestricted => return,
+            Verdict::Refuse(_, target) => target,
+            Verdict::Region(r) => Some(r.node.clone()),
+        };
+        pr_err!(
+            "{}: restricted_dma did not start ({}); all its DMA will be refused\n",
+            dev.name(),
+            region.as_ref().map_or(c_str!("-"), |t| t.name())
+        );
+        dma::install::<Region>(dev, Table::Refuse);
+    }
+}
+
+/// After a failed start: binds again, through [`RefuseAll`], the devices
+/// behind a region that were bound before (there are few at
+/// `arch_initcall`).
+#[cfg(not(MODULE))]
+pub(crate) fn refuse_bound() {
+    bus::for_each_device(|dev| {
+        if dev.is_bound() && is_restricted(dev) {
+            dev.release_driver();
+            if let Err(e) = dev.attach() {
+                pr_err!("{}: re-probe failed ({})\n", dev.name(), Errno(e));
+            }
+        }
+    });
+}
+
 /// Lifts our fence from the restricted devices and binds those that were
 /// bound before the module loaded again, so that they come back through
 /// their pools. Cannot fail: a device it cannot help is logged and left.

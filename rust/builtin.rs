@@ -8,16 +8,20 @@
 //! reach. Built in, `ffi/early.c` makes the module the reserved-memory
 //! handler of `restricted-dma-region` nodes, which judges each node while
 //! the tree is still flat ([`early_check`], the same rules and messages as
-//! [`region::check`] at load), and starts the module at `subsys_initcall`
-//! ([`start`]), before any driver registers: every restricted device gets
-//! its pool at its first bind, and nothing is re-probed. The module state is
-//! kept for good. Drivers that call `of_reserved_mem_device_init()` get the
-//! region's ops from [`device_init`].
+//! [`region::check`] at load), and starts the module at `arch_initcall`
+//! ([`start`]), before drivers register: every restricted device gets its
+//! pool at its first bind, and nothing is re-probed. Should the start fail,
+//! every device behind a region is refused instead ([`fail_closed`]). The
+//! module state is kept for good. Drivers that call
+//! `of_reserved_mem_device_init()` get the region's ops from
+//! [`device_init`].
 
 use crate::attach;
 use crate::region::{self, NodeFacts, DEFAULT_POOLS};
 use crate::sys::builtin::{Early, EarlyOps, FlatNodeFacts};
+use crate::sys::bus::{Bus, StaticNotifier};
 use crate::sys::device::Device;
+use crate::sys::Errno;
 use crate::RestrictedDma;
 use kernel::prelude::*;
 use kernel::str::CStr;
@@ -40,6 +44,10 @@ impl Early for Builtin {
 
     fn device_init(base: u64, dev: &Device) -> Result {
         attach::attach_by_driver(dev, base)
+    }
+
+    fn fail_closed(err: Error) {
+        fail_closed(err)
     }
 }
 
@@ -78,4 +86,28 @@ fn start() -> Result {
     let this = RestrictedDma::start()?;
     crate::sys::keep_forever(this);
     Ok(())
+}
+
+/// The refusing listeners of a failed start, one block per bus.
+static REFUSE: [StaticNotifier; 2] = [
+    StaticNotifier::new::<attach::RefuseAll>(),
+    StaticNotifier::new::<attach::RefuseAll>(),
+];
+
+/// The start failed (an allocation, debugfs, a notifier): the module has no
+/// regions and no listeners, and the devices behind a region would probe
+/// on dma-direct. Refuse them instead, from their next bind, with listeners
+/// in static storage (nothing to allocate); those already bound are bound
+/// again through them.
+fn fail_closed(err: Error) {
+    pr_err!(
+        "could not start ({}): every device behind a restricted region is refused\n",
+        Errno(err)
+    );
+    for (block, bus) in REFUSE.iter().zip(Bus::ALL) {
+        if !block.register_forever(bus) && bus == Bus::Platform {
+            pr_err!("cannot listen on the platform bus: its restricted devices are NOT refused\n");
+        }
+    }
+    attach::refuse_bound();
 }

@@ -82,7 +82,7 @@ impl kernel::Module for RestrictedDma {
 
 impl RestrictedDma {
     /// Claims the regions, publishes them, hooks virtio and starts watching
-    /// the buses (at load, or built in at `subsys_initcall`). On an error
+    /// the buses (at load, or built in at `arch_initcall`). On an error
     /// what was done is undone, in the reverse order, by the locals' drops.
     fn start() -> Result<Self> {
         let mut regions = KVec::new();

@@ -7,8 +7,9 @@
  * rdma_rmem_init() for each while the kernel still runs on memblock, and
  * the node is judged there, by the same rules as a loadable module applies
  * at load (rust/region.rs), with the same messages. Then the module starts
- * at subsys_initcall: before any driver registers (device_initcall), so
- * that every device behind a region gets its pool from its first probe.
+ * at arch_initcall: before drivers register (most at device_initcall, some
+ * at subsys_initcall), so that every device behind a region gets its pool
+ * from its first probe.
  * And of_reserved_mem_device_init() works for any driver that calls it.
  *
  * A loadable module (MODULE) has none of this: it claims the regions and
@@ -142,11 +143,36 @@ static int __init rdma_rmem_init(struct reserved_mem *rmem)
 }
 RESERVEDMEM_OF_DECLARE(restricted_dma, "restricted-dma-region", rdma_rmem_init);
 
+/*
+ * For the tests only: "restricted_dma.test_fail_start" on the command line
+ * makes the start fail as an allocation failure would, to show that no
+ * device behind a region then runs unrestricted.
+ */
+static bool rdma_test_fail_start __initdata;
+
+static int __init rdma_test_fail_start_setup(char *s)
+{
+	rdma_test_fail_start = true;
+	return 1;
+}
+__setup("restricted_dma.test_fail_start", rdma_test_fail_start_setup);
+
+/*
+ * At arch_initcall: the platform bus exists from driver_init(), the PCI bus
+ * from postcore_initcall, debugfs from core_initcall; drivers register from
+ * then on (most at device_initcall). A failed start must not leave the
+ * devices behind a region to probe on dma-direct: fail_closed() refuses
+ * them, with nothing to allocate.
+ */
 static int __init rdma_builtin_init(void)
 {
-	return RDMA_EARLY.start();
+	int ret = rdma_test_fail_start ? -ENOMEM : RDMA_EARLY.start();
+
+	if (ret)
+		RDMA_EARLY.fail_closed(ret);
+	return ret;
 }
-subsys_initcall(rdma_builtin_init);
+arch_initcall(rdma_builtin_init);
 
 int rdma_early_verdict(struct device_node *np)
 {

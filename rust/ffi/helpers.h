@@ -118,6 +118,7 @@ int rdma_early_verdict(struct device_node *np);
 struct rdma_early_ops {
 	int (*check)(const struct rdma_node_facts *facts, const char *name);
 	int (*start)(void);
+	void (*fail_closed)(int err);
 	int (*device_init)(u64 base, struct device *dev);
 };
 

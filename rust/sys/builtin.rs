@@ -23,8 +23,11 @@ pub(crate) trait Early: 'static {
     /// Judges a `/reserved-memory` node while the tree is still flat; false
     /// (after saying why) leaves it unclaimed.
     fn check(facts: &FlatNodeFacts<'_>, name: &CStr) -> bool;
-    /// Starts the module, at `subsys_initcall`.
+    /// Starts the module, at `arch_initcall`.
     fn start() -> Result;
+    /// The start failed with `err`: make sure no device behind a region
+    /// runs unrestricted, with nothing to allocate.
+    fn fail_closed(err: Error);
     /// A driver asked for the region at `base` for `dev`
     /// (`of_reserved_mem_device_init()`).
     fn device_init(base: u64, dev: &Device) -> Result;
@@ -79,6 +82,7 @@ impl EarlyOps {
         Self(bindings::rdma_early_ops {
             check: Some(check::<E>),
             start: Some(start::<E>),
+            fail_closed: Some(fail_closed::<E>),
             device_init: Some(device_init::<E>),
         })
     }
@@ -105,12 +109,17 @@ unsafe extern "C" fn check<E: Early>(
     }
 }
 
-/// Starts the module at `subsys_initcall`.
+/// Starts the module at `arch_initcall`.
 extern "C" fn start<E: Early>() -> c_int {
     match E::start() {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
+}
+
+/// After a failed start (`err`, a negative errno): fails closed.
+extern "C" fn fail_closed<E: Early>(err: c_int) {
+    E::fail_closed(Error::from_errno(err));
 }
 
 /// `device_init` of the `reserved_mem_ops` of the region at `base`.

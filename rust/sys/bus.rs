@@ -151,6 +151,40 @@ impl<L> Drop for BusNotifier<L> {
     }
 }
 
+/// A notifier block in static storage that calls `L::event`: for a
+/// listener that must be registered where nothing may be allocated (a
+/// built-in module that failed to start), and never unregistered. One block
+/// per bus (a block sits on one chain). Built in only.
+#[cfg(not(MODULE))]
+pub(crate) struct StaticNotifier(Opaque<bindings::notifier_block>);
+
+// SAFETY: Only the bus's notifier chain touches the block, under its own
+// locking; `&StaticNotifier` gives no access to it otherwise.
+#[cfg(not(MODULE))]
+unsafe impl Sync for StaticNotifier {}
+
+#[cfg(not(MODULE))]
+impl StaticNotifier {
+    /// An unregistered block whose callback calls `L::event`.
+    pub(crate) const fn new<L: BusListener>() -> Self {
+        Self(Opaque::new(bindings::notifier_block {
+            notifier_call: Some(notify::<L>),
+            next: core::ptr::null_mut(),
+            priority: 0,
+        }))
+    }
+
+    /// Registers the block on `bus` for good; false when this kernel has no
+    /// such bus (or the bus is not registered yet).
+    pub(crate) fn register_forever(&'static self, bus: Bus) -> bool {
+        let bus = bus.raw();
+        // SAFETY: `bus` is a static bus type (checked non-null); the block is
+        // static, so it outlives the chain's use of it; registering does not
+        // allocate.
+        !bus.is_null() && unsafe { bindings::bus_register_notifier(bus, self.0.get()) } == 0
+    }
+}
+
 /// The callback of [`for_each_device`]'s walk.
 ///
 /// # Safety

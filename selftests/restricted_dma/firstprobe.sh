@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Built in, restricted_dma restricts every device behind a region from its
 # first probe: the region was claimed at early boot and the bus notifiers
-# registered at subsys_initcall, before any driver. So nothing is re-probed,
+# registered at arch_initcall, before drivers register. So nothing is re-probed,
 # and each restricted virtio-blk had its pool before its driver first ran.
 # (A loadable module restricts devices only from its load, re-probing those
 # bound before: there these cases are skipped.)

@@ -17,6 +17,7 @@ mkdir -p "$work"
 [ -f "$RDMA_IMAGE" ] || { echo "guest: no $RDMA_FLAVOUR kernel: run 'make module'" >&2; exit 1; }
 
 machine=$(python3 "$RDMA_SELFTESTS/harness/variants.py" machine "$variant")
+extra=$(python3 "$RDMA_SELFTESTS/harness/variants.py" cmdline "$variant")
 qemu=(qemu-system-aarch64 -M "$machine" -cpu cortex-a57 -smp "${RDMA_SMP:-2}" -m 1024 -nographic -no-reboot -nic none
       -global virtio-mmio.force-legacy=false)
 
@@ -95,7 +96,7 @@ start=$(date +%s)
 set +e
 timeout --foreground -k 5 "$timeout_s" "${qemu[@]}" \
   -kernel "$RDMA_IMAGE" -initrd "$work/initrd.gz" -dtb "$work/guest.dtb" \
-  -append "console=ttyAMA0 loglevel=$loglevel rdma.mode=$mode rdma.flavour=$RDMA_FLAVOUR" \
+  -append "console=ttyAMA0 loglevel=$loglevel rdma.mode=$mode rdma.flavour=$RDMA_FLAVOUR $extra" \
   -qmp "unix:$work/qmp.sock,server=on,wait=off" \
   "${devs[@]}" </dev/null 2>&1 | tee "$work/console.log" | { [ "$mode" = demo ] && cat || cat >/dev/null; }
 rc=${PIPESTATUS[0]}

@@ -11,7 +11,7 @@ virtio devices. From it this script derives, so that they cannot disagree:
 It also gives the DT binding's checks (harness/dt-check.sh) their test DTs:
 schema-cases writes one DT per region the binding must accept or reject.
 
-Usage: variants.py list | demo | machine NAME
+Usage: variants.py list | demo | machine NAME | cmdline NAME
        | write NAME WORKDIR BASE_DTS   all of a guest's files, in WORKDIR:
              guest.dts, qemu.args (one argument a line), expect, disks,
              consoles, virtqueues, hotplug, backends
@@ -250,6 +250,16 @@ VARIANTS = {
                                              (OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_CMA, OVER_POOL)],
         tests=["region.sh"],
     ),
+    # Built in, a start that fails (the test switch on the command line makes
+    # it fail as an allocation would): the blk behind GOOD must be refused,
+    # never run on dma-direct; the blk with no region works as usual. On the
+    # loadable flavours the switch means nothing, and failstart.sh skips.
+    "failstart": dict(
+        regions=[GOOD],
+        devices=[Device("blk", GOOD.name), Device("blk", iommu=False)],
+        cmdline="restricted_dma.test_fail_start",
+        tests=["failstart.sh"],
+    ),
     # A pool smaller than what several large O_DIRECT streams keep in flight.
     "small": dict(regions=[SMALL], devices=[Device("blk", SMALL.name)], tests=["region.sh", "overload.sh"]),
     # The host's view: a vhost-user-blk served by a backend that maps only
@@ -314,6 +324,11 @@ SCHEMA_EXTRA = [
 
 def machine(name):
     return variant(name).get("machine", "virt")
+
+
+def cmdline(name):
+    """What the variant adds to the kernel's command line."""
+    return variant(name).get("cmdline", "")
 
 
 def regions_by_name(v):
@@ -596,6 +611,8 @@ def main(argv):
         sys.stdout.write(schema_rejects(argv[2]))
     elif cmd == "machine":
         print(machine(argv[2]))
+    elif cmd == "cmdline":
+        print(cmdline(argv[2]))
     elif cmd == "virtqueues":
         sys.stdout.write(virtqueues(argv[2]))
     elif cmd == "backends":

@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Built in, a start that fails must not leave the devices behind a region to
+# probe on dma-direct. The guest boots with "restricted_dma.test_fail_start",
+# which makes the start fail as an allocation failure would: the module then
+# refuses every device behind a region from its bind, with listeners that
+# need no allocation. A device with no region works as usual.
+. ./ktap_helpers.sh
+. ./lib.sh
+
+ktap_print_header
+ktap_set_plan 4
+if ! is_builtin; then
+	for c in "reported" "refused" "no block device" "others work"; do
+		ktap_test_skip "a failed start at boot ($c): the switch is a built-in module's"
+	done
+	ktap_finished
+	exit
+fi
+R=$(first good 1)
+blk_t=$(expect device | awk -v r="$R" '$1 == "blk" && $3 == r { print $2; exit }')
+free_t=$(expect device | awk '$1 == "blk" && $3 == "-" { print $2; exit }')
+result "the failed start is reported" \
+	log_has "restricted_dma: could not start (-ENOMEM): every device behind a restricted region is refused"
+result "$blk_t behind $R is refused, with the reason" \
+	log_has "$blk_t: restricted_dma did not start ($R); all its DMA will be refused"
+result "...and has no block device" no_blk "$blk_t"
+free_works() {
+	d=$(wait_blk "$free_t") && ./odirect roundtrip "$d" 65536 0 0 5
+}
+result "$free_t, with no region, works as usual" free_works
+ktap_finished
