@@ -84,14 +84,13 @@ impl Device {
     /// Call it with the device locked: in a binding notifier (the driver
     /// core holds the lock) or inside [`Device::locked`].
     pub(crate) fn of_node(&self) -> Option<OfNode> {
+        // Why the node cannot go between the read and the reference: in 6.12
+        // a device's node changes only in its own driver's probe
+        // (`device_set_of_node_from_dev()`, under the device lock, which our
+        // callers hold) or at its release (excluded by the caller's reference
+        // on the device); without `CONFIG_OF_DYNAMIC` nodes are never freed.
         // SAFETY: The device is alive (type invariant) and holds a reference
-        // on its node, which the helper reads once and `from_borrowed` then
-        // takes a reference of its own on. The node cannot be dropped in
-        // between: in 6.12 a device's node is replaced only by its own
-        // driver's probe (`device_set_of_node_from_dev()`, under the device
-        // lock, which our callers hold) or at its release (`pci_release_of_node`,
-        // which the caller's reference on the device excludes); and without
-        // `CONFIG_OF_DYNAMIC` nodes are never freed at all.
+        // on its node, read once; `from_borrowed` takes one of its own.
         unsafe { OfNode::from_borrowed(bindings::rdma_dev_of_node(self.as_raw())) }
     }
 
