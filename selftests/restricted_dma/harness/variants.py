@@ -275,14 +275,14 @@ VARIANTS = {
     # What real drivers do, through the test driver rdma_test.ko: failed,
     # deferred and successful probes with devm allocations, removal, deletion
     # while bound, and the DMA API's contract, buffers freed after their
-    # binding, another module's virtio callback; a blk for the fence. leak.sh
-    # comes last: its leaked mapping keeps the module in for the rest of the
-    # boot.
+    # binding, another module's virtio callback, the fence while unloaded
+    # (with a blk to race binds by hand). leak.sh comes last: its leaked
+    # mapping keeps the module in for the rest of the boot.
     "lifecycle": dict(
         regions=[GOOD],
         devices=[Device("blk", GOOD.name)],
         testnodes=[TestNode(GOOD.name), TestNode(GOOD.name, empty_first=True), TestNode(GOOD.name)],
-        tests=["lifecycle.sh", "dmaapi.sh", "lifetime.sh", "hook.sh", "sticky.sh", "leak.sh"],
+        tests=["lifecycle.sh", "dmaapi.sh", "lifetime.sh", "hook.sh", "sticky.sh", "fence.sh", "leak.sh"],
     ),
 }
 

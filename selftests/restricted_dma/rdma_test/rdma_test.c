@@ -55,6 +55,11 @@
  *                                   "rdma_test_sticky", which, like many
  *                                   built-in drivers, must never be unbound
  *                                   (suppress_bind_attrs)
+ *              async N              create rdma_test.N for the driver
+ *                                   "rdma_test_async", which probes
+ *                                   asynchronously
+ *              register             register "rdma_test_async"
+ *              unregister           unregister it
  *              hook                 stand in front of the virtio core's
  *                                   memory-access callback, as another module
  *                                   would, calling the one it replaced
@@ -165,6 +170,36 @@ static struct platform_driver rdma_test_sticky_driver = {
 	.remove_new = rdma_test_remove,
 	.driver = { .name = "rdma_test_sticky", .suppress_bind_attrs = true },
 };
+
+/*
+ * The same driver probing asynchronously, registered on command: its
+ * registration matches a device in driver_attach() and probes it later,
+ * from the async domain, without matching again (drivers/base/dd.c).
+ */
+static struct platform_driver rdma_test_async_driver = {
+	.probe = rdma_test_probe,
+	.remove_new = rdma_test_remove,
+	.driver = { .name = "rdma_test_async", .probe_type = PROBE_PREFER_ASYNCHRONOUS },
+};
+static bool async_registered;
+
+static int cmd_register(void)
+{
+	int ret = 0;
+
+	if (!async_registered)
+		ret = platform_driver_register(&rdma_test_async_driver);
+	async_registered = !ret;
+	return ret;
+}
+
+static int cmd_unregister(void)
+{
+	if (async_registered)
+		platform_driver_unregister(&rdma_test_async_driver);
+	async_registered = false;
+	return 0;
+}
 
 /* ---- devices ---- */
 
@@ -846,6 +881,10 @@ static int run(char *line)
 		return cmd_hook();
 	if (!strcmp(name, "unhook"))
 		return cmd_unhook();
+	if (!strcmp(name, "register"))
+		return cmd_register();
+	if (!strcmp(name, "unregister"))
+		return cmd_unregister();
 	if (!strcmp(name, "reserved")) {
 		if (sscanf(line, "%15s %llx %llx", name, &a, &b) != 3)
 			return -EINVAL;
@@ -857,6 +896,8 @@ static int run(char *line)
 		return dev_add(n);
 	if (!strcmp(name, "sticky"))
 		return dev_add_for(n, "rdma_test_sticky");
+	if (!strcmp(name, "async"))
+		return dev_add_for(n, "rdma_test_async");
 	if (!strcmp(name, "del")) {
 		dev_del(n);
 		return 0;
@@ -988,6 +1029,7 @@ static void __exit rdma_test_exit(void)
 
 	debugfs_remove(dir);
 	cmd_unhook();
+	cmd_unregister();
 	for (n = 0; n < MAX_DEVS; n++) {
 		if (kept[n].dev)
 			cmd_drop(n);
