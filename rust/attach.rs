@@ -31,23 +31,27 @@
 //! coherent (the pool copies with the CPU and does no cache maintenance),
 //! that is behind an IOMMU (the DMA core would send its DMA there), or that
 //! cannot reach its region through its `dma-ranges`, gets ops that refuse
-//! everything. While the module is out, every device that names a restricted
-//! region is fenced off with a `driver_override` no driver matches.
+//! everything. While the loadable module is out, every device that names a
+//! restricted region is fenced off: a device link to a supplier with no
+//! driver defers any probe of it (`sys::gate`).
 
 use crate::lifetime::{self, Gone, Reaper};
 use crate::region::{self, Region, COMPATIBLE};
 use crate::sys::bus::{self, Bus, BusEvent, BusListener, BusNotifier};
 use crate::sys::device::Device;
 use crate::sys::dma::{self, Table};
+#[cfg(MODULE)]
+use crate::sys::gate;
 use crate::sys::of::OfNode;
 use crate::sys::virtio::MemAccHook;
 use crate::sys::work::Deferred;
 use crate::sys::Errno;
+#[cfg(MODULE)]
+use crate::sys::ModulePin;
 use crate::virtio;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::c_str;
 use kernel::prelude::*;
-use kernel::str::CStr;
 use kernel::sync::Arc;
 
 /// Set while the module unloads: binding devices then get refusing ops.
@@ -57,11 +61,6 @@ static CLOSING: AtomicBool = AtomicBool::new(false);
 pub(crate) fn closing() -> bool {
     CLOSING.load(Ordering::Acquire)
 }
-
-/// The `driver_override` that unload leaves on every restricted device: no
-/// driver has this name, so none binds to them, by hand or automatically,
-/// until the module loads again and clears it.
-const FENCE: &CStr = c_str!("restricted_dma-not-loaded");
 
 /// What a device's `memory-region` says about restriction.
 enum Verdict {
@@ -127,9 +126,43 @@ fn restriction_node(dev: &Device) -> Option<OfNode> {
 /// Whether `dev`, which the caller has not locked (a bus walk), is behind
 /// a restricted region (claimed or not).
 pub(crate) fn is_restricted(dev: &Device) -> bool {
-    dev.locked(|| restriction_node(dev))
-        .is_some_and(|np| !matches!(verdict(&np), Verdict::Unrestricted))
+    dev.locked(|| is_restricted_locked(dev))
 }
+
+/// [`is_restricted`] for a device that the driver core has locked for us (a
+/// bus event), or that nothing else holds yet.
+fn is_restricted_locked(dev: &Device) -> bool {
+    restriction_node(dev).is_some_and(|np| !matches!(verdict(&np), Verdict::Unrestricted))
+}
+
+/// Makes `dev`, which names a restricted region, unable to probe while the
+/// loadable module is out (`sys::gate`). If that fails, the module must
+/// never go: it takes a reference on itself that it never drops.
+#[cfg(MODULE)]
+fn fence(dev: &Device) {
+    let Err(e) = gate::link(dev) else {
+        return;
+    };
+    match ModulePin::take() {
+        Some(pin) => {
+            core::mem::forget(pin);
+            pr_err!(
+                "{}: cannot be fenced for when restricted_dma is out ({}): restricted_dma stays loaded until reboot\n",
+                dev.name(),
+                Errno(e)
+            );
+        }
+        None => pr_err!(
+            "{}: cannot be fenced ({}) while restricted_dma unloads: do not bind it until it loads again\n",
+            dev.name(),
+            Errno(e)
+        ),
+    }
+}
+
+/// Built in, the module never goes: there is nothing to fence against.
+#[cfg(not(MODULE))]
+fn fence(_dev: &Device) {}
 
 /// Why `dev`, behind `r`, cannot be served by its pool, if it cannot.
 fn unservable(dev: &Device, r: &Region) -> Option<&'static str> {
@@ -236,6 +269,12 @@ impl BusListener for Attach {
 /// What each binding event of a device means for its ops.
 fn on_bus_event(event: BusEvent, dev: &Device) {
     match event {
+        // Nothing can hold the device yet: its node is stable unlocked.
+        BusEvent::Added => {
+            if is_restricted_locked(dev) {
+                fence(dev);
+            }
+        }
         BusEvent::Bind => {
             // Ops left by a failed probe or an earlier driver are replaced
             // by what the device gets now; blocks an earlier driver left
@@ -246,7 +285,15 @@ fn on_bus_event(event: BusEvent, dev: &Device) {
         // The driver core releases the failed driver's devres after this
         // event: its `dmam_*` frees must still reach the pool.
         BusEvent::NotBound => {}
-        BusEvent::Unbound => lifetime::driver_gone(dev, Gone::Unbound),
+        BusEvent::Unbound => {
+            if closing() && is_restricted_locked(dev) {
+                pr_info!(
+                    "{}: unbound, and fenced off until restricted_dma loads again\n",
+                    dev.name()
+                );
+            }
+            lifetime::driver_gone(dev, Gone::Unbound);
+        }
         BusEvent::Removed => lifetime::driver_gone(dev, Gone::Deleted),
     }
 }
@@ -294,31 +341,29 @@ pub(crate) fn refuse_bound() {
     });
 }
 
-/// Lifts our fence from the restricted devices and binds those that were
-/// bound before the module loaded again, so that they come back through
-/// their pools. Cannot fail: a device it cannot help is logged and left.
+/// Fences the restricted devices and binds again those that were bound
+/// before the module loaded, so that they come back through their pools
+/// (those fenced by our last unload probe again by themselves when the gate
+/// opens, or here). Cannot fail: a device it cannot help is logged and left.
 fn reprobe_existing() {
     bus::for_each_device(|dev| {
-        if dma::installed::<Region>(dev).is_some() || !is_restricted(dev) {
+        if !is_restricted(dev) {
             return;
         }
-        if dev.driver_override_is(FENCE) {
-            // Fenced by our last unload: it may bind again, through its pool.
-            if let Err(e) = dev.set_driver_override(c_str!("")) {
-                pr_err!(
-                    "{}: cannot lift our driver_override ({})\n",
-                    dev.name(),
-                    Errno(e)
-                );
-                return;
-            }
-        } else if dev.is_bound() && dev.driver_is_sticky() {
+        let ours = dma::installed::<Region>(dev).is_some();
+        if !ours && dev.is_bound() && dev.driver_is_sticky() {
             pr_err!(
                 "{}: was bound before the module loaded to a driver that cannot be unbound (suppress_bind_attrs): left alone, NOT restricted\n",
                 dev.name()
             );
             return;
-        } else if dev.is_bound() {
+        }
+        fence(dev);
+        if ours {
+            // Bound again through us when the gate opened.
+            return;
+        }
+        if dev.is_bound() {
             pr_info!(
                 "{}: was bound before the module loaded: re-probing it\n",
                 dev.name()
@@ -331,54 +376,31 @@ fn reprobe_existing() {
     });
 }
 
-/// Fences every restricted device, unbinds it and takes our ops away from
+/// Unbinds every device that still has our ops and takes them away from
 /// those that hold nothing (the others keep draining ops, and unload waits
-/// for them: [`lifetime::wait_for_holders`]). The devices stay unbound: a
-/// restricted device must not run without its pool. Cannot fail part way:
-/// the work is done device by device inside the walk.
+/// for them: [`lifetime::wait_for_holders`]). Closing the gate unbound the
+/// restricted devices; one bound here is a device our ops reached some other
+/// way. Cannot fail part way: the work is done device by device inside the
+/// walk.
 fn release_all() {
     bus::for_each_device(|dev| {
-        let ours = dma::installed::<Region>(dev).is_some();
-        if !ours && !is_restricted(dev) {
+        if dma::installed::<Region>(dev).is_none() {
             return;
         }
-        // Already done (the second sweep meets most devices again).
-        if !ours && !dev.is_bound() && dev.driver_override_is(FENCE) {
-            return;
-        }
-        // Never unbound: its driver forbids it. One bound through our pool
-        // keeps the module in, so only one we left alone at load is here.
-        if !ours && dev.is_bound() && dev.driver_is_sticky() {
-            return;
-        }
-        // Fence first, so that nothing binds it between the unbind and now.
-        let fenced = dev.set_driver_override(FENCE);
-        let was_bound = dev.is_bound();
-        if was_bound {
+        if dev.is_bound() {
             dev.release_driver();
+            pr_info!("{}: unbound, restricted_dma unloads\n", dev.name());
         }
         lifetime::unloading(dev);
-        match fenced {
-            Ok(()) if was_bound => pr_info!(
-                "{}: unbound, and fenced off until restricted_dma loads again\n",
-                dev.name()
-            ),
-            Ok(()) => pr_info!(
-                "{}: fenced off until restricted_dma loads again\n",
-                dev.name()
-            ),
-            Err(e) => pr_err!(
-                "{}: not fenced off ({}): do not bind it by hand\n",
-                dev.name(),
-                Errno(e)
-            ),
-        }
     });
 }
 
 /// The attachment machinery, live from load to unload.
 pub(crate) struct Attacher {
     notifiers: KVec<BusNotifier<Attach>>,
+    /// Open while the module is loaded; closed first at unload.
+    #[cfg(MODULE)]
+    gate: Option<gate::Open>,
     // After the notifiers: dropped last, it waits for a run in progress.
     _reaper: Deferred<Reaper>,
 }
@@ -388,16 +410,27 @@ impl Attacher {
     /// already bound.
     pub(crate) fn start() -> Result<Self> {
         CLOSING.store(false, Ordering::Release);
+        // Before the notifiers, which link every device added from then on.
+        #[cfg(MODULE)]
+        gate::init()?;
         // On an error return, `this` is dropped: its notifiers go and the
         // sweeps run, as at unload.
         let mut this = Self {
             notifiers: KVec::new(),
+            #[cfg(MODULE)]
+            gate: None,
             _reaper: Deferred::start(),
         };
         for b in Bus::ALL {
             if let Some(n) = BusNotifier::<Attach>::register(b)? {
                 this.notifiers.push(n, GFP_KERNEL)?;
             }
+        }
+        // After the notifiers: devices fenced by our last unload probe as
+        // soon as it opens, and must find us there.
+        #[cfg(MODULE)]
+        {
+            this.gate = Some(gate::Open::new()?);
         }
         reprobe_existing();
         Ok(this)
@@ -406,10 +439,15 @@ impl Attacher {
 
 impl Drop for Attacher {
     fn drop(&mut self) {
-        // Devices that bind while we release get refusing ops (CLOSING), and
-        // the second sweep, after the notifiers are gone, catches them.
+        // Devices that bind while we release get refusing ops (CLOSING).
         CLOSING.store(true, Ordering::Release);
+        // The driver core unbinds every restricted device, waiting for
+        // probes in flight, and defers every later probe of one.
+        #[cfg(MODULE)]
+        drop(self.gate.take());
         release_all();
+        // The second sweep, after the notifiers are gone, catches a device
+        // bound in between.
         self.notifiers = KVec::new();
         release_all();
         // Blocks of devices that were unbound above, or earlier by a

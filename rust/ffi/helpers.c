@@ -13,6 +13,7 @@
 #include <linux/module.h>
 #include <linux/of.h>
 #include <linux/pci.h>
+#include <linux/platform_device.h>
 #include <linux/ratelimit.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
@@ -40,17 +41,6 @@ struct device_node *rdma_of_parse_phandle(const struct device_node *np,
 
 const char *rdma_dev_name(const struct device *dev) { return dev_name(dev); }
 bool rdma_dev_is_dma_coherent(struct device *dev) { return dev_is_dma_coherent(dev); }
-
-int rdma_set_driver_override(struct device *dev, const char *name)
-{
-	return device_set_driver_override(dev, name);
-}
-
-bool rdma_driver_override_is(struct device *dev, const char *name)
-{
-	guard(spinlock)(&dev->driver_override.lock);
-	return dev->driver_override.name && !strcmp(dev->driver_override.name, name);
-}
 
 /*
  * Our ops go on before the driver's first DMA call and are what the DMA core
@@ -376,3 +366,64 @@ bool rdma_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit
 
 struct device *rdma_virtio_transport(struct virtio_device *vdev) { return vdev->dev.parent; }
 const char *rdma_virtio_name(struct virtio_device *vdev) { return dev_name(&vdev->dev); }
+
+#ifdef MODULE
+/*
+ * The gate (sys/gate.rs): a platform device that outlives the module (its
+ * release is the driver core's) and a driver of ours bound to it while the
+ * module is loaded. No one can bind or unbind it by hand.
+ */
+#define RDMA_GATE_NAME "restricted_dma_gate"
+
+static int rdma_gate_probe(struct platform_device *pdev) { return 0; }
+
+static struct platform_driver rdma_gate_driver = {
+	.probe = rdma_gate_probe,
+	.driver = {
+		.name = RDMA_GATE_NAME,
+		.suppress_bind_attrs = true,
+	},
+};
+
+/* The gate device, found where an earlier load left it, or made; referenced. */
+struct device *rdma_gate_get(void)
+{
+	struct platform_device *pdev;
+	struct device *gate;
+
+	gate = bus_find_device_by_name(&platform_bus_type, NULL, RDMA_GATE_NAME);
+	if (gate)
+		return gate;
+	pdev = platform_device_register_simple(RDMA_GATE_NAME, PLATFORM_DEVID_NONE, NULL, 0);
+	if (IS_ERR(pdev))
+		return ERR_CAST(pdev);
+	return get_device(&pdev->dev);
+}
+
+/* Binds our driver to @gate; -EBUSY if it did not bind (a driver_override?). */
+int rdma_gate_open(struct device *gate)
+{
+	int ret = platform_driver_register(&rdma_gate_driver);
+
+	if (ret)
+		return ret;
+	if (!READ_ONCE(gate->driver)) {
+		platform_driver_unregister(&rdma_gate_driver);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* Unbinds it: the driver core unbinds the gate's consumers first. */
+void rdma_gate_close(void) { platform_driver_unregister(&rdma_gate_driver); }
+
+/*
+ * Makes @dev a consumer of @gate (a managed link, kept until either device
+ * goes; asking again returns the link there is). NULL means no memory, or a
+ * dependency loop, which a device named in the DT and the gate cannot form.
+ */
+int rdma_gate_link(struct device *dev, struct device *gate)
+{
+	return device_link_add(dev, gate, 0) ? 0 : -ENOMEM;
+}
+#endif

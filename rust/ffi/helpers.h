@@ -25,8 +25,6 @@ struct device_node *rdma_of_parse_phandle(const struct device_node *np,
 					  const char *name, int index);
 const char *rdma_dev_name(const struct device *dev);
 bool rdma_dev_is_dma_coherent(struct device *dev);
-int rdma_set_driver_override(struct device *dev, const char *name);
-bool rdma_driver_override_is(struct device *dev, const char *name);
 void rdma_install_dma_ops(struct device *dev, const struct dma_map_ops *ops);
 void rdma_remove_dma_ops(struct device *dev);
 const struct dma_map_ops *rdma_get_dma_ops(struct device *dev);
@@ -121,5 +119,12 @@ struct rdma_early_ops {
 	void (*fail_closed)(int err);
 	int (*device_init)(u64 base, struct device *dev);
 };
+
+#ifdef MODULE
+struct device *rdma_gate_get(void);
+int rdma_gate_open(struct device *gate);
+void rdma_gate_close(void);
+int rdma_gate_link(struct device *dev, struct device *gate);
+#endif
 
 #endif /* RDMA_HELPERS_H */

@@ -38,6 +38,9 @@ impl Bus {
 /// A binding event of a device, as the bus notifier reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BusEvent {
+    /// The device was added: it is on the bus's list, and no driver has
+    /// probed it yet. The driver core does not lock the device for it.
+    Added,
     /// A driver is about to probe: after the bus's `dma_configure`, before
     /// the driver's `probe`. DMA ops set now are the ones the driver uses.
     Bind,
@@ -54,6 +57,7 @@ pub(crate) enum BusEvent {
 impl BusEvent {
     fn from_raw(action: c_ulong) -> Option<Self> {
         match action {
+            bindings::BUS_NOTIFY_ADD_DEVICE => Some(Self::Added),
             bindings::BUS_NOTIFY_BIND_DRIVER => Some(Self::Bind),
             bindings::BUS_NOTIFY_DRIVER_NOT_BOUND => Some(Self::NotBound),
             bindings::BUS_NOTIFY_UNBOUND_DRIVER => Some(Self::Unbound),
@@ -66,7 +70,8 @@ impl BusEvent {
 /// What listens to a bus's binding events through a [`BusNotifier`].
 pub(crate) trait BusListener: 'static {
     /// Called for each binding event of a device on the bus, in process
-    /// context, with the device locked by the driver core.
+    /// context, with the device locked by the driver core (but for
+    /// [`BusEvent::Added`]).
     fn event(event: BusEvent, dev: &Device);
 }
 

@@ -194,21 +194,6 @@ impl Device {
         }
     }
 
-    /// Sets the device's `driver_override`: only a driver of that name may
-    /// bind to it from now on. An empty name clears it.
-    pub(crate) fn set_driver_override(&self, name: &CStr) -> Result {
-        // SAFETY: The device is alive (type invariant); `name` is
-        // NUL-terminated; the callee copies it and takes the device's locks.
-        to_result(unsafe { bindings::rdma_set_driver_override(self.as_raw(), name.as_char_ptr()) })
-    }
-
-    /// Whether the device's `driver_override` is `name`.
-    pub(crate) fn driver_override_is(&self, name: &CStr) -> bool {
-        // SAFETY: The device is alive (type invariant); `name` is
-        // NUL-terminated; the callee reads the override under its lock.
-        unsafe { bindings::rdma_driver_override_is(self.as_raw(), name.as_char_ptr()) }
-    }
-
     /// Unbinds the device's driver, if any (takes the device lock; may sleep).
     pub(crate) fn release_driver(&self) {
         // SAFETY: The device is alive (type invariant); the function locks it.

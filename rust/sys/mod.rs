@@ -16,6 +16,8 @@ pub(crate) mod bus;
 pub(crate) mod debugfs;
 pub(crate) mod device;
 pub(crate) mod dma;
+#[cfg(MODULE)]
+pub(crate) mod gate;
 pub(crate) mod lock;
 pub(crate) mod memory;
 pub(crate) mod of;
