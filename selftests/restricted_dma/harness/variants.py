@@ -95,10 +95,17 @@ class PciDevice:
 
     With `hotplug`, slot `slot` holds a PCIe root port instead, empty at boot:
     the guest asks the host (qmp-agent.py) to device_add the device behind it
-    while the guest runs, as a VMM adds a device to a running VM."""
+    while the guest runs, as a VMM adds a device to a running VM.
 
-    def __init__(self, kind, slot, iommu=True, hotplug=False):
+    With `behind` = "port", slot `slot` holds a PCIe root port with the device
+    behind it from boot; with "switch", a root port, behind it a PCIe switch
+    (QEMU's TI X3130: an upstream port and one downstream port), and the
+    device behind that. The kernel numbers the buses behind them: the guest
+    finds the device below the port at 0000:00:SS.0."""
+
+    def __init__(self, kind, slot, iommu=True, hotplug=False, behind=None):
         self.kind, self.slot, self.iommu, self.hotplug = kind, slot, iommu, hotplug
+        self.behind = behind
 
     @property
     def bdf(self):
@@ -229,6 +236,17 @@ VARIANTS = {
         pci=[PciDevice("blk", 3), PciDevice("rng", 4), PciDevice("blk", 5, iommu=False),
              PciDevice("blk", 6, hotplug=True)],
         tests=["region.sh", "firstprobe.sh", "pci.sh", "reload.sh"],
+    ),
+    # Bridges do no DMA: behind a restricted host bridge, a blk behind a
+    # root port and one behind a switch behind another are restricted, the
+    # bridges are not, and unload and reload with I/O running on both end
+    # cleanly.
+    "bridges": dict(
+        regions=[PCIR],
+        devices=[],
+        pci_region=PCIR.name,
+        pci=[PciDevice("blk", 3, behind="port"), PciDevice("blk", 4, behind="switch")],
+        tests=["bridges.sh"],
     ),
     # The same host bridge with an SMMUv3 in front of it: the DMA core would
     # send the device's DMA through the IOMMU, around the pool, so the device
@@ -400,6 +418,12 @@ def qemu(name, work):
             args += ["-drive", f"if=none,id=p{k},file={work}/pcidisk{k}.img,format=raw"]
         if p.hotplug:
             args += ["-device", f"pcie-root-port,id=hp{k},bus=pcie.0,chassis={k + 1},addr=0x{p.slot:x}"]
+        elif p.behind:
+            args += ["-device", f"pcie-root-port,id=rp{k},bus=pcie.0,chassis={k + 1},addr=0x{p.slot:x}"]
+            if p.behind == "switch":
+                args += ["-device", f"x3130-upstream,id=up{k},bus=rp{k}",
+                         "-device", f"xio3130-downstream,id=dn{k},bus=up{k},chassis={k + 21},slot=0"]
+            args += ["-device", pci_device(p, k)]
         else:
             args += ["-device", pci_device(p, k) + f",addr=0x{p.slot:x}"]
     return args
@@ -410,7 +434,8 @@ def pci_device(p, k):
     driver = {"blk": f"virtio-blk-pci,drive=p{k}", "rng": "virtio-rng-pci"}.get(p.kind)
     if driver is None:
         raise SystemExit(f"unknown PCI device kind {p.kind}")
-    bus = f",bus=hp{k}" if p.hotplug else ""
+    bus = (f",bus=hp{k}" if p.hotplug else f",bus=dn{k}" if p.behind == "switch"
+           else f",bus=rp{k}" if p.behind else "")
     return f"{driver}{bus},iommu_platform={'on' if p.iommu else 'off'},disable-legacy=on,id=pdev{k}"
 
 
@@ -443,7 +468,8 @@ def virtqueues(name):
             # its device: check.sh reads the last answer.)
             if p.iommu:
                 # A virtio-pci device's virtio device is its "virtio-backend" child.
-                what, plug = (f"hot-added-behind-{p.bdf}", " hotplug") if p.hotplug else (p.bdf, "")
+                what, plug = ((f"hot-added-behind-{p.bdf}", " hotplug") if p.hotplug
+                              else (f"behind-{p.behind}-{p.bdf}", "") if p.behind else (p.bdf, ""))
                 lines.append(f"/machine/peripheral/pdev{k}/virtio-backend {what} {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x}{plug}")
     return "\n".join(lines) + ("\n" if lines else "")
 
@@ -468,6 +494,9 @@ def expect(name):
          pcidevice KIND BDF REGION|- IOMMU  a virtio PCI device, the region its
                                             host bridge names, whether it offers
                                             ACCESS_PLATFORM
+         pcibehind port|switch KIND PORT REGION|- IOMMU
+                                            the same, behind a root port at BDF
+                                            PORT, or behind a switch behind it
          pcihotplug KIND PORT REGION|- IOMMU ID
                                             the same, added while the guest runs
                                             behind the root port at BDF PORT when
@@ -500,7 +529,12 @@ def expect(name):
         lines.append(f"testnode {n} {t.region}")
     for k, p in enumerate(v.get("pci", [])):
         what = f"{p.kind} {p.bdf} {v.get('pci_region') or '-'} {'on' if p.iommu else 'off'}"
-        lines.append(f"pcihotplug {what} pdev{k}" if p.hotplug else f"pcidevice {what}")
+        if p.hotplug:
+            lines.append(f"pcihotplug {what} pdev{k}")
+        elif p.behind:
+            lines.append(f"pcibehind {p.behind} {what}")
+        else:
+            lines.append(f"pcidevice {what}")
     lines.append(f"machine {machine(name)}")
     if v.get("reload_rounds"):
         lines.append(f"reload-rounds {v['reload_rounds']}")
