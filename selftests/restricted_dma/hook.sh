@@ -7,11 +7,15 @@
 # through the other callback. Unload must not free our callback while the
 # other one may still call it: it waits until ours is put back. rdma_test's
 # hook and unhook commands play the other module.
+#
+# Likewise a driver may copy a restricted device's DMA ops pointer to a
+# child device (remoteproc_virtio.c does): unload waits until that child is
+# gone, naming it. rdma_test's copy and uncopy commands play that driver.
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 6
+ktap_set_plan 9
 R=$(first good 1)
 blk_t=$(transport_of blk)
 load
@@ -41,8 +45,30 @@ if ! skip_if_builtin 3 "unload while another module's callback calls ours"; then
 	wait "$rmmod_pid"
 	result "...once ours is put back, unload finishes" not is_loaded
 	load
+
+	tcmd del 0
+	tcmd add 0
+	tcmd copy 0
+	ktap_print_msg "$(tresult)"
+	mark_log
+	rmmod restricted_dma 2> /dev/null &
+	rmmod_pid=$!
+	copy_waiting() {
+		log_since_mark_has "rdma_test_copy.0: has restricted_dma's DMA ops, copied below rdma_test.0"
+	}
+	result "unload waits while rdma_test_copy.0 has our ops, copied from rdma_test.0, and names it" \
+		wait_for copy_waiting
+	result "...and does not finish meanwhile" kill -0 "$rmmod_pid"
+	tcmd uncopy 0
+	wait "$rmmod_pid"
+	result "...once the copy is gone, unload finishes" not is_loaded
+	tcmd del 0
+	load
 else
 	tcmd unhook
+	ktap_test_skip "unload with a copy of our ops: restricted_dma is built in and never unloads"
+	ktap_test_skip "unload with a copy of our ops: restricted_dma is built in and never unloads"
+	ktap_test_skip "unload with a copy of our ops: restricted_dma is built in and never unloads"
 fi
 result "no warning in the kernel log" log_clean
 ktap_finished

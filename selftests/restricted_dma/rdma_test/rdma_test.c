@@ -60,6 +60,10 @@
  *                                   asynchronously
  *              register             register "rdma_test_async"
  *              unregister           unregister it
+ *              copy N               add rdma_test_copy.N below bound device
+ *                                   N with N's DMA ops pointer, as
+ *                                   remoteproc_virtio.c does
+ *              uncopy N             delete it
  *              hook                 stand in front of the virtio core's
  *                                   memory-access callback, as another module
  *                                   would, calling the one it replaced
@@ -201,6 +205,20 @@ static int cmd_unregister(void)
 	return 0;
 }
 
+/*
+ * A child device with its parent's DMA ops pointer, as remoteproc_virtio.c
+ * gives one to its virtio device: the ops' module never installed it.
+ */
+static struct device *copies[MAX_DEVS];
+
+static void copy_release(struct device *dev)
+{
+	kfree(dev);
+}
+
+static int cmd_copy(unsigned int n);
+static int cmd_uncopy(unsigned int n);
+
 /* ---- devices ---- */
 
 static int dev_add_for(unsigned int n, const char *override)
@@ -248,6 +266,7 @@ static int dev_add(unsigned int n)
 
 static void dev_del(unsigned int n)
 {
+	cmd_uncopy(n);
 	if (devs[n])
 		platform_device_unregister(devs[n]);
 	devs[n] = NULL;
@@ -868,6 +887,43 @@ static int cmd_reserved(u64 lo, u64 size)
 	return 0;
 }
 
+static int cmd_copy(unsigned int n)
+{
+	struct device *parent = bound(n), *dev;
+	int ret;
+
+	if (!parent)
+		return -ENODEV;
+	if (copies[n])
+		return -EEXIST;
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev)
+		return -ENOMEM;
+	device_initialize(dev);
+	dev->parent = parent;
+	dev->release = copy_release;
+	ret = dev_set_name(dev, "rdma_test_copy.%u", n);
+	if (!ret) {
+		set_dma_ops(dev, get_dma_ops(parent));
+		ret = device_add(dev);
+	}
+	if (ret) {
+		put_device(dev);
+		return ret;
+	}
+	copies[n] = dev;
+	say("%s has the DMA ops of %s", dev_name(dev), dev_name(parent));
+	return 0;
+}
+
+static int cmd_uncopy(unsigned int n)
+{
+	if (copies[n])
+		device_unregister(copies[n]);
+	copies[n] = NULL;
+	return 0;
+}
+
 static int run(char *line)
 {
 	char name[16];
@@ -898,6 +954,10 @@ static int run(char *line)
 		return dev_add_for(n, "rdma_test_sticky");
 	if (!strcmp(name, "async"))
 		return dev_add_for(n, "rdma_test_async");
+	if (!strcmp(name, "copy"))
+		return cmd_copy(n);
+	if (!strcmp(name, "uncopy"))
+		return cmd_uncopy(n);
 	if (!strcmp(name, "del")) {
 		dev_del(n);
 		return 0;
@@ -1031,6 +1091,7 @@ static void __exit rdma_test_exit(void)
 	cmd_unhook();
 	cmd_unregister();
 	for (n = 0; n < MAX_DEVS; n++) {
+		cmd_uncopy(n);
 		if (kept[n].dev)
 			cmd_drop(n);
 		dev_del(n);
