@@ -45,9 +45,9 @@ use crate::sys::gate;
 use crate::sys::of::OfNode;
 use crate::sys::virtio::MemAccHook;
 use crate::sys::work::Deferred;
-use crate::sys::Errno;
 #[cfg(MODULE)]
 use crate::sys::ModulePin;
+use crate::sys::{sleep_ms, Errno};
 use crate::virtio;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::c_str;
@@ -395,6 +395,37 @@ fn release_all() {
     });
 }
 
+/// Waits until no device has one of our tables that we did not give it: a
+/// driver that copied its parent's ops pointer (`remoteproc_virtio.c` does
+/// `set_dma_ops(dev, get_dma_ops(parent))`) would call our text after the
+/// module is gone. Our own tables go only on devices of the buses we watch;
+/// a copy is found below one of them. Says which every 10 s.
+fn wait_for_copies() {
+    let mut waited_ms: u32 = 0;
+    loop {
+        let mut copies = 0;
+        bus::for_each_device(|parent| {
+            bus::for_each_descendant(parent, |dev| {
+                if dma::installed::<Region>(dev).is_some() {
+                    copies += 1;
+                    if waited_ms % 10_000 == 0 {
+                        pr_warn!(
+                            "{}: has restricted_dma's DMA ops, copied below {}: restricted_dma waits until it is gone before it unloads\n",
+                            dev.name(),
+                            parent.name()
+                        );
+                    }
+                }
+            });
+        });
+        if copies == 0 {
+            return;
+        }
+        sleep_ms(100);
+        waited_ms = waited_ms.wrapping_add(100);
+    }
+}
+
 /// The attachment machinery, live from load to unload.
 pub(crate) struct Attacher {
     notifiers: KVec<BusNotifier<Attach>>,
@@ -450,6 +481,7 @@ impl Drop for Attacher {
         // bound in between.
         self.notifiers = KVec::new();
         release_all();
+        wait_for_copies();
         // Blocks of devices that were unbound above, or earlier by a
         // module that was unloading, come back only through our ops.
         lifetime::wait_for_holders();

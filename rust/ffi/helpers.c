@@ -92,6 +92,7 @@ struct device_node *rdma_dma_config_node(struct device *dev)
 }
 
 bool rdma_dev_is_pci(struct device *dev) { return dev_is_pci(dev); }
+bool rdma_dev_is_platform(struct device *dev) { return dev_is_platform(dev); }
 
 bool rdma_dev_is_pci_bridge(struct device *dev)
 {

@@ -32,6 +32,7 @@ bool rdma_dev_iommu_mapped(struct device *dev);
 struct device_node *rdma_dev_of_node(struct device *dev);
 struct device_node *rdma_dma_config_node(struct device *dev);
 bool rdma_dev_is_pci(struct device *dev);
+bool rdma_dev_is_platform(struct device *dev);
 bool rdma_dev_is_pci_bridge(struct device *dev);
 const struct bus_type *rdma_pci_bus_type(void);
 bool rdma_dev_is_bound(struct device *dev);

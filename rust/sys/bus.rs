@@ -204,6 +204,42 @@ unsafe extern "C" fn visit(dev: *mut bindings::device, data: *mut c_void) -> c_i
     0
 }
 
+/// The callback of [`for_each_descendant`]'s walk.
+///
+/// # Safety
+///
+/// Called by `device_for_each_child` with a live child device and the `data`
+/// passed to it.
+unsafe extern "C" fn visit_child(dev: *mut bindings::device, data: *mut c_void) -> c_int {
+    // SAFETY: `data` is the `&mut dyn FnMut` passed by `walk_children`,
+    // alive for the whole walk.
+    let f = unsafe { &mut *data.cast::<&mut dyn FnMut(&Device)>() };
+    // SAFETY: The walk holds a reference on `dev` during the callback.
+    let child = unsafe { Device::from_raw(dev) };
+    if child.is_on_watched_bus() {
+        // Walked from its bus, not from here.
+        return 0;
+    }
+    f(child);
+    walk_children(child, &mut **f);
+    0
+}
+
+fn walk_children(dev: &Device, f: &mut dyn FnMut(&Device)) {
+    let mut f: &mut dyn FnMut(&Device) = f;
+    let data = core::ptr::from_mut(&mut f).cast::<c_void>();
+    // SAFETY: `dev` is alive; `data` points to `f`, alive for the call;
+    // `visit_child` matches the callback type and never fails the walk.
+    unsafe { bindings::device_for_each_child(dev.as_raw(), data, Some(visit_child)) };
+}
+
+/// Calls `f` for every descendant of `dev` that is not on a bus the module
+/// watches, nor below one that is (a walk of [`for_each_device`] meets
+/// those), in process context.
+pub(crate) fn for_each_descendant(dev: &Device, mut f: impl FnMut(&Device)) {
+    walk_children(dev, &mut f);
+}
+
 /// Calls `f` for every device on every bus the module watches, in process
 /// context.
 ///

@@ -112,6 +112,12 @@ impl Device {
         unsafe { bindings::rdma_dev_is_pci(self.as_raw()) }
     }
 
+    /// Whether the device is on a bus the module watches (platform or PCI).
+    pub(crate) fn is_on_watched_bus(&self) -> bool {
+        // SAFETY: The device is alive (type invariant).
+        self.is_pci() || unsafe { bindings::rdma_dev_is_platform(self.as_raw()) }
+    }
+
     /// Whether the device is a PCI bridge (a root port, a switch's port).
     pub(crate) fn is_pci_bridge(&self) -> bool {
         // SAFETY: The device is alive (type invariant).
