@@ -19,13 +19,24 @@ results=$RDMA_CACHE/check.ktap
 t0=$(date +%s)
 n=0
 
+# How long each part took the last time it ran here, one "SECONDS NAME" a
+# line: the progress lines on stderr say what to expect.
+durations=$RDMA_CACHE/check-durations
+
 # part NAME: runs the rest of the line, whose output is KTAP, nested under
 # one result line "ok N NAME" (or "not ok"), into $results and on screen.
+# Says on stderr (not in the KTAP) what starts, and how long it took last time.
 part() {
-  local name=$1 out rc
+  local name=$1 out rc last start took
   shift
+  last=$(awk -v n="$name" '{ t = $1; $1 = ""; if (substr($0, 2) == n) s = t } END { print s }' "$durations" 2>/dev/null)
+  echo ">> $name${last:+ (last time ${last} s)}" >&2
+  start=$(date +%s)
   out=$("$@" 2>&1)
   rc=$?
+  took=$(( $(date +%s) - start ))
+  { awk -v n="$name" '{ l = $0; $1 = ""; if (substr($0, 2) != n) print l }' "$durations" 2>/dev/null
+    echo "$took $name"; } > "$durations.new" && mv "$durations.new" "$durations"
   n=$((n + 1))
   {
     echo "$out" | sed 's/^/# /'
