@@ -69,10 +69,12 @@ class Device:
     of its own: it maps only the device's region of guest memory, or, for a
     device with no region, all of it in --audit mode, counting what falls
     outside the variant's first region), or `empty` (no device: a platform
-    device free for tests to bind another driver to, like dma_map_benchmark)."""
+    device free for tests to bind another driver to, like dma_map_benchmark),
+    or `net` (a virtio-net NIC on QEMU's hub 0, with every other NIC of the
+    guest: nothing leaves QEMU). `opts` is appended to QEMU's -device."""
 
-    def __init__(self, kind, region=None, iommu=True, coherent=True, held=False):
-        self.kind, self.region, self.iommu = kind, region, iommu
+    def __init__(self, kind, region=None, iommu=True, coherent=True, held=False, opts=""):
+        self.kind, self.region, self.iommu, self.opts = kind, region, iommu, opts
         # False: the DT drops QEMU's `dma-coherent` from the transport.
         self.coherent = coherent
         # True: the DT gives the transport a compatible no driver matches
@@ -149,6 +151,10 @@ SECOND = Region("restricted@51000000", reg=(0x51000000, 4 * MiB), props=["no-map
 # virtio-console keeps two receive queues of 1024 page-sized buffers mapped
 # at all times (8 MiB of slots): it needs a region of its own, this large.
 CONSOLE = Region("restricted@52000000", reg=(0x52000000, 16 * MiB))
+# A virtio-net without mergeable receive buffers ("big packets") keeps its
+# whole receive ring filled with buffers of 17 pages and more (net.sh
+# measures it): it needs a region of its own, this large.
+NETBIG = Region("restricted@5c000000", reg=(0x5C000000, 32 * MiB))
 # A region for the devices behind the PCI host bridge.
 PCIR = Region("restricted@54000000", reg=(0x54000000, 8 * MiB))
 # The host writes the DT and may place a "window" over memory the guest
@@ -236,6 +242,18 @@ VARIANTS = {
         pci=[PciDevice("blk", 3), PciDevice("rng", 4), PciDevice("blk", 5, iommu=False),
              PciDevice("blk", 6, hotplug=True)],
         tests=["region.sh", "firstprobe.sh", "pci.sh", "reload.sh"],
+    ),
+    # Virtio-net: a NIC with mergeable receive buffers (premapped page
+    # fragments, synced a sub-range at a time) behind GOOD, one without (big
+    # packets) behind NETBIG, a virtio-net-pci behind the host bridge's
+    # region, and a control NIC with no region, all on one QEMU hub.
+    "net": dict(
+        regions=[GOOD, NETBIG, PCIR],
+        devices=[Device("net", GOOD.name), Device("net", NETBIG.name, opts=",mrg_rxbuf=off,host_mtu=9000"),
+                 Device("net")],
+        pci_region=PCIR.name,
+        pci=[PciDevice("net", 3)],
+        tests=["net.sh"],
     ),
     # Bridges do no DMA: behind a restricted host bridge, a blk behind a
     # root port and one behind a switch behind another are restricted, the
@@ -401,6 +419,9 @@ def qemu(name, work):
                      "-device", f"virtio-blk-device,drive=d{k},iommu_platform={iommu},id=vdev{k}"]
         elif d.kind == "rng":
             args += ["-device", f"virtio-rng-device,iommu_platform={iommu},id=vdev{k}"]
+        elif d.kind == "net":
+            args += ["-netdev", f"hubport,id=n{k},hubid=0",
+                     "-device", f"virtio-net-device,netdev=n{k},iommu_platform={iommu},id=vdev{k}{d.opts}"]
         elif d.kind == "vublk":
             args += ["-chardev", f"socket,id=vu{k},path={work}/vu{k}.sock",
                      "-device", f"vhost-user-blk,chardev=vu{k},iommu_platform={iommu},"
@@ -416,6 +437,8 @@ def qemu(name, work):
     for k, p in enumerate(variant(name).get("pci", [])):
         if p.kind == "blk":
             args += ["-drive", f"if=none,id=p{k},file={work}/pcidisk{k}.img,format=raw"]
+        if p.kind == "net":
+            args += ["-netdev", f"hubport,id=pn{k},hubid=0"]
         if p.hotplug:
             args += ["-device", f"pcie-root-port,id=hp{k},bus=pcie.0,chassis={k + 1},addr=0x{p.slot:x}"]
         elif p.behind:
@@ -431,7 +454,8 @@ def qemu(name, work):
 
 def pci_device(p, k):
     """QEMU's -device (or device_add) argument for PCI device `p`, the k-th."""
-    driver = {"blk": f"virtio-blk-pci,drive=p{k}", "rng": "virtio-rng-pci"}.get(p.kind)
+    driver = {"blk": f"virtio-blk-pci,drive=p{k}", "rng": "virtio-rng-pci",
+              "net": f"virtio-net-pci,netdev=pn{k},romfile="}.get(p.kind)
     if driver is None:
         raise SystemExit(f"unknown PCI device kind {p.kind}")
     bus = (f",bus=hp{k}" if p.hotplug else f",bus=dn{k}" if p.behind == "switch"

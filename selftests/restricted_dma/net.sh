@@ -1,0 +1,97 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Virtio-net behind the window. Every NIC of the guest sits on one QEMU hub
+# (nothing leaves QEMU): a virtio-net-device with mergeable receive buffers
+# (6.12 maps those page fragments itself, once, with DMA_ATTR_SKIP_CPU_SYNC,
+# and syncs one sub-range per packet), one without (big packets) behind a
+# region of its own, a virtio-net-pci behind the host bridge's region, and a
+# control NIC with no region. Raw frames of 60 B to 9014 B (MTU 9000) go
+# between them and are checked byte for byte (rawframe.c); the regions count
+# what they bounced, and what each NIC keeps mapped once up (the sizing
+# advice in README.md); unload and reload leave them working. The host then
+# checks where QEMU finds every restricted NIC's rings (check.sh).
+. ./ktap_helpers.sh
+. ./lib.sh
+
+ktap_print_header
+ktap_set_plan 12
+RP=$(expect good | awk -v p=pcie@10000000 '$4 ~ p { print $1; exit }')
+# The two mmio NICs behind a region: the first has mergeable buffers.
+set -- $(expect device | awk '$1 == "net" && $3 != "-" { print $2, $3 }')
+mrg=$1 RM=$2 big=$3 RB=$4
+ctl=$(expect device | awk '$1 == "net" && $3 == "-" { print $2; exit }')
+pci=$(pcidev_of net on)
+SIZES="60 1500 9014"
+COUNT=20
+
+# The network interface of the virtio device below sysfs device $1.
+iface_of() {
+	n=$(ls "$1"/virtio*/net 2>/dev/null | head -n 1)
+	[ -n "$n" ] && echo "$n"
+}
+wait_iface() {
+	wait_for iface_of "$1" > /dev/null && iface_of "$1"
+}
+# frames OUT IN: frames of every size from interface OUT to IN, intact.
+frames() {
+	for size in $SIZES; do
+		./rawframe "$1" "$2" "$size" "$COUNT" "$size" > /tmp/rawframe.log 2>&1 ||
+			{ ktap_print_msg "$(cat /tmp/rawframe.log)"; return 1; }
+	done
+}
+find_ifaces() {
+	if_mrg=$(wait_iface "/sys/bus/platform/devices/$mrg") &&
+		if_big=$(wait_iface "/sys/bus/platform/devices/$big") &&
+		if_ctl=$(wait_iface "/sys/bus/platform/devices/$ctl") &&
+		if_pci=$(wait_iface "/sys/bus/pci/devices/$pci")
+}
+sum() {
+	echo $(( $(counter "$1" "$RM") + $(counter "$1" "$RB") ))
+}
+
+load
+find_ifaces || ktap_print_msg "an interface is missing"
+ktap_print_msg "$mrg ($if_mrg, mergeable) behind $RM, $big ($if_big, big packets) behind $RB, $pci ($if_pci) behind $RP, $ctl ($if_ctl) behind none"
+
+restricted() {
+	serves "$RM" "$mrg" && serves "$RB" "$big" && serves "$RP" "$pci"
+}
+result "$mrg is restricted to $RM, $big to $RB, $pci to $RP" restricted
+result "$ctl, with no region, is restricted to none" \
+	not grep -qx "$ctl" "$DBG/$RM/devices" "$DBG/$RB/devices" "$DBG/$RP/devices"
+
+idle_m=$(counter io_tlb_used "$RM") idle_b=$(counter io_tlb_used "$RB")
+to0=$(sum bytes_to_device) from0=$(sum bytes_from_device)
+result "$COUNT frames each of $SIZES B from $if_mrg to $if_big, intact" frames "$if_mrg" "$if_big"
+result "...and from $if_big to $if_mrg (mergeable receive buffers)" frames "$if_big" "$if_mrg"
+moved=0
+for size in $SIZES; do moved=$((moved + 2 * COUNT * size)); done
+dto=$(( $(sum bytes_to_device) - to0 )) dfrom=$(( $(sum bytes_from_device) - from0 ))
+ktap_print_msg "$RM and $RB bounced $dto bytes to the devices and $dfrom back, for $moved sent and $moved received"
+# Each frame went out through one restricted NIC and came in through the
+# other: the regions bounced it both ways.
+result "...the two regions bounced every byte both ways" [ "$dto" -ge "$moved" -a "$dfrom" -ge "$moved" ]
+ktap_print_msg "up, a NIC keeps mapped: mergeable $(( $(counter io_tlb_used "$RM") - idle_m )) slots (2 KiB) more than down, big packets $(( $(counter io_tlb_used "$RB") - idle_b )) more; in use $(counter io_tlb_used "$RM") of $(counter io_tlb_nslabs "$RM") and $(counter io_tlb_used "$RB") of $(counter io_tlb_nslabs "$RB")"
+
+result "frames from $if_mrg to $if_pci (virtio-net-pci behind $RP), intact" frames "$if_mrg" "$if_pci"
+result "...and from $if_pci to $if_big" frames "$if_pci" "$if_big"
+with_control() {
+	frames "$if_ctl" "$if_mrg" && frames "$if_mrg" "$if_ctl"
+}
+result "frames from $if_ctl (no region) to $if_mrg, and back, intact" with_control
+ask_host virtqueues
+
+if ! skip_if_builtin 3 "unload and reload with NICs behind a region"; then
+	mark_log
+	unload
+	gone() {
+		not is_bound "$mrg" && not is_bound "$big" && not pci_bound "$pci" &&
+			not log_since_mark_has "still in use"
+	}
+	result "unload unbinds the restricted NICs, nothing left mapped" gone
+	load
+	result "reload brings them back" find_ifaces
+	result "...and frames go from $if_big to $if_pci again, intact" frames "$if_big" "$if_pci"
+fi
+result "no warning in the kernel log" log_clean
+ktap_finished
