@@ -80,6 +80,9 @@ with_control() {
 }
 result "frames from $if_ctl (no region) to $if_mrg, and back, intact" with_control
 ask_host virtqueues
+# The host's agent polls the console: give it time to ask QEMU before the
+# unload below resets the queues (as pci.sh and firstprobe.sh do).
+sleep 3
 
 if ! skip_if_builtin 3 "unload and reload with NICs behind a region"; then
 	mark_log
