@@ -225,6 +225,7 @@ unsafe extern "C" fn visit_child(dev: *mut bindings::device, data: *mut c_void) 
     0
 }
 
+/// Calls `f` for each child of `dev` off the watched buses, and below it.
 fn walk_children(dev: &Device, f: &mut dyn FnMut(&Device)) {
     let mut f: &mut dyn FnMut(&Device) = f;
     let data = core::ptr::from_mut(&mut f).cast::<c_void>();
