@@ -250,8 +250,8 @@ pci_bound() {
 # Binds a transport the DT holds back from probing at boot (a `held` device
 # in the expectations: its compatible matches no driver) to virtio-mmio by
 # hand. Done once restricted_dma is there, so that its first probe goes
-# through its pool; again after a reload (which lifts its fence, and nothing
-# binds it by itself).
+# through its pool; again after a reload, in case the reload's re-probe has
+# not bound it yet.
 bind_held() {
 	[ -e "/sys/bus/platform/devices/$1/driver" ] && return 0
 	echo virtio-mmio > "/sys/bus/platform/devices/$1/driver_override" &&
