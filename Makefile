@@ -17,7 +17,7 @@ export FLAVOURS
 
 # Kernel builds take the machine's cores: never two at once.
 .NOTPARALLEL:
-.PHONY: all deps kernel kernel-builtin kernel-debug kernels module run check \
+.PHONY: all deps kernel kernel-builtin kernel-debug kernels module run check bench-icount \
 	check-debug dt-check bench lint fuzz clean
 
 all: module
@@ -76,6 +76,10 @@ lint: deps
 ## bench: our pool, mainline's and direct DMA side by side: BENCHMARKS.md
 bench: module
 	@$(HARNESS)/bench.sh
+
+## bench-icount: instructions per map and unmap under QEMU -icount (exact, one vCPU)
+bench-icount: module
+	@$(HARNESS)/icount.sh
 
 ## fuzz: libFuzzer on the pool core for FUZZ_SECONDS (needs nightly Rust)
 fuzz:
