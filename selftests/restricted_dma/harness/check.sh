@@ -182,6 +182,13 @@ part "host: cargo test (window-backend)" ktap_of_cargo "$RDMA_SELFTESTS/window-b
   "$RDMA_CACHE/window-backend-target"
 part "host: dt-check" "$RDMA_SELFTESTS/harness/dt-check.sh"
 part "host: lint" ktap_of_lint
+# Cost, counted: our map and unmap in guest instructions (-icount) against the
+# committed baseline; a deliberate change rewrites the baseline in its commit.
+case " $flavours " in
+*" module "*)
+  part "bench: our map and unmap within 5% of the instruction baseline" \
+    env RDMA_FLAVOUR=module "$RDMA_SELFTESTS/harness/icount.sh" --check ;;
+esac
 
 for flavour in $flavours; do
   tf=$(date +%s)
