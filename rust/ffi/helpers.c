@@ -383,6 +383,8 @@ static struct platform_driver rdma_gate_driver = {
 	.driver = {
 		.name = RDMA_GATE_NAME,
 		.suppress_bind_attrs = true,
+		/* Bound before rdma_gate_open() returns, even with async_probe=1. */
+		.probe_type = PROBE_FORCE_SYNCHRONOUS,
 	},
 };
 

@@ -40,19 +40,7 @@ pub(crate) fn init() -> Result {
     // SAFETY: No preconditions; it returns a referenced device or an error.
     let gate = from_err_ptr(unsafe { bindings::rdma_gate_get() })?;
     // The reference is kept for good: the device is never unregistered.
-    if let Err(extra) = GATE.compare_exchange(
-        core::ptr::null_mut(),
-        gate,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
-        // Already known (cannot happen: one load runs `init` once).
-        if extra != gate {
-            return Err(EINVAL);
-        }
-        // SAFETY: `rdma_gate_get` gave us this reference, unneeded twice.
-        unsafe { bindings::put_device(gate) };
-    }
+    GATE.store(gate, Ordering::Release);
     Ok(())
 }
 
