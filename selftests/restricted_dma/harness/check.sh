@@ -121,6 +121,27 @@ ktap_of_host_view() {
     # QEMU's last answer: a test that adds a device asks again after.
     queues=$(awk -v p="$path" '$0 == "--" { last = cur; cur = ""; next }
       $1 == p && $3 != "0x0" { cur = cur $0 "\n" } END { printf "%s", last }' "$w/virtqueues.txt" 2>/dev/null)
+    if [ "$plug" = control ]; then
+      # The control: a device with no region. QEMU must find its rings
+      # outside every region ($base lists them, BASE+SIZE,...), or the check
+      # of the restricted devices could not tell them from any other device.
+      local inside= span
+      while read -r _ q desc avail used; do
+        for a in $desc $avail $used; do
+          for span in ${base//,/ }; do
+            [ $((a)) -lt $((${span%+*})) ] || [ $((a)) -ge $((${span%+*} + ${span#*+})) ] ||
+              inside="$inside queue $q at $a"
+          done
+        done
+      done <<< "$queues"
+      if [ -n "$queues" ] && [ -z "$inside" ]; then
+        echo "ok $k control $what (no region): QEMU finds its $(echo "$queues" | grep -c .) virtqueue(s) outside every region"
+      else
+        echo "not ok $k control $what (no region): virtqueues outside every region (QEMU: ${inside:-no queue set up})"
+        fail=1
+      fi
+      continue
+    fi
     outside=
     while read -r _ q desc avail used; do
       for a in $desc $avail $used; do

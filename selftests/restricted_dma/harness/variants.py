@@ -473,7 +473,9 @@ def hotplug(name):
 def virtqueues(name):
     """The devices whose queues must lie in their region, as QEMU reports
     them (qmp-agent.py): one line each, QOM_PATH WHAT REGION BASE SIZE, and
-    `hotplug` for a device the guest has the host add (if it did).
+    `hotplug` for a device the guest has the host add (if it did); and each
+    device with no region, as QOM_PATH WHAT - BASE+SIZE,... - control, whose
+    queues must lie outside every region.
     Those are the devices behind a claimed region that work through it:
     ACCESS_PLATFORM offered, dma-coherent, no IOMMU in front."""
     v = variant(name)
@@ -485,6 +487,11 @@ def virtqueues(name):
         if d.kind not in ("empty", "vublk") and d.region in good and d.iommu and d.coherent:
             r = good[d.region]
             lines.append(f"/machine/peripheral/vdev{k} {t:x}.virtio_mmio {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x}")
+        elif d.kind not in ("empty", "vublk") and d.region is None and not d.held and good:
+            # The control: a device with no region, whose rings QEMU must find
+            # outside every region (BASE+SIZE,...), so that the check can fail.
+            spans = ",".join(f"0x{g.reg[0]:x}+0x{g.reg[1]:x}" for g in good.values())
+            lines.append(f"/machine/peripheral/vdev{k} {t:x}.virtio_mmio - {spans} - control")
     r = good.get(v.get("pci_region"))
     if r and "iommu=" not in machine(name):
         for k, p in enumerate(v.get("pci", [])):
