@@ -6,48 +6,74 @@
 //! `&mut AreaState`), and knows nothing of other areas, of copying, or of
 //! physical addresses beyond what a [`Request`] tells it.
 //!
-//! Which slots are free is a bitmap, two words a segment: a search tests a
-//! whole segment for a run of free slots with a few shifts of one `u128`,
-//! and a free clears bits. (swiotlb instead keeps in each free slot the
-//! length of the free run from it, which a map and an unmap must renumber
-//! slot by slot back to the segment's start: up to 127 slots each time.)
-//! The descriptors say what the used slots hold: a mapping's head and, in
-//! each further slot, the way back to it.
+//! Each segment has two bitmaps of one `u128` each: the slots in use, and
+//! the slots that start a mapping (its *head*). A search tests a whole
+//! segment for a run of free slots with a few shifts of the first; a map
+//! sets bits and writes one descriptor, the head's; an unmap clears bits
+//! and that descriptor. The mapping that any used slot belongs to is the
+//! nearest head at or below it in its segment (mappings never cross a
+//! segment): one mask and one leading-zero count. So the bookkeeping of a
+//! map or an unmap costs the same for 1 slot as for 128. (swiotlb instead
+//! keeps in each free slot the length of the free run from it, which a map
+//! and an unmap must renumber slot by slot back to the segment's start, and
+//! writes a descriptor for every slot of a mapping.)
 
 use core::ops::DerefMut;
 
+use super::layout::nr_slots;
 use super::stats::AreaCounters;
 use super::tlb::{Block, Direction};
 use super::{UnmapError, SEGMENT_SLOTS, SLOT_MASK, SLOT_SHIFT, SLOT_SIZE};
 
-/// What a slot currently is. `Slot::meta` means something different for
-/// each.
+/// What a slot currently is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// Not part of any mapping (its bit in the bitmap is clear).
+    /// Not the head of a mapping: a free slot, or a further slot of a
+    /// mapping (the bitmaps tell which). Its descriptor is all zero.
     #[default]
     Free,
-    /// Second or later slot of a mapping; `meta` is the distance back to the
-    /// head.
-    Tail,
-    /// Head of a live streaming mapping, made for this direction; `meta` is
-    /// its number of slots.
+    /// Head of a live streaming mapping, made for this direction.
     Streaming(Direction),
     /// Head of a streaming mapping whose unmap is copying back. It is not
     /// live any more: nothing but that unmap can touch it.
     Unmapping,
-    /// Head of a coherent allocation (`dma_alloc_coherent`); `meta` is its
-    /// number of slots.
+    /// Head of a coherent allocation (`dma_alloc_coherent`).
     Coherent,
-    /// Head of a page allocation (`dma_alloc_pages`); `meta` is its number
-    /// of slots.
+    /// Head of a page allocation (`dma_alloc_pages`).
     Pages,
 }
 
 impl Kind {
     /// Whether the slot is the head of a mapping or block.
     fn is_head(self) -> bool {
-        !matches!(self, Kind::Free | Kind::Tail)
+        self != Kind::Free
+    }
+
+    /// The kind as the [`KIND_BITS`] bits of [`Slot::info`] (0 for `Free`).
+    fn code(self) -> u32 {
+        match self {
+            Kind::Free => 0,
+            Kind::Streaming(Direction::Bidirectional) => 1,
+            Kind::Streaming(Direction::ToDevice) => 2,
+            Kind::Streaming(Direction::FromDevice) => 3,
+            Kind::Unmapping => 4,
+            Kind::Coherent => 5,
+            Kind::Pages => 6,
+        }
+    }
+
+    /// The kind of code `c` ([`Kind::code`]); the code no kind has reads
+    /// as `Free`.
+    fn of_code(c: u32) -> Self {
+        match c & KIND_MASK {
+            1 => Kind::Streaming(Direction::Bidirectional),
+            2 => Kind::Streaming(Direction::ToDevice),
+            3 => Kind::Streaming(Direction::FromDevice),
+            4 => Kind::Unmapping,
+            5 => Kind::Coherent,
+            6 => Kind::Pages,
+            _ => Kind::Free,
+        }
     }
 }
 
@@ -60,7 +86,8 @@ impl From<Block> for Kind {
     }
 }
 
-/// Metadata of one slot (14 bytes, byte-aligned).
+/// Metadata of one slot (12 bytes, 4-byte aligned). Only a mapping's head
+/// has any: every other slot's is all zero ([`Slot::FREE`]).
 ///
 /// The storage for an area is a slice of these, which the glue allocates
 /// with [`Default`] values; [`AreaState::new`] and [`Pool::new`] initialize
@@ -71,25 +98,28 @@ impl From<Block> for Kind {
 pub struct Slot {
     /// Head: in the low [`ORIG_BITS`] bits, for a streaming mapping, the
     /// original physical address of the first mapped byte (not of the
-    /// padding); above them, the [`Owner`]; little-endian. Otherwise 0.
-    orig: [u8; 8],
-    /// Head: the mapped (streaming) or allocated size in bytes, at most
-    /// `SEGMENT_SIZE` (19 bits), and above it, from bit 20, the byte offset
-    /// of the bounce address inside the head slot (`< SLOT_SIZE`, 11 bits);
-    /// little-endian. Otherwise 0.
-    size_offset: [u8; 4],
-    /// Tail: distance back to the head, 1..=127. Head: number of slots of
-    /// the mapping, 1..=128. Free: 0.
-    meta: u8,
-    /// What the slot is.
-    kind: Kind,
+    /// padding); above them, the [`Owner`]. Low half first. Otherwise 0.
+    orig: [u32; 2],
+    /// Head: the kind ([`Kind::code`], bits 0..3), the byte offset of the
+    /// bounce address inside the head slot (`< SLOT_SIZE`, bits 3..14) and
+    /// the mapped (streaming) or allocated size less one (`< SEGMENT_SIZE`,
+    /// bits 14..32). Otherwise 0.
+    info: u32,
 }
 
-// With the free bitmap (1 bit), the bookkeeping costs 14.125 bytes per
-// 2 KiB slot (0.69%); `Kind` packs its direction into the one byte of its
-// tag, the owner shares the original address's word, and nothing in a slot
-// needs alignment.
-const _: () = assert!(core::mem::size_of::<Slot>() == 14);
+// With the two bitmaps (2 bits), the bookkeeping costs 12.25 bytes per
+// 2 KiB slot (0.60%). The owner shares the original address's word, the
+// number of slots follows from the size and the offset. Words, not bytes:
+// the kernel builds arm64 code with strict alignment, where a byte array is
+// read a byte at a time and copied with `memcpy`, and a `u64` would make the
+// slot 16 bytes.
+const _: () = assert!(core::mem::size_of::<Slot>() == 12);
+
+/// Bits of [`Slot::info`] that hold the kind, and where the offset starts.
+const KIND_BITS: u32 = 3;
+const KIND_MASK: u32 = (1 << KIND_BITS) - 1;
+/// Where the size (less one) starts in [`Slot::info`]: above the offset.
+const SIZE_SHIFT: u32 = KIND_BITS + SLOT_SHIFT;
 
 /// Bits of a physical address: 52 is the most any architecture Linux runs
 /// on has (arm64 with 52-bit PAs, x86-64 with 5-level paging). The bits of
@@ -127,77 +157,76 @@ impl Owner {
     }
 }
 
-/// Bits of `size_offset` that hold the size.
-const SIZE_BITS: u32 = 20;
-
 impl Slot {
+    /// A slot that is no head: all zero.
     const FREE: Self = Self {
-        orig: [0; 8],
-        size_offset: [0; 4],
-        meta: 0,
-        kind: Kind::Free,
+        orig: [0; 2],
+        info: 0,
     };
 
-    const fn tail(back: u8) -> Self {
+    /// A head slot. `1 <= size <= SEGMENT_SIZE`, `offset < SLOT_SIZE`,
+    /// `orig <= ORIG_MAX` (the callers check these first).
+    pub(crate) fn head(kind: Kind, orig: u64, size: usize, offset: u64, owner: Owner) -> Self {
+        let word = (orig & ORIG_MAX) | u64::from(owner.0) << ORIG_BITS;
+        let size = (size.saturating_sub(1) as u32) << SIZE_SHIFT;
+        let offset = (offset as u32 & SLOT_MASK as u32) << KIND_BITS;
         Self {
-            orig: [0; 8],
-            size_offset: [0; 4],
-            meta: back,
-            kind: Kind::Tail,
+            orig: [word as u32, (word >> 32) as u32],
+            info: size | offset | kind.code(),
         }
     }
 
-    /// A head slot. `size <= SEGMENT_SIZE`, `offset < SLOT_SIZE`,
-    /// `nslots <= SEGMENT_SLOTS`, `orig <= ORIG_MAX` (the callers check
-    /// these first).
-    pub(crate) fn head(
-        kind: Kind,
-        orig: u64,
-        size: usize,
-        offset: u64,
-        nslots: usize,
-        owner: Owner,
-    ) -> Self {
-        let size = u32::try_from(size).unwrap_or(u32::MAX) & ((1 << SIZE_BITS) - 1);
-        let offset = (offset as u32 & SLOT_MASK as u32) << SIZE_BITS;
-        let word = (orig & ORIG_MAX) | u64::from(owner.0) << ORIG_BITS;
-        Self {
-            orig: word.to_le_bytes(),
-            size_offset: (size | offset).to_le_bytes(),
-            meta: small(nslots),
-            kind,
-        }
+    fn word(&self) -> u64 {
+        u64::from(self.orig[0]) | u64::from(self.orig[1]) << 32
     }
 
     fn owner(&self) -> Owner {
         // The shift leaves at most `Owner::BITS` bits.
-        Owner((u64::from_le_bytes(self.orig) >> ORIG_BITS) as u16)
+        Owner((self.word() >> ORIG_BITS) as u16)
     }
 
     fn orig(&self) -> u64 {
-        u64::from_le_bytes(self.orig) & ORIG_MAX
+        self.word() & ORIG_MAX
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::of_code(self.info)
+    }
+
+    fn set_kind(&mut self, kind: Kind) {
+        self.info = self.info & !KIND_MASK | kind.code();
     }
 
     fn size(&self) -> usize {
-        (u32::from_le_bytes(self.size_offset) & ((1 << SIZE_BITS) - 1)) as usize
+        // A head's size is at least 1 (`head`); a free slot's reads as 1.
+        (self.info >> SIZE_SHIFT) as usize + 1
     }
 
     fn offset(&self) -> u64 {
-        u64::from(u32::from_le_bytes(self.size_offset) >> SIZE_BITS)
+        u64::from(self.info >> KIND_BITS) & SLOT_MASK
+    }
+
+    /// A head's number of slots: its padding and its bytes, whole slots.
+    fn nslots(&self) -> usize {
+        nr_slots(self.offset() as usize + self.size())
     }
 }
 
-/// A count of at most `SEGMENT_SLOTS` as the `u8` of [`Slot::meta`].
-fn small(n: usize) -> u8 {
-    // All callers pass at most `SEGMENT_SLOTS` (128): see the invariants.
-    u8::try_from(n).unwrap_or(u8::MAX)
-}
-
-/// What a run of slots becomes in the bitmap.
+/// What a run of slots becomes in the bitmaps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mark {
     Used,
     Free,
+}
+
+/// Which of a segment's two bitmaps: the value is its first word's index
+/// among the segment's four.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Map {
+    /// The slots that are part of a mapping.
+    Used = 0,
+    /// The slots that are a mapping's head.
+    Heads = 2,
 }
 
 /// A search for free slots, built by the pool.
@@ -221,7 +250,8 @@ pub(crate) struct Request {
     /// The run's last DMA address must be at most this (the device's mask
     /// and bus limit).
     pub(crate) limit: u64,
-    /// What to write into the head slot; its `meta` is `nslots`.
+    /// What to write into the head slot (its size and offset make
+    /// `nslots` slots).
     pub(crate) head: Slot,
 }
 
@@ -240,21 +270,27 @@ pub(crate) struct Located {
     pub(crate) offset: u64,
 }
 
-/// The mutable state of one area: its free bitmap, slot descriptors, search
+/// The mutable state of one area: its bitmaps, slot descriptors, search
 /// position and counters, over the storage `S` and `B` that the glue
 /// provides.
 ///
 /// An area is a run of whole segments of the pool (the last area may end
 /// with a partial one); every area starts on a segment boundary of the pool,
-/// so its segment `k` is its slots `128 k..128 (k + 1)`, and words `2 k` and
-/// `2 k + 1` of the bitmap. Its state is only ever reached through its
+/// so its segment `k` is its slots `128 k..128 (k + 1)`, and words
+/// `4 k..4 k + 4` of the bitmaps. Its state is only ever reached through its
 /// [`AreaLock`], and only the pool changes it.
 pub struct AreaState<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> {
     /// One descriptor per slot of the area.
     slots: S,
-    // INVARIANT: bit `i % 64` of word `i / 64` is set exactly when slot `i`
-    // is not `Free`; bits past the last slot are clear.
-    /// The used slots, one bit each ([`AreaState::bitmap_words`] words).
+    // INVARIANT: for slot `i = 128 k + p` of segment `k`, bit `p` of the
+    // `u128` in words `4 k` (low half) and `4 k + 1` is set exactly when slot
+    // `i` is part of a mapping, and bit `p` of words `4 k + 2` and `4 k + 3`
+    // exactly when it is a mapping's head (its kind is not `Free`). A
+    // mapping's slots are its head and the used slots after it up to the
+    // next head or free slot. Every slot that is not a head is
+    // `Slot::FREE`. Slots past the last one (in a partial last segment) are
+    // used and no head, for good.
+    /// The used slots and the head slots ([`AreaState::bitmap_words`] words).
     bits: B,
     /// Where the next search starts (swiotlb's `index`), `< slots.len()`
     /// (or 0).
@@ -267,10 +303,10 @@ pub struct AreaState<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> 
 }
 
 impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> {
-    /// The number of bitmap words an area of `nslots` slots needs (two a
-    /// segment).
+    /// The number of bitmap words an area of `nslots` slots needs (four a
+    /// segment: two for its used slots, two for its heads).
     pub fn bitmap_words(nslots: usize) -> usize {
-        nslots.div_ceil(SEGMENT_SLOTS) * 2
+        nslots.div_ceil(SEGMENT_SLOTS) * 4
     }
 
     /// Makes the state of an area over `slots`, whose length is the area's
@@ -313,28 +349,36 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         self.counters = AreaCounters::new();
         self.slots.fill(Slot::FREE);
         self.bits.fill(0);
-        // INVARIANT: every slot is free, every bit clear; `used` is 0.
+        // The slots past the end of a partial last segment are used for
+        // good, so that no search has to mask them off.
+        let tail = self.slots.len() % SEGMENT_SLOTS;
+        if tail != 0 {
+            let seg = self.slots.len() / SEGMENT_SLOTS;
+            let past = u128::MAX << tail;
+            if let Some(w) = self.bits.get_mut(4 * seg..4 * seg + 2) {
+                w.copy_from_slice(&[past as u64, (past >> 64) as u64]);
+            }
+        }
+        // INVARIANT: every slot is free, every bit of a slot clear; `used`
+        // is 0.
     }
 
-    /// The free slots of segment `seg` as bits (bit `p`: slot `128 seg + p`),
-    /// those past the end of the area counted as used.
-    fn seg_free(&self, seg: usize) -> u128 {
+    /// One of segment `seg`'s bitmaps (bit `p`: slot `128 seg + p`); all
+    /// ones past the end of the storage.
+    fn seg_bits(&self, seg: usize, map: Map) -> u128 {
+        let k = 4 * seg + map as usize;
         let word = |k: usize| u128::from(self.bits.get(k).copied().unwrap_or(u64::MAX));
-        let used = word(2 * seg) | word(2 * seg + 1) << 64;
-        let len = self
-            .slots
-            .len()
-            .saturating_sub(seg * SEGMENT_SLOTS)
-            .min(SEGMENT_SLOTS);
-        let in_area = if len == SEGMENT_SLOTS {
-            u128::MAX
-        } else {
-            (1u128 << len) - 1
-        };
-        !used & in_area
+        word(k) | word(k + 1) << 64
     }
 
-    /// Marks slots `start..start + n`, which lie in one segment, as `to`.
+    /// The free slots of segment `seg` as bits (bit `p`: slot `128 seg + p`);
+    /// those past the end of the area are never free.
+    fn seg_free(&self, seg: usize) -> u128 {
+        !self.seg_bits(seg, Map::Used)
+    }
+
+    /// Marks slots `start..start + n`, which lie in one segment, as a
+    /// mapping with its head at `start` (`Used`) or as free (`Free`).
     fn mark(&mut self, start: usize, n: usize, to: Mark) {
         let seg = start / SEGMENT_SLOTS;
         let p = start % SEGMENT_SLOTS;
@@ -344,14 +388,25 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         } else {
             ((1u128 << n) - 1) << p
         };
-        for (k, half) in [(2 * seg, run as u64), (2 * seg + 1, (run >> 64) as u64)] {
-            if let Some(w) = self.bits.get_mut(k) {
-                match to {
-                    Mark::Used => *w |= half,
-                    Mark::Free => *w &= !half,
-                }
-            }
-        }
+        let head = 1u128 << p;
+        let Some(w) = self.bits.get_mut(4 * seg..4 * seg + 4) else {
+            return;
+        };
+        let Ok(w) = <&mut [u64; 4]>::try_from(w) else {
+            return;
+        };
+        let used = u128::from(w[0]) | u128::from(w[1]) << 64;
+        let heads = u128::from(w[2]) | u128::from(w[3]) << 64;
+        let (used, heads) = match to {
+            Mark::Used => (used | run, heads | head),
+            Mark::Free => (used & !run, heads & !head),
+        };
+        *w = [
+            used as u64,
+            (used >> 64) as u64,
+            heads as u64,
+            (heads >> 64) as u64,
+        ];
     }
 
     /// Whether a mapping of `req` may start at slot `i`, as far as its
@@ -409,6 +464,15 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         let nsegs = len.div_ceil(SEGMENT_SLOTS);
         let start = if self.index < len { self.index } else { 0 };
         let (seg0, p0) = (start / SEGMENT_SLOTS, start % SEGMENT_SLOTS);
+        // First the run at the index itself, which a pool that maps and
+        // unmaps in turn finds free every time: what the search below would
+        // find first, for a few instructions.
+        if p0 + need <= SEGMENT_SLOTS {
+            let run = (u128::MAX >> (SEGMENT_SLOTS - need)) << p0;
+            if self.seg_free(seg0) & run == run && Self::fits(req, start) {
+                return Some(start);
+            }
+        }
         // Positions at or after the index in its segment, then the other
         // segments whole, then the positions before the index.
         let after = u128::MAX << p0;
@@ -426,18 +490,11 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         let start = self.find(req)?;
         let need = req.nslots;
         let end = start + need;
-        let run = self.slots.get_mut(start..end)?;
         // INVARIANT: `find` returned a run of `need` free slots in one
-        // segment; they become the head and its tails, each tail pointing
-        // back to the head (`back < need <= SEGMENT_SLOTS`), and their bits
-        // are set.
-        for (back, slot) in run.iter_mut().enumerate().skip(1) {
-            *slot = Slot::tail(small(back));
-        }
-        if let Some(head) = run.first_mut() {
-            *head = req.head;
-            head.meta = small(need);
-        }
+        // segment (all `Slot::FREE`); the first becomes the head, their used
+        // bits and its head bit are set. The slots after the run are free or
+        // heads, so the mapping is exactly the run.
+        *self.slots.get_mut(start)? = req.head;
         self.mark(start, need, Mark::Used);
         self.used += need;
         self.counters.hiwater = self.counters.hiwater.max(self.used);
@@ -449,16 +506,15 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
     /// returns the number of slots freed (0 if `head` is not a head).
     pub(crate) fn release(&mut self, head: usize) -> usize {
         let nslots = match self.slots.get(head) {
-            Some(h) if h.kind.is_head() => usize::from(h.meta),
+            Some(h) if h.kind().is_head() => h.nslots(),
             _ => return 0,
         };
-        let Some(run) = self.slots.get_mut(head..head + nslots) else {
-            return 0;
-        };
-        // INVARIANT (mappings): a mapping lies inside one segment. Its slots
-        // become free, zeroed, and their bits clear; they were counted in
-        // `used`.
-        run.fill(Slot::FREE);
+        // INVARIANT (mappings): a mapping lies inside one segment; its head
+        // is zeroed (the others are zero already) and its bits cleared; its
+        // slots were counted in `used`.
+        if let Some(h) = self.slots.get_mut(head) {
+            *h = Slot::FREE;
+        }
         self.mark(head, nslots, Mark::Free);
         self.used = self.used.saturating_sub(nslots);
         nslots
@@ -476,9 +532,20 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         size: usize,
         kind_ok: impl FnOnce(Kind) -> Result<(), UnmapError>,
     ) -> Result<Located, UnmapError> {
+        // Only a head's descriptor is not `Slot::FREE`: its kind alone says
+        // whether slot `i` is one.
         let m = self
-            .mapping_at(i)
-            .filter(|m| m.head == i && m.offset == addr & SLOT_MASK && m.kind != Kind::Unmapping)
+            .slots
+            .get(i)
+            .filter(|h| h.kind().is_head() && h.kind() != Kind::Unmapping)
+            .filter(|h| h.offset() == addr & SLOT_MASK)
+            .map(|h| Located {
+                head: i,
+                kind: h.kind(),
+                orig: h.orig(),
+                size: h.size(),
+                offset: h.offset(),
+            })
             .ok_or(UnmapError::NotMapped)?;
         kind_ok(m.kind)?;
         if m.size != size {
@@ -487,22 +554,30 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         Ok(m)
     }
 
-    /// Finds the mapping that slot `i` belongs to.
+    /// Finds the mapping that slot `i` belongs to: the nearest head at or
+    /// below a used slot, in its segment.
     pub(crate) fn mapping_at(&self, i: usize) -> Option<Located> {
-        let slot = self.slots.get(i)?;
-        let head = match slot.kind {
-            Kind::Free => return None,
-            Kind::Tail => i.checked_sub(usize::from(slot.meta))?,
-            _ => i,
-        };
+        let (seg, p) = (i / SEGMENT_SLOTS, i % SEGMENT_SLOTS);
+        if i >= self.slots.len() || self.seg_bits(seg, Map::Used) >> p & 1 == 0 {
+            return None;
+        }
+        // The heads at or below `p`.
+        let heads = self.seg_bits(seg, Map::Heads) & (u128::MAX >> (SEGMENT_SLOTS - 1 - p));
+        if heads == 0 {
+            return None;
+        }
+        // `heads != 0`: at most 127 leading zeros.
+        let head = seg * SEGMENT_SLOTS + (SEGMENT_SLOTS - 1 - heads.leading_zeros() as usize);
         let h = self.slots.get(head)?;
-        // INVARIANT (mappings): a tail's `meta` leads to its head.
-        if !h.kind.is_head() {
+        // INVARIANT (mappings): the run of a head holds exactly its
+        // `nslots()`; the checks only keep a broken invariant from reaching
+        // further.
+        if !h.kind().is_head() || i - head >= h.nslots() {
             return None;
         }
         Some(Located {
             head,
-            kind: h.kind,
+            kind: h.kind(),
             orig: h.orig(),
             size: h.size(),
             offset: h.offset(),
@@ -514,14 +589,14 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
     pub(crate) fn held_by(&self, owner: Owner) -> usize {
         self.slots
             .iter()
-            .filter(|s| s.kind.is_head() && s.owner() == owner)
+            .filter(|s| s.kind().is_head() && s.owner() == owner)
             .count()
     }
 
     /// Changes the kind of the head slot `head` (between the head kinds).
     pub(crate) fn set_kind(&mut self, head: usize, kind: Kind) {
         if let Some(h) = self.slots.get_mut(head) {
-            h.kind = kind;
+            h.set_kind(kind);
         }
     }
 }
@@ -546,44 +621,45 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         if !self.bitmap_fits() {
             return Err(format!("{} bitmap words for {len} slots", self.bits.len()));
         }
-        let bit = |i: usize| self.bits[i / 64] >> (i % 64) & 1 == 1;
-        for i in len..self.bits.len() * 64 {
-            if bit(i) {
-                return Err(format!("bit {i} set past the last slot"));
+        // Bit of slot `i` in one bitmap.
+        let bit = |map: Map, i: usize| {
+            self.seg_bits(i / SEGMENT_SLOTS, map) >> (i % SEGMENT_SLOTS) & 1 == 1
+        };
+        let ends = len.div_ceil(SEGMENT_SLOTS) * SEGMENT_SLOTS;
+        for i in len..ends {
+            if !bit(Map::Used, i) || bit(Map::Heads, i) {
+                return Err(format!("slot {i} past the last slot is free or a head"));
             }
         }
         let mut used = 0;
         let mut i = 0;
         while i < len {
             let s = self.slots[i];
-            match s.kind {
+            match s.kind() {
                 Kind::Free => {
                     if s != Slot::FREE {
                         return Err(format!("slot {i}: free slot with data {s:?}"));
                     }
-                    if bit(i) {
-                        return Err(format!("slot {i}: free, but its bit is set"));
+                    if bit(Map::Used, i) || bit(Map::Heads, i) {
+                        return Err(format!("slot {i}: free, but a bit is set"));
                     }
                     i += 1;
                 }
-                Kind::Tail => return Err(format!("slot {i}: tail without head")),
                 _ => {
-                    let n = usize::from(s.meta);
+                    let n = s.nslots();
                     let seg_end = (i / SEGMENT_SLOTS + 1) * SEGMENT_SLOTS;
                     if n == 0 || i + n > seg_end.min(len) {
                         return Err(format!("slot {i}: mapping of {n} slots crosses segment"));
                     }
-                    let bytes = s.offset() as usize + s.size();
-                    if s.size() == 0 || super::layout::nr_slots(bytes) != n {
-                        return Err(format!("slot {i}: {n} slots for {bytes} bytes"));
+                    if !bit(Map::Heads, i) {
+                        return Err(format!("slot {i}: a head, but its head bit is clear"));
                     }
-                    for k in 1..n {
-                        let t = self.slots[i + k];
-                        if t != Slot::tail(small(k)) {
-                            return Err(format!("slot {}: bad tail {t:?}", i + k));
+                    for k in i + 1..i + n {
+                        if self.slots[k] != Slot::FREE || bit(Map::Heads, k) {
+                            return Err(format!("slot {k}: in a mapping, but not plain"));
                         }
                     }
-                    if let Some(k) = (i..i + n).find(|&k| !bit(k)) {
+                    if let Some(k) = (i..i + n).find(|&k| !bit(Map::Used, k)) {
                         return Err(format!("slot {k}: in a mapping, but its bit is clear"));
                     }
                     used += n;
@@ -610,7 +686,7 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
 pub trait AreaLock {
     /// The storage of the area's slot descriptors (e.g. a vmalloc'd vector).
     type Storage: DerefMut<Target = [Slot]>;
-    /// The storage of the area's free bitmap.
+    /// The storage of the area's bitmaps.
     type Bitmap: DerefMut<Target = [u64]>;
 
     /// Runs `f` on the area's state with the area locked, and returns what

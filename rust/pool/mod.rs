@@ -14,16 +14,18 @@
 //! # Slots
 //!
 //! The window is cut into *slots* of [`SLOT_SIZE`] (2 KiB, `IO_TLB_SIZE`)
-//! bytes. A mapping takes a run of contiguous slots. Each slot has a small
-//! [`Slot`] descriptor: the first slot of a mapping (its *head*) records the
-//! original address, the mapped size, the byte offset of the bounce address
-//! inside the head slot and the number of slots; every further slot of the
-//! mapping (a *tail*) records its distance back to the head, so any address
-//! inside a mapping finds the mapping in O(1). A free slot records how many
-//! free slots follow it, itself included, up to the end of its segment (the
-//! `list` field of swiotlb's `io_tlb_slot`): "is there room for `n` slots
-//! here" is then one comparison, and the search can skip a whole free run
-//! or a whole mapping at a time.
+//! bytes. A mapping takes a run of contiguous slots. The first slot of a
+//! mapping (its *head*) has a small [`Slot`] descriptor: the original
+//! address, the mapped size, the byte offset of the bounce address inside
+//! the head slot and the number of slots. The other slots of a mapping have
+//! no descriptor of their own; two bitmaps say which slots are in use and
+//! which are heads, so any address inside a mapping finds the mapping in
+//! O(1) (the nearest head at or below it), and "is there room for `n` slots
+//! here" is a few shifts of one word. A map writes one descriptor and sets
+//! bits; an unmap clears them: the bookkeeping costs the same for one slot
+//! as for a whole segment. (swiotlb's `io_tlb_slot` instead keeps in each
+//! free slot the length of the free run from it, and renumbers those slot by
+//! slot at every map and unmap.)
 //!
 //! # Segments
 //!

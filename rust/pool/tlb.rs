@@ -353,7 +353,7 @@ where
             c,
             high | if page_aligned { PAGE_MASK } else { 0 },
             orig & high,
-            Slot::head(Kind::Streaming(dir), orig, size, offset, nslots, owner),
+            Slot::head(Kind::Streaming(dir), orig, size, offset, owner),
         )?;
         let Some(slot) = self.take(cpu, req, |c| {
             c.maps = c.maps.wrapping_add(1);
@@ -631,7 +631,7 @@ where
             c,
             align as u64 - 1,
             0,
-            Slot::head(block.into(), 0, size, 0, nslots, owner),
+            Slot::head(block.into(), 0, size, 0, owner),
         )?;
         let Some(addr) = self.take(cpu, req, |c| c.allocs = c.allocs.wrapping_add(1)) else {
             self.failed_allocs.fetch_add(1, Relaxed);

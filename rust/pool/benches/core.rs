@@ -211,8 +211,8 @@ fn main() {
             memcpy.0 / bounce.0
         );
     }
-    // A descriptor and one bit of the free bitmap.
-    let per_slot = core::mem::size_of::<Slot>() as f64 + 1.0 / 8.0;
+    // A descriptor and one bit of each of the two bitmaps.
+    let per_slot = core::mem::size_of::<Slot>() as f64 + 2.0 / 8.0;
     println!(
         "bench: core-slot-bytes per_slot={per_slot} overhead_pct={:.2}",
         per_slot * 100.0 / SLOT_SIZE as f64

@@ -10,10 +10,10 @@ use crate::*;
 
 #[test]
 fn print_slot_size() {
-    // A descriptor, and one bit of the free bitmap.
-    let per_slot = core::mem::size_of::<Slot>() as f64 + 1.0 / 8.0;
+    // A descriptor, and one bit of each of the two bitmaps.
+    let per_slot = core::mem::size_of::<Slot>() as f64 + 2.0 / 8.0;
     eprintln!(
-        "slot metadata: {} bytes of descriptor + 1 bit of bitmap = {per_slot} bytes per 2 KiB slot ({:.2}%)",
+        "slot metadata: {} bytes of descriptor + 2 bits of bitmaps = {per_slot} bytes per 2 KiB slot ({:.2}%)",
         core::mem::size_of::<Slot>(),
         per_slot * 100.0 / SLOT_SIZE as f64
     );
@@ -526,6 +526,84 @@ fn segments_are_not_crossed() {
         .map(0, 0x1000, 28 * SLOT_SIZE, d, &masked(0), &m)
         .unwrap();
     assert!(c == base + 100 * SLOT || c == base + 228 * SLOT);
+    check_pool(&pool);
+}
+
+/// A slot inside a mapping finds its head through the head bitmap: never a
+/// head of the segment before, never a mapping that ended below it, and
+/// never a slot past the end of a partial last segment.
+#[test]
+fn inner_slots_find_their_mapping() {
+    let base = 0x10_0000;
+    // Two whole segments and a partial one of 72 slots.
+    let pool = host_pool(base, 328, 1);
+    let m = Machine::new(0x20_0000);
+    let d = Direction::Bidirectional;
+    // Segment 0 ends with a mapping of 4 slots (124..128); segment 1 starts
+    // with 2 free slots, then a mapping of 4 slots (130..134).
+    let fill = pool
+        .map(0, 0x1000, 124 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
+    let last = pool
+        .map(0, 0x1000, 4 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
+    let pad = pool
+        .map(0, 0x1000, 2 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
+    let inner = pool
+        .map(0, 0x3000, 4 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
+    assert_eq!(
+        (last, pad, inner),
+        (base + 124 * SLOT, base + 128 * SLOT, base + 130 * SLOT)
+    );
+    pool.unmap(pad, 2 * SLOT_SIZE, d, CopyBack::Skip, &m)
+        .unwrap();
+    // Every slot of `inner` finds it, to its last byte.
+    for k in 0..4 {
+        let at = inner + k * SLOT + 100;
+        assert_eq!(
+            pool.sync_for_cpu(at, 16, d, &m),
+            Ok(()),
+            "slot {k} of inner"
+        );
+    }
+    // The two free slots at the start of segment 1 belong to nothing, not to
+    // the mapping that ends segment 0.
+    for k in 128..130 {
+        assert_eq!(
+            pool.sync_for_cpu(base + k * SLOT, 16, d, &m),
+            Err(UnmapError::NotMapped),
+            "free slot {k}"
+        );
+    }
+    // Past the end of `inner`, and past the end of the pool.
+    assert_eq!(
+        pool.sync_for_cpu(inner + 4 * SLOT, 1, d, &m),
+        Err(UnmapError::NotMapped)
+    );
+    assert_eq!(
+        pool.sync_for_cpu(base + 328 * SLOT, 1, d, &m),
+        Err(UnmapError::NotMapped)
+    );
+    // The rest of segment 1, then the partial last segment, whole.
+    let rest = pool
+        .map(0, 0x1000, 122 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
+    assert_eq!(rest, base + 134 * SLOT);
+    assert_eq!(
+        pool.map(0, 0x1000, 73 * SLOT_SIZE, d, &masked(0), &m),
+        Err(MapError::Full)
+    );
+    let tail = pool
+        .map(0, 0x1000, 72 * SLOT_SIZE, d, &masked(0), &m)
+        .unwrap();
+    assert_eq!(tail, base + 256 * SLOT);
+    check_pool(&pool);
+    for (b, n) in [(fill, 124), (last, 4), (inner, 4), (rest, 122), (tail, 72)] {
+        pool.unmap(b, n * SLOT_SIZE, d, CopyBack::AsDirected, &m)
+            .unwrap();
+    }
     check_pool(&pool);
 }
 
