@@ -172,7 +172,9 @@ bool rdma_phys_in_linear_map(phys_addr_t paddr, size_t len)
 	if (last < paddr)
 		return false;
 #ifdef CONFIG_ARM64
-	return pfn_is_map_memory(PHYS_PFN(paddr)) && pfn_is_map_memory(PHYS_PFN(last));
+	/* Each lookup is a binary search of memblock: one when one page holds it. */
+	return pfn_is_map_memory(PHYS_PFN(paddr)) &&
+	       (PHYS_PFN(last) == PHYS_PFN(paddr) || pfn_is_map_memory(PHYS_PFN(last)));
 #else
 	return pfn_valid(PHYS_PFN(paddr)) && pfn_valid(PHYS_PFN(last)) &&
 	       !PageHighMem(pfn_to_page(PHYS_PFN(paddr))) &&
