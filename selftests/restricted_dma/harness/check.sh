@@ -98,6 +98,13 @@ ktap_of_guest() {
   return $rc
 }
 
+# spans_of WORKDIR QOM_PATH: the descriptors (ADDR LEN, decimal) that
+# qmp-agent.py read from the device's queues in QEMU's last answer.
+spans_of() {
+  awk -v p="$2" '$0 == "--" { last = cur; cur = ""; next }
+    $1 == "span" && $2 == p { cur = cur $4 " " $5 "\n" } END { printf "%s", last }' "$1/virtqueues.txt" 2>/dev/null
+}
+
 # ktap_of_host_view FLAVOUR VARIANT: what the host checks of a guest that
 # ran: what it sent over virtio-console, where QEMU finds the rings.
 ktap_of_host_view() {
@@ -140,6 +147,23 @@ ktap_of_host_view() {
         echo "not ok $k control $what (no region): virtqueues outside every region (QEMU: ${inside:-no queue set up})"
         fail=1
       fi
+      k=$((k + 1))
+      # The regions as "LO HI ..." in decimal, for awk.
+      local regions=
+      for span in ${base//,/ }; do
+        regions="$regions $((${span%+*})) $((${span%+*} + ${span#*+}))"
+      done
+      read -r n bad first <<< "$(spans_of "$w" "$path" | awk -v regions="$regions" '
+        BEGIN { nr = split(regions, r, " ") / 2 }
+        { n++; for (i = 1; i <= nr; i++) if ($1 < r[2 * i] + 0 && $1 + $2 > r[2 * i - 1] + 0) { bad++; if (!f) f = sprintf("%.0f %.0f", $1, $2); break } }
+        END { print n + 0, bad + 0, f }')"
+      [ -z "$first" ] || first=$(printf '%#x+%d' $first)
+      if [ "$n" -gt 0 ] && [ "$bad" -eq 0 ]; then
+        echo "ok $k control $what (no region): all $n descriptor spans outside every region"
+      else
+        echo "not ok $k control $what (no region): $bad of $n descriptor spans inside a region${first:+ (first $first)}"
+        fail=1
+      fi
       continue
     fi
     outside=
@@ -152,6 +176,18 @@ ktap_of_host_view() {
       echo "ok $k $what: QEMU finds its $(echo "$queues" | grep -c .) virtqueue(s) inside $r"
     else
       echo "not ok $k $what: virtqueues inside $r (QEMU: ${outside:-no queue set up})"
+      fail=1
+    fi
+    # Every descriptor the driver left in the table, as the device reads it.
+    k=$((k + 1))
+    read -r n bad first <<< "$(spans_of "$w" "$path" | awk -v lo=$((base)) -v hi=$((base + size)) '
+      { n++; if ($1 < lo || $1 + $2 > hi) { bad++; if (!f) f = sprintf("%.0f %.0f", $1, $2) } }
+      END { print n + 0, bad + 0, f }')"
+    [ -z "$first" ] || first=$(printf '%#x+%d' $first)
+    if [ "$n" -gt 0 ] && [ "$bad" -eq 0 ]; then
+      echo "ok $k $what: all $n descriptor spans inside $r"
+    else
+      echo "not ok $k $what: $bad of $n descriptor spans outside $r${first:+ (first $first)}"
       fail=1
     fi
   done < <([ -s "$w/virtqueues.txt" ] && cat "$w/virtqueues")

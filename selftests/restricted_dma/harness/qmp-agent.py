@@ -9,16 +9,26 @@ QEMU where every virtio device's queues are (x-query-virtio-queue-status:
 the guest-physical addresses the device itself uses) and appends one line a
 queue to OUT:
     QOM_PATH QUEUE DESC AVAIL USED
-check.sh then holds each restricted device's queues to its region: the
-device's own view, not the guest's word. On a line "rdma-host: hotplug ID"
+and then reads that queue's descriptor table out of guest memory (pmemsave of
+16 x vring-num bytes): the last address and length the driver wrote into
+each entry, which is what the device was told to reach. One line a
+descriptor that was ever used (length not 0), in decimal:
+    span QOM_PATH QUEUE ADDR LEN
+An indirect descriptor is a span too (its table); indirect tables are not
+followed: those of completed requests may be freed and reused already.
+check.sh then holds each restricted device's queues and spans to its region:
+the device's own view, not the guest's word. On a line "rdma-host: hotplug ID"
 it adds device ID to the running guest with device_add, as a VMM would; the
 file HOTPLUG (variants.py) has the argument, on a line "ID ARGUMENT". Ends
 when QEMU goes.
 """
 import json
+import os
 import re
 import socket
+import struct
 import sys
+import tempfile
 import time
 
 
@@ -48,6 +58,24 @@ def main(sock_path, log_path, out_path, hotplug_path):
             reply = json.loads(line)
             if "return" in reply or "error" in reply:
                 return reply.get("return")
+
+    def descriptors(status):
+        """(addr, len) of each used entry of a queue's descriptor table, as
+        guest memory holds it now (virtio 1.x split ring: 16 bytes an entry,
+        le64 addr, le32 len, le16 flags, le16 next)."""
+        table, num = status.get("vring-desc", 0), status.get("vring-num", 0)
+        if not table or not num:
+            return []
+        fd, dump = tempfile.mkstemp(prefix="rdma-desc-")
+        os.close(fd)
+        try:
+            cmd("pmemsave", val=table, size=16 * num, filename=dump)
+            with open(dump, "rb") as f:
+                raw = f.read()
+        finally:
+            os.unlink(dump)
+        entries = (struct.unpack_from("<QIHH", raw, 16 * i) for i in range(len(raw) // 16))
+        return [(addr, length) for addr, length, _flags, _next in entries if length]
 
     json.loads(qmp.readline())  # the greeting
     cmd("qmp_capabilities")
@@ -79,6 +107,8 @@ def main(sock_path, log_path, out_path, hotplug_path):
                         s = cmd("x-query-virtio-queue-status", path=dev["path"], queue=q) or {}
                         out.write(f"{dev['path']} {q} {s.get('vring-desc', 0):#x} "
                                   f"{s.get('vring-avail', 0):#x} {s.get('vring-used', 0):#x}\n")
+                        for addr, length in descriptors(s):
+                            out.write(f"span {dev['path']} {q} {addr} {length}\n")
                 out.write("--\n")
                 out.flush()
             time.sleep(0.2)

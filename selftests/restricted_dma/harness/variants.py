@@ -228,7 +228,10 @@ VARIANTS = {
             Device("console", CONSOLE.name),
             Device("blk", GOOD.name, iommu=False),
             Device("blk", iommu=False),
-            Device("blk", SECOND.name),
+            # No indirect descriptors: its data buffers sit in the descriptor
+            # table itself, where the host's check of every descriptor sees
+            # them (check.sh).
+            Device("blk", SECOND.name, opts=",indirect_desc=off"),
         ],
     ),
     # Virtio over PCI: the host bridge names PCIR. A blk and an rng that
@@ -245,11 +248,12 @@ VARIANTS = {
     ),
     # Virtio-net: a NIC with mergeable receive buffers (premapped page
     # fragments, synced a sub-range at a time) behind GOOD, one without (big
-    # packets) behind NETBIG, a virtio-net-pci behind the host bridge's
+    # packets, and no indirect descriptors: every buffer sits in the
+    # descriptor table the host checks) behind NETBIG, a virtio-net-pci behind the host bridge's
     # region, and a control NIC with no region, all on one QEMU hub.
     "net": dict(
         regions=[GOOD, NETBIG, PCIR],
-        devices=[Device("net", GOOD.name), Device("net", NETBIG.name, opts=",mrg_rxbuf=off,host_mtu=9000"),
+        devices=[Device("net", GOOD.name), Device("net", NETBIG.name, opts=",mrg_rxbuf=off,host_mtu=9000,indirect_desc=off"),
                  Device("net")],
         pci_region=PCIR.name,
         pci=[PciDevice("net", 3)],
@@ -416,9 +420,9 @@ def qemu(name, work):
             pass
         elif d.kind == "blk":
             args += ["-drive", f"if=none,id=d{k},file={work}/disk{k}.img,format=raw",
-                     "-device", f"virtio-blk-device,drive=d{k},iommu_platform={iommu},id=vdev{k}"]
+                     "-device", f"virtio-blk-device,drive=d{k},iommu_platform={iommu},id=vdev{k}{d.opts}"]
         elif d.kind == "rng":
-            args += ["-device", f"virtio-rng-device,iommu_platform={iommu},id=vdev{k}"]
+            args += ["-device", f"virtio-rng-device,iommu_platform={iommu},id=vdev{k}{d.opts}"]
         elif d.kind == "net":
             args += ["-netdev", f"hubport,id=n{k},hubid=0",
                      "-device", f"virtio-net-device,netdev=n{k},iommu_platform={iommu},id=vdev{k}{d.opts}"]
@@ -429,7 +433,7 @@ def qemu(name, work):
         elif d.kind == "console":
             # A virtio-serial port on FIFOs WORK/conK.in (host to guest) and
             # WORK/conK.out (guest to host), which guest.sh feeds and drains.
-            args += ["-device", f"virtio-serial-device,max_ports=2,iommu_platform={iommu},id=vdev{k}",
+            args += ["-device", f"virtio-serial-device,max_ports=2,iommu_platform={iommu},id=vdev{k}{d.opts}",
                      "-chardev", f"pipe,id=con{k},path={work}/con{k}",
                      "-device", f"virtserialport,chardev=con{k},name=rdma.{k}"]
         else:
