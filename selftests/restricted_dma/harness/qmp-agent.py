@@ -19,8 +19,11 @@ followed: those of completed requests may be freed and reused already.
 check.sh then holds each restricted device's queues and spans to its region:
 the device's own view, not the guest's word. On a line "rdma-host: hotplug ID"
 it adds device ID to the running guest with device_add, as a VMM would; the
-file HOTPLUG (variants.py) has the argument, on a line "ID ARGUMENT". Ends
-when QEMU goes.
+file HOTPLUG (variants.py) has the argument, on a line "ID ARGUMENT". On a
+line "rdma-host: keys WORD" it types WORD (letters) on QEMU's active keyboard
+(input-send-event: each key down, then up): the one whose driver was last
+made ready (QEMU binds keyboards to a display's console, not to an id, and
+the guests have none). Ends when QEMU goes.
 """
 import json
 import os
@@ -79,7 +82,7 @@ def main(sock_path, log_path, out_path, hotplug_path):
 
     json.loads(qmp.readline())  # the greeting
     cmd("qmp_capabilities")
-    seen, added = 0, set()
+    seen, added, typed = 0, set(), 0
     with open(out_path, "w") as out:
         while True:
             try:
@@ -93,6 +96,14 @@ def main(sock_path, log_path, out_path, hotplug_path):
                     # HMP answers in words: nothing on success, the reason otherwise.
                     said = cmd("human-monitor-command", **{"command-line": "device_add " + hotplug[dev].strip()})
                     print(f"qmp-agent: device_add {dev}: {(said or '').strip() or 'done'}", file=sys.stderr)
+            for k, word in enumerate(re.findall(r"rdma-host: keys ([a-z]+)", text)):
+                if k < typed:
+                    continue
+                typed += 1
+                for c in word:
+                    for down in (True, False):
+                        cmd("input-send-event",
+                            events=[{"type": "key", "data": {"down": down, "key": {"type": "qcode", "data": c}}}])
             requests = text.count("rdma-host: virtqueues")
             while seen < requests:
                 seen += 1

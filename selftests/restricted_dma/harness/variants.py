@@ -71,7 +71,8 @@ class Device:
     outside the variant's first region), or `empty` (no device: a platform
     device free for tests to bind another driver to, like dma_map_benchmark),
     or `net` (a virtio-net NIC on QEMU's hub 0, with every other NIC of the
-    guest: nothing leaves QEMU). `opts` is appended to QEMU's -device."""
+    guest: nothing leaves QEMU), or `input` (a virtio keyboard, which the
+    host types into over QMP). `opts` is appended to QEMU's -device."""
 
     def __init__(self, kind, region=None, iommu=True, coherent=True, held=False, opts=""):
         self.kind, self.region, self.iommu, self.opts = kind, region, iommu, opts
@@ -259,6 +260,18 @@ VARIANTS = {
         pci=[PciDevice("net", 3)],
         tests=["net.sh"],
     ),
+    # Virtio-input: a keyboard behind GOOD, one without ACCESS_PLATFORM
+    # behind it (refused), a virtio-keyboard-pci behind the host bridge's
+    # region, and a control keyboard with no region. The host types a word
+    # into each working one over QMP (input-send-event); the guest reads it
+    # from evdev (input.sh).
+    "input": dict(
+        regions=[GOOD, PCIR],
+        devices=[Device("input", GOOD.name), Device("input", GOOD.name, iommu=False), Device("input")],
+        pci_region=PCIR.name,
+        pci=[PciDevice("input", 3)],
+        tests=["input.sh"],
+    ),
     # Bridges do no DMA: behind a restricted host bridge, a blk behind a
     # root port and one behind a switch behind another are restricted, the
     # bridges are not, and unload and reload with I/O running on both end
@@ -430,6 +443,9 @@ def qemu(name, work):
             args += ["-chardev", f"socket,id=vu{k},path={work}/vu{k}.sock",
                      "-device", f"vhost-user-blk,chardev=vu{k},iommu_platform={iommu},"
                                 f"num-queues={VU_QUEUES},id=vdev{k}"]
+        elif d.kind == "input":
+            # A keyboard: the host types into it over QMP (qmp-agent.py).
+            args += ["-device", f"virtio-keyboard-device,iommu_platform={iommu},id=vdev{k}{d.opts}"]
         elif d.kind == "console":
             # A virtio-serial port on FIFOs WORK/conK.in (host to guest) and
             # WORK/conK.out (guest to host), which guest.sh feeds and drains.
@@ -459,7 +475,7 @@ def qemu(name, work):
 def pci_device(p, k):
     """QEMU's -device (or device_add) argument for PCI device `p`, the k-th."""
     driver = {"blk": f"virtio-blk-pci,drive=p{k}", "rng": "virtio-rng-pci",
-              "net": f"virtio-net-pci,netdev=pn{k},romfile="}.get(p.kind)
+              "net": f"virtio-net-pci,netdev=pn{k},romfile=", "input": "virtio-keyboard-pci"}.get(p.kind)
     if driver is None:
         raise SystemExit(f"unknown PCI device kind {p.kind}")
     bus = (f",bus=hp{k}" if p.hotplug else f",bus=dn{k}" if p.behind == "switch"
