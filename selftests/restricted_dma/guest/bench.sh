@@ -78,6 +78,15 @@ while [ $r -le "$RUNS" ]; do
 	r=$((r + 1))
 done
 
+# Under -icount, the copy alone: what a bounce of that many pages cannot
+# avoid (rdma_test times 1000 memcpy() of it; ns / 8 are instructions).
+if [ "${ICOUNT:-0}" = 1 ]; then
+	load_test
+	for g in 1 4 16 64; do
+		tcmd memcpy "$g" && echo "bench: $(tresult)"
+	done
+fi
+
 # 2. virtio-blk throughput, one disk per path (RUNS_BLK rounds of 2 s runs);
 # not under -icount, where time is instructions.
 [ "${ICOUNT:-0}" = 1 ] && RUNS_BLK=0

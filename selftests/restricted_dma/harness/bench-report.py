@@ -5,7 +5,10 @@
 Usage: bench-report.py RAW_DIR OUT_DIR BENCHMARKS_MD
 
 RAW_DIR holds core.txt (cargo bench on the host), guest-N.txt (the guest
-with N vCPUs) and info.txt (machine, kernel, QEMU). Every figure is a median
+with N vCPUs), info.txt (machine, kernel, QEMU), and the instruction counts
+of harness/icount.sh: icount.txt (the guest under -icount), icount-memcpy.txt
+(one copy alone, in that guest) and icount-core.txt (the pool core on the
+host, under callgrind). Every figure is a median
 over runs, with its spread (min..max) beside it; a ratio compares the paths
 run by run (the runs of one measure are interleaved across the paths in one
 boot), and its median and spread are those of the per-run ratios.
@@ -54,6 +57,31 @@ def spread(xs):
 
 def fmt(x, nd=2):
     return "n/a" if x != x else f"{x:.{nd}f}"
+
+
+# Under -icount shift=3 a guest instruction is 8 ns: 1 us printed is 125.
+INSTR_PER_US = 125
+
+
+def icount(raw):
+    """The instruction counts, if make bench ran icount.sh: (guest, memcpy,
+    core). guest[(path, pages, dir)] = [(map, unmap) per run];
+    memcpy[pages] = instructions of one copy; core[(pages, dir)] = (map,
+    unmap)."""
+    files = [os.path.join(raw, f) for f in ("icount.txt", "icount-memcpy.txt", "icount-core.txt")]
+    if not all(os.path.exists(f) for f in files):
+        return None
+    guest = {}
+    for r in sorted(parse(files[0]), key=lambda r: r["run"]):
+        guest.setdefault((r["path"], r["granule"], r["dir"]), []).append(
+            (int(r["map_us"] * INSTR_PER_US + 0.5), int(r["unmap_us"] * INSTR_PER_US + 0.5)))
+    memcpy = {r["pages"]: r["ns"] / r["iters"] / 8 for r in parse(files[1])}
+    core = {}
+    for line in open(files[2]):
+        w = line.split()
+        if len(w) == 5 and w[0] == "core":
+            core[(int(w[1]), int(w[2]))] = (int(w[3]), int(w[4]))
+    return guest, memcpy, core
 
 
 def main(raw, outdir, md_path):
@@ -156,7 +184,26 @@ def main(raw, outdir, md_path):
         target("host bounce copy at 64 KiB / memcpy bandwidth", "≥ 0.90", [c64[0]["ratio"]], lambda m: m >= 0.9)
     slot = [r for r in core if r["kind"] == "core-slot-bytes"]
     if slot:
-        target("metadata per 2 KiB slot (bytes: descriptor and bitmap bit)", "≤ 16", [slot[0]["per_slot"]], lambda m: m <= 16, 3)
+        target("metadata per 2 KiB slot (bytes: descriptor and two bitmap bits)", "≤ 16", [slot[0]["per_slot"]], lambda m: m <= 16, 3)
+    counts = icount(raw)
+    if counts:
+        ig, imc, icore = counts
+        first = lambda p, g, d: ig.get((p, g, d), [(float("nan"), float("nan"))])[0]
+        om, ou = first(PATHS[0], 1, 0)
+        dm, du = first(PATHS[2], 1, 0)
+        limit = dm + du + 2 * imc.get(1, float("nan"))
+        target(f"instructions, 1 page, bidirectional map+unmap / the limit (direct DMA's {dm + du} "
+               f"+ two copies of {fmt(imc.get(1, float('nan')), 0)}: {fmt(limit, 0)})",
+               "≤ 1.15x", [(om + ou) / limit], lambda m: m <= 1.15)
+        tu = first(PATHS[0], 1, 1)[1]
+        target(f"instructions, to-device unmap, 1 page, over direct DMA's unmap ({du})", "≤ 100",
+               [tu - du], lambda m: m <= 100, 0)
+        t16 = first(PATHS[0], 16, 1)[1]
+        target("instructions, to-device unmap (bookkeeping only), 16 pages / 1 page", "≤ 1.5x",
+               [t16 / tu], lambda m: m <= 1.5)
+        if (1, 1) in icore:
+            target("instructions, host core map+unmap, 1 page, no lock, no copy (x86-64, callgrind)", "≤ 100",
+                   [sum(icore[(1, 1)])], lambda m: m <= 100, 0)
     md.append("")
 
     # Latency tables.
@@ -204,6 +251,47 @@ def main(raw, outdir, md_path):
         md.append("")
         md.append(f"![virtio-blk throughput, {v} vCPUs](selftests/restricted_dma/bench/throughput-{v}.png)\n")
 
+    if counts:
+        ig, imc, icore = counts
+        md.append("## Instructions per map and unmap (exact, under -icount)\n")
+        md.append("One vCPU under QEMU's `-icount shift=3,sleep=off`, where guest time is instructions "
+                  "(`make bench-icount`, harness/icount.sh): dma_map_benchmark's average latencies, "
+                  "printed in 0.1 µs steps, are instructions to within 12.5. Each cell ran twice in one boot; "
+                  f"the two runs agree in {sum(1 for v in ig.values() if len(v) > 1 and v[0] == v[1])} of "
+                  f"{sum(1 for v in ig.values() if len(v) > 1)} cells, and differ by at most "
+                  f"{max([abs(a - b) for v in ig.values() if len(v) > 1 for a, b in zip(v[0], v[1])] or [0])} "
+                  "instructions in the others. "
+                  "`copy` is one memcpy of that many pages alone (rdma_test, 1000 copies timed), which a bounce "
+                  "cannot avoid: a bidirectional map+unmap makes two.\n")
+        md.append("| pages | direction | ours: map | ours: unmap | mainline: map | mainline: unmap | direct: map | direct: unmap | copy | ours / mainline (map+unmap) |")
+        md.append("|---|---|---|---|---|---|---|---|---|---|")
+        for g in sorted({k[1] for k in ig}):
+            for d in sorted({k[2] for k in ig}):
+                row = [ig.get((p, g, d), [(float("nan"), float("nan"))])[0] for p in PATHS]
+                ratio = sum(row[0]) / sum(row[1]) if sum(row[1]) else float("nan")
+                md.append(f"| {g} | {DIRS[d]} | {row[0][0]} | {row[0][1]} | {row[1][0]} | {row[1][1]} | "
+                          f"{row[2][0]} | {row[2][1]} | {fmt(imc.get(g, float('nan')), 0)} | {fmt(ratio)} |")
+        md.append("")
+        md.append("Where the instructions go, bidirectional (the copy taken out; the to-device unmap copies nothing):\n")
+        md.append("| pages | path | map less one copy | unmap less one copy | to-device unmap | over direct DMA's map+unmap, copies aside |")
+        md.append("|---|---|---|---|---|---|")
+        for g in sorted({k[1] for k in ig}):
+            c = imc.get(g, float("nan"))
+            dm, du = ig.get((PATHS[2], g, 0), [(float("nan"), float("nan"))])[0]
+            for p in PATHS[:2]:
+                m, u = ig.get((p, g, 0), [(float("nan"), float("nan"))])[0]
+                tu = ig.get((p, g, 1), [(float("nan"), float("nan"))])[0][1]
+                md.append(f"| {g} | {p} | {fmt(m - c, 0)} | {fmt(u - c, 0)} | {tu} | {fmt(m + u - 2 * c - dm - du, 0)} |")
+        md.append("")
+        md.append("The pool core alone on the host (rust/pool/benches/icount.rs: no lock, no copy; x86-64 "
+                  "instructions, counted exactly by callgrind):\n")
+        md.append("| pages | direction | map | unmap |")
+        md.append("|---|---|---|---|")
+        for (g, d), (m, u) in sorted(icore.items()):
+            md.append(f"| {g} | {DIRS[d]} | {m} | {u} |")
+        md.append("")
+        md.append("![instructions by size](selftests/restricted_dma/bench/instructions-size.png)\n")
+
     md.append("## The pool core on the host (cargo bench)\n")
     md.append("| measure | median | spread |")
     md.append("|---|---|---|")
@@ -224,6 +312,21 @@ def main(raw, outdir, md_path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    if counts:
+        ig, imc, _ = counts
+        grans = sorted({k[1] for k in ig})
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for p in PATHS:
+            ax.plot(grans, [sum(ig.get((p, g, 0), [(float("nan"), float("nan"))])[0]) for g in grans], marker="o", label=p)
+        ax.plot(grans, [sum(ig.get((PATHS[2], g, 0), [(float("nan"), float("nan"))])[0]) + 2 * imc.get(g, float("nan"))
+                        for g in grans], linestyle="--", label="limit: direct + two copies")
+        ax.set(xlabel="pages a map", ylabel="map + unmap, instructions", title="1 thread, bidirectional, -icount",
+               xscale="log", yscale="log", xticks=grans)
+        ax.set_xticklabels([str(g) for g in grans])
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, "instructions-size.png"), dpi=100)
+        plt.close(fig)
     for v in vcpus:
         threads = sorted({r["threads"] for r in maps if r["vcpus"] == v})
         fig, ax = plt.subplots(figsize=(6, 4))

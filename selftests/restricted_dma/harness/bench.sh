@@ -31,6 +31,10 @@ for vcpus in 2 4; do
   grep -q "^bench: done vcpus=$vcpus" "$raw/guest-$vcpus.txt" || { echo "bench: the $vcpus-vCPU guest did not finish" >&2; exit 1; }
 done
 
+echo "bench: instructions per map and unmap, under -icount (about two minutes)"
+"$RDMA_SELFTESTS/harness/icount.sh"
+cp "$RDMA_CACHE/icount.txt" "$RDMA_CACHE/icount-core.txt" "$RDMA_CACHE/icount-memcpy.txt" "$raw/"
+
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
