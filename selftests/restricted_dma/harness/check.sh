@@ -191,6 +191,21 @@ ktap_of_host_view() {
       fail=1
     fi
   done < <([ -s "$w/virtqueues.txt" ] && cat "$w/virtqueues")
+  # The 9p shares: each file the guest wrote, on the host's disk, against
+  # the sum the guest printed for it ("rdma-host: 9p-sum TAG FILE SHA256").
+  local share sums bad_files files
+  for share in $(cat "$w/shares" 2>/dev/null); do
+    k=$((k + 1))
+    sums=$(tr -d '\r' < "$w/console.log" | awk -v t="$share" '$1 == "rdma-host:" && $2 == "9p-sum" && $3 == t { print $5 "  " $4 }')
+    files=$(echo "$sums" | grep -c .)
+    bad_files=$(cd "$w/$share" && echo "$sums" | sha256sum -c 2>/dev/null | grep -v ': OK$' | tr '\n' ' ')
+    if [ "$files" -gt 0 ] && [ -z "$bad_files" ]; then
+      echo "ok $k 9p share $share: the $files files the guest wrote are on the host's disk, intact"
+    else
+      echo "not ok $k 9p share $share: $files files from the guest, differing or missing: ${bad_files:-none written}"
+      fail=1
+    fi
+  done
   # The window backends (harness/guest.sh): what each saw, from its closing
   # line "window backend: N requests, N bytes, N accesses outside W".
   local name img mode win queues region t line req bytes out rc
@@ -253,7 +268,7 @@ for flavour in $flavours; do
   for v in $("${variants[@]}" list); do
     part "guest: $flavour kernel, variant $v" ktap_of_guest "$flavour" "$v"
     w=$RDMA_CACHE/guest/$flavour/$v
-    if [ -s "$w/consoles" ] || [ -s "$w/virtqueues.txt" ] || [ -s "$w/backends" ]; then
+    if [ -s "$w/consoles" ] || [ -s "$w/virtqueues.txt" ] || [ -s "$w/backends" ] || [ -s "$w/shares" ]; then
       part "host view: $flavour kernel, variant $v" ktap_of_host_view "$flavour" "$v"
     fi
   done

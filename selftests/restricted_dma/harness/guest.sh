@@ -38,6 +38,17 @@ for c in $consoles; do
   mkfifo "$work/$c.in" "$work/$c.out"
 done
 
+# 9p shares: a host directory each, with files of 1 B to 4 MiB that the
+# guest must read back intact (their sums go to it in its initramfs); the
+# guest writes its own beside them, for check.sh.
+for s in $(cat "$work/shares"); do
+  rm -rf "${work:?}/$s" && mkdir -p "$work/$s"
+  for n in 1 4095 4096 65537 1048576 4194304; do
+    head -c "$n" /dev/urandom > "$work/$s/from-host.$n"
+  done
+  (cd "$work/$s" && sha256sum from-host.*) > "$work/$s.sums.to-guest"
+done
+
 # The initramfs: busybox, /init, the modules, the tests and the variant's
 # expectations.
 "$RDMA_SELFTESTS/harness/initramfs.sh" "$work" "$variant"

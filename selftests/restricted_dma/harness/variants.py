@@ -14,7 +14,7 @@ schema-cases writes one DT per region the binding must accept or reject.
 Usage: variants.py list | demo | machine NAME | cmdline NAME
        | write NAME WORKDIR BASE_DTS   all of a guest's files, in WORKDIR:
              guest.dts, qemu.args (one argument a line), expect, disks,
-             consoles, virtqueues, hotplug, backends
+             consoles, shares, virtqueues, hotplug, backends
        | expect NAME | dts NAME BASE_DTS | qemu NAME WORKDIR | disks NAME
        | consoles NAME | virtqueues NAME | backends NAME | schema-rejects NAME
        | schema-cases BASE_DTS OUTDIR
@@ -72,7 +72,8 @@ class Device:
     device free for tests to bind another driver to, like dma_map_benchmark),
     or `net` (a virtio-net NIC on QEMU's hub 0, with every other NIC of the
     guest: nothing leaves QEMU), or `input` (a virtio keyboard, which the
-    host types into over QMP). `opts` is appended to QEMU's -device."""
+    host types into over QMP), or `9p` (a virtio-9p share of a host
+    directory, WORK/shareK, mount tag shareK). `opts` is appended to QEMU's -device."""
 
     def __init__(self, kind, region=None, iommu=True, coherent=True, held=False, opts=""):
         self.kind, self.region, self.iommu, self.opts = kind, region, iommu, opts
@@ -272,6 +273,19 @@ VARIANTS = {
         pci=[PciDevice("input", 3)],
         tests=["input.sh"],
     ),
+    # Virtio-9p: a share behind GOOD, a virtio-9p-pci share behind the host
+    # bridge's region, and a control share with no region. Files of 1 B to
+    # 4 MiB go both ways: the host checks the guest's, the guest the host's
+    # (9p.sh). Large transfers pin the user's pages (zero-copy requests).
+    "9p": dict(
+        regions=[GOOD, PCIR],
+        # No indirect descriptors on the restricted share: the pages of its
+        # zero-copy requests sit in the descriptor table the host checks.
+        devices=[Device("9p", GOOD.name, opts=",indirect_desc=off"), Device("9p")],
+        pci_region=PCIR.name,
+        pci=[PciDevice("9p", 3)],
+        tests=["9p.sh"],
+    ),
     # Bridges do no DMA: behind a restricted host bridge, a blk behind a
     # root port and one behind a switch behind another are restricted, the
     # bridges are not, and unload and reload with I/O running on both end
@@ -443,6 +457,12 @@ def qemu(name, work):
             args += ["-chardev", f"socket,id=vu{k},path={work}/vu{k}.sock",
                      "-device", f"vhost-user-blk,chardev=vu{k},iommu_platform={iommu},"
                                 f"num-queues={VU_QUEUES},id=vdev{k}"]
+        elif d.kind == "9p":
+            # A 9p share of the host directory WORK/shareK (guest.sh fills it),
+            # mount tag shareK.
+            args += ["-fsdev", f"local,id=fs{k},path={work}/share{k},security_model=none",
+                     "-device", f"virtio-9p-device,fsdev=fs{k},mount_tag=share{k},"
+                                f"iommu_platform={iommu},id=vdev{k}{d.opts}"]
         elif d.kind == "input":
             # A keyboard: the host types into it over QMP (qmp-agent.py).
             args += ["-device", f"virtio-keyboard-device,iommu_platform={iommu},id=vdev{k}{d.opts}"]
@@ -459,6 +479,8 @@ def qemu(name, work):
             args += ["-drive", f"if=none,id=p{k},file={work}/pcidisk{k}.img,format=raw"]
         if p.kind == "net":
             args += ["-netdev", f"hubport,id=pn{k},hubid=0"]
+        if p.kind == "9p":
+            args += ["-fsdev", f"local,id=pfs{k},path={work}/pshare{k},security_model=none"]
         if p.hotplug:
             args += ["-device", f"pcie-root-port,id=hp{k},bus=pcie.0,chassis={k + 1},addr=0x{p.slot:x}"]
         elif p.behind:
@@ -475,7 +497,8 @@ def qemu(name, work):
 def pci_device(p, k):
     """QEMU's -device (or device_add) argument for PCI device `p`, the k-th."""
     driver = {"blk": f"virtio-blk-pci,drive=p{k}", "rng": "virtio-rng-pci",
-              "net": f"virtio-net-pci,netdev=pn{k},romfile=", "input": "virtio-keyboard-pci"}.get(p.kind)
+              "net": f"virtio-net-pci,netdev=pn{k},romfile=", "input": "virtio-keyboard-pci",
+              "9p": f"virtio-9p-pci,fsdev=pfs{k},mount_tag=pshare{k}"}.get(p.kind)
     if driver is None:
         raise SystemExit(f"unknown PCI device kind {p.kind}")
     bus = (f",bus=hp{k}" if p.hotplug else f",bus=dn{k}" if p.behind == "switch"
@@ -650,6 +673,15 @@ def consoles(name):
     return [f"con{k}" for k, d in enumerate(variant(name)["devices"]) if d.kind == "console"]
 
 
+def shares(name):
+    """The 9p shares: host directories in the work dir, each the mount tag of
+    its device (shareK for the k-th virtio-mmio device, pshareK for the k-th
+    PCI device)."""
+    v = variant(name)
+    return ([f"share{k}" for k, d in enumerate(v["devices"]) if d.kind == "9p"] +
+            [f"pshare{k}" for k, p in enumerate(v.get("pci", [])) if p.kind == "9p"])
+
+
 def schema_rejects(name):
     """The nodes of a guest's DT the binding must reject, one a line."""
     return "".join(f"/reserved-memory/{r.name}\n" for r in variant(name)["regions"] if not r.schema_ok)
@@ -663,6 +695,7 @@ def write(name, work, base_dts):
         "expect": expect(name),
         "disks": "".join(d + "\n" for d in disks(name)),
         "consoles": "".join(c + "\n" for c in consoles(name)),
+        "shares": "".join(c + "\n" for c in shares(name)),
         "virtqueues": virtqueues(name),
         "hotplug": hotplug(name),
         "backends": backends(name),

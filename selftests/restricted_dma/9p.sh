@@ -1,0 +1,81 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Virtio-9p behind the window. The 9p client maps its request buffers, and
+# for transfers over 1 KiB the data's own pages, in the same scatter list
+# (its zero-copy requests: the host's check of the descriptor table sees
+# those pages, bounced, for the share without indirect descriptors). A
+# share behind a region, a
+# virtio-9p-pci share behind the host bridge's region and a control share
+# with no region, each a host directory: the guest reads the host's files
+# of 1 B to 4 MiB and checks them against the host's sums (in its
+# initramfs), and writes its own, which the host checks (check.sh: each
+# file's sum, as the guest printed it, against the file on the host's disk).
+. ./ktap_helpers.sh
+. ./lib.sh
+
+ktap_print_header
+ktap_set_plan 9
+SIZES="1 4095 4096 65537 1048576 4194304"
+# Mount tags (variants.py): shareK for the k-th virtio-mmio device,
+# pshareK for the k-th PCI device.
+set -- $(expect device | awk '$1 == "9p" && $3 != "-" { print $2, $3, "share" NR - 1; exit }')
+fs=$1 R=$2 fs_tag=$3
+set -- $(expect device | awk '$1 == "9p" && $3 == "-" { print $2, "share" NR - 1; exit }')
+ctl=$1 ctl_tag=$2
+RP=$(expect good | awk -v p=pcie@10000000 '$4 ~ p { print $1; exit }')
+pci=$(pcidev_of 9p on)
+pci_tag=$(expect pcidevice | awk -v b="$pci" '$2 == b { print "pshare" NR - 1 }')
+
+mount_all() {
+	for t in "$fs_tag" "$pci_tag" "$ctl_tag"; do
+		mkdir -p "/mnt/$t" &&
+			mount -t 9p -o trans=virtio,version=9p2000.L "$t" "/mnt/$t" || return 1
+	done
+}
+# reads TAG: every file of the host, read through the share, matches the
+# host's sum.
+reads() {
+	(cd "/mnt/$1" && sha256sum -c -s "/etc/restricted_dma/$1.sums.to-guest")
+}
+# writes TAG: files of every size, written through the share in 1 MiB
+# requests and read back through it; their sums go to the host.
+writes() {
+	for n in $SIZES; do
+		head -c "$n" /dev/urandom > /tmp/9p.out &&
+			dd if=/tmp/9p.out of="/mnt/$1/to-host.$n" bs=1048576 2> /dev/null &&
+			cmp /tmp/9p.out "/mnt/$1/to-host.$n" || return 1
+		ask_host 9p-sum "$1" "to-host.$n" "$(sha256sum /tmp/9p.out | cut -d ' ' -f 1)"
+	done
+}
+both() {
+	reads "$1" && writes "$1"
+}
+
+load
+ktap_print_msg "$fs ($fs_tag) behind $R, $pci ($pci_tag) behind $RP, $ctl ($ctl_tag) behind none"
+restricted() {
+	serves "$R" "$fs" && serves "$RP" "$pci"
+}
+result "$fs is restricted to $R, $pci to $RP" restricted
+result "$ctl, with no region, is restricted to none" \
+	not grep -qx "$ctl" "$DBG/$R/devices" "$DBG/$RP/devices"
+result "the three shares mount" mount_all
+
+to0=$(counter bytes_to_device "$R") from0=$(counter bytes_from_device "$R")
+result "the host's files of $SIZES B read back intact through $fs_tag" reads "$fs_tag"
+result "files of $SIZES B written through $fs_tag, and read back intact" writes "$fs_tag"
+moved=0
+for n in $SIZES; do moved=$((moved + n)); done
+dto=$(( $(counter bytes_to_device "$R") - to0 )) dfrom=$(( $(counter bytes_from_device "$R") - from0 ))
+ktap_print_msg "$R bounced $dto bytes to the device and $dfrom back, for $moved written, and $moved read twice"
+result "...$R bounced every byte both ways" [ "$dto" -ge "$moved" -a "$dfrom" -ge $((2 * moved)) ]
+result "the same through $pci_tag (virtio-9p-pci behind $RP)" both "$pci_tag"
+result "the same through $ctl_tag (no region)" both "$ctl_tag"
+unmount_all() {
+	umount "/mnt/$fs_tag" && umount "/mnt/$pci_tag" && umount "/mnt/$ctl_tag"
+}
+ask_host virtqueues
+# The host's agent polls the console: give it time to ask QEMU.
+sleep 3
+result "the three shares unmount" unmount_all
+ktap_finished
