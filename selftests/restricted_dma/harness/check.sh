@@ -105,6 +105,27 @@ spans_of() {
     $1 == "span" && $2 == p { cur = cur $4 " " $5 "\n" } END { printf "%s", last }' "$1/virtqueues.txt" 2>/dev/null
 }
 
+# spans_vs inside|outside BASE+SIZE,...: of the spans (ADDR LEN) on stdin,
+# how many there are, how many break the rule (inside: not wholly inside
+# the first region; outside: touching any region), and the first that does
+# (ADDR+LEN): "N BAD [FIRST]".
+spans_vs() {
+  local regions= span
+  for span in ${2//,/ }; do
+    regions="$regions $((${span%+*})) $((${span%+*} + ${span#*+}))"
+  done
+  awk -v mode="$1" -v regions="$regions" '
+    BEGIN { nr = split(regions, r, " ") / 2 }
+    { n++; broken = 0
+      if (mode == "inside") broken = $1 < r[1] + 0 || $1 + $2 > r[2] + 0
+      else for (i = 1; i <= nr; i++) if ($1 < r[2 * i] + 0 && $1 + $2 > r[2 * i - 1] + 0) broken = 1
+      if (broken) { bad++; if (!f) f = sprintf("%.0f %.0f", $1, $2) } }
+    END { print n + 0, bad + 0, f }' | {
+    read -r n bad a l
+    echo "$n $bad${a:+ $(printf '%#x+%d' "$a" "$l")}"
+  }
+}
+
 # ktap_of_host_view FLAVOUR VARIANT: what the host checks of a guest that
 # ran: what it sent over virtio-console, where QEMU finds the rings.
 ktap_of_host_view() {
@@ -148,16 +169,7 @@ ktap_of_host_view() {
         fail=1
       fi
       k=$((k + 1))
-      # The regions as "LO HI ..." in decimal, for awk.
-      local regions=
-      for span in ${base//,/ }; do
-        regions="$regions $((${span%+*})) $((${span%+*} + ${span#*+}))"
-      done
-      read -r n bad first <<< "$(spans_of "$w" "$path" | awk -v regions="$regions" '
-        BEGIN { nr = split(regions, r, " ") / 2 }
-        { n++; for (i = 1; i <= nr; i++) if ($1 < r[2 * i] + 0 && $1 + $2 > r[2 * i - 1] + 0) { bad++; if (!f) f = sprintf("%.0f %.0f", $1, $2); break } }
-        END { print n + 0, bad + 0, f }')"
-      [ -z "$first" ] || first=$(printf '%#x+%d' $first)
+      read -r n bad first <<< "$(spans_of "$w" "$path" | spans_vs outside "$base")"
       if [ "$n" -gt 0 ] && [ "$bad" -eq 0 ]; then
         echo "ok $k control $what (no region): all $n descriptor spans outside every region"
       else
@@ -180,10 +192,7 @@ ktap_of_host_view() {
     fi
     # Every descriptor the driver left in the table, as the device reads it.
     k=$((k + 1))
-    read -r n bad first <<< "$(spans_of "$w" "$path" | awk -v lo=$((base)) -v hi=$((base + size)) '
-      { n++; if ($1 < lo || $1 + $2 > hi) { bad++; if (!f) f = sprintf("%.0f %.0f", $1, $2) } }
-      END { print n + 0, bad + 0, f }')"
-    [ -z "$first" ] || first=$(printf '%#x+%d' $first)
+    read -r n bad first <<< "$(spans_of "$w" "$path" | spans_vs inside "$base+$size")"
     if [ "$n" -gt 0 ] && [ "$bad" -eq 0 ]; then
       echo "ok $k $what: all $n descriptor spans inside $r"
     else
