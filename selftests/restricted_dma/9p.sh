@@ -69,6 +69,9 @@ for n in $SIZES; do moved=$((moved + n)); done
 dto=$(( $(counter bytes_to_device "$R") - to0 )) dfrom=$(( $(counter bytes_from_device "$R") - from0 ))
 ktap_print_msg "$R bounced $dto bytes to the device and $dfrom back, for $moved written, and $moved read twice"
 result "...$R bounced every byte both ways" [ "$dto" -ge "$moved" -a "$dfrom" -ge $((2 * moved)) ]
+# Sizing (README.md): $R serves this share alone, so its high-water mark is
+# the share's peak.
+ktap_print_msg "sizing: $fs_tag keeps $(counter io_tlb_used "$R") slots (2 KiB) of $R mapped when idle, and used at most $(counter io_tlb_used_hiwater "$R") of $(counter io_tlb_nslabs "$R") during the transfers"
 result "the same through $pci_tag (virtio-9p-pci behind $RP)" both "$pci_tag"
 result "the same through $ctl_tag (no region)" both "$ctl_tag"
 unmount_all() {

@@ -82,6 +82,8 @@ result "the host types 'rdma' into $kbd, and evdev reads it" \
 maps=$(( $(counter maps "$R") - maps0 ))
 ktap_print_msg "$R mapped $maps event buffers for 8 key events and their 8 sync reports"
 result "...each event came through $R's pool ($maps maps for 16 events)" [ "$maps" -ge 16 ]
+# Sizing (README.md): $R serves this keyboard alone (the other is refused).
+ktap_print_msg "sizing: a keyboard keeps $(counter io_tlb_used "$R") slots (2 KiB) of $R mapped once up, at most $(counter io_tlb_used_hiwater "$R")"
 result "the host types 'pci' into $pci, and evdev reads it" \
 	typed "/sys/bus/pci/devices/$pci" pci "25 1 25 0 46 1 46 0 23 1 23 0"
 result "the host types 'ctl' into $ctl (no region), and evdev reads it" \
