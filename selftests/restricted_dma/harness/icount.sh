@@ -32,7 +32,9 @@ core_counts() {
       for f in do_map do_unmap; do
         n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "--toggle-collect=*icount::$f" \
           "$bin" "$pages" "$dir" "$iters" 2>&1 | awk '/Collected :/ { print $NF }')
-        printf ' %s' "$(( ${n:-0} / iters ))"
+        # No count is a failure, never a zero that passes the check.
+        [ -n "$n" ] && [ "$n" -gt 0 ] || { echo "icount: callgrind counted nothing for $f" >&2; return 1; }
+        printf ' %s' "$((n / iters))"
       done
       echo
     done
