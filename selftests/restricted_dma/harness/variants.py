@@ -262,15 +262,17 @@ VARIANTS = {
         tests=["net.sh"],
     ),
     # Virtio-input: a keyboard behind GOOD, one without ACCESS_PLATFORM
-    # behind it (refused), a virtio-keyboard-pci behind the host bridge's
-    # region, and a control keyboard with no region. The host types a word
-    # into each working one over QMP (input-send-event); the guest reads it
-    # from evdev (input.sh).
+    # behind it (refused), both held from probing at boot, and a control
+    # keyboard with no region. The host types a word into each working one
+    # over QMP (input-send-event); the guest reads it from evdev (input.sh).
+    # No PCI keyboard: the loadable module would rebind it at load, and
+    # 6.12's virtio_input leaves its event buffers mapped when it is removed
+    # (virtinput_remove never detaches them), a leak the DMA-API debugging
+    # of the debug kernel rightly reports.
     "input": dict(
-        regions=[GOOD, PCIR],
-        devices=[Device("input", GOOD.name), Device("input", GOOD.name, iommu=False), Device("input")],
-        pci_region=PCIR.name,
-        pci=[PciDevice("input", 3)],
+        regions=[GOOD],
+        devices=[Device("input", GOOD.name, held=True), Device("input", GOOD.name, iommu=False, held=True),
+                 Device("input")],
         tests=["input.sh"],
     ),
     # Virtio-9p: a share behind GOOD, a virtio-9p-pci share behind the host
