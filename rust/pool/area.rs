@@ -210,6 +210,17 @@ impl Slot {
     fn nslots(&self) -> usize {
         nr_slots(self.offset() as usize + self.size())
     }
+
+    /// The mapping whose head this is, slot `head` of its area.
+    fn located(&self, head: usize) -> Located {
+        Located {
+            head,
+            kind: self.kind(),
+            orig: self.orig(),
+            size: self.size(),
+            offset: self.offset(),
+        }
+    }
 }
 
 /// What a run of slots becomes in the bitmaps.
@@ -260,7 +271,7 @@ pub(crate) struct Request {
 pub(crate) struct Located {
     /// Index of the head slot in the area.
     pub(crate) head: usize,
-    /// Kind of the head slot (never `Free` or `Tail`).
+    /// Kind of the head slot (never `Free`).
     pub(crate) kind: Kind,
     /// Original address (streaming).
     pub(crate) orig: u64,
@@ -539,13 +550,7 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
             .get(i)
             .filter(|h| h.kind().is_head() && h.kind() != Kind::Unmapping)
             .filter(|h| h.offset() == addr & SLOT_MASK)
-            .map(|h| Located {
-                head: i,
-                kind: h.kind(),
-                orig: h.orig(),
-                size: h.size(),
-                offset: h.offset(),
-            })
+            .map(|h| h.located(i))
             .ok_or(UnmapError::NotMapped)?;
         kind_ok(m.kind)?;
         if m.size != size {
@@ -575,13 +580,7 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         if !h.kind().is_head() || i - head >= h.nslots() {
             return None;
         }
-        Some(Located {
-            head,
-            kind: h.kind(),
-            orig: h.orig(),
-            size: h.size(),
-            offset: h.offset(),
-        })
+        Some(h.located(head))
     }
 
     /// How many mappings and blocks of `owner` the area holds (those being
