@@ -9,7 +9,9 @@
 # with no region, each a host directory: the guest reads the host's files
 # of 1 B to 4 MiB and checks them against the host's sums (in its
 # initramfs), and writes its own, which the host checks (check.sh: each
-# file's sum, as the guest printed it, against the file on the host's disk).
+# file's sum, as the guest printed it, against the file on the host's disk;
+# and a control file printed with the sum of other bytes, which must not
+# match).
 . ./ktap_helpers.sh
 . ./lib.sh
 
@@ -46,6 +48,10 @@ writes() {
 			cmp /tmp/9p.out "/mnt/$1/to-host.$n" || return 1
 		ask_host 9p-sum "$1" "to-host.$n" "$(sha256sum /tmp/9p.out | cut -d ' ' -f 1)"
 	done
+	# The host's control: a file, and the sum of other bytes, which its
+	# check must find differing.
+	head -c 4096 /dev/urandom > "/mnt/$1/to-host.control" &&
+		ask_host 9p-control "$1" to-host.control "$(head -c 4096 /dev/urandom | sha256sum | cut -d ' ' -f 1)"
 }
 both() {
 	reads "$1" && writes "$1"

@@ -201,17 +201,31 @@ ktap_of_host_view() {
     fi
   done < <([ -s "$w/virtqueues.txt" ] && cat "$w/virtqueues")
   # The 9p shares: each file the guest wrote, on the host's disk, against
-  # the sum the guest printed for it ("rdma-host: 9p-sum TAG FILE SHA256").
-  local share sums bad_files files
+  # the sum the guest printed for it ("rdma-host: 9p-sum TAG FILE SHA256"):
+  # one to-host.N for each from-host.N the host gave it. The control, a
+  # file whose printed sum is of other bytes ("9p-control"), must not match.
+  local share sums bad_files want control
   for share in $(cat "$w/shares" 2>/dev/null); do
     k=$((k + 1))
     sums=$(tr -d '\r' < "$w/console.log" | awk -v t="$share" '$1 == "rdma-host:" && $2 == "9p-sum" && $3 == t { print $5 "  " $4 }')
-    files=$(echo "$sums" | grep -c .)
-    bad_files=$(cd "$w/$share" && echo "$sums" | sha256sum -c 2>/dev/null | grep -v ': OK$' | tr '\n' ' ')
-    if [ "$files" -gt 0 ] && [ -z "$bad_files" ]; then
-      echo "ok $k 9p share $share: the $files files the guest wrote are on the host's disk, intact"
+    want=$(cd "$w/$share" && ls from-host.* 2>/dev/null | sed 's/^from-host/to-host/')
+    bad_files=
+    for f in $want; do
+      echo "$sums" | grep -q "  $f\$" || bad_files="$bad_files $f (no sum)"
+    done
+    bad_files="$bad_files$(cd "$w/$share" && echo "$sums" | grep . | sha256sum -c 2>/dev/null | grep -v ': OK$' | tr '\n' ' ')"
+    if [ -n "$want" ] && [ -z "${bad_files// /}" ]; then
+      echo "ok $k 9p share $share: the $(echo "$want" | wc -w) files the guest wrote are on the host's disk, intact"
     else
-      echo "not ok $k 9p share $share: $files files from the guest, differing or missing: ${bad_files:-none written}"
+      echo "not ok $k 9p share $share: differing or missing:${bad_files:- no file expected}"
+      fail=1
+    fi
+    k=$((k + 1))
+    control=$(tr -d '\r' < "$w/console.log" | awk -v t="$share" '$1 == "rdma-host:" && $2 == "9p-control" && $3 == t { print $5 "  " $4; exit }')
+    if [ -n "$control" ] && ! (cd "$w/$share" && echo "$control" | sha256sum -c --status 2>/dev/null); then
+      echo "ok $k 9p share $share, control: a file against the sum of other bytes does not match"
+    else
+      echo "not ok $k 9p share $share, control: ${control:+the sum of other bytes matched}${control:-no control file}"
       fail=1
     fi
   done
