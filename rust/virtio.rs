@@ -10,22 +10,50 @@
 //! "restricted": the core then refuses it, before its driver allocates
 //! anything, unless it negotiated ACCESS_PLATFORM (and VERSION_1). We log the
 //! refusal with the device and its region and count it in debugfs.
+//!
+//! Some device types reach memory by other means than the DMA API: a
+//! balloon tells the host which guest pages it gave up (page numbers, as
+//! data, of memory outside any window), virtio-mem and virtio-pmem map host
+//! memory into the guest, and a device with a shared memory region (a
+//! virtio-fs DAX window, virtio-gpu's host-visible memory) has its driver
+//! use host memory directly. The pool cannot confine any of that, so behind
+//! a region they are refused too: we decline ACCESS_PLATFORM on their
+//! behalf, and the core then refuses them just as it refuses a device that
+//! never offered it, before their drivers run.
 
 use crate::region::Region;
 use crate::sys::dma::{self, Registered, Table};
 use crate::sys::virtio::{
-    MemAccess, MemAccessPolicy, VirtioDevice, F_ACCESS_PLATFORM, F_VERSION_1,
+    MemAccess, MemAccessPolicy, VirtioDevice, F_ACCESS_PLATFORM, F_VERSION_1, ID_BALLOON, ID_MEM,
+    ID_PMEM,
 };
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
+
+/// Why a device that uses the DMA API may still not run behind a window: its
+/// type hands the host guest memory, or maps host memory into the guest, by
+/// other means than the DMA API, so the pool would not confine it. `None`:
+/// its DMA API use is all there is.
+fn unconfinable(vdev: &VirtioDevice) -> Option<&'static str> {
+    match vdev.device_id() {
+        ID_BALLOON => Some("a balloon tells the host the page numbers of guest memory"),
+        ID_MEM => Some("virtio-mem would plug host memory into the page allocator"),
+        ID_PMEM => Some("virtio-pmem maps host memory into the guest"),
+        _ if vdev.has_shared_memory() => {
+            Some("it has a shared memory region, host memory its driver maps into the guest")
+        }
+        _ => None,
+    }
+}
 
 /// The policy of our virtio hook (`sys::virtio`).
 pub(crate) struct Policy;
 
 impl MemAccessPolicy for Policy {
     /// Claims the devices behind our regions, so that the virtio core
-    /// requires restricted memory access of them; logs and counts each one
-    /// of them that lacks a feature the core will then require.
+    /// requires restricted memory access of them; refuses, logs and counts
+    /// each one of them that lacks a feature the core will then require, or
+    /// whose type reaches memory outside the DMA API.
     fn decide(vdev: &VirtioDevice) -> MemAccess {
         let Some(transport) = vdev.transport() else {
             return MemAccess::Unclaimed;
@@ -39,7 +67,17 @@ impl MemAccessPolicy for Policy {
         ]
         .into_iter()
         .find(|(bit, _)| !vdev.has_feature(*bit));
-        if let Some((_, feature)) = missing {
+        let why: Option<(&str, &str)> = match missing {
+            Some((_, feature)) => Some(("did not negotiate ", feature)),
+            None => unconfinable(vdev).map(|reason| {
+                // The core refuses a restricted device without this feature,
+                // before its driver's probe runs: nothing of the driver's
+                // reaches the host.
+                vdev.decline(F_ACCESS_PLATFORM);
+                ("", reason)
+            }),
+        };
+        if let Some((what, reason)) = why {
             match table {
                 // (A draining table cannot be there: a probe replaced it.)
                 Table::Entry(k) | Table::Drain(k) => {
@@ -48,20 +86,22 @@ impl MemAccessPolicy for Policy {
                         r.refusals.fetch_add(1, Ordering::Relaxed);
                     }
                     pr_err!(
-                        "{} on {}: refused: did not negotiate {}, and its DMA is restricted to {}\n",
+                        "{} on {}: refused: {}{}, and its DMA is restricted to {}\n",
                         vdev.name(),
                         transport.name(),
-                        feature,
+                        what,
+                        reason,
                         region
                             .as_ref()
                             .map_or("?", |r| r.name.to_str().unwrap_or("?"))
                     );
                 }
                 Table::Refuse => pr_err!(
-                    "{} on {}: refused: did not negotiate {}, and its restricted region is unusable\n",
+                    "{} on {}: refused: {}{}, and its restricted region is unusable\n",
                     vdev.name(),
                     transport.name(),
-                    feature
+                    what,
+                    reason
                 ),
             }
         }

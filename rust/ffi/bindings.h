@@ -23,6 +23,7 @@
 #include <linux/virtio.h>
 #include <linux/virtio_anchor.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
 
 #include "helpers.h"
 
@@ -33,6 +34,9 @@ const unsigned long RDMA_CONST_DMA_ATTR_NO_WARN = DMA_ATTR_NO_WARN;
 const gfp_t RDMA_CONST___GFP_NOWARN = __GFP_NOWARN;
 const unsigned int RDMA_CONST_VIRTIO_F_ACCESS_PLATFORM = VIRTIO_F_ACCESS_PLATFORM;
 const unsigned int RDMA_CONST_VIRTIO_F_VERSION_1 = VIRTIO_F_VERSION_1;
+const unsigned int RDMA_CONST_VIRTIO_ID_BALLOON = VIRTIO_ID_BALLOON;
+const unsigned int RDMA_CONST_VIRTIO_ID_MEM = VIRTIO_ID_MEM;
+const unsigned int RDMA_CONST_VIRTIO_ID_PMEM = VIRTIO_ID_PMEM;
 const unsigned long RDMA_CONST_BUS_NOTIFY_ADD_DEVICE = BUS_NOTIFY_ADD_DEVICE;
 const unsigned long RDMA_CONST_BUS_NOTIFY_BIND_DRIVER = BUS_NOTIFY_BIND_DRIVER;
 const unsigned long RDMA_CONST_BUS_NOTIFY_UNBOUND_DRIVER = BUS_NOTIFY_UNBOUND_DRIVER;

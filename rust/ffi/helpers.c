@@ -369,6 +369,32 @@ bool rdma_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit
 
 struct device *rdma_virtio_transport(struct virtio_device *vdev) { return vdev->dev.parent; }
 const char *rdma_virtio_name(struct virtio_device *vdev) { return dev_name(&vdev->dev); }
+u32 rdma_virtio_device_id(const struct virtio_device *vdev) { return vdev->id.device; }
+
+/*
+ * Takes @fbit out of the features the driver accepted, as a driver's own
+ * validate() does; called before the core writes FEATURES_OK.
+ */
+void rdma_virtio_decline_feature(struct virtio_device *vdev, unsigned int fbit)
+{
+	__virtio_clear_bit(vdev, fbit);
+}
+
+/*
+ * Whether the device offers a shared memory region (of any of the 256 ids a
+ * transport can name) with a length: memory of the host's that the driver
+ * would map and use without the DMA API.
+ */
+bool rdma_virtio_has_shm(struct virtio_device *vdev)
+{
+	struct virtio_shm_region region;
+	unsigned int id;
+
+	for (id = 0; id < 256; id++)
+		if (virtio_get_shm_region(vdev, &region, id) && region.len)
+			return true;
+	return false;
+}
 
 #ifdef MODULE
 /*

@@ -81,6 +81,9 @@ rdma_mem_acc_fn rdma_virtio_hook_get(void);
 bool rdma_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit);
 struct device *rdma_virtio_transport(struct virtio_device *vdev);
 const char *rdma_virtio_name(struct virtio_device *vdev);
+u32 rdma_virtio_device_id(const struct virtio_device *vdev);
+void rdma_virtio_decline_feature(struct virtio_device *vdev, unsigned int fbit);
+bool rdma_virtio_has_shm(struct virtio_device *vdev);
 
 /*
  * Who else owns memory of a region (RDMA_OWNED_NONE: nobody), and where:

@@ -62,7 +62,40 @@ impl VirtioDevice {
         // SAFETY: The device is alive (type invariant).
         unsafe { bindings::rdma_virtio_has_feature(self.0, bit) }
     }
+
+    /// The device type (`VIRTIO_ID_*`: 2 for a block device, 5 for a balloon).
+    pub(crate) fn device_id(&self) -> u32 {
+        // SAFETY: The device is alive (type invariant).
+        unsafe { bindings::rdma_virtio_device_id(self.0) }
+    }
+
+    /// Whether the transport offers a shared memory region with a length:
+    /// host memory the driver would map into the guest and use without the
+    /// DMA API (virtio-fs's DAX window, virtio-gpu's host-visible memory).
+    pub(crate) fn has_shared_memory(&self) -> bool {
+        // SAFETY: The device is alive (type invariant) and being probed: its
+        // transport's configuration is readable.
+        unsafe { bindings::rdma_virtio_has_shm(self.0) }
+    }
+
+    /// Takes feature `bit` out of what the driver accepted, as a driver's
+    /// own `validate()` may; only before the core writes FEATURES_OK, which
+    /// is when the memory-access callback runs.
+    pub(crate) fn decline(&self, bit: u32) {
+        // SAFETY: The device is alive (type invariant); the core is between
+        // negotiation and FEATURES_OK (the callback's contract), the point
+        // where drivers clear features themselves.
+        unsafe { bindings::rdma_virtio_decline_feature(self.0, bit) }
+    }
 }
+
+/// The device types (`VIRTIO_ID_*`) that hand the host guest memory, or map
+/// host memory into the guest, outside the DMA API.
+pub(crate) const ID_BALLOON: u32 = bindings::VIRTIO_ID_BALLOON;
+/// virtio-mem (see [`ID_BALLOON`]).
+pub(crate) const ID_MEM: u32 = bindings::VIRTIO_ID_MEM;
+/// virtio-pmem (see [`ID_BALLOON`]).
+pub(crate) const ID_PMEM: u32 = bindings::VIRTIO_ID_PMEM;
 
 /// VIRTIO_F_ACCESS_PLATFORM: the device uses the platform's DMA API.
 pub(crate) const F_ACCESS_PLATFORM: u32 = bindings::VIRTIO_F_ACCESS_PLATFORM;
