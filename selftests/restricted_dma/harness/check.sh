@@ -149,6 +149,17 @@ ktap_of_host_view() {
     # QEMU's last answer: a test that adds a device asks again after.
     queues=$(awk -v p="$path" '$0 == "--" { last = cur; cur = ""; next }
       $1 == p && $3 != "0x0" { cur = cur $0 "\n" } END { printf "%s", last }' "$w/virtqueues.txt" 2>/dev/null)
+    if [ "$plug" = refused ]; then
+      # A device the module refuses behind $r: QEMU must know it (its
+      # queues are in the answer) and find none of them set up.
+      if grep -q "^$path [0-9]" "$w/virtqueues.txt" 2>/dev/null && [ -z "$queues" ]; then
+        echo "ok $k $what behind $r, refused: QEMU finds none of its virtqueues set up"
+      else
+        echo "not ok $k $what behind $r, refused: QEMU ${queues:+finds queues set up}${queues:-does not report it}"
+        fail=1
+      fi
+      continue
+    fi
     if [ "$plug" = control ]; then
       # The control: a device with no region. QEMU must find its rings
       # outside every region ($base lists them, BASE+SIZE,...), or the check
@@ -229,6 +240,69 @@ ktap_of_host_view() {
       fail=1
     fi
   done
+  # The vsock streams (vsock.sh): each file the host's peer
+  # (vsock-peer.py) saved from the guest, against the sum the guest printed
+  # for it ("rdma-host: vsock-sum NAME FILE SHA256"): one to-host.N for each
+  # from-host.N the host sent. The control, a stream whose printed sum is of
+  # other bytes ("vsock-control"), must not match.
+  local vs
+  for vs in $(cut -d' ' -f1 "$w/vsocks" 2>/dev/null); do
+    k=$((k + 1))
+    sums=$(tr -d '\r' < "$w/console.log" | awk -v t="$vs" '$1 == "rdma-host:" && $2 == "vsock-sum" && $3 == t { print $5 "  " $4 }')
+    want=$(cd "$w/$vs" && ls from-host.* 2>/dev/null | sed 's/^from-host/to-host/')
+    bad_files=
+    for f in $want; do
+      echo "$sums" | grep -q "  $f\$" || bad_files="$bad_files $f (no sum)"
+    done
+    bad_files="$bad_files$(cd "$w/$vs" && echo "$sums" | grep . | sha256sum -c 2>/dev/null | grep -v ': OK$' | tr '\n' ' ')"
+    if [ -n "$want" ] && [ -z "${bad_files// /}" ]; then
+      echo "ok $k vsock $vs: the $(echo "$want" | wc -w) streams the guest sent are on the host's disk, intact"
+    else
+      echo "not ok $k vsock $vs: differing or missing:${bad_files:- no stream expected}"
+      grep -v '^vsock-peer: \(received\|sent\) ' "$w/$vs.peer.log" 2>/dev/null | head -n 5 | sed 's/^/# /'
+      fail=1
+    fi
+    k=$((k + 1))
+    control=$(tr -d '\r' < "$w/console.log" | awk -v t="$vs" '$1 == "rdma-host:" && $2 == "vsock-control" && $3 == t { print $5 "  " $4; exit }')
+    if [ -n "$control" ] && [ -s "$w/$vs/to-host.control" ] &&
+       ! (cd "$w/$vs" && echo "$control" | sha256sum -c --status 2>/dev/null); then
+      echo "ok $k vsock $vs, control: a stream against the sum of other bytes does not match"
+    else
+      echo "not ok $k vsock $vs, control: ${control:+the sum of other bytes matched, or no stream}${control:-no control stream}"
+      fail=1
+    fi
+  done
+  # The gpus' screens: QEMU's screendump of each (qmp-agent.py), taken when
+  # the guest said it drew the pattern of SEED ("rdma-host: screendump
+  # TRANSPORT SEED"), against that pattern pixel for pixel (screen-check.py);
+  # and the control, the same screen against the next seed's pattern, which
+  # must not match. A gpu with no region (direct DMA) shows an 8x8 square
+  # black at its top-left corner in every run here, whatever the order of
+  # the gpus (QEMU 7.2; not through a pool, where the screen is exact): its
+  # check allows those 64 pixels.
+  local qid seed said t slack
+  while read -r qid t r; do
+    slack=0; [ "$r" = - ] && slack=64
+    k=$((k + 1))
+    seed=$(tr -d '\r' < "$w/console.log" | awk -v t="$t" '$1 == "rdma-host:" && $2 == "screendump" && $3 == t { s = $4 } END { print s }')
+    if [ -z "$seed" ]; then
+      echo "not ok $k virtio-gpu $t (region $r): the guest drew nothing"
+      fail=1
+    elif said=$(python3 "$RDMA_SELFTESTS/harness/screen-check.py" "$w/$t.ppm" "$seed" "$slack" 2>&1); then
+      echo "ok $k virtio-gpu $t (region $r): QEMU's screen is the guest's pattern $seed ($said)"
+    else
+      echo "not ok $k virtio-gpu $t (region $r): QEMU's screen against the pattern $seed: $said"
+      fail=1
+    fi
+    k=$((k + 1))
+    if [ -n "$seed" ] && [ -s "$w/$t.ppm" ] &&
+       said=$(python3 "$RDMA_SELFTESTS/harness/screen-check.py" "$w/$t.ppm" "$((seed + 1))" "$slack" 2>&1); then
+      echo "not ok $k virtio-gpu $t, control: the screen matched the pattern $((seed + 1)) too"
+      fail=1
+    else
+      echo "ok $k virtio-gpu $t, control: against the pattern $((seed + 1)) it differs (${said:-no screen})"
+    fi
+  done < <(cat "$w/screens" 2>/dev/null)
   # The window backends (harness/guest.sh): what each saw, from its closing
   # line "window backend: N requests, N bytes, N accesses outside W".
   local name img mode win queues region t line req bytes out rc
@@ -291,7 +365,8 @@ for flavour in $flavours; do
   for v in $("${variants[@]}" list); do
     part "guest: $flavour kernel, variant $v" ktap_of_guest "$flavour" "$v"
     w=$RDMA_CACHE/guest/$flavour/$v
-    if [ -s "$w/consoles" ] || [ -s "$w/virtqueues.txt" ] || [ -s "$w/backends" ] || [ -s "$w/shares" ]; then
+    if [ -s "$w/consoles" ] || [ -s "$w/virtqueues.txt" ] || [ -s "$w/backends" ] || [ -s "$w/shares" ] ||
+       [ -s "$w/screens" ] || [ -s "$w/vsocks" ]; then
       part "host view: $flavour kernel, variant $v" ktap_of_host_view "$flavour" "$v"
     fi
   done

@@ -57,6 +57,15 @@ wb=$(cd "$(dirname "$0")/../window-backend" && pwd)
   log "building the window backend from crates.io (about a minute)"
 quiet env CARGO_TARGET_DIR="$cache/window-backend-target" \
   /usr/bin/cargo build --quiet --release --locked --manifest-path "$wb/Cargo.toml"
+# rust-vmm's vhost-device-vsock, the host side of the `vsock` guest's
+# vhost-user-vsock device, pinned with its own lock file.
+vsock_version=0.3.0
+vsock_root=$cache/vhost-device-vsock-$vsock_version
+if ! [ -x "$vsock_root/bin/vhost-device-vsock" ]; then
+  log "installing vhost-device-vsock $vsock_version from crates.io (about a minute)"
+  quiet /usr/bin/cargo install --quiet --locked vhost-device-vsock --version "$vsock_version" \
+    --root "$vsock_root"
+fi
 # Static arm64 busybox for the guest's initramfs.
 bb=$cache/busybox/bin/busybox
 if ! [ -x "$bb" ]; then

@@ -55,6 +55,10 @@ RDMA_MODBUILD=$RDMA_CACHE/modbuild-$RDMA_FLAVOUR
 # only their window of guest memory (selftests/restricted_dma/window-backend,
 # built by `make deps`).
 RDMA_WINDOW_BACKEND=$RDMA_CACHE/window-backend-target/release/window-backend
+# rust-vmm's vhost-user-vsock backend for the `vsock` guest (`make deps`,
+# pinned to the version deps.sh installs), unless the environment names
+# another (a newer one, or a wrapper to trace it).
+RDMA_VSOCK_BACKEND=${RDMA_VSOCK_BACKEND:-$RDMA_CACHE/vhost-device-vsock-0.3.0/bin/vhost-device-vsock}
 # The kernel image the guests boot.
 RDMA_IMAGE=$RDMA_KBUILD/arch/arm64/boot/Image
 # How long a guest may run before it is killed and counted as failed: a TCG

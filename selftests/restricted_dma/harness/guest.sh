@@ -49,6 +49,20 @@ for s in $(cat "$work/shares"); do
   (cd "$work/$s" && sha256sum from-host.*) > "$work/$s.sums.to-guest"
 done
 
+# vsock devices: the same for the host's end of their streams (vsock.sh):
+# files of 1 B to 4 MiB in WORK/NAME that the host sends the guest (their
+# sums go to it in its initramfs); what the guest sends lands beside them.
+for s in $(cut -d' ' -f1 "$work/vsocks" 2>/dev/null); do
+  rm -rf "${work:?}/$s" && mkdir -p "$work/$s"
+  for n in 1 4095 4096 65537 1048576 4194304; do
+    head -c "$n" /dev/urandom > "$work/$s/from-host.$n"
+  done
+  (cd "$work/$s" && sha256sum from-host.*) > "$work/$s.sums.to-guest"
+done
+
+# The gpus' screendumps (qmp-agent.py) of this boot, and no other's.
+rm -f "$work"/*.ppm
+
 # The initramfs: busybox, /init, the modules, the tests and the variant's
 # expectations.
 "$RDMA_SELFTESTS/harness/initramfs.sh" "$work" "$variant"
@@ -89,6 +103,30 @@ stop_backends() {
   vu_pids=()
 }
 
+# vhost-user vsock devices: rust-vmm's vhost-device-vsock serves each
+# (mapping all of guest RAM: what its device reaches, only QEMU's view of
+# the descriptors tells, check.sh), listening before QEMU starts like the
+# block backends; beside it vsock-peer.py, the host's end of the guest's
+# streams, which follows the console for the guest's requests (hence the
+# last boot's console emptied first). Neither ends by itself: both get
+# SIGTERM once QEMU is gone. Their output stays in the work dir, as
+# NAME.log and NAME.peer.log (RDMA_VSOCK_LOG=debug: the backend says there
+# why it drops a packet, which it does silently otherwise).
+vs_pids=()
+while read -r name cid port _; do
+  [ -x "$RDMA_VSOCK_BACKEND" ] || { echo "guest: $RDMA_VSOCK_BACKEND missing: run 'make deps'" >&2; exit 1; }
+  rm -f "$work/$name.sock" "$work/$name.vsock"*
+  : > "$work/console.log"
+  RUST_LOG=${RDMA_VSOCK_LOG:-warn} "$RDMA_VSOCK_BACKEND" --socket "$work/$name.sock" --uds-path "$work/$name.vsock" \
+    --guest-cid "$cid" > "$work/$name.log" 2>&1 &
+  vs_pids+=($!)
+  python3 "$RDMA_SELFTESTS/harness/vsock-peer.py" "$work/$name.vsock" "$port" "$work/$name" \
+    "$work/console.log" > "$work/$name.peer.log" 2>&1 &
+  vs_pids+=($!)
+  for _ in $(seq 50); do [ -S "$work/$name.sock" ] && break; sleep 0.1; done
+  [ -S "$work/$name.sock" ] || { echo "guest: vsock backend $name did not start: $(cat "$work/$name.log")" >&2; exit 1; }
+done < <(cat "$work/vsocks" 2>/dev/null)
+
 # Feed and drain the console FIFOs while the guest runs; answer the guest's
 # requests to look at it from the host, or to add a device (qmp-agent.py).
 rm -f "$work/qmp.sock" "$work/virtqueues.txt"
@@ -100,7 +138,7 @@ for c in $consoles; do
   cat "$work/$c.out" > "$work/$c.received" & readers+=($!)
   cat "$work/$c.to-guest" > "$work/$c.in" & writers+=($!)
 done
-trap 'kill $agent ${readers[@]+"${readers[@]}"} ${writers[@]+"${writers[@]}"} ${vu_pids[@]+"${vu_pids[@]}"} 2>/dev/null || true' EXIT
+trap 'kill $agent ${readers[@]+"${readers[@]}"} ${writers[@]+"${writers[@]}"} ${vu_pids[@]+"${vu_pids[@]}"} ${vs_pids[@]+"${vs_pids[@]}"} 2>/dev/null || true' EXIT
 
 loglevel=4; [ "$mode" = check ] && loglevel=1
 # The bench's deterministic part (harness/icount.sh): guest time advances
@@ -119,6 +157,7 @@ rc=${PIPESTATUS[0]}
 [ ${#writers[@]} -eq 0 ] || kill "${writers[@]}" 2>/dev/null
 [ ${#readers[@]} -eq 0 ] || wait "${readers[@]}" 2>/dev/null
 stop_backends
+for p in ${vs_pids[@]+"${vs_pids[@]}"}; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 if [ "$mode" = demo ]; then
   for n in ${vu_names[@]+"${vu_names[@]}"}; do
     echo "== host: backend of vhost-user-blk $n ($(awk -v n="$n" '$1 == n { print $3 " " $4 }' "$work/backends"), exit $(cat "$work/$n.rc"))"

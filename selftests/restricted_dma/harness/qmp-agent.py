@@ -16,6 +16,8 @@ descriptor that was ever used (length not 0), in decimal:
     span QOM_PATH QUEUE ADDR LEN
 An indirect descriptor is a span too (its table); indirect tables are not
 followed: those of completed requests may be freed and reused already.
+vhost-user devices are left out (their queue status stops their rings),
+but on a line "rdma-host: virtqueues-final": the guest's last word to them.
 check.sh then holds each restricted device's queues and spans to its region:
 the device's own view, not the guest's word. On a line "rdma-host: hotplug ID"
 it adds device ID to the running guest with device_add, as a VMM would; the
@@ -23,7 +25,9 @@ file HOTPLUG (variants.py) has the argument, on a line "ID ARGUMENT". On a
 line "rdma-host: keys WORD" it types WORD (letters) on QEMU's active keyboard
 (input-send-event: each key down, then up): the one whose driver was last
 made ready (QEMU binds keyboards to a display's console, not to an id, and
-the guests have none). Ends when QEMU goes.
+the guests have none). On a line "rdma-host: screendump TRANSPORT SEED" it
+dumps the screen of the gpu on TRANSPORT (the file `screens` beside OUT
+names its QEMU id) to TRANSPORT.ppm beside OUT. Ends when QEMU goes.
 """
 import json
 import os
@@ -49,6 +53,12 @@ def connect(path):
 def main(sock_path, log_path, out_path, hotplug_path):
     with open(hotplug_path) as f:
         hotplug = dict(line.split(None, 1) for line in f if line.strip())
+    work = os.path.dirname(os.path.abspath(out_path))
+    try:
+        with open(os.path.join(work, "screens")) as f:
+            screens = {t: qid for qid, t, _ in (line.split() for line in f if line.strip())}
+    except FileNotFoundError:
+        screens = {}
     qmp = connect(sock_path)
 
     def cmd(name, **args):
@@ -82,7 +92,7 @@ def main(sock_path, log_path, out_path, hotplug_path):
 
     json.loads(qmp.readline())  # the greeting
     cmd("qmp_capabilities")
-    seen, added, typed = 0, set(), 0
+    seen, added, typed, dumped = 0, set(), 0, 0
     with open(out_path, "w") as out:
         while True:
             try:
@@ -104,16 +114,28 @@ def main(sock_path, log_path, out_path, hotplug_path):
                     for down in (True, False):
                         cmd("input-send-event",
                             events=[{"type": "key", "data": {"down": down, "key": {"type": "qcode", "data": c}}}])
-            requests = text.count("rdma-host: virtqueues")
-            while seen < requests:
+            for k, (t, _seed) in enumerate(re.findall(r"rdma-host: screendump (\S+) (\d+)", text)):
+                if k < dumped:
+                    continue
+                dumped += 1
+                if t in screens:
+                    cmd("screendump", filename=os.path.join(work, f"{t}.ppm"), device=screens[t])
+            requests = re.findall(r"rdma-host: virtqueues(-final)?\b", text)
+            while seen < len(requests):
+                final = requests[seen] == "-final"
                 seen += 1
                 for dev in cmd("x-query-virtio") or []:
                     # Not vhost-user devices: for their queue status QEMU asks
                     # the backend for the ring base (GET_VRING_BASE), which
-                    # stops the ring under the running guest.
-                    if dev.get("name", "").startswith("vhost-user"):
+                    # stops the ring under the running guest. Unless the
+                    # guest said it is done with them ("virtqueues-final").
+                    # (A vhost-user-vsock calls itself "vhost-vsock": any
+                    # device whose vhost runs counts.)
+                    if dev.get("name", "").startswith("vhost-user") and not final:
                         continue
                     status = cmd("x-query-virtio-status", path=dev["path"]) or {}
+                    if status.get("vhost-started") and not final:
+                        continue
                     for q in range(status.get("num-vqs", 0)):
                         s = cmd("x-query-virtio-queue-status", path=dev["path"], queue=q) or {}
                         out.write(f"{dev['path']} {q} {s.get('vring-desc', 0):#x} "

@@ -14,7 +14,7 @@ schema-cases writes one DT per region the binding must accept or reject.
 Usage: variants.py list | demo | machine NAME | cmdline NAME
        | write NAME WORKDIR BASE_DTS   all of a guest's files, in WORKDIR:
              guest.dts, qemu.args (one argument a line), expect, disks,
-             consoles, shares, virtqueues, hotplug, backends
+             consoles, shares, virtqueues, hotplug, backends, screens, vsocks
        | expect NAME | dts NAME BASE_DTS | qemu NAME WORKDIR | disks NAME
        | consoles NAME | virtqueues NAME | backends NAME | schema-rejects NAME
        | schema-cases BASE_DTS OUTDIR
@@ -70,13 +70,21 @@ class Device:
     device with no region, all of it in --audit mode, counting what falls
     outside the variant's first region), or `empty` (no device: a platform
     device free for tests to bind another driver to, like dma_map_benchmark),
-    or `net` (a virtio-net NIC on QEMU's hub 0, with every other NIC of the
-    guest: nothing leaves QEMU), or `input` (a virtio keyboard, which the
+    or `net` (a virtio-net NIC on QEMU's hub `hub`, 0 unless given, with
+    every other NIC of the guest on that hub: nothing leaves QEMU), or `input` (a virtio keyboard, which the
     host types into over QMP), or `9p` (a virtio-9p share of a host
-    directory, WORK/shareK, mount tag shareK). `opts` is appended to QEMU's -device."""
+    directory, WORK/shareK, mount tag shareK), or `scsi` (a virtio-scsi
+    controller with one scsi-hd on WORK/diskK.img), or `crypto` (virtio-crypto
+    on QEMU's built-in cryptodev backend), or `gpu` (a virtio-gpu of 320x200,
+    whose screen the host dumps over QMP), or `balloon` (a virtio-balloon:
+    QEMU takes one a guest), or `vsock` (a vhost-user-vsock served by rust-vmm's
+    vhost-device-vsock, a host process that maps all of guest RAM: guest
+    CID VSOCK_CID; host peers reach it through WORK/vsK.vsock). `opts` is
+    appended to QEMU's -device."""
 
-    def __init__(self, kind, region=None, iommu=True, coherent=True, held=False, opts=""):
+    def __init__(self, kind, region=None, iommu=True, coherent=True, held=False, opts="", hub=0):
         self.kind, self.region, self.iommu, self.opts = kind, region, iommu, opts
+        self.hub = hub
         # False: the DT drops QEMU's `dma-coherent` from the transport.
         self.coherent = coherent
         # True: the DT gives the transport a compatible no driver matches
@@ -174,6 +182,17 @@ CMA = Region("linux,cma", reg=(0x4C000000, 4 * MiB), props=["reusable"], compati
 OVER_CMA = Region("restricted@4c100000", reg=(0x4C100000, 1 * MiB), reject="overlaps region linux,cma")
 POOL = Region("dma-pool@4d000000", reg=(0x4D000000, 1 * MiB), props=["no-map"], compatible="shared-dma-pool")
 OVER_POOL = Region("restricted@4d080000", reg=(0x4D080000, 1 * MiB), reject="overlaps region dma-pool@4d000000")
+# Regions of their own for the devices of the `devices` guest, so that each
+# one's slots are counted apart (README.md's sizing advice).
+CRYPTOR = Region("restricted@55000000", reg=(0x55000000, 4 * MiB))
+GPUR = Region("restricted@56000000", reg=(0x56000000, 8 * MiB))
+# QEMU's vhost-user-vsock has 1024-entry queues, and the guest keeps its
+# receive ring full of 3,776-byte buffers: 2,104 slots once up, more than
+# GOOD has (there the ring took every slot and connect timed out). Sending,
+# up to 512 packets of 16 KiB (vsock.c's writes) may be in flight beside
+# them: 16 MiB of its own never fills (vsock.sh checks); 8 MiB was full at
+# the peak of one run (README.md, "Sizing a region").
+VSOCKR = Region("restricted@5e000000", reg=(0x5E000000, 16 * MiB))
 # Mainline's built-in pool, for the benchmark's comparison.
 MAINLINE = Region("restricted-pool@58000000", reg=(0x58000000, 4 * MiB), compatible="restricted-dma-pool")
 
@@ -288,6 +307,31 @@ VARIANTS = {
         pci=[PciDevice("9p", 3)],
         tests=["9p.sh"],
     ),
+    # The other device types, in one guest (one boot for four): a
+    # virtio-scsi disk behind GOOD with O_DIRECT round trips and a control
+    # one with no region (scsi.sh); virtio-crypto behind its own region,
+    # behind mainline's pool and with no region, each alone in turn while
+    # the kernel's self-tests run on virtio_crypto's algorithms, then
+    # together under AF_ALG round trips (crypto.sh); a virtio-gpu behind its
+    # own region and a control one, each drawn through fbdev, whose screens
+    # the host compares (gpu.sh); and a balloon behind a region, refused
+    # (balloon.sh). Every restricted device is held from probing at boot:
+    # 6.12's virtio_scsi leaves its event buffers mapped when removed (as
+    # virtio_input does), and the loadable module would rebind it at load;
+    # the crypto devices must register their algorithms one at a time, in
+    # crypto.sh's order. So no PCI device either: none can be held.
+    "devices": dict(
+        regions=[GOOD, CRYPTOR, GPUR, MAINLINE],
+        devices=[Device("scsi", GOOD.name, held=True, opts=",indirect_desc=off"), Device("scsi"),
+                 Device("crypto", CRYPTOR.name, held=True), Device("crypto", MAINLINE.name, held=True),
+                 Device("crypto", held=True), Device("gpu", GPUR.name, held=True), Device("gpu", held=True),
+                 Device("balloon", CRYPTOR.name, held=True)],
+        tests=["scsi.sh", "crypto.sh", "gpu.sh", "balloon.sh"],
+        # The debug kernel's extra crypto self-tests, with 20 random cases
+        # an algorithm instead of 100: crypto.sh registers the algorithms
+        # four times, each under KASAN and TCG.
+        cmdline="cryptomgr.fuzz_iterations=20",
+    ),
     # Bridges do no DMA: behind a restricted host bridge, a blk behind a
     # root port and one behind a switch behind another are restricted, the
     # bridges are not, and unload and reload with I/O running on both end
@@ -340,6 +384,16 @@ VARIANTS = {
         regions=[GOOD],
         devices=[Device("vublk", GOOD.name, held=True), Device("vublk")],
         tests=["window.sh"],
+    ),
+    # Virtio-vsock: a vhost-user-vsock behind a region of its own, held
+    # from probing at boot (with the loadable module it must never run
+    # without its pool), streams of 1 B to 4 MiB both ways between the guest
+    # and a host peer (vsock.sh; the host checks what it received); and a
+    # control rng with no region, whose rings the host must find outside.
+    "vsock": dict(
+        regions=[VSOCKR],
+        devices=[Device("vsock", VSOCKR.name, held=True), Device("rng")],
+        tests=["vsock.sh"],
     ),
     # What real drivers do, through the test driver rdma_test.ko: failed,
     # deferred and successful probes with devm allocations, removal, deletion
@@ -441,7 +495,7 @@ VU_QUEUES = 2
 
 def qemu(name, work):
     args = []
-    if any(d.kind == "vublk" for d in variant(name)["devices"]):
+    if any(d.kind in ("vublk", "vsock") for d in variant(name)["devices"]):
         args += ["-object", "memory-backend-memfd,id=mem,size=1G,share=on", "-machine", "memory-backend=mem"]
     for k, d in enumerate(variant(name)["devices"]):
         iommu = "on" if d.iommu else "off"
@@ -453,12 +507,16 @@ def qemu(name, work):
         elif d.kind == "rng":
             args += ["-device", f"virtio-rng-device,iommu_platform={iommu},id=vdev{k}{d.opts}"]
         elif d.kind == "net":
-            args += ["-netdev", f"hubport,id=n{k},hubid=0",
+            args += ["-netdev", f"hubport,id=n{k},hubid={d.hub}",
                      "-device", f"virtio-net-device,netdev=n{k},iommu_platform={iommu},id=vdev{k}{d.opts}"]
         elif d.kind == "vublk":
             args += ["-chardev", f"socket,id=vu{k},path={work}/vu{k}.sock",
                      "-device", f"vhost-user-blk,chardev=vu{k},iommu_platform={iommu},"
                                 f"num-queues={VU_QUEUES},id=vdev{k}"]
+        elif d.kind == "vsock":
+            # Its backend (guest.sh starts it) has the guest's CID.
+            args += ["-chardev", f"socket,id=vs{k},path={work}/vs{k}.sock",
+                     "-device", f"vhost-user-vsock-device,chardev=vs{k},iommu_platform={iommu},id=vdev{k}{d.opts}"]
         elif d.kind == "9p":
             # A 9p share of the host directory WORK/shareK (guest.sh fills it),
             # mount tag shareK.
@@ -468,6 +526,19 @@ def qemu(name, work):
         elif d.kind == "input":
             # A keyboard: the host types into it over QMP (qmp-agent.py).
             args += ["-device", f"virtio-keyboard-device,iommu_platform={iommu},id=vdev{k}{d.opts}"]
+        elif d.kind == "scsi":
+            args += ["-drive", f"if=none,id=d{k},file={work}/disk{k}.img,format=raw",
+                     "-device", f"virtio-scsi-device,iommu_platform={iommu},id=vdev{k}{d.opts}",
+                     "-device", f"scsi-hd,drive=d{k},bus=vdev{k}.0"]
+        elif d.kind == "crypto":
+            args += ["-object", f"cryptodev-backend-builtin,id=cd{k}",
+                     "-device", f"virtio-crypto-device,cryptodev=cd{k},iommu_platform={iommu},id=vdev{k}{d.opts}"]
+        elif d.kind == "gpu":
+            # Small: its framebuffer, mapped for as long as it exists, is
+            # 250 KiB, under the largest mapping a pool makes (256 KiB).
+            args += ["-device", f"virtio-gpu-device,xres=320,yres=200,iommu_platform={iommu},id=vdev{k}{d.opts}"]
+        elif d.kind == "balloon":
+            args += ["-device", f"virtio-balloon-device,iommu_platform={iommu},id=vdev{k}{d.opts}"]
         elif d.kind == "console":
             # A virtio-serial port on FIFOs WORK/conK.in (host to guest) and
             # WORK/conK.out (guest to host), which guest.sh feeds and drains.
@@ -483,6 +554,8 @@ def qemu(name, work):
             args += ["-netdev", f"hubport,id=pn{k},hubid=0"]
         if p.kind == "9p":
             args += ["-fsdev", f"local,id=pfs{k},path={work}/pshare{k},security_model=none"]
+        if p.kind == "crypto":
+            args += ["-object", f"cryptodev-backend-builtin,id=pcd{k}"]
         if p.hotplug:
             args += ["-device", f"pcie-root-port,id=hp{k},bus=pcie.0,chassis={k + 1},addr=0x{p.slot:x}"]
         elif p.behind:
@@ -500,7 +573,8 @@ def pci_device(p, k):
     """QEMU's -device (or device_add) argument for PCI device `p`, the k-th."""
     driver = {"blk": f"virtio-blk-pci,drive=p{k}", "rng": "virtio-rng-pci",
               "net": f"virtio-net-pci,netdev=pn{k},romfile=", "input": "virtio-keyboard-pci",
-              "9p": f"virtio-9p-pci,fsdev=pfs{k},mount_tag=pshare{k}"}.get(p.kind)
+              "9p": f"virtio-9p-pci,fsdev=pfs{k},mount_tag=pshare{k}",
+              "crypto": f"virtio-crypto-pci,cryptodev=pcd{k}"}.get(p.kind)
     if driver is None:
         raise SystemExit(f"unknown PCI device kind {p.kind}")
     bus = (f",bus=hp{k}" if p.hotplug else f",bus=dn{k}" if p.behind == "switch"
@@ -515,24 +589,37 @@ def hotplug(name):
                    for k, p in enumerate(variant(name).get("pci", [])) if p.hotplug)
 
 
+# Device types the module refuses behind a region whatever they negotiate
+# (rust/virtio.rs): they reach memory outside the DMA API.
+REFUSED_KINDS = ("balloon",)
+
+
 def virtqueues(name):
     """The devices whose queues must lie in their region, as QEMU reports
     them (qmp-agent.py): one line each, QOM_PATH WHAT REGION BASE SIZE, and
     `hotplug` for a device the guest has the host add (if it did); and each
     device with no region, as QOM_PATH WHAT - BASE+SIZE,... - control, whose
-    queues must lie outside every region.
+    queues must lie outside every region; and each device of a type the
+    module refuses behind a region, as QOM_PATH WHAT REGION BASE SIZE
+    refused, which must have no queue set up.
     Those are the devices behind a claimed region that work through it:
     ACCESS_PLATFORM offered, dma-coherent, no IOMMU in front."""
     v = variant(name)
     good = {r.name: r for r in v["regions"] if r.compatible == "restricted-dma-region" and not r.reject}
     lines = []
     for k, (d, t) in enumerate(zip(v["devices"], transports(v))):
-        # (Not vhost-user devices: asking QEMU about their queues makes it
-        # fetch the ring base from the backend, which stops the ring.)
-        if d.kind not in ("empty", "vublk") and d.region in good and d.iommu and d.coherent:
+        # (Not vhost-user-blk devices: asking QEMU about their queues makes
+        # it fetch the ring base from the backend, which stops the ring. A
+        # vsock is listed: vsock.sh asks once, as its last word, with
+        # "virtqueues-final", which qmp-agent.py lets stop it.)
+        if d.kind in REFUSED_KINDS and d.region in good:
+            # Refused before its driver ran: QEMU must find no queue set up.
+            r = good[d.region]
+            lines.append(f"/machine/peripheral/vdev{k} {t:x}.virtio_mmio {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x} refused")
+        elif d.kind not in ("empty", "vublk") and d.region in good and d.iommu and d.coherent:
             r = good[d.region]
             lines.append(f"/machine/peripheral/vdev{k} {t:x}.virtio_mmio {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x}")
-        elif d.kind not in ("empty", "vublk") and d.region is None and not d.held and good:
+        elif d.kind not in ("empty", "vublk") and d.region is None and good:
             # The control: a device with no region, whose rings QEMU must find
             # outside every region (BASE+SIZE,...), so that the check can fail.
             spans = ",".join(f"0x{g.reg[0]:x}+0x{g.reg[1]:x}" for g in good.values())
@@ -577,6 +664,9 @@ def expect(name):
                                             the same, added while the guest runs
                                             behind the root port at BDF PORT when
                                             the guest prints "rdma-host: hotplug ID"
+         vsock TRANSPORT CID PORT NAME      a vsock device: the guest's CID, the
+                                            host port of the host's peer, the
+                                            name of its files (NAME.sums.to-guest)
          machine MACHINE                    QEMU's -M
          reload-rounds N                    reload.sh's rounds (default 20)
     """
@@ -611,6 +701,9 @@ def expect(name):
             lines.append(f"pcibehind {p.behind} {what}")
         else:
             lines.append(f"pcidevice {what}")
+    for line in vsocks(name).splitlines():
+        vs, cid, port, _region, t = line.split()
+        lines.append(f"vsock {t} {cid} {port} {vs}")
     lines.append(f"machine {machine(name)}")
     if v.get("reload_rounds"):
         lines.append(f"reload-rounds {v['reload_rounds']}")
@@ -649,7 +742,7 @@ def schema_cases(base_dts, outdir):
 
 def disks(name):
     v = variant(name)
-    return ([f"disk{k}.img" for k, d in enumerate(v["devices"]) if d.kind in ("blk", "vublk")] +
+    return ([f"disk{k}.img" for k, d in enumerate(v["devices"]) if d.kind in ("blk", "vublk", "scsi")] +
             [f"pcidisk{k}.img" for k, p in enumerate(v.get("pci", [])) if p.kind == "blk"])
 
 
@@ -684,6 +777,33 @@ def shares(name):
             [f"pshare{k}" for k, p in enumerate(v.get("pci", [])) if p.kind == "9p"])
 
 
+# The guest's vsock context id (the backend's --guest-cid), and the host
+# port where the host's peer (vsock-peer.py) takes the guest's streams.
+VSOCK_CID = 3
+VSOCK_PORT = 1234
+
+
+def vsocks(name):
+    """The vhost-user-vsock devices, whose backend (vhost-device-vsock) and
+    host peer (vsock-peer.py) guest.sh starts before QEMU, one line each:
+        NAME CID PORT REGION|- TRANSPORT
+    The backend's vhost-user socket is WORK/NAME.sock, where host programs
+    reach the guest WORK/NAME.vsock, the peer listens on host port PORT,
+    and its files are in WORK/NAME/."""
+    v = variant(name)
+    return "".join(f"vs{k} {VSOCK_CID} {VSOCK_PORT} {d.region or '-'} {t:x}.virtio_mmio\n"
+                   for k, (d, t) in enumerate(zip(v["devices"], transports(v))) if d.kind == "vsock")
+
+
+def screens(name):
+    """The gpus whose screens the host dumps when the guest asks
+    (qmp-agent.py) and compares (check.sh): one line each, QEMU_ID TRANSPORT
+    REGION|-."""
+    v = variant(name)
+    return "".join(f"vdev{k} {t:x}.virtio_mmio {d.region or '-'}\n"
+                   for k, (d, t) in enumerate(zip(v["devices"], transports(v))) if d.kind == "gpu")
+
+
 def schema_rejects(name):
     """The nodes of a guest's DT the binding must reject, one a line."""
     return "".join(f"/reserved-memory/{r.name}\n" for r in variant(name)["regions"] if not r.schema_ok)
@@ -701,6 +821,8 @@ def write(name, work, base_dts):
         "virtqueues": virtqueues(name),
         "hotplug": hotplug(name),
         "backends": backends(name),
+        "screens": screens(name),
+        "vsocks": vsocks(name),
     }
     for f, text in files.items():
         with open(os.path.join(work, f), "w") as out:

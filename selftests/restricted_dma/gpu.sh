@@ -1,0 +1,70 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Virtio-gpu behind the window. The driver maps each object's pages once
+# (dma_map_sgtable: its framebuffer, for as long as it exists) and, before
+# each transfer to the host, syncs them for the device: a missed sync shows
+# as a stale picture, not as an error. A gpu behind a region (held from
+# probing at boot, bound once restricted_dma is there) and a control gpu
+# with no region, each drawn with a pattern of its own through the DRM
+# fbdev emulation and flushed with a full update (fbdraw.c); the host takes
+# QEMU's screendump of each and compares it pixel for pixel with the
+# pattern (check.sh, with a control pattern that must not match), and
+# checks where QEMU finds each gpu's rings and every descriptor.
+#
+# fbdraw.c maps the framebuffer and writes it, as programs that draw on
+# fbdev do; the emulation's deferred I/O flushes the pages written a few
+# jiffies later. Drawn with write() instead, the screen behind a bounce
+# pool stayed black in 6.12 (behind mainline's restricted-dma-pool as
+# behind ours), while the control showed the pattern: seen, not explained.
+. ./ktap_helpers.sh
+. ./lib.sh
+
+ktap_print_header
+ktap_set_plan 5
+set -- $(expect device | awk '$1 == "gpu" && $3 != "-" { print $2, $3; exit }')
+gpu=$1 R=$2
+ctl=$(expect device | awk '$1 == "gpu" && $3 == "-" { print $2; exit }')
+
+# The framebuffer device (/dev/fbN) of the gpu on transport $1 (virtio_gpu
+# makes it the transport's).
+fb_of() {
+	f=$(ls -d "/sys/bus/platform/devices/$1"/graphics/fb* 2>/dev/null | head -n 1)
+	[ -n "$f" ] && echo "/dev/${f##*/}"
+}
+# draw TRANSPORT SEED: draws the pattern of SEED on its screen; the host
+# dumps it.
+draw() {
+	f=$(fb_of "$1") && ./fbdraw "$f" "$2" > /tmp/fbdraw.log 2>&1
+	rc=$?
+	ktap_print_msg "$1: $(cat /tmp/fbdraw.log)"
+	# (QEMU takes the transfer and the flush from its control queue.)
+	sleep 1
+	ask_host screendump "$1" "$2"
+	sleep 2
+	return $rc
+}
+
+load
+bind_held "$ctl"
+ctl_fb=$(wait_for fb_of "$ctl" > /dev/null && fb_of "$ctl")
+idle=$(counter io_tlb_used "$R")
+bind_held "$gpu"
+gpu_fb=$(wait_for fb_of "$gpu" > /dev/null && fb_of "$gpu")
+ktap_print_msg "$gpu ($gpu_fb) behind $R, $ctl ($ctl_fb) behind none"
+result "$gpu is restricted to $R with a framebuffer, $ctl to none" \
+	eval '[ -n "$gpu_fb" ] && serves "$R" "$gpu" && not grep -qx "$ctl" "$DBG/$R/devices"'
+up=$(( $(counter io_tlb_used "$R") - idle ))
+to0=$(counter bytes_to_device "$R")
+result "the pattern of seed 1 drawn on $gpu_fb" draw "$gpu" 1
+to=$(( $(counter bytes_to_device "$R") - to0 ))
+ktap_print_msg "$R copied $to bytes to the device for the drawing"
+# 320 x 200 pixels of 4 bytes: the framebuffer's pages, synced for the
+# device before the transfer.
+result "...went to the device through $R's pool (the framebuffer synced for the device)" [ "$to" -ge 256000 ]
+result "the pattern of seed 2 drawn on the control $ctl_fb" draw "$ctl" 2
+result "...and none of it through $R" [ "$(counter bytes_to_device "$R")" -eq "$(( to0 + to ))" ]
+# Sizing (README.md): $R serves this gpu alone.
+ktap_print_msg "sizing: a virtio-gpu of 320x200 keeps $up slots (2 KiB) of $R mapped once up (its framebuffer among them), at most $(( $(counter io_tlb_used_hiwater "$R") - idle ))"
+ask_host virtqueues
+sleep 3
+ktap_finished
