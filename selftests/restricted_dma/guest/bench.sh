@@ -4,14 +4,23 @@
 # region, a mainline restricted-dma-pool of the same size, and direct DMA,
 # each with an empty transport (for the kernel's dma_map_benchmark) and a
 # virtio-blk; and a fourth for virtio-blk alone, a virtio-blk-pci through our
-# region (its host bridge names it). Prints one "bench:" line per run for the
-# host to collect; runs of one measure are interleaved across the paths, so
-# that a slow moment of this shared machine falls on all of them.
+# region (its host bridge names it); and for each of the three, a pair of
+# virtio-net NICs alone on a QEMU hub. Prints one "bench:" line per run for
+# the host to collect; runs of one measure are interleaved across the paths,
+# so that a slow moment of this shared machine falls on all of them.
+# `rdma.bench=PART,...` on the kernel command line (harness/guest.sh passes
+# $RDMA_APPEND there) runs only those parts: map, blk, net (all by default).
 . ./lib.sh
 load
 SECS=${SECS:-1}
 RUNS=${RUNS:-5}
 VCPUS=$(nproc)
+PARTS=$(sed -n 's/.*rdma\.bench=\([a-z,]*\).*/\1/p' /proc/cmdline)
+part() {
+	case ",${PARTS:-map,blk,net}," in *",$1,"*) return 0 ;; esac
+	return 1
+}
+part map || RUNS=0
 
 # The transport and the blk device of each path, by the region they name.
 path_of() { # REGION-PATTERN -> "EMPTY-TRANSPORT BLK-TRANSPORT"
@@ -90,6 +99,7 @@ fi
 # 2. virtio-blk throughput, one disk per path (RUNS_BLK rounds of 2 s runs);
 # not under -icount, where time is instructions.
 [ "${ICOUNT:-0}" = 1 ] && RUNS_BLK=0
+part blk || RUNS_BLK=0
 r=1
 while [ $r -le "${RUNS_BLK:-3}" ]; do
 	for pat in seq rand; do
@@ -105,4 +115,61 @@ while [ $r -le "${RUNS_BLK:-3}" ]; do
 	done
 	r=$((r + 1))
 done
+
+# 3. virtio-net throughput: for each path, rawframe floods raw frames from
+# one NIC of its pair to the other for NET_SECS s and counts those that
+# arrive intact (RUNS_NET rounds; MTU 1500 and 9000: frames of 1514 and
+# 9014 B). Not under -icount.
+[ "${ICOUNT:-0}" = 1 ] && RUNS_NET=0
+part net || RUNS_NET=0
+NET_SECS=${NET_SECS:-2}
+nic_region() { # PATH -> the region its NICs name (- for none)
+	case $1 in
+	restricted_dma) pat='^restricted@' ;;
+	restricted-dma-pool) pat='^restricted-pool@' ;;
+	*) pat='^-$' ;;
+	esac
+	expect device | awk -v p="$pat" '$1 == "net" && $3 ~ p { print $3; exit }'
+}
+iface_of() { # TRANSPORT -> its network interface
+	n=$(ls /sys/bus/platform/devices/"$1"/virtio*/net 2>/dev/null | head -n 1)
+	[ -n "$n" ] && echo "$n"
+}
+nics_of() { case $1 in restricted_dma) echo "$ours_n" ;; restricted-dma-pool) echo "$main_n" ;; *) echo "$direct_n" ;; esac; }
+pair_of() { # PATH -> "OUT IN": the interfaces of its two NICs
+	for t in $(expect device | awk -v g="$(nic_region "$1")" '$1 == "net" && $3 == g { print $2 }'); do
+		wait_for iface_of "$t" > /dev/null && iface_of "$t"
+	done | tr '\n' ' '
+}
+if [ "${RUNS_NET:-5}" -gt 0 ]; then
+	ours_n=$(pair_of restricted_dma) main_n=$(pair_of restricted-dma-pool) direct_n=$(pair_of direct)
+	for p in $PATHS; do
+		set -- $(nics_of "$p")
+		[ $# = 2 ] || echo "bench: no interface for $p (the NICs behind $(nic_region "$p"): $*)"
+	done
+fi
+r=1
+while [ $r -le "${RUNS_NET:-5}" ]; do
+	for size in 1514 9014; do
+		for p in $PATHS; do
+			set -- $(nics_of "$p")
+			out=$(./rawframe flood "$1" "$2" "$size" "$NET_SECS" 2> /tmp/rawframe.err)
+			rc=$?
+			echo "bench: net path=$p vcpus=$VCPUS size=$size run=$r status=$rc ${out:-fps=nan mbps=nan}"
+			[ $rc = 0 ] || sed "s/^/rawframe: $p $size B: /" /tmp/rawframe.err
+		done
+	done
+	r=$((r + 1))
+done
+# What the NICs' regions kept mapped at most, of their slots: were they large
+# enough? (Ours and mainline's name their counters alike.)
+if [ "${RUNS_NET:-5}" -gt 0 ]; then
+	for p in restricted_dma restricted-dma-pool; do
+		g=$(nic_region "$p")
+		d=$DBG/$g
+		[ -d "$d" ] || d=/sys/kernel/debug/swiotlb/$g
+		[ -d "$d" ] || d=/sys/kernel/debug/$g
+		echo "bench: netpool path=$p vcpus=$VCPUS region=$g slots_hiwater=$(cat "$d/io_tlb_used_hiwater" 2>/dev/null || echo nan) slots=$(cat "$d/io_tlb_nslabs" 2>/dev/null || echo nan)"
+	done
+fi
 echo "bench: done vcpus=$VCPUS"

@@ -5,7 +5,7 @@
 Usage: bench-report.py RAW_DIR OUT_DIR BENCHMARKS_MD
 
 RAW_DIR holds core.txt (cargo bench on the host), guest-N.txt (the guest
-with N vCPUs), info.txt (machine, kernel, QEMU), and the instruction counts
+with N vCPUs: dma_map_benchmark, virtio-blk and virtio-net runs), info.txt (machine, kernel, QEMU), and the instruction counts
 of harness/icount.sh: icount.txt (the guest under -icount), icount-memcpy.txt
 (one copy alone, in that guest) and icount-core.txt (the pool core on the
 host, under callgrind). Every figure is a median
@@ -96,7 +96,8 @@ def main(raw, outdir, md_path):
     # Every raw number, one CSV.
     cols = ["kind", "vcpus", "path", "threads", "granule", "dir", "pattern", "op", "bs", "run",
             "map_us", "unmap_us", "mbps", "cpu_s_per_mb", "size", "ns_per_op", "ops_per_s",
-            "bounce_ns", "memcpy_ns", "ratio", "per_slot"]
+            "bounce_ns", "memcpy_ns", "ratio", "per_slot",
+            "fps", "sent", "received", "lost", "bad", "reordered", "status", "region", "slots_hiwater", "slots"]
     with open(os.path.join(outdir, "results.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
@@ -105,6 +106,8 @@ def main(raw, outdir, md_path):
 
     maps = [r for r in guest if r["kind"] == "map"]
     blks = [r for r in guest if r["kind"] == "blk"]
+    nets = [r for r in guest if r["kind"] == "net"]
+    netpools = [r for r in guest if r["kind"] == "netpool"]
     vcpus = sorted({r["vcpus"] for r in maps})
 
     def cell(v, p, t, g, d):
@@ -251,6 +254,57 @@ def main(raw, outdir, md_path):
         md.append("")
         md.append(f"![virtio-blk throughput, {v} vCPUs](selftests/restricted_dma/bench/throughput-{v}.png)\n")
 
+    # virtio-net: a run counts if rawframe said all its frames came intact
+    # (status 0); a failed run is left out of the medians and ratios, and
+    # the row says how many failed.
+    ok = lambda r: r.get("status") == 0
+    net_sizes = sorted({r["size"] for r in nets})
+    net_vcpus = sorted({r["vcpus"] for r in nets})
+
+    def net_runs(v, p, size):
+        return sorted((r for r in nets if (r["vcpus"], r["path"], r["size"]) == (v, p, size)), key=lambda r: r["run"])
+
+    def net_ratio(v, size, a, b):
+        """Per-run ratios of frames/s, path a / path b, over runs both passed."""
+        rb = {r["run"]: r for r in net_runs(v, b, size) if ok(r)}
+        return [x["fps"] / rb[x["run"]]["fps"] for x in net_runs(v, a, size)
+                if ok(x) and x["run"] in rb and rb[x["run"]]["fps"] > 0]
+
+    for v in net_vcpus:
+        md.append(f"## virtio-net, {v} vCPUs (raw frames from one NIC to another)\n")
+        md.append("Each path's two NICs (virtio-mmio, mergeable receive buffers; the driver frees what it sent as it "
+                  "sends, `virtio_net.napi_tx=0`: with tx NAPI most runs waited a guest tick for their completions) "
+                  "sit alone on a QEMU hub of their own. "
+                  "rawframe (AF_PACKET) sends frames from one as fast as it can for a fixed time while the other "
+                  "receives; a frame counts only if it arrives intact (length, header, sequence number, a payload "
+                  "pattern of that number). Frames/s and MB/s run from the first send to the last intact arrival; "
+                  "MB/s counts whole frames, Ethernet header included. Lost: frames sent that never arrived (the "
+                  "sender is not paced: queues overflow), median share of those sent.\n")
+        pools = [r for r in netpools if r["vcpus"] == v]
+        if pools:
+            md.append("The most slots of 2 KiB each NIC pair's region held at once in this boot: " +
+                      "; ".join(f"{r['path']} ({r.get('region', '?')}) {r.get('slots_hiwater', 'n/a')} of {r.get('slots', 'n/a')}"
+                                for r in pools) + ".\n")
+        md.append("| frame | path | frames/s | MB/s | ratio to mainline | ratio to direct | lost | CPU s per MB |")
+        md.append("|---|---|---|---|---|---|---|---|")
+        for size in net_sizes:
+            for p in PATHS:
+                rs = net_runs(v, p, size)
+                if not rs:
+                    continue
+                good = [r for r in rs if ok(r)]
+                fp, fs = med([r["fps"] for r in good]), spread([r["fps"] for r in good])
+                mb, ms = med([r["mbps"] for r in good]), spread([r["mbps"] for r in good])
+                rm = med(net_ratio(v, size, p, PATHS[1])) if p != PATHS[1] else 1.0
+                rd = med(net_ratio(v, size, p, PATHS[2])) if p != PATHS[2] else 1.0
+                lost = med([100.0 * r["lost"] / r["sent"] for r in good if r.get("sent")])
+                cpu = med([r["cpu_s_per_mb"] for r in good])
+                failed = f" **{len(rs) - len(good)} of {len(rs)} runs failed**" if len(good) < len(rs) else ""
+                md.append(f"| {size} B (MTU {size - 14}) | {p} | {fmt(fp, 0)} ({fmt(fs[0], 0)}..{fmt(fs[1], 0)}){failed} | "
+                          f"{fmt(mb)} ({fmt(ms[0])}..{fmt(ms[1])}) | {fmt(rm)} | {fmt(rd)} | {fmt(lost, 1)} % | {fmt(cpu, 4)} |")
+        md.append("")
+        md.append(f"![virtio-net throughput, {v} vCPUs](selftests/restricted_dma/bench/net-{v}.png)\n")
+
     if counts:
         ig, imc, icore = counts
         md.append("## Instructions per map and unmap (exact, under -icount)\n")
@@ -360,6 +414,19 @@ def main(raw, outdir, md_path):
         ax.legend()
         fig.tight_layout()
         fig.savefig(os.path.join(outdir, f"throughput-{v}.png"), dpi=100)
+        plt.close(fig)
+    for v in net_vcpus:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        width = 0.8 / len(PATHS)
+        for k, p in enumerate(PATHS):
+            ys = [med([r["mbps"] for r in net_runs(v, p, size) if ok(r)]) for size in net_sizes]
+            ax.bar([i + (k - (len(PATHS) - 1) / 2) * width for i in range(len(net_sizes))], ys, width, label=p)
+        ax.set_xticks(range(len(net_sizes)))
+        ax.set_xticklabels([f"{size} B frames" for size in net_sizes])
+        ax.set(ylabel="MB/s received intact (median)", title=f"virtio-net, raw frames NIC to NIC, {v} vCPUs")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, f"net-{v}.png"), dpi=100)
         plt.close(fig)
 
 

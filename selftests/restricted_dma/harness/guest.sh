@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Boots the test guest: guest.sh demo | guest.sh check VARIANT | guest.sh bench bench
-# (RDMA_SMP: its vCPUs, 2 by default)
+# (RDMA_SMP: its vCPUs, 2 by default; RDMA_APPEND: more for the kernel's
+# command line, such as rdma.bench=net to run only that part of the bench)
 # Builds what it needs (initramfs, the variant's DTB) into $RDMA_CACHE/guest.
 # A guest that does not power off within its time limit is killed with a
 # message, and counts as a failure.
@@ -149,7 +150,7 @@ start=$(date +%s)
 set +e
 timeout --foreground -k 5 "$timeout_s" "${qemu[@]}" \
   -kernel "$RDMA_IMAGE" -initrd "$work/initrd.gz" -dtb "$work/guest.dtb" \
-  -append "console=ttyAMA0 loglevel=$loglevel rdma.mode=$mode rdma.flavour=$RDMA_FLAVOUR $extra" \
+  -append "console=ttyAMA0 loglevel=$loglevel rdma.mode=$mode rdma.flavour=$RDMA_FLAVOUR $extra ${RDMA_APPEND:-}" \
   -qmp "unix:$work/qmp.sock,server=on,wait=off" \
   "${devs[@]}" </dev/null 2>&1 | tee "$work/console.log" | { [ "$mode" = demo ] && cat || cat >/dev/null; }
 rc=${PIPESTATUS[0]}

@@ -195,6 +195,12 @@ GPUR = Region("restricted@56000000", reg=(0x56000000, 8 * MiB))
 VSOCKR = Region("restricted@5e000000", reg=(0x5E000000, 16 * MiB))
 # Mainline's built-in pool, for the benchmark's comparison.
 MAINLINE = Region("restricted-pool@58000000", reg=(0x58000000, 4 * MiB), compatible="restricted-dma-pool")
+# The benchmark's NIC pairs, ours and mainline's, on regions of their own of
+# one size: two NICs with mergeable receive buffers keep about 4 MiB mapped
+# once up (README.md, "Sizing a region"), and a flood keeps more in flight
+# (7,481 slots, 14.6 MiB, at most in one boot with 4 vCPUs).
+NET_OURS = Region("restricted@60000000", reg=(0x60000000, 32 * MiB))
+NET_MAINLINE = Region("restricted-pool@64000000", reg=(0x64000000, 32 * MiB), compatible="restricted-dma-pool")
 
 # The kselftests every variant runs unless it says otherwise.
 ALL_TESTS = ["region.sh", "firstprobe.sh", "bounce.sh", "benchmark.sh", "reload.sh", "unload.sh"]
@@ -412,13 +418,24 @@ VARIANTS = {
 # Only for `make bench`: our pool, mainline's restricted-dma-pool of the
 # same size and direct DMA, each with an empty transport for
 # dma_map_benchmark and a virtio-blk, in one guest; and a virtio-blk-pci
-# behind the host bridge, which names our region too (the PCI path).
+# behind the host bridge, which names our region too (the PCI path); and a
+# pair of virtio-net NICs (mergeable receive buffers, QEMU's default) for
+# each of the three paths, each pair alone on a QEMU hub of its own, ours
+# and mainline's on regions of their own of one size.
 BENCH = dict(
-    regions=[GOOD, MAINLINE],
+    regions=[GOOD, MAINLINE, NET_OURS, NET_MAINLINE],
     devices=[Device("empty", GOOD.name), Device("empty", MAINLINE.name), Device("empty"),
-             Device("blk", GOOD.name), Device("blk", MAINLINE.name), Device("blk")],
+             Device("blk", GOOD.name), Device("blk", MAINLINE.name), Device("blk"),
+             Device("net", NET_OURS.name, hub=1), Device("net", NET_OURS.name, hub=1),
+             Device("net", NET_MAINLINE.name, hub=2), Device("net", NET_MAINLINE.name, hub=2),
+             Device("net", hub=3), Device("net", hub=3)],
     pci_region=GOOD.name,
     pci=[PciDevice("blk", 3)],
+    # virtio-net frees what it sent as it sends (no tx NAPI): with tx NAPI,
+    # under TCG on 2 vCPUs, most runs' sender waited a guest tick (4 ms) for
+    # its completions, and runs of one path varied from 250 to 28,000
+    # frames/s, swamping the paths' differences; without it, by about 15%.
+    cmdline="virtio_net.napi_tx=0",
     tests=[],
 )
 
