@@ -15,7 +15,7 @@
 # a bounce pool each copy is a bounce buffer of its own, and the device
 # writes only one of them: cbc(aes)'s self-test with a destination split in
 # two ("two even aligned splits") comes back wrong behind mainline's pool,
-# and (in most runs) behind ours. So the test reports what the self-tests
+# and behind ours the same way. So the test reports what the self-tests
 # say through each pool alone (a SKIP: a driver's bug, not asserted), and
 # asserts that they pass with direct DMA; then it runs AF_ALG round trips
 # (afalg.c) in one-page requests, one scatterlist entry each way, on a
@@ -58,9 +58,7 @@ idle_algs() {
 # debug kernel's extra tests: many seconds): it waits up to 120 s for them
 # to be idle, and does not unbind while they are not.
 only() {
-	i=0
-	while ! idle_algs && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-	idle_algs || { ktap_print_msg "busy still after 120 s: $(algs | tr '\n' ' ')"; return 1; }
+	wait_up_to 120 idle_algs || { ktap_print_msg "busy still after 120 s: $(algs | tr '\n' ' ')"; return 1; }
 	for v in "$DRV"/virtio*; do
 		[ -e "$v" ] && echo "${v##*/}" > "$DRV/unbind"
 	done

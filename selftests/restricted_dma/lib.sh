@@ -131,13 +131,7 @@ no_blk() {
 
 # Waits (up to 10 s) for the block device behind TRANSPORT; prints it.
 wait_blk() {
-	i=0
-	while [ $i -lt 100 ]; do
-		blk_of "$1" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
+	wait_up_to 10 blk_of "$1"
 }
 
 # The transport of the first device of KIND (blk, rng, console, empty).
@@ -228,8 +222,15 @@ serves() {
 
 # Waits up to 5 s for COMMAND... to succeed.
 wait_for() {
-	i=0
-	while [ $i -lt 50 ]; do
+	wait_up_to 5 "$@"
+}
+
+# wait_up_to SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds
+# (its output is what it printed then), for up to SECONDS.
+wait_up_to() {
+	_wait_n=$(($1 * 10)) i=0
+	shift
+	while [ $i -lt $_wait_n ]; do
 		"$@" && return 0
 		sleep 0.1
 		i=$((i + 1))

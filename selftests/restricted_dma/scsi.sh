@@ -29,16 +29,6 @@ sd_of() {
 	done
 	return 1
 }
-# Waits up to 20 s (the SCSI scan of a new host) for the disk below $1.
-wait_sd() {
-	i=0
-	while [ $i -lt 200 ]; do
-		sd_of "$1" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
 # roundtrips DISK SEED: O_DIRECT writes read back intact, page-aligned and
 # not, 512 B to 1 MiB, at offsets across the disk.
 roundtrips() {
@@ -53,7 +43,8 @@ roundtrips() {
 load
 idle=$(counter io_tlb_used "$R")
 bind_held "$hba"
-disk=$(wait_sd "$hba")
+# (Up to 20 s: the SCSI scan of a new host.)
+disk=$(wait_up_to 20 sd_of "$hba")
 cdisk=$(sd_of "$ctl")
 ktap_print_msg "$hba ($disk) behind $R, $ctl ($cdisk) behind none"
 result "$hba is restricted to $R, $ctl to none" \

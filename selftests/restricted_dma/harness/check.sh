@@ -126,6 +126,40 @@ spans_vs() {
   }
 }
 
+# sums_vs_host WORKDIR KIND NAME WHAT FILES: two KTAP cases (numbered from
+# $k + 1; k is left at the second) for the files the guest wrote to the
+# host in WORKDIR/NAME: one to-host.N for each from-host.N the host gave
+# it, each against the sum the guest printed ("rdma-host: KIND-sum NAME
+# FILE SHA256"); and the control, to-host.control against the sum the
+# guest printed of other bytes ("KIND-control"), which must not match.
+sums_vs_host() {
+  local w=$1 kind=$2 name=$3 what=$4 files=$5 sums want bad f control rc=0
+  k=$((k + 1))
+  sums=$(tr -d '\r' < "$w/console.log" | awk -v t="$name" -v c="$kind-sum" '$1 == "rdma-host:" && $2 == c && $3 == t { print $5 "  " $4 }')
+  want=$(cd "$w/$name" && ls from-host.* 2>/dev/null | sed 's/^from-host/to-host/')
+  bad=
+  for f in $want; do
+    echo "$sums" | grep -q "  $f\$" || bad="$bad $f (no sum)"
+  done
+  bad="$bad$(cd "$w/$name" && echo "$sums" | grep . | sha256sum -c 2>/dev/null | grep -v ': OK$' | tr '\n' ' ')"
+  if [ -n "$want" ] && [ -z "${bad// /}" ]; then
+    echo "ok $k $what: the $(echo "$want" | wc -w) $files are on the host's disk, intact"
+  else
+    echo "not ok $k $what: differing or missing:${bad:- nothing expected}"
+    rc=1
+  fi
+  k=$((k + 1))
+  control=$(tr -d '\r' < "$w/console.log" | awk -v t="$name" -v c="$kind-control" '$1 == "rdma-host:" && $2 == c && $3 == t { print $5 "  " $4; exit }')
+  if [ -n "$control" ] && [ -s "$w/$name/to-host.control" ] &&
+     ! (cd "$w/$name" && echo "$control" | sha256sum -c --status 2>/dev/null); then
+    echo "ok $k $what, control: a file against the sum of other bytes does not match"
+  else
+    echo "not ok $k $what, control: ${control:+the sum of other bytes matched, or no file}${control:-no control file}"
+    rc=1
+  fi
+  return $rc
+}
+
 # ktap_of_host_view FLAVOUR VARIANT: what the host checks of a guest that
 # ran: what it sent over virtio-console, where QEMU finds the rings.
 ktap_of_host_view() {
@@ -211,66 +245,19 @@ ktap_of_host_view() {
       fail=1
     fi
   done < <([ -s "$w/virtqueues.txt" ] && cat "$w/virtqueues")
-  # The 9p shares: each file the guest wrote, on the host's disk, against
-  # the sum the guest printed for it ("rdma-host: 9p-sum TAG FILE SHA256"):
-  # one to-host.N for each from-host.N the host gave it. The control, a
-  # file whose printed sum is of other bytes ("9p-control"), must not match.
-  local share sums bad_files want control
+  # The 9p shares and the vsock streams: each file the guest wrote to the
+  # host (on a share, or through the host's peer, vsock-peer.py) against
+  # the sum the guest printed for it; and a control file whose printed sum
+  # is of other bytes, which must not match (sums_vs_host).
+  local share vs
   for share in $(cat "$w/shares" 2>/dev/null); do
-    k=$((k + 1))
-    sums=$(tr -d '\r' < "$w/console.log" | awk -v t="$share" '$1 == "rdma-host:" && $2 == "9p-sum" && $3 == t { print $5 "  " $4 }')
-    want=$(cd "$w/$share" && ls from-host.* 2>/dev/null | sed 's/^from-host/to-host/')
-    bad_files=
-    for f in $want; do
-      echo "$sums" | grep -q "  $f\$" || bad_files="$bad_files $f (no sum)"
-    done
-    bad_files="$bad_files$(cd "$w/$share" && echo "$sums" | grep . | sha256sum -c 2>/dev/null | grep -v ': OK$' | tr '\n' ' ')"
-    if [ -n "$want" ] && [ -z "${bad_files// /}" ]; then
-      echo "ok $k 9p share $share: the $(echo "$want" | wc -w) files the guest wrote are on the host's disk, intact"
-    else
-      echo "not ok $k 9p share $share: differing or missing:${bad_files:- no file expected}"
-      fail=1
-    fi
-    k=$((k + 1))
-    control=$(tr -d '\r' < "$w/console.log" | awk -v t="$share" '$1 == "rdma-host:" && $2 == "9p-control" && $3 == t { print $5 "  " $4; exit }')
-    if [ -n "$control" ] && ! (cd "$w/$share" && echo "$control" | sha256sum -c --status 2>/dev/null); then
-      echo "ok $k 9p share $share, control: a file against the sum of other bytes does not match"
-    else
-      echo "not ok $k 9p share $share, control: ${control:+the sum of other bytes matched}${control:-no control file}"
-      fail=1
-    fi
+    sums_vs_host "$w" 9p "$share" "9p share $share" "files the guest wrote" || fail=1
   done
-  # The vsock streams (vsock.sh): each file the host's peer
-  # (vsock-peer.py) saved from the guest, against the sum the guest printed
-  # for it ("rdma-host: vsock-sum NAME FILE SHA256"): one to-host.N for each
-  # from-host.N the host sent. The control, a stream whose printed sum is of
-  # other bytes ("vsock-control"), must not match.
-  local vs
   for vs in $(cut -d' ' -f1 "$w/vsocks" 2>/dev/null); do
-    k=$((k + 1))
-    sums=$(tr -d '\r' < "$w/console.log" | awk -v t="$vs" '$1 == "rdma-host:" && $2 == "vsock-sum" && $3 == t { print $5 "  " $4 }')
-    want=$(cd "$w/$vs" && ls from-host.* 2>/dev/null | sed 's/^from-host/to-host/')
-    bad_files=
-    for f in $want; do
-      echo "$sums" | grep -q "  $f\$" || bad_files="$bad_files $f (no sum)"
-    done
-    bad_files="$bad_files$(cd "$w/$vs" && echo "$sums" | grep . | sha256sum -c 2>/dev/null | grep -v ': OK$' | tr '\n' ' ')"
-    if [ -n "$want" ] && [ -z "${bad_files// /}" ]; then
-      echo "ok $k vsock $vs: the $(echo "$want" | wc -w) streams the guest sent are on the host's disk, intact"
-    else
-      echo "not ok $k vsock $vs: differing or missing:${bad_files:- no stream expected}"
+    sums_vs_host "$w" vsock "$vs" "vsock $vs" "streams the guest sent" || {
       grep -v '^vsock-peer: \(received\|sent\) ' "$w/$vs.peer.log" 2>/dev/null | head -n 5 | sed 's/^/# /'
       fail=1
-    fi
-    k=$((k + 1))
-    control=$(tr -d '\r' < "$w/console.log" | awk -v t="$vs" '$1 == "rdma-host:" && $2 == "vsock-control" && $3 == t { print $5 "  " $4; exit }')
-    if [ -n "$control" ] && [ -s "$w/$vs/to-host.control" ] &&
-       ! (cd "$w/$vs" && echo "$control" | sha256sum -c --status 2>/dev/null); then
-      echo "ok $k vsock $vs, control: a stream against the sum of other bytes does not match"
-    else
-      echo "not ok $k vsock $vs, control: ${control:+the sum of other bytes matched, or no stream}${control:-no control stream}"
-      fail=1
-    fi
+    }
   done
   # The gpus' screens: QEMU's screendump of each (qmp-agent.py), taken when
   # the guest said it drew the pattern of SEED ("rdma-host: screendump

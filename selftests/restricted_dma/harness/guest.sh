@@ -39,21 +39,11 @@ for c in $consoles; do
   mkfifo "$work/$c.in" "$work/$c.out"
 done
 
-# 9p shares: a host directory each, with files of 1 B to 4 MiB that the
-# guest must read back intact (their sums go to it in its initramfs); the
-# guest writes its own beside them, for check.sh.
-for s in $(cat "$work/shares"); do
-  rm -rf "${work:?}/$s" && mkdir -p "$work/$s"
-  for n in 1 4095 4096 65537 1048576 4194304; do
-    head -c "$n" /dev/urandom > "$work/$s/from-host.$n"
-  done
-  (cd "$work/$s" && sha256sum from-host.*) > "$work/$s.sums.to-guest"
-done
-
-# vsock devices: the same for the host's end of their streams (vsock.sh):
-# files of 1 B to 4 MiB in WORK/NAME that the host sends the guest (their
-# sums go to it in its initramfs); what the guest sends lands beside them.
-for s in $(cut -d' ' -f1 "$work/vsocks" 2>/dev/null); do
+# 9p shares, and the host's ends of vsock streams (vsock.sh): a host
+# directory each, with files of 1 B to 4 MiB that the guest must read back
+# intact (their sums go to it in its initramfs); what the guest writes or
+# sends lands beside them, for check.sh.
+for s in $(cat "$work/shares") $(cut -d' ' -f1 "$work/vsocks" 2>/dev/null); do
   rm -rf "${work:?}/$s" && mkdir -p "$work/$s"
   for n in 1 4095 4096 65537 1048576 4194304; do
     head -c "$n" /dev/urandom > "$work/$s/from-host.$n"
