@@ -571,8 +571,6 @@ def qemu(name, work):
             args += ["-netdev", f"hubport,id=pn{k},hubid=0"]
         if p.kind == "9p":
             args += ["-fsdev", f"local,id=pfs{k},path={work}/pshare{k},security_model=none"]
-        if p.kind == "crypto":
-            args += ["-object", f"cryptodev-backend-builtin,id=pcd{k}"]
         if p.hotplug:
             args += ["-device", f"pcie-root-port,id=hp{k},bus=pcie.0,chassis={k + 1},addr=0x{p.slot:x}"]
         elif p.behind:
@@ -590,8 +588,7 @@ def pci_device(p, k):
     """QEMU's -device (or device_add) argument for PCI device `p`, the k-th."""
     driver = {"blk": f"virtio-blk-pci,drive=p{k}", "rng": "virtio-rng-pci",
               "net": f"virtio-net-pci,netdev=pn{k},romfile=", "input": "virtio-keyboard-pci",
-              "9p": f"virtio-9p-pci,fsdev=pfs{k},mount_tag=pshare{k}",
-              "crypto": f"virtio-crypto-pci,cryptodev=pcd{k}"}.get(p.kind)
+              "9p": f"virtio-9p-pci,fsdev=pfs{k},mount_tag=pshare{k}"}.get(p.kind)
     if driver is None:
         raise SystemExit(f"unknown PCI device kind {p.kind}")
     bus = (f",bus=hp{k}" if p.hotplug else f",bus=dn{k}" if p.behind == "switch"
