@@ -24,13 +24,21 @@ debug) RDMA_FRAGMENTS=("$RDMA_SELFTESTS/config" "$RDMA_SELFTESTS/config.debug") 
 *) echo "RDMA_FLAVOUR must be module, builtin or debug, not '$RDMA_FLAVOUR'" >&2; exit 2 ;;
 esac
 
+# What the tree lacks, carried here and applied in name order when kernel.sh
+# unpacks it (each patch says why): the unpacked tree is the package plus
+# these.
+RDMA_KPATCHES=("$RDMA_SELFTESTS"/kernel-patches/*.patch)
+rdma_kpatches_key() { cat "${RDMA_KPATCHES[@]}" | sha256sum | cut -c1-16; }
+
 # A kernel build tree is keyed by everything it is built from: the kernel
-# package, the flavour and its config fragments, and the toolchain. The
+# package and the patches carried for it, the flavour and its config
+# fragments, and the toolchain. The
 # module's own sources are not part of the key: a change to them is an
 # incremental build of the same tree (the built-in flavour) or of the module.
 rdma_kernel_key() {
   {
     dpkg-query -W -f='${Version}\n' linux-source-6.12 2>/dev/null
+    rdma_kpatches_key
     echo "$RDMA_FLAVOUR"
     cat "${RDMA_FRAGMENTS[@]}"
     /usr/bin/rustc --version 2>/dev/null

@@ -21,11 +21,21 @@ if [ -f "$RDMA_KBUILD/.rdma-built" ] && [ "$RDMA_FLAVOUR" != builtin ]; then
 fi
 [ -f "$RDMA_KSRC_TARBALL" ] || { echo "kernel: $RDMA_KSRC_TARBALL missing: run 'make deps'" >&2; exit 1; }
 
-if ! [ -f "$RDMA_KSRC/.rdma-unpacked" ]; then
+# The unpacked tree records which patches it carries; other patches (a
+# commit that changes them) unpack it afresh. Trees built from the old one
+# have another key and are left alone (the built-in flavour's copies are
+# hard links, which a fresh unpack does not touch).
+if [ "$(cat "$RDMA_KSRC/.rdma-unpacked" 2>/dev/null)" != "$(rdma_kpatches_key)" ]; then
   echo "kernel: unpacking $RDMA_KSRC_TARBALL"
   rm -rf "$RDMA_KSRC" && mkdir -p "$RDMA_KSRC"
   tar -xf "$RDMA_KSRC_TARBALL" -C "$RDMA_KSRC" --strip-components=1
-  touch "$RDMA_KSRC/.rdma-unpacked"
+  for p in "${RDMA_KPATCHES[@]}"; do
+    echo "kernel: applying ${p#"$RDMA_REPO"/}"
+    # git apply, as patch(1) may not be installed; the ceiling keeps it from
+    # taking a repository above the cache for the tree.
+    (cd "$RDMA_KSRC" && GIT_CEILING_DIRECTORIES=$(dirname "$RDMA_KSRC") git apply -p1 "$p") || { echo "kernel: ${p##*/} does not apply to $RDMA_KSRC_TARBALL" >&2; exit 1; }
+  done
+  rdma_kpatches_key > "$RDMA_KSRC/.rdma-unpacked"
 fi
 
 # The built-in tree: the module's sources where an in-tree driver's would be.
