@@ -250,6 +250,38 @@ ktap_of_host_view() {
       echo "not ok $k $what: $bad of $n descriptor spans outside $r${first:+ (first $first)}"
       fail=1
     fi
+    # A NIC of several queue pairs (mqN:S): its first S transmit queues
+    # must hold spans and the others none (netmq.sh sends from vCPUs 0 to
+    # S-1, one queue pair a vCPU). With S = N every pair carried frames; a
+    # NIC with S = 1 is the control, which shows that a queue's spans come
+    # from its frames. virtio-net numbers its queues rx0 tx0 rx1 tx1 ... ctrl.
+    case $plug in mq*)
+      k=$((k + 1))
+      local pairs=${plug%:*} senders=${plug#*:} per q c bad=0 list=
+      pairs=${pairs#mq}
+      if grep -q '^taps off' "$w/expect"; then
+        echo "ok $k $what: transmit queues 0..$((senders - 1)) of $pairs hold spans, the others none # SKIP one queue pair: $(sed -n 's/^taps off //p' "$w/expect")"
+        continue
+      fi
+      per=$(awk -v p="$path" '$0 == "--" { last = cur; cur = ""; next }
+        $1 == "span" && $2 == p { cur = cur $3 "\n" } END { printf "%s", last }' "$w/virtqueues.txt" 2>/dev/null)
+      for q in $(seq 0 $((2 * pairs - 1))); do
+        c=$(echo "$per" | grep -cx "$q")
+        if [ $((q % 2)) -eq 0 ]; then
+          list="$list rx$((q / 2))=$c"
+        else
+          list="$list tx$((q / 2))=$c"
+          if [ $((q / 2)) -lt "$senders" ]; then [ "$c" -gt 0 ] || bad=1; else [ "$c" -eq 0 ] || bad=1; fi
+        fi
+      done
+      if [ "$bad" -eq 0 ]; then
+        echo "ok $k $what: transmit queues 0..$((senders - 1)) of $pairs hold spans, the others none (spans a queue:$list)"
+      else
+        echo "not ok $k $what: transmit queues 0..$((senders - 1)) of $pairs should hold spans, the others none (spans a queue:$list)"
+        fail=1
+      fi
+      ;;
+    esac
   done < <([ -s "$w/virtqueues.txt" ] && cat "$w/virtqueues")
   # The 9p shares and the vsock streams: each file the guest wrote to the
   # host (on a share, or through the host's peer, vsock-peer.py) against

@@ -14,7 +14,7 @@ debs=(
   clang lld llvm libclang-dev
   bc bison flex libelf-dev libssl-dev cpio kmod device-tree-compiler xz-utils rsync
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-  qemu-system-arm python3-venv valgrind
+  qemu-system-arm python3-venv valgrind iproute2
 )
 
 missing=()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Boots the test guest: guest.sh demo | guest.sh check VARIANT | guest.sh bench bench
-# (RDMA_SMP: its vCPUs, 2 by default; RDMA_APPEND: more for the kernel's
+# (RDMA_SMP: its vCPUs, by default the variant's or 2; RDMA_APPEND: more for the kernel's
 # command line, such as rdma.bench=net to run only that part of the bench)
 # Builds what it needs (initramfs, the variant's DTB) into $RDMA_CACHE/guest.
 # A guest that does not power off within its time limit is killed with a
@@ -19,8 +19,36 @@ mkdir -p "$work"
 
 machine=$(python3 "$RDMA_SELFTESTS/harness/variants.py" machine "$variant")
 extra=$(python3 "$RDMA_SELFTESTS/harness/variants.py" cmdline "$variant")
-qemu=(qemu-system-aarch64 -M "$machine" -cpu cortex-a57 -smp "${RDMA_SMP:-2}" -m 1024 -nographic -no-reboot -nic none
+# A variant may ask for its own number of vCPUs (machine-dts.sh reads it too).
+RDMA_SMP=${RDMA_SMP:-$(python3 "$RDMA_SELFTESTS/harness/variants.py" smp "$variant")}
+export RDMA_SMP=${RDMA_SMP:-2}
+qemu=(qemu-system-aarch64 -M "$machine" -cpu cortex-a57 -smp "$RDMA_SMP" -m 1024 -nographic -no-reboot -nic none
       -global virtio-mmio.force-legacy=false)
+
+# NICs on taps (variants.py taps: those of several queue pairs, and their
+# peers): QEMU runs in a network namespace of its own, where one bridge,
+# rdmabr, joins the taps QEMU makes (harness/tap-up.sh). Nothing reaches
+# the host's network, and nothing of the host's is changed. Where that
+# cannot be done (no /dev/net/tun, no right to make a namespace), the NICs
+# run on QEMU's hub with one queue pair, and the guest's tests say why
+# (RDMA_NO_TAPS, in their expectations; set it to a reason to try that).
+netns=()
+if [ -n "$(python3 "$RDMA_SELFTESTS/harness/variants.py" taps "$variant")" ]; then
+  export PATH=$PATH:/usr/sbin:/sbin
+  bridge_up='ip link add rdmabr type bridge stp_state 0 forward_delay 0 && ip link set rdmabr up'
+  if [ -n "${RDMA_NO_TAPS:-}" ]; then
+    :
+  elif ! [ -c /dev/net/tun ]; then
+    export RDMA_NO_TAPS="this host has no /dev/net/tun"
+  elif ! command -v unshare >/dev/null || ! command -v ip >/dev/null; then
+    export RDMA_NO_TAPS="this host has no unshare or no ip (iproute2)"
+  elif ! unshare --net -- sh -c "$bridge_up && ip tuntap add dev rdmatest mode tap multi_queue" >/dev/null 2>&1; then
+    export RDMA_NO_TAPS="this host does not let the harness make a bridge and a multi-queue tap in a network namespace (unshare --net)"
+  else
+    netns=(unshare --net -- sh -c "$bridge_up && exec \"\$@\"" netns)
+  fi
+  [ -z "${RDMA_NO_TAPS:-}" ] || echo "guest: $variant: NICs on QEMU's hub, one queue pair each: $RDMA_NO_TAPS" >&2
+fi
 
 # Everything the guest is made of, from variants.py in one go: its DT (QEMU's
 # own for this machine, plus the variant's nodes), QEMU's arguments, what its
@@ -138,7 +166,7 @@ loglevel=4; [ "$mode" = check ] && loglevel=1
 [ "$mode" = icount ] && qemu+=(-icount shift=3,sleep=off)
 start=$(date +%s)
 set +e
-timeout --foreground -k 5 "$timeout_s" "${qemu[@]}" \
+timeout --foreground -k 5 "$timeout_s" ${netns[@]+"${netns[@]}"} "${qemu[@]}" \
   -kernel "$RDMA_IMAGE" -initrd "$work/initrd.gz" -dtb "$work/guest.dtb" \
   -append "console=ttyAMA0 loglevel=$loglevel rdma.mode=$mode rdma.flavour=$RDMA_FLAVOUR $extra ${RDMA_APPEND:-}" \
   -qmp "unix:$work/qmp.sock,server=on,wait=off" \

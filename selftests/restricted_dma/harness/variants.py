@@ -14,8 +14,9 @@ schema-cases writes one DT per region the binding must accept or reject.
 Usage: variants.py list | demo | machine NAME | cmdline NAME
        | write NAME WORKDIR BASE_DTS   all of a guest's files, in WORKDIR:
              guest.dts, qemu.args (one argument a line), expect, disks,
-             consoles, shares, virtqueues, hotplug, backends, screens, vsocks
-       | expect NAME | dts NAME BASE_DTS | qemu NAME WORKDIR | disks NAME
+             consoles, shares, virtqueues, hotplug, backends, screens, vsocks,
+             taps
+       | smp NAME | taps NAME | expect NAME | dts NAME BASE_DTS | qemu NAME WORKDIR | disks NAME
        | consoles NAME | virtqueues NAME | backends NAME | schema-rejects NAME
        | schema-cases BASE_DTS OUTDIR
 """
@@ -71,7 +72,9 @@ class Device:
     outside the variant's first region), or `empty` (no device: a platform
     device free for tests to bind another driver to, like dma_map_benchmark),
     or `net` (a virtio-net NIC on QEMU's hub `hub`, 0 unless given, with
-    every other NIC of the guest on that hub: nothing leaves QEMU), or `input` (a virtio keyboard, which the
+    every other NIC of the guest on that hub: nothing leaves QEMU; with
+    `tap`, on a tap of its own joined to the others by a bridge, see
+    taps()), or `input` (a virtio keyboard, which the
     host types into over QMP), or `9p` (a virtio-9p share of a host
     directory, WORK/shareK, mount tag shareK), or `scsi` (a virtio-scsi
     controller with one scsi-hd on WORK/diskK.img), or `crypto` (virtio-crypto
@@ -82,9 +85,9 @@ class Device:
     CID VSOCK_CID; host peers reach it through WORK/vsK.vsock). `opts` is
     appended to QEMU's -device."""
 
-    def __init__(self, kind, region=None, iommu=True, coherent=True, held=False, opts="", hub=0):
+    def __init__(self, kind, region=None, iommu=True, coherent=True, held=False, opts="", hub=0, tap=False):
         self.kind, self.region, self.iommu, self.opts = kind, region, iommu, opts
-        self.hub = hub
+        self.hub, self.tap = hub, tap
         # False: the DT drops QEMU's `dma-coherent` from the transport.
         self.coherent = coherent
         # True: the DT gives the transport a compatible no driver matches
@@ -98,6 +101,9 @@ class Device:
 
 
 HELD = "restricted-dma-test,held-virtio-mmio"
+
+# The queue pairs of the multi-queue NICs (the netmq guest), and its vCPUs.
+MQ_PAIRS = 4
 
 
 class PciDevice:
@@ -113,11 +119,17 @@ class PciDevice:
     behind it from boot; with "switch", a root port, behind it a PCIe switch
     (QEMU's TI X3130: an upstream port and one downstream port), and the
     device behind that. The kernel numbers the buses behind them: the guest
-    finds the device below the port at 0000:00:SS.0."""
+    finds the device below the port at 0000:00:SS.0.
 
-    def __init__(self, kind, slot, iommu=True, hotplug=False, behind=None):
+    A `net` device with `queues` > 1 has that many queue pairs (mq=on): QEMU's
+    hub has one queue a port, so it sits on a multi-queue tap (see taps()).
+    The tests send from its first `senders` transmit queues (all by
+    default), and the host holds exactly those to have descriptors."""
+
+    def __init__(self, kind, slot, iommu=True, hotplug=False, behind=None, queues=1, senders=None):
         self.kind, self.slot, self.iommu, self.hotplug = kind, slot, iommu, hotplug
-        self.behind = behind
+        self.behind, self.queues = behind, queues
+        self.senders = queues if senders is None else senders
 
     @property
     def bdf(self):
@@ -285,6 +297,21 @@ VARIANTS = {
         pci_region=PCIR.name,
         pci=[PciDevice("net", 3)],
         tests=["net.sh"],
+    ),
+    # Virtio-net with several queue pairs: three virtio-net-pci NICs of 4
+    # queue pairs each behind the host bridge's region, on 4 vCPUs (one queue
+    # pair a vCPU), and a control mmio NIC with no region. The first two send
+    # from every vCPU; the third, the control of the host's per-queue check,
+    # from vCPU 0 only. They sit on taps joined by a bridge, in a network
+    # namespace of QEMU's own (taps()): nothing reaches the host's network.
+    "netmq": dict(
+        regions=[PCIR],
+        devices=[Device("net", tap=True)],
+        pci_region=PCIR.name,
+        pci=[PciDevice("net", 3, queues=MQ_PAIRS), PciDevice("net", 4, queues=MQ_PAIRS),
+             PciDevice("net", 5, queues=MQ_PAIRS, senders=1)],
+        tests=["netmq.sh"],
+        smp=MQ_PAIRS,
     ),
     # Virtio-input: a keyboard behind GOOD, one without ACCESS_PLATFORM
     # behind it (refused), both held from probing at boot, and a control
@@ -524,7 +551,7 @@ def qemu(name, work):
         elif d.kind == "rng":
             args += ["-device", f"virtio-rng-device,iommu_platform={iommu},id=vdev{k}{d.opts}"]
         elif d.kind == "net":
-            args += ["-netdev", f"hubport,id=n{k},hubid={d.hub}",
+            args += ["-netdev", netdev(f"n{k}", d.hub, f"rdmat{k}" if d.tap else None),
                      "-device", f"virtio-net-device,netdev=n{k},iommu_platform={iommu},id=vdev{k}{d.opts}"]
         elif d.kind == "vublk":
             args += ["-chardev", f"socket,id=vu{k},path={work}/vu{k}.sock",
@@ -568,7 +595,7 @@ def qemu(name, work):
         if p.kind == "blk":
             args += ["-drive", f"if=none,id=p{k},file={work}/pcidisk{k}.img,format=raw"]
         if p.kind == "net":
-            args += ["-netdev", f"hubport,id=pn{k},hubid=0"]
+            args += ["-netdev", netdev(f"pn{k}", 0, f"rdmap{k}" if p.queues > 1 else None, p.queues)]
         if p.kind == "9p":
             args += ["-fsdev", f"local,id=pfs{k},path={work}/pshare{k},security_model=none"]
         if p.hotplug:
@@ -584,10 +611,39 @@ def qemu(name, work):
     return args
 
 
+def taps_off():
+    """Why the guests cannot have taps here (guest.sh found out and says so
+    in RDMA_NO_TAPS), or None."""
+    return os.environ.get("RDMA_NO_TAPS") or None
+
+
+def netdev(nid, hub, tap, queues=1):
+    """QEMU's -netdev for a NIC: port `nid` of hub `hub`, or with `tap` a
+    tap of that name with `queues` queues, which QEMU makes and
+    harness/tap-up.sh joins to the bridge (guest.sh). Without taps here
+    (taps_off()), a tapped NIC falls back to the hub, with one queue."""
+    if tap is None or taps_off():
+        return f"hubport,id={nid},hubid={hub}"
+    here = os.path.dirname(os.path.abspath(__file__))
+    return (f"tap,id={nid},ifname={tap},script={here}/tap-up.sh,downscript=no,vhost=off"
+            + (f",queues={queues}" if queues > 1 else ""))
+
+
+def taps(name):
+    """The taps a guest's NICs sit on, one name a line: a NIC of several
+    queue pairs needs one (QEMU's hub has one queue a port), and the NICs it
+    talks to share its bridge. guest.sh runs QEMU in a network namespace of
+    its own with one bridge, rdmabr, which each tap joins as QEMU makes it."""
+    v = variant(name)
+    return ("".join(f"rdmat{k}\n" for k, d in enumerate(v["devices"]) if d.kind == "net" and d.tap)
+            + "".join(f"rdmap{k}\n" for k, p in enumerate(v.get("pci", [])) if p.kind == "net" and p.queues > 1))
+
+
 def pci_device(p, k):
     """QEMU's -device (or device_add) argument for PCI device `p`, the k-th."""
+    mq = f",mq=on,vectors={2 * p.queues + 2}" if p.kind == "net" and p.queues > 1 and not taps_off() else ""
     driver = {"blk": f"virtio-blk-pci,drive=p{k}", "rng": "virtio-rng-pci",
-              "net": f"virtio-net-pci,netdev=pn{k},romfile=", "input": "virtio-keyboard-pci",
+              "net": f"virtio-net-pci,netdev=pn{k},romfile={mq}", "input": "virtio-keyboard-pci",
               "9p": f"virtio-9p-pci,fsdev=pfs{k},mount_tag=pshare{k}"}.get(p.kind)
     if driver is None:
         raise SystemExit(f"unknown PCI device kind {p.kind}")
@@ -647,6 +703,10 @@ def virtqueues(name):
                 # A virtio-pci device's virtio device is its "virtio-backend" child.
                 what, plug = ((f"hot-added-behind-{p.bdf}", " hotplug") if p.hotplug
                               else (f"behind-{p.behind}-{p.bdf}", "") if p.behind else (p.bdf, ""))
+                if p.kind == "net" and p.queues > 1:
+                    # Its first SENDERS transmit queues must hold spans, the
+                    # others none (check.sh).
+                    plug = f" mq{p.queues}:{p.senders}"
                 lines.append(f"/machine/peripheral/pdev{k}/virtio-backend {what} {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x}{plug}")
     return "\n".join(lines) + ("\n" if lines else "")
 
@@ -683,6 +743,12 @@ def expect(name):
                                             name of its files (NAME.sums.to-guest)
          machine MACHINE                    QEMU's -M
          reload-rounds N                    reload.sh's rounds (default 20)
+         taps on|off [REASON]               whether the NICs of several queue
+                                            pairs have their taps (off: they
+                                            run on QEMU's hub with one, and why)
+         pcinet BDF QUEUES SENDERS          a virtio-net-pci NIC's queue pairs,
+                                            and how many of them send (from
+                                            vCPU 0 on)
     """
     v = variant(name)
     # logcheck.sh comes last everywhere: the kernel's checkers on the whole boot.
@@ -718,6 +784,11 @@ def expect(name):
     for line in vsocks(name).splitlines():
         vs, cid, port, _region, t = line.split()
         lines.append(f"vsock {t} {cid} {port} {vs}")
+    if taps(name):
+        lines.append(f"taps off {taps_off()}" if taps_off() else "taps on")
+    for p in v.get("pci", []):
+        if p.kind == "net" and p.queues > 1:
+            lines.append(f"pcinet {p.bdf} {p.queues} {p.senders}")
     lines.append(f"machine {machine(name)}")
     if v.get("reload_rounds"):
         lines.append(f"reload-rounds {v['reload_rounds']}")
@@ -837,6 +908,7 @@ def write(name, work, base_dts):
         "backends": backends(name),
         "screens": screens(name),
         "vsocks": vsocks(name),
+        "taps": taps(name),
     }
     for f, text in files.items():
         with open(os.path.join(work, f), "w") as out:
@@ -867,6 +939,10 @@ def main(argv):
         sys.stdout.write(schema_rejects(argv[2]))
     elif cmd == "machine":
         print(machine(argv[2]))
+    elif cmd == "smp":
+        print(variant(argv[2]).get("smp", ""))
+    elif cmd == "taps":
+        sys.stdout.write(taps(argv[2]))
     elif cmd == "cmdline":
         print(cmdline(argv[2]))
     elif cmd == "virtqueues":
