@@ -9,18 +9,22 @@
 # the host to collect; runs of one measure are interleaved across the paths,
 # so that a slow moment of this shared machine falls on all of them.
 # `rdma.bench=PART,...` on the kernel command line (harness/guest.sh passes
-# $RDMA_APPEND there) runs only those parts: map, blk, net (all by default).
+# $RDMA_APPEND there) runs only those parts: map, blk, blk4, net (all by
+# default), or contention (the map cells of 4 threads alone: harness/bench.sh
+# repeats them in more boots). `rdma.boot=N` numbers the boot in the lines.
 . ./lib.sh
 load
 SECS=${SECS:-1}
 RUNS=${RUNS:-5}
 VCPUS=$(nproc)
-PARTS=$(sed -n 's/.*rdma\.bench=\([a-z,]*\).*/\1/p' /proc/cmdline)
+PARTS=$(sed -n 's/.*rdma\.bench=\([a-z0-9,]*\).*/\1/p' /proc/cmdline)
+BOOT=$(sed -n 's/.*rdma\.boot=\([0-9]*\).*/\1/p' /proc/cmdline)
+BOOT=${BOOT:-1}
 part() {
-	case ",${PARTS:-map,blk,net}," in *",$1,"*) return 0 ;; esac
+	case ",${PARTS:-map,blk,blk4,net}," in *",$1,"*) return 0 ;; esac
 	return 1
 }
-part map || RUNS=0
+part map || part contention || RUNS=0
 
 # The transport and the blk device of each path, by the region they name.
 path_of() { # REGION-PATTERN -> "EMPTY-TRANSPORT BLK-TRANSPORT"
@@ -65,7 +69,9 @@ if [ "${ICOUNT:-0}" = 1 ]; then
 		for d in 0 1 2; do CELLS="$CELLS 1:$g:$d"; done
 	done
 else
-	for t in 1 2 4; do
+	THREADS="1 2 4"
+	part map || THREADS=4
+	for t in $THREADS; do
 		for g in 1 4 16 64; do CELLS="$CELLS $t:$g:0"; done
 		for d in 1 2; do CELLS="$CELLS $t:1:$d"; done
 	done
@@ -81,7 +87,7 @@ while [ $r -le "$RUNS" ]; do
 			unbind_bench "$e"
 			map=$(echo "$out" | sed -n 's/.*average map latency(us):\([0-9.]*\).*/\1/p')
 			unmap=$(echo "$out" | sed -n 's/.*average unmap latency(us):\([0-9.]*\).*/\1/p')
-			echo "bench: map path=$p vcpus=$VCPUS threads=$t granule=$g dir=$d run=$r map_us=${map:-nan} unmap_us=${unmap:-nan}"
+			echo "bench: map path=$p vcpus=$VCPUS threads=$t granule=$g dir=$d run=$r boot=$BOOT map_us=${map:-nan} unmap_us=${unmap:-nan}"
 		done
 	done
 	r=$((r + 1))
@@ -110,6 +116,35 @@ while [ $r -le "${RUNS_BLK:-3}" ]; do
 					out=$(./odirect bench "$dev" "$pat" "$op" "$bs" 2)
 					echo "bench: blk path=$p vcpus=$VCPUS pattern=$pat op=$op bs=$bs run=$r $out"
 				done
+			done
+		done
+	done
+	r=$((r + 1))
+done
+
+# 2b. virtio-blk with 4 queues (each disk has num-queues=4) and 4 O_DIRECT
+# streams at once, one pinned to each vCPU, so each stream has a queue of its
+# own: the pool's lock under real I/O. The streams' MB/s are summed. Only
+# with 4 vCPUs or more; not under -icount.
+[ "${ICOUNT:-0}" = 1 ] && RUNS_BLK4=0
+[ "$VCPUS" -ge 4 ] || RUNS_BLK4=0
+part blk4 || RUNS_BLK4=0
+r=1
+while [ $r -le "${RUNS_BLK4:-3}" ]; do
+	for op in read write; do
+		for bs in 4096 65536; do
+			for p in $PATHS; do
+				dev=$(blk_of "$(blk_t_of "$p")") || { echo "bench: no disk for $p"; continue; }
+				s=0
+				while [ $s -lt 4 ]; do
+					taskset -c $s ./odirect bench "$dev" rand "$op" "$bs" 2 > /tmp/blk4.$s 2>&1 &
+					s=$((s + 1))
+				done
+				wait
+				total=$(cat /tmp/blk4.0 /tmp/blk4.1 /tmp/blk4.2 /tmp/blk4.3 |
+					awk -F'mbps=' 'NF == 2 { split($2, a, " "); t += a[1]; n++ } END { if (n == 4) printf "%.2f", t; else print "nan" }')
+				q=$(ls "/sys/block/${dev#/dev/}/mq" | grep -c .)
+				echo "bench: blk4 path=$p vcpus=$VCPUS streams=4 queues=$q pattern=rand op=$op bs=$bs run=$r mbps=$total"
 			done
 		done
 	done

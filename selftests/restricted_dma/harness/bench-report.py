@@ -94,7 +94,7 @@ def main(raw, outdir, md_path):
     os.makedirs(outdir, exist_ok=True)
 
     # Every raw number, one CSV.
-    cols = ["kind", "vcpus", "path", "threads", "granule", "dir", "pattern", "op", "bs", "run",
+    cols = ["kind", "vcpus", "path", "threads", "granule", "dir", "pattern", "op", "bs", "streams", "run", "boot",
             "map_us", "unmap_us", "mbps", "cpu_s_per_mb", "size", "ns_per_op", "ops_per_s",
             "bounce_ns", "memcpy_ns", "ratio", "per_slot",
             "fps", "sent", "received", "lost", "bad", "reordered", "status", "region", "slots_hiwater", "slots"]
@@ -104,8 +104,12 @@ def main(raw, outdir, md_path):
         for r in core + guest:
             w.writerow(r)
 
-    maps = [r for r in guest if r["kind"] == "map"]
+    # The first boot of each vCPU count has every cell; later boots (4
+    # vCPUs) repeat the 4-thread cells alone, for the spread across boots.
+    all_maps = [r for r in guest if r["kind"] == "map"]
+    maps = [r for r in all_maps if r.get("boot", 1) == 1]
     blks = [r for r in guest if r["kind"] == "blk"]
+    blk4s = [r for r in guest if r["kind"] == "blk4"]
     nets = [r for r in guest if r["kind"] == "net"]
     netpools = [r for r in guest if r["kind"] == "netpool"]
     vcpus = sorted({r["vcpus"] for r in maps})
@@ -154,9 +158,21 @@ def main(raw, outdir, md_path):
         for g in (16, 64):
             target(f"{g} pages, 1 thread, {v} vCPUs: ours / mainline", "≤ 0.9x",
                    per_run(v, 1, g, 0, lat, PATHS[0], PATHS[1]), lambda m: m <= 0.9)
+    boots = sorted({r.get("boot", 1) for r in all_maps if r["vcpus"] == vmax and r["threads"] == 4})
+
+    def boot_ratio(b, g, d, f=agg):
+        """Boot b's median of its per-run ratios ours / mainline, 4 threads on vmax vCPUs."""
+        c = lambda p: sorted((r for r in all_maps if (r["vcpus"], r["path"], r["threads"], r["granule"], r["dir"], r.get("boot", 1))
+                              == (vmax, p, 4, g, d, b)), key=lambda r: r["run"])
+        return med([f(x) / f(y) for x, y in zip(c(PATHS[0]), c(PATHS[1])) if f(y) > 0])
+
     if vmax >= 4:
-        target(f"4 threads on {vmax} vCPUs, 1 page: aggregate ops/s, ours / mainline", "≥ 2.5x",
-               per_run(vmax, 4, 1, 0, agg, PATHS[0], PATHS[1]), lambda m: m >= 2.5)
+        # Judged on the median across boots of each boot's median; the
+        # spread is across the boots' medians.
+        per_boot = [boot_ratio(b, 1, 0) for b in boots]
+        target(f"4 threads on {vmax} vCPUs, 1 page: aggregate ops/s, ours / mainline; the median of "
+               f"{len(boots)} boots' medians (spread: the boots' medians {', '.join(fmt(x) for x in per_boot)})",
+               "≥ 2.5x", per_boot, lambda m: m >= 2.5)
         ours = [a / b for a, b in zip(map(lat, cell(vmax, PATHS[0], 4, 1, 0)), map(lat, cell(vmax, PATHS[0], 1, 1, 0)))]
         direct = [a / b for a, b in zip(map(lat, cell(vmax, PATHS[2], 4, 1, 0)), map(lat, cell(vmax, PATHS[2], 1, 1, 0)))]
         m_direct = med(direct)
@@ -253,6 +269,44 @@ def main(raw, outdir, md_path):
                           f"{fmt(rm)} | {fmt(rd)} | {fmt(cpu, 4)} |")
         md.append("")
         md.append(f"![virtio-blk throughput, {v} vCPUs](selftests/restricted_dma/bench/throughput-{v}.png)\n")
+
+    if len(boots) > 1:
+        md.append(f"## Contention across boots: 4 threads on {vmax} vCPUs\n")
+        md.append("The cells of 4 threads vary more from boot to boot than from run to run, so they ran in "
+                  f"{len(boots)} boots (the first with every cell, the others with these alone). Each figure is one "
+                  "boot's median of its per-run ratios, ours / mainline's pool, of aggregate operations per second "
+                  "(for the 1-page bidirectional cell the target's measure); the last columns the median and the "
+                  "spread across the boots. The target is judged on that median.\n")
+        md.append("| pages | direction | " + " | ".join(f"boot {b}" for b in boots) + " | median | spread |")
+        md.append("|---|---|" + "---|" * len(boots) + "---|---|")
+        for g, d in sorted({(r["granule"], r["dir"]) for r in all_maps if r["vcpus"] == vmax and r["threads"] == 4}):
+            xs = [boot_ratio(b, g, d) for b in boots]
+            lo, hi = spread(xs)
+            md.append(f"| {g} | {DIRS[d]} | " + " | ".join(fmt(x) for x in xs) + f" | {fmt(med(xs))} | {fmt(lo)}..{fmt(hi)} |")
+        md.append("")
+
+    if blk4s:
+        for v in sorted({r["vcpus"] for r in blk4s}):
+            md.append(f"## virtio-blk, 4 queues, 4 streams, {v} vCPUs\n")
+            qs = sorted({str(r.get("queues", "?")) for r in blk4s if r["vcpus"] == v})
+            md.append("Each path's disk has `num-queues=4` (the guest's blk-mq saw " + " or ".join(qs) + " hardware "
+                      "queues a disk); four O_DIRECT streams of random I/O run at once for 2 s, each pinned to a vCPU "
+                      "of its own (so each has a queue of its own), on the one disk; their MB/s are summed. Ratio: the "
+                      "median of per-run ratios.\n")
+            md.append("| op | size | path | MB/s, 4 streams | ratio to mainline | ratio to direct |")
+            md.append("|---|---|---|---|---|---|")
+            for op, bs in sorted({(r["op"], r["bs"]) for r in blk4s if r["vcpus"] == v}):
+                rows = {p: sorted((r for r in blk4s if (r["vcpus"], r["path"], r["op"], r["bs"]) == (v, p, op, bs)),
+                                  key=lambda r: r["run"]) for p in PATHS}
+                for p in PATHS:
+                    rs = rows[p]
+                    if not rs:
+                        continue
+                    mb, sp = med([r["mbps"] for r in rs]), spread([r["mbps"] for r in rs])
+                    rm = med([x["mbps"] / y["mbps"] for x, y in zip(rs, rows[PATHS[1]]) if y["mbps"] > 0])
+                    rd = med([x["mbps"] / y["mbps"] for x, y in zip(rs, rows[PATHS[2]]) if y["mbps"] > 0])
+                    md.append(f"| {op} | {bs // 1024} KiB | {p} | {fmt(mb)} ({fmt(sp[0])}..{fmt(sp[1])}) | {fmt(rm)} | {fmt(rd)} |")
+            md.append("")
 
     # virtio-net: a run counts if rawframe said all its frames came intact
     # (status 0); a failed run is left out of the medians and ratios, and

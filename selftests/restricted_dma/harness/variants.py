@@ -444,7 +444,7 @@ VARIANTS = {
 
 # Only for `make bench`: our pool, mainline's restricted-dma-pool of the
 # same size and direct DMA, each with an empty transport for
-# dma_map_benchmark and a virtio-blk, in one guest; and a virtio-blk-pci
+# dma_map_benchmark and a virtio-blk of 4 queues, in one guest; and a virtio-blk-pci
 # behind the host bridge, which names our region too (the PCI path); and a
 # pair of virtio-net NICs (mergeable receive buffers, QEMU's default) for
 # each of the three paths, each pair alone on a QEMU hub of its own, ours
@@ -452,7 +452,8 @@ VARIANTS = {
 BENCH = dict(
     regions=[GOOD, MAINLINE, NET_OURS, NET_MAINLINE],
     devices=[Device("empty", GOOD.name), Device("empty", MAINLINE.name), Device("empty"),
-             Device("blk", GOOD.name), Device("blk", MAINLINE.name), Device("blk"),
+             Device("blk", GOOD.name, opts=",num-queues=4"), Device("blk", MAINLINE.name, opts=",num-queues=4"),
+             Device("blk", opts=",num-queues=4"),
              Device("net", NET_OURS.name, hub=1), Device("net", NET_OURS.name, hub=1),
              Device("net", NET_MAINLINE.name, hub=2), Device("net", NET_MAINLINE.name, hub=2),
              Device("net", hub=3), Device("net", hub=3)],
