@@ -55,6 +55,15 @@ def spread(xs):
     return (min(xs), max(xs)) if xs else (float("nan"), float("nan"))
 
 
+def mbps_stats(rows, p):
+    """Of path p's runs in rows (path -> runs in run order): the median MB/s,
+    its spread, and the medians of the per-run ratios to mainline's pool and
+    to direct DMA."""
+    rs = rows[p]
+    ratio = lambda q: med([x["mbps"] / y["mbps"] for x, y in zip(rs, rows[q]) if y["mbps"] > 0])
+    return med([r["mbps"] for r in rs]), spread([r["mbps"] for r in rs]), ratio(PATHS[1]), ratio(PATHS[2])
+
+
 def fmt(x, nd=2):
     return "n/a" if x != x else f"{x:.{nd}f}"
 
@@ -261,9 +270,7 @@ def main(raw, outdir, md_path):
                 rs = rows[p]
                 if not rs:
                     continue
-                mb, sp = med([r["mbps"] for r in rs]), spread([r["mbps"] for r in rs])
-                rm = med([x["mbps"] / y["mbps"] for x, y in zip(rs, rows[PATHS[1]]) if y["mbps"] > 0])
-                rd = med([x["mbps"] / y["mbps"] for x, y in zip(rs, rows[PATHS[2]]) if y["mbps"] > 0])
+                mb, sp, rm, rd = mbps_stats(rows, p)
                 cpu = med([r["cpu_s_per_mb"] for r in rs])
                 md.append(f"| {c[0]} | {c[1]} | {c[2] // 1024} KiB | {p} | {fmt(mb)} ({fmt(sp[0])}..{fmt(sp[1])}) | "
                           f"{fmt(rm)} | {fmt(rd)} | {fmt(cpu, 4)} |")
@@ -299,12 +306,9 @@ def main(raw, outdir, md_path):
                 rows = {p: sorted((r for r in blk4s if (r["vcpus"], r["path"], r["op"], r["bs"]) == (v, p, op, bs)),
                                   key=lambda r: r["run"]) for p in PATHS}
                 for p in PATHS:
-                    rs = rows[p]
-                    if not rs:
+                    if not rows[p]:
                         continue
-                    mb, sp = med([r["mbps"] for r in rs]), spread([r["mbps"] for r in rs])
-                    rm = med([x["mbps"] / y["mbps"] for x, y in zip(rs, rows[PATHS[1]]) if y["mbps"] > 0])
-                    rd = med([x["mbps"] / y["mbps"] for x, y in zip(rs, rows[PATHS[2]]) if y["mbps"] > 0])
+                    mb, sp, rm, rd = mbps_stats(rows, p)
                     md.append(f"| {op} | {bs // 1024} KiB | {p} | {fmt(mb)} ({fmt(sp[0])}..{fmt(sp[1])}) | {fmt(rm)} | {fmt(rd)} |")
             md.append("")
 
