@@ -24,21 +24,6 @@ pci=$(pcidev_of net on)
 SIZES="60 1500 9014"
 COUNT=20
 
-# The network interface of the virtio device below sysfs device $1.
-iface_of() {
-	n=$(ls "$1"/virtio*/net 2>/dev/null | head -n 1)
-	[ -n "$n" ] && echo "$n"
-}
-wait_iface() {
-	wait_for iface_of "$1" > /dev/null && iface_of "$1"
-}
-# frames OUT IN: frames of every size from interface OUT to IN, intact.
-frames() {
-	for size in $SIZES; do
-		./rawframe "$1" "$2" "$size" "$COUNT" "$size" > /tmp/rawframe.log 2>&1 ||
-			{ ktap_print_msg "$(cat /tmp/rawframe.log)"; return 1; }
-	done
-}
 find_ifaces() {
 	if_mrg=$(wait_iface "/sys/bus/platform/devices/$mrg") &&
 		if_big=$(wait_iface "/sys/bus/platform/devices/$big") &&

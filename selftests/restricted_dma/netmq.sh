@@ -29,29 +29,12 @@ taps=$(expect taps)
 SIZES="60 1500 9014"
 COUNT=5
 
-# The network interface of the virtio device below sysfs device $1.
-iface_of() {
-	n=$(ls "$1"/virtio*/net 2>/dev/null | head -n 1)
-	[ -n "$n" ] && echo "$n"
-}
-# (Up to 20 s: after a reload, three NICs of 4 queue pairs probe again.)
-wait_iface() {
-	wait_up_to 20 iface_of "$1" > /dev/null && iface_of "$1"
-}
 find_ifaces() {
 	if_a=$(wait_iface "/sys/bus/pci/devices/$a") &&
 		if_b=$(wait_iface "/sys/bus/pci/devices/$b") &&
 		if_c=$(wait_iface "/sys/bus/pci/devices/$c") &&
 		if_ctl=$(wait_iface "/sys/bus/platform/devices/$ctl") ||
 		{ ktap_print_msg "interfaces: $a ${if_a:-none}, $b ${if_b:-none}, $c ${if_c:-none}, $ctl ${if_ctl:-none}"; return 1; }
-}
-# frames OUT IN [CPU]: frames of every size from interface OUT to IN,
-# intact, sent from CPU (any if none).
-frames() {
-	for size in $SIZES; do
-		${3:+taskset -c "$3"} ./rawframe "$1" "$2" "$size" "$COUNT" "$size" > /tmp/rawframe.log 2>&1 ||
-			{ ktap_print_msg "$(cat /tmp/rawframe.log)${3:+ (from CPU $3)}"; return 1; }
-	done
 }
 # from_each_cpu OUT IN: frames from OUT to IN sent from every vCPU in turn.
 from_each_cpu() {

@@ -79,31 +79,14 @@ result "added again by a rescan after load, it is restricted from its first prob
 # A device the VMM adds to the running guest, long after load: the host's
 # device_add (qmp-agent.py) into the root port that was empty at boot. pciehp
 # finds it and the driver core binds it: restricted from its first probe.
-# Not under lockdep: in 6.12 pciehp itself reports a lock order inversion on
-# the first hot-add (its reset_lock against pci_rescan_remove_lock, which
-# pci_host_probe() holds while the port probes), whatever the driver behind.
+# Not under lockdep (skip_hot_add in lib.sh says why).
 hot=
-if [ -e /proc/lockdep ]; then
-	for c in "restricted" "restricted from its first probe" "works"; do
-		ktap_test_skip "hot-added by the VMM ($c): pciehp's own lockdep report on hot-add in 6.12 would fail the log check"
-	done
-else
-	set -- $(expect pcihotplug | awk '$1 == "blk" && $4 == "on" { print $2, $5; exit }')
-	port=$1
-	# The function behind the port, once it is there (not the port's own
-	# service devices, named PORT:pcieNNN).
-	behind_port() {
-		for d in /sys/bus/pci/devices/"$port"/0000:??:??.?; do
-			[ -e "$d" ] && basename "$d" && return 0
-		done
-		return 1
-	}
+if ! skip_hot_add "the blk" "restricted" "restricted from its first probe" "works"; then
+	port=$(hotplug_of blk | cut -d' ' -f1)
 	mark_log
-	ask_host hotplug "$2"
-	i=0 hot=
-	while [ $i -lt 300 ] && ! hot=$(behind_port); do sleep 0.1; i=$((i + 1)); done
+	hot=$(hot_add blk)
 	hdev=$( [ -n "$hot" ] && wait_blk "$hot")
-	ktap_print_msg "device_add into $port: ${hot:-nothing appeared} (${hdev:-no block device}) after $((i / 10)) s"
+	ktap_print_msg "device_add into $port: ${hot:-nothing appeared} (${hdev:-no block device})"
 	[ -n "$hdev" ] || log_since_mark | grep -i 'pci' | tail -n 12 | while read -r l; do ktap_print_msg "$l"; done
 	result "hot-added by the VMM, ${hot:-the blk} behind $port is restricted to $RP" serves "$RP" "$hot"
 	hot_first_probe() {
