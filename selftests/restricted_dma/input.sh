@@ -10,13 +10,16 @@
 # (evkeys.c). QEMU sends keys to the keyboard whose driver was made ready
 # last: the control, up from boot, first; then the restricted one, once
 # bound. None is unbound: 6.12's virtio_input leaves its event buffers
-# mapped when its driver is removed. The host then checks where QEMU finds
-# each keyboard's rings and every descriptor (check.sh).
+# mapped when its driver is removed. Last, the host hot-adds a
+# virtio-keyboard-pci (device_add into a root port behind the host bridge,
+# whose node names a region of its own), restricted from its first probe and
+# bound once, and types into it. The host then checks where QEMU finds each
+# keyboard's rings and every descriptor (check.sh).
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 7
+ktap_set_plan 10
 R=$(expect device | awk '$1 == "input" && $3 != "-" && $4 == "on" { print $3; exit }')
 kbd=$(expect device | awk '$1 == "input" && $3 != "-" && $4 == "on" { print $2; exit }')
 off=$(expect device | awk '$1 == "input" && $4 == "off" { print $2; exit }')
@@ -73,6 +76,34 @@ ktap_print_msg "$R mapped $maps event buffers for 8 key events and their 8 sync 
 result "...each event came through $R's pool ($maps maps for 16 events)" [ "$maps" -ge 16 ]
 # Sizing (README.md): $R serves this keyboard alone (the other is refused).
 ktap_print_msg "sizing: a keyboard keeps $up slots (2 KiB) of $R mapped once up, at most $(( $(counter io_tlb_used_hiwater "$R") - idle ))"
+
+# The keyboard the VMM adds to the running guest (not under lockdep:
+# skip_hot_add in lib.sh says why).
+if ! skip_hot_add virtio-keyboard-pci "restricted from its first probe" "typed into" "...through its region"; then
+	set -- $(hotplug_of input)
+	port=$1 RP=$2
+	pci_event() {
+		e=$(ls -d "/sys/bus/pci/devices/$hot"/virtio*/input/input*/event* 2>/dev/null | head -n 1)
+		[ -n "$e" ] && echo "/dev/input/${e##*/}"
+	}
+	mark_log
+	hot=$(hot_add input)
+	ev_pci=$( [ -n "$hot" ] && wait_up_to 10 pci_event)
+	ktap_print_msg "device_add into $port: ${hot:-nothing appeared} (${ev_pci:-no input device})"
+	hot_first_probe() {
+		ours=$(first_since_mark "restricted_dma: $hot: DMA restricted to $RP")
+		probe=$(first_since_mark "input: QEMU Virtio Keyboard")
+		ktap_print_msg "$hot: ops at log line ${ours:-none}, the keyboard's input device at ${probe:-none}"
+		serves "$RP" "$hot" && comes_before "$ours" "$probe" && not log_since_mark_has 're-probing it'
+	}
+	result "the virtio-keyboard-pci the VMM hot-added, ${hot:-none} behind $port, is restricted to $RP from its first probe" hot_first_probe
+	pmaps0=$(counter maps "$RP")
+	# KEY_P 25, KEY_C 46, KEY_I 23.
+	result "...the host types 'pci' into it (now the active keyboard), evdev reads it, and the others read nothing" \
+		eval 'types "$ev_pci" pci "25 1 25 0 46 1 46 0 23 1 23 0" "$ev_kbd" && [ ! -s /tmp/other ]'
+	pmaps=$(( $(counter maps "$RP") - pmaps0 ))
+	result "...each event came through $RP's pool ($pmaps maps for 12 events)" [ "$pmaps" -ge 12 ]
+fi
 ask_host virtqueues
 # The host's agent polls the console: give it time to ask QEMU.
 sleep 3

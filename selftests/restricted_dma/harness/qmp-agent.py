@@ -21,7 +21,8 @@ but on a line "rdma-host: virtqueues-final": the guest's last word to them.
 check.sh then holds each restricted device's queues and spans to its region:
 the device's own view, not the guest's word. On a line "rdma-host: hotplug ID"
 it adds device ID to the running guest with device_add, as a VMM would; the
-file HOTPLUG (variants.py) has the argument, on a line "ID ARGUMENT". On a
+file HOTPLUG (variants.py) has the argument, on a line "ID ARGUMENT" (several
+lines of one ID: device_add each, in order, as a controller and its disk). On a
 line "rdma-host: keys WORD" it types WORD (letters) on QEMU's active keyboard
 (input-send-event: each key down, then up): the one whose driver was last
 made ready (QEMU binds keyboards to a display's console, not to an id, and
@@ -51,8 +52,11 @@ def connect(path):
 
 
 def main(sock_path, log_path, out_path, hotplug_path):
+    # ID -> the device_add arguments of that ID, in order.
+    hotplug = {}
     with open(hotplug_path) as f:
-        hotplug = dict(line.split(None, 1) for line in f if line.strip())
+        for dev, arg in (line.split(None, 1) for line in f if line.strip()):
+            hotplug.setdefault(dev, []).append(arg.strip())
     work = os.path.dirname(os.path.abspath(out_path))
     try:
         with open(os.path.join(work, "screens")) as f:
@@ -103,9 +107,11 @@ def main(sock_path, log_path, out_path, hotplug_path):
             for dev in re.findall(r"rdma-host: hotplug (\S+)", text):
                 if dev not in added and dev in hotplug:
                     added.add(dev)
-                    # HMP answers in words: nothing on success, the reason otherwise.
-                    said = cmd("human-monitor-command", **{"command-line": "device_add " + hotplug[dev].strip()})
-                    print(f"qmp-agent: device_add {dev}: {(said or '').strip() or 'done'}", file=sys.stderr)
+                    for arg in hotplug[dev]:
+                        # HMP answers in words: nothing on success, the reason otherwise.
+                        said = cmd("human-monitor-command", **{"command-line": "device_add " + arg})
+                        print(f"qmp-agent: device_add {dev} {arg.split(',')[0]}: {(said or '').strip() or 'done'}",
+                              file=sys.stderr)
             for k, word in enumerate(re.findall(r"rdma-host: keys ([a-z]+)", text)):
                 if k < typed:
                     continue

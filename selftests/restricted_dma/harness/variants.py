@@ -107,7 +107,8 @@ MQ_PAIRS = 4
 
 
 class PciDevice:
-    """A modern-only virtio PCI device (blk or rng) on QEMU's root complex, at
+    """A modern-only virtio PCI device (blk, rng, net, input, 9p, scsi with
+    one disk, gpu or crypto) on QEMU's root complex, at
     slot `slot` (BDF 0000:00:SS.0). It is restricted when the variant's
     `pci_region` is set: that region is named by the host bridge's node.
 
@@ -317,14 +318,18 @@ VARIANTS = {
     # behind it (refused), both held from probing at boot, and a control
     # keyboard with no region. The host types a word into each working one
     # over QMP (input-send-event); the guest reads it from evdev (input.sh).
-    # No PCI keyboard: the loadable module would rebind it at load, and
-    # 6.12's virtio_input leaves its event buffers mapped when it is removed
-    # (virtinput_remove never detaches them), a leak the DMA-API debugging
-    # of the debug kernel rightly reports.
+    # No PCI keyboard at boot: the loadable module would rebind it at load,
+    # and 6.12's virtio_input leaves its event buffers mapped when it is
+    # removed (virtinput_remove never detaches them), a leak the DMA-API
+    # debugging of the debug kernel rightly reports. A PCI keyboard the host
+    # hot-adds once restricted_dma is there is bound once, from its first
+    # probe.
     "input": dict(
-        regions=[GOOD],
+        regions=[GOOD, PCIR],
         devices=[Device("input", GOOD.name, held=True), Device("input", GOOD.name, iommu=False, held=True),
                  Device("input")],
+        pci_region=PCIR.name,
+        pci=[PciDevice("input", 3, hotplug=True)],
         tests=["input.sh"],
     ),
     # Virtio-9p: a share behind GOOD, a virtio-9p-pci share behind the host
@@ -352,9 +357,17 @@ VARIANTS = {
     # 6.12's virtio_scsi leaves its event buffers mapped when removed (as
     # virtio_input does), and the loadable module would rebind it at load;
     # the crypto devices must register their algorithms one at a time, in
-    # crypto.sh's order. So no PCI device either: none can be held.
+    # crypto.sh's order. So no such PCI device at boot: none can be held.
+    # But a virtio-scsi-pci (the controller and then its disk) and a
+    # virtio-crypto-pci that the host hot-adds (device_add) once
+    # restricted_dma is there are bound once, from their first probe, behind
+    # the host bridge's region (scsi.sh, crypto.sh). QEMU 7.2 cannot hot-add
+    # a virtio-gpu-pci: that one is there from boot (gpu.sh).
     "devices": dict(
-        regions=[GOOD, CRYPTOR, GPUR, MAINLINE],
+        regions=[GOOD, CRYPTOR, GPUR, MAINLINE, PCIR],
+        pci_region=PCIR.name,
+        pci=[PciDevice("scsi", 3, hotplug=True), PciDevice("gpu", 4),
+             PciDevice("crypto", 5, hotplug=True)],
         devices=[Device("scsi", GOOD.name, held=True, opts=",indirect_desc=off"), Device("scsi"),
                  Device("crypto", CRYPTOR.name, held=True), Device("crypto", MAINLINE.name, held=True),
                  Device("crypto", held=True), Device("gpu", GPUR.name, held=True), Device("gpu", held=True),
@@ -362,8 +375,11 @@ VARIANTS = {
         tests=["scsi.sh", "crypto.sh", "gpu.sh", "balloon.sh"],
         # The debug kernel's extra crypto self-tests, with 20 random cases
         # an algorithm instead of 100: crypto.sh registers the algorithms
-        # four times, each under KASAN and TCG.
-        cmdline="cryptomgr.fuzz_iterations=20",
+        # four times, each under KASAN and TCG. No text cursor: the
+        # framebuffer console takes the first framebuffer (fb0), and its
+        # blinking cursor drew an 8x8 block at the top left of whichever gpu
+        # that was, over the pattern gpu.sh draws.
+        cmdline="cryptomgr.fuzz_iterations=20 vt.global_cursor_default=0",
     ),
     # Bridges do no DMA: behind a restricted host bridge, a blk behind a
     # root port and one behind a switch behind another are restricted, the
@@ -593,12 +609,14 @@ def qemu(name, work):
         else:
             raise SystemExit(f"unknown device kind {d.kind}")
     for k, p in enumerate(variant(name).get("pci", [])):
-        if p.kind == "blk":
+        if p.kind in ("blk", "scsi"):
             args += ["-drive", f"if=none,id=p{k},file={work}/pcidisk{k}.img,format=raw"]
         if p.kind == "net":
             args += ["-netdev", netdev(f"pn{k}", 0, f"rdmap{k}" if p.queues > 1 else None, p.queues)]
         if p.kind == "9p":
             args += ["-fsdev", f"local,id=pfs{k},path={work}/pshare{k},security_model=none"]
+        if p.kind == "crypto":
+            args += ["-object", f"cryptodev-backend-builtin,id=pcd{k}"]
         if p.hotplug:
             args += ["-device", f"pcie-root-port,id=hp{k},bus=pcie.0,chassis={k + 1},addr=0x{p.slot:x}"]
         elif p.behind:
@@ -609,6 +627,9 @@ def qemu(name, work):
             args += ["-device", pci_device(p, k)]
         else:
             args += ["-device", pci_device(p, k) + f",addr=0x{p.slot:x}"]
+        if not p.hotplug:
+            for extra in pci_children(p, k):
+                args += ["-device", extra]
     return args
 
 
@@ -643,7 +664,8 @@ def taps(name):
 def pci_device(p, k):
     """QEMU's -device (or device_add) argument for PCI device `p`, the k-th."""
     mq = f",mq=on,vectors={2 * p.queues + 2}" if p.kind == "net" and p.queues > 1 and not taps_off() else ""
-    driver = {"blk": f"virtio-blk-pci,drive=p{k}", "rng": "virtio-rng-pci",
+    driver = {"blk": f"virtio-blk-pci,drive=p{k}", "rng": "virtio-rng-pci", "scsi": "virtio-scsi-pci",
+              "gpu": "virtio-gpu-pci,xres=320,yres=200", "crypto": f"virtio-crypto-pci,cryptodev=pcd{k}",
               "net": f"virtio-net-pci,netdev=pn{k},romfile={mq}", "input": "virtio-keyboard-pci",
               "9p": f"virtio-9p-pci,fsdev=pfs{k},mount_tag=pshare{k}"}.get(p.kind)
     if driver is None:
@@ -653,11 +675,18 @@ def pci_device(p, k):
     return f"{driver}{bus},iommu_platform={'on' if p.iommu else 'off'},disable-legacy=on,id=pdev{k}"
 
 
+def pci_children(p, k):
+    """The devices that sit on PCI device `p` (the k-th): a virtio-scsi
+    controller's disk, on WORK/pcidiskK.img."""
+    return [f"scsi-hd,bus=pdev{k}.0,drive=p{k}"] if p.kind == "scsi" else []
+
+
 def hotplug(name):
     """What the host adds when the guest asks (qmp-agent.py): one line each,
-    ID DEVICE_ADD_ARGUMENT."""
-    return "".join(f"pdev{k} {pci_device(p, k)}\n"
-                   for k, p in enumerate(variant(name).get("pci", [])) if p.hotplug)
+    ID DEVICE_ADD_ARGUMENT; an ID of several lines is added in their order
+    (a controller, then what sits on it)."""
+    return "".join(f"pdev{k} {a}\n" for k, p in enumerate(variant(name).get("pci", [])) if p.hotplug
+                   for a in [pci_device(p, k)] + pci_children(p, k))
 
 
 # Device types the module refuses behind a region whatever they negotiate
@@ -829,7 +858,7 @@ def schema_cases(base_dts, outdir):
 def disks(name):
     v = variant(name)
     return ([f"disk{k}.img" for k, d in enumerate(v["devices"]) if d.kind in ("blk", "vublk", "scsi")] +
-            [f"pcidisk{k}.img" for k, p in enumerate(v.get("pci", [])) if p.kind == "blk"])
+            [f"pcidisk{k}.img" for k, p in enumerate(v.get("pci", [])) if p.kind in ("blk", "scsi")])
 
 
 def backends(name):
@@ -884,10 +913,12 @@ def vsocks(name):
 def screens(name):
     """The gpus whose screens the host dumps when the guest asks
     (qmp-agent.py) and compares (check.sh): one line each, QEMU_ID TRANSPORT
-    REGION|-."""
+    REGION|-; a PCI gpu's TRANSPORT is its BDF."""
     v = variant(name)
-    return "".join(f"vdev{k} {t:x}.virtio_mmio {d.region or '-'}\n"
-                   for k, (d, t) in enumerate(zip(v["devices"], transports(v))) if d.kind == "gpu")
+    return ("".join(f"vdev{k} {t:x}.virtio_mmio {d.region or '-'}\n"
+                    for k, (d, t) in enumerate(zip(v["devices"], transports(v))) if d.kind == "gpu")
+            + "".join(f"pdev{k} {p.bdf} {v.get('pci_region') or '-'}\n"
+                      for k, p in enumerate(v.get("pci", [])) if p.kind == "gpu"))
 
 
 def schema_rejects(name):
