@@ -108,7 +108,7 @@ MQ_PAIRS = 4
 
 class PciDevice:
     """A modern-only virtio PCI device (blk, rng, net, input, 9p, scsi with
-    one disk, gpu or crypto) on QEMU's root complex, at
+    one disk, gpu, crypto or vsock) on QEMU's root complex, at
     slot `slot` (BDF 0000:00:SS.0). It is restricted when the variant's
     `pci_region` is set: that region is named by the host bridge's node.
 
@@ -444,6 +444,17 @@ VARIANTS = {
         devices=[Device("vsock", VSOCKR.name, held=True), Device("rng")],
         tests=["vsock.sh"],
     ),
+    # The same over PCI (crosvm's transport): a vhost-user-vsock-pci behind
+    # the host bridge, whose node names the vsock's region. A guest drives
+    # one vsock device at a time, hence a guest of its own. It is there
+    # from boot: the loadable module rebinds it at load.
+    "vsockpci": dict(
+        regions=[VSOCKR],
+        devices=[Device("rng")],
+        pci_region=VSOCKR.name,
+        pci=[PciDevice("vsock", 3)],
+        tests=["vsock.sh"],
+    ),
     # What real drivers do, through the test driver rdma_test.ko: failed,
     # deferred and successful probes with devm allocations, removal, deletion
     # while bound, and the DMA API's contract, buffers freed after their
@@ -556,7 +567,8 @@ VU_QUEUES = 2
 
 def qemu(name, work):
     args = []
-    if any(d.kind in ("vublk", "vsock") for d in variant(name)["devices"]):
+    if (any(d.kind in ("vublk", "vsock") for d in variant(name)["devices"])
+            or any(p.kind == "vsock" for p in variant(name).get("pci", []))):
         args += ["-object", "memory-backend-memfd,id=mem,size=1G,share=on", "-machine", "memory-backend=mem"]
     for k, d in enumerate(variant(name)["devices"]):
         iommu = "on" if d.iommu else "off"
@@ -617,6 +629,8 @@ def qemu(name, work):
             args += ["-fsdev", f"local,id=pfs{k},path={work}/pshare{k},security_model=none"]
         if p.kind == "crypto":
             args += ["-object", f"cryptodev-backend-builtin,id=pcd{k}"]
+        if p.kind == "vsock":
+            args += ["-chardev", f"socket,id=pvs{k},path={work}/pvs{k}.sock"]
         if p.hotplug:
             args += ["-device", f"pcie-root-port,id=hp{k},bus=pcie.0,chassis={k + 1},addr=0x{p.slot:x}"]
         elif p.behind:
@@ -666,6 +680,7 @@ def pci_device(p, k):
     mq = f",mq=on,vectors={2 * p.queues + 2}" if p.kind == "net" and p.queues > 1 and not taps_off() else ""
     driver = {"blk": f"virtio-blk-pci,drive=p{k}", "rng": "virtio-rng-pci", "scsi": "virtio-scsi-pci",
               "gpu": "virtio-gpu-pci,xres=320,yres=200", "crypto": f"virtio-crypto-pci,cryptodev=pcd{k}",
+              "vsock": f"vhost-user-vsock-pci,chardev=pvs{k}",
               "net": f"virtio-net-pci,netdev=pn{k},romfile={mq}", "input": "virtio-keyboard-pci",
               "9p": f"virtio-9p-pci,fsdev=pfs{k},mount_tag=pshare{k}"}.get(p.kind)
     if driver is None:
@@ -906,8 +921,10 @@ def vsocks(name):
     reach the guest WORK/NAME.vsock, the peer listens on host port PORT,
     and its files are in WORK/NAME/."""
     v = variant(name)
-    return "".join(f"vs{k} {VSOCK_CID} {VSOCK_PORT} {d.region or '-'} {t:x}.virtio_mmio\n"
-                   for k, (d, t) in enumerate(zip(v["devices"], transports(v))) if d.kind == "vsock")
+    return ("".join(f"vs{k} {VSOCK_CID} {VSOCK_PORT} {d.region or '-'} {t:x}.virtio_mmio\n"
+                    for k, (d, t) in enumerate(zip(v["devices"], transports(v))) if d.kind == "vsock")
+            + "".join(f"pvs{k} {VSOCK_CID} {VSOCK_PORT} {v.get('pci_region') or '-'} {p.bdf}\n"
+                      for k, p in enumerate(v.get("pci", [])) if p.kind == "vsock"))
 
 
 def screens(name):
