@@ -1,19 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # Virtio-net with several queue pairs behind the window: three
-# virtio-net-pci NICs of 4 queue pairs each behind the host bridge's region,
-# on 4 vCPUs, and a control mmio NIC with no region. QEMU's hub has one queue a port,
-# so the NICs sit on multi-queue taps joined by a bridge in a network
-# namespace of QEMU's own (harness/guest.sh). Raw frames of 60 B to 9014 B
-# (MTU 9000) go from one NIC to the other, sent from each vCPU in turn: the
-# transmit queue is the sending CPU's (virtio_net sets one queue pair a CPU
-# in XPS), so every pair carries frames, and the host then finds
-# descriptors in each NIC's every transmit queue (check.sh). The third NIC
-# sends from vCPU 0 only, and the host must find its other transmit queues
-# empty: the control of that check (IPv6 is off on every NIC, so that
-# nothing but these frames leaves them). The control
-# vq's commands (the number of queue pairs, the receive mode) go through
-# the pool too. Unload and reload tear the pairs down and set them up again.
+# virtio-net-pci NICs of 4 queue pairs each behind the host bridge's
+# region, on 4 vCPUs, and a control mmio NIC with no region. QEMU's hub has
+# one queue a port, so the NICs sit on multi-queue taps joined by a bridge
+# in a network namespace of QEMU's own (harness/guest.sh). Raw frames of
+# 60 B to 9014 B (MTU 9000) go from one NIC to the other, sent from each
+# vCPU in turn: the transmit queue is the sending CPU's (virtio_net sets one
+# queue pair a CPU in XPS), so every pair carries frames, and the host then
+# finds descriptors in each NIC's every transmit queue (check.sh). The
+# third NIC sends from vCPU 0 only, and the host must find its other
+# transmit queues empty: the control of that check (IPv6 is off on every
+# NIC, so that nothing but these frames leaves them). The control vq's
+# commands (the number of queue pairs, the receive mode) go through the
+# pool too. Unload and reload tear the pairs down and set them up again.
 # Where the host could not give QEMU taps, the NICs run on the hub with one
 # queue pair, and the multi-queue cases say so as SKIPs.
 . ./ktap_helpers.sh

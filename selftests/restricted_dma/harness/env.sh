@@ -32,9 +32,9 @@ rdma_kpatches_key() { cat "${RDMA_KPATCHES[@]}" | sha256sum | cut -c1-16; }
 
 # A kernel build tree is keyed by everything it is built from: the kernel
 # package and the patches carried for it, the flavour and its config
-# fragments, and the toolchain. The
-# module's own sources are not part of the key: a change to them is an
-# incremental build of the same tree (the built-in flavour) or of the module.
+# fragments, and the toolchain. The module's own sources are not part of
+# the key: a change to them is an incremental build of the same tree (the
+# built-in flavour) or of the module.
 rdma_kernel_key() {
   {
     dpkg-query -W -f='${Version}\n' linux-source-6.12 2>/dev/null
