@@ -268,6 +268,24 @@ frames() {
 	done
 }
 
+# leg OUT IN REGION: frames OUT IN, where one of the two NICs is behind
+# REGION and the other is the control (no region); leaves in leg_to and
+# leg_from what REGION copied to its devices and back meanwhile, and in
+# leg_sent the bytes sent. Every map copies its buffer in, whatever its
+# direction (as swiotlb does), so while a restricted NIC receives, its
+# refilled receive buffers count to the device too: only a one-way leg with
+# one restricted end tells what was sent from what was received.
+leg() {
+	_to=$(counter bytes_to_device "$3") _from=$(counter bytes_from_device "$3")
+	frames "$1" "$2"
+	_rc=$?
+	leg_to=$(( $(counter bytes_to_device "$3") - _to ))
+	leg_from=$(( $(counter bytes_from_device "$3") - _from ))
+	leg_sent=0
+	for _size in $SIZES; do leg_sent=$((leg_sent + COUNT * _size)); done
+	return $_rc
+}
+
 # skip_hot_add WHAT CASE...: on a kernel with lockdep, one SKIP for each
 # CASE of device WHAT that the VMM hot-adds, and succeeds; fails elsewhere.
 # In 6.12 pciehp itself reports a lock order inversion on the first hot-add
