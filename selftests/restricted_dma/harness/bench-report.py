@@ -74,23 +74,29 @@ INSTR_PER_US = 125
 
 def icount(raw):
     """The instruction counts, if make bench ran icount.sh: (guest, memcpy,
-    core). guest[(path, pages, dir)] = [(map, unmap) per run];
-    memcpy[pages] = instructions of one copy; core[(pages, dir)] = (map,
-    unmap)."""
+    core, dmb). guest[(path, pages, dir)] = [(map, unmap) per run], from
+    rdma_test's exact sums; dmb[(path, pages, dir)] = (map, unmap) from
+    dma_map_benchmark's one run (0.1 us steps); memcpy[pages] = instructions
+    of one copy; core[(pages, dir)] = (map, unmap)."""
     files = [os.path.join(raw, f) for f in ("icount.txt", "icount-memcpy.txt", "icount-core.txt")]
     if not all(os.path.exists(f) for f in files):
         return None
-    guest = {}
-    for r in sorted(parse(files[0]), key=lambda r: r["run"]):
-        guest.setdefault((r["path"], r["granule"], r["dir"]), []).append(
-            (int(r["map_us"] * INSTR_PER_US + 0.5), int(r["unmap_us"] * INSTR_PER_US + 0.5)))
+    guest, dmb = {}, {}
+    recs = parse(files[0])
+    for r in sorted((r for r in recs if r["kind"] == "cost" and "iters" in r), key=lambda r: r["run"]):
+        guest.setdefault((r["path"], r["pages"], r["dir"]), []).append(
+            (round(r["map_ns"] / 8 / r["iters"], 1), round(r["unmap_ns"] / 8 / r["iters"], 1)))
+    for r in recs:
+        if r["kind"] == "map":
+            dmb[(r["path"], r["granule"], r["dir"])] = (int(r["map_us"] * INSTR_PER_US + 0.5),
+                                                        int(r["unmap_us"] * INSTR_PER_US + 0.5))
     memcpy = {r["pages"]: r["ns"] / r["iters"] / 8 for r in parse(files[1])}
     core = {}
     for line in open(files[2]):
         w = line.split()
         if len(w) == 5 and w[0] == "core":
             core[(int(w[1]), int(w[2]))] = (int(w[3]), int(w[4]))
-    return guest, memcpy, core
+    return guest, memcpy, core, dmb
 
 
 def main(raw, outdir, md_path):
@@ -215,7 +221,7 @@ def main(raw, outdir, md_path):
         target("metadata per 2 KiB slot (bytes: descriptor and two bitmap bits)", "≤ 16", [slot[0]["per_slot"]], lambda m: m <= 16, 3)
     counts = icount(raw)
     if counts:
-        ig, imc, icore = counts
+        ig, imc, icore, _ = counts
         first = lambda p, g, d: ig.get((p, g, d), [(float("nan"), float("nan"))])[0]
         om, ou = first(PATHS[0], 1, 0)
         dm, du = first(PATHS[2], 1, 0)
@@ -364,17 +370,22 @@ def main(raw, outdir, md_path):
         md.append(f"![virtio-net throughput, {v} vCPUs](selftests/restricted_dma/bench/net-{v}.png)\n")
 
     if counts:
-        ig, imc, icore = counts
+        ig, imc, icore, idmb = counts
+        pairs = [v for v in ig.values() if len(v) > 1]
+        same = sum(1 for v in pairs if v[0] == v[1])
         md.append("## Instructions per map and unmap (exact, under -icount)\n")
         md.append("One vCPU under QEMU's `-icount shift=3,sleep=off`, where guest time is instructions "
-                  "(`make bench-icount`, harness/icount.sh): dma_map_benchmark's average latencies, "
-                  "printed in 0.1 µs steps, are instructions to within 12.5. Each cell ran twice in one boot; "
-                  f"the two runs agree in {sum(1 for v in ig.values() if len(v) > 1 and v[0] == v[1])} of "
-                  f"{sum(1 for v in ig.values() if len(v) > 1)} cells, and differ by at most "
-                  f"{max([abs(a - b) for v in ig.values() if len(v) > 1 for a, b in zip(v[0], v[1])] or [0])} "
-                  "instructions in the others. "
-                  "`copy` is one memcpy of that many pages alone (rdma_test, 1000 copies timed), which a bounce "
-                  "cannot avoid: a bidirectional map+unmap makes two.\n")
+                  "(`make bench-icount`, harness/icount.sh). rdma_test times each `dma_map_single()` and "
+                  "`dma_unmap_single()` on each path's transport as dma_map_benchmark does (two `ktime_get_ns()` "
+                  "around each call, which the counts include), but with interrupts off and summed in ns over "
+                  "64 rounds: the counts are exact, not rounded to dma_map_benchmark's 0.1 µs (12.5 "
+                  "instructions). Each cell ran twice in one boot: the two runs are the same in "
+                  f"{same} of {len(pairs)} cells"
+                  + ("" if same == len(pairs) else
+                     f", and differ by at most {max(abs(a - b) for v in pairs for a, b in zip(v[0], v[1])):.1f} "
+                     "instructions in the others")
+                  + ". `copy` is one memcpy of that many pages alone (rdma_test, 1000 copies timed), which a "
+                  "bounce cannot avoid: a bidirectional map+unmap makes two.\n")
         md.append("| pages | direction | ours: map | ours: unmap | mainline: map | mainline: unmap | direct: map | direct: unmap | copy | ours / mainline (map+unmap) |")
         md.append("|---|---|---|---|---|---|---|---|---|---|")
         for g in sorted({k[1] for k in ig}):
@@ -395,6 +406,17 @@ def main(raw, outdir, md_path):
                 tu = ig.get((p, g, 1), [(float("nan"), float("nan"))])[0][1]
                 md.append(f"| {g} | {p} | {fmt(m - c, 0)} | {fmt(u - c, 0)} | {tu} | {fmt(m + u - 2 * c - dm - du, 0)} |")
         md.append("")
+        if idmb:
+            md.append("dma_map_benchmark's own averages in the same boot, 1 page (instructions, to its 0.1 µs "
+                      "step), against the exact counts above:\n")
+            md.append("| path | direction | map | unmap | exact: map | exact: unmap |")
+            md.append("|---|---|---|---|---|---|")
+            for p in PATHS:
+                for d in sorted({k[2] for k in ig}):
+                    bm, bu = idmb.get((p, 1, d), (float("nan"), float("nan")))
+                    em, eu = ig.get((p, 1, d), [(float("nan"), float("nan"))])[0]
+                    md.append(f"| {p} | {DIRS[d]} | {bm} | {bu} | {em} | {eu} |")
+            md.append("")
         md.append("The pool core alone on the host (rust/pool/benches/icount.rs: no lock, no copy; x86-64 "
                   "instructions, counted exactly by callgrind):\n")
         md.append("| pages | direction | map | unmap |")
@@ -425,7 +447,7 @@ def main(raw, outdir, md_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     if counts:
-        ig, imc, _ = counts
+        ig, imc, _, _ = counts
         grans = sorted({k[1] for k in ig})
         fig, ax = plt.subplots(figsize=(6, 4))
         for p in PATHS:

@@ -80,6 +80,14 @@
  *                                   "memcpy pages=P ns=TOTAL iters=1000"
  *                                   (under -icount, instructions: the copy
  *                                   a bounce pool cannot avoid)
+ *              cost PAGES DIR DEV   map and unmap PAGES pages in direction
+ *                                   DIR (0 bidirectional, 1 to the device,
+ *                                   2 from it) on platform device DEV,
+ *                                   8 MiB / (PAGES pages) times, each timed
+ *                                   alone as dma_map_benchmark does, with
+ *                                   interrupts off: result "cost pages=P dir=D
+ *                                   map_ns=TOTAL unmap_ns=TOTAL iters=N"
+ *                                   (under -icount, exact instructions)
  *   result   the text of the last command
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -968,6 +976,95 @@ static int cmd_memcpy(unsigned int pages)
 	return 0;
 }
 
+/*
+ * The cost of a map and of an unmap of @pages pages in direction @dir on the
+ * platform device @name (its driver must be bound, as dma_map_benchmark is
+ * on the bench's empty transports), for the instruction counts of `make
+ * bench-icount`. Each call is timed alone between two ktime_get_ns(), as
+ * dma_map_benchmark times them, but summed in ns rather than printed as a
+ * 0.1 us average, and with interrupts off: under -icount shift=3 the sums
+ * are then 8 ns an instruction exactly, with no tick inside, and the same on
+ * every run of the same kernel. A pool's search takes a few more steps
+ * where a mapping would cross a segment, and where it starts depends on what
+ * was mapped before; so the timed rounds take 8 MiB of slots in all, every
+ * slot of a pool of 8 MiB or less (the bench's have 4) the same number of
+ * times, and their sum is the same from whichever slot they start.
+ */
+/*
+ * Under -icount shift=3 the guest's counter (62.5 MHz on QEMU's virt board)
+ * ticks every second instruction, so a timed stretch of an odd number of
+ * instructions reads one more or one less than it is, depending on whether
+ * it starts on an even or an odd instruction. Two back-to-back reads tell
+ * which (the same value: even), and a nop on one path leaves the timed code
+ * that follows on the same parity every run.
+ */
+static void icount_align(void)
+{
+#ifdef CONFIG_ARM64
+	u64 a, b;
+
+	asm volatile("isb\n"
+		     "mrs %0, cntvct_el0\n"
+		     "mrs %1, cntvct_el0\n"
+		     "cmp %0, %1\n"
+		     "b.ne 1f\n"
+		     "nop\n"
+		     "1:\n"
+		     : "=&r"(a), "=&r"(b) : : "cc");
+#endif
+}
+
+static int cmd_cost(unsigned int pages, unsigned int d, const char *name)
+{
+	const int warm = 8, iters = SZ_8M / PAGE_SIZE / (pages ? pages : 1);
+	size_t size = (size_t)pages * PAGE_SIZE;
+	u64 map_ns = 0, unmap_ns = 0, t0, t1, t2;
+	enum dma_data_direction dir = d;
+	unsigned long flags;
+	struct device *dev;
+	dma_addr_t dma;
+	int i, ret = 0;
+	void *buf;
+
+	if (!pages || pages > 64 || d > DMA_FROM_DEVICE)
+		return -EINVAL;
+	dev = bus_find_device_by_name(&platform_bus_type, NULL, name);
+	if (!dev)
+		return -ENODEV;
+	buf = alloc_pages_exact(size, GFP_KERNEL | __GFP_ZERO);
+	if (!buf) {
+		put_device(dev);
+		return -ENOMEM;
+	}
+	local_irq_save(flags);
+	for (i = 0; i < warm + iters; i++) {
+		if (i == warm)
+			icount_align();
+		t0 = ktime_get_ns();
+		dma = dma_map_single(dev, buf, size, dir);
+		t1 = ktime_get_ns();
+		if (dma_mapping_error(dev, dma)) {
+			ret = -ENOMEM;
+			break;
+		}
+		dma_unmap_single(dev, dma, size, dir);
+		t2 = ktime_get_ns();
+		if (i >= warm) {
+			map_ns += t1 - t0;
+			unmap_ns += t2 - t1;
+		}
+	}
+	local_irq_restore(flags);
+	if (ret)
+		say("cost: %s: a map of %u page(s) failed\n", name, pages);
+	else
+		say("cost pages=%u dir=%u map_ns=%llu unmap_ns=%llu iters=%d\n", pages, d,
+		    map_ns, unmap_ns, iters);
+	free_pages_exact(buf, size);
+	put_device(dev);
+	return ret;
+}
+
 static int run(char *line)
 {
 	char name[16];
@@ -987,6 +1084,13 @@ static int run(char *line)
 		return cmd_unregister();
 	if (!strcmp(name, "memcpy"))
 		return args == 2 ? cmd_memcpy(n) : -EINVAL;
+	if (!strcmp(name, "cost")) {
+		char dev[48];
+
+		if (sscanf(line, "%15s %u %llu %47s", name, &n, &a, dev) != 4)
+			return -EINVAL;
+		return cmd_cost(n, a, dev);
+	}
 	if (!strcmp(name, "reserved")) {
 		if (sscanf(line, "%15s %llx %llx", name, &a, &b) != 3)
 			return -EINVAL;
