@@ -23,7 +23,7 @@ use core::ops::DerefMut;
 use super::layout::nr_slots;
 use super::stats::AreaCounters;
 use super::tlb::{Block, Direction};
-use super::{UnmapError, SEGMENT_SLOTS, SLOT_MASK, SLOT_SHIFT, SLOT_SIZE};
+use super::{UnmapError, SEGMENT_SIZE, SEGMENT_SLOTS, SLOT_MASK, SLOT_SHIFT, SLOT_SIZE};
 
 /// What a slot currently is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -168,12 +168,18 @@ impl Slot {
     /// `orig <= ORIG_MAX` (the callers check these first).
     pub(crate) fn head(kind: Kind, orig: u64, size: usize, offset: u64, owner: Owner) -> Self {
         let word = (orig & ORIG_MAX) | u64::from(owner.0) << ORIG_BITS;
-        let size = (size.saturating_sub(1) as u32) << SIZE_SHIFT;
-        let offset = (offset as u32 & SLOT_MASK as u32) << KIND_BITS;
         Self {
             orig: [word as u32, (word >> 32) as u32],
-            info: size | offset | kind.code(),
+            info: Self::info_of(kind, size, offset),
         }
+    }
+
+    /// The `info` word of a head of `kind`, `size` bytes at `offset` in its
+    /// slot (as [`Slot::head`] requires them).
+    fn info_of(kind: Kind, size: usize, offset: u64) -> u32 {
+        let size = (size.saturating_sub(1) as u32) << SIZE_SHIFT;
+        let offset = (offset as u32 & SLOT_MASK as u32) << KIND_BITS;
+        size | offset | kind.code()
     }
 
     fn word(&self) -> u64 {
@@ -191,6 +197,12 @@ impl Slot {
 
     fn kind(&self) -> Kind {
         Kind::of_code(self.info)
+    }
+
+    /// Whether the slot is a head (its kind is not `Free`), without
+    /// decoding the kind.
+    fn is_head(&self) -> bool {
+        self.info & KIND_MASK != 0
     }
 
     fn set_kind(&mut self, kind: Kind) {
@@ -393,6 +405,27 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
     fn mark(&mut self, start: usize, n: usize, to: Mark) {
         let seg = start / SEGMENT_SLOTS;
         let p = start % SEGMENT_SLOTS;
+        // Most runs lie in one 64-bit word of each bitmap: two words to
+        // change, with shifts of one word (a `u128` shift is several
+        // instructions and branches on most CPUs).
+        let (w, b) = (p / 64, p % 64);
+        if n >= 1 && b + n <= 64 {
+            let run = (u64::MAX >> (64 - n)) << b;
+            let k = 4 * seg + w;
+            if let (Some(&used), Some(&heads)) = (self.bits.get(k), self.bits.get(k + 2)) {
+                let (used, heads) = match to {
+                    Mark::Used => (used | run, heads | 1 << b),
+                    Mark::Free => (used & !run, heads & !(1 << b)),
+                };
+                if let Some(u) = self.bits.get_mut(k) {
+                    *u = used;
+                }
+                if let Some(h) = self.bits.get_mut(k + 2) {
+                    *h = heads;
+                }
+            }
+            return;
+        }
         // `n <= 128` and the run lies in the segment: `p + n <= 128`.
         let run = if n >= SEGMENT_SLOTS {
             u128::MAX
@@ -477,8 +510,16 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         let (seg0, p0) = (start / SEGMENT_SLOTS, start % SEGMENT_SLOTS);
         // First the run at the index itself, which a pool that maps and
         // unmaps in turn finds free every time: what the search below would
-        // find first, for a few instructions.
-        if p0 + need <= SEGMENT_SLOTS {
+        // find first, for a few instructions (one bitmap word when the run
+        // lies in one, as `mark`).
+        let (w, b) = (p0 / 64, p0 % 64);
+        if b + need <= 64 {
+            let run = (u64::MAX >> (64 - need)) << b;
+            let used = self.bits.get(4 * seg0 + w).copied().unwrap_or(u64::MAX);
+            if used & run == 0 && Self::fits(req, start) {
+                return Some(start);
+            }
+        } else if p0 + need <= SEGMENT_SLOTS {
             let run = (u128::MAX >> (SEGMENT_SLOTS - need)) << p0;
             if self.seg_free(seg0) & run == run && Self::fits(req, start) {
                 return Some(start);
@@ -517,7 +558,7 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
     /// returns the number of slots freed (0 if `head` is not a head).
     pub(crate) fn release(&mut self, head: usize) -> usize {
         let nslots = match self.slots.get(head) {
-            Some(h) if h.kind().is_head() => h.nslots(),
+            Some(h) if h.is_head() => h.nslots(),
             _ => return 0,
         };
         // INVARIANT (mappings): a mapping lies inside one segment; its head
@@ -548,7 +589,7 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         let m = self
             .slots
             .get(i)
-            .filter(|h| h.kind().is_head() && h.kind() != Kind::Unmapping)
+            .filter(|h| h.is_head() && h.info & KIND_MASK != Kind::Unmapping.code())
             .filter(|h| h.offset() == addr & SLOT_MASK)
             .map(|h| h.located(i))
             .ok_or(UnmapError::NotMapped)?;
@@ -557,6 +598,36 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
             return Err(UnmapError::SizeMismatch);
         }
         Ok(m)
+    }
+
+    /// [`AreaState::exact_mapping`] for a streaming mapping of direction
+    /// `dir`: the head's descriptor must be exactly what a map of `size`
+    /// bytes in `dir` at `addr` wrote, which one comparison of its `info`
+    /// word tells; anything else goes through `exact_mapping` for the error.
+    pub(crate) fn exact_streaming(
+        &self,
+        i: usize,
+        addr: u64,
+        size: usize,
+        dir: Direction,
+    ) -> Result<Located, UnmapError> {
+        let want = Slot::info_of(Kind::Streaming(dir), size, addr & SLOT_MASK);
+        match self.slots.get(i) {
+            // `want` has a size of at most `SEGMENT_SIZE` in its bits: a
+            // larger `size` never matches (its bits would spill), so check.
+            Some(h) if h.info == want && (1..=SEGMENT_SIZE).contains(&size) => Ok(Located {
+                head: i,
+                kind: Kind::Streaming(dir),
+                orig: h.orig(),
+                size,
+                offset: addr & SLOT_MASK,
+            }),
+            _ => self.exact_mapping(i, addr, size, |kind| match kind {
+                Kind::Streaming(d) if d == dir => Ok(()),
+                Kind::Streaming(_) => Err(UnmapError::WrongDirection),
+                _ => Err(UnmapError::WrongKind),
+            }),
+        }
     }
 
     /// Finds the mapping that slot `i` belongs to: the nearest head at or

@@ -77,6 +77,7 @@ impl AreaLayout {
 
     /// Index, in the pool, of the first slot of `area`; `nslots()` for an
     /// area past the last.
+    #[inline]
     pub fn area_start(&self, area: usize) -> usize {
         if area >= self.nareas {
             self.nslots
@@ -100,6 +101,7 @@ impl AreaLayout {
 
     /// Returns `(area, index inside the area)` of pool slot `slot`, or
     /// `None` if `slot` is not in the pool.
+    #[inline]
     pub(crate) fn locate(&self, slot: usize) -> Option<(usize, usize)> {
         if slot >= self.nslots {
             return None;

@@ -440,11 +440,7 @@ where
         let (area, index) = self.locate(bounce).ok_or(UnmapError::NotMapped)?;
         let lock = self.areas.get(area).ok_or(UnmapError::NotMapped)?;
         let orig = lock.with(|st| {
-            let m = st.exact_mapping(index, bounce, size, |kind| match kind {
-                Kind::Streaming(d) if d == dir => Ok(()),
-                Kind::Streaming(_) => Err(UnmapError::WrongDirection),
-                _ => Err(UnmapError::WrongKind),
-            })?;
+            let m = st.exact_streaming(index, bounce, size, dir)?;
             if copy_back {
                 // The mapping is no longer live: a second unmap or a sync
                 // racing with this one is refused, and only this call frees
