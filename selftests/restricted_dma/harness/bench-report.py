@@ -226,11 +226,11 @@ def main(raw, outdir, md_path):
         om, ou = first(PATHS[0], 1, 0)
         dm, du = first(PATHS[2], 1, 0)
         limit = dm + du + 2 * imc.get(1, float("nan"))
-        target(f"instructions, 1 page, bidirectional map+unmap / the limit (direct DMA's {dm + du} "
+        target(f"instructions, 1 page, bidirectional map+unmap / the limit (direct DMA's {fmt(dm + du, 0)} "
                f"+ two copies of {fmt(imc.get(1, float('nan')), 0)}: {fmt(limit, 0)})",
                "≤ 1.15x", [(om + ou) / limit], lambda m: m <= 1.15)
         tu = first(PATHS[0], 1, 1)[1]
-        target(f"instructions, to-device unmap, 1 page, over direct DMA's unmap ({du})", "≤ 100",
+        target(f"instructions, to-device unmap, 1 page, over direct DMA's unmap ({fmt(du, 0)})", "≤ 100",
                [tu - du], lambda m: m <= 100, 0)
         t16 = first(PATHS[0], 16, 1)[1]
         target("instructions, to-device unmap (bookkeeping only), 16 pages / 1 page", "≤ 1.5x",
@@ -378,8 +378,8 @@ def main(raw, outdir, md_path):
                   "(`make bench-icount`, harness/icount.sh). rdma_test times each `dma_map_single()` and "
                   "`dma_unmap_single()` on each path's transport as dma_map_benchmark does (two `ktime_get_ns()` "
                   "around each call, which the counts include), but with interrupts off and summed in ns over "
-                  "64 rounds: the counts are exact, not rounded to dma_map_benchmark's 0.1 µs (12.5 "
-                  "instructions). Each cell ran twice in one boot: the two runs are the same in "
+                  "laps of 8 MiB (2048 rounds of 1 page to 32 of 64, every slot of the 4 MiB pools alike): the "
+                  "counts are exact, not rounded to dma_map_benchmark's 0.1 µs (12.5 instructions). Each cell ran twice in one boot: the two runs are the same in "
                   f"{same} of {len(pairs)} cells"
                   + ("" if same == len(pairs) else
                      f", and differ by at most {max(abs(a - b) for v in pairs for a, b in zip(v[0], v[1])):.1f} "
