@@ -977,20 +977,6 @@ static int cmd_memcpy(unsigned int pages)
 }
 
 /*
- * The cost of a map and of an unmap of @pages pages in direction @dir on the
- * platform device @name (its driver must be bound, as dma_map_benchmark is
- * on the bench's empty transports), for the instruction counts of `make
- * bench-icount`. Each call is timed alone between two ktime_get_ns(), as
- * dma_map_benchmark times them, but summed in ns rather than printed as a
- * 0.1 us average, and with interrupts off: under -icount shift=3 the sums
- * are then 8 ns an instruction exactly, with no tick inside, and the same on
- * every run of the same kernel. A pool's search takes a few more steps
- * where a mapping would cross a segment, and where it starts depends on what
- * was mapped before; so the timed rounds take 8 MiB of slots in all, every
- * slot of a pool of 8 MiB or less (the bench's have 4) the same number of
- * times, and their sum is the same from whichever slot they start.
- */
-/*
  * Under -icount shift=3 the guest's counter (62.5 MHz on QEMU's virt board)
  * ticks every second instruction, so a timed stretch of an odd number of
  * instructions reads one more or one less than it is, depending on whether
@@ -1014,6 +1000,20 @@ static void icount_align(void)
 #endif
 }
 
+/*
+ * The cost of a map and of an unmap of @pages pages in direction @dir on the
+ * platform device @name (its driver must be bound, as dma_map_benchmark is
+ * on the bench's empty transports), for the instruction counts of `make
+ * bench-icount`. Each call is timed alone between two ktime_get_ns(), as
+ * dma_map_benchmark times them, but summed in ns rather than printed as a
+ * 0.1 us average, and with interrupts off: under -icount shift=3 the sums
+ * are then 8 ns an instruction exactly, with no tick inside, and the same on
+ * every run of the same kernel. A pool's search takes a few more steps
+ * where a mapping would cross a segment, and where it starts depends on what
+ * was mapped before; so the timed rounds take 8 MiB of slots in all, every
+ * slot of a pool of 8 MiB or less (the bench's have 4) the same number of
+ * times, and their sum is the same from whichever slot they start.
+ */
 static int cmd_cost(unsigned int pages, unsigned int d, const char *name)
 {
 	const int warm = 8, iters = SZ_8M / PAGE_SIZE / (pages ? pages : 1);
