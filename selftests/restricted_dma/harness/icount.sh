@@ -5,8 +5,8 @@
 # -icount shift=3,sleep=off: guest time advances 8 ns per instruction. In
 # the guest, rdma_test times each dma_map_single() and dma_unmap_single() on
 # each path's transport as dma_map_benchmark does, with interrupts off and
-# summed in ns over 64 rounds, so the counts are exact and the same on every
-# run (`cost` in rdma_test.c). Every granule (1, 4, 16, 64 pages) and
+# summed in ns over laps of 8 MiB, so the counts are exact and the same on
+# every run (`cost` in rdma_test.c). Every granule (1, 4, 16, 64 pages) and
 # direction (0 bidirectional, 1 to the device, 2 from the device), two runs
 # each; dma_map_benchmark itself once beside them (its averages are printed
 # in 0.1 us steps, 12.5 instructions). The raw lines stay in

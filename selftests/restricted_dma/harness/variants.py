@@ -478,11 +478,11 @@ VARIANTS = {
 # Only for `make bench`: our pool, mainline's restricted-dma-pool of the
 # same size and direct DMA, each with an empty transport for
 # dma_map_benchmark (on a region of its own) and a virtio-blk of 4 queues,
-# in one guest; and a virtio-blk-pci
-# behind the host bridge, which names our region too (the PCI path); and a
-# pair of virtio-net NICs (mergeable receive buffers, QEMU's default) for
-# each of the three paths, each pair alone on a QEMU hub of its own, ours
-# and mainline's on regions of their own of one size.
+# in one guest; and a virtio-blk-pci behind the host bridge, which names our
+# region too (the PCI path); and a pair of virtio-net NICs (mergeable
+# receive buffers, QEMU's default) for each of the three paths, each pair
+# alone on a QEMU hub of its own, ours and mainline's on regions of their
+# own of one size.
 BENCH = dict(
     regions=[GOOD, MAINLINE, NET_OURS, NET_MAINLINE, MAP_OURS, MAP_MAINLINE],
     devices=[Device("empty", MAP_OURS.name), Device("empty", MAP_MAINLINE.name), Device("empty"),
