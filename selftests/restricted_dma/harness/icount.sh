@@ -44,9 +44,8 @@ core_counts() {
 }
 core_counts > "$RDMA_CACHE/icount-core.txt"
 
-# nokaslr: with KASLR the module lands somewhere new each boot, and how far
-# it is from the kernel decides whether its calls into it go through PLT
-# veneers (a few instructions each): boots differed by 2 to 6 instructions.
+# nokaslr: so that where the module lands (and whether its calls into the
+# kernel take PLT veneers, by distance) cannot move the counts between boots.
 RDMA_SMP=1 RDMA_GUEST_TIMEOUT=1800 RDMA_APPEND="nokaslr ${RDMA_APPEND:-}" \
   "$RDMA_SELFTESTS/harness/guest.sh" icount bench >/dev/null || true
 tr -d '\r' < "$RDMA_CACHE/guest/$RDMA_FLAVOUR/bench/console.log" | grep '^bench: \(map\|cost\) ' > "$raw" || true
