@@ -286,6 +286,20 @@ leg() {
 	return $_rc
 }
 
+# legs_through SENDER RECEIVER CTL REGION: three cases. Frames from SENDER to
+# the control NIC CTL (no region), then from CTL to RECEIVER, each a leg
+# (above), both restricted NICs behind REGION; then whether REGION copied
+# to its devices at least every byte SENDER sent, and back at least every
+# byte RECEIVER received. Leaves leg_* as the second leg set them.
+legs_through() {
+	result "frames from $1 to $3 (no region), intact" leg "$1" "$3" "$4"
+	_sent_to=$leg_to
+	result "frames from $3 to $2, intact" leg "$3" "$2" "$4"
+	ktap_print_msg "$4 copied $_sent_to bytes to the device(s) while $1 sent $leg_sent, and $leg_from back while $2 received $leg_sent"
+	result "...$4 bounced every byte $1 sent and every byte $2 received" \
+		[ "$_sent_to" -ge "$leg_sent" -a "$leg_from" -ge "$leg_sent" ]
+}
+
 # skip_hot_add WHAT CASE...: on a kernel with lockdep, one SKIP for each
 # CASE of device WHAT that the VMM hot-adds, and succeeds; fails elsewhere.
 # In 6.12 pciehp itself reports a lock order inversion on the first hot-add

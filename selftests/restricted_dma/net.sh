@@ -52,13 +52,9 @@ ktap_print_msg "up, a NIC keeps mapped: mergeable $(( $(counter io_tlb_used "$RM
 result "frames from $if_mrg to $if_pci (virtio-net-pci behind $RP), intact" frames "$if_mrg" "$if_pci"
 result "...and from $if_pci to $if_big" frames "$if_pci" "$if_big"
 # With the control NIC at the other end, what the region copied each way
-# (leg in lib.sh): every byte $if_mrg sends, and every byte it receives.
-result "frames from $if_mrg to $if_ctl (no region), intact" leg "$if_mrg" "$if_ctl" "$RM"
-sent_to=$leg_to
-result "frames from $if_ctl to $if_mrg, intact" leg "$if_ctl" "$if_mrg" "$RM"
-ktap_print_msg "$RM copied $sent_to bytes to the device while $if_mrg sent $leg_sent, and $leg_from back while it received $leg_sent"
-result "...$RM bounced every byte $if_mrg sent and every byte it received" \
-	[ "$sent_to" -ge "$leg_sent" -a "$leg_from" -ge "$leg_sent" ]
+# (legs_through in lib.sh): every byte $if_mrg sends, and every byte it
+# receives.
+legs_through "$if_mrg" "$if_mrg" "$if_ctl" "$RM"
 result "frames from $if_ctl to $if_big (big packets), intact" leg "$if_ctl" "$if_big" "$RB"
 ktap_print_msg "$RB copied $leg_from bytes back while $if_big received $leg_sent"
 result "...$RB bounced every byte $if_big received" [ "$leg_from" -ge "$leg_sent" ]
