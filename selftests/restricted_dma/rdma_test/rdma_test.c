@@ -1021,18 +1021,19 @@ static int cmd_memcpy(unsigned int pages)
  */
 static int cmd_cost(unsigned int pages, unsigned int d, const char *name)
 {
-	const int warm = 8, iters = SZ_8M / PAGE_SIZE / (pages ? pages : 1);
 	size_t size = (size_t)pages * PAGE_SIZE;
 	u64 map_ns = 0, unmap_ns = 0, t0, t1, t2;
 	enum dma_data_direction dir = d;
+	const int warm = 8;
 	unsigned long flags;
 	struct device *dev;
+	int i, iters, ret = 0;
 	dma_addr_t dma;
-	int i, ret = 0;
 	void *buf;
 
 	if (!pages || pages > 64 || d > DMA_FROM_DEVICE)
 		return -EINVAL;
+	iters = SZ_8M / size;
 	dev = bus_find_device_by_name(&platform_bus_type, NULL, name);
 	if (!dev)
 		return -ENODEV;
@@ -1092,7 +1093,7 @@ static int run(char *line)
 	if (!strcmp(name, "cost")) {
 		char dev[48];
 
-		if (sscanf(line, "%15s %u %llu %47s", name, &n, &a, dev) != 4)
+		if (sscanf(line, "%15s %u %llu %47s", name, &n, &a, dev) != 4 || a > DMA_FROM_DEVICE)
 			return -EINVAL;
 		return cmd_cost(n, a, dev);
 	}
