@@ -4,6 +4,7 @@
 # against the flavour's cached kernel build (env.sh):
 #   module.sh [TARGET...]          restricted_dma.ko (not for the built-in flavour)
 #   module.sh --test [TARGET...]   rdma_test.ko, the kselftests' test driver
+#   module.sh --clippy             restricted_dma.ko through clippy (lint.sh)
 #   module.sh --print-ko           where restricted_dma.ko lands
 # Linux 6.12 writes an external module's objects beside its sources, so each
 # flavour builds in a directory of its own under $RDMA_MODBUILD, a tree of
@@ -16,6 +17,17 @@ case "${1:-}" in
 --print-ko) echo "$RDMA_MODBUILD/restricted_dma/restricted_dma.ko"; exit 0 ;;
 --print-test-ko) echo "$RDMA_MODBUILD/rdma_test/rdma_test.ko"; exit 0 ;;
 --test) shift; name=rdma_test; sources=("$RDMA_SELFTESTS/rdma_test/"*) ;;
+# clippy-driver compiles what it checks, with MIR optimisations off: its
+# restricted_dma.ko is not rustc's (a map of it costs 4 instructions more),
+# and must never be the one the tests and the bench load. So it builds in a
+# directory of its own, from scratch each time, so that clippy sees all of
+# the crate.
+--clippy)
+  name=restricted_dma sources=("$RDMA_REPO/Kbuild" "$RDMA_REPO/rust")
+  RDMA_MODBUILD=$RDMA_MODBUILD-clippy
+  rm -f "$RDMA_MODBUILD/$name/rust/restricted_dma.o"
+  set -- CLIPPY=1 modules
+  ;;
 *) name=restricted_dma; sources=("$RDMA_REPO/Kbuild" "$RDMA_REPO/rust") ;;
 esac
 dir=$RDMA_MODBUILD/$name
