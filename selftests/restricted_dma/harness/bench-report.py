@@ -74,18 +74,27 @@ INSTR_PER_US = 125
 
 def icount(raw):
     """The instruction counts, if make bench ran icount.sh: (guest, memcpy,
-    core, dmb). guest[(path, pages, dir)] = [(map, unmap) per run], from
-    rdma_test's exact sums; dmb[(path, pages, dir)] = (map, unmap) from
+    core, dmb, boot2). guest[(path, pages, dir)] = [(map, unmap) per run],
+    from rdma_test's exact sums; boot2 the same from a second boot (empty if
+    there was none); dmb[(path, pages, dir)] = (map, unmap) from
     dma_map_benchmark's one run (0.1 us steps); memcpy[pages] = instructions
     of one copy; core[(pages, dir)] = (map, unmap)."""
     files = [os.path.join(raw, f) for f in ("icount.txt", "icount-memcpy.txt", "icount-core.txt")]
     if not all(os.path.exists(f) for f in files):
         return None
-    guest, dmb = {}, {}
+
+    def costs(recs):
+        out = {}
+        for r in sorted((r for r in recs if r["kind"] == "cost" and "iters" in r), key=lambda r: r["run"]):
+            out.setdefault((r["path"], r["pages"], r["dir"]), []).append(
+                (round(r["map_ns"] / 8 / r["iters"], 1), round(r["unmap_ns"] / 8 / r["iters"], 1)))
+        return out
+
+    dmb = {}
     recs = parse(files[0])
-    for r in sorted((r for r in recs if r["kind"] == "cost" and "iters" in r), key=lambda r: r["run"]):
-        guest.setdefault((r["path"], r["pages"], r["dir"]), []).append(
-            (round(r["map_ns"] / 8 / r["iters"], 1), round(r["unmap_ns"] / 8 / r["iters"], 1)))
+    guest = costs(recs)
+    second = os.path.join(raw, "icount-boot2.txt")
+    boot2 = costs(parse(second)) if os.path.exists(second) else {}
     for r in recs:
         if r["kind"] == "map":
             dmb[(r["path"], r["granule"], r["dir"])] = (int(r["map_us"] * INSTR_PER_US + 0.5),
@@ -96,7 +105,7 @@ def icount(raw):
         w = line.split()
         if len(w) == 5 and w[0] == "core":
             core[(int(w[1]), int(w[2]))] = (int(w[3]), int(w[4]))
-    return guest, memcpy, core, dmb
+    return guest, memcpy, core, dmb, boot2
 
 
 def main(raw, outdir, md_path):
@@ -221,7 +230,7 @@ def main(raw, outdir, md_path):
         target("metadata per 2 KiB slot (bytes: descriptor and two bitmap bits)", "≤ 16", [slot[0]["per_slot"]], lambda m: m <= 16, 3)
     counts = icount(raw)
     if counts:
-        ig, imc, icore, _ = counts
+        ig, imc, icore, _, _ = counts
         first = lambda p, g, d: ig.get((p, g, d), [(float("nan"), float("nan"))])[0]
         om, ou = first(PATHS[0], 1, 0)
         dm, du = first(PATHS[2], 1, 0)
@@ -370,9 +379,12 @@ def main(raw, outdir, md_path):
         md.append(f"![virtio-net throughput, {v} vCPUs](selftests/restricted_dma/bench/net-{v}.png)\n")
 
     if counts:
-        ig, imc, icore, idmb = counts
+        ig, imc, icore, idmb, iboot2 = counts
         pairs = [v for v in ig.values() if len(v) > 1]
         same = sum(1 for v in pairs if v[0] == v[1])
+        # The second boot's runs against the first boot's first run, cell by cell.
+        across = [(ig[k][0], r) for k, v in iboot2.items() if k in ig for r in v]
+        same2 = {k for k, v in iboot2.items() if k in ig and all(r == ig[k][0] for r in v)}
         md.append("## Instructions per map and unmap (exact, under -icount)\n")
         md.append("One vCPU under QEMU's `-icount shift=3,sleep=off`, where guest time is instructions "
                   "(`make bench-icount`, harness/icount.sh). rdma_test times each `dma_map_single()` and "
@@ -384,6 +396,12 @@ def main(raw, outdir, md_path):
                   + ("" if same == len(pairs) else
                      f", and differ by at most {max(abs(a - b) for v in pairs for a, b in zip(v[0], v[1])):.1f} "
                      "instructions in the others")
+                  + (f". A second boot of the same guest (icount.sh again) gave the same counts as the first "
+                     f"in {len(same2)} of {len(ig)} cells"
+                     + ("" if len(same2) == len(ig) or not across else
+                        f", and differ by at most {max(abs(a - b) for x, y in across for a, b in zip(x, y)):.1f} "
+                        "instructions in the others")
+                     if iboot2 else ". There was no second boot (make bench runs two)")
                   + ". `copy` is one memcpy of that many pages alone (rdma_test, 1000 copies timed), which a "
                   "bounce cannot avoid: a bidirectional map+unmap makes two.\n")
         md.append("| pages | direction | ours: map | ours: unmap | mainline: map | mainline: unmap | direct: map | direct: unmap | copy | ours / mainline (map+unmap) |")
@@ -447,7 +465,7 @@ def main(raw, outdir, md_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     if counts:
-        ig, imc, _, _ = counts
+        ig, imc, _, _, _ = counts
         grans = sorted({k[1] for k in ig})
         fig, ax = plt.subplots(figsize=(6, 4))
         for p in PATHS:
