@@ -385,6 +385,8 @@ def main(raw, outdir, md_path):
         # The second boot's runs against the first boot's first run, cell by cell.
         across = [(ig[k][0], r) for k, v in iboot2.items() if k in ig for r in v]
         same2 = {k for k, v in iboot2.items() if k in ig and all(r == ig[k][0] for r in v)}
+        differ = [(x, y) for x, y in across if x != y]
+        missing = sum(1 for k in ig if k not in iboot2)
         md.append("## Instructions per map and unmap (exact, under -icount)\n")
         md.append("One vCPU under QEMU's `-icount shift=3,sleep=off`, where guest time is instructions "
                   "(`make bench-icount`, harness/icount.sh). rdma_test times each `dma_map_single()` and "
@@ -398,9 +400,10 @@ def main(raw, outdir, md_path):
                      "instructions in the others")
                   + (f". A second boot of the same guest (icount.sh again) gave the same counts as the first "
                      f"in {len(same2)} of {len(ig)} cells"
-                     + ("" if len(same2) == len(ig) or not across else
-                        f", and differ by at most {max(abs(a - b) for x, y in across for a, b in zip(x, y)):.1f} "
+                     + ("" if not differ else
+                        f", and differ by at most {max(abs(a - b) for x, y in differ for a, b in zip(x, y)):.1f} "
                         "instructions in the others")
+                     + ("" if not missing else f"; it counted nothing in {missing}")
                      if iboot2 else ". There was no second boot (make bench runs two)")
                   + ". `copy` is one memcpy of that many pages alone (rdma_test, 1000 copies timed), which a "
                   "bounce cannot avoid: a bidirectional map+unmap makes two.\n")
