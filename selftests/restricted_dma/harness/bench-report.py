@@ -108,6 +108,20 @@ def icount(raw):
     return guest, memcpy, core, dmb, boot2
 
 
+def agreement(runs, first):
+    """How far the runs of `runs` ({cell: [(map, unmap), ...]}) agree with
+    the first run of the same cell in `first`: "N of M cells", then by how
+    much the others differ and how many cells `runs` did not count."""
+    pairs = [(first[k][0], r) for k, v in runs.items() if k in first for r in v]
+    same = sum(1 for k in first if runs.get(k) and all(r == first[k][0] for r in runs[k]))
+    differ = [(x, y) for x, y in pairs if x != y]
+    missing = sum(1 for k in first if not runs.get(k))
+    return (f"{same} of {len(first)} cells"
+            + (f", and differ by at most {max(abs(a - b) for x, y in differ for a, b in zip(x, y)):.1f} "
+               "instructions in the others" if differ else "")
+            + (f"; no count in {missing}" if missing else ""))
+
+
 def main(raw, outdir, md_path):
     core = parse(os.path.join(raw, "core.txt"))
     guest = []
@@ -380,13 +394,10 @@ def main(raw, outdir, md_path):
 
     if counts:
         ig, imc, icore, idmb, iboot2 = counts
-        pairs = [v for v in ig.values() if len(v) > 1]
-        same = sum(1 for v in pairs if v[0] == v[1])
-        # The second boot's runs against the first boot's first run, cell by cell.
-        across = [(ig[k][0], r) for k, v in iboot2.items() if k in ig for r in v]
-        same2 = {k for k, v in iboot2.items() if k in ig and all(r == ig[k][0] for r in v)}
-        differ = [(x, y) for x, y in across if x != y]
-        missing = sum(1 for k in ig if k not in iboot2)
+        # Within the first boot: its second run against its first. Across
+        # boots: the second boot's runs against the first boot's first run.
+        within = agreement({k: v[1:] for k, v in ig.items() if len(v) > 1}, ig)
+        across = agreement(iboot2, ig) if iboot2 else None
         md.append("## Instructions per map and unmap (exact, under -icount)\n")
         md.append("One vCPU under QEMU's `-icount shift=3,sleep=off`, where guest time is instructions "
                   "(`make bench-icount`, harness/icount.sh). rdma_test times each `dma_map_single()` and "
@@ -394,17 +405,9 @@ def main(raw, outdir, md_path):
                   "around each call, which the counts include), but with interrupts off and summed in ns over "
                   "laps of 8 MiB (2048 rounds of 1 page to 32 of 64, every slot of the 4 MiB pools alike): the "
                   "counts are exact, not rounded to dma_map_benchmark's 0.1 µs (12.5 instructions). Each cell ran twice in one boot: the two runs are the same in "
-                  f"{same} of {len(pairs)} cells"
-                  + ("" if same == len(pairs) else
-                     f", and differ by at most {max(abs(a - b) for v in pairs for a, b in zip(v[0], v[1])):.1f} "
-                     "instructions in the others")
-                  + (f". A second boot of the same guest (icount.sh again) gave the same counts as the first "
-                     f"in {len(same2)} of {len(ig)} cells"
-                     + ("" if not differ else
-                        f", and differ by at most {max(abs(a - b) for x, y in differ for a, b in zip(x, y)):.1f} "
-                        "instructions in the others")
-                     + ("" if not missing else f"; it counted nothing in {missing}")
-                     if iboot2 else ". There was no second boot (make bench runs two)")
+                  + within
+                  + (". A second boot of the same guest (icount.sh again) gave the same counts as the first in "
+                     + across if across else ". There was no second boot (make bench runs two)")
                   + ". `copy` is one memcpy of that many pages alone (rdma_test, 1000 copies timed), which a "
                   "bounce cannot avoid: a bidirectional map+unmap makes two.\n")
         md.append("| pages | direction | ours: map | ours: unmap | mainline: map | mainline: unmap | direct: map | direct: unmap | copy | ours / mainline (map+unmap) |")

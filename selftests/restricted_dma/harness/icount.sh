@@ -14,6 +14,8 @@
 # (rust/pool/benches/icount.rs, no lock, no copy), counted exactly by
 # callgrind: path "core", x86-64 instructions.
 #   icount.sh             `make bench-icount`: a table
+#   icount.sh --guest     the guest's counts alone, into the raw files (make
+#                         bench's second boot: the core's are the same)
 #   icount.sh --baseline  writes our pool's counts to the committed baseline
 #   icount.sh --check     KTAP for `make check`: fails when a map or unmap of
 #                         ours costs more than 5% over the baseline
@@ -42,7 +44,7 @@ core_counts() {
     done
   done
 }
-core_counts > "$RDMA_CACHE/icount-core.txt"
+[ "${1:-}" = --guest ] || core_counts > "$RDMA_CACHE/icount-core.txt"
 
 # nokaslr: so that where the module lands (and whether its calls into the
 # kernel take PLT veneers, by distance) cannot move the counts between boots.
@@ -70,6 +72,7 @@ dmb_counts() {
 }
 
 case "${1:-}" in
+--guest) ;;
 --baseline)
   {
     echo "# restricted_dma: instructions per map and unmap (make bench-icount), one thread,"
