@@ -17,12 +17,17 @@ RDMA_KMAKE=(make ARCH=arm64 LLVM=1 RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc
 # into a plain kernel), builtin (restricted_dma compiled into the kernel) or
 # debug (the module, in a kernel with KASAN, lockdep, DMA-API debugging...).
 RDMA_FLAVOUR=${RDMA_FLAVOUR:-module}
-case "$RDMA_FLAVOUR" in
-module) RDMA_FRAGMENTS=("$RDMA_SELFTESTS/config") ;;
-builtin) RDMA_FRAGMENTS=("$RDMA_SELFTESTS/config" "$RDMA_SELFTESTS/config.builtin") ;;
-debug) RDMA_FRAGMENTS=("$RDMA_SELFTESTS/config" "$RDMA_SELFTESTS/config.debug") ;;
-*) echo "RDMA_FLAVOUR must be module, builtin or debug, not '$RDMA_FLAVOUR'" >&2; exit 2 ;;
-esac
+# rdma_fragments FLAVOUR: the config fragments a flavour's kernel is made of.
+rdma_fragments() {
+  case "$1" in
+  module) echo "$RDMA_SELFTESTS/config" ;;
+  builtin) echo "$RDMA_SELFTESTS/config" "$RDMA_SELFTESTS/config.builtin" ;;
+  debug) echo "$RDMA_SELFTESTS/config" "$RDMA_SELFTESTS/config.debug" ;;
+  *) echo "RDMA_FLAVOUR must be module, builtin or debug, not '$1'" >&2; return 2 ;;
+  esac
+}
+read -ra RDMA_FRAGMENTS <<< "$(rdma_fragments "$RDMA_FLAVOUR")" || exit 2
+[ ${#RDMA_FRAGMENTS[@]} -gt 0 ] || exit 2
 
 # What the tree lacks, carried here and applied in name order when kernel.sh
 # unpacks it (each patch says why): the unpacked tree is the package plus
@@ -35,26 +40,29 @@ rdma_kpatches_key() { cat "${RDMA_KPATCHES[@]}" | sha256sum | cut -c1-16; }
 # fragments, and the toolchain. The module's own sources are not part of
 # the key: a change to them is an incremental build of the same tree (the
 # built-in flavour) or of the module.
+# rdma_kernel_key [FLAVOUR]: the key of FLAVOUR's tree (by default this one's).
 rdma_kernel_key() {
+  local flavour=${1:-$RDMA_FLAVOUR} fragments
+  read -ra fragments <<< "$(rdma_fragments "$flavour")"
   {
     dpkg-query -W -f='${Version}\n' linux-source-6.12 2>/dev/null
     rdma_kpatches_key
-    echo "$RDMA_FLAVOUR"
-    cat "${RDMA_FRAGMENTS[@]}"
+    echo "$flavour"
+    cat "${fragments[@]}"
     /usr/bin/rustc --version 2>/dev/null
     "$RDMA_BINDGEN" --version 2>/dev/null
     clang --version 2>/dev/null | head -n1
   } | sha256sum | cut -c1-16
 }
+# One source tree for every flavour: the package, the carried patches (among
+# them a place for drivers/restricted_dma), and for the built-in flavour the
+# module's sources copied there by kernel.sh.
 RDMA_KSRC=$RDMA_CACHE/linux-src-$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo none)
 RDMA_KBUILD=$RDMA_CACHE/kbuild-$RDMA_FLAVOUR-$(rdma_kernel_key)
-# The built-in flavour builds from a copy of the tree (hard links, but for
-# the files kernel.sh changes) that has the module in drivers/restricted_dma.
-if [ "$RDMA_FLAVOUR" = builtin ]; then
-  RDMA_KTREE=$RDMA_KBUILD-src
-else
-  RDMA_KTREE=$RDMA_KSRC
-fi
+# The built-in flavour's build directory starts as a copy of the module
+# flavour's (kernel.sh): the two configs differ by CONFIG_RESTRICTED_DMA
+# alone, so Kbuild rebuilds only what that option touches.
+RDMA_KBUILD_BASE=$RDMA_CACHE/kbuild-module-$(rdma_kernel_key module)
 # Out-of-tree modules build in a directory of their own per flavour (6.12's
 # Kbuild writes an external module's objects beside its sources), never in
 # the repository.

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Builds the arm64 kernel of a flavour (RDMA_FLAVOUR, see env.sh): unpacks
-# Debian's linux-source-6.12 once, configures it from allnoconfig plus the
-# flavour's fragments, and builds Image and modules with Rust in its own
-# cached directory. A tree whose key (env.sh) is unchanged is reused.
+# Debian's linux-source-6.12 once, with the carried patches, configures it
+# from allnoconfig plus the flavour's fragments, and builds Image and modules
+# with Rust in its own cached directory. A tree whose key (env.sh) is
+# unchanged is reused.
 #
-# module, debug: the tree is not modified; restricted_dma is built out of tree
-# against it (module.sh).
-# builtin: a hard-linked copy of the tree gets the module's sources in
-# drivers/restricted_dma and one line each in drivers/Kconfig and
-# drivers/Makefile to reach them; nothing else changes. Every run re-syncs
-# the sources and rebuilds incrementally.
+# module, debug: restricted_dma is built out of tree against them (module.sh).
+# builtin: its sources are copied into drivers/restricted_dma (the place
+# kernel-patches/0000 makes), and its build directory starts as a copy of the
+# module kernel's with CONFIG_RESTRICTED_DMA=y: Kbuild then rebuilds only
+# what that option touches (the kernel crate, whose cfgs are the config, and
+# our driver) instead of the whole kernel. Every run re-syncs the sources and
+# rebuilds incrementally.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -22,9 +24,8 @@ fi
 [ -f "$RDMA_KSRC_TARBALL" ] || { echo "kernel: $RDMA_KSRC_TARBALL missing: run 'make deps'" >&2; exit 1; }
 
 # The unpacked tree records which patches it carries; other patches (a
-# commit that changes them) unpack it afresh. Trees built from the old one
-# have another key and are left alone (the built-in flavour's copies are
-# hard links, which a fresh unpack does not touch).
+# commit that changes them) unpack it afresh. Build trees of the old one
+# have another key: they are left alone, never built again.
 if [ "$(cat "$RDMA_KSRC/.rdma-unpacked" 2>/dev/null)" != "$(rdma_kpatches_key)" ]; then
   echo "kernel: unpacking $RDMA_KSRC_TARBALL"
   rm -rf "$RDMA_KSRC" && mkdir -p "$RDMA_KSRC"
@@ -38,34 +39,34 @@ if [ "$(cat "$RDMA_KSRC/.rdma-unpacked" 2>/dev/null)" != "$(rdma_kpatches_key)" 
   rdma_kpatches_key > "$RDMA_KSRC/.rdma-unpacked"
 fi
 
-# The built-in tree: the module's sources where an in-tree driver's would be.
+# The module's sources where an in-tree driver's would be (kernel-patches/0000
+# points drivers/Kconfig and drivers/Makefile there): every flavour's Kconfig
+# reads them, only the built-in one builds them. --checksum: only files whose
+# content changed get a new mtime, so make rebuilds exactly what changed.
+mkdir -p "$RDMA_KSRC/drivers/restricted_dma"
+rsync -r --checksum --delete --exclude 'pool/tests*' --exclude 'pool/Cargo.*' \
+  --exclude 'pool/lib.rs' --exclude 'ffi/bindings_generated.rs' \
+  "$RDMA_REPO/Kbuild" "$RDMA_REPO/Kconfig" "$RDMA_REPO/rust" "$RDMA_KSRC/drivers/restricted_dma/"
+
 if [ "$RDMA_FLAVOUR" = builtin ]; then
-  if ! [ -f "$RDMA_KTREE/.rdma-tree" ]; then
-    rm -rf "$RDMA_KTREE" "$RDMA_KTREE.tmp"
-    cp -al "$RDMA_KSRC" "$RDMA_KTREE.tmp"
-    # Replace (not edit in place) the two files we extend: the others are
-    # hard links into the pristine tree.
-    for f in drivers/Kconfig drivers/Makefile; do
-      cp "$RDMA_KTREE.tmp/$f" "$RDMA_KTREE.tmp/$f.new" && mv "$RDMA_KTREE.tmp/$f.new" "$RDMA_KTREE.tmp/$f"
-    done
-    sed -i 's|^endmenu$|source "drivers/restricted_dma/Kconfig"\n\nendmenu|' "$RDMA_KTREE.tmp/drivers/Kconfig"
-    echo 'obj-$(CONFIG_RESTRICTED_DMA)	+= restricted_dma/' >> "$RDMA_KTREE.tmp/drivers/Makefile"
-    grep -q restricted_dma/Kconfig "$RDMA_KTREE.tmp/drivers/Kconfig" || { echo "kernel: cannot extend drivers/Kconfig" >&2; exit 1; }
-    touch "$RDMA_KTREE.tmp/.rdma-tree"
-    mv "$RDMA_KTREE.tmp" "$RDMA_KTREE"
+  # The module kernel's build, copied once (its objects keep their times,
+  # so make sees them up to date), then CONFIG_RESTRICTED_DMA=y on top.
+  if ! [ -f "$RDMA_KBUILD/.rdma-configured" ]; then
+    RDMA_FLAVOUR=module "$0"
+    echo "kernel (builtin): starting from the module kernel's build, $RDMA_KBUILD_BASE"
+    rm -rf "$RDMA_KBUILD" "$RDMA_KBUILD.tmp"
+    cp -a "$RDMA_KBUILD_BASE" "$RDMA_KBUILD.tmp"
+    rm -f "$RDMA_KBUILD.tmp/.rdma-built"
+    "$RDMA_KSRC/scripts/kconfig/merge_config.sh" -m -O "$RDMA_KBUILD.tmp" \
+      "$RDMA_KBUILD.tmp/.config" "$RDMA_SELFTESTS/config.builtin" >/dev/null
+    mv "$RDMA_KBUILD.tmp" "$RDMA_KBUILD"
   fi
-  mkdir -p "$RDMA_KTREE/drivers/restricted_dma"
-  # --checksum: only files whose content changed get a new mtime, so make
-  # rebuilds exactly what changed.
-  rsync -r --checksum --delete --exclude 'pool/tests*' --exclude 'pool/Cargo.*' \
-    --exclude 'pool/lib.rs' --exclude 'ffi/bindings_generated.rs' \
-    "$RDMA_REPO/Kbuild" "$RDMA_REPO/Kconfig" "$RDMA_REPO/rust" "$RDMA_KTREE/drivers/restricted_dma/"
 fi
 
 start=$(date +%s)
 mkdir -p "$RDMA_KBUILD"
 export PATH=/usr/bin:/bin:$PATH
-km=("${RDMA_KMAKE[@]}" -C "$RDMA_KTREE" O="$RDMA_KBUILD")
+km=("${RDMA_KMAKE[@]}" -C "$RDMA_KSRC" O="$RDMA_KBUILD")
 if ! [ -f "$RDMA_KBUILD/.rdma-configured" ]; then
   echo "kernel ($RDMA_FLAVOUR): configuring in $RDMA_KBUILD"
   "${km[@]}" -s allnoconfig
