@@ -43,7 +43,9 @@ pub enum ChainError {
     Malformed(String),
 }
 
-fn read_desc<M: GuestMemory>(
+/// Reads entry `index` of the descriptor table at `table`: (addr, len,
+/// flags, next).
+pub fn read_desc<M: GuestMemory>(
     mem: &M,
     table: u64,
     index: u16,
@@ -123,7 +125,7 @@ pub fn walk_chain<M: GuestMemory>(
 }
 
 /// Pieces of guest memory: (address, length).
-type Ranges = Vec<(u64, u64)>;
+pub type Ranges = Vec<(u64, u64)>;
 
 fn take_front(r: &mut Ranges, mut n: u64) -> Option<Ranges> {
     let mut out = Vec::new();
@@ -155,6 +157,25 @@ fn take_back(r: &mut Ranges, mut n: u64) -> Option<Ranges> {
         n -= k;
     }
     Some(out)
+}
+
+/// A chain's buffers without the request header (its first 16 readable
+/// bytes): the device-readable pieces left, and every device-writable
+/// piece, the status byte included, in chain order. Needs no header: what
+/// --find scans and the hostile modes overwrite, whatever the request.
+pub fn buffers(chain: &[Desc]) -> (Ranges, Ranges) {
+    let (mut readable, mut writable): (Ranges, Ranges) = (Vec::new(), Vec::new());
+    for d in chain.iter().filter(|d| d.len > 0) {
+        let to = if d.write {
+            &mut writable
+        } else {
+            &mut readable
+        };
+        to.push((d.addr, u64::from(d.len)));
+    }
+    // (Fewer than 16 readable bytes: no header, and nothing left either.)
+    let _ = take_front(&mut readable, 16);
+    (readable, writable)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -568,6 +589,24 @@ mod tests {
         .is_err());
         let bad = [chain[2], chain[0]];
         assert!(parse(&mem, &bad).is_err());
+    }
+
+    #[test]
+    fn buffers_leave_the_header_out() {
+        let d = |addr, len, write| Desc { addr, len, write };
+        // Header split over two buffers, the second carrying data too.
+        let chain = [
+            d(HDR, 8, false),
+            d(HDR + 8, 8 + 100, false),
+            d(DATA, 0, false),
+            d(DATA, 512, true),
+            d(STATUS, 1, true),
+        ];
+        let (r, w) = buffers(&chain);
+        assert_eq!(r, vec![(HDR + 16, 100)]);
+        assert_eq!(w, vec![(DATA, 512), (STATUS, 1)]);
+        let (r, w) = buffers(&chain[..1]);
+        assert!(r.is_empty() && w.is_empty());
     }
 
     #[test]

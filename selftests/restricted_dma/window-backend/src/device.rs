@@ -7,6 +7,7 @@
 //! Not vhost-user-backend's `VhostUserDaemon`: its handler maps every
 //! region QEMU sends, whole. Here SET_MEM_TABLE maps only the window
 //! (or, with --audit, everything), and SET_VRING_ADDR checks the rings.
+//! What happens to each chain is ring.rs's.
 
 use std::fs::File;
 use std::io;
@@ -40,6 +41,9 @@ use vmm_sys_util::epoll::{ControlOperation, Epoll, EpollEvent, EventSet};
 use vmm_sys_util::eventfd::EventFd;
 
 use crate::blk::{self, Disk};
+use crate::hostile::Hostile;
+use crate::marker::Marker;
+use crate::ring::{self, Ctx};
 use crate::window::{self, Accounting, Region};
 
 type Mem = GuestMemoryAtomic<GuestMemoryMmap>;
@@ -74,6 +78,10 @@ pub struct Shared {
     /// A queue whose rings lie outside the window: never processed.
     broken: Vec<AtomicBool>,
     indirect: AtomicBool,
+    /// --hostile, if given.
+    hostile: Option<Arc<Hostile>>,
+    /// --find, if given.
+    marker: Option<Arc<Marker>>,
     epoll: Epoll,
     exit: EventFd,
 }
@@ -91,43 +99,14 @@ impl Shared {
         if !st.get_queue().ready() || !st.is_enabled() {
             return;
         }
-        let event_idx = st.get_queue().event_idx_enabled();
-        let indirect = self.indirect.load(Ordering::Relaxed);
-        loop {
-            if event_idx && st.disable_notification().is_err() {
-                return;
-            }
-            while let Some(chain) = st.get_queue_mut().pop_descriptor_chain(&*mem) {
-                let head = chain.head_index();
-                let (table, size) = (st.get_queue().desc_table(), st.get_queue().size());
-                let used = match blk::walk_chain(&*mem, &self.acct, q, table, size, head, indirect)
-                {
-                    Ok(descs) => blk::serve(&*mem, &self.acct, &*self.disk, q, &descs),
-                    Err(blk::ChainError::Outside) => 0,
-                    Err(blk::ChainError::Malformed(e)) => {
-                        self.acct.say(&format!(
-                            "queue {q}: bad descriptor chain at head {head}: {e}"
-                        ));
-                        0
-                    }
-                };
-                if st.add_used(head, used).is_err() {
-                    self.acct
-                        .say(&format!("queue {q}: cannot write the used ring"));
-                    return;
-                }
-                if st.needs_notification().unwrap_or(true) {
-                    let _ = st.signal_used_queue();
-                }
-            }
-            if !event_idx {
-                break;
-            }
-            match st.enable_notification() {
-                Ok(true) => continue,
-                _ => break,
-            }
-        }
+        let ctx = Ctx {
+            acct: &self.acct,
+            disk: &*self.disk,
+            indirect: self.indirect.load(Ordering::Relaxed),
+            hostile: self.hostile.as_deref(),
+            marker: self.marker.as_deref(),
+        };
+        ring::serve_ring(&ctx, &*mem, q, &mut *st);
     }
 
     /// The worker: waits for kicks, serves the kicked queue.
@@ -183,6 +162,8 @@ impl Handler {
         disk: Box<dyn Disk>,
         num_queues: usize,
         max_queue_size: u16,
+        hostile: Option<Arc<Hostile>>,
+        marker: Option<Arc<Marker>>,
     ) -> io::Result<(Self, thread::JoinHandle<()>)> {
         let mem = GuestMemoryAtomic::new(GuestMemoryMmap::new());
         let vrings = (0..num_queues)
@@ -202,6 +183,8 @@ impl Handler {
             vrings,
             broken: (0..num_queues).map(|_| AtomicBool::new(false)).collect(),
             indirect: AtomicBool::new(false),
+            hostile,
+            marker,
             epoll: Epoll::new()?,
             exit: EventFd::new(0)?,
         });
@@ -467,6 +450,11 @@ impl VhostUserBackendReqHandlerMut for Handler {
             .queue_used_idx()
             .map_err(|_| VuError::BackendInternalError)?;
         vring.set_queue_next_used(idx);
+        // A queue set up anew is a driver starting again: its probe-time
+        // requests are served honestly again.
+        if let Some(h) = &self.shared.hostile {
+            h.restart(q);
+        }
         Ok(())
     }
 

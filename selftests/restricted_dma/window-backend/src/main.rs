@@ -6,6 +6,7 @@
 //!
 //!   window-backend --socket PATH --image FILE --window BASE+SIZE
 //!                  [--num-queues N] [--queue-size N] [--audit]
+//!                  [--hostile MODE [--hostile-from N]] [--find HEX]
 //!
 //! --queue-size is the largest queue the frontend may set up (QEMU's
 //! vhost-user-blk asks for its own `queue-size`, 1024 by default).
@@ -16,9 +17,34 @@
 //! a memory table was refused, 2 if it could not start).
 //! --audit maps all guest memory and serves everything, still counting:
 //! for a control device that is not restricted.
+//!
+//! The guest does not trust this host; two options test that.
+//! --hostile MODE makes the backend a hostile host from the N-th request
+//! completed on each queue on (--hostile-from, 64 by default, counted
+//! again whenever the frontend sets a queue up, so that the guest's
+//! probe-time reads succeed); it writes only inside the window, even with
+//! --audit. The modes (hostile.rs, ring.rs):
+//!   used-len      the used length is u32::MAX
+//!   used-id       one more used entry after the real one, id queue size + 7
+//!   used-head     ... whose id is a descriptor that heads no chain
+//!   used-twice    ... whose id is the same head again
+//!   used-phantom  ... whose id is a descriptor no chain in flight uses
+//!   desc-flags    NEXT on every descriptor of the chain before completing it
+//!   scribble      0x5a over the other chains in flight (data, descriptors)
+//!                 and their avail entries before completing
+//!   after         0x5a into the chain's data once completed and signalled
+//! --find HEX searches every buffer of every request, before it is served,
+//! for those bytes (marker.rs): the guest test's marker in a buffer the
+//! device writes is guest memory the host should not have seen.
+//! Each prints one line more before the closing line:
+//!   hostile MODE: applied N times
+//!   markers: R in buffers the device writes, W in buffers the device reads
 
 mod blk;
 mod device;
+mod hostile;
+mod marker;
+mod ring;
 mod window;
 
 use std::io;
@@ -31,6 +57,8 @@ use vhost::vhost_user::{BackendListener, Error as VuError, Listener};
 
 use crate::blk::FileDisk;
 use crate::device::Handler;
+use crate::hostile::{Hostile, Mode};
+use crate::marker::Marker;
 use crate::window::{Accounting, Window};
 
 struct Args {
@@ -40,14 +68,26 @@ struct Args {
     num_queues: usize,
     queue_size: u16,
     audit: bool,
+    hostile: Option<Mode>,
+    hostile_from: u64,
+    find: Option<Vec<u8>>,
 }
 
+/// Requests served honestly on each queue before --hostile applies: past
+/// the guest's probe (partition table, GET_ID).
+const HOSTILE_FROM: u64 = 64;
+
 const USAGE: &str = "usage: window-backend --socket PATH --image FILE --window BASE+SIZE \
-                     [--num-queues N] [--queue-size N] [--audit]";
+                     [--num-queues N] [--queue-size N] [--audit] \
+                     [--hostile MODE [--hostile-from N]] [--find HEX]
+  MODE: used-len, used-id, used-head, used-twice, used-phantom, desc-flags, scribble, after
+  --hostile-from N: the first N requests of each queue are served honestly (64)
+  --find HEX: count these bytes in the buffers of each request before it is served";
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut socket, mut image, mut window) = (None, None, None);
     let (mut num_queues, mut queue_size, mut audit) = (1usize, 1024u16, false);
+    let (mut hostile, mut hostile_from, mut find) = (None, None, None);
     while let Some(a) = it.next() {
         let mut val = || it.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -57,8 +97,16 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--num-queues" => num_queues = val()?.parse().map_err(|_| "bad --num-queues")?,
             "--queue-size" => queue_size = val()?.parse().map_err(|_| "bad --queue-size")?,
             "--audit" => audit = true,
+            "--hostile" => hostile = Some(val()?.parse::<Mode>()?),
+            "--hostile-from" => {
+                hostile_from = Some(val()?.parse().map_err(|_| "bad --hostile-from")?)
+            }
+            "--find" => find = Some(marker::parse_hex(&val()?)?),
             _ => return Err(format!("unknown argument '{a}'")),
         }
+    }
+    if hostile_from.is_some() && hostile.is_none() {
+        return Err("--hostile-from needs --hostile".into());
     }
     if !(1..=64).contains(&num_queues) {
         return Err("--num-queues must be 1 to 64".into());
@@ -73,6 +121,9 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         num_queues,
         queue_size,
         audit,
+        hostile,
+        hostile_from: hostile_from.unwrap_or(HOSTILE_FROM),
+        find,
     })
 }
 
@@ -107,20 +158,39 @@ fn watch_signals(tx: mpsc::Sender<End>) -> io::Result<()> {
     Ok(())
 }
 
-fn serve(args: &Args, acct: Arc<Accounting>, tx: mpsc::Sender<End>) -> Result<(), String> {
+fn serve(
+    args: &Args,
+    acct: Arc<Accounting>,
+    hostile: Option<Arc<Hostile>>,
+    marker: Option<Arc<Marker>>,
+    tx: mpsc::Sender<End>,
+) -> Result<(), String> {
     let disk = FileDisk::open(&args.image).map_err(|e| format!("{}: {e}", args.image))?;
+    let extra = format!(
+        "{}{}",
+        hostile
+            .as_ref()
+            .map(|h| format!(", hostile {} from request {}", h.mode, h.from))
+            .unwrap_or_default(),
+        marker
+            .as_ref()
+            .map(|m| format!(", finding {}", m.hex()))
+            .unwrap_or_default()
+    );
     let (handler, _worker) = Handler::new(
         acct.clone(),
         Box::new(disk),
         args.num_queues,
         args.queue_size,
+        hostile,
+        marker,
     )
     .map_err(|e| format!("cannot start: {e}"))?;
     let handler = Arc::new(Mutex::new(handler));
     let mut listener =
         Listener::new(&args.socket, true).map_err(|e| format!("{}: {e}", args.socket))?;
     acct.say(&format!(
-        "window backend: listening on {}, {} ({} bytes), window {}, {} queue(s){}",
+        "window backend: listening on {}, {} ({} bytes), window {}, {} queue(s){}{extra}",
         args.socket,
         args.image,
         std::fs::metadata(&args.image).map(|m| m.len()).unwrap_or(0),
@@ -190,12 +260,16 @@ fn main() {
         args.audit,
         Box::new(io::stdout()),
     ));
+    let hostile = args
+        .hostile
+        .map(|m| Arc::new(Hostile::new(m, args.hostile_from, args.num_queues)));
+    let marker = args.find.clone().map(|b| Arc::new(Marker::new(b)));
     let (tx, rx) = mpsc::channel();
     if let Err(e) = watch_signals(tx.clone()) {
         eprintln!("window-backend: signals: {e}");
         exit(2);
     }
-    if let Err(e) = serve(&args, acct.clone(), tx) {
+    if let Err(e) = serve(&args, acct.clone(), hostile.clone(), marker.clone(), tx) {
         eprintln!("window-backend: {e}");
         exit(2);
     }
@@ -206,6 +280,12 @@ fn main() {
         Err(_) => "no event".to_string(),
     };
     acct.say(&format!("window backend: exiting: {why}"));
+    for line in [hostile.map(|h| h.summary()), marker.map(|m| m.summary())]
+        .into_iter()
+        .flatten()
+    {
+        acct.say(&line);
+    }
     acct.say(&acct.closing_line());
     exit(acct.exit_status());
 }
@@ -235,5 +315,26 @@ mod tests {
             args("--socket s --image i --window 0x50000000+0x400000 --queue-size 100").is_err()
         );
         assert!(args("--bogus").is_err());
+        assert_eq!((a.hostile, a.hostile_from, a.find), (None, 64, None));
+    }
+
+    #[test]
+    fn hostile_and_find() {
+        let base = "--socket s --image i --window 0x50000000+0x400000";
+        let a = args(&format!(
+            "{base} --hostile used-twice --find 5245434549564521"
+        ))
+        .unwrap();
+        assert_eq!(a.hostile, Some(Mode::UsedTwice));
+        assert_eq!(a.hostile_from, 64);
+        assert_eq!(a.find.as_deref(), Some(b"RECEIVE!".as_slice()));
+        let a = args(&format!("{base} --hostile after --hostile-from 0")).unwrap();
+        assert_eq!((a.hostile, a.hostile_from), (Some(Mode::After), 0));
+        let e = args(&format!("{base} --hostile nice")).err().unwrap();
+        assert!(e.contains("used-len, used-id, used-head, used-twice, used-phantom, desc-flags, scribble, after"), "{e}");
+        assert!(args(&format!("{base} --hostile-from 3")).is_err());
+        assert!(args(&format!("{base} --hostile scribble --hostile-from x")).is_err());
+        assert!(args(&format!("{base} --find 5")).is_err());
+        assert!(args(&format!("{base} --hostile")).is_err());
     }
 }
