@@ -6,6 +6,7 @@
 //! `io_tlb_used_hiwater`) where they mean the same, so existing tooling reads
 //! them; the rest are ours. Every file is read-only text computed on read.
 
+use crate::pool::Receive;
 use crate::region::Region;
 use crate::sys::bus;
 use crate::sys::debugfs::{Dir, Files, Show};
@@ -18,13 +19,25 @@ use kernel::str::CStr;
 use kernel::sync::Arc;
 
 /// The files of a region's directory: name and what it prints.
-const FILES: [(&CStr, Show<Region>); 21] = [
+const FILES: [(&CStr, Show<Region>); 23] = [
     // The region itself.
     (c_str!("base"), |r, o| writeln!(o, "{:#x}", r.base)),
     (c_str!("size"), |r, o| writeln!(o, "{:#x}", r.size)),
     // Shared with the host by us (1), or not (0: no-map).
     (c_str!("shared"), |r, o| {
         writeln!(o, "{}", r.claim.is_shared() as u8)
+    }),
+    // What a receive buffer's slots hold at map: "zero", or "copy" where the
+    // node opts into swiotlb's copy of the old contents.
+    (c_str!("receive"), |r, o| {
+        writeln!(
+            o,
+            "{}",
+            match r.pool.receive() {
+                Receive::Zero => "zero",
+                Receive::CopyOriginal => "copy",
+            }
+        )
     }),
     // DT nodes naming the region, and devices that have its ops now.
     (c_str!("consumers"), |r, o| {
@@ -72,6 +85,10 @@ const FILES: [(&CStr, Show<Region>); 21] = [
     }),
     (c_str!("bytes_from_device"), |r, o| {
         writeln!(o, "{}", r.pool.stats().bytes_from_device)
+    }),
+    // Receive buffers' bytes zeroed in the window instead of copied in.
+    (c_str!("bytes_zeroed"), |r, o| {
+        writeln!(o, "{}", r.pool.stats().bytes_zeroed)
     }),
     (c_str!("allocs"), |r, o| {
         writeln!(o, "{}", r.pool.stats().allocs)

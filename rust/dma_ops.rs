@@ -146,9 +146,10 @@ impl DmaOps for Region {
             return None;
         }
         let c = self.constraints(dev, MaskKind::Streaming);
-        // The pool copies the original in whatever the direction and `attrs`
-        // say, so that what the device leaves unwritten comes back as the
-        // original, never as a previous mapping's bytes.
+        // The pool copies in what the device must read and zeroes a receive
+        // buffer's slots (the region's `Receive`), whatever `attrs` say: what
+        // the device leaves unwritten never comes back as a previous
+        // mapping's bytes.
         let owner = owner_of(dev);
         match self.pool.map_for(
             owner,

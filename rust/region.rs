@@ -13,6 +13,7 @@
 
 use crate::bounce::{self, Pool};
 use crate::lifetime::Holders;
+use crate::pool::Receive;
 use crate::sys::dma::{self, Busy, Registered};
 use crate::sys::memory::{self, Memremap, Owned, Shared, PAGE_SIZE};
 use crate::sys::of::{EarlyVerdict, OfNode};
@@ -32,6 +33,10 @@ pub(crate) const COMPATIBLE: &CStr = c_str!("restricted-dma-region");
 /// node outlives the module, so every later load sees it and refuses the
 /// region until reboot, rather than hand out slots that are still live.
 pub(crate) const LEAKED: &CStr = c_str!("restricted-dma-leaked");
+
+/// The property by which a region opts into mainline swiotlb's copy of a
+/// receive buffer's old contents into the window (`pool::Receive`).
+pub(crate) const COPY_RECEIVE: &CStr = c_str!("copy-receive-buffers");
 
 /// The most regions one guest may have: each gets a DMA ops table of its own
 /// (see `sys::dma`), so their number is fixed at build time.
@@ -373,7 +378,19 @@ impl Region {
             .to_cstring()
             .map_err(|_| Reject::Claim(ENOMEM))?;
         let claim = Claim::new(&c).map_err(Reject::Claim)?;
-        let pool = bounce::new_pool(c.base, c.size, possible_cpus()).map_err(Reject::Claim)?;
+        let receive = if node.has_property(COPY_RECEIVE) {
+            pr_warn!(
+                "/reserved-memory/{}: '{}': a receive buffer's old contents are copied into the window, which leaks them to the host\n",
+                node.name(),
+                COPY_RECEIVE
+            );
+            Receive::CopyOriginal
+        } else {
+            Receive::Zero
+        };
+        let pool = bounce::new_pool(c.base, c.size, possible_cpus())
+            .map_err(Reject::Claim)?
+            .with_receive(receive);
         Ok(Self {
             name,
             node,

@@ -89,14 +89,18 @@
 //!
 //! # What a map does with the bytes
 //!
-//! A map always copies the original into the bounce buffer, whatever the
-//! direction. For `DMA_FROM_DEVICE` that looks useless, but the device may
-//! write only part of the buffer; without the copy, the unwritten part would
-//! come back to the CPU at unmap holding whatever an earlier mapping left
-//! in those slots: a leak of another buffer's data (swiotlb's 2022 fix
-//! "swiotlb: rework fix info leak with DMA_FROM_DEVICE"). Unmap and
-//! `sync_for_cpu` copy back for `FromDevice`/`Bidirectional`;
-//! `sync_for_device` copies in for `ToDevice`/`Bidirectional`.
+//! The window is memory the host can read at any time, so a map puts there
+//! only what the device must read. `ToDevice` and `Bidirectional` maps copy
+//! the original in; a `FromDevice` map zeroes its bounce buffer instead
+//! ([`Receive`]): a receive buffer's old contents are guest memory the
+//! device has no right to see. Zeroing also keeps the reason swiotlb copies
+//! (its 2022 fix "swiotlb: rework fix info leak with DMA_FROM_DEVICE"): the
+//! bytes a device leaves unwritten come back to the CPU at unmap as zeros,
+//! never as what an earlier mapping left in those slots. (OVMF's bounce
+//! layer for SEV and TDX made the same choice.) A region may opt into
+//! swiotlb's copy ([`Receive::CopyOriginal`]). Unmap and `sync_for_cpu` copy
+//! back for `FromDevice`/`Bidirectional`; `sync_for_device` copies in for
+//! `ToDevice`/`Bidirectional` only.
 //!
 //! # Robustness
 //!
@@ -120,7 +124,7 @@ pub use area::{AreaLock, AreaState, Owner, Slot, ORIG_BITS};
 pub use error::{MapError, PoolError, UnmapError};
 pub use layout::{area_layout, max_mapping_size, AreaLayout};
 pub use stats::Stats;
-pub use tlb::{Block, Constraints, Copier, CopyBack, Direction, Pool};
+pub use tlb::{Block, Constraints, Copier, CopyBack, Direction, Pool, Receive};
 
 /// log2 of [`SLOT_SIZE`] (`IO_TLB_SHIFT`).
 pub const SLOT_SHIFT: u32 = 11;

@@ -12,6 +12,7 @@ pub(crate) struct AreaCounters {
     pub(crate) frees: usize,
     pub(crate) bytes_to_device: u64,
     pub(crate) bytes_from_device: u64,
+    pub(crate) bytes_zeroed: u64,
     /// The most slots the area had in use at once.
     pub(crate) hiwater: usize,
 }
@@ -25,6 +26,7 @@ impl AreaCounters {
             frees: 0,
             bytes_to_device: 0,
             bytes_from_device: 0,
+            bytes_zeroed: 0,
             hiwater: 0,
         }
     }
@@ -64,6 +66,9 @@ pub struct Stats {
     /// Bytes copied from the pool back to original buffers (at unmap and at
     /// `sync_for_cpu`).
     pub bytes_from_device: u64,
+    /// Bytes of receive buffers (`FromDevice` maps) zeroed in the pool
+    /// instead of copied in ([`Receive::Zero`](super::Receive::Zero)).
+    pub bytes_zeroed: u64,
     /// Streaming maps refused because no area had room
     /// ([`MapError::Full`](super::MapError::Full)).
     pub failed_maps: usize,
@@ -90,5 +95,6 @@ impl Stats {
         self.frees = self.frees.wrapping_add(c.frees);
         self.bytes_to_device = self.bytes_to_device.wrapping_add(c.bytes_to_device);
         self.bytes_from_device = self.bytes_from_device.wrapping_add(c.bytes_from_device);
+        self.bytes_zeroed = self.bytes_zeroed.wrapping_add(c.bytes_zeroed);
     }
 }

@@ -50,6 +50,25 @@ impl Direction {
     }
 }
 
+/// What a `FromDevice` map puts in its bounce buffer before the device
+/// writes it.
+///
+/// The window is memory the host reads: a receive buffer's old contents
+/// (page cache pages, user buffers, kernel heap) are not the device's to see.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Receive {
+    /// Zeros (the default, as OVMF's bounce layer for SEV and TDX does):
+    /// nothing of the original enters the window, and bytes the device
+    /// leaves unwritten come back to the CPU as zeros.
+    #[default]
+    Zero,
+    /// A copy of the original, as mainline swiotlb has done since the
+    /// CVE-2022-0854 fix: unwritten bytes come back as they were, and the
+    /// host reads the buffer's old contents. Only for a region whose node
+    /// opts in (the binding's `copy-receive-buffers`).
+    CopyOriginal,
+}
+
 /// Whether an unmap copies the bounce buffer back to the original.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CopyBack {
@@ -160,6 +179,8 @@ pub struct Pool<L, A> {
     bad_unmaps: AtomicUsize,
     /// Refused syncs.
     bad_syncs: AtomicUsize,
+    /// What a `FromDevice` map fills its bounce buffer with.
+    receive: Receive,
     _lock: PhantomData<fn() -> L>,
 }
 
@@ -218,8 +239,21 @@ where
             failed_allocs: AtomicUsize::new(0),
             bad_unmaps: AtomicUsize::new(0),
             bad_syncs: AtomicUsize::new(0),
+            receive: Receive::Zero,
             _lock: PhantomData,
         })
+    }
+
+    /// The pool, with `FromDevice` maps filled as `receive` says (a new
+    /// pool fills them with zeros).
+    pub fn with_receive(mut self, receive: Receive) -> Self {
+        self.receive = receive;
+        self
+    }
+
+    /// What a `FromDevice` map fills its bounce buffer with.
+    pub fn receive(&self) -> Receive {
+        self.receive
     }
 
     /// Physical address of the first byte of the pool.
@@ -291,9 +325,11 @@ where
     /// current CPU's number; any number is fine) and goes on through the
     /// other areas in order.
     ///
-    /// The original is always copied into the bounce buffer, whatever `dir`
-    /// is, so that a device that writes only part of a `FromDevice` buffer
-    /// leaves the rest as it was rather than someone else's stale bytes.
+    /// For `ToDevice` and `Bidirectional` the original is copied into the
+    /// bounce buffer. For `FromDevice` the bounce buffer is zeroed instead
+    /// (or, with [`Receive::CopyOriginal`], copied): either way a device that
+    /// writes only part of it leaves the rest as something of this mapping's,
+    /// never another mapping's stale bytes.
     ///
     /// Errors: [`MapError::Invalid`] for size 0 or a range that wraps or
     /// ends above [`ORIG_BITS`](super::ORIG_BITS) bits,
@@ -355,15 +391,24 @@ where
             orig & high,
             Slot::head(Kind::Streaming(dir), orig, size, offset, owner),
         )?;
+        let copy_in = dir.device_reads() || self.receive == Receive::CopyOriginal;
         let Some(slot) = self.take(cpu, req, |c| {
             c.maps = c.maps.wrapping_add(1);
-            c.bytes_to_device = c.bytes_to_device.wrapping_add(size as u64);
+            if copy_in {
+                c.bytes_to_device = c.bytes_to_device.wrapping_add(size as u64);
+            } else {
+                c.bytes_zeroed = c.bytes_zeroed.wrapping_add(size as u64);
+            }
         }) else {
             self.failed_maps.fetch_add(1, Relaxed);
             return Err(MapError::Full);
         };
         let bounce = slot + offset;
-        copier.to_bounce(orig, bounce, size);
+        if copy_in {
+            copier.to_bounce(orig, bounce, size);
+        } else {
+            copier.zero(bounce, size);
+        }
         Ok(bounce)
     }
 

@@ -42,8 +42,7 @@ reads() {
 # writes TAG [REGION]: files of every size, written through the share in
 # 1 MiB requests and read back through it; their sums go to the host. With
 # REGION, adds to written_to what REGION copied to the device during the
-# writes alone (the read-backs' reply buffers, mapped and so copied in like
-# every buffer, would count too).
+# writes alone (the read-back requests would count too).
 writes() {
 	for n in $SIZES; do
 		head -c "$n" /dev/urandom > /tmp/9p.out || return 1
@@ -80,11 +79,11 @@ moved=0
 for n in $SIZES; do moved=$((moved + n)); done
 dfrom=$(( $(counter bytes_from_device "$R") - from0 ))
 ktap_print_msg "$R copied $written_to bytes to the device during the writes of $moved ($read_to during the reads), and $dfrom back for $moved read twice"
-# A bound, not a proof: every buffer a request maps is copied in, and a
-# reply buffer copied back whole, whatever the device wrote, so replies
-# count too (the reads' own replies were $read_to bytes in). What proves
-# the path is the host's: every descriptor of the share without indirect
-# descriptors lies in $R (check.sh).
+# A bound, not a proof: a request's buffers for the device to read are
+# copied in (a reply buffer is zeroed in the window instead, and copied back
+# whole, whatever the device wrote: $read_to bytes went in during the reads,
+# their requests). What proves the path is the host's: every descriptor of
+# the share without indirect descriptors lies in $R (check.sh).
 result "...$R copied at least the bytes written to the device during the writes, and twice the bytes read back" \
 	[ "$written_to" -ge "$moved" -a "$dfrom" -ge $((2 * moved)) ]
 # Sizing (README.md): $R serves this share alone, so its high-water mark is

@@ -10,14 +10,14 @@
 SIZES="512 4096 65536 262144 1048576"
 MISALIGN="0 512"
 ktap_print_header
-ktap_set_plan 15
+ktap_set_plan 16
 
 load
 dev=$(wait_blk "$(transport_of blk)") || ktap_exit_fail_msg "no block device behind $(transport_of blk)"
 ktap_print_msg "testing $dev behind $(first good 1)"
 
 maps0=$(counter maps) unmaps0=$(counter unmaps) used0=$(counter io_tlb_used)
-to0=$(counter bytes_to_device) from0=$(counter bytes_from_device)
+to0=$(counter bytes_to_device) from0=$(counter bytes_from_device) z0=$(counter bytes_zeroed)
 bytes=0 off=0 seed=1
 for size in $SIZES; do
 	for mis in $MISALIGN; do
@@ -32,15 +32,19 @@ done
 
 dmaps=$(( $(counter maps) - maps0 )) dunmaps=$(( $(counter unmaps) - unmaps0 ))
 dto=$(( $(counter bytes_to_device) - to0 )) dfrom=$(( $(counter bytes_from_device) - from0 ))
-ktap_print_msg "$dmaps maps, $dunmaps unmaps, $dto bytes in, $dfrom bytes out for $bytes bytes each way"
+dz=$(( $(counter bytes_zeroed) - z0 ))
+ktap_print_msg "$dmaps maps, $dunmaps unmaps, $dto bytes in, $dz zeroed, $dfrom bytes out for $bytes bytes each way"
 # Each request maps at least its data; requests also map a 16-byte header and
 # a status byte, allowed for with 64 bytes a map.
 result "maps grew by at least one per transfer" [ "$dmaps" -ge 20 ]
 result "every map was unmapped" [ "$dunmaps" -eq "$dmaps" ]
-# Toward the device: the written data, plus the read buffers, which are
-# pre-filled from the original so that no stale slot bytes can leak back.
-result "bytes_to_device grew by the data written and read" \
-	[ "$dto" -ge $((2 * bytes)) -a "$dto" -le $((2 * bytes + 64 * dmaps)) ]
+# Toward the device: the written data only. A read buffer's old contents
+# are not the device's to see: its slots are zeroed instead (and so no stale
+# slot bytes can come back either).
+result "bytes_to_device grew by the data written, not read" \
+	[ "$dto" -ge "$bytes" -a "$dto" -le $((bytes + 64 * dmaps)) ]
+result "bytes_zeroed grew by the data read" \
+	[ "$dz" -ge "$bytes" -a "$dz" -le $((bytes + 64 * dmaps)) ]
 result "bytes_from_device grew by the data read" \
 	[ "$dfrom" -ge "$bytes" -a "$dfrom" -le $((bytes + 64 * dmaps)) ]
 result "io_tlb_used back to the coherent baseline ($used0 slots)" [ "$(counter io_tlb_used)" -eq "$used0" ]

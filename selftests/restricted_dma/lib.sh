@@ -271,10 +271,10 @@ frames() {
 # leg OUT IN REGION: frames OUT IN, where one of the two NICs is behind
 # REGION and the other is the control (no region); leaves in leg_to and
 # leg_from what REGION copied to its devices and back meanwhile, and in
-# leg_sent the bytes sent. Every map copies its buffer in, whatever its
-# direction (as swiotlb does), so while a restricted NIC receives, its
-# refilled receive buffers count to the device too: only a one-way leg with
-# one restricted end tells what was sent from what was received.
+# leg_sent the bytes sent. A receive buffer is zeroed in the window, not
+# copied in, but a NIC also maps headers and control buffers both ways: a
+# one-way leg with one restricted end tells what was sent from what was
+# received.
 leg() {
 	_to=$(counter bytes_to_device "$3") _from=$(counter bytes_from_device "$3")
 	frames "$1" "$2"

@@ -6,6 +6,7 @@
 use proptest::prelude::*;
 
 use crate::model::*;
+use crate::Receive;
 
 #[test]
 fn print_proptest_config() {
@@ -33,11 +34,13 @@ fn pool_cfg() -> impl Strategy<Value = PoolCfg> {
             1 => 1000usize..=1300
         ],
         0usize..=8,
+        prop_oneof![3 => Just(Receive::Zero), 1 => Just(Receive::CopyOriginal)],
     )
-        .prop_map(|(b, nslots, want_areas)| PoolCfg {
+        .prop_map(|(b, nslots, want_areas, receive)| PoolCfg {
             base: POOL_BASES[b],
             nslots,
             want_areas,
+            receive,
         })
 }
 

@@ -336,69 +336,113 @@ fn refusals() {
 #[test]
 fn copies_per_direction() {
     let base = 0x10_0000;
-    let pool = host_pool(base, 256, 1);
-    let m = Machine::new(0x20_0000);
-    let orig = 0x1000;
-    for dir in [
-        Direction::ToDevice,
-        Direction::FromDevice,
-        Direction::Bidirectional,
-    ] {
-        for skip in [false, true] {
-            m.write(orig, &[1; 100]);
-            let b = pool.map(0, orig, 100, dir, &masked(0), &m).unwrap();
-            assert_eq!(
-                m.read(b, 100),
-                [1; 100],
-                "map copies in for every direction"
-            );
-            m.write(b, &[2; 60]); // the device writes part of the buffer
-            m.write(orig + 90, &[3; 10]); // the CPU writes the original
-            pool.sync_for_device(b + 90, 10, dir, &m).unwrap();
-            let want: u8 = if dir == Direction::FromDevice { 1 } else { 3 };
-            assert_eq!(m.read(b + 90, 10), [want; 10]);
-            pool.sync_for_cpu(b + 50, 10, dir, &m).unwrap();
-            let want: u8 = if dir == Direction::ToDevice { 1 } else { 2 };
-            assert_eq!(m.read(orig + 50, 10), [want; 10]);
-            pool.unmap(b, 100, dir, copy_back(skip), &m).unwrap();
-            let back = dir != Direction::ToDevice && !skip;
-            assert_eq!(m.read(orig, 50), [if back { 2 } else { 1 }; 50]);
-            // Bytes the device did not write keep the original's value.
-            assert_eq!(m.read(orig + 60, 30), [1; 30]);
+    for receive in [Receive::Zero, Receive::CopyOriginal] {
+        let pool = host_pool(base, 256, 1).with_receive(receive);
+        let m = Machine::new(0x20_0000);
+        let orig = 0x1000;
+        for dir in [
+            Direction::ToDevice,
+            Direction::FromDevice,
+            Direction::Bidirectional,
+        ] {
+            for skip in [false, true] {
+                m.write(orig, &[1; 100]);
+                let b = pool.map(0, orig, 100, dir, &masked(0), &m).unwrap();
+                // Only what the device must read enters the window.
+                let zeroed = dir == Direction::FromDevice && receive == Receive::Zero;
+                let first: u8 = if zeroed { 0 } else { 1 };
+                assert_eq!(m.read(b, 100), [first; 100], "map of {dir:?}, {receive:?}");
+                m.write(b, &[2; 60]); // the device writes part of the buffer
+                m.write(orig + 90, &[3; 10]); // the CPU writes the original
+                pool.sync_for_device(b + 90, 10, dir, &m).unwrap();
+                let want: u8 = if dir == Direction::FromDevice {
+                    first
+                } else {
+                    3
+                };
+                assert_eq!(m.read(b + 90, 10), [want; 10]);
+                pool.sync_for_cpu(b + 50, 10, dir, &m).unwrap();
+                let want: u8 = if dir == Direction::ToDevice { 1 } else { 2 };
+                assert_eq!(m.read(orig + 50, 10), [want; 10]);
+                pool.unmap(b, 100, dir, copy_back(skip), &m).unwrap();
+                let back = dir != Direction::ToDevice && !skip;
+                assert_eq!(m.read(orig, 50), [if back { 2 } else { 1 }; 50]);
+                // Bytes the device did not write come back as the bounce
+                // buffer held them: zeros, or the original's own bytes.
+                assert_eq!(m.read(orig + 60, 30), [if back { first } else { 1 }; 30]);
+            }
         }
     }
 }
 
 #[test]
+fn receive_buffers_stay_out_of_the_window() {
+    let base = 0x10_0000;
+    let pool = host_pool(base, 256, 1);
+    assert_eq!(pool.receive(), Receive::Zero);
+    let m = Machine::new(0x20_0000);
+    // A receive buffer full of a secret, as a fresh page-cache page is.
+    m.write(0x1000, &[0x5e; 8192]);
+    let b = pool
+        .map(0, 0x1000, 8192, Direction::FromDevice, &masked(0), &m)
+        .unwrap();
+    assert!(m.read(base, 256 * SLOT_SIZE).iter().all(|&x| x != 0x5e));
+    assert_eq!(
+        pool.stats().bytes_to_device,
+        0,
+        "nothing went to the device"
+    );
+    assert_eq!(pool.stats().bytes_zeroed, 8192);
+    pool.unmap(b, 8192, Direction::FromDevice, CopyBack::AsDirected, &m)
+        .unwrap();
+    // Unwritten by the device, it came back as zeros.
+    assert_eq!(m.read(0x1000, 8192), [0; 8192]);
+    // The control: the same buffer mapped for the device to read is copied.
+    m.write(0x1000, &[0x5e; 8192]);
+    let b = pool
+        .map(0, 0x1000, 8192, Direction::ToDevice, &masked(0), &m)
+        .unwrap();
+    assert_eq!(m.read(b, 8192), [0x5e; 8192]);
+    assert_eq!(pool.stats().bytes_to_device, 8192);
+}
+
+#[test]
 fn no_stale_data() {
     let base = 0x10_0000;
-    let pool = host_pool(base, 128, 1);
-    let m = Machine::new(0x20_0000);
-    // A first mapping leaves secret bytes in the whole pool.
-    m.write(0x1000, &[0x5e; SEGMENT_SIZE]);
-    let b = pool
-        .map(0, 0x1000, SEGMENT_SIZE, Direction::ToDevice, &masked(0), &m)
+    for receive in [Receive::Zero, Receive::CopyOriginal] {
+        let pool = host_pool(base, 128, 1).with_receive(receive);
+        let m = Machine::new(0x20_0000);
+        // A first mapping leaves secret bytes in the whole pool.
+        m.write(0x1000, &[0x5e; SEGMENT_SIZE]);
+        let b = pool
+            .map(0, 0x1000, SEGMENT_SIZE, Direction::ToDevice, &masked(0), &m)
+            .unwrap();
+        pool.unmap(
+            b,
+            SEGMENT_SIZE,
+            Direction::ToDevice,
+            CopyBack::AsDirected,
+            &m,
+        )
         .unwrap();
-    pool.unmap(
-        b,
-        SEGMENT_SIZE,
-        Direction::ToDevice,
-        CopyBack::AsDirected,
-        &m,
-    )
-    .unwrap();
-    for dir in [Direction::FromDevice, Direction::Bidirectional] {
-        // The next mapping: the device writes only 10 bytes of it.
-        m.write(0x8_0000, &[0x11; 4096]);
-        let b2 = pool.map(0, 0x8_0000, 4096, dir, &masked(0), &m).unwrap();
-        m.write(b2, &[0xdd; 10]);
-        pool.unmap(b2, 4096, dir, CopyBack::AsDirected, &m).unwrap();
-        let got = m.read(0x8_0000, 4096);
-        assert_eq!(&got[..10], &[0xdd; 10]);
-        assert!(
-            got[10..].iter().all(|&x| x == 0x11),
-            "stale pool bytes leaked to the CPU"
-        );
+        for dir in [Direction::FromDevice, Direction::Bidirectional] {
+            // The next mapping: the device writes only 10 bytes of it.
+            m.write(0x8_0000, &[0x11; 4096]);
+            let b2 = pool.map(0, 0x8_0000, 4096, dir, &masked(0), &m).unwrap();
+            m.write(b2, &[0xdd; 10]);
+            pool.unmap(b2, 4096, dir, CopyBack::AsDirected, &m).unwrap();
+            let got = m.read(0x8_0000, 4096);
+            assert_eq!(&got[..10], &[0xdd; 10]);
+            let rest = if dir == Direction::FromDevice && receive == Receive::Zero {
+                0
+            } else {
+                0x11
+            };
+            assert!(
+                got[10..].iter().all(|&x| x == rest),
+                "stale pool bytes leaked to the CPU"
+            );
+        }
     }
 }
 
