@@ -31,17 +31,23 @@
 //! coherent (the pool copies with the CPU and does no cache maintenance),
 //! that is behind an IOMMU (the DMA core would send its DMA there), or that
 //! cannot reach its region through its `dma-ranges`, gets ops that refuse
-//! everything. While the loadable module is out, every device that names a
-//! restricted region is fenced off: a device link to a supplier with no
-//! driver defers any probe of it (`sys::gate`).
+//! everything. So does a PCI bridge behind a restricted host bridge (port
+//! drivers make no DMA API calls; a bridge is one only by its header *and*
+//! its class, which the host writes). A device that names another memory
+//! pool beside its region (`dev->dma_mem` would serve its coherent
+//! allocations before any ops are asked) never probes at all: it is held
+//! behind the wall (`sys::gate`). While the loadable module is out, every
+//! device that names a restricted region is fenced off: a device link to a
+//! supplier with no driver defers any probe of it (`sys::gate`).
 
-use crate::lifetime::{self, Gone, Reaper};
+use crate::lifetime::{self, Deleted, Gone, Reaper};
 use crate::region::{self, Region, COMPATIBLE};
 use crate::sys::bus::{self, Bus, BusEvent, BusListener, BusNotifier};
 use crate::sys::device::Device;
 use crate::sys::dma::{self, Table};
 #[cfg(MODULE)]
 use crate::sys::gate;
+use crate::sys::gate::Wall;
 use crate::sys::of::OfNode;
 use crate::sys::virtio::MemAccHook;
 use crate::sys::work::Deferred;
@@ -68,8 +74,13 @@ enum Verdict {
     Unrestricted,
     /// It names exactly one, claimed region.
     Region(Arc<Region>),
-    /// It names restricted regions, but no single claimed one (the reason).
+    /// It names restricted regions, but no single usable one (the reason).
     Refuse(&'static str, Option<OfNode>),
+    /// It names another memory pool beside its restricted region: a driver
+    /// that calls `of_reserved_mem_device_init()` on it would have its
+    /// coherent allocations served there (`dev->dma_mem`), before any ops
+    /// are asked. It must never probe.
+    Wall(Option<OfNode>),
 }
 
 /// Decides what `np`'s `memory-region` asks for.
@@ -79,10 +90,16 @@ fn verdict(np: &OfNode) -> Verdict {
     let Some(target) = restricted.next() else {
         return Verdict::Unrestricted;
     };
+    if np.phandles(prop).any(|t| !t.is_compatible(COMPATIBLE)) {
+        return Verdict::Wall(Some(target));
+    }
     if restricted.next().is_some() {
         return Verdict::Refuse("names more than one restricted region", Some(target));
     }
     match region::lookup(&target) {
+        Some(r) if r.withdrawn.load(Ordering::Acquire) => {
+            Verdict::Refuse("names a restricted region that was withdrawn", Some(target))
+        }
         Some(r) => Verdict::Region(r),
         None => Verdict::Refuse(
             "names a restricted region that was not claimed",
@@ -90,6 +107,9 @@ fn verdict(np: &OfNode) -> Verdict {
         ),
     }
 }
+
+/// Why a device held behind the wall is.
+const WALLED: &str = "names another memory pool beside its restricted region, which would serve its coherent allocations around the region";
 
 /// The DT node whose `memory-region` says whether `dev` is restricted: its
 /// own when it has one with that property, else the node that configures
@@ -101,14 +121,15 @@ fn verdict(np: &OfNode) -> Verdict {
 /// no DMA: restricting (and at unload, fencing) that one would tear down the
 /// whole hierarchy.
 ///
-/// Nor does a PCI bridge (a root port, a switch port) get ops, a fence or a
-/// re-probe: it does no DMA of its own (its MSIs are not DMA API
-/// mappings), and unbinding it before the devices behind it, in the bus's
-/// order, would run `pcie_portdrv_remove()` -> `pci_disable_device()`,
-/// which clears the port's Bus Master Enable while the devices behind it
-/// are still bound: on real PCIe their DMA in flight would stop, and a
-/// child's `remove()` could wait for it for ever (QEMU ignores a bridge's
-/// BME, so no test here can show it).
+/// A PCI bridge (a root port, a switch port) is not restricted this way
+/// ([`restricted_bridge`]): it gets the refusing ops, but no fence and no
+/// re-probe, and unload never unbinds it. It does no DMA of its own (its
+/// MSIs are not DMA API mappings), and unbinding it before the devices
+/// behind it, in the bus's order, would run `pcie_portdrv_remove()` ->
+/// `pci_disable_device()`, which clears the port's Bus Master Enable while
+/// the devices behind it are still bound: on real PCIe their DMA in flight
+/// would stop, and a child's `remove()` could wait for it for ever (QEMU
+/// ignores a bridge's BME, so no test here can show it).
 fn restriction_node(dev: &Device) -> Option<OfNode> {
     if dev.is_pci_bridge() {
         return None;
@@ -121,6 +142,43 @@ fn restriction_node(dev: &Device) -> Option<OfNode> {
     // of_dma_set_restricted_buffer() does (it counts the entries).
     own.filter(|np| np.property_len(c_str!("memory-region")).unwrap_or(0) > 0)
         .or_else(|| dev.dma_config_node())
+}
+
+/// Whether `dev` is a PCI bridge (by its header and its class) behind a
+/// host bridge whose node names a restricted region: it gets the refusing
+/// ops.
+fn restricted_bridge(dev: &Device) -> bool {
+    dev.is_pci_bridge()
+        && dev
+            .dma_config_node()
+            .is_some_and(|np| !matches!(verdict(&np), Verdict::Unrestricted))
+}
+
+/// Whether `dev` is a device whose ops are ours to manage: one behind a
+/// restricted region, or a restricted bridge. Others that have our tables
+/// had them copied by a driver (`wait_for_copies`).
+fn is_ours_locked(dev: &Device) -> bool {
+    is_restricted_locked(dev) || restricted_bridge(dev)
+}
+
+/// Holds `dev`, which names another memory pool beside its region, behind
+/// the wall: it never probes. Says so once, when it is linked.
+fn wall(dev: &Device, target: Option<&OfNode>) {
+    match Wall::link(dev) {
+        Ok(()) => pr_err!(
+            "{}: {} ({}): it is held back from probing\n",
+            dev.name(),
+            WALLED,
+            target.map_or(c_str!("-"), |t| t.name())
+        ),
+        Err(e) => pr_err!(
+            "{}: {} ({}), and cannot be held back ({}): all its DMA ops will be refused\n",
+            dev.name(),
+            WALLED,
+            target.map_or(c_str!("-"), |t| t.name()),
+            Errno(e)
+        ),
+    }
 }
 
 /// Whether `dev`, which the caller has not locked (a bus walk), is behind
@@ -185,6 +243,10 @@ fn unservable(dev: &Device, r: &Region) -> Option<&'static str> {
 /// have given a child device its region's ops
 /// (`of_reserved_mem_device_init_by_idx(child, parent_np, i)`).
 fn attach(dev: &Device) {
+    if restricted_bridge(dev) {
+        dma::install::<Region>(dev, Table::Refuse);
+        return;
+    }
     let Some(np) = restriction_node(dev) else {
         return;
     };
@@ -200,6 +262,9 @@ fn attach(dev: &Device) {
     match verdict(&np) {
         Verdict::Unrestricted => {}
         Verdict::Refuse(why, target) => refuse(why, target.as_ref()),
+        // Held behind the wall since it was added; should a probe come all
+        // the same (the link could not be made), nothing of it is served.
+        Verdict::Wall(target) => refuse(WALLED, target.as_ref()),
         Verdict::Region(r) => match unservable(dev, &r) {
             Some(why) => refuse(why, Some(&r.node)),
             None => {
@@ -271,8 +336,12 @@ fn on_bus_event(event: BusEvent, dev: &Device) {
     match event {
         // Nothing can hold the device yet: its node is stable unlocked.
         BusEvent::Added => {
-            if is_restricted_locked(dev) {
-                fence(dev);
+            if let Some(np) = restriction_node(dev) {
+                match verdict(&np) {
+                    Verdict::Unrestricted => {}
+                    Verdict::Wall(target) => wall(dev, target.as_ref()),
+                    _ => fence(dev),
+                }
             }
         }
         BusEvent::Bind => {
@@ -285,7 +354,12 @@ fn on_bus_event(event: BusEvent, dev: &Device) {
         // The driver core releases the failed driver's devres after this
         // event: its `dmam_*` frees must still reach the pool.
         BusEvent::NotBound => {}
+        // Only for devices whose ops are ours: a table a driver copied to a
+        // device of its own is that driver's to drop.
         BusEvent::Unbound => {
+            if !is_ours_locked(dev) {
+                return;
+            }
             if closing() && is_restricted_locked(dev) {
                 pr_info!(
                     "{}: unbound, and fenced off until restricted_dma loads again\n",
@@ -294,7 +368,11 @@ fn on_bus_event(event: BusEvent, dev: &Device) {
             }
             lifetime::driver_gone(dev, Gone::Unbound);
         }
-        BusEvent::Removed => lifetime::driver_gone(dev, Gone::Deleted),
+        BusEvent::Removed => {
+            if is_ours_locked(dev) {
+                lifetime::driver_gone(dev, Gone::Deleted);
+            }
+        }
     }
 }
 
@@ -309,12 +387,16 @@ impl BusListener for RefuseAll {
         if event != BusEvent::Bind {
             return;
         }
+        if restricted_bridge(dev) {
+            dma::install::<Region>(dev, Table::Refuse);
+            return;
+        }
         let Some(np) = restriction_node(dev) else {
             return;
         };
         let region = match verdict(&np) {
             Verdict::Unrestricted => return,
-            Verdict::Refuse(_, target) => target,
+            Verdict::Refuse(_, target) | Verdict::Wall(target) => target,
             Verdict::Region(r) => Some(r.node.clone()),
         };
         pr_err!(
@@ -324,6 +406,27 @@ impl BusListener for RefuseAll {
         );
         dma::install::<Region>(dev, Table::Refuse);
     }
+}
+
+/// A region withdrawn after it was claimed (built in, `late_initcall_sync`):
+/// every device that has one of its tables, or one copied from it, gets the
+/// refusing ones, in one store each. (New binds are refused by [`verdict`].)
+#[cfg(not(MODULE))]
+pub(crate) fn refuse_region(r: &Region) {
+    let refuse = |d: &Device| {
+        if dma::installed::<Region>(d).and_then(Table::entry) == Some(r.table) {
+            dma::install::<Region>(d, Table::Refuse);
+            pr_err!(
+                "{}: its region {} was withdrawn: all its DMA is refused\n",
+                d.name(),
+                &*r.name
+            );
+        }
+    };
+    bus::for_each_device(|d| {
+        refuse(d);
+        bus::for_each_descendant(d, refuse);
+    });
 }
 
 /// After a failed start: binds again, through [`RefuseAll`], the devices
@@ -347,6 +450,24 @@ pub(crate) fn refuse_bound() {
 /// opens, or here). Cannot fail: a device it cannot help is logged and left.
 fn reprobe_existing() {
     bus::for_each_device(|dev| {
+        // A bridge is not re-probed (see `restriction_node`): its port
+        // driver makes no DMA API calls, so the refusing ops can go on now.
+        if dev.locked(|| restricted_bridge(dev)) {
+            dma::install::<Region>(dev, Table::Refuse);
+            return;
+        }
+        if let Some(target) = dev.locked(|| {
+            restriction_node(dev).and_then(|np| match verdict(&np) {
+                Verdict::Wall(t) => Some(t),
+                _ => None,
+            })
+        }) {
+            wall(dev, target.as_ref());
+            if dev.is_bound() {
+                dev.release_driver();
+            }
+            return;
+        }
         if !is_restricted(dev) {
             return;
         }
@@ -387,6 +508,16 @@ fn release_all() {
         if dma::installed::<Region>(dev).is_none() {
             return;
         }
+        // A bridge stays bound (see `restriction_node`); its port driver
+        // makes no DMA API calls, so its refusing ops can go at once.
+        if dev.locked(|| restricted_bridge(dev)) {
+            dma::uninstall::<Region>(dev);
+            return;
+        }
+        // A table a driver copied is that driver's: `wait_for_copies`.
+        if !is_restricted(dev) {
+            return;
+        }
         if dev.is_bound() {
             dev.release_driver();
             pr_info!("{}: unbound, restricted_dma unloads\n", dev.name());
@@ -405,18 +536,23 @@ fn wait_for_copies() {
     loop {
         let mut copies = 0;
         bus::for_each_device(|parent| {
-            bus::for_each_descendant(parent, |dev| {
-                if dma::installed::<Region>(dev).is_some() {
+            // Devices of ours that still have a table hold blocks: unload
+            // waits for those next (`lifetime::wait_for_holders`).
+            let mut copy = |dev: &Device, below: bool| {
+                if dma::installed::<Region>(dev).is_some() && !dev.locked(|| is_ours_locked(dev)) {
                     copies += 1;
                     if waited_ms % 10_000 == 0 {
                         pr_warn!(
-                            "{}: has restricted_dma's DMA ops, copied below {}: restricted_dma waits until it is gone before it unloads\n",
+                            "{}: has restricted_dma's DMA ops, copied {}{}: restricted_dma waits until it is gone before it unloads\n",
                             dev.name(),
-                            parent.name()
+                            if below { "below " } else { "by a driver" },
+                            if below { parent.name() } else { c_str!("") }
                         );
                     }
                 }
-            });
+            };
+            copy(parent, false);
+            bus::for_each_descendant(parent, |d| copy(d, true));
         });
         if copies == 0 {
             return;
@@ -432,8 +568,11 @@ pub(crate) struct Attacher {
     /// Open while the module is loaded; closed first at unload.
     #[cfg(MODULE)]
     gate: Option<gate::Open>,
-    // After the notifiers: dropped last, it waits for a run in progress.
+    // After the notifiers: it waits for a run in progress.
     _reaper: Deferred<Reaper>,
+    // Last: once no run of the reaper can add to it, it waits for the
+    // deleted devices with the refusing ops and takes their ops back.
+    _deleted: Deleted,
 }
 
 impl Attacher {
@@ -444,6 +583,7 @@ impl Attacher {
         // Before the notifiers, which link every device added from then on.
         #[cfg(MODULE)]
         gate::init()?;
+        Wall::init()?;
         // On an error return, `this` is dropped: its notifiers go and the
         // sweeps run, as at unload.
         let mut this = Self {
@@ -451,6 +591,7 @@ impl Attacher {
             #[cfg(MODULE)]
             gate: None,
             _reaper: Deferred::start(),
+            _deleted: Deleted::new()?,
         };
         for b in Bus::ALL {
             if let Some(n) = BusNotifier::<Attach>::register(b)? {

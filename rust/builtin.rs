@@ -17,12 +17,17 @@
 //! [`device_init`].
 
 use crate::attach;
-use crate::region::{self, NodeFacts, DEFAULT_POOLS};
+use crate::region::{self, NodeFacts, Region, Reject, DEFAULT_POOLS};
 use crate::sys::builtin::{Early, EarlyOps, FlatNodeFacts};
 use crate::sys::bus::{Bus, StaticNotifier};
 use crate::sys::device::Device;
+use crate::sys::dma::Registered;
+use crate::sys::memory;
+use crate::sys::virtio::MemAccHook;
 use crate::sys::Errno;
+use crate::virtio;
 use crate::RestrictedDma;
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::str::CStr;
 
@@ -48,6 +53,10 @@ impl Early for Builtin {
 
     fn fail_closed(err: Error) {
         fail_closed(err)
+    }
+
+    fn recheck() {
+        recheck()
     }
 }
 
@@ -104,10 +113,36 @@ fn fail_closed(err: Error) {
         "could not start ({}): every device behind a restricted region is refused\n",
         Errno(err)
     );
+    // The virtio rule too: a restricted virtio device without
+    // ACCESS_PLATFORM would bypass the DMA API, and with it the refusing
+    // ops. The hook is static; it stays for good.
+    core::mem::forget(MemAccHook::<virtio::Policy>::install());
     for (block, bus) in REFUSE.iter().zip(Bus::ALL) {
         if !block.register_forever(bus) && bus == Bus::Platform {
             pr_err!("cannot listen on the platform bus: its restricted devices are NOT refused\n");
         }
     }
     attach::refuse_bound();
+}
+
+/// At `late_initcall_sync`: a window that lost a page since it was claimed
+/// (the kernel freed memory there late: IMA's kexec buffer was one) is
+/// withdrawn for good: every device that has its ops gets the refusing
+/// ones, no device binds through it again, and its pages are made private.
+fn recheck() {
+    Region::registry().for_each(|r| {
+        let Some(owner) = memory::range_owner(r.base, r.size, r.no_map) else {
+            return;
+        };
+        r.withdrawn.store(true, Ordering::Release);
+        region::report(&r.name, &Reject::NotOurs(owner));
+        attach::refuse_region(r);
+        if let Err(e) = r.claim.take_back() {
+            pr_err!(
+                "{}: could not make its pages private again ({})\n",
+                &*r.name,
+                Errno(e)
+            );
+        }
+    });
 }

@@ -10,6 +10,7 @@ use crate::pool::Receive;
 use crate::region::Region;
 use crate::sys::bus;
 use crate::sys::debugfs::{Dir, Files, Show};
+use crate::sys::device::Device;
 use crate::sys::dma::{self, Table};
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
@@ -115,4 +116,36 @@ const FILES: [(&CStr, Show<Region>); 23] = [
 /// Creates `parent/<region name>/` with all of the region's files.
 pub(crate) fn publish(parent: &Dir, region: &Arc<Region>) -> Result<Files<Region>> {
     Files::new(parent, &region.name, region.clone(), &FILES)
+}
+
+/// The owner of the files about devices rather than regions.
+pub(crate) struct AllDevices;
+
+/// Files about devices, whatever their region.
+const DEVICE_FILES: [(&CStr, Show<AllDevices>); 1] = [
+    // Devices that have the refusing ops (on the buses we watch, and below
+    // them): refused for a reason the log gave, and PCI bridges.
+    (c_str!("refused"), |_, o| {
+        let mut result = Ok(());
+        let mut show = |d: &Device| {
+            if result.is_ok() && dma::installed::<Region>(d) == Some(Table::Refuse) {
+                result = writeln!(o, "{}", d.name());
+            }
+        };
+        bus::for_each_device(|d| {
+            show(d);
+            bus::for_each_descendant(d, &mut show);
+        });
+        result
+    }),
+];
+
+/// Creates `parent/devices/` with the files about devices.
+pub(crate) fn publish_devices(parent: &Dir) -> Result<Files<AllDevices>> {
+    Files::new(
+        parent,
+        c_str!("devices"),
+        Arc::new(AllDevices, GFP_KERNEL)?,
+        &DEVICE_FILES,
+    )
 }

@@ -31,6 +31,8 @@ use crate::sys::lock::IrqSpinLock;
 use crate::sys::work::{Deferred, Task};
 use crate::sys::{sleep_ms, ModulePin};
 use core::fmt;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -67,14 +69,25 @@ impl Holders {
         )?))
     }
 
-    /// Records `dev` as a holder (or, if it is one, that it was `deleted`).
-    /// Returns false if it could not be recorded (no memory).
+    /// Records `dev` as a holder (or, if it is one, that it was `deleted`),
+    /// keeping the loadable module in while it is one. Returns false if it
+    /// could not be recorded (no memory).
     pub(crate) fn add(&self, dev: &Device, deleted: bool) -> bool {
+        self.record(dev, deleted, ModulePin::take())
+    }
+
+    /// Records `dev`, deleted, without keeping the module in: unload waits
+    /// for it instead ([`Deleted`]).
+    fn add_deleted(&self, dev: &Device) -> bool {
+        self.record(dev, true, None)
+    }
+
+    fn record(&self, dev: &Device, deleted: bool, pin: Option<ModulePin>) -> bool {
         // Made outside the lock; if unused, dropped outside it too.
         let fresh = Holder {
             dev: DeviceRef::new(dev),
             deleted,
-            _pin: ModulePin::take(),
+            _pin: pin,
         };
         let (recorded, unused) = self.0.with(|list| {
             if let Some(h) = list.iter_mut().flatten().find(|h| h.dev.id() == dev.id()) {
@@ -93,6 +106,11 @@ impl Holders {
         });
         drop(unused);
         recorded
+    }
+
+    /// How many devices are recorded.
+    pub(crate) fn len(&self) -> usize {
+        self.0.with(|list| list.iter().flatten().count())
     }
 
     /// Takes out the first holder for which `which` holds.
@@ -149,19 +167,92 @@ impl Gone {
     }
 }
 
+/// Deleted devices that hold nothing, with the refusing ops (whoever still
+/// holds their `struct device` must not reach dma-direct with it): unload
+/// takes the ops back once nothing but our reference holds each. Set from
+/// load to unload (`Deleted`).
+static DELETED: AtomicPtr<Holders> = AtomicPtr::new(core::ptr::null_mut());
+
+/// The list of deleted devices that keep the refusing ops, from load to
+/// unload. Dropping it waits, naming each, until nothing but it references
+/// them, then takes their ops back (before the module's text goes).
+pub(crate) struct Deleted(NonNull<Holders>);
+
+// SAFETY: The list is behind its own lock; the pointer is only shared
+// through `DELETED`, which the list's drop clears before freeing it.
+unsafe impl Send for Deleted {}
+// SAFETY: See `Send`.
+unsafe impl Sync for Deleted {}
+
+impl Deleted {
+    /// An empty list, published for [`driver_gone`].
+    pub(crate) fn new() -> Result<Self> {
+        let list =
+            NonNull::new(KBox::into_raw(KBox::new(Holders::new()?, GFP_KERNEL)?)).ok_or(ENOMEM)?;
+        DELETED.store(list.as_ptr(), Ordering::Release);
+        Ok(Self(list))
+    }
+}
+
+impl Drop for Deleted {
+    fn drop(&mut self) {
+        DELETED.store(core::ptr::null_mut(), Ordering::Release);
+        // SAFETY: Made by `KBox::into_raw` in `new`, and `DELETED` no longer
+        // hands it out; unload runs after the bus listeners are gone.
+        let list = unsafe { KBox::from_raw(self.0.as_ptr()) };
+        let mut waited_ms: u32 = 0;
+        while let Some(h) = list.take(|_| true) {
+            // Ours is the last reference: no one can make a DMA call for it.
+            while h.dev.refs() > 1 {
+                if waited_ms % 10_000 == 0 {
+                    pr_warn!(
+                        "{}: deleted, but still referenced: restricted_dma waits until it is released before it unloads\n",
+                        h.dev.name()
+                    );
+                }
+                sleep_ms(100);
+                waited_ms = waited_ms.wrapping_add(100);
+            }
+            dma::uninstall::<Region>(&h.dev);
+        }
+    }
+}
+
+/// Keeps the refusing ops on `dev`, deleted while holding nothing, and
+/// records it for unload. Built in, it keeps them for good.
+fn keep_refusing(dev: &Device) {
+    dma::install::<Region>(dev, Table::Refuse);
+    if cfg!(MODULE) {
+        let list = DELETED.load(Ordering::Acquire);
+        // SAFETY: Non-null while the module is loaded (`Deleted`), and bus
+        // events, where this runs, end before it is dropped.
+        let recorded = !list.is_null() && unsafe { &*list }.add_deleted(dev);
+        if !recorded {
+            // Unload could not take the ops back: the module must stay.
+            if let Some(pin) = ModulePin::take() {
+                core::mem::forget(pin);
+            }
+            pr_err!(
+                "{}: deleted, not recorded (out of memory): restricted_dma stays loaded until reboot\n",
+                dev.name()
+            );
+        }
+    }
+}
+
 /// `dev`'s driver is gone, after the driver core released all it held
 /// (`BUS_NOTIFY_UNBOUND_DRIVER`, `BUS_NOTIFY_REMOVED_DEVICE`, or unload's
 /// own unbind). A device of a region keeps the region's draining ops; one
-/// that holds nothing and was deleted loses them.
+/// that holds nothing and was deleted gets the refusing ones.
 pub(crate) fn driver_gone(dev: &Device, how: Gone) {
     // A driver that could not be unbound is gone after all (its device was
     // deleted): the module may go again.
     Region::registry().for_each(|r| drop(r.sticky.remove(dev)));
     let Some((t, r)) = region_of(dev) else {
-        // The refusing ops stay on a device on its bus (it must never run
-        // unrestricted) and go with a deleted one.
-        if how == Gone::Deleted && dma::uninstall::<Region>(dev).is_some() {
-            pr_info!("{}: device deleted, refusing ops removed\n", dev.name());
+        // The refusing ops stay, on a device on its bus and on a deleted one
+        // alike: it must never run unrestricted.
+        if how == Gone::Deleted && dma::installed::<Region>(dev) == Some(Table::Refuse) {
+            keep_refusing(dev);
         }
         return;
     };
@@ -172,10 +263,10 @@ pub(crate) fn driver_gone(dev: &Device, how: Gone) {
     let held = r.pool.held_by(owner_of(dev));
     if held == 0 {
         if how == Gone::Deleted {
-            dma::uninstall::<Region>(dev);
             r.holders.remove(dev);
+            keep_refusing(dev);
             pr_info!(
-                "{}: device deleted, detached from {}\n",
+                "{}: device deleted, detached from {}: its DMA is refused from now on\n",
                 dev.name(),
                 &*r.name
             );
@@ -250,7 +341,9 @@ pub(crate) fn rebound(dev: &Device) {
 /// many are left.
 fn reap(r: &Region, unloading: bool) -> usize {
     while let Some(h) = r.holders.take(|h| r.pool.held_by(owner_of(&h.dev)) == 0) {
-        if h.deleted || unloading {
+        if h.deleted {
+            keep_refusing(&h.dev);
+        } else if unloading {
             dma::uninstall::<Region>(&h.dev);
         }
         pr_info!("{}: its last block of {} is back\n", h.dev.name(), &*r.name);

@@ -14,8 +14,10 @@
 use crate::bounce::{self, Pool};
 use crate::lifetime::Holders;
 use crate::pool::Receive;
-use crate::sys::dma::{self, Busy, Registered};
-use crate::sys::memory::{self, Memremap, Owned, Shared, PAGE_SIZE};
+use crate::sys::bus;
+use crate::sys::device::Device;
+use crate::sys::dma::{self, Registered, Table};
+use crate::sys::memory::{self, IomemClaim, Memremap, Owned, ShareError, Shared, PAGE_SIZE};
 use crate::sys::of::{EarlyVerdict, OfNode};
 use crate::sys::{keep_forever, possible_cpus, Errno};
 use core::fmt;
@@ -84,7 +86,14 @@ pub(crate) enum Reject {
     /// An earlier load left the region mapped with slots still in use
     /// ([`LEAKED`]).
     Leaked,
-    /// `memremap` or sharing with the host failed.
+    /// The window meets another resource in `/proc/iomem`: cuts across it,
+    /// lies inside one that is not RAM, or contains one (the kernel image,
+    /// a device's MMIO). The name of what it meets, if known.
+    Iomem(Option<CString>),
+    /// Sharing with the host failed at a page; what was shared before it was
+    /// made private again (`Stuck`: a page could not be, and stays shared).
+    Share(ShareError),
+    /// `memremap` or an allocation failed.
     Claim(Error),
 }
 
@@ -98,6 +107,8 @@ impl Reject {
             | Reject::Foreign
             | Reject::Leaked => EBUSY,
             Reject::TooMany => ENOSPC,
+            Reject::Iomem(_) => EBUSY,
+            Reject::Share(ShareError::Page { err, .. } | ShareError::Stuck { err, .. }) => *err,
             Reject::Claim(e) => *e,
             _ => EINVAL,
         })
@@ -155,15 +166,49 @@ impl fmt::Display for Reject {
                     Owned::OtherNoMap(a) => {
                         write!(f, "page {:#x} is another reservation's no-map memory", a)
                     }
+                    Owned::ImaBuffer(a) => write!(
+                        f,
+                        "IMA's kexec buffer (/chosen linux,ima-kexec-buffer at {:#x}), which the kernel frees",
+                        a
+                    ),
+                    Owned::ElfCoreHdr(a) => write!(
+                        f,
+                        "the crash dump's ELF core header (/chosen linux,elfcorehdr at {:#x})",
+                        a
+                    ),
+                    Owned::NotUsable(a) => write!(
+                        f,
+                        "page {:#x} is outside /chosen linux,usable-memory-range",
+                        a
+                    ),
+                    Owned::Efi(a) => {
+                        write!(f, "the EFI memory map or system table (at {:#x})", a)
+                    }
                 }
             }
+            Reject::Iomem(what) => write!(
+                f,
+                "it meets {} in /proc/iomem",
+                what.as_deref().map_or(c_str!("another resource"), |w| w)
+            ),
+            Reject::Share(ShareError::Invalid) => write!(f, "could not share it with the host"),
+            Reject::Share(ShareError::Page { at, .. }) => write!(
+                f,
+                "could not share page {} of it with the host; the pages before it were made private again",
+                at
+            ),
+            Reject::Share(ShareError::Stuck { at, .. }) => write!(
+                f,
+                "could not share page {} of it with the host, nor make every page before it private again: some stay shared; never use it",
+                at
+            ),
             Reject::TooMany => write!(f, "more than {} restricted regions", MAX_REGIONS),
             Reject::Foreign => write!(f, "another reserved-memory handler owns it"),
             Reject::Leaked => write!(
                 f,
                 "an earlier load left slots of it still in use; refused until reboot"
             ),
-            Reject::Claim(_) => write!(f, "could not map or share the range"),
+            Reject::Claim(_) => write!(f, "could not map the range"),
         }
     }
 }
@@ -286,24 +331,54 @@ pub(crate) fn report(name: &CStr, why: &Reject) {
 
 /// The CPU-side claim on a region's memory, released in reverse on drop.
 pub(crate) struct Claim {
-    // Field order is drop order: unshare before unmapping.
+    // Field order is drop order: unshare before unmapping, and the window
+    // stays busy in /proc/iomem until it is neither.
     shared: Option<Shared>,
     memory: Memremap,
+    _iomem: IomemClaim,
 }
 
 impl Claim {
-    fn new(c: &Checked) -> Result<Self> {
-        let size = usize::try_from(c.size).map_err(|_| EINVAL)?;
-        let memory = Memremap::new(c.base, size)?;
+    /// Marks the window busy in `/proc/iomem` as `name`, maps it, zeroes it
+    /// and, unless it is `no-map`, shares it with the host.
+    fn new(c: &Checked, name: &CStr) -> Result<Self, Reject> {
+        let size = usize::try_from(c.size).map_err(|_| Reject::Claim(EINVAL))?;
+        let iomem = IomemClaim::new(c.base, c.size, name).map_err(|(e, what)| {
+            let image = [c_str!("Kernel code"), c_str!("Kernel data")];
+            match e {
+                // arm64 names the image's two resources so: all of it, the
+                // pages that no mapping of it shows included.
+                e if e == EBUSY
+                    && what
+                        .as_deref()
+                        .is_some_and(|w| image.iter().any(|i| i.as_bytes() == w.as_bytes())) =>
+                {
+                    Reject::NotOurs(Owned::KernelImage(c.base))
+                }
+                e if e == EBUSY => Reject::Iomem(what),
+                e => Reject::Claim(e),
+            }
+        })?;
+        let memory = Memremap::new(c.base, size).map_err(Reject::Claim)?;
+        // Whatever the window held (left there by the host, or by the
+        // firmware) is nothing the guest gives; and what the pool hands out
+        // starts from zeros.
+        if !memory.zero(c.base, size) {
+            return Err(Reject::Claim(EINVAL));
+        }
         // A mapped region is shared with the host through its linear alias. A
         // `no-map` region has none, so it cannot be shared that way: such a
         // region must be memory the host already shares (see the binding).
         let shared = if c.no_map || !memory.is_linear_alias() {
             None
         } else {
-            Some(Shared::new(&memory)?)
+            Some(Shared::new(&memory).map_err(Reject::Share)?)
         };
-        Ok(Self { shared, memory })
+        Ok(Self {
+            shared,
+            memory,
+            _iomem: iomem,
+        })
     }
 
     /// The CPU's mapping of the region.
@@ -314,6 +389,12 @@ impl Claim {
     /// Whether the region was shared with the host at claim time.
     pub(crate) fn is_shared(&self) -> bool {
         self.shared.is_some()
+    }
+
+    /// Ends the host's access to a region withdrawn for good (built in).
+    #[cfg(not(MODULE))]
+    pub(crate) fn take_back(&self) -> Result {
+        self.shared.as_ref().map_or(Ok(()), Shared::take_back)
     }
 }
 
@@ -339,6 +420,9 @@ pub(crate) struct Region {
     pub(crate) bad_call_reported: AtomicBool,
     /// Virtio devices refused for not negotiating ACCESS_PLATFORM.
     pub(crate) refusals: AtomicUsize,
+    /// Set when a page of the window went to someone else after the claim
+    /// (built in, at `late_initcall_sync`): its devices are refused.
+    pub(crate) withdrawn: AtomicBool,
     /// Devices whose driver is gone that still hold blocks of the pool.
     pub(crate) holders: Holders,
     /// Devices bound through the pool to a driver that must never be
@@ -377,7 +461,12 @@ impl Region {
             .name()
             .to_cstring()
             .map_err(|_| Reject::Claim(ENOMEM))?;
-        let claim = Claim::new(&c).map_err(Reject::Claim)?;
+        let claim = Claim::new(&c, &name).inspect_err(|why| {
+            // Pages left shared: no later load may hand them out again.
+            if matches!(why, Reject::Share(ShareError::Stuck { .. })) {
+                let _ = node.mark(LEAKED, c_str!("pages left shared"));
+            }
+        })?;
         let receive = if node.has_property(COPY_RECEIVE) {
             pr_warn!(
                 "/reserved-memory/{}: '{}': a receive buffer's old contents are copied into the window, which leaks them to the host\n",
@@ -402,6 +491,7 @@ impl Region {
             pool,
             bad_call_reported: AtomicBool::new(false),
             refusals: AtomicUsize::new(0),
+            withdrawn: AtomicBool::new(false),
             holders: Holders::new().map_err(Reject::Claim)?,
             sticky: Holders::new().map_err(Reject::Claim)?,
             claim,
@@ -494,10 +584,24 @@ impl Published {
     }
 }
 
+/// How many devices have one of `r`'s tables: those on the buses we watch
+/// and below them (where a driver may have copied one), and the holders
+/// whose driver is gone (deleted ones are on no bus).
+fn devices_with(r: &Region) -> usize {
+    let ours = |d: &Device| dma::installed::<Region>(d).and_then(Table::entry) == Some(r.table);
+    let mut n = r.holders.len();
+    bus::for_each_device(|d| {
+        n += usize::from(ours(d));
+        bus::for_each_descendant(d, |c| n += usize::from(ours(c)));
+    });
+    n
+}
+
 impl Drop for Published {
     fn drop(&mut self) {
         let r = &self.0;
-        if let Err(Busy::Installed(n)) = Region::registry().withdraw(r.table) {
+        let n = devices_with(r);
+        if n != 0 {
             // The registry keeps its reference: the region stays mapped, and
             // later loads must not claim it again.
             pr_err!(
@@ -508,6 +612,10 @@ impl Drop for Published {
             mark_leaked(r);
             return;
         }
+        // SAFETY: No device has either of the region's tables (counted
+        // above, every device that can), and none gets one from now on: at
+        // unload the bus listeners are gone and the deferred task flushed.
+        drop(unsafe { Region::registry().withdraw(r.table) });
         let used = r.pool.stats().used;
         if used != 0 {
             pr_err!(

@@ -63,15 +63,18 @@ const __LOG_PREFIX: &[u8] = b"restricted_dma\0";
 /// The module's state, from load to unload.
 ///
 /// Field order is drop order, the order of unload: every restricted device
-/// is unbound and fenced first (no DMA op runs after that), then the virtio
-/// hook goes, then the debugfs files, and last the regions are withdrawn
-/// (or kept, if a device may still write to one).
+/// is unbound and fenced first (no new DMA op starts after that), then the
+/// virtio hook goes, then the debugfs files, then the regions are withdrawn
+/// (or kept, if a device may still write to one), and last the module waits
+/// for the ops and the deferred work still under way.
 struct RestrictedDma {
     _attacher: attach::Attacher,
     _virtio: MemAccHook<virtio::Policy>,
     _files: KVec<Files<Region>>,
+    _devices: Files<debugfs::AllDevices>,
     _root: Dir,
     regions: KVec<Published>,
+    _quiesce: sys::Quiesce,
 }
 
 impl kernel::Module for RestrictedDma {
@@ -94,6 +97,7 @@ impl RestrictedDma {
         for p in regions.iter() {
             files.push(debugfs::publish(&root, p.region())?, GFP_KERNEL)?;
         }
+        let devices = debugfs::publish_devices(&root)?;
         // Before any device binds through us, so that every virtio device
         // behind a region is checked for ACCESS_PLATFORM.
         let virtio = MemAccHook::<virtio::Policy>::install();
@@ -104,8 +108,10 @@ impl RestrictedDma {
             _attacher: attacher,
             _virtio: virtio,
             _files: files,
+            _devices: devices,
             _root: root,
             regions,
+            _quiesce: sys::Quiesce,
         })
     }
 }

@@ -60,9 +60,80 @@ static bool __init flat_has(unsigned long node, const char *name)
 	return of_get_flat_dt_prop(node, name, NULL);
 }
 
+/* Whether [base, base + size) meets [b, b + s); @b and @s come from the host. */
 static bool __init overlaps(u64 base, u64 size, u64 b, u64 s)
 {
-	return s && base < b + s && b < base + size;
+	u64 b_last = b + s - 1 < b ? U64_MAX : b + s - 1;
+
+	return size && s && base <= b_last && b <= base + size - 1;
+}
+
+/*
+ * What /chosen says of memory (helpers.c's rdma_chosen_owner() on the live
+ * tree, the same rules): ranges the kernel reads or frees later, and the
+ * only ranges a crash kernel may use.
+ */
+static int __init rdma_early_chosen_owner(u64 base, u64 size, u64 *at)
+{
+	static const char * const ranges[] = { "linux,ima-kexec-buffer", "linux,elfcorehdr" };
+	static const int owners[] = { RDMA_OWNED_IMA_BUFFER, RDMA_OWNED_ELFCOREHDR };
+	static const char * const efi[][2] = {
+		{ "linux,uefi-mmap-start", "linux,uefi-mmap-size" },
+		{ "xen,uefi-mmap-start", "xen,uefi-mmap-size" },
+		{ "linux,uefi-system-table", NULL },
+		{ "xen,uefi-system-table", NULL },
+	};
+	int node = of_get_flat_dt_subnode_by_name(of_get_flat_dt_root(), "chosen");
+	int t_len = (dt_root_addr_cells + dt_root_size_cells) * sizeof(__be32);
+	const __be32 *prop, *end;
+	bool inside = false;
+	int len, i;
+	u64 b, s;
+
+	if (node < 0)
+		return RDMA_OWNED_NONE;
+	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
+		prop = of_get_flat_dt_prop(node, ranges[i], &len);
+		if (!prop || len != t_len)
+			continue;
+		b = dt_mem_next_cell(dt_root_addr_cells, &prop);
+		s = dt_mem_next_cell(dt_root_size_cells, &prop);
+		if (overlaps(base, size, b, s)) {
+			*at = b;
+			return owners[i];
+		}
+	}
+	for (i = 0; i < ARRAY_SIZE(efi); i++) {
+		const __be32 *sz = NULL;
+
+		prop = of_get_flat_dt_prop(node, efi[i][0], &len);
+		if (!prop || len != sizeof(u64))
+			continue;
+		if (efi[i][1]) {
+			sz = of_get_flat_dt_prop(node, efi[i][1], &len);
+			if (!sz || len != sizeof(u32))
+				continue;
+		}
+		b = of_read_number(prop, 2);
+		if (overlaps(base, size, b, sz ? be32_to_cpup(sz) : PAGE_SIZE)) {
+			*at = b;
+			return RDMA_OWNED_EFI;
+		}
+	}
+	/* The kernel uses the first two ranges (MAX_USABLE_RANGES). */
+	prop = of_get_flat_dt_prop(node, "linux,usable-memory-range", &len);
+	if (!prop || len <= 0 || len % t_len)
+		return RDMA_OWNED_NONE;
+	end = prop + len / sizeof(__be32);
+	for (i = 0; i < 2 && prop < end; i++) {
+		b = dt_mem_next_cell(dt_root_addr_cells, &prop);
+		s = dt_mem_next_cell(dt_root_size_cells, &prop);
+		inside |= s && base >= b && base + size - 1 - b <= s - 1;
+	}
+	if (inside)
+		return RDMA_OWNED_NONE;
+	*at = base;
+	return RDMA_OWNED_NOT_USABLE;
 }
 
 /*
@@ -103,7 +174,7 @@ static int __init rdma_early_owner(u64 base, u64 size, bool no_map, u64 *at)
 		if (memblock_is_memory(b) && memblock_is_map_memory(b))
 			return RDMA_OWNED_NOMAP_NOT_TAKEN;
 	}
-	return RDMA_OWNED_NONE;
+	return rdma_early_chosen_owner(base, size, at);
 }
 
 static int __init rdma_rmem_init(struct reserved_mem *rmem)
@@ -144,18 +215,22 @@ static int __init rdma_rmem_init(struct reserved_mem *rmem)
 RESERVEDMEM_OF_DECLARE(restricted_dma, "restricted-dma-region", rdma_rmem_init);
 
 /*
- * For the tests only: "restricted_dma.test_fail_start" on the command line
- * makes the start fail as an allocation failure would, to show that no
- * device behind a region then runs unrestricted.
+ * For the selftests' kernels only (CONFIG_RESTRICTED_DMA_TEST_HOOKS, which
+ * no production config sets: the host writes the command line):
+ * "restricted_dma.test_fail_start" makes the start fail as an allocation
+ * failure would, to show that no device behind a region then runs
+ * unrestricted.
  */
 static bool rdma_test_fail_start __initdata;
 
+#ifdef CONFIG_RESTRICTED_DMA_TEST_HOOKS
 static int __init rdma_test_fail_start_setup(char *s)
 {
 	rdma_test_fail_start = true;
 	return 1;
 }
 __setup("restricted_dma.test_fail_start", rdma_test_fail_start_setup);
+#endif
 
 /*
  * At arch_initcall: the platform bus exists from driver_init(), the PCI bus
@@ -173,6 +248,19 @@ static int __init rdma_builtin_init(void)
 	return ret;
 }
 arch_initcall(rdma_builtin_init);
+
+/*
+ * After every late_initcall: memory the kernel frees late (IMA's kexec
+ * buffer is one, at late_initcall) is in the page allocator by now. Every
+ * page of every claimed window is checked again, and a window that lost one
+ * is withdrawn: its devices refused, its pages made private again.
+ */
+static int __init rdma_builtin_recheck(void)
+{
+	RDMA_EARLY.recheck();
+	return 0;
+}
+late_initcall_sync(rdma_builtin_recheck);
 
 int rdma_early_verdict(struct device_node *np)
 {

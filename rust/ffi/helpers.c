@@ -8,6 +8,8 @@
 #include <linux/dma-mapping.h>
 #include <linux/io.h>
 #include <linux/iommu.h>
+#include <linux/ioport.h>
+#include <linux/kref.h>
 #include <linux/kmemleak.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -26,6 +28,9 @@
 #include <linux/virtio_config.h>
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
+#include <asm/fixmap.h>
+#include <linux/set_memory.h>
+#include <linux/unaligned.h>
 
 #include "helpers.h"
 
@@ -94,10 +99,28 @@ struct device_node *rdma_dma_config_node(struct device *dev)
 bool rdma_dev_is_pci(struct device *dev) { return dev_is_pci(dev); }
 bool rdma_dev_is_platform(struct device *dev) { return dev_is_platform(dev); }
 
+/*
+ * A PCI bridge (a root port, a switch port): a bridge header *and* a bridge
+ * class. The host writes both, and the PCI core accepts a bridge header of
+ * any class, which virtio_pci (matching on the vendor alone) would drive:
+ * neither alone makes a device that does no DMA.
+ */
 bool rdma_dev_is_pci_bridge(struct device *dev)
 {
 #ifdef CONFIG_PCI
-	return dev_is_pci(dev) && pci_is_bridge(to_pci_dev(dev));
+	struct pci_dev *pdev;
+
+	if (!dev_is_pci(dev))
+		return false;
+	pdev = to_pci_dev(dev);
+	switch (pdev->hdr_type) {
+	case PCI_HEADER_TYPE_BRIDGE:
+		return pdev->class >> 8 == PCI_CLASS_BRIDGE_PCI;
+	case PCI_HEADER_TYPE_CARDBUS:
+		return pdev->class >> 8 == PCI_CLASS_BRIDGE_CARDBUS;
+	default:
+		return false;
+	}
 #else
 	return false;
 #endif
@@ -199,9 +222,159 @@ static bool rdma_pfn_is_kernel_image(unsigned long pfn)
 #endif
 }
 
+/* Whether [a, a + as) and [b, b + bs) meet; @b and @bs come from the host. */
+static bool rdma_overlaps(u64 a, u64 as, u64 b, u64 bs)
+{
+	u64 b_last = b + bs - 1 < b ? U64_MAX : b + bs - 1;
+
+	return as && bs && a <= b_last && b <= a + as - 1;
+}
+
+/* A (base, size) pair of root cells at @prop, or false if @len is not one. */
+static bool rdma_chosen_range(const __be32 *prop, int len, int ac, int sc, u64 *base, u64 *size)
+{
+	if (!prop || len != (ac + sc) * (int)sizeof(__be32))
+		return false;
+	*base = of_read_number(prop, ac);
+	*size = of_read_number(prop + ac, sc);
+	return true;
+}
+
+/*
+ * What /chosen says of memory, in the running kernel's tree: ranges the
+ * kernel reads or frees later (IMA's kexec buffer, which IMA's late_initcall
+ * hands to the page allocator; kdump's ELF core header; the EFI memory map
+ * and system table), and the only ranges a crash kernel may use. Malformed
+ * properties are skipped, as the kernel's own parsers skip them. early.c
+ * applies the same rules to the flat tree.
+ */
+static int rdma_chosen_owner(u64 base, u64 size, u64 *at)
+{
+	struct device_node *chosen = of_find_node_by_path("/chosen");
+	static const char * const efi[][2] = {
+		{ "linux,uefi-mmap-start", "linux,uefi-mmap-size" },
+		{ "xen,uefi-mmap-start", "xen,uefi-mmap-size" },
+		{ "linux,uefi-system-table", NULL },
+		{ "xen,uefi-system-table", NULL },
+	};
+	int ac, sc, len, i, ret = RDMA_OWNED_NONE;
+	const __be32 *prop;
+	u64 b, s, start, last;
+	bool inside = false;
+
+	if (!chosen)
+		return RDMA_OWNED_NONE;
+	ac = of_n_addr_cells(chosen);
+	sc = of_n_size_cells(chosen);
+	prop = of_get_property(chosen, "linux,ima-kexec-buffer", &len);
+	if (rdma_chosen_range(prop, len, ac, sc, &b, &s) && rdma_overlaps(base, size, b, s)) {
+		*at = b;
+		ret = RDMA_OWNED_IMA_BUFFER;
+		goto out;
+	}
+	prop = of_get_property(chosen, "linux,elfcorehdr", &len);
+	if (rdma_chosen_range(prop, len, ac, sc, &b, &s) && rdma_overlaps(base, size, b, s)) {
+		*at = b;
+		ret = RDMA_OWNED_ELFCOREHDR;
+		goto out;
+	}
+	for (i = 0; i < ARRAY_SIZE(efi); i++) {
+		u32 sz32 = PAGE_SIZE;
+
+		if (of_property_read_u64(chosen, efi[i][0], &b))
+			continue;
+		if (efi[i][1] && of_property_read_u32(chosen, efi[i][1], &sz32))
+			continue;
+		if (rdma_overlaps(base, size, b, sz32)) {
+			*at = b;
+			ret = RDMA_OWNED_EFI;
+			goto out;
+		}
+	}
+	/* The kernel uses the first two ranges (MAX_USABLE_RANGES). */
+	prop = of_get_property(chosen, "linux,usable-memory-range", &len);
+	if (prop && len > 0 && len % ((ac + sc) * sizeof(__be32)) == 0) {
+		for (i = 0; i < 2 && i * (ac + sc) * (int)sizeof(__be32) < len; i++) {
+			b = of_read_number(prop + i * (ac + sc), ac);
+			s = of_read_number(prop + i * (ac + sc) + ac, sc);
+			start = base;
+			last = base + size - 1;
+			inside |= s && start >= b && last - b <= s - 1;
+		}
+		if (!inside) {
+			*at = base;
+			ret = RDMA_OWNED_NOT_USABLE;
+		}
+	}
+out:
+	of_node_put(chosen);
+	return ret;
+}
+
+#ifdef CONFIG_ARM64
+/*
+ * The flattened device tree stays mapped read-only at the FIX_FDT fixmap
+ * slots, from the page that holds its start (arch/arm64/mm/fixmap.c:
+ * fixmap_remap_fdt()): a loadable module finds every page of it, and the
+ * /memreserve/ entries of its header, there. Its physical address itself is
+ * __initdata.
+ */
+static int rdma_fdt_owner(u64 base, u64 size, u64 *at)
+{
+	unsigned long va = __fix_to_virt(FIX_FDT), end = __fix_to_virt(FIX_FDT_END);
+	const u8 *hdr = NULL;
+	size_t mapped = 0, off;
+	u32 total, rsv;
+	u64 pa, b, s;
+	struct page *page;
+
+	for (; va < end; va += PAGE_SIZE, mapped += PAGE_SIZE) {
+		page = vmalloc_to_page((void *)va);
+		if (!page)
+			break;
+		pa = page_to_phys(page);
+		if (rdma_overlaps(base, size, pa, PAGE_SIZE)) {
+			*at = pa;
+			return RDMA_OWNED_DTB;
+		}
+	}
+	/*
+	 * The header sits at an 8-byte aligned offset of the first page, and
+	 * the mapping ends with the last page of the blob: take the candidate
+	 * whose totalsize ends in that page.
+	 */
+	for (off = 0; mapped && off < PAGE_SIZE; off += 8) {
+		const u8 *p = (const u8 *)__fix_to_virt(FIX_FDT) + off;
+
+		if (get_unaligned_be32(p) != 0xd00dfeed)
+			continue;
+		total = get_unaligned_be32(p + 4);
+		if (total >= 40 && off + total <= mapped && off + total > mapped - PAGE_SIZE) {
+			hdr = p;
+			break;
+		}
+	}
+	if (!hdr)
+		return RDMA_OWNED_NONE;
+	rsv = get_unaligned_be32(hdr + 16);
+	for (; rsv <= total - 16 && rsv >= 40; rsv += 16) {
+		b = get_unaligned_be64(hdr + rsv);
+		s = get_unaligned_be64(hdr + rsv + 8);
+		if (!b && !s)
+			break;
+		if (rdma_overlaps(base, size, b, s)) {
+			*at = b;
+			return RDMA_OWNED_MEMRESERVE;
+		}
+	}
+	return RDMA_OWNED_NONE;
+}
+#endif
+
 /*
  * Whether memory of [base, base + size) belongs to someone else, as the
- * running kernel sees it. No page may be the kernel image's. A page of RAM
+ * running kernel sees it: what /chosen names, the DTB and its /memreserve/
+ * entries (above). No page may be the kernel image's. A page of RAM
  * (pfn_valid) of a mapped region must
  * be reserved (PG_reserved: never handed to the page allocator, as an initrd
  * freed after boot or a CMA area is) and in the linear map; a no-map
@@ -212,6 +385,15 @@ static bool rdma_pfn_is_kernel_image(unsigned long pfn)
 int rdma_range_owner(u64 base, u64 size, bool no_map, u64 *at)
 {
 	unsigned long pfn;
+	int owner = rdma_chosen_owner(base, size, at);
+
+	if (owner != RDMA_OWNED_NONE)
+		return owner;
+#ifdef CONFIG_ARM64
+	owner = rdma_fdt_owner(base, size, at);
+	if (owner != RDMA_OWNED_NONE)
+		return owner;
+#endif
 
 	for (pfn = PHYS_PFN(base); pfn < PHYS_PFN(base + size); pfn++) {
 		*at = PFN_PHYS(pfn);
@@ -396,15 +578,178 @@ bool rdma_virtio_has_shm(struct virtio_device *vdev)
 	return false;
 }
 
+/*
+ * Marks [base, base + size) busy in /proc/iomem as @name for as long as the
+ * region is claimed, so that nothing else is placed over it later: memory
+ * hot-add (a window outside the memory the kernel uses), a driver's
+ * request_mem_region(), a PCI BAR. Refused, with what it meets in *@what,
+ * when the window cuts across another resource, when it lies inside anything
+ * but RAM ("System RAM" and the "reserved" ranges arm64 records in it), or
+ * when it contains anything but such "reserved" ranges: a device's MMIO,
+ * or the kernel image ("Kernel code" and "Kernel data" span all of it, the
+ * pages no mapping shows included).
+ *
+ * The tree is read after insert_resource() without resource_lock, which is
+ * not exported: our new resource's parent and children are what the insert
+ * left, and resources are only added and removed by boot code and hot-plug.
+ */
+static bool rdma_iomem_ram(const struct resource *r)
+{
+	return !strcmp(r->name, "System RAM") || !strcmp(r->name, "reserved");
+}
+
+struct resource *rdma_iomem_claim(u64 base, u64 size, const char *name, const char **what)
+{
+	struct resource *res = kzalloc(sizeof(*res), GFP_KERNEL), *r;
+
+	if (!res)
+		return ERR_PTR(-ENOMEM);
+	res->name = name;
+	res->start = base;
+	res->end = base + size - 1;
+	res->flags = IORESOURCE_MEM | IORESOURCE_BUSY;
+	if (insert_resource(&iomem_resource, res)) {
+		kfree(res);
+		*what = "a resource in /proc/iomem that it cuts across";
+		return ERR_PTR(-EBUSY);
+	}
+	for (r = READ_ONCE(res->parent); r && r != &iomem_resource; r = READ_ONCE(r->parent)) {
+		if (!rdma_iomem_ram(r)) {
+			*what = r->name;
+			goto busy;
+		}
+	}
+	for (r = READ_ONCE(res->child); r; r = READ_ONCE(r->sibling)) {
+		if (!rdma_iomem_ram(r)) {
+			*what = r->name;
+			goto busy;
+		}
+	}
+	return res;
+busy:
+	release_resource(res);
+	kfree(res);
+	return ERR_PTR(-EBUSY);
+}
+
+void rdma_iomem_release(struct resource *res)
+{
+	release_resource(res);
+	kfree(res);
+}
+
+/*
+ * Shares @pages pages at the linear-map address @vaddr with the host one page
+ * at a time (pKVM makes one hypercall a page anyway). If page k fails, the k
+ * pages before it are made private again and *@failed_at is k: a partial
+ * share leaves nothing shared. A page that cannot be made private again
+ * stays shared; the error says so (-EIO) and the caller must never reuse
+ * the region.
+ */
+int rdma_share_pages(unsigned long vaddr, int pages, int *failed_at)
+{
+	int i, ret, undo = 0;
+
+	for (i = 0; i < pages; i++) {
+		ret = set_memory_decrypted(vaddr + i * PAGE_SIZE, 1);
+		if (ret) {
+			*failed_at = i;
+			while (i--)
+				undo |= set_memory_encrypted(vaddr + i * PAGE_SIZE, 1);
+			return undo ? -EIO : ret;
+		}
+	}
+	return 0;
+}
+
+/* Makes them private again; the first error, having tried every page. */
+int rdma_unshare_pages(unsigned long vaddr, int pages)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < pages; i++) {
+		int r = set_memory_encrypted(vaddr + i * PAGE_SIZE, 1);
+
+		ret = ret ?: r;
+	}
+	return ret;
+}
+
+/* How many references @dev has: 1 means only the caller's. */
+unsigned int rdma_device_refs(struct device *dev) { return kref_read(&dev->kobj.kref); }
+
+/*
+ * Waits until no CPU or task can still be inside one of our DMA ops or
+ * deferred work: every op that started before our last table change has
+ * returned (ops run with preemption off, in interrupts, or in tasks that
+ * RCU Tasks waits for), and the work it kicked has run.
+ */
+void rdma_quiesce(void)
+{
+	synchronize_rcu();
+	synchronize_rcu_tasks();
+	flush_work(&rdma_deferred);
+}
+
+/*
+ * Devices of ours on the platform bus: the gate and the wall. A DT node can
+ * make a platform device of any name, so ours are told apart by what no DT
+ * node has: no OF node, and platform data that is this cookie. They are
+ * made with automatic ids, so that a device a DT names like ours does not
+ * even take the name.
+ */
+struct rdma_own_device {
+	char magic[24];
+};
+static const struct rdma_own_device rdma_cookie = { .magic = "restricted_dma's own" };
+
+static bool rdma_is_own(const struct device *dev)
+{
+	return dev_is_platform(dev) && !dev->of_node && !dev_fwnode(dev) && dev->platform_data &&
+	       !memcmp(dev->platform_data, &rdma_cookie, sizeof(rdma_cookie));
+}
+
+static int rdma_match_own(struct device *dev, const void *name)
+{
+	return rdma_is_own(dev) && !strcmp(to_platform_device(dev)->name, name);
+}
+
+/* Ours named @name, found where an earlier load left it, or made; referenced. */
+static struct device *rdma_own_device(const char *name)
+{
+	struct platform_device *pdev;
+	struct device *dev = bus_find_device(&platform_bus_type, NULL, name, rdma_match_own);
+
+	if (dev)
+		return dev;
+	pdev = platform_device_register_data(NULL, name, PLATFORM_DEVID_AUTO,
+					     &rdma_cookie, sizeof(rdma_cookie));
+	if (IS_ERR(pdev))
+		return ERR_CAST(pdev);
+	return get_device(&pdev->dev);
+}
+
+/*
+ * The wall: a device no driver ever binds. A device linked to it as a
+ * consumer never probes (really_probe() defers it, "supplier ... not
+ * ready"), whichever driver, and whether or not the module is loaded: what
+ * restricted_dma refuses outright.
+ */
+struct device *rdma_wall_get(void) { return rdma_own_device("restricted_dma_wall"); }
+
 #ifdef MODULE
 /*
- * The gate (sys/gate.rs): a platform device that outlives the module (its
+ * The gate (sys/gate.rs): a device of ours that outlives the module (its
  * release is the driver core's) and a driver of ours bound to it while the
  * module is loaded. No one can bind or unbind it by hand.
  */
 #define RDMA_GATE_NAME "restricted_dma_gate"
 
-static int rdma_gate_probe(struct platform_device *pdev) { return 0; }
+/* Only ours: a device a DT named like the gate is not the gate. */
+static int rdma_gate_probe(struct platform_device *pdev)
+{
+	return rdma_is_own(&pdev->dev) ? 0 : -ENODEV;
+}
 
 static struct platform_driver rdma_gate_driver = {
 	.probe = rdma_gate_probe,
@@ -416,29 +761,16 @@ static struct platform_driver rdma_gate_driver = {
 	},
 };
 
-/* The gate device, found where an earlier load left it, or made; referenced. */
-struct device *rdma_gate_get(void)
-{
-	struct platform_device *pdev;
-	struct device *gate;
+struct device *rdma_gate_get(void) { return rdma_own_device(RDMA_GATE_NAME); }
 
-	gate = bus_find_device_by_name(&platform_bus_type, NULL, RDMA_GATE_NAME);
-	if (gate)
-		return gate;
-	pdev = platform_device_register_simple(RDMA_GATE_NAME, PLATFORM_DEVID_NONE, NULL, 0);
-	if (IS_ERR(pdev))
-		return ERR_CAST(pdev);
-	return get_device(&pdev->dev);
-}
-
-/* Binds our driver to @gate; -EBUSY if it did not bind (a driver_override?). */
+/* Binds our driver to @gate; -EBUSY if ours is not what bound it. */
 int rdma_gate_open(struct device *gate)
 {
 	int ret = platform_driver_register(&rdma_gate_driver);
 
 	if (ret)
 		return ret;
-	if (!READ_ONCE(gate->driver)) {
+	if (READ_ONCE(gate->driver) != &rdma_gate_driver.driver) {
 		platform_driver_unregister(&rdma_gate_driver);
 		return -EBUSY;
 	}
@@ -447,14 +779,15 @@ int rdma_gate_open(struct device *gate)
 
 /* Unbinds it: the driver core unbinds the gate's consumers first. */
 void rdma_gate_close(void) { platform_driver_unregister(&rdma_gate_driver); }
+#endif
 
 /*
- * Makes @dev a consumer of @gate (a managed link, kept until either device
- * goes; asking again returns the link there is). NULL means no memory, or a
- * dependency loop, which a device named in the DT and the gate cannot form.
+ * Makes @dev a consumer of @supplier, the gate or the wall (a managed link,
+ * kept until either device goes; asking again returns the link there is).
+ * NULL means no memory, or a dependency loop, which a device named in the
+ * DT and our own devices cannot form.
  */
-int rdma_gate_link(struct device *dev, struct device *gate)
+int rdma_link_to(struct device *dev, struct device *supplier)
 {
-	return device_link_add(dev, gate, 0) ? 0 : -ENOMEM;
+	return device_link_add(dev, supplier, 0) ? 0 : -ENOMEM;
 }
-#endif

@@ -99,6 +99,10 @@ enum rdma_owned {
 	RDMA_OWNED_PAGE_IN_USE,		/* a page of RAM that is not reserved */
 	RDMA_OWNED_NOMAP_NOT_TAKEN,	/* no-map, but the page is in the linear map */
 	RDMA_OWNED_OTHER_NOMAP,		/* mapped, but the page is no-map memory */
+	RDMA_OWNED_IMA_BUFFER,		/* /chosen linux,ima-kexec-buffer (freed late) */
+	RDMA_OWNED_ELFCOREHDR,		/* /chosen linux,elfcorehdr (read by kdump) */
+	RDMA_OWNED_NOT_USABLE,		/* outside /chosen linux,usable-memory-range */
+	RDMA_OWNED_EFI,			/* /chosen's EFI memory map or system table */
 };
 int rdma_range_owner(u64 base, u64 size, bool no_map, u64 *at);
 
@@ -122,13 +126,21 @@ struct rdma_early_ops {
 	int (*start)(void);
 	void (*fail_closed)(int err);
 	int (*device_init)(u64 base, struct device *dev);
+	void (*recheck)(void);
 };
 
-#ifdef MODULE
+struct resource;
+struct resource *rdma_iomem_claim(u64 base, u64 size, const char *name, const char **what);
+void rdma_iomem_release(struct resource *res);
+int rdma_share_pages(unsigned long vaddr, int pages, int *failed_at);
+int rdma_unshare_pages(unsigned long vaddr, int pages);
+unsigned int rdma_device_refs(struct device *dev);
+void rdma_quiesce(void);
+
 struct device *rdma_gate_get(void);
 int rdma_gate_open(struct device *gate);
 void rdma_gate_close(void);
-int rdma_gate_link(struct device *dev, struct device *gate);
-#endif
+int rdma_link_to(struct device *dev, struct device *supplier);
+struct device *rdma_wall_get(void);
 
 #endif /* RDMA_HELPERS_H */

@@ -31,6 +31,9 @@ pub(crate) trait Early: 'static {
     /// A driver asked for the region at `base` for `dev`
     /// (`of_reserved_mem_device_init()`).
     fn device_init(base: u64, dev: &Device) -> Result;
+    /// At `late_initcall_sync`: checks the claimed regions again, now that
+    /// the kernel has freed what it frees late.
+    fn recheck();
 }
 
 /// The facts of a `/reserved-memory` node, read from the flat tree at early
@@ -84,6 +87,7 @@ impl EarlyOps {
             start: Some(start::<E>),
             fail_closed: Some(fail_closed::<E>),
             device_init: Some(device_init::<E>),
+            recheck: Some(recheck::<E>),
         })
     }
 }
@@ -135,4 +139,9 @@ unsafe extern "C" fn device_init<E: Early>(base: u64, dev: *mut bindings::device
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
+}
+
+/// At `late_initcall_sync`.
+extern "C" fn recheck<E: Early>() {
+    E::recheck();
 }

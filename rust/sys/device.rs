@@ -66,6 +66,13 @@ impl Device {
         self.0.get()
     }
 
+    /// How many references the device has (1: only the caller's).
+    pub(crate) fn refs(&self) -> u32 {
+        // SAFETY: The device is alive (type invariant); reading its
+        // reference count has no other precondition.
+        unsafe { bindings::rdma_device_refs(self.as_raw()) }
+    }
+
     /// The device's identity: its address, the same for as long as it
     /// lives (and possibly another device's after that).
     pub(crate) fn id(&self) -> usize {

@@ -27,17 +27,18 @@
 //!
 //! Lifetime: an instance is published in its entry before any device gets
 //! one of the entry's tables, and withdrawn only when no device has either
-//! of them any more ([`Registry::withdraw`] checks the count [`install`] and
-//! [`uninstall`] keep). A device loses our table only when it can hold
-//! nothing of the instance any more, so no call can find a withdrawn entry's
-//! instance gone.
+//! of them any more (the caller of [`Registry::withdraw`] looks: a driver
+//! may copy a table to a device of its own, `set_dma_ops(child,
+//! get_dma_ops(parent))`, which no count kept here could see). A device
+//! loses our table only when it can hold nothing of the instance any more,
+//! so no call can find a withdrawn entry's instance gone.
 
 use super::device::Device;
 use crate::ffi as bindings;
 use core::ffi::{c_int, c_ulong, c_void};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 
@@ -230,15 +231,6 @@ pub(crate) trait Registered: DmaOps + Sized {
 /// device has the entry's table.
 pub(crate) struct Registry<T> {
     entries: [AtomicPtr<T>; MAX_TABLES],
-    /// How many devices have each table (the last: the refusing table).
-    installed: [AtomicUsize; MAX_TABLES + 1],
-}
-
-/// Why [`Registry::withdraw`] left an entry where it was.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Busy {
-    /// Devices still have the entry's table.
-    Installed(usize),
 }
 
 impl<T: Registered> Registry<T> {
@@ -246,7 +238,6 @@ impl<T: Registered> Registry<T> {
     pub(crate) const fn new() -> Self {
         Self {
             entries: [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_TABLES],
-            installed: [const { AtomicUsize::new(0) }; MAX_TABLES + 1],
         }
     }
 
@@ -272,21 +263,21 @@ impl<T: Registered> Registry<T> {
         Ok(())
     }
 
-    /// Takes the instance out of entry `k` and returns it, if no device has
-    /// table `k`; otherwise leaves it there.
-    pub(crate) fn withdraw(&self, k: usize) -> core::result::Result<Option<Arc<T>>, Busy> {
-        let (Some(entry), Some(count)) = (self.entries.get(k), self.installed.get(k)) else {
-            return Ok(None);
-        };
-        let n = count.load(Ordering::Acquire);
-        if n != 0 {
-            return Err(Busy::Installed(n));
-        }
-        let raw = entry.swap(core::ptr::null_mut(), Ordering::AcqRel);
+    /// Takes the instance out of entry `k` and returns it.
+    ///
+    /// # Safety
+    ///
+    /// No device may have either of table `k`'s ops (the caller looked at
+    /// every device that can), nor get them from now on.
+    pub(crate) unsafe fn withdraw(&self, k: usize) -> Option<Arc<T>> {
+        let raw = self
+            .entries
+            .get(k)?
+            .swap(core::ptr::null_mut(), Ordering::AcqRel);
         // SAFETY: A non-null entry owns a reference from `Arc::into_raw`
         // (type invariant), which we take back; no device has the table
-        // (checked), so no op can be using it.
-        Ok((!raw.is_null()).then(|| unsafe { Arc::from_raw(raw) }))
+        // (the caller's promise), so no op can be using it.
+        (!raw.is_null()).then(|| unsafe { Arc::from_raw(raw) })
     }
 
     /// The published instance for which `pred` holds, with a reference of
@@ -422,35 +413,20 @@ pub(crate) fn installed<T: Registered>(dev: &Device) -> Option<Table> {
     T::tables().of(dev)
 }
 
-/// The counter of devices that have table `t` (an entry's two tables
-/// share one).
-fn counter<T: Registered>(t: Table) -> Option<&'static AtomicUsize> {
-    let installed = &T::registry().installed;
-    match t.entry() {
-        Some(k) => installed.get(k),
-        None => installed.last(),
-    }
-}
-
 /// Gives `dev` one of `T`'s tables in place of whatever it had, and makes
 /// the DMA core call it: it clears a stale `dma_skip_sync` and `dma_iommu`
 /// (see `helpers.c`). The switch is one store: a call racing with it runs
 /// on the old table or the new one, never on none. The caller calls this
 /// from a bus notifier before the driver probes, or when its driver is gone.
 pub(crate) fn install<T: Registered>(dev: &Device, t: Table) {
-    let (Some(ops), Some(count)) = (T::tables().get(t), counter::<T>(t)) else {
+    let Some(ops) = T::tables().get(t) else {
         return;
     };
-    let old = installed::<T>(dev);
-    count.fetch_add(1, Ordering::AcqRel);
     // SAFETY: `dev` is alive; the table is static and lives as long as the
     // module, and every device gets its table taken off (`uninstall`)
-    // before the module can go: the counter keeps `withdraw` from passing
-    // until then.
+    // before the module can go: unload looks at every device that can have
+    // one before it withdraws an entry.
     unsafe { bindings::rdma_install_dma_ops(dev.as_raw(), ops) };
-    if let Some(c) = old.and_then(counter::<T>) {
-        c.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 /// Takes `T`'s table off `dev` (it falls back to the platform's ops);
@@ -461,9 +437,6 @@ pub(crate) fn uninstall<T: Registered>(dev: &Device) -> Option<Table> {
     // SAFETY: `dev` is alive; no DMA call is made for it now (the caller's
     // promise), so its ops may change.
     unsafe { bindings::rdma_remove_dma_ops(dev.as_raw()) };
-    if let Some(count) = counter::<T>(t) {
-        count.fetch_sub(1, Ordering::AcqRel);
-    }
     Some(t)
 }
 

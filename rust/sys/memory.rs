@@ -7,6 +7,7 @@ use core::ffi::c_void;
 use core::ptr::NonNull;
 use kernel::error::{code::*, Result};
 use kernel::prelude::*;
+use kernel::str::{CStr, CString};
 
 /// The kernel's page size (arm64 with 4 KiB pages in our configuration).
 pub(crate) const PAGE_SIZE: u64 = bindings::PAGE_SIZE;
@@ -39,6 +40,16 @@ pub(crate) enum Owned {
     NoMapNotTaken(u64),
     /// A mapped range with a page of `no-map` memory (another reservation's).
     OtherNoMap(u64),
+    /// IMA's kexec buffer (`/chosen` `linux,ima-kexec-buffer`), which IMA
+    /// hands to the page allocator at `late_initcall`.
+    ImaBuffer(u64),
+    /// kdump's ELF core header (`/chosen` `linux,elfcorehdr`).
+    ElfCoreHdr(u64),
+    /// A page outside `/chosen` `linux,usable-memory-range`: a crash
+    /// kernel's window would be the crashed kernel's memory.
+    NotUsable(u64),
+    /// The EFI memory map or system table that `/chosen` names.
+    Efi(u64),
 }
 
 impl Owned {
@@ -53,15 +64,20 @@ impl Owned {
             bindings::rdma_owned_RDMA_OWNED_PAGE_IN_USE => Self::PageInUse(at),
             bindings::rdma_owned_RDMA_OWNED_NOMAP_NOT_TAKEN => Self::NoMapNotTaken(at),
             bindings::rdma_owned_RDMA_OWNED_OTHER_NOMAP => Self::OtherNoMap(at),
+            bindings::rdma_owned_RDMA_OWNED_IMA_BUFFER => Self::ImaBuffer(at),
+            bindings::rdma_owned_RDMA_OWNED_ELFCOREHDR => Self::ElfCoreHdr(at),
+            bindings::rdma_owned_RDMA_OWNED_NOT_USABLE => Self::NotUsable(at),
+            bindings::rdma_owned_RDMA_OWNED_EFI => Self::Efi(at),
             _ => return None,
         })
     }
 }
 
 /// Who else owns memory of `[base, base + size)`, as the running kernel
-/// sees it: no page may be the kernel image's, a page of a mapped range must
-/// be reserved RAM in the linear map, a `no-map` range must be out of it
-/// (see `rdma_range_owner()`). `None`: nobody. `size` must not be 0 and the
+/// sees it: nothing `/chosen` names, not the DTB nor a `/memreserve/` entry,
+/// no page of the kernel image; a page of a mapped range must be reserved RAM
+/// in the linear map, a `no-map` range must be out of it (see
+/// `rdma_range_owner()`). `None`: nobody. `size` must not be 0 and the
 /// range must not wrap.
 pub(crate) fn range_owner(base: u64, size: u64, no_map: bool) -> Option<Owned> {
     let mut at = 0;
@@ -220,20 +236,64 @@ pub(crate) struct Shared {
     pages: i32,
 }
 
+/// Why [`Shared::new`] shared nothing.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ShareError {
+    /// The mapping is not a linear alias, or too large to count in pages.
+    Invalid,
+    /// Page `at` (counted from the start) could not be shared (`err`); the
+    /// pages before it were made private again.
+    Page { at: i32, err: Error },
+    /// As `Page`, but a page before it could not be made private again: it
+    /// stays shared, and the region must never be used.
+    Stuck { at: i32, err: Error },
+}
+
 impl Shared {
     /// Shares the linear-map pages of `mapping`, which must be their linear
-    /// alias ([`Memremap::is_linear_alias`]).
-    pub(crate) fn new(mapping: &Memremap) -> Result<Self> {
+    /// alias ([`Memremap::is_linear_alias`]), one page at a time: a share that
+    /// fails part way leaves nothing shared (or says which page it could not
+    /// take back).
+    pub(crate) fn new(mapping: &Memremap) -> Result<Self, ShareError> {
         if !mapping.is_linear_alias() {
-            return Err(EINVAL);
+            return Err(ShareError::Invalid);
         }
-        let pages = i32::try_from(mapping.size as u64 / PAGE_SIZE).map_err(|_| EINVAL)?;
+        let pages =
+            i32::try_from(mapping.size as u64 / PAGE_SIZE).map_err(|_| ShareError::Invalid)?;
         let vaddr = mapping.vaddr() as usize;
+        let mut at = 0;
         // SAFETY: `vaddr` is the page-aligned linear alias of `pages` pages of
-        // our reserved region, which nothing else uses yet.
-        kernel::error::to_result(unsafe { bindings::set_memory_decrypted(vaddr as _, pages) })?;
-        // INVARIANT: sharing succeeded for exactly these pages.
-        Ok(Self { vaddr, pages })
+        // our reserved region, which nothing else uses yet; `at` is valid for
+        // writes.
+        let ret = unsafe { bindings::rdma_share_pages(vaddr as _, pages, &mut at) };
+        match ret {
+            0 => {
+                // INVARIANT: sharing succeeded for exactly these pages.
+                Ok(Self { vaddr, pages })
+            }
+            e if e == EIO.to_errno() => Err(ShareError::Stuck {
+                at,
+                err: Error::from_errno(e),
+            }),
+            e => Err(ShareError::Page {
+                at,
+                err: Error::from_errno(e),
+            }),
+        }
+    }
+}
+
+impl Shared {
+    /// Makes the pages private again now, for a region withdrawn for good
+    /// (built in, where it is never dropped): whatever still maps or writes
+    /// them, the host no longer sees them. Returns the first error.
+    #[cfg(not(MODULE))]
+    pub(crate) fn take_back(&self) -> Result {
+        // SAFETY: These pages were shared (type invariant); unsharing has no
+        // memory-safety precondition, it only ends the host's access.
+        kernel::error::to_result(unsafe {
+            bindings::rdma_unshare_pages(self.vaddr as _, self.pages)
+        })
     }
 }
 
@@ -241,15 +301,73 @@ impl Drop for Shared {
     fn drop(&mut self) {
         // SAFETY: These pages were shared (type invariant) and are no longer
         // used for DMA (the owner drops us only once the pool is idle).
-        let ret = unsafe { bindings::set_memory_encrypted(self.vaddr as _, self.pages) };
+        let ret = unsafe { bindings::rdma_unshare_pages(self.vaddr as _, self.pages) };
         if ret != 0 {
             // Pages we cannot make private again must never be reused; they
             // stay reserved memory, which nobody else allocates from.
             pr_err!(
-                "could not unshare {} pages ({}), left shared\n",
+                "could not unshare some of {} pages ({}), left shared\n",
                 self.pages,
                 ret
             );
         }
+    }
+}
+
+/// A claimed window marked busy in `/proc/iomem` (`rdma_iomem_claim()`), so
+/// that memory hot-add, a driver or a PCI BAR is never placed over it;
+/// released on drop.
+///
+/// # Invariants
+///
+/// `res` is a resource `rdma_iomem_claim` inserted, owned by this value,
+/// whose name is `name`'s buffer.
+pub(crate) struct IomemClaim {
+    res: NonNull<bindings::resource>,
+    // Dropped after `res` is released: /proc/iomem prints it until then.
+    name: CString,
+}
+
+// SAFETY: The resource is only released, once, on drop, which any thread may do.
+unsafe impl Send for IomemClaim {}
+// SAFETY: `&IomemClaim` gives no access to the resource.
+unsafe impl Sync for IomemClaim {}
+
+impl IomemClaim {
+    /// Marks `[base, base + size)` busy, named `name`. On refusal, the error
+    /// and (if known) what the window meets (a resource's name, or a description):
+    /// another resource it cuts across, a parent that is not RAM, or a
+    /// resource inside it (the kernel image, a device's MMIO).
+    pub(crate) fn new(base: u64, size: u64, name: &CStr) -> Result<Self, (Error, Option<CString>)> {
+        let name = name.to_cstring().map_err(|_| (ENOMEM, None))?;
+        let mut what: *const core::ffi::c_char = core::ptr::null();
+        // SAFETY: `name` is NUL-terminated and lives in a heap buffer that we
+        // keep until the resource is released; `what` is valid for writes.
+        let res = unsafe { bindings::rdma_iomem_claim(base, size, name.as_char_ptr(), &mut what) };
+        match kernel::error::from_err_ptr(res) {
+            Ok(res) => match NonNull::new(res) {
+                // INVARIANT: inserted by `rdma_iomem_claim`, ours now.
+                Some(res) => Ok(Self { res, name }),
+                None => Err((ENOMEM, None)),
+            },
+            Err(e) => {
+                // SAFETY: A non-null `what` is the name of a resource that
+                // was in the tree a moment ago (static strings and device
+                // names, which live while their resource does) or a literal;
+                // it is copied at once.
+                let what = (!what.is_null())
+                    .then(|| unsafe { CStr::from_char_ptr(what) }.to_cstring().ok())
+                    .flatten();
+                Err((e, what))
+            }
+        }
+    }
+}
+
+impl Drop for IomemClaim {
+    fn drop(&mut self) {
+        // SAFETY: We own the resource (type invariant); nothing else frees it.
+        unsafe { bindings::rdma_iomem_release(self.res.as_ptr()) };
+        let _ = &self.name;
     }
 }

@@ -16,7 +16,6 @@ pub(crate) mod bus;
 pub(crate) mod debugfs;
 pub(crate) mod device;
 pub(crate) mod dma;
-#[cfg(MODULE)]
 pub(crate) mod gate;
 pub(crate) mod lock;
 pub(crate) mod memory;
@@ -48,6 +47,19 @@ pub(crate) fn sleep_ms(ms: u32) {
     // SAFETY: `msleep` may be called from any process context that may sleep;
     // our callers are the module's load and unload paths.
     unsafe { bindings::msleep(ms) };
+}
+
+/// Dropped last at unload: waits until no DMA op or deferred task of ours
+/// that started before it is still running anywhere (an op's last lines, a
+/// late free's kick of the deferred task), so that the module's text can
+/// go. Taking a table off a device stops new calls, not those under way.
+pub(crate) struct Quiesce;
+
+impl Drop for Quiesce {
+    fn drop(&mut self) {
+        // SAFETY: Process context (module unload), no locks held.
+        unsafe { bindings::rdma_quiesce() };
+    }
 }
 
 /// Keeps `value` alive for good, past the module's unload.

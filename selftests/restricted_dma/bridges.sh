@@ -3,15 +3,20 @@
 # Bridges do no DMA of their own: behind a host bridge whose node names a
 # region, a virtio-blk behind a PCIe root port and one behind a PCIe switch
 # (QEMU's X3130) are restricted, and the root ports and the switch's ports
-# are not. Unload with O_DIRECT I/O running on both unbinds the two devices
-# and leaves every bridge bound to its port driver (attach.rs: unbinding a
-# port first would clear its Bus Master Enable under the devices behind it);
-# the I/O completes or fails cleanly; reload brings both back.
+# get the refusing ops (their port driver makes no DMA API calls). A bridge
+# is one by its header and its class, both of which the host writes: the
+# virtio-blk behind the root port, dressed (rdma_test) in a bridge header
+# alone, is restricted still; in a bridge header and class, it is refused
+# (the device cannot be a bridge and do DMA through us). Unload with O_DIRECT
+# I/O running on both unbinds the two devices and leaves every bridge bound
+# to its port driver (attach.rs: unbinding a port first would clear its Bus
+# Master Enable under the devices behind it); the I/O completes or fails
+# cleanly; reload brings both back.
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 12
 RP=$(first good 1)
 port=$(expect pcibehind | awk '$1 == "port" { print $3; exit }')
 sport=$(expect pcibehind | awk '$1 == "switch" { print $3; exit }')
@@ -39,13 +44,37 @@ ktap_print_msg "bridges: $(echo $bridges)"
 
 result "$dev_p, behind a root port, is restricted to $RP" serves "$RP" "$dev_p"
 result "$dev_s, behind a switch, is restricted to $RP" serves "$RP" "$dev_s"
-none_restricted() {
+bridges_refused() {
 	for b in $bridges; do
 		serves "$RP" "$b" && { ktap_print_msg "bridge $b is restricted"; return 1; }
+		refused "$b" || { ktap_print_msg "bridge $b does not have the refusing ops"; return 1; }
 	done
 	[ $(echo $bridges | wc -w) -eq 4 ]
 }
-result "the root ports and the switch's two ports (4 bridges) are not" none_restricted
+result "the root ports and the switch's two ports (4 bridges) have the refusing ops" bridges_refused
+
+# Dressed as a bridge by its header alone (rdma_test; QEMU cannot): still a
+# device that does DMA, so still restricted, and it works.
+load_test
+dressed_works() {
+	tcmd dress "$dev_p" 1 0 || { ktap_print_msg "$(tresult)"; return 1; }
+	ktap_print_msg "$(tresult)"
+	blk_p=$(wait_blk "$dev_p") && serves "$RP" "$dev_p" &&
+		./odirect roundtrip "$blk_p" 1048576 0 0 33
+}
+result "$dev_p in a bridge header (its class a storage device's) is restricted still, and works" dressed_works
+# In a bridge header and a bridge class: the refusing ops, and virtio-blk's
+# probe fails (its rings cannot be allocated): no block device.
+dressed_refused() {
+	tcmd dress "$dev_p" 1 060400
+	ktap_print_msg "$(tresult)"
+	refused "$dev_p" && no_blk "$dev_p" && not serves "$RP" "$dev_p"
+}
+result "...in a bridge header and class, it gets the refusing ops and no block device" dressed_refused
+undressed() {
+	tcmd undress && ktap_print_msg "$(tresult)" && blk_p=$(wait_blk "$dev_p") && serves "$RP" "$dev_p"
+}
+result "...back in its own, restricted again" undressed
 both_work() {
 	./odirect roundtrip "$blk_p" 1048576 0 0 31 && ./odirect roundtrip "$blk_s" 1048576 0 0 32
 }

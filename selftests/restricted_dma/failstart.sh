@@ -4,27 +4,34 @@
 # probe on dma-direct. The guest boots with "restricted_dma.test_fail_start",
 # which makes the start fail as an allocation failure would: the module then
 # refuses every device behind a region from its bind, with listeners that
-# need no allocation. A device with no region works as usual.
+# need no allocation, and keeps the virtio rule: a virtio device behind a
+# region that did not negotiate VIRTIO_F_ACCESS_PLATFORM would bypass the
+# DMA API, and with it the refusing ops. A device with no region works as
+# usual.
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 4
+ktap_set_plan 6
 if ! is_builtin; then
-	for c in "reported" "refused" "no block device" "others work"; do
+	for c in "reported" "refused" "no block device" "virtio rule" "no block device" "others work"; do
 		ktap_test_skip "a failed start at boot ($c): the switch is a built-in module's"
 	done
 	ktap_finished
 	exit
 fi
 R=$(first good 1)
-blk_t=$(expect device | awk -v r="$R" '$1 == "blk" && $3 == r { print $2; exit }')
+blk_t=$(expect device | awk -v r="$R" '$1 == "blk" && $3 == r && $4 == "on" { print $2; exit }')
+legacy_t=$(expect device | awk -v r="$R" '$1 == "blk" && $3 == r && $4 == "off" { print $2; exit }')
 free_t=$(expect device | awk '$1 == "blk" && $3 == "-" { print $2; exit }')
 result "the failed start is reported" \
 	log_has "restricted_dma: could not start (-ENOMEM): every device behind a restricted region is refused"
 result "$blk_t behind $R is refused, with the reason" \
 	log_has "$blk_t: restricted_dma did not start ($R); all its DMA will be refused"
 result "...and has no block device" no_blk "$blk_t"
+result "$legacy_t behind $R, without ACCESS_PLATFORM, is refused by the virtio rule" \
+	log_has "on $legacy_t: refused: did not negotiate VIRTIO_F_ACCESS_PLATFORM, and its restricted region is unusable"
+result "...and has no block device" no_blk "$legacy_t"
 free_works() {
 	d=$(wait_blk "$free_t") && ./odirect roundtrip "$d" 65536 0 0 5
 }

@@ -220,6 +220,11 @@ serves() {
 	grep -qx "$2" "$DBG/$1/devices" 2>/dev/null
 }
 
+# Whether device $1 has the refusing ops.
+refused() {
+	grep -qx "$1" "$DBG/devices/refused" 2>/dev/null
+}
+
 # Waits up to 5 s for COMMAND... to succeed.
 wait_for() {
 	wait_up_to 5 "$@"

@@ -13,7 +13,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 18
+ktap_set_plan 20
 R=$(first good 1)
 base=$(first good 2)
 size=$(first good 3)
@@ -80,6 +80,18 @@ result "deleted with its block: the log names the device" \
 result "...a late allocation and map on it are refused" late_refused 0
 result "...its late free went back to the pool" late_free 0
 result "...and no page of the region reached the page allocator" reserved
+
+# --- a device deleted while holding nothing, whose struct device someone
+# still holds: it keeps the refusing ops (on dma-direct, a late allocation
+# or map would be served outside the window) ---
+tcmd add 0
+tcmd window 0 "$base" "$size"
+tcmd ref 0
+tcmd del 0
+result "rdma_test.0, deleted holding nothing: the log says its DMA is refused from now on" \
+	log_has "rdma_test.0: device deleted, detached from $R: its DMA is refused from now on"
+result "...a late allocation and map on it, by whoever still holds it, are refused" late_refused 0
+tcmd unref 0
 
 # --- a block held when the module is asked to unload ---
 if ! skip_if_builtin 6 "unload while a device holds a block"; then

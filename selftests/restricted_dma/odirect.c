@@ -11,6 +11,11 @@
  *	WORKERS processes, each owning SPAN bytes of DEV, write and read back
  *	random sizes (512 B to MAXSIZE, default 256 KiB) at random offsets of
  *	their span for SECONDS, verifying every block.
+ *   odirect marker read|write DEV SIZE OFFSET
+ *	one O_DIRECT transfer of SIZE bytes at OFFSET from or to a buffer full
+ *	of the marker "RECEIVE!": a read shows whether the buffer's old
+ *	contents reached the device (the host looks for the marker in what it
+ *	is given to fill), a write is the control (the marker must reach it).
  *   odirect bench DEV seq|rand read|write BS SECONDS
  *	BS-sized O_DIRECT transfers, one at a time, for SECONDS, over the first
  *	32 MiB of DEV; prints "mbps=... cpu_s_per_mb=..." (make bench). The CPU
@@ -182,8 +187,30 @@ static int bench(const char *dev, int random, int write, size_t bs, int secs)
 	return 0;
 }
 
+#define MARKER "RECEIVE!"
+
+static int marker(const char *dev, int write, size_t size, off_t off)
+{
+	int fd = open(dev, O_RDWR | O_DIRECT), ret;
+	unsigned char *buf = buffer(size, 0);
+
+	if (fd < 0) {
+		perror(dev);
+		return 2;
+	}
+	for (size_t i = 0; i < size; i++)
+		buf[i] = MARKER[i % (sizeof(MARKER) - 1)];
+	ret = io(fd, buf, size, off, write);
+	close(fd);
+	free(buf);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 6 && !strcmp(argv[1], "marker"))
+		return marker(argv[3], !strcmp(argv[2], "write"), strtoul(argv[4], NULL, 0),
+			      strtoll(argv[5], NULL, 0));
 	if (argc == 7 && !strcmp(argv[1], "bench"))
 		return bench(argv[2], !strcmp(argv[3], "rand"), !strcmp(argv[4], "write"),
 			     strtoul(argv[5], NULL, 0), atoi(argv[6]));
@@ -219,6 +246,7 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "usage: %s roundtrip DEV SIZE MISALIGN OFFSET SEED\n"
 			"       %s stress DEV SECONDS WORKERS SPAN [MAXSIZE]\n"
-			"       %s bench DEV seq|rand read|write BS SECONDS\n", argv[0], argv[0], argv[0]);
+			"       %s marker read|write DEV SIZE OFFSET\n"
+			"       %s bench DEV seq|rand read|write BS SECONDS\n", argv[0], argv[0], argv[0], argv[0]);
 	return 2;
 }

@@ -20,7 +20,7 @@ nbaddev=$(grep -c . /tmp/baddev)
 # Devices behind a good region that are not dma-coherent: refused too.
 expect device | awk '$5 == "noncoherent" && $3 != "-" { print $2, $3 }' > /tmp/noncoherent
 nnoncoh=$(grep -c . /tmp/noncoherent)
-ktap_set_plan $((1 + 3 * ngood + 2 * nbad + 2 * nbaddev + 2 * nnoncoh))
+ktap_set_plan $((1 + 4 * ngood + 2 * nbad + 2 * nbaddev + 2 * nnoncoh))
 
 unload
 mark_log_before_load
@@ -55,6 +55,11 @@ while read -r name base size users shared; do
 	fi
 	# Shared with the host by the module, unless no-map (see the binding).
 	result "region $name shared with the host: $shared" [ "$(cat "$d/shared" 2>/dev/null)" = "$shared" ]
+	# Busy in /proc/iomem under its name, so that nothing (memory hot-add,
+	# a driver, a PCI BAR) is placed over it later.
+	range=$(printf '%08x-%08x' "$((base))" "$((base + size - 1))")
+	result "region $name is busy in /proc/iomem ($range)" \
+		grep -q "^ *$range : $name\$" /proc/iomem
 done < /tmp/good
 
 while read -r name reason; do

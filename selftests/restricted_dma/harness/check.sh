@@ -327,9 +327,11 @@ ktap_of_host_view() {
     fi
   done < <(cat "$w/screens" 2>/dev/null)
   # The window backends (harness/guest.sh): what each saw, from its closing
-  # line "window backend: N requests, N bytes, N accesses outside W".
-  local name img mode win queues region t line req bytes out rc
-  while read -r name img mode win queues region t; do
+  # line "window backend: N requests, N bytes, N accesses outside W"; and
+  # of the guest's marker (variants.py MARKER_HEX), from its line "markers:
+  # R in buffers the device writes, W in buffers the device reads".
+  local name img mode win queues region t line req bytes out rc marks mr mw
+  while read -r name img mode win queues region t _; do
     k=$((k + 1))
     line=$(grep -E '^window backend: [0-9]+ requests' "$w/$name.log" 2>/dev/null | tail -n 1)
     rc=$(cat "$w/$name.rc" 2>/dev/null || echo none)
@@ -392,6 +394,7 @@ for flavour in $flavours; do
     part "guest: $flavour kernel, variant $v" ktap_of_guest "$flavour" "$v"
     w=$RDMA_CACHE/guest/$flavour/$v
     if [ -s "$w/consoles" ] || [ -s "$w/virtqueues.txt" ] || [ -s "$w/backends" ] || [ -s "$w/shares" ] ||
+       [ -s "$w/scans" ] ||
        [ -s "$w/screens" ] || [ -s "$w/vsocks" ]; then
       part "host view: $flavour kernel, variant $v" ktap_of_host_view "$flavour" "$v"
     fi

@@ -66,7 +66,7 @@ RDMA_KBUILD_BASE=$RDMA_CACHE/kbuild-module-$(rdma_kernel_key module)
 # Out-of-tree modules build in a directory of their own per flavour (6.12's
 # Kbuild writes an external module's objects beside its sources), never in
 # the repository.
-RDMA_MODBUILD=$RDMA_CACHE/modbuild-$RDMA_FLAVOUR
+RDMA_MODBUILD=${RDMA_MODBUILD:-$RDMA_CACHE/modbuild-$RDMA_FLAVOUR}
 # The host program that serves the guests' vhost-user-blk devices, mapping
 # only their window of guest memory (selftests/restricted_dma/window-backend,
 # built by `make deps`).

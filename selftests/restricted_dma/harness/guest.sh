@@ -55,7 +55,6 @@ fi
 # tests expect, its disks and console ports, what the host checks after.
 python3 "$RDMA_SELFTESTS/harness/variants.py" write "$variant" "$work" \
   "$("$RDMA_SELFTESTS/harness/machine-dts.sh" "$machine")"
-dtc -q -I dts -O dtb -o "$work/guest.dtb" "$work/guest.dts"
 
 # Console ports: what the host sends each one and what the guest must send
 # back, random for each boot; the guest gets copies in its initramfs.
@@ -80,11 +79,18 @@ for s in $(cat "$work/shares") $(cut -d' ' -f1 "$work/vsocks" 2>/dev/null); do
 done
 
 # The gpus' screendumps (qmp-agent.py) of this boot, and no other's.
-rm -f "$work"/*.ppm
+rm -f "$work"/*.ppm "$work/scans"
 
 # The initramfs: busybox, /init, the modules, the tests and the variant's
 # expectations.
 "$RDMA_SELFTESTS/harness/initramfs.sh" "$work" "$variant"
+
+# The DT, once the initrd's size is known: QEMU puts the DTB after the
+# initrd (at RAM + 128 MiB) at the next 2 MiB boundary, and a region meant to
+# lie over it (variants.py's AT_DTB) gets that base.
+dtb_at=$(( (0x48000000 + $(stat -c %s "$work/initrd.gz") + 0x1fffff) & ~0x1fffff ))
+sed -i -E "s|reg = <0x0 0x[0-9a-f]+ (0x[0-9a-f]+ 0x[0-9a-f]+)>; /\* at the DTB \*/|reg = <0x0 $(printf '%#x' "$dtb_at") \1>;|" "$work/guest.dts"
+dtc -q -I dts -O dtb -o "$work/guest.dtb" "$work/guest.dts"
 
 for d in $(cat "$work/disks"); do
   rm -f "$work/$d"; truncate -s 64M "$work/$d"
@@ -99,12 +105,13 @@ mapfile -t devs < "$work/qemu.args"
 # its output and exit status stay in the work dir, as NAME.log and NAME.rc,
 # for check.sh's host view.
 vu_pids=() vu_names=()
-while read -r name img vmode win queues _; do
+while read -r name img vmode win queues _region _t more; do
   [ -x "$RDMA_WINDOW_BACKEND" ] || { echo "guest: $RDMA_WINDOW_BACKEND missing: run 'make deps'" >&2; exit 1; }
   rm -f "$work/$name.sock" "$work/$name.log" "$work/$name.rc"
   audit=(); [ "$vmode" = audit ] && audit=(--audit)
+  read -ra more <<< "$more"
   "$RDMA_WINDOW_BACKEND" --socket "$work/$name.sock" --image "$work/$img" --window "$win" \
-    --num-queues "$queues" "${audit[@]}" > "$work/$name.log" 2>&1 &
+    --num-queues "$queues" "${audit[@]}" ${more[@]+"${more[@]}"} > "$work/$name.log" 2>&1 &
   vu_pids+=($!) vu_names+=("$name")
   for _ in $(seq 50); do [ -S "$work/$name.sock" ] && break; sleep 0.1; done
   [ -S "$work/$name.sock" ] || { echo "guest: backend $name did not start: $(cat "$work/$name.log")" >&2; exit 1; }

@@ -28,7 +28,10 @@ line "rdma-host: keys WORD" it types WORD (letters) on QEMU's active keyboard
 made ready (QEMU binds keyboards to a display's console, not to an id, and
 the guests have none). On a line "rdma-host: screendump TRANSPORT SEED" it
 dumps the screen of the gpu on TRANSPORT (the file `screens` beside OUT
-names its QEMU id) to TRANSPORT.ppm beside OUT. Ends when QEMU goes.
+names its QEMU id) to TRANSPORT.ppm beside OUT. On a line "rdma-host:
+window-scan TAG BASE SIZE" it dumps that much guest memory (pmemsave) and
+counts the guest's marker ("RECEIVE!") in it, appending "TAG COUNT" to the
+file `scans` beside OUT. Ends when QEMU goes.
 """
 import json
 import os
@@ -94,9 +97,20 @@ def main(sock_path, log_path, out_path, hotplug_path):
         entries = (struct.unpack_from("<QIHH", raw, 16 * i) for i in range(len(raw) // 16))
         return [(addr, length) for addr, length, _flags, _next in entries if length]
 
+    def count_marker(base, size, marker=b"RECEIVE!"):
+        """How many times the marker lies in guest memory [base, base + size)."""
+        fd, dump = tempfile.mkstemp(prefix="rdma-window-")
+        os.close(fd)
+        try:
+            cmd("pmemsave", val=base, size=size, filename=dump)
+            with open(dump, "rb") as f:
+                return f.read().count(marker)
+        finally:
+            os.unlink(dump)
+
     json.loads(qmp.readline())  # the greeting
     cmd("qmp_capabilities")
-    seen, added, typed, dumped = 0, set(), 0, 0
+    seen, added, typed, dumped, scanned = 0, set(), 0, 0, 0
     with open(out_path, "w") as out:
         while True:
             try:
@@ -126,6 +140,12 @@ def main(sock_path, log_path, out_path, hotplug_path):
                 dumped += 1
                 if t in screens:
                     cmd("screendump", filename=os.path.join(work, f"{t}.ppm"), device=screens[t])
+            for k, (tag, base, size) in enumerate(re.findall(r"rdma-host: window-scan (\w+) (0x[0-9a-f]+) (0x[0-9a-f]+)", text)):
+                if k < scanned:
+                    continue
+                scanned += 1
+                with open(os.path.join(work, "scans"), "a") as f:
+                    f.write(f"{tag} {count_marker(int(base, 16), int(size, 16))}\n")
             requests = re.findall(r"rdma-host: virtqueues(-final)?\b", text)
             while seen < len(requests):
                 final = requests[seen] == "-final"

@@ -38,10 +38,14 @@ class Region:
     `reg` is one (base, size) pair, or a list of them for a multi-range node."""
 
     def __init__(self, name, reg=None, size=None, props=(), reject=None, schema_ok=True,
-                 compatible="restricted-dma-region"):
+                 compatible="restricted-dma-region", at_dtb=False):
         self.name, self.reg, self.size_prop = name, reg, size
         self.props, self.reject, self.schema_ok = list(props), reject, schema_ok
         self.compatible = compatible
+        # Placed where QEMU puts the DTB, which moves with the initrd's size:
+        # guest.sh sets its base once the initrd is built (its `reg` line is
+        # marked AT_DTB).
+        self.at_dtb = at_dtb
 
     @property
     def label(self):
@@ -53,7 +57,7 @@ class Region:
             ranges = self.reg if isinstance(self.reg, list) else [self.reg]
             cells = " ".join(f"0x{base >> 32:x} 0x{base & 0xffffffff:x} "
                              f"0x{size >> 32:x} 0x{size & 0xffffffff:x}" for base, size in ranges)
-            lines.append(f"\t\t\treg = <{cells}>;")
+            lines.append(f"\t\t\treg = <{cells}>;" + (f" {AT_DTB}" if self.at_dtb else ""))
         if self.size_prop is not None:
             lines.append(f"\t\t\tsize = <0x0 0x{self.size_prop:x}>;")
         for p in self.props:
@@ -85,9 +89,12 @@ class Device:
     CID VSOCK_CID; host peers reach it through WORK/vsK.vsock). `opts` is
     appended to QEMU's -device."""
 
-    def __init__(self, kind, region=None, iommu=True, coherent=True, held=False, opts="", hub=0, tap=False):
+    def __init__(self, kind, region=None, iommu=True, coherent=True, held=False, opts="", hub=0, tap=False,
+                 backend=()):
         self.kind, self.region, self.iommu, self.opts = kind, region, iommu, opts
         self.hub, self.tap = hub, tap
+        # More arguments for a vublk's window backend (a hostile mode).
+        self.backend = list(backend)
         # False: the DT drops QEMU's `dma-coherent` from the transport.
         self.coherent = coherent
         # True: the DT gives the transport a compatible no driver matches
@@ -140,11 +147,14 @@ class PciDevice:
 class TestNode:
     """A DT node /rdma-test-N for the test driver rdma_test.ko, which makes the
     platform device rdma_test.N for it. It names `region` in memory-region,
-    after an empty phandle when `empty_first` (`<0 &region>`), and is
-    dma-coherent like QEMU's transports."""
+    after an empty phandle when `empty_first` (`<0 &region>`), and before
+    `pool` when it has one (`<&region &pool>`), and is dma-coherent like
+    QEMU's transports."""
 
-    def __init__(self, region, empty_first=False):
+    def __init__(self, region, empty_first=False, pool=None):
         self.region, self.empty_first = region, empty_first
+        # Another reserved-memory node (a shared-dma-pool) after the region.
+        self.pool = pool
 
 
 def transports(v):
@@ -189,6 +199,28 @@ OVER_INITRD = Region("restricted@48000000", reg=(0x48000000, 256 * 1024), reject
 OVER_INITRD_NOMAP = Region("restricted@48040000", reg=(0x48040000, 256 * 1024), props=["no-map"],
                            reject=NOT_OURS)
 OVER_KERNEL = Region("restricted@40400000", reg=(0x40400000, 1 * MiB), reject=NOT_OURS)
+# The head of the kernel image, [_text, _stext): no mapping of the image
+# shows it, and boot does not reserve it (arm64 reserves from _stext).
+OVER_IMAGE_HEAD = Region("restricted@40200000", reg=(0x40200000, 0x1000), reject="the kernel image")
+# QEMU (hw/arm/boot.c) puts an AArch64 guest's DTB after the initrd, at the
+# next 2 MiB boundary (HMP "info roms" shows it): here, 0x48400000 for an
+# initrd of 2 to 4 MiB. guest.sh moves the region's base to where it is.
+AT_DTB = "/* at the DTB */"
+OVER_DTB = Region("restricted@48400000", reg=(0x48400000, 0x10000), reject="the device tree blob", at_dtb=True)
+# What the DT header and /chosen name (the `hostile` variant's memreserve and
+# chosen): memory the kernel reads or frees later, and the only memory a
+# crash kernel may use (all of RAM here: a window above it is outside).
+MEMRESERVED = (0x4E200000, 0x1000)
+OVER_MEMRESERVE = Region("restricted@4e200000", reg=(0x4E200000, 0x10000), reject="a /memreserve/ entry")
+OVER_IMA = Region("restricted@4e000000", reg=(0x4E000000, 0x10000), reject="IMA's kexec buffer")
+OVER_ELFCOREHDR = Region("restricted@4e100000", reg=(0x4E100000, 0x10000), reject="ELF core header")
+OUTSIDE_USABLE = Region("restricted@c0000000", reg=(0xC0000000, 0x100000),
+                        reject="outside /chosen linux,usable-memory-range")
+HOSTILE_CHOSEN = [
+    "linux,ima-kexec-buffer = <0x0 0x4e000000 0x0 0x1000>",
+    "linux,elfcorehdr = <0x0 0x4e100000 0x0 0x1000>",
+    "linux,usable-memory-range = <0x0 0x40000000 0x0 0x40000000>",
+]
 # A reusable CMA pool and a plain shared-dma-pool (nodes of other bindings),
 # and a restricted region over each.
 CMA = Region("linux,cma", reg=(0x4C000000, 4 * MiB), props=["reusable"], compatible="shared-dma-pool")
@@ -410,21 +442,31 @@ VARIANTS = {
         tests=["iommu.sh"],
     ),
     # A hostile device tree: windows over the initrd (mapped and no-map), the
-    # kernel image, a CMA pool and another shared-dma-pool, each with a blk
-    # behind it that must be refused; the good region beside them is claimed.
+    # kernel image (its text, and its head that no mapping shows), the DTB, a
+    # /memreserve/ entry, what /chosen names (IMA's kexec buffer, kdump's ELF
+    # core header) or leaves out (a window outside linux,usable-memory-range),
+    # a CMA pool and another shared-dma-pool, each with a blk behind it that
+    # must be refused; the good region beside them is claimed.
     "hostile": dict(
-        regions=[GOOD, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, CMA, OVER_CMA, POOL, OVER_POOL],
+        regions=[GOOD, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD, OVER_DTB,
+                 OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE, CMA, OVER_CMA, POOL, OVER_POOL],
         devices=[Device("blk", GOOD.name)] + [Device("blk", r.name) for r in
-                                             (OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_CMA, OVER_POOL)],
+                                             (OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD,
+                                              OVER_DTB, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR,
+                                              OUTSIDE_USABLE, OVER_CMA, OVER_POOL)],
+        memreserve=[MEMRESERVED],
+        chosen=HOSTILE_CHOSEN,
         tests=["region.sh"],
     ),
     # Built in, a start that fails (the test switch on the command line makes
     # it fail as an allocation would): the blk behind GOOD must be refused,
-    # never run on dma-direct; the blk with no region works as usual. On the
-    # loadable flavours the switch means nothing, and failstart.sh skips.
+    # never run on dma-direct, and so must the one behind it that did not
+    # negotiate ACCESS_PLATFORM (it would bypass the DMA API, and with it the
+    # refusing ops); the blk with no region works as usual. On the loadable
+    # flavours the switch means nothing, and failstart.sh skips.
     "failstart": dict(
         regions=[GOOD],
-        devices=[Device("blk", GOOD.name), Device("blk", iommu=False)],
+        devices=[Device("blk", GOOD.name), Device("blk", iommu=False), Device("blk", GOOD.name, iommu=False)],
         cmdline="restricted_dma.test_fail_start",
         tests=["failstart.sh"],
     ),
@@ -435,10 +477,17 @@ VARIANTS = {
     # counted), and a control vhost-user-blk with no region, whose backend
     # maps everything (--audit) and counts its accesses outside GOOD's
     # window, which must be many.
+    # The same guest shows what the host sees of receive buffers: a page
+    # full of a marker that rdma_test maps for the device to write must not
+    # be found in the window (the host dumps it, qmp-agent.py), nor a read's
+    # buffer full of it in what the backend is given to fill; the same
+    # marker mapped for the device to read, and written to the disks, is
+    # found (the controls).
     "window": dict(
         regions=[GOOD],
         devices=[Device("vublk", GOOD.name, held=True), Device("vublk")],
-        tests=["window.sh"],
+        testnodes=[TestNode(GOOD.name)],
+        tests=["window.sh", "receive.sh"],
     ),
     # Virtio-vsock: a vhost-user-vsock behind a region of its own, held
     # from probing at boot (with the loadable module it must never run
@@ -467,11 +516,18 @@ VARIANTS = {
     # binding, another module's virtio callback, the fence while unloaded
     # (with a blk to race binds by hand). leak.sh comes last: its leaked
     # mapping keeps the module in for the rest of the boot.
+    #
+    # gate.sh comes first: the DT's decoy /restricted_dma_gate is bound to
+    # another driver before the module first loads. wall.sh's device names a
+    # shared-dma-pool beside GOOD.
     "lifecycle": dict(
-        regions=[GOOD],
+        regions=[GOOD, POOL],
         devices=[Device("blk", GOOD.name)],
-        testnodes=[TestNode(GOOD.name), TestNode(GOOD.name, empty_first=True), TestNode(GOOD.name)],
-        tests=["lifecycle.sh", "dmaapi.sh", "lifetime.sh", "hook.sh", "sticky.sh", "fence.sh", "leak.sh"],
+        testnodes=[TestNode(GOOD.name), TestNode(GOOD.name, empty_first=True), TestNode(GOOD.name),
+                   TestNode(GOOD.name, pool=POOL.name)],
+        decoys=[("restricted_dma_gate", "restricted-dma-test,decoy")],
+        tests=["gate.sh", "lifecycle.sh", "dmaapi.sh", "lifetime.sh", "hook.sh", "sticky.sh", "wall.sh",
+               "fence.sh", "leak.sh"],
     ),
 }
 
@@ -546,13 +602,22 @@ def dts(name, base_dts):
 
 
 def dts_of(v, base_dts):
-    out = [open(base_dts).read().rstrip(), "", "/ {", "\treserved-memory {",
+    base = open(base_dts).read().rstrip()
+    # /memreserve/ entries go between the header and the root node.
+    rsv = "".join(f"/memreserve/ 0x{b:x} 0x{sz:x};\n" for b, sz in v.get("memreserve", []))
+    base = base.replace("/dts-v1/;\n", "/dts-v1/;\n" + rsv, 1)
+    out = [base, "", "/ {", "\treserved-memory {",
            "\t\t#address-cells = <0x2>;", "\t\t#size-cells = <0x2>;", "\t\tranges;", ""]
     out += [r.dts() for r in v["regions"]]
     out += ["\t};", ""]
+    if v.get("chosen"):
+        out += ["\tchosen {"] + [f"\t\t{p};" for p in v["chosen"]] + ["\t};", ""]
+    for name, compatible in v.get("decoys", []):
+        out += [f"\t{name} {{", f'\t\tcompatible = "{compatible}";', "\t};", ""]
     regions = regions_by_name(v)
     for n, t in enumerate(v.get("testnodes", [])):
-        phandles = ("0 " if t.empty_first else "") + f"&{regions[t.region].label}"
+        phandles = (("0 " if t.empty_first else "") + f"&{regions[t.region].label}"
+                    + (f" &{regions[t.pool].label}" if t.pool else ""))
         out += [f"\trdma-test-{n} {{", f"\t\tmemory-region = <{phandles}>;", "\t\tdma-coherent;", "\t};"]
     out += ["};", ""]
     for d, t in zip(v["devices"], transports(v)):
@@ -779,7 +844,8 @@ def expect(name):
                                             at boot (bind it by hand)
          mainline NAME TRANSPORT            a restricted-dma-pool (not ours)
          other NAME                         a reserved-memory node of another binding
-         testnode N REGION                  /rdma-test-N, for rdma_test.ko
+         testnode N REGION POOL|-           /rdma-test-N, for rdma_test.ko, and
+                                            the pool it names beside REGION
          pcidevice KIND BDF REGION|- IOMMU  a virtio PCI device, the region its
                                             host bridge names, whether it offers
                                             ACCESS_PLATFORM
@@ -824,7 +890,7 @@ def expect(name):
         lines.append(f"device {d.kind} {t:x}.virtio_mmio {d.region or '-'} {'on' if d.iommu else 'off'}"
                      f" {'coherent' if d.coherent else 'noncoherent'}{' held' if d.held else ''}")
     for n, t in enumerate(v.get("testnodes", [])):
-        lines.append(f"testnode {n} {t.region}")
+        lines.append(f"testnode {n} {t.region} {t.pool or '-'}")
     for k, p in enumerate(v.get("pci", [])):
         what = f"{p.kind} {p.bdf} {v.get('pci_region') or '-'} {'on' if p.iommu else 'off'}"
         if p.hotplug:
@@ -883,12 +949,20 @@ def disks(name):
             [f"pcidisk{k}.img" for k, p in enumerate(v.get("pci", [])) if p.kind in ("blk", "scsi")])
 
 
+# The marker the guest fills receive buffers with ("RECEIVE!", odirect.c and
+# rdma_test.c): every window backend counts it in what it is given to fill,
+# and in what it is given to read (window-backend --find).
+MARKER_HEX = "5245434549564521"
+
+
 def backends(name):
     """The window backends guest.sh starts before QEMU, one line each:
-        NAME IMAGE MODE WINDOW QUEUES REGION TRANSPORT
+        NAME IMAGE MODE WINDOW QUEUES REGION TRANSPORT [OPTION...]
     MODE `window` maps only WINDOW (the device's region); `audit` maps all
     guest memory and counts accesses outside WINDOW (the variant's first
-    region), for a device with no region (REGION `-`)."""
+    region), for a device with no region (REGION `-`). The OPTIONs are
+    more of window-backend's arguments: the marker to find, the device's
+    `backend` options (a hostile mode)."""
     v = variant(name)
     lines = []
     for k, (d, t) in enumerate(zip(v["devices"], transports(v))):
@@ -896,8 +970,9 @@ def backends(name):
             continue
         r = regions_by_name(v)[d.region] if d.region else v["regions"][0]
         mode = "window" if d.region else "audit"
+        opts = " ".join(["--find", MARKER_HEX] + d.backend)
         lines.append(f"vu{k} disk{k}.img {mode} 0x{r.reg[0]:x}+0x{r.reg[1]:x} {VU_QUEUES} "
-                     f"{d.region or '-'} {t:x}.virtio_mmio\n")
+                     f"{d.region or '-'} {t:x}.virtio_mmio {opts}\n")
     return "".join(lines)
 
 

@@ -18,7 +18,9 @@
  *
  * debugfs, /sys/kernel/debug/rdma_test/:
  *   probe    how the next probes end: ok (the default), nomask (ok, without
- *            calling dma_set_mask), enodev or defer. Every probe first
+ *            calling dma_set_mask), enodev, defer, or pool (ok, after taking
+ *            the second entry of memory-region as its own coherent pool with
+ *            of_reserved_mem_device_init_by_idx()). Every probe first
  *            allocates 16 KiB with dmam_alloc_coherent(); the failing ones
  *            then return their error, leaving the block to devres.
  *   cmd      one command per write; the write fails with the command's errno
@@ -68,6 +70,19 @@
  *                                   memory-access callback, as another module
  *                                   would, calling the one it replaced
  *              unhook               put the replaced callback back
+ *              ref N | unref N      hold | put a reference on device N,
+ *                                   and nothing of its pool (a deleted
+ *                                   device someone still holds)
+ *              mark N DIR           map a page full of "RECEIVE!" in
+ *                                   direction DIR on N and keep it mapped,
+ *                                   for the host to look for in the window
+ *              unmark N             unmap it
+ *              dress BDF HDR CLASS  unbind PCI function BDF, give it header
+ *                                   type HDR and class CLASS (0: its own),
+ *                                   bind it again: what a host can put in
+ *                                   config space
+ *              undress              its own header and class back, bound
+ *                                   again
  *              late N               try what a driver that outlives its
  *                                   binding does: allocate and map on N,
  *                                   bound or not; fails if anything is
@@ -103,6 +118,8 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/of.h>
+#include <linux/of_reserved_mem.h>
+#include <linux/pci.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -112,8 +129,8 @@
 #define MAX_DEVS 8
 #define PROBE_BLOCK SZ_16K
 
-enum probe_mode { PROBE_OK, PROBE_NOMASK, PROBE_ENODEV, PROBE_DEFER };
-static const char *const probe_names[] = { "ok", "nomask", "enodev", "defer" };
+enum probe_mode { PROBE_OK, PROBE_NOMASK, PROBE_ENODEV, PROBE_DEFER, PROBE_POOL };
+static const char *const probe_names[] = { "ok", "nomask", "enodev", "defer", "pool" };
 
 /* What a probed device holds: a block from dmam_alloc_coherent(). */
 struct rdma_test_priv {
@@ -154,6 +171,16 @@ static int rdma_test_probe(struct platform_device *pdev)
 
 		if (ret)
 			return ret;
+	}
+	/*
+	 * What a driver with a pool of its own does: the second entry of its
+	 * memory-region (a shared-dma-pool) serves its coherent allocations
+	 * from then on (dev->dma_mem), before any DMA ops are asked.
+	 */
+	if (mode == PROBE_POOL) {
+		int ret = of_reserved_mem_device_init_by_idx(dev, dev->of_node, 1);
+
+		dev_info(dev, "probe (pool): its second memory-region: %d\n", ret);
 	}
 	priv->cpu = dmam_alloc_coherent(dev, PROBE_BLOCK, &priv->dma, GFP_KERNEL);
 	if (!priv->cpu)
@@ -815,9 +842,142 @@ static int cmd_drop(unsigned int n)
  * What a driver that outlives its binding may still try. Anything handed
  * out must be in the window; after unbind, nothing should be.
  */
+/* What "ref" holds: a device reference and nothing of its pool. */
+static struct device *refd[MAX_DEVS];
+
+static int cmd_ref(unsigned int n)
+{
+	if (!devs[n] || refd[n])
+		return -ENODEV;
+	refd[n] = get_device(&devs[n]->dev);
+	say("%s: referenced", dev_name(refd[n]));
+	return 0;
+}
+
+static int cmd_unref(unsigned int n)
+{
+	if (!refd[n])
+		return -ENODEV;
+	put_device(refd[n]);
+	refd[n] = NULL;
+	return 0;
+}
+
+/*
+ * What "mark" keeps mapped: one page full of a marker, in a direction, for
+ * the host to look for in the window while it is mapped.
+ */
+#define MARK "RECEIVE!"
+static struct {
+	struct page *page;
+	dma_addr_t dma;
+	enum dma_data_direction dir;
+} marked[MAX_DEVS];
+
+static int cmd_mark(unsigned int n, u64 dir)
+{
+	struct device *dev = bound(n);
+	u8 *p;
+	int i;
+
+	if (!dev || marked[n].page)
+		return -ENODEV;
+	if (dir > DMA_FROM_DEVICE)
+		return -EINVAL;
+	marked[n].page = alloc_page(GFP_KERNEL);
+	if (!marked[n].page)
+		return -ENOMEM;
+	p = page_address(marked[n].page);
+	for (i = 0; i < PAGE_SIZE; i += sizeof(MARK) - 1)
+		memcpy(p + i, MARK, sizeof(MARK) - 1);
+	marked[n].dir = dir;
+	marked[n].dma = dma_map_page(dev, marked[n].page, 0, PAGE_SIZE, dir);
+	if (dma_mapping_error(dev, marked[n].dma)) {
+		__free_page(marked[n].page);
+		marked[n].page = NULL;
+		return -ENOMEM;
+	}
+	say("a page of \"%s\" mapped at %pad, direction %llu", MARK, &marked[n].dma, dir);
+	return 0;
+}
+
+static int cmd_unmark(unsigned int n)
+{
+	struct device *dev = bound(n);
+
+	if (!dev || !marked[n].page)
+		return -ENODEV;
+	dma_unmap_page(dev, marked[n].dma, PAGE_SIZE, marked[n].dir);
+	__free_page(marked[n].page);
+	marked[n].page = NULL;
+	return 0;
+}
+
+#ifdef CONFIG_PCI
+/*
+ * "dress BDF HDR CLASS": what a host can make of a PCI function's config
+ * space, which QEMU cannot dress a virtio device in: the function, unbound,
+ * gets header type HDR and class CLASS (CLASS 0: its own), and is bound
+ * again. "undress BDF" puts its own back, likewise.
+ */
+static struct {
+	struct pci_dev *pdev;
+	u8 hdr_type;
+	u32 class;
+} dressed;
+
+static int cmd_dress(const char *bdf, u64 hdr, u64 class)
+{
+	struct device *dev = bus_find_device_by_name(&pci_bus_type, NULL, bdf);
+	struct pci_dev *pdev;
+	int ret;
+
+	if (!dev)
+		return -ENODEV;
+	pdev = to_pci_dev(dev);
+	if (dressed.pdev && dressed.pdev != pdev) {
+		put_device(dev);
+		return -EBUSY;
+	}
+	if (!dressed.pdev) {
+		dressed.pdev = pdev;
+		dressed.hdr_type = pdev->hdr_type;
+		dressed.class = pdev->class;
+	} else {
+		put_device(dev);
+	}
+	device_release_driver(dev);
+	pdev->hdr_type = hdr;
+	pdev->class = class ? class : dressed.class;
+	ret = device_attach(dev);
+	say("%s: header type %u, class %06x: %s", bdf, pdev->hdr_type, pdev->class,
+	    dev->driver ? dev->driver->name : "no driver");
+	return ret < 0 ? ret : 0;
+}
+
+static int cmd_undress(void)
+{
+	struct pci_dev *pdev = dressed.pdev;
+	int ret;
+
+	if (!pdev)
+		return -ENODEV;
+	device_release_driver(&pdev->dev);
+	pdev->hdr_type = dressed.hdr_type;
+	pdev->class = dressed.class;
+	ret = device_attach(&pdev->dev);
+	say("%s: its own header and class back: %s", pci_name(pdev),
+	    pdev->dev.driver ? pdev->dev.driver->name : "no driver");
+	dressed.pdev = NULL;
+	put_device(&pdev->dev);
+	return ret < 0 ? ret : 0;
+}
+#endif
+
 static int cmd_late(unsigned int n)
 {
-	struct device *dev = kept[n].dev ? kept[n].dev : (devs[n] ? &devs[n]->dev : NULL);
+	struct device *dev = kept[n].dev ? kept[n].dev :
+			     refd[n] ? refd[n] : (devs[n] ? &devs[n]->dev : NULL);
 	void *buf, *cpu;
 	dma_addr_t dma;
 	int err = 0;
@@ -1102,6 +1262,17 @@ static int run(char *line)
 			return -EINVAL;
 		return cmd_reserved(a, b);
 	}
+#ifdef CONFIG_PCI
+	if (!strcmp(name, "dress")) {
+		char bdf[16];
+
+		if (sscanf(line, "%15s %15s %llx %llx", name, bdf, &a, &b) != 4)
+			return -EINVAL;
+		return cmd_dress(bdf, a, b);
+	}
+	if (!strcmp(name, "undress"))
+		return cmd_undress();
+#endif
 	if (args < 2 || n >= MAX_DEVS)
 		return -EINVAL;
 	if (!strcmp(name, "add"))
@@ -1151,6 +1322,14 @@ static int run(char *line)
 		return cmd_drop(n);
 	if (!strcmp(name, "late"))
 		return cmd_late(n);
+	if (!strcmp(name, "ref"))
+		return cmd_ref(n);
+	if (!strcmp(name, "unref"))
+		return cmd_unref(n);
+	if (!strcmp(name, "mark"))
+		return args == 3 ? cmd_mark(n, a) : -EINVAL;
+	if (!strcmp(name, "unmark"))
+		return cmd_unmark(n);
 	return -EINVAL;
 }
 

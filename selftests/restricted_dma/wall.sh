@@ -1,0 +1,33 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# A device that names another memory pool beside its restricted region (a
+# shared-dma-pool after it in memory-region) never probes: a driver that
+# takes that pool (of_reserved_mem_device_init_by_idx()) would have its
+# coherent allocations served from it, dev->dma_mem, before any DMA ops are
+# asked, outside the window. restricted_dma holds such a device behind the
+# wall, a supplier no driver binds, from when the device is added (and
+# those there at load). rdma_test's "pool" probe does what such a driver
+# does.
+. ./ktap_helpers.sh
+. ./lib.sh
+
+ktap_print_header
+ktap_set_plan 4
+R=$(first good 1)
+n=$(expect testnode | awk '$3 != "-" { print $1 }' | tail -n 1)
+pool=$(expect testnode | awk -v n="$n" '$1 == n { print $3 }')
+load
+load_test
+echo pool > "$TDBG/probe"
+mark_log
+tcmd add "$n"
+sleep 1
+result "rdma-test-$n, with $pool beside $R, is held back from probing, and the log says why" \
+	log_since_mark_has "rdma_test.$n: names another memory pool beside its restricted region"
+result "...its driver never probed it" not log_since_mark_has "rdma_test.$n: probe (pool)"
+result "...it is not bound" not test -e "/sys/bus/platform/devices/rdma_test.$n/driver"
+result "...the driver core says which supplier it waits for" \
+	grep -q "rdma_test.$n.*restricted_dma_wall" /sys/kernel/debug/devices_deferred
+tcmd del "$n"
+echo ok > "$TDBG/probe"
+ktap_finished
