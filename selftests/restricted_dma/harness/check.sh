@@ -93,7 +93,17 @@ ktap_of_guest() {
   ! grep -q '^not ok ' "$w/console.txt" || rc=1
   if [ $rc -ne 0 ]; then
     sed 's/^/# /' "$w.guest.log"
-    tail -n 30 "$w/console.txt" 2>/dev/null | sed 's/^/# /'
+    if grep -q '^rdma-guest: deadline' "$w/console.txt" 2>/dev/null; then
+      # What the guest left before it was killed (guest/init): the end of
+      # the kernel log, the blocked tasks and the pools. All of it is in
+      # the console log.
+      echo "# the guest's evidence (all of it: $w/console.txt):"
+      sed -n '/^rdma-guest: blocked tasks/,/^rdma-guest: the kernel log$/p' "$w/console.txt" |
+        head -n 200 | sed 's/^/# /'
+      sed -n '/^rdma-guest: the kernel log$/,$p' "$w/console.txt" | tail -n 80 | sed 's/^/# /'
+    else
+      tail -n 30 "$w/console.txt" 2>/dev/null | sed 's/^/# /'
+    fi
   fi
   return $rc
 }
