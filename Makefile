@@ -17,7 +17,7 @@ export FLAVOURS
 
 # Kernel builds take the machine's cores: never two at once.
 .NOTPARALLEL:
-.PHONY: all deps kernel kernel-builtin kernel-debug kernels module run check bench-icount \
+.PHONY: all deps kernel kernel-builtin kernel-debug kernels module run check test bench-icount \
 	check-debug dt-check bench lint fuzz clean
 
 all: module
@@ -57,8 +57,13 @@ else
 endif
 
 ## check: every test, on every flavour; ends with "N passed, N failed, N skipped"
+## (GUESTS="a b": those guests alone; FLAVOURS=module: one kernel)
 check: deps
 	@$(HARNESS)/check.sh
+
+## test: the host checks alone, for the inner loop (cargo tests, DT binding, lints)
+test: deps
+	@$(HARNESS)/check.sh --host
 
 ## check-debug: the whole suite on the debug kernel alone (part of `check`)
 check-debug: deps

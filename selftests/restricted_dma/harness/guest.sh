@@ -14,6 +14,8 @@ variant=${2:-$(python3 "$RDMA_SELFTESTS/harness/variants.py" demo)}
 timeout_s=$RDMA_GUEST_TIMEOUT
 work=$RDMA_CACHE/guest/$RDMA_FLAVOUR/$variant
 mkdir -p "$work"
+# Nothing of an earlier boot may pass for this one's.
+rm -f "$work/console.log" "$work/console.txt"
 
 [ -f "$RDMA_IMAGE" ] || { echo "guest: no $RDMA_FLAVOUR kernel: run 'make module'" >&2; exit 1; }
 
