@@ -1,7 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The host reads the window: a receive buffer's old contents are not the
-# device's to see. Two ways to look, both from the host's side:
+# device's to see, nor what the host left in the window before the guest
+# ran (it writes a page of a marker at its base, and must find none of it
+# once the region is claimed). Two ways to look at receive buffers, both
+# from the host's side:
 # - rdma_test keeps one page full of a marker mapped for the device to
 #   write, and the host dumps the whole window (qmp-agent.py): it must find
 #   none of it; then the same page mapped for the device to read, which it
@@ -15,13 +18,21 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 5
+ktap_set_plan 6
 R=$(first good 1)
 base=$(first good 2)
 size=$(first good 3)
 vu_t=$(expect device | awk '$1 == "vublk" && $3 != "-" { print $2; exit }')
 ctl_t=$(expect device | awk '$1 == "vublk" && $3 == "-" { print $2; exit }')
 load
+# What the host wrote at the window's base before the guest ran (variants.py
+# `preload`): gone, once the region is claimed, and before any device has
+# used the window (this test runs first in its guest).
+preload=$(sed -n 's/^preload //p' "$EXPECT" | head -n 1)
+claimed_clean() {
+	[ -n "$preload" ] && [ -d "$DBG/$R" ] && ask_host window-scan preload "$base" 0x1000 "$preload" && sleep 3
+}
+result "the host looks for what it left at the window's base, once $R is claimed" claimed_clean
 load_test
 echo ok > "$TDBG/probe"
 tcmd add 0

@@ -394,7 +394,83 @@ ktap_of_host_view() {
         fail=1
       fi
     fi
+    # What the host was shown of the guest's receive buffers: behind a
+    # region, their slots hold zeros when the backend is given them to
+    # fill, so it never finds the marker a read buffer was full of; with no
+    # region (the control) it reads the buffer itself, and finds it. The
+    # marker written to the disk reaches both (the scan's own control).
+    # A hostile backend (lies.sh) instead: it lied, or the guest's survival
+    # shows nothing.
+    local lied
+    lied=$(grep -E '^hostile [a-z-]+: applied [0-9]+ times' "$w/$name.log" 2>/dev/null | tail -n 1)
+    if [ -n "$lied" ]; then
+      k=$((k + 1))
+      if [ "$(echo "$lied" | awk '{ print $4 }')" -gt 0 ]; then
+        echo "ok $k vhost-user-blk $t behind $region: its backend lied ($lied), and reached nothing outside the window"
+      else
+        echo "not ok $k vhost-user-blk $t behind $region: its backend never lied ($lied)"
+        fail=1
+      fi
+      continue
+    fi
+    marks=$(grep -E '^markers: [0-9]+ in buffers the device writes' "$w/$name.log" 2>/dev/null | tail -n 1)
+    read -r mr mw <<< "$(echo "$marks" | sed -E 's/^markers: ([0-9]+) in .*, ([0-9]+) in .*/\1 \2/')"
+    k=$((k + 1))
+    if [ -z "$marks" ]; then
+      echo "not ok $k vhost-user-blk $t: its backend counted no markers"
+      fail=1
+    elif [ "$mode" = window ] && [ "$mr" -eq 0 ] && [ "$mw" -gt 0 ]; then
+      echo "ok $k vhost-user-blk $t behind $region: the host found no copy of the guest's marker in the buffers it was given to fill, and $mw in those it was given to read (the control)"
+    elif [ "$mode" = audit ] && [ "$mr" -gt 0 ] && [ "$mw" -gt 0 ]; then
+      echo "ok $k control vhost-user-blk $t (no region): the host found $mr copies of the guest's marker in the buffers it was given to fill (the receive buffers themselves) and $mw in those it was given to read"
+    else
+      echo "not ok $k vhost-user-blk $t ($mode): $mr copies of the guest's marker in the buffers the host was given to fill, $mw in those to read"
+      fail=1
+    fi
   done < <(cat "$w/backends" 2>/dev/null)
+  # The window, dumped by the host while rdma_test kept a page of the marker
+  # mapped (qmp-agent.py, "scan TAG COUNT"): for the device to write it
+  # (receive), the window must hold none of it; for the device to read it
+  # (send, the control), all 512 copies.
+  local tag count
+  while read -r tag count; do
+    k=$((k + 1))
+    case $tag in
+    receive)
+      if [ "$count" -eq 0 ]; then
+        echo "ok $k a page of the marker mapped for the device to write: the host finds none of it in the window"
+      else
+        echo "not ok $k a page of the marker mapped for the device to write: the host finds $count copies in the window"
+        fail=1
+      fi ;;
+    send)
+      if [ "$count" -ge 512 ]; then
+        echo "ok $k control: the same page mapped for the device to read: the host finds its $count copies in the window"
+      else
+        echo "not ok $k control: the same page mapped for the device to read: the host finds $count copies in the window"
+        fail=1
+      fi ;;
+    preload-before)
+      if [ "$count" -ge 512 ]; then
+        echo "ok $k control: before the guest ran, the host finds the $count copies of the marker it wrote at the window's base"
+      else
+        echo "not ok $k control: before the guest ran, the host finds $count copies of the marker it wrote"
+        fail=1
+      fi ;;
+    preload)
+      if [ "$count" -eq 0 ]; then
+        echo "ok $k once the region is claimed, the host finds none of what it left in the window: it was zeroed before it was shared"
+      else
+        echo "not ok $k once the region is claimed, the host finds $count copies of what it left in the window"
+        fail=1
+      fi ;;
+    esac
+  done < <(cat "$w/scans" 2>/dev/null)
+  if grep -q 'rdma-host: window-scan' "$w/console.log" 2>/dev/null && ! [ -s "$w/scans" ]; then
+    k=$((k + 1))
+    echo "not ok $k the guest asked the host to scan the window, and the host has no answer"
+    fail=1
+  fi
   echo "1..$k"
   return $fail
 }

@@ -80,6 +80,13 @@ for s in $(cat "$work/shares") $(cut -d' ' -f1 "$work/vsocks" 2>/dev/null); do
   (cd "$work/$s" && sha256sum from-host.*) > "$work/$s.sums.to-guest"
 done
 
+# What the host writes into windows before the guest runs (variants.py
+# `preload`): a page of the marker.
+if [ -s "$work/preloads" ]; then
+  marker=$(awk '{ print $2; exit }' "$work/preloads")
+  printf "%.0s$marker" $(seq $((4096 / ${#marker}))) > "$work/preload.bin"
+fi
+
 # The gpus' screendumps (qmp-agent.py) of this boot, and no other's.
 rm -f "$work"/*.ppm "$work/scans"
 

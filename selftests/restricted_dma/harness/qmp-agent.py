@@ -31,7 +31,11 @@ dumps the screen of the gpu on TRANSPORT (the file `screens` beside OUT
 names its QEMU id) to TRANSPORT.ppm beside OUT. On a line "rdma-host:
 window-scan TAG BASE SIZE" it dumps that much guest memory (pmemsave) and
 counts the guest's marker ("RECEIVE!") in it, appending "TAG COUNT" to the
-file `scans` beside OUT. Ends when QEMU goes.
+file `scans` beside OUT (a fourth word: another marker to count). A
+guest whose host writes its windows before it runs (the file `preloads`
+beside OUT: "ADDR MARKER" lines) starts paused: the agent counts each
+marker at its address first ("preload-before COUNT" in `scans`), then lets
+it run. Ends when QEMU goes.
 """
 import json
 import os
@@ -97,19 +101,29 @@ def main(sock_path, log_path, out_path, hotplug_path):
         entries = (struct.unpack_from("<QIHH", raw, 16 * i) for i in range(len(raw) // 16))
         return [(addr, length) for addr, length, _flags, _next in entries if length]
 
-    def count_marker(base, size, marker=b"RECEIVE!"):
+    def count_marker(base, size, marker="RECEIVE!"):
         """How many times the marker lies in guest memory [base, base + size)."""
         fd, dump = tempfile.mkstemp(prefix="rdma-window-")
         os.close(fd)
         try:
             cmd("pmemsave", val=base, size=size, filename=dump)
             with open(dump, "rb") as f:
-                return f.read().count(marker)
+                return f.read().count(marker.encode())
         finally:
             os.unlink(dump)
 
     json.loads(qmp.readline())  # the greeting
     cmd("qmp_capabilities")
+    try:
+        with open(os.path.join(work, "preloads")) as f:
+            preloads = [line.split() for line in f if line.strip()]
+    except FileNotFoundError:
+        preloads = []
+    if preloads:
+        with open(os.path.join(work, "scans"), "a") as f:
+            for addr, marker in preloads:
+                f.write(f"preload-before {count_marker(int(addr, 16), 4096, marker)}\n")
+        cmd("cont")
     seen, added, typed, dumped, scanned = 0, set(), 0, 0, 0
     with open(out_path, "w") as out:
         while True:
@@ -140,12 +154,13 @@ def main(sock_path, log_path, out_path, hotplug_path):
                 dumped += 1
                 if t in screens:
                     cmd("screendump", filename=os.path.join(work, f"{t}.ppm"), device=screens[t])
-            for k, (tag, base, size) in enumerate(re.findall(r"rdma-host: window-scan (\w+) (0x[0-9a-f]+) (0x[0-9a-f]+)", text)):
+            scans = re.findall(r"rdma-host: window-scan (\w+) (0x[0-9a-f]+) (0x[0-9a-f]+)(?: (\S+))?", text)
+            for k, (tag, base, size, marker) in enumerate(scans):
                 if k < scanned:
                     continue
                 scanned += 1
                 with open(os.path.join(work, "scans"), "a") as f:
-                    f.write(f"{tag} {count_marker(int(base, 16), int(size, 16))}\n")
+                    f.write(f"{tag} {count_marker(int(base, 16), int(size, 16), marker or 'RECEIVE!')}\n")
             requests = re.findall(r"rdma-host: virtqueues(-final)?\b", text)
             while seen < len(requests):
                 final = requests[seen] == "-final"

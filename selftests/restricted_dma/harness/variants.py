@@ -238,6 +238,13 @@ GPUR = Region("restricted@56000000", reg=(0x56000000, 8 * MiB))
 # them: 16 MiB of its own never fills (vsock.sh checks); 8 MiB was full at
 # the peak of one run (README.md, "Sizing a region").
 VSOCKR = Region("restricted@5e000000", reg=(0x5E000000, 16 * MiB))
+# The hostile host's modes (window-backend --hostile) and a 2 MiB window for
+# each: one device a mode, so that what one mode does to the pool is
+# counted apart.
+HOSTILE_MODES = ["used-len", "used-id", "used-head", "used-twice", "used-phantom", "desc-flags", "scribble",
+                 "after"]
+LIES = {m: Region(f"restricted@{0x50000000 + k * 0x200000:x}", reg=(0x50000000 + k * 0x200000, 2 * MiB))
+        for k, m in enumerate(HOSTILE_MODES)}
 # Mainline's built-in pool, for the benchmark's comparison.
 MAINLINE = Region("restricted-pool@58000000", reg=(0x58000000, 4 * MiB), compatible="restricted-dma-pool")
 # The benchmark's NIC pairs, ours and mainline's, on regions of their own of
@@ -483,11 +490,28 @@ VARIANTS = {
     # buffer full of it in what the backend is given to fill; the same
     # marker mapped for the device to read, and written to the disks, is
     # found (the controls).
+    # Before the guest runs, the host writes a page of another marker at
+    # the window's base (a QEMU loader, the guest paused): once the region
+    # is claimed the host must find none of it (the window is zeroed before
+    # it is shared).
     "window": dict(
         regions=[GOOD],
         devices=[Device("vublk", GOOD.name, held=True), Device("vublk")],
         testnodes=[TestNode(GOOD.name)],
-        tests=["window.sh", "receive.sh"],
+        preload=[GOOD.reg[0]],
+        # receive.sh first: the host looks for its marker before any device
+        # has used the window.
+        tests=["receive.sh", "window.sh"],
+    ),
+    # A host that lies (lies.sh): eight vhost-user-blks, each behind a window
+    # of its own, each served by a window backend in one hostile mode from
+    # its 32nd request on (window-backend --hostile). The guest must survive
+    # each, its pools stay consistent, and the module unload.
+    "lies": dict(
+        regions=[LIES[m] for m in HOSTILE_MODES],
+        devices=[Device("vublk", LIES[m].name, held=True, backend=["--hostile", m, "--hostile-from", "32"])
+                 for m in HOSTILE_MODES],
+        tests=["lies.sh"],
     ),
     # Virtio-vsock: a vhost-user-vsock behind a region of its own, held
     # from probing at boot (with the loadable module it must never run
@@ -608,6 +632,7 @@ DEBUG_GUESTS = {
     "hostile": "a hostile DT: /chosen, the DTB and /memreserve/ read through the fixmap, /proc/iomem",
     "small": "a pool too small for its load: failed maps, requests that wait",
     "window": "vhost-user: the host's view, receive buffers zeroed, unload while busy",
+    "lies": "a host that lies in the used ring and writes the window: the guest survives each",
     "lifecycle": "what real drivers do: failed and deferred probes, late frees, deletion, the fence, the wall",
 }
 DEBUG_LEFT_OUT = {
@@ -677,6 +702,12 @@ VU_QUEUES = 2
 
 def qemu(name, work):
     args = []
+    for k, addr in enumerate(variant(name).get("preload", [])):
+        # Written at reset, before the guest runs; QEMU starts paused so
+        # that the host looks first (qmp-agent.py, then `cont`).
+        args += ["-device", f"loader,file={work}/preload.bin,addr=0x{addr:x},force-raw=on,id=preload{k}"]
+    if variant(name).get("preload"):
+        args += ["-S"]
     if (any(d.kind in ("vublk", "vsock") for d in variant(name)["devices"])
             or any(p.kind == "vsock" for p in variant(name).get("pci", []))):
         args += ["-object", "memory-backend-memfd,id=mem,size=1G,share=on", "-machine", "memory-backend=mem"]
@@ -880,6 +911,7 @@ def expect(name):
                                             whether it is dma-coherent, whether
                                             the DT holds it back from probing
                                             at boot (bind it by hand)
+         hostile TRANSPORT MODE             a vublk whose backend lies (MODE)
          mainline NAME TRANSPORT            a restricted-dma-pool (not ours)
          other NAME                         a reserved-memory node of another binding
          testnode N REGION POOL|-           /rdma-test-N, for rdma_test.ko, and
@@ -927,6 +959,9 @@ def expect(name):
     for d, t in zip(v["devices"], addrs):
         lines.append(f"device {d.kind} {t:x}.virtio_mmio {d.region or '-'} {'on' if d.iommu else 'off'}"
                      f" {'coherent' if d.coherent else 'noncoherent'}{' held' if d.held else ''}")
+    for d, t in zip(v["devices"], addrs):
+        if "--hostile" in d.backend:
+            lines.append(f"hostile {t:x}.virtio_mmio {d.backend[d.backend.index('--hostile') + 1]}")
     for n, t in enumerate(v.get("testnodes", [])):
         lines.append(f"testnode {n} {t.region} {t.pool or '-'}")
     for k, p in enumerate(v.get("pci", [])):
@@ -946,6 +981,8 @@ def expect(name):
         if p.kind == "net" and p.queues > 1:
             lines.append(f"pcinet {p.bdf} {p.queues} {p.senders}")
     lines.append(f"machine {machine(name)}")
+    if v.get("preload"):
+        lines.append(f"preload {PRELOAD_MARKER}")
     if v.get("reload_rounds"):
         lines.append(f"reload-rounds {v['reload_rounds']}")
     return "\n".join(lines) + "\n"
@@ -986,6 +1023,11 @@ def disks(name):
     return ([f"disk{k}.img" for k, d in enumerate(v["devices"]) if d.kind in ("blk", "vublk", "scsi")] +
             [f"pcidisk{k}.img" for k, p in enumerate(v.get("pci", [])) if p.kind in ("blk", "scsi")])
 
+
+# What the host writes into a window before the guest boots (`preload`),
+# one page of it at each address, which the guest must never share as it
+# was (qmp-agent.py looks for it, check.sh holds it to none).
+PRELOAD_MARKER = "HOSTLEFT"
 
 # The marker the guest fills receive buffers with ("RECEIVE!", odirect.c and
 # rdma_test.c): every window backend counts it in what it is given to fill,
@@ -1078,6 +1120,7 @@ def write(name, work, base_dts):
         "screens": screens(name),
         "vsocks": vsocks(name),
         "taps": taps(name),
+        "preloads": "".join(f"0x{a:x} {PRELOAD_MARKER}\n" for a in variant(name).get("preload", [])),
     }
     for f, text in files.items():
         with open(os.path.join(work, f), "w") as out:
