@@ -22,33 +22,11 @@ use core::ops::DerefMut;
 
 use super::layout::nr_slots;
 use super::stats::AreaCounters;
-use super::tlb::{Block, Direction};
+use super::vocab::{Direction, Kind};
 use super::{UnmapError, SEGMENT_SIZE, SEGMENT_SLOTS, SLOT_MASK, SLOT_SHIFT, SLOT_SIZE};
 
-/// What a slot currently is.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// Not the head of a mapping: a free slot, or a further slot of a
-    /// mapping (the bitmaps tell which). Its descriptor is all zero.
-    #[default]
-    Free,
-    /// Head of a live streaming mapping, made for this direction.
-    Streaming(Direction),
-    /// Head of a streaming mapping whose unmap is copying back. It is not
-    /// live any more: nothing but that unmap can touch it.
-    Unmapping,
-    /// Head of a coherent allocation (`dma_alloc_coherent`).
-    Coherent,
-    /// Head of a page allocation (`dma_alloc_pages`).
-    Pages,
-}
-
+// How a slot's descriptor writes down its kind.
 impl Kind {
-    /// Whether the slot is the head of a mapping or block.
-    fn is_head(self) -> bool {
-        self != Kind::Free
-    }
-
     /// The kind as the [`KIND_BITS`] bits of [`Slot::info`] (0 for `Free`).
     fn code(self) -> u32 {
         match self {
@@ -73,15 +51,6 @@ impl Kind {
             5 => Kind::Coherent,
             6 => Kind::Pages,
             _ => Kind::Free,
-        }
-    }
-}
-
-impl From<Block> for Kind {
-    fn from(b: Block) -> Self {
-        match b {
-            Block::Coherent => Kind::Coherent,
-            Block::Pages => Kind::Pages,
         }
     }
 }

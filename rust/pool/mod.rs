@@ -118,13 +118,15 @@ mod error;
 mod layout;
 mod stats;
 mod tlb;
+mod vocab;
 
 use area::ORIG_MAX;
 pub use area::{AreaLock, AreaState, Owner, Slot, ORIG_BITS};
 pub use error::{MapError, PoolError, UnmapError};
 pub use layout::{area_layout, max_mapping_size, AreaLayout};
 pub use stats::Stats;
-pub use tlb::{Block, Constraints, Copier, CopyBack, Direction, Pool, Receive};
+pub use tlb::{Copier, Pool};
+pub use vocab::{Block, Constraints, CopyBack, Direction, Receive};
 
 /// log2 of [`SLOT_SIZE`] (`IO_TLB_SHIFT`).
 pub const SLOT_SHIFT: u32 = 11;
