@@ -11,13 +11,10 @@
 
 use crate::bounce::RegionCopier;
 use crate::lifetime::{self, owner_of};
-use crate::pool::Direction as PoolDirection;
-use crate::pool::{Block, Constraints, CopyBack, MapError, UnmapError};
+use crate::pool::{Block, Constraints, CopyBack, Direction, MapError, UnmapError};
 use crate::region::Region;
 use crate::sys::device::{Device, MaskKind};
-use crate::sys::dma::{
-    AllocKind, Attrs, Direction, DmaOps, Registered, Registry, Report, SgIter, SyncFor, Tables,
-};
+use crate::sys::dma::{Attrs, DmaOps, Registered, Registry, Report, SgIter, SyncFor, Tables};
 use crate::sys::memory::{in_linear_map, PAGE_SIZE};
 use crate::sys::{ratelimit, this_cpu};
 use core::ffi::c_void;
@@ -47,37 +44,9 @@ fn page_align(size: usize) -> Option<usize> {
     size.checked_add(page - 1).map(|s| s & !(page - 1))
 }
 
-/// The pool's name for a direction.
-fn pool_dir(dir: Direction) -> PoolDirection {
-    match dir {
-        Direction::Bidirectional => PoolDirection::Bidirectional,
-        Direction::ToDevice => PoolDirection::ToDevice,
-        Direction::FromDevice => PoolDirection::FromDevice,
-    }
-}
-
-/// The pool's name for what an allocation op hands out.
-fn block(kind: AllocKind) -> Block {
-    match kind {
-        AllocKind::Coherent => Block::Coherent,
-        AllocKind::Pages => Block::Pages,
-    }
-}
-
 impl Region {
     fn copier(&self) -> RegionCopier<'_> {
         RegionCopier(self.claim.memory())
-    }
-
-    /// What `dev` asks of the addresses it is given in this region now.
-    fn constraints(&self, dev: &Device, kind: MaskKind) -> Constraints {
-        let c = dev.dma_constraints(self.base, kind);
-        Constraints {
-            dma_offset: c.dma_offset,
-            min_align_mask: c.min_align_mask,
-            seg_boundary: c.seg_boundary,
-            dma_limit: c.dma_limit,
-        }
     }
 
     /// The DMA address `dev` sees for `phys` of this region, under `c`.
@@ -145,21 +114,16 @@ impl DmaOps for Region {
             }
             return None;
         }
-        let c = self.constraints(dev, MaskKind::Streaming);
+        let c = dev.dma_constraints(self.base, MaskKind::Streaming);
         // The pool copies in what the device must read and zeroes a receive
         // buffer's slots (the region's `Receive`), whatever `attrs` say: what
         // the device leaves unwritten never comes back as a previous
         // mapping's bytes.
         let owner = owner_of(dev);
-        match self.pool.map_for(
-            owner,
-            this_cpu(),
-            phys,
-            size,
-            pool_dir(dir),
-            &c,
-            &self.copier(),
-        ) {
+        match self
+            .pool
+            .map_for(owner, this_cpu(), phys, size, dir, &c, &self.copier())
+        {
             Ok(bounce) => Some(Self::dma_of(bounce, &c)),
             Err(e) => {
                 if report {
@@ -178,10 +142,7 @@ impl DmaOps for Region {
             CopyBack::AsDirected
         };
         let phys = dev.dma_to_phys(dma);
-        if let Err(e) = self
-            .pool
-            .unmap(phys, size, pool_dir(dir), copy, &self.copier())
-        {
+        if let Err(e) = self.pool.unmap(phys, size, dir, copy, &self.copier()) {
             self.bad_call(dev, "unmap", dma, size, e);
         }
     }
@@ -212,7 +173,7 @@ impl DmaOps for Region {
 
     fn sync(&self, dev: &Device, dma: u64, size: usize, dir: Direction, to: SyncFor) {
         let phys = dev.dma_to_phys(dma);
-        let (dir, copier) = (pool_dir(dir), self.copier());
+        let copier = self.copier();
         let result = match to {
             SyncFor::Device => self.pool.sync_for_device(phys, size, dir, &copier),
             SyncFor::Cpu => self.pool.sync_for_cpu(phys, size, dir, &copier),
@@ -232,22 +193,22 @@ impl DmaOps for Region {
         &self,
         dev: &Device,
         size: usize,
-        kind: AllocKind,
+        kind: Block,
         report: Report,
     ) -> Option<(NonNull<c_void>, u64)> {
         // Pages are handed out as `struct page`s of the linear map: only a
         // region mapped through its linear alias has them (not a `no-map`
         // one, nor a mapped one outside `/memory`, which memremap maps
         // elsewhere and whose `virt_to_page()` would be bogus).
-        if kind == AllocKind::Pages && !self.claim.memory().is_linear_alias() {
+        if kind == Block::Pages && !self.claim.memory().is_linear_alias() {
             return None;
         }
         let size = page_align(size)?;
-        let c = self.constraints(dev, MaskKind::Coherent);
+        let c = dev.dma_constraints(self.base, MaskKind::Coherent);
         let owner = owner_of(dev);
         match self
             .pool
-            .alloc_for(owner, this_cpu(), size, block(kind), &c, &self.copier())
+            .alloc_for(owner, this_cpu(), size, kind, &c, &self.copier())
         {
             Ok(phys) => {
                 let cpu_addr = self.claim.memory().cpu_addr(phys, size)?;
@@ -263,12 +224,12 @@ impl DmaOps for Region {
     }
 
     /// Gives back a block from [`DmaOps::alloc`] of the same kind.
-    fn free(&self, dev: &Device, size: usize, vaddr: *mut c_void, dma: u64, kind: AllocKind) {
+    fn free(&self, dev: &Device, size: usize, vaddr: *mut c_void, dma: u64, kind: Block) {
         let size = page_align(size).unwrap_or(usize::MAX);
         let phys = dev.dma_to_phys(dma);
         // The CPU and DMA addresses must name the same block.
         let result = match self.claim.memory().phys_of(vaddr, size) {
-            Some(p) if p == phys => self.pool.free(phys, size, block(kind)),
+            Some(p) if p == phys => self.pool.free(phys, size, kind),
             _ => Err(UnmapError::NotMapped),
         };
         if let Err(e) = result {
@@ -307,7 +268,7 @@ impl DmaOps for Region {
 
     fn max_mapping_size(&self, dev: &Device) -> usize {
         self.pool
-            .max_mapping_size(&self.constraints(dev, MaskKind::Streaming))
+            .max_mapping_size(&dev.dma_constraints(self.base, MaskKind::Streaming))
     }
 
     /// A device whose driver is gone asked for something new: refused, and

@@ -4,6 +4,7 @@
 
 use super::of::OfNode;
 use crate::ffi as bindings;
+use crate::pool::Constraints;
 use core::ops::Deref;
 use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
@@ -22,22 +23,6 @@ use kernel::types::Opaque;
 /// [`Device::from_raw`]), so `self.0` is valid for the borrow's lifetime.
 #[repr(transparent)]
 pub(crate) struct Device(Opaque<bindings::device>);
-
-/// The DMA addresses a device sees for physical memory, and what it asks of
-/// them (from its `struct device`, at one moment).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct DmaConstraints {
-    /// What the device adds to a physical address (`dma-ranges`), wrapping.
-    pub(crate) dma_offset: u64,
-    /// `dma_get_min_align_mask()`.
-    pub(crate) min_align_mask: u64,
-    /// `dma_get_seg_boundary()`.
-    pub(crate) seg_boundary: u64,
-    /// The highest DMA address it may be given: its streaming or coherent
-    /// mask and its bus limit, whichever is lower (0 when it cannot reach
-    /// the memory at all).
-    pub(crate) dma_limit: u64,
-}
 
 /// Which of a device's masks applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,8 +171,10 @@ impl Device {
     }
 
     /// What the device asks of the DMA addresses of memory at physical
-    /// address `base` and above, under its `kind` of mask.
-    pub(crate) fn dma_constraints(&self, base: u64, kind: MaskKind) -> DmaConstraints {
+    /// address `base` and above, under its `kind` of mask: its `dma-ranges`
+    /// offset, `min_align_mask`, segment boundary, and the lower of that mask
+    /// and its bus limit (0 when it cannot reach the memory at all).
+    pub(crate) fn dma_constraints(&self, base: u64, kind: MaskKind) -> Constraints {
         let mut c = bindings::rdma_dma_constraints {
             dma_offset: 0,
             min_align_mask: 0,
@@ -199,7 +186,7 @@ impl Device {
         unsafe {
             bindings::rdma_dma_constraints(self.as_raw(), base, kind == MaskKind::Coherent, &mut c)
         };
-        DmaConstraints {
+        Constraints {
             dma_offset: c.dma_offset,
             min_align_mask: c.min_align_mask,
             seg_boundary: c.seg_boundary,

@@ -35,6 +35,7 @@
 
 use super::device::Device;
 use crate::ffi as bindings;
+use crate::pool::{Block, Direction};
 use core::ffi::{c_int, c_ulong, c_void};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -48,28 +49,23 @@ pub(crate) const MAX_TABLES: usize = 8;
 /// `DMA_MAPPING_ERROR`: the address that says a mapping failed.
 const MAPPING_ERROR: u64 = u64::MAX;
 
-/// Direction of a DMA transfer (`enum dma_data_direction`; the DMA core
-/// never passes `DMA_NONE` to ops).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Direction {
-    /// `DMA_BIDIRECTIONAL`: the device reads and writes the buffer.
-    Bidirectional,
-    /// `DMA_TO_DEVICE`: the device reads the buffer.
-    ToDevice,
-    /// `DMA_FROM_DEVICE`: the device writes the buffer.
-    FromDevice,
-}
-
-impl Direction {
-    fn from_raw(dir: bindings::dma_data_direction) -> Option<Self> {
-        match dir {
-            bindings::dma_data_direction_DMA_BIDIRECTIONAL => Some(Self::Bidirectional),
-            bindings::dma_data_direction_DMA_TO_DEVICE => Some(Self::ToDevice),
-            bindings::dma_data_direction_DMA_FROM_DEVICE => Some(Self::FromDevice),
-            _ => None,
-        }
-    }
-}
+// The pool reads a direction in the kernel's numbers (`Direction::from_raw`):
+// hold it to this kernel's. The DMA core never passes `DMA_NONE` to ops.
+const _: () = {
+    assert!(matches!(
+        Direction::from_raw(bindings::dma_data_direction_DMA_BIDIRECTIONAL),
+        Some(Direction::Bidirectional)
+    ));
+    assert!(matches!(
+        Direction::from_raw(bindings::dma_data_direction_DMA_TO_DEVICE),
+        Some(Direction::ToDevice)
+    ));
+    assert!(matches!(
+        Direction::from_raw(bindings::dma_data_direction_DMA_FROM_DEVICE),
+        Some(Direction::FromDevice)
+    ));
+    assert!(Direction::from_raw(bindings::dma_data_direction_DMA_NONE).is_none());
+};
 
 /// Which side a sync makes the buffer right for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,15 +93,6 @@ impl Attrs {
     pub(crate) fn no_warn(self) -> bool {
         self.0 & bindings::DMA_ATTR_NO_WARN != 0
     }
-}
-
-/// What an allocation op hands out (and its free must take back).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum AllocKind {
-    /// `alloc`: `dma_alloc_coherent()` memory.
-    Coherent,
-    /// `alloc_pages_op`: `dma_alloc_pages()` memory, which the driver syncs.
-    Pages,
 }
 
 /// Whether a failure may be logged.
@@ -164,20 +151,20 @@ pub(crate) trait DmaOps: Send + Sync + 'static {
     fn sync_sg(&self, _dev: &Device, _sg: SgIter, _dir: Direction, _for: SyncFor) {}
 
     /// `alloc` and `alloc_pages_op`: returns the CPU and DMA addresses. A
-    /// [`AllocKind::Pages`] block must be in the linear map (it is handed
+    /// [`Block::Pages`] block must be in the linear map (it is handed
     /// out as `struct page`s).
     fn alloc(
         &self,
         _dev: &Device,
         _size: usize,
-        _kind: AllocKind,
+        _kind: Block,
         _report: Report,
     ) -> Option<(NonNull<c_void>, u64)> {
         None
     }
 
     /// `free` and `free_pages`.
-    fn free(&self, _dev: &Device, _size: usize, _vaddr: *mut c_void, _dma: u64, _kind: AllocKind) {}
+    fn free(&self, _dev: &Device, _size: usize, _vaddr: *mut c_void, _dma: u64, _kind: Block) {}
 
     /// `map_resource`: MMIO at `phys`.
     fn map_resource(&self, _dev: &Device, _phys: u64, _size: usize) -> Option<u64> {
@@ -747,7 +734,7 @@ unsafe extern "C" fn alloc<L: Lookup>(
         return core::ptr::null_mut();
     }
     let Some((cpu_addr, dma)) =
-        L::with(|o| o.alloc(dev, size, AllocKind::Coherent, Report::of_gfp(gfp))).flatten()
+        L::with(|o| o.alloc(dev, size, Block::Coherent, Report::of_gfp(gfp))).flatten()
     else {
         return core::ptr::null_mut();
     };
@@ -770,7 +757,7 @@ unsafe extern "C" fn free<L: Lookup>(
 ) {
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
-    L::with(|o| o.free(dev, size, vaddr, handle, AllocKind::Coherent));
+    L::with(|o| o.free(dev, size, vaddr, handle, Block::Coherent));
     L::released(dev);
 }
 
@@ -792,7 +779,7 @@ unsafe extern "C" fn alloc_pages_op<L: Lookup>(
         return core::ptr::null_mut();
     }
     let Some((cpu_addr, dma)) =
-        L::with(|o| o.alloc(dev, size, AllocKind::Pages, Report::of_gfp(gfp))).flatten()
+        L::with(|o| o.alloc(dev, size, Block::Pages, Report::of_gfp(gfp))).flatten()
     else {
         return core::ptr::null_mut();
     };
@@ -823,7 +810,7 @@ unsafe extern "C" fn free_pages<L: Lookup>(
             bindings::rdma_phys_to_virt(bindings::rdma_page_to_phys(page)),
         )
     };
-    L::with(|o| o.free(dev, size, vaddr, handle, AllocKind::Pages));
+    L::with(|o| o.free(dev, size, vaddr, handle, Block::Pages));
     L::released(dev);
 }
 
