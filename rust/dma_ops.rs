@@ -14,29 +14,13 @@ use crate::lifetime::{self, owner_of};
 use crate::pool::{Block, Constraints, CopyBack, Direction, MapError, UnmapError};
 use crate::region::Region;
 use crate::sys::device::{Device, MaskKind};
-use crate::sys::dma::{Attrs, DmaOps, Registered, Registry, Report, SgIter, SyncFor, Tables};
+use crate::sys::dma::{Attrs, DmaOps, Report, SgIter, SyncFor};
 use crate::sys::memory::{in_linear_map, PAGE_SIZE};
 use crate::sys::{ratelimit, this_cpu};
 use core::ffi::c_void;
 use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
-
-/// The claimed regions, region `k` behind ops table `k`.
-static REGISTRY: Registry<Region> = Registry::new();
-
-/// Their ops tables.
-static TABLES: Tables = Tables::new::<Region>();
-
-impl Registered for Region {
-    fn registry() -> &'static Registry<Self> {
-        &REGISTRY
-    }
-
-    fn tables() -> &'static Tables {
-        &TABLES
-    }
-}
 
 /// Coherent blocks are whole pages, as dma-direct hands them out.
 fn page_align(size: usize) -> Option<usize> {

@@ -16,7 +16,7 @@ use crate::lifetime::Holders;
 use crate::pool::Receive;
 use crate::sys::bus;
 use crate::sys::device::Device;
-use crate::sys::dma::{self, Registered, Table};
+use crate::sys::dma::{self, Registered, Registry, Table, Tables};
 use crate::sys::memory::{self, IomemClaim, Memremap, Owned, ShareError, Shared, PAGE_SIZE};
 use crate::sys::of::{EarlyVerdict, OfNode};
 use crate::sys::{keep_forever, possible_cpus, Errno};
@@ -581,6 +581,22 @@ impl Published {
     /// The region.
     pub(crate) fn region(&self) -> &Arc<Region> {
         &self.0
+    }
+}
+
+/// The published regions, region `k` behind ops table `k` (`sys::dma`).
+static REGISTRY: Registry<Region> = Registry::new();
+
+/// Their ops tables.
+static TABLES: Tables = Tables::new::<Region>();
+
+impl Registered for Region {
+    fn registry() -> &'static Registry<Self> {
+        &REGISTRY
+    }
+
+    fn tables() -> &'static Tables {
+        &TABLES
     }
 }
 
