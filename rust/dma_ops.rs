@@ -10,9 +10,9 @@
 //! allocates: these run in any context, interrupts included.
 
 use crate::bounce::RegionCopier;
-use crate::lifetime::{self, owner_of};
+use crate::lifetime;
 use crate::pool::{Block, Constraints, CopyBack, Direction, MapError, UnmapError};
-use crate::region::Region;
+use crate::region::{owner_of, Region};
 use crate::sys::device::{Device, MaskKind};
 use crate::sys::dma::{Attrs, DmaOps, Report, SgIter, SyncFor};
 use crate::sys::memory::{in_linear_map, PAGE_SIZE};

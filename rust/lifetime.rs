@@ -15,132 +15,24 @@
 //! device keeps its region's *draining* ops (`sys::dma`), which refuse new
 //! mappings and allocations and take back what it still holds. If it holds
 //! anything (the pool counts by owner: [`owner_of`]), it becomes a
-//! [`Holder`] of its region: it keeps a reference on the device and, for the
-//! loadable module, on the module, so that `rmmod` fails while the device
-//! holds a block. Each late free kicks the deferred task ([`Reaper`]), which
-//! lets go of every holder whose last block is back. Unload itself unbinds
-//! devices: one that still holds blocks then makes unload wait for them
-//! ([`wait_for_holders`]), saying which device holds how many, since only
-//! the module's code can take them back.
+//! [`Holder`](crate::region::Holder) of its region (which keeps the record):
+//! it keeps a reference on the device and, for the loadable module, on the
+//! module, so that `rmmod` fails while the device holds a block. Each late
+//! free kicks the deferred task ([`Reaper`]), which lets go of every holder
+//! whose last block is back. Unload itself unbinds devices: one that still
+//! holds blocks then makes unload wait for them ([`wait_for_holders`]),
+//! saying which device holds how many, since only the module's code can
+//! take them back.
 
-use crate::pool::Owner;
-use crate::region::Region;
-use crate::sys::device::{Device, DeviceRef};
+use crate::region::{owner_of, Holders, Region};
+use crate::sys::device::Device;
 use crate::sys::dma::{self, Registered, Table};
-use crate::sys::lock::IrqSpinLock;
 use crate::sys::work::{Deferred, Task};
 use crate::sys::{sleep_ms, ModulePin};
-use core::fmt;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
-
-/// The pool's owner tag for `dev`'s mappings and blocks: a fold of its
-/// address. Two devices may share a tag; their blocks are then counted
-/// together, which can only keep a device a holder for longer.
-pub(crate) fn owner_of(dev: &Device) -> Owner {
-    // Devices are at least 8-byte aligned: the low bits say nothing.
-    let a = (dev.id() >> 3) as u64;
-    Owner::new((a ^ (a >> 12) ^ (a >> 24) ^ (a >> 36)) as u16)
-}
-
-/// A device whose driver is gone and which still holds blocks of a region.
-pub(crate) struct Holder {
-    dev: DeviceRef,
-    /// Whether the device was deleted (it is no longer on its bus, so
-    /// unload's sweep cannot find it to take its ops off).
-    deleted: bool,
-    /// Keeps the loadable module in (none once it is unloading).
-    _pin: Option<ModulePin>,
-}
-
-/// A region's holders: slots that are reused (the 6.12 kernel's vector
-/// cannot remove an element), under a lock taken with interrupts off.
-pub(crate) struct Holders(Pin<KBox<IrqSpinLock<KVec<Option<Holder>>>>>);
-
-impl Holders {
-    /// An empty list.
-    pub(crate) fn new() -> Result<Self> {
-        // Held while the pool's area locks are taken (`held_by`).
-        Ok(Self(KBox::pin_init(
-            IrqSpinLock::new_outer(KVec::new()),
-            GFP_KERNEL,
-        )?))
-    }
-
-    /// Records `dev` as a holder (or, if it is one, that it was `deleted`),
-    /// keeping the loadable module in while it is one. Returns false if it
-    /// could not be recorded (no memory).
-    pub(crate) fn add(&self, dev: &Device, deleted: bool) -> bool {
-        self.record(dev, deleted, ModulePin::take())
-    }
-
-    /// Records `dev`, deleted, without keeping the module in: unload waits
-    /// for it instead ([`Deleted`]).
-    fn add_deleted(&self, dev: &Device) -> bool {
-        self.record(dev, true, None)
-    }
-
-    fn record(&self, dev: &Device, deleted: bool, pin: Option<ModulePin>) -> bool {
-        // Made outside the lock; if unused, dropped outside it too.
-        let fresh = Holder {
-            dev: DeviceRef::new(dev),
-            deleted,
-            _pin: pin,
-        };
-        let (recorded, unused) = self.0.with(|list| {
-            if let Some(h) = list.iter_mut().flatten().find(|h| h.dev.id() == dev.id()) {
-                h.deleted |= deleted;
-                return (true, Some(fresh));
-            }
-            if let Some(slot) = list.iter_mut().find(|s| s.is_none()) {
-                *slot = Some(fresh);
-                return (true, None);
-            }
-            if list.reserve(1, GFP_ATOMIC).is_err() {
-                return (false, Some(fresh));
-            }
-            // Room was reserved: the push does not allocate, cannot fail.
-            (list.push(Some(fresh), GFP_ATOMIC).is_ok(), None)
-        });
-        drop(unused);
-        recorded
-    }
-
-    /// How many devices are recorded.
-    pub(crate) fn len(&self) -> usize {
-        self.0.with(|list| list.iter().flatten().count())
-    }
-
-    /// Takes out the first holder for which `which` holds.
-    fn take(&self, which: impl Fn(&Holder) -> bool) -> Option<Holder> {
-        self.0.with(|list| {
-            list.iter_mut()
-                .find(|s| s.as_ref().is_some_and(&which))
-                .and_then(Option::take)
-        })
-    }
-
-    /// Takes `dev` out, if it is a holder.
-    pub(crate) fn remove(&self, dev: &Device) -> Option<Holder> {
-        self.take(|h| h.dev.id() == dev.id())
-    }
-
-    /// Calls `f` with each holder's device and how many blocks of `r` it
-    /// holds (under the lock: `f` must not sleep).
-    pub(crate) fn each(
-        &self,
-        r: &Region,
-        mut f: impl FnMut(&Device, usize) -> fmt::Result,
-    ) -> fmt::Result {
-        self.0.with(|list| {
-            list.iter()
-                .flatten()
-                .try_for_each(|h| f(&h.dev, r.pool.held_by(owner_of(&h.dev))))
-        })
-    }
-}
 
 /// The region of the table `dev` has now, if it is one of a region's.
 fn region_of(dev: &Device) -> Option<(Table, Arc<Region>)> {

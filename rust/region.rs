@@ -12,14 +12,14 @@
 //! with its reason and nothing of it is claimed; the good nodes beside it are.
 
 use crate::bounce::{self, Pool};
-use crate::lifetime::Holders;
-use crate::pool::Receive;
+use crate::pool::{Owner, Receive};
 use crate::sys::bus;
-use crate::sys::device::Device;
+use crate::sys::device::{Device, DeviceRef};
 use crate::sys::dma::{self, Registered, Registry, Table, Tables};
+use crate::sys::lock::IrqSpinLock;
 use crate::sys::memory::{self, IomemClaim, Memremap, Owned, ShareError, Shared, PAGE_SIZE};
 use crate::sys::of::{EarlyVerdict, OfNode};
-use crate::sys::{keep_forever, possible_cpus, Errno};
+use crate::sys::{keep_forever, possible_cpus, Errno, ModulePin};
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicUsize};
 use kernel::c_str;
@@ -395,6 +395,113 @@ impl Claim {
     #[cfg(not(MODULE))]
     pub(crate) fn take_back(&self) -> Result {
         self.shared.as_ref().map_or(Ok(()), Shared::take_back)
+    }
+}
+
+/// The pool's owner tag for `dev`'s mappings and blocks: a fold of its
+/// address. Two devices may share a tag; their blocks are then counted
+/// together, which can only keep a device a holder for longer.
+pub(crate) fn owner_of(dev: &Device) -> Owner {
+    // Devices are at least 8-byte aligned: the low bits say nothing.
+    let a = (dev.id() >> 3) as u64;
+    Owner::new((a ^ (a >> 12) ^ (a >> 24) ^ (a >> 36)) as u16)
+}
+
+/// A device whose driver is gone and which still holds blocks of a region.
+pub(crate) struct Holder {
+    /// The device, kept alive.
+    pub(crate) dev: DeviceRef,
+    /// Whether the device was deleted (it is no longer on its bus, so
+    /// unload's sweep cannot find it to take its ops off).
+    pub(crate) deleted: bool,
+    /// Keeps the loadable module in (none once it is unloading).
+    _pin: Option<ModulePin>,
+}
+
+/// A region's holders: slots that are reused (the 6.12 kernel's vector
+/// cannot remove an element), under a lock taken with interrupts off.
+pub(crate) struct Holders(Pin<KBox<IrqSpinLock<KVec<Option<Holder>>>>>);
+
+impl Holders {
+    /// An empty list.
+    pub(crate) fn new() -> Result<Self> {
+        // Held while the pool's area locks are taken (`held_by`).
+        Ok(Self(KBox::pin_init(
+            IrqSpinLock::new_outer(KVec::new()),
+            GFP_KERNEL,
+        )?))
+    }
+
+    /// Records `dev` as a holder (or, if it is one, that it was `deleted`),
+    /// keeping the loadable module in while it is one. Returns false if it
+    /// could not be recorded (no memory).
+    pub(crate) fn add(&self, dev: &Device, deleted: bool) -> bool {
+        self.record(dev, deleted, ModulePin::take())
+    }
+
+    /// Records `dev`, deleted, without keeping the module in: unload waits
+    /// for it instead (`lifetime::Deleted`).
+    pub(crate) fn add_deleted(&self, dev: &Device) -> bool {
+        self.record(dev, true, None)
+    }
+
+    fn record(&self, dev: &Device, deleted: bool, pin: Option<ModulePin>) -> bool {
+        // Made outside the lock; if unused, dropped outside it too.
+        let fresh = Holder {
+            dev: DeviceRef::new(dev),
+            deleted,
+            _pin: pin,
+        };
+        let (recorded, unused) = self.0.with(|list| {
+            if let Some(h) = list.iter_mut().flatten().find(|h| h.dev.id() == dev.id()) {
+                h.deleted |= deleted;
+                return (true, Some(fresh));
+            }
+            if let Some(slot) = list.iter_mut().find(|s| s.is_none()) {
+                *slot = Some(fresh);
+                return (true, None);
+            }
+            if list.reserve(1, GFP_ATOMIC).is_err() {
+                return (false, Some(fresh));
+            }
+            // Room was reserved: the push does not allocate, cannot fail.
+            (list.push(Some(fresh), GFP_ATOMIC).is_ok(), None)
+        });
+        drop(unused);
+        recorded
+    }
+
+    /// How many devices are recorded.
+    pub(crate) fn len(&self) -> usize {
+        self.0.with(|list| list.iter().flatten().count())
+    }
+
+    /// Takes out the first holder for which `which` holds.
+    pub(crate) fn take(&self, which: impl Fn(&Holder) -> bool) -> Option<Holder> {
+        self.0.with(|list| {
+            list.iter_mut()
+                .find(|s| s.as_ref().is_some_and(&which))
+                .and_then(Option::take)
+        })
+    }
+
+    /// Takes `dev` out, if it is a holder.
+    pub(crate) fn remove(&self, dev: &Device) -> Option<Holder> {
+        self.take(|h| h.dev.id() == dev.id())
+    }
+
+    /// Calls `f` with each holder's device and how many blocks of `r` it
+    /// holds (under the lock: `f` must not sleep).
+    pub(crate) fn each(
+        &self,
+        r: &Region,
+        mut f: impl FnMut(&Device, usize) -> fmt::Result,
+    ) -> fmt::Result {
+        self.0.with(|list| {
+            list.iter()
+                .flatten()
+                .try_for_each(|h| f(&h.dev, r.pool.held_by(owner_of(&h.dev))))
+        })
     }
 }
 
