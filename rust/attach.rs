@@ -55,18 +55,10 @@ use crate::sys::work::Deferred;
 use crate::sys::ModulePin;
 use crate::sys::{sleep_ms, Errno};
 use crate::virtio;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::Ordering;
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::sync::Arc;
-
-/// Set while the module unloads: binding devices then get refusing ops.
-static CLOSING: AtomicBool = AtomicBool::new(false);
-
-/// Whether the module is unloading.
-pub(crate) fn closing() -> bool {
-    CLOSING.load(Ordering::Acquire)
-}
 
 /// What a device's `memory-region` says about restriction.
 enum Verdict {
@@ -224,7 +216,7 @@ fn fence(_dev: &Device) {}
 
 /// Why `dev`, behind `r`, cannot be served by its pool, if it cannot.
 fn unservable(dev: &Device, r: &Region) -> Option<&'static str> {
-    if CLOSING.load(Ordering::Acquire) {
+    if lifetime::closing() {
         Some("probing while the module unloads")
     } else if !dev.is_dma_coherent() {
         Some("is not dma-coherent, and the pool does no cache maintenance")
@@ -360,7 +352,7 @@ fn on_bus_event(event: BusEvent, dev: &Device) {
             if !is_ours_locked(dev) {
                 return;
             }
-            if closing() && is_restricted_locked(dev) {
+            if lifetime::closing() && is_restricted_locked(dev) {
                 pr_info!(
                     "{}: unbound, and fenced off until restricted_dma loads again\n",
                     dev.name()
@@ -579,7 +571,7 @@ impl Attacher {
     /// Starts watching the platform and PCI buses and re-probes devices
     /// already bound.
     pub(crate) fn start() -> Result<Self> {
-        CLOSING.store(false, Ordering::Release);
+        lifetime::set_closing(false);
         // Before the notifiers, which link every device added from then on.
         #[cfg(MODULE)]
         gate::init()?;
@@ -611,8 +603,8 @@ impl Attacher {
 
 impl Drop for Attacher {
     fn drop(&mut self) {
-        // Devices that bind while we release get refusing ops (CLOSING).
-        CLOSING.store(true, Ordering::Release);
+        // Devices that bind while we release get refusing ops.
+        lifetime::set_closing(true);
         // The driver core unbinds every restricted device, waiting for
         // probes in flight, and defers every later probe of one.
         #[cfg(MODULE)]

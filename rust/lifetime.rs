@@ -30,9 +30,24 @@ use crate::sys::dma::{self, Registered, Table};
 use crate::sys::work::{Deferred, Task};
 use crate::sys::{sleep_ms, ModulePin};
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
+
+/// Set while the module unloads: a device that binds then gets the refusing
+/// ops, and a holder let go of loses its ops.
+static CLOSING: AtomicBool = AtomicBool::new(false);
+
+/// Whether the module is unloading.
+pub(crate) fn closing() -> bool {
+    CLOSING.load(Ordering::Acquire)
+}
+
+/// Says that the module starts (`false`) or unloads (`true`, before
+/// unload's sweeps).
+pub(crate) fn set_closing(closing: bool) {
+    CLOSING.store(closing, Ordering::Release);
+}
 
 /// The region of the table `dev` has now, if it is one of a region's.
 fn region_of(dev: &Device) -> Option<(Table, Arc<Region>)> {
@@ -177,7 +192,7 @@ pub(crate) fn driver_gone(dev: &Device, how: Gone) {
         &*r.name,
         if !recorded {
             " (not recorded: out of memory)"
-        } else if crate::attach::closing() {
+        } else if closing() {
             "; unload waits for them"
         } else if cfg!(MODULE) {
             "; restricted_dma cannot unload until they are freed"
@@ -256,7 +271,7 @@ pub(crate) struct Reaper;
 impl Task for Reaper {
     fn run() {
         // While unloading, a holder let go of loses its ops here too.
-        let unloading = crate::attach::closing();
+        let unloading = closing();
         Region::registry().for_each(|r| {
             reap(r, unloading);
         });
