@@ -61,7 +61,7 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 
 /// What a device's `memory-region` says about restriction.
-enum Verdict {
+pub(crate) enum Verdict {
     /// It names no restricted region: not ours.
     Unrestricted,
     /// It names exactly one, claimed region.
@@ -76,7 +76,7 @@ enum Verdict {
 }
 
 /// Decides what `np`'s `memory-region` asks for.
-fn verdict(np: &OfNode) -> Verdict {
+pub(crate) fn verdict(np: &OfNode) -> Verdict {
     let prop = c_str!("memory-region");
     let mut restricted = np.phandles(prop).filter(|t| t.is_compatible(COMPATIBLE));
     let Some(target) = restricted.next() else {
@@ -122,7 +122,7 @@ const WALLED: &str = "names another memory pool beside its restricted region, wh
 /// the devices behind it are still bound: on real PCIe their DMA in flight
 /// would stop, and a child's `remove()` could wait for it for ever (QEMU
 /// ignores a bridge's BME, so no test here can show it).
-fn restriction_node(dev: &Device) -> Option<OfNode> {
+pub(crate) fn restriction_node(dev: &Device) -> Option<OfNode> {
     if dev.is_pci_bridge() {
         return None;
     }
@@ -139,7 +139,7 @@ fn restriction_node(dev: &Device) -> Option<OfNode> {
 /// Whether `dev` is a PCI bridge (by its header and its class) behind a
 /// host bridge whose node names a restricted region: it gets the refusing
 /// ops.
-fn restricted_bridge(dev: &Device) -> bool {
+pub(crate) fn restricted_bridge(dev: &Device) -> bool {
     dev.is_pci_bridge()
         && dev
             .dma_config_node()
@@ -215,7 +215,7 @@ fn fence(dev: &Device) {
 fn fence(_dev: &Device) {}
 
 /// Why `dev`, behind `r`, cannot be served by its pool, if it cannot.
-fn unservable(dev: &Device, r: &Region) -> Option<&'static str> {
+pub(crate) fn unservable(dev: &Device, r: &Region) -> Option<&'static str> {
     if lifetime::closing() {
         Some("probing while the module unloads")
     } else if !dev.is_dma_coherent() {
@@ -282,38 +282,6 @@ fn attach(dev: &Device) {
     }
 }
 
-/// A driver asked for the region at `base` for `dev`, which it is probing
-/// (built in: `of_reserved_mem_device_init()`). A device on a bus we watch
-/// has the region's ops already, from its bind; one on another bus gets them
-/// now, under the same rules.
-#[cfg(not(MODULE))]
-pub(crate) fn attach_by_driver(dev: &Device, base: u64) -> Result {
-    use crate::sys::dma::Registered;
-    let r = Region::registry().find(|r| r.base == base).ok_or(ENODEV)?;
-    match dma::installed::<Region>(dev) {
-        Some(Table::Entry(k)) if k == r.table => return Ok(()),
-        Some(_) => return Err(EINVAL),
-        None => {}
-    }
-    if let Some(why) = unservable(dev, &r) {
-        pr_err!(
-            "{}: {} ({}); all its DMA will be refused\n",
-            dev.name(),
-            why,
-            r.node.name()
-        );
-        dma::install::<Region>(dev, Table::Refuse);
-        return Err(EINVAL);
-    }
-    dma::install::<Region>(dev, Table::Entry(r.table));
-    pr_info!(
-        "{}: DMA restricted to {} (its driver asked)\n",
-        dev.name(),
-        &*r.name
-    );
-    Ok(())
-}
-
 /// The listener on the platform and PCI buses' binding events.
 pub(crate) struct Attach;
 
@@ -366,74 +334,6 @@ fn on_bus_event(event: BusEvent, dev: &Device) {
             }
         }
     }
-}
-
-/// The listener of a built-in module that failed to start: every device
-/// behind a region gets the refusing ops at its bind.
-#[cfg(not(MODULE))]
-pub(crate) struct RefuseAll;
-
-#[cfg(not(MODULE))]
-impl BusListener for RefuseAll {
-    fn event(event: BusEvent, dev: &Device) {
-        if event != BusEvent::Bind {
-            return;
-        }
-        if restricted_bridge(dev) {
-            dma::install::<Region>(dev, Table::Refuse);
-            return;
-        }
-        let Some(np) = restriction_node(dev) else {
-            return;
-        };
-        let region = match verdict(&np) {
-            Verdict::Unrestricted => return,
-            Verdict::Refuse(_, target) | Verdict::Wall(target) => target,
-            Verdict::Region(r) => Some(r.node.clone()),
-        };
-        pr_err!(
-            "{}: restricted_dma did not start ({}); all its DMA will be refused\n",
-            dev.name(),
-            region.as_ref().map_or(c_str!("-"), |t| t.name())
-        );
-        dma::install::<Region>(dev, Table::Refuse);
-    }
-}
-
-/// A region withdrawn after it was claimed (built in, `late_initcall_sync`):
-/// every device that has one of its tables, or one copied from it, gets the
-/// refusing ones, in one store each. (New binds are refused by [`verdict`].)
-#[cfg(not(MODULE))]
-pub(crate) fn refuse_region(r: &Region) {
-    let refuse = |d: &Device| {
-        if dma::installed::<Region>(d).and_then(Table::entry) == Some(r.table) {
-            dma::install::<Region>(d, Table::Refuse);
-            pr_err!(
-                "{}: its region {} was withdrawn: all its DMA is refused\n",
-                d.name(),
-                &*r.name
-            );
-        }
-    };
-    bus::for_each_device(|d| {
-        refuse(d);
-        bus::for_each_descendant(d, refuse);
-    });
-}
-
-/// After a failed start: binds again, through [`RefuseAll`], the devices
-/// behind a region that were bound before (there are few at
-/// `arch_initcall`).
-#[cfg(not(MODULE))]
-pub(crate) fn refuse_bound() {
-    bus::for_each_device(|dev| {
-        if dev.is_bound() && is_restricted(dev) {
-            dev.release_driver();
-            if let Err(e) = dev.attach() {
-                pr_err!("{}: re-probe failed ({})\n", dev.name(), Errno(e));
-            }
-        }
-    });
 }
 
 /// Fences the restricted devices and binds again those that were bound

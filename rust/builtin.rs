@@ -11,23 +11,26 @@
 //! [`region::check`] at load), and starts the module at `arch_initcall`
 //! ([`start`]), before drivers register: every restricted device gets its
 //! pool at its first bind, and nothing is re-probed. Should the start fail,
-//! every device behind a region is refused instead ([`fail_closed`]). The
-//! module state is kept for good. Drivers that call
+//! every device behind a region is refused instead ([`fail_closed`],
+//! [`RefuseAll`]). The module state is kept for good. Drivers that call
 //! `of_reserved_mem_device_init()` get the region's ops from
 //! [`device_init`].
 
-use crate::attach;
+use crate::attach::{
+    is_restricted, restricted_bridge, restriction_node, unservable, verdict, Verdict,
+};
 use crate::region::{self, NodeFacts, Region, Reject, DEFAULT_POOLS};
 use crate::sys::builtin::{Early, EarlyOps, FlatNodeFacts};
-use crate::sys::bus::{Bus, StaticNotifier};
+use crate::sys::bus::{self, Bus, BusEvent, BusListener, StaticNotifier};
 use crate::sys::device::Device;
-use crate::sys::dma::Registered;
+use crate::sys::dma::{self, Registered, Table};
 use crate::sys::memory;
 use crate::sys::virtio::MemAccHook;
 use crate::sys::Errno;
 use crate::virtio;
 use crate::RestrictedDma;
 use core::sync::atomic::Ordering;
+use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::CStr;
 
@@ -48,7 +51,7 @@ impl Early for Builtin {
     }
 
     fn device_init(base: u64, dev: &Device) -> Result {
-        attach::attach_by_driver(dev, base)
+        attach_by_driver(dev, base)
     }
 
     fn fail_closed(err: Error) {
@@ -58,6 +61,36 @@ impl Early for Builtin {
     fn recheck() {
         recheck()
     }
+}
+
+/// A driver asked for the region at `base` for `dev`, which it is probing
+/// (`of_reserved_mem_device_init()`). A device on a bus we watch has the
+/// region's ops already, from its bind; one on another bus gets them now,
+/// under the same rules.
+fn attach_by_driver(dev: &Device, base: u64) -> Result {
+    let r = Region::registry().find(|r| r.base == base).ok_or(ENODEV)?;
+    match dma::installed::<Region>(dev) {
+        Some(Table::Entry(k)) if k == r.table => return Ok(()),
+        Some(_) => return Err(EINVAL),
+        None => {}
+    }
+    if let Some(why) = unservable(dev, &r) {
+        pr_err!(
+            "{}: {} ({}); all its DMA will be refused\n",
+            dev.name(),
+            why,
+            r.node.name()
+        );
+        dma::install::<Region>(dev, Table::Refuse);
+        return Err(EINVAL);
+    }
+    dma::install::<Region>(dev, Table::Entry(r.table));
+    pr_info!(
+        "{}: DMA restricted to {} (its driver asked)\n",
+        dev.name(),
+        &*r.name
+    );
+    Ok(())
 }
 
 /// Judges node `name` at early boot; false, after reporting why, to leave it
@@ -99,8 +132,8 @@ fn start() -> Result {
 
 /// The refusing listeners of a failed start, one block per bus.
 static REFUSE: [StaticNotifier; 2] = [
-    StaticNotifier::new::<attach::RefuseAll>(),
-    StaticNotifier::new::<attach::RefuseAll>(),
+    StaticNotifier::new::<RefuseAll>(),
+    StaticNotifier::new::<RefuseAll>(),
 ];
 
 /// The start failed (an allocation, debugfs, a notifier): the module has no
@@ -122,7 +155,51 @@ fn fail_closed(err: Error) {
             pr_err!("cannot listen on the platform bus: its restricted devices are NOT refused\n");
         }
     }
-    attach::refuse_bound();
+    refuse_bound();
+}
+
+/// The listener of a built-in module that failed to start: every device
+/// behind a region gets the refusing ops at its bind.
+struct RefuseAll;
+
+impl BusListener for RefuseAll {
+    fn event(event: BusEvent, dev: &Device) {
+        if event != BusEvent::Bind {
+            return;
+        }
+        if restricted_bridge(dev) {
+            dma::install::<Region>(dev, Table::Refuse);
+            return;
+        }
+        let Some(np) = restriction_node(dev) else {
+            return;
+        };
+        let region = match verdict(&np) {
+            Verdict::Unrestricted => return,
+            Verdict::Refuse(_, target) | Verdict::Wall(target) => target,
+            Verdict::Region(r) => Some(r.node.clone()),
+        };
+        pr_err!(
+            "{}: restricted_dma did not start ({}); all its DMA will be refused\n",
+            dev.name(),
+            region.as_ref().map_or(c_str!("-"), |t| t.name())
+        );
+        dma::install::<Region>(dev, Table::Refuse);
+    }
+}
+
+/// After a failed start: binds again, through [`RefuseAll`], the devices
+/// behind a region that were bound before (there are few at
+/// `arch_initcall`).
+fn refuse_bound() {
+    bus::for_each_device(|dev| {
+        if dev.is_bound() && is_restricted(dev) {
+            dev.release_driver();
+            if let Err(e) = dev.attach() {
+                pr_err!("{}: re-probe failed ({})\n", dev.name(), Errno(e));
+            }
+        }
+    });
 }
 
 /// At `late_initcall_sync`: a window that lost a page since it was claimed
@@ -136,7 +213,7 @@ fn recheck() {
         };
         r.withdrawn.store(true, Ordering::Release);
         region::report(&r.name, &Reject::NotOurs(owner));
-        attach::refuse_region(r);
+        refuse_region(r);
         if let Err(e) = r.claim.take_back() {
             pr_err!(
                 "{}: could not make its pages private again ({})\n",
@@ -144,5 +221,25 @@ fn recheck() {
                 Errno(e)
             );
         }
+    });
+}
+
+/// A region withdrawn after it was claimed (at `late_initcall_sync`):
+/// every device that has one of its tables, or one copied from it, gets the
+/// refusing ones, in one store each. (New binds are refused by [`verdict`].)
+fn refuse_region(r: &Region) {
+    let refuse = |d: &Device| {
+        if dma::installed::<Region>(d).and_then(Table::entry) == Some(r.table) {
+            dma::install::<Region>(d, Table::Refuse);
+            pr_err!(
+                "{}: its region {} was withdrawn: all its DMA is refused\n",
+                d.name(),
+                &*r.name
+            );
+        }
+    };
+    bus::for_each_device(|d| {
+        refuse(d);
+        bus::for_each_descendant(d, refuse);
     });
 }
