@@ -53,7 +53,7 @@ use crate::sys::virtio::MemAccHook;
 use crate::sys::work::Deferred;
 #[cfg(MODULE)]
 use crate::sys::ModulePin;
-use crate::sys::{sleep_ms, Errno};
+use crate::sys::{wait_until, Errno};
 use crate::virtio;
 use core::sync::atomic::Ordering;
 use kernel::c_str;
@@ -424,34 +424,40 @@ fn release_all() {
 /// module is gone. Our own tables go only on devices of the buses we watch;
 /// a copy is found below one of them. Says which every 10 s.
 fn wait_for_copies() {
-    let mut waited_ms: u32 = 0;
-    loop {
-        let mut copies = 0;
-        bus::for_each_device(|parent| {
-            // Devices of ours that still have a table hold blocks: unload
-            // waits for those next (`lifetime::wait_for_holders`).
-            let mut copy = |dev: &Device, below: bool| {
-                if dma::installed::<Region>(dev).is_some() && !dev.locked(|| is_ours_locked(dev)) {
-                    copies += 1;
-                    if waited_ms % 10_000 == 0 {
-                        pr_warn!(
-                            "{}: has restricted_dma's DMA ops, copied {}{}: restricted_dma waits until it is gone before it unloads\n",
-                            dev.name(),
-                            if below { "below " } else { "by a driver" },
-                            if below { parent.name() } else { c_str!("") }
-                        );
-                    }
-                }
-            };
-            copy(parent, false);
-            bus::for_each_descendant(parent, |d| copy(d, true));
-        });
-        if copies == 0 {
-            return;
-        }
-        sleep_ms(100);
-        waited_ms = waited_ms.wrapping_add(100);
-    }
+    wait_until(
+        10_000,
+        || copies(|_, _| {}) == 0,
+        || {
+            copies(|dev, below| {
+                pr_warn!(
+                    "{}: has restricted_dma's DMA ops, copied {}{}: restricted_dma waits until it is gone before it unloads\n",
+                    dev.name(),
+                    if below.is_some() { "below " } else { "by a driver" },
+                    below.map_or(c_str!(""), |parent| parent.name())
+                );
+            });
+        },
+    );
+}
+
+/// Calls `f` on each device that has one of our tables that we did not give
+/// it, with the device of a bus we watch that it was found below (none if
+/// it is one); returns how many there are.
+fn copies(mut f: impl FnMut(&Device, Option<&Device>)) -> usize {
+    let mut n = 0;
+    bus::for_each_device(|parent| {
+        // Devices of ours that still have a table hold blocks: unload
+        // waits for those next (`lifetime::wait_for_holders`).
+        let mut copy = |dev: &Device, below: Option<&Device>| {
+            if dma::installed::<Region>(dev).is_some() && !dev.locked(|| is_ours_locked(dev)) {
+                n += 1;
+                f(dev, below);
+            }
+        };
+        copy(parent, None);
+        bus::for_each_descendant(parent, |d| copy(d, Some(parent)));
+    });
+    n
 }
 
 /// The attachment machinery, live from load to unload.

@@ -28,7 +28,7 @@ use crate::region::{owner_of, Holders, Region};
 use crate::sys::device::Device;
 use crate::sys::dma::{self, Registered, Table};
 use crate::sys::work::{Deferred, Task};
-use crate::sys::{sleep_ms, ModulePin};
+use crate::sys::{wait_until, ModulePin};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kernel::prelude::*;
@@ -107,19 +107,18 @@ impl Drop for Deleted {
         // SAFETY: Made by `KBox::into_raw` in `new`, and `DELETED` no longer
         // hands it out; unload runs after the bus listeners are gone.
         let list = unsafe { KBox::from_raw(self.0.as_ptr()) };
-        let mut waited_ms: u32 = 0;
         while let Some(h) = list.take(|_| true) {
             // Ours is the last reference: no one can make a DMA call for it.
-            while h.dev.refs() > 1 {
-                if waited_ms % 10_000 == 0 {
+            wait_until(
+                10_000,
+                || h.dev.refs() <= 1,
+                || {
                     pr_warn!(
                         "{}: deleted, but still referenced: restricted_dma waits until it is released before it unloads\n",
                         h.dev.name()
-                    );
-                }
-                sleep_ms(100);
-                waited_ms = waited_ms.wrapping_add(100);
-            }
+                    )
+                },
+            );
             dma::uninstall::<Region>(&h.dev);
         }
     }
@@ -217,19 +216,23 @@ pub(crate) fn unloading(dev: &Device) {
     // (A late free racing with the record is seen by unload's wait, which
     // looks at every holder again.)
     if r.pool.held_by(owner_of(dev)) != 0 && !r.holders.add(dev, false) {
-        let mut waited_ms: u32 = 0;
-        while let n @ 1.. = r.pool.held_by(owner_of(dev)) {
-            if waited_ms % 10_000 == 0 {
-                pr_warn!(
-                    "{}: still holds {} block(s) of {}: restricted_dma waits for them before it unloads\n",
-                    dev.name(),
-                    n,
-                    &*r.name
-                );
-            }
-            sleep_ms(100);
-            waited_ms = waited_ms.wrapping_add(100);
-        }
+        let held = || r.pool.held_by(owner_of(dev));
+        wait_until(
+            10_000,
+            || held() == 0,
+            || {
+                // The blocks may have come back since `done` looked.
+                let n = held();
+                if n != 0 {
+                    pr_warn!(
+                        "{}: still holds {} block(s) of {}: restricted_dma waits for them before it unloads\n",
+                        dev.name(),
+                        n,
+                        &*r.name
+                    );
+                }
+            },
+        );
     }
     if r.pool.held_by(owner_of(dev)) == 0 {
         r.holders.remove(dev);
@@ -287,14 +290,14 @@ pub(crate) fn kick() {
 /// a block of any region, naming those that do every ten seconds. The
 /// module's code is all that can take their blocks back.
 pub(crate) fn wait_for_holders() {
-    let mut waited_ms: u32 = 0;
-    loop {
-        let mut left = 0;
-        Region::registry().for_each(|r| left += reap(r, true));
-        if left == 0 {
-            return;
-        }
-        if waited_ms % 10_000 == 0 {
+    wait_until(
+        10_000,
+        || {
+            let mut left = 0;
+            Region::registry().for_each(|r| left += reap(r, true));
+            left == 0
+        },
+        || {
             Region::registry().for_each(|r| {
                 let _ = r.holders.each(r, |dev, n| {
                     pr_warn!(
@@ -305,9 +308,7 @@ pub(crate) fn wait_for_holders() {
                     );
                     Ok(())
                 });
-            });
-        }
-        sleep_ms(100);
-        waited_ms = waited_ms.wrapping_add(100);
-    }
+            })
+        },
+    );
 }

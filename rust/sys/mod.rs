@@ -49,6 +49,23 @@ pub(crate) fn sleep_ms(ms: u32) {
     unsafe { bindings::msleep(ms) };
 }
 
+/// Sleeps until `done` returns true, asking it every 100 ms (process
+/// context only). While it is not done, `report` says what it waits for: at
+/// once, then every `every_ms` milliseconds. For unload, which waits for
+/// what could still call the module's code, and names it.
+pub(crate) fn wait_until(every_ms: u32, mut done: impl FnMut() -> bool, mut report: impl FnMut()) {
+    const POLL_MS: u32 = 100;
+    let mut report_in_ms = 0;
+    while !done() {
+        if report_in_ms == 0 {
+            report();
+            report_in_ms = every_ms;
+        }
+        sleep_ms(POLL_MS);
+        report_in_ms = report_in_ms.saturating_sub(POLL_MS);
+    }
+}
+
 /// Dropped last at unload: waits until no DMA op or deferred task of ours
 /// that started before it is still running anywhere (an op's last lines, a
 /// late free's kick of the deferred task), so that the module's text can

@@ -196,21 +196,19 @@ impl<P: MemAccessPolicy> Drop for MemAccHook<P> {
         let prev = (prev != 0).then(|| unsafe { core::mem::transmute::<usize, Callback>(prev) });
         // Whoever replaced ours may have chained onto it and call it still:
         // the module's text must not go until ours is back in front.
-        let mut waited_ms: u32 = 0;
-        loop {
-            // SAFETY: As in `install`.
-            let was = unsafe { bindings::rdma_virtio_hook_swap(ours, prev) };
-            if same(was, ours) {
-                break;
-            }
-            if waited_ms % 10_000 == 0 {
+        super::wait_until(
+            10_000,
+            || {
+                // SAFETY: As in `install`.
+                let was = unsafe { bindings::rdma_virtio_hook_swap(ours, prev) };
+                same(was, ours)
+            },
+            || {
                 pr_err!(
                     "virtio_check_mem_acc_cb is not restricted_dma's any more: the module that replaced it may still call ours; unload waits until it puts ours back\n"
-                );
-            }
-            super::sleep_ms(100);
-            waited_ms = waited_ms.wrapping_add(100);
-        }
+                )
+            },
+        );
         // The module's text goes after this. A task may have loaded our
         // callback's address before the store above and not yet entered it,
         // or be inside it (the previous callback may sleep), or be between
