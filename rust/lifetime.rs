@@ -27,10 +27,10 @@
 use crate::region::{owner_of, Holders, Region};
 use crate::sys::device::Device;
 use crate::sys::dma::{self, Registered, Table};
+use crate::sys::slot::{Publication, Slot};
 use crate::sys::work::{Deferred, Task};
 use crate::sys::{wait_until, ModulePin};
-use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -76,37 +76,29 @@ impl Gone {
 
 /// Deleted devices that hold nothing, with the refusing ops (whoever still
 /// holds their `struct device` must not reach dma-direct with it): unload
-/// takes the ops back once nothing but our reference holds each. Set from
-/// load to unload (`Deleted`).
-static DELETED: AtomicPtr<Holders> = AtomicPtr::new(core::ptr::null_mut());
+/// takes the ops back once nothing but our reference holds each. Published
+/// from load to unload ([`Deleted`]).
+static DELETED: Slot<Holders> = Slot::new();
 
 /// The list of deleted devices that keep the refusing ops, from load to
 /// unload. Dropping it waits, naming each, until nothing but it references
 /// them, then takes their ops back (before the module's text goes).
-pub(crate) struct Deleted(NonNull<Holders>);
-
-// SAFETY: The list is behind its own lock; the pointer is only shared
-// through `DELETED`, which the list's drop clears before freeing it.
-unsafe impl Send for Deleted {}
-// SAFETY: See `Send`.
-unsafe impl Sync for Deleted {}
+pub(crate) struct Deleted(Option<Publication<Holders>>);
 
 impl Deleted {
     /// An empty list, published for [`driver_gone`].
     pub(crate) fn new() -> Result<Self> {
-        let list =
-            NonNull::new(KBox::into_raw(KBox::new(Holders::new()?, GFP_KERNEL)?)).ok_or(ENOMEM)?;
-        DELETED.store(list.as_ptr(), Ordering::Release);
-        Ok(Self(list))
+        Ok(Self(Some(
+            DELETED.publish(KBox::new(Holders::new()?, GFP_KERNEL)?)?,
+        )))
     }
 }
 
 impl Drop for Deleted {
     fn drop(&mut self) {
-        DELETED.store(core::ptr::null_mut(), Ordering::Release);
-        // SAFETY: Made by `KBox::into_raw` in `new`, and `DELETED` no longer
-        // hands it out; unload runs after the bus listeners are gone.
-        let list = unsafe { KBox::from_raw(self.0.as_ptr()) };
+        let Some(list) = self.0.take().map(Publication::withdraw) else {
+            return;
+        };
         while let Some(h) = list.take(|_| true) {
             // Ours is the last reference: no one can make a DMA call for it.
             wait_until(
@@ -128,21 +120,15 @@ impl Drop for Deleted {
 /// records it for unload. Built in, it keeps them for good.
 fn keep_refusing(dev: &Device) {
     dma::install::<Region>(dev, Table::Refuse);
-    if cfg!(MODULE) {
-        let list = DELETED.load(Ordering::Acquire);
-        // SAFETY: Non-null while the module is loaded (`Deleted`), and bus
-        // events, where this runs, end before it is dropped.
-        let recorded = !list.is_null() && unsafe { &*list }.add_deleted(dev);
-        if !recorded {
-            // Unload could not take the ops back: the module must stay.
-            if let Some(pin) = ModulePin::take() {
-                core::mem::forget(pin);
-            }
-            pr_err!(
-                "{}: deleted, not recorded (out of memory): restricted_dma stays loaded until reboot\n",
-                dev.name()
-            );
+    if cfg!(MODULE) && DELETED.with(|list| list.add_deleted(dev)) != Some(true) {
+        // Unload could not take the ops back: the module must stay.
+        if let Some(pin) = ModulePin::take() {
+            core::mem::forget(pin);
         }
+        pr_err!(
+            "{}: deleted, not recorded (out of memory): restricted_dma stays loaded until reboot\n",
+            dev.name()
+        );
     }
 }
 

@@ -13,9 +13,8 @@
 
 use crate::bounce::{self, Pool};
 use crate::pool::{Owner, Receive};
-use crate::sys::bus;
 use crate::sys::device::{Device, DeviceRef};
-use crate::sys::dma::{self, Registered, Registry, Table, Tables};
+use crate::sys::dma::{self, Registered, Registry, Tables};
 use crate::sys::lock::IrqSpinLock;
 use crate::sys::memory::{self, IomemClaim, Memremap, Owned, ShareError, Shared, PAGE_SIZE};
 use crate::sys::of::{EarlyVerdict, OfNode};
@@ -471,11 +470,6 @@ impl Holders {
         recorded
     }
 
-    /// How many devices are recorded.
-    pub(crate) fn len(&self) -> usize {
-        self.0.with(|list| list.iter().flatten().count())
-    }
-
     /// Takes out the first holder for which `which` holds.
     pub(crate) fn take(&self, which: impl Fn(&Holder) -> bool) -> Option<Holder> {
         self.0.with(|list| {
@@ -707,38 +701,26 @@ impl Registered for Region {
     }
 }
 
-/// How many devices have one of `r`'s tables: those on the buses we watch
-/// and below them (where a driver may have copied one), and the holders
-/// whose driver is gone (deleted ones are on no bus).
-fn devices_with(r: &Region) -> usize {
-    let ours = |d: &Device| dma::installed::<Region>(d).and_then(Table::entry) == Some(r.table);
-    let mut n = r.holders.len();
-    bus::for_each_device(|d| {
-        n += usize::from(ours(d));
-        bus::for_each_descendant(d, |c| n += usize::from(ours(c)));
-    });
-    n
-}
-
 impl Drop for Published {
     fn drop(&mut self) {
         let r = &self.0;
-        let n = devices_with(r);
-        if n != 0 {
+        if let Err(n) = Region::registry().withdraw(r.table) {
             // The registry keeps its reference: the region stays mapped, and
             // later loads must not claim it again.
-            pr_err!(
-                "{}: {} device(s) still have its ops at unload: region kept reserved and mapped\n",
-                &*r.name,
-                n
-            );
+            match n {
+                Some(n) => pr_err!(
+                    "{}: {} device(s) still have its ops at unload: region kept reserved and mapped\n",
+                    &*r.name,
+                    n
+                ),
+                None => pr_err!(
+                    "{}: which devices have its ops is not known (out of memory): region kept reserved and mapped\n",
+                    &*r.name
+                ),
+            }
             mark_leaked(r);
             return;
         }
-        // SAFETY: No device has either of the region's tables (counted
-        // above, every device that can), and none gets one from now on: at
-        // unload the bus listeners are gone and the deferred task flushed.
-        drop(unsafe { Region::registry().withdraw(r.table) });
         let used = r.pool.stats().used;
         if used != 0 {
             pr_err!(

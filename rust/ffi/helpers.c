@@ -28,6 +28,7 @@
 #include <linux/virtio_config.h>
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <asm/fixmap.h>
 #include <linux/set_memory.h>
 #include <linux/unaligned.h>
@@ -61,6 +62,40 @@ void rdma_install_dma_ops(struct device *dev, const struct dma_map_ops *ops)
 #ifdef CONFIG_IOMMU_DMA
 	dev->dma_iommu = false;
 #endif
+}
+
+/*
+ * Which device has which of our tables (sys/dma/tables.rs), keyed by the
+ * device's address (not a reference), the table's address as the entry.
+ * Only devices we gave a table are here: a driver that copies our pointer
+ * to a device of its own changes nothing here, so an entry is withdrawn
+ * exactly when no device we gave its tables has one (they all lose it
+ * before the module goes). A record that could not be stored (no memory)
+ * leaves rdma_users_lost set: no entry is withdrawn after it.
+ */
+static DEFINE_XARRAY(rdma_users);
+static bool rdma_users_lost;
+
+void rdma_users_set(struct device *dev, const struct dma_map_ops *ops)
+{
+	if (xa_is_err(xa_store(&rdma_users, (unsigned long)dev, (void *)ops, GFP_KERNEL)))
+		WRITE_ONCE(rdma_users_lost, true);
+}
+
+void rdma_users_clear(struct device *dev) { xa_erase(&rdma_users, (unsigned long)dev); }
+
+/* How many devices have @a or @b; -1 if a record was lost. */
+long rdma_users_of(const struct dma_map_ops *a, const struct dma_map_ops *b)
+{
+	unsigned long index;
+	long n = 0;
+	void *ops;
+
+	if (READ_ONCE(rdma_users_lost))
+		return -1;
+	xa_for_each(&rdma_users, index, ops)
+		n += ops == a || ops == b;
+	return n;
 }
 
 /* Back to what the platform gave the device: what iommu_setup_dma_ops() says. */

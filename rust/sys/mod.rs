@@ -20,6 +20,7 @@ pub(crate) mod gate;
 pub(crate) mod lock;
 pub(crate) mod memory;
 pub(crate) mod of;
+pub(crate) mod slot;
 pub(crate) mod virtio;
 pub(crate) mod work;
 

@@ -105,10 +105,14 @@ pub(crate) fn install<T: Registered>(dev: &Device, t: Table) {
     let Some(ops) = T::tables().get(t) else {
         return;
     };
+    // Recorded first: from the store below the device may make calls that
+    // need its entry ([`Registry::withdraw`] looks at the record).
+    // SAFETY: `dev` is alive; its address is only a key.
+    unsafe { bindings::rdma_users_set(dev.as_raw(), ops) };
     // SAFETY: `dev` is alive; the table is static and lives as long as the
-    // module, and every device gets its table taken off (`uninstall`)
-    // before the module can go: unload looks at every device that can have
-    // one before it withdraws an entry.
+    // module, and every device we give a table gets it taken off
+    // (`uninstall`) before the module can go: the record above keeps its
+    // entry from being withdrawn until then.
     unsafe { bindings::rdma_install_dma_ops(dev.as_raw(), ops) };
 }
 
@@ -120,7 +124,23 @@ pub(crate) fn uninstall<T: Registered>(dev: &Device) -> Option<Table> {
     // SAFETY: `dev` is alive; no DMA call is made for it now (the caller's
     // promise), so its ops may change.
     unsafe { bindings::rdma_remove_dma_ops(dev.as_raw()) };
+    // SAFETY: `dev` is alive; its address is only a key (a device that had
+    // a copy of our table, not one we gave it, has no record to clear).
+    unsafe { bindings::rdma_users_clear(dev.as_raw()) };
     Some(t)
+}
+
+/// How many devices we gave one of entry `k`'s two tables still have it;
+/// `None` if that is not known (a record could not be stored).
+pub(super) fn users<T: Registered>(k: usize) -> Option<usize> {
+    let tables = T::tables();
+    let (Some(full), Some(drain)) = (tables.get(Table::Entry(k)), tables.get(Table::Drain(k)))
+    else {
+        return Some(0);
+    };
+    // SAFETY: Reads the record under its own lock; the tables are static.
+    let n = unsafe { bindings::rdma_users_of(full, drain) };
+    usize::try_from(n).ok()
 }
 
 /// Defines `per_entry`, the table of each registry entry, from the entries'
