@@ -7,7 +7,7 @@
 
 # The scripts under $(HARNESS) do the work; harness/env.sh says where the
 # cache is and which toolchain builds the kernel and the module.
-HARNESS := selftests/restricted_dma/harness
+HARNESS := tools/testing/restricted_dma/harness
 
 # The kernels the tests run on (harness/env.sh): the module loaded into a
 # plain kernel, the module built into the kernel, the module in a kernel with

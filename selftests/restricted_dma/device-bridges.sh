@@ -82,7 +82,7 @@ result "both work through the pool: 1 MiB O_DIRECT round trips, intact" both_wor
 # The host looks at where QEMU's devices keep their queues (check.sh).
 ask_host virtqueues
 # The host's agent polls the console: give it time to ask QEMU before the
-# unload below resets the queues (as pci.sh and firstprobe.sh do).
+# unload below resets the queues (as device-pci.sh and lifecycle-firstprobe.sh do).
 sleep 3
 
 if ! skip_if_builtin 4 "unload and reload with I/O behind bridges"; then

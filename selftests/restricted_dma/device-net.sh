@@ -60,7 +60,7 @@ ktap_print_msg "$RB copied $leg_from bytes back while $if_big received $leg_sent
 result "...$RB bounced every byte $if_big received" [ "$leg_from" -ge "$leg_sent" ]
 ask_host virtqueues
 # The host's agent polls the console: give it time to ask QEMU before the
-# unload below resets the queues (as pci.sh and firstprobe.sh do).
+# unload below resets the queues (as device-pci.sh and lifecycle-firstprobe.sh do).
 sleep 3
 
 if ! skip_if_builtin 3 "unload and reload with NICs behind a region"; then

@@ -54,7 +54,7 @@ tcmd del 0
 bind_held "$vu_t"
 dev=$(wait_blk "$vu_t")
 ctl=$(wait_blk "$ctl_t")
-# At 32 MiB: past what window.sh wrote.
+# At 32 MiB: past what host-window.sh wrote.
 result "a 64 KiB read from the vhost-user-blk behind $R into a buffer full of the marker" \
 	timeout 60 ./odirect marker read "$dev" 65536 33554432
 result "...the same from the control (no region)" timeout 60 ./odirect marker read "$ctl" 65536 33554432

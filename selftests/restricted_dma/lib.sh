@@ -74,7 +74,7 @@ comes_before() {
 # The kernel log, less the stretches a test provokes on purpose (between
 # "deliberate DMA API misuse follows" and "... done": the debug kernel's
 # DMA-API checker reports those, as it should), less the warning the crypto
-# manager adds to each failed self-test (crypto.sh reports which fail, and
+# manager adds to each failed self-test (device-crypto.sh reports which fail, and
 # how), and less the debug kernel's warning on a second virtio-gpu (6.12's
 # virtio_gpu names each device's buffer cache "virtio-gpu-vbufs").
 kernel_log() {

@@ -5,7 +5,7 @@
 # the report's first lines. On a debug kernel that is KASAN, lockdep, atomic
 # sleep, UBSAN, DMA-API debugging, DEBUG_VM's page checks, list debugging and
 # kmemleak; on the others the same searches cover warnings, bugs and oopses.
-# What a test provokes on purpose (dmaapi.sh's misuse) is fenced off by
+# What a test provokes on purpose (pool-dmaapi.sh's misuse) is fenced off by
 # markers in the log and by the DMA-API error count it expects.
 . ./ktap_helpers.sh
 . ./lib.sh

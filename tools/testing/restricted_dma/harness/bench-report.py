@@ -167,10 +167,10 @@ def main(raw, outdir, md_path):
 
     md = []
     md.append("# Benchmarks\n")
-    md.append("Made by `make bench` (selftests/restricted_dma/harness/bench.sh); every number here comes from its last run. "
+    md.append("Made by `make bench` (tools/testing/restricted_dma/harness/bench.sh); every number here comes from its last run. "
               "Under QEMU's emulation (TCG) absolute figures mean little: compare the paths of one boot, whose runs are "
               "interleaved. Each figure is the median of its runs, with the spread (min..max) beside it. "
-              "Every raw number is in [results.csv](selftests/restricted_dma/bench/results.csv).\n")
+              "Every raw number is in [results.csv](docs/bench/results.csv).\n")
     md.append("| | |\n|---|---|")
     for k in ["date", "host", "host cores", "kernel", "qemu", "guest", "runs"]:
         if k in info:
@@ -282,8 +282,8 @@ def main(raw, outdir, md_path):
                 md.append(f"| {t} | {g} | {DIRS[d]} | {p} | {fmt(mm)} ({fmt(ms[0])}..{fmt(ms[1])}) | "
                           f"{fmt(um)} ({fmt(us[0])}..{fmt(us[1])}) | {fmt(rm)} | {fmt(rd)} | {ag:.0f} |")
         md.append("")
-        md.append(f"![latency by threads, {v} vCPUs](selftests/restricted_dma/bench/latency-threads-{v}.png)")
-        md.append(f"![latency by size, {v} vCPUs](selftests/restricted_dma/bench/latency-size-{v}.png)\n")
+        md.append(f"![latency by threads, {v} vCPUs](docs/bench/latency-threads-{v}.png)")
+        md.append(f"![latency by size, {v} vCPUs](docs/bench/latency-size-{v}.png)\n")
 
     for v in vcpus:
         md.append(f"## virtio-blk, {v} vCPUs (O_DIRECT, one transfer at a time)\n")
@@ -304,7 +304,7 @@ def main(raw, outdir, md_path):
                 md.append(f"| {c[0]} | {c[1]} | {c[2] // 1024} KiB | {p} | {fmt(mb)} ({fmt(sp[0])}..{fmt(sp[1])}) | "
                           f"{fmt(rm)} | {fmt(rd)} | {fmt(cpu, 4)} |")
         md.append("")
-        md.append(f"![virtio-blk throughput, {v} vCPUs](selftests/restricted_dma/bench/throughput-{v}.png)\n")
+        md.append(f"![virtio-blk throughput, {v} vCPUs](docs/bench/throughput-{v}.png)\n")
 
     if len(boots) > 1:
         md.append(f"## Contention across boots: 4 threads on {vmax} vCPUs\n")
@@ -390,7 +390,7 @@ def main(raw, outdir, md_path):
                 md.append(f"| {size} B (MTU {size - 14}) | {p} | {fmt(fp, 0)} ({fmt(fs[0], 0)}..{fmt(fs[1], 0)}){failed} | "
                           f"{fmt(mb)} ({fmt(ms[0])}..{fmt(ms[1])}) | {fmt(rm)} | {fmt(rd)} | {fmt(lost, 1)} % | {fmt(cpu, 4)} |")
         md.append("")
-        md.append(f"![virtio-net throughput, {v} vCPUs](selftests/restricted_dma/bench/net-{v}.png)\n")
+        md.append(f"![virtio-net throughput, {v} vCPUs](docs/bench/net-{v}.png)\n")
 
     if counts:
         ig, imc, icore, idmb, iboot2 = counts
@@ -448,7 +448,7 @@ def main(raw, outdir, md_path):
         for (g, d), (m, u) in sorted(icore.items()):
             md.append(f"| {g} | {DIRS[d]} | {m} | {u} |")
         md.append("")
-        md.append("![instructions by size](selftests/restricted_dma/bench/instructions-size.png)\n")
+        md.append("![instructions by size](docs/bench/instructions-size.png)\n")
 
     md.append("## The pool core on the host (cargo bench)\n")
     md.append("| measure | median | spread |")

@@ -10,12 +10,12 @@
 #      paths); then two more boots with 4 vCPUs of the 4-thread cells alone;
 #      then two boots of one vCPU under -icount (harness/icount.sh);
 #   3. bench-report.py: BENCHMARKS.md (ratios with the raw medians beside
-#      them), selftests/restricted_dma/bench/results.csv and its plots.
+#      them), docs/bench/results.csv and its plots.
 # About 25 minutes on this project's 2-core machine.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 raw=$RDMA_CACHE/bench
-out=$RDMA_SELFTESTS/bench
+out=$RDMA_REPO/docs/bench
 rm -rf "$raw" && mkdir -p "$raw"
 start=$(date +%s)
 
@@ -25,7 +25,7 @@ echo "bench: the pool core on the host (cargo bench)"
 
 for vcpus in 2 4; do
   echo "bench: guest with $vcpus vCPUs (about 8 minutes)"
-  RDMA_SMP=$vcpus RDMA_GUEST_TIMEOUT=1200 "$RDMA_SELFTESTS/harness/guest.sh" bench bench >/dev/null
+  RDMA_SMP=$vcpus RDMA_GUEST_TIMEOUT=1200 "$RDMA_HARNESS/guest.sh" bench bench >/dev/null
   tr -d '\r' < "$RDMA_CACHE/guest/$RDMA_FLAVOUR/bench/console.log" | grep '^bench: ' > "$raw/guest-$vcpus.txt"
   if grep -q '^bench: cannot\|^bench: no disk\|^bench: no interface' "$raw/guest-$vcpus.txt"; then
     grep '^bench: cannot\|^bench: no disk\|^bench: no interface' "$raw/guest-$vcpus.txt" >&2
@@ -46,7 +46,7 @@ done
 for boot in 2 3; do
   echo "bench: guest with 4 vCPUs, the 4-thread cells again (boot $boot of 3, about 2 minutes)"
   RDMA_SMP=4 RDMA_GUEST_TIMEOUT=1200 RDMA_APPEND="rdma.bench=contention rdma.boot=$boot" \
-    "$RDMA_SELFTESTS/harness/guest.sh" bench bench >/dev/null
+    "$RDMA_HARNESS/guest.sh" bench bench >/dev/null
   tr -d '\r' < "$RDMA_CACHE/guest/$RDMA_FLAVOUR/bench/console.log" | grep '^bench: ' > "$raw/guest-4-boot$boot.txt"
   grep -q "^bench: done vcpus=4" "$raw/guest-4-boot$boot.txt" || { echo "bench: the 4-vCPU guest (boot $boot) did not finish" >&2; exit 1; }
 done
@@ -54,10 +54,10 @@ done
 # Twice, in two boots: the report shows that the exact counts are the same
 # from boot to boot, not only between the two runs of one boot.
 echo "bench: instructions per map and unmap, under -icount (boot 1 of 2, about a minute)"
-"$RDMA_SELFTESTS/harness/icount.sh"
+"$RDMA_HARNESS/icount.sh"
 cp "$RDMA_CACHE/icount.txt" "$RDMA_CACHE/icount-core.txt" "$RDMA_CACHE/icount-memcpy.txt" "$raw/"
 echo "bench: instructions per map and unmap, under -icount (boot 2 of 2, about a minute)"
-"$RDMA_SELFTESTS/harness/icount.sh" --guest
+"$RDMA_HARNESS/icount.sh" --guest
 cp "$RDMA_CACHE/icount.txt" "$raw/icount-boot2.txt"
 
 {
@@ -69,5 +69,5 @@ cp "$RDMA_CACHE/icount.txt" "$raw/icount-boot2.txt"
   echo "guest: QEMU virt, cortex-a57, 2 and 4 vCPUs, 1 GiB; regions of 4 MiB (ours and mainline's), their NIC pairs on regions of 32 MiB of their own"
   echo "runs: dma_map_benchmark 5 runs of 1 s a cell (the 4-thread cells on 4 vCPUs in three boots); virtio-blk 3 runs of 2 s a case (one stream; and 4 streams on 4 queues, 4 vCPUs); virtio-net 5 runs of 2 s a case"
 } > "$raw/info.txt"
-"$RDMA_CACHE/venv/bin/python" "$RDMA_SELFTESTS/harness/bench-report.py" "$raw" "$out" "$RDMA_REPO/BENCHMARKS.md"
+"$RDMA_CACHE/venv/bin/python" "$RDMA_HARNESS/bench-report.py" "$raw" "$out" "$RDMA_REPO/BENCHMARKS.md"
 echo "bench: wrote BENCHMARKS.md and $out in $(( $(date +%s) - start )) s"

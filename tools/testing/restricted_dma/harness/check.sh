@@ -13,8 +13,8 @@
 set -uo pipefail
 . "$(dirname "$0")/env.sh"
 flavours=${FLAVOURS:-module builtin debug}
-variants=(python3 "$RDMA_SELFTESTS/harness/variants.py")
-count=(python3 "$RDMA_SELFTESTS/harness/ktap-count.py")
+variants=(python3 "$RDMA_HARNESS/variants.py")
+count=(python3 "$RDMA_HARNESS/ktap-count.py")
 results=$RDMA_CACHE/check.ktap
 t0=$(date +%s)
 n=0
@@ -93,7 +93,7 @@ ktap_of_cargo() {
 ktap_of_lint() {
   echo "TAP version 13"
   echo "1..1"
-  if "$RDMA_SELFTESTS/harness/lint.sh" > "$RDMA_CACHE/lint.log" 2>&1; then
+  if "$RDMA_HARNESS/lint.sh" > "$RDMA_CACHE/lint.log" 2>&1; then
     echo "ok 1 rustfmt and clippy clean"
   else
     sed 's/\x1b\[[0-9;]*m//g' "$RDMA_CACHE/lint.log" | grep -E '^(warning|error)|^Diff in' -A6 |
@@ -108,7 +108,7 @@ ktap_of_guest() {
   local w=$RDMA_CACHE/guest/$1/$2 rc
   # (On a fresh cache the log's directory does not exist yet.)
   mkdir -p "$w"
-  RDMA_FLAVOUR=$1 "$RDMA_SELFTESTS/harness/guest.sh" check "$2" > "$w.guest.log" 2>&1
+  RDMA_FLAVOUR=$1 "$RDMA_HARNESS/guest.sh" check "$2" > "$w.guest.log" 2>&1
   rc=$?
   # The serial console ends lines with CR LF; the runner's KTAP starts at
   # its version line.
@@ -286,7 +286,7 @@ ktap_of_host_view() {
       fail=1
     fi
     # A NIC of several queue pairs (mqN:S): its first S transmit queues
-    # must hold spans and the others none (netmq.sh sends from vCPUs 0 to
+    # must hold spans and the others none (device-netmq.sh sends from vCPUs 0 to
     # S-1, one queue pair a vCPU). With S = N every pair carried frames; a
     # NIC with S = 1 is the control, which shows that a queue's spans come
     # from its frames. virtio-net numbers its queues rx0 tx0 rx1 tx1 ... ctrl.
@@ -346,7 +346,7 @@ ktap_of_host_view() {
     if [ -z "$seed" ]; then
       echo "not ok $k virtio-gpu $t (region $r): the guest drew nothing"
       fail=1
-    elif said=$(python3 "$RDMA_SELFTESTS/harness/screen-check.py" "$w/$t.ppm" "$seed" 2>&1); then
+    elif said=$(python3 "$RDMA_HARNESS/screen-check.py" "$w/$t.ppm" "$seed" 2>&1); then
       echo "ok $k virtio-gpu $t (region $r): QEMU's screen is the guest's pattern $seed ($said)"
     else
       echo "not ok $k virtio-gpu $t (region $r): QEMU's screen against the pattern $seed: $said"
@@ -354,7 +354,7 @@ ktap_of_host_view() {
     fi
     k=$((k + 1))
     if [ -n "$seed" ] && [ -s "$w/$t.ppm" ] &&
-       said=$(python3 "$RDMA_SELFTESTS/harness/screen-check.py" "$w/$t.ppm" "$((seed + 1))" 2>&1); then
+       said=$(python3 "$RDMA_HARNESS/screen-check.py" "$w/$t.ppm" "$((seed + 1))" 2>&1); then
       echo "not ok $k virtio-gpu $t, control: the screen matched the pattern $((seed + 1)) too"
       fail=1
     else
@@ -399,7 +399,7 @@ ktap_of_host_view() {
     # fill, so it never finds the marker a read buffer was full of; with no
     # region (the control) it reads the buffer itself, and finds it. The
     # marker written to the disk reaches both (the scan's own control).
-    # A hostile backend (lies.sh) instead: it lied, or the guest's survival
+    # A hostile backend (host-lies.sh) instead: it lied, or the guest's survival
     # shows nothing.
     local lied
     lied=$(grep -E '^hostile [a-z-]+: applied [0-9]+ times' "$w/$name.log" 2>/dev/null | tail -n 1)
@@ -483,17 +483,17 @@ echo "TAP version 13" | tee -a "$results"
 # kernel's tree: lint builds the module through clippy).
 # shellcheck disable=SC2086
 if [ "${1:-}" = --host ]; then
-  part "build: module" "$RDMA_SELFTESTS/harness/build.sh" module
+  part "build: module" "$RDMA_HARNESS/build.sh" module
 else
-  part "build: $flavours" "$RDMA_SELFTESTS/harness/build.sh" $flavours
+  part "build: $flavours" "$RDMA_HARNESS/build.sh" $flavours
 fi
 # GUESTS="a b": those guests only; --host (`make test`): the host checks only.
 host_only=0; [ "${1:-}" = --host ] && host_only=1
 if [ -z "${GUESTS:-}" ]; then
   part "host: cargo test (rust/pool)" ktap_of_cargo
-  part "host: cargo test (window-backend)" ktap_of_cargo "$RDMA_SELFTESTS/window-backend" \
+  part "host: cargo test (window-backend)" ktap_of_cargo "$RDMA_REPO/tools/window-backend" \
     "$RDMA_CACHE/window-backend-target"
-  part "host: dt-check" "$RDMA_SELFTESTS/harness/dt-check.sh"
+  part "host: dt-check" "$RDMA_HARNESS/dt-check.sh"
   part "host: lint" ktap_of_lint
   # Cost, counted: our map and unmap in guest instructions (-icount) against the
   # committed baseline; a deliberate change rewrites the baseline in its commit.
@@ -501,7 +501,7 @@ if [ -z "${GUESTS:-}" ]; then
   *" module "*)
     [ $host_only = 1 ] ||
       part "bench: our map and unmap within 5% of the instruction baseline" \
-        env RDMA_FLAVOUR=module "$RDMA_SELFTESTS/harness/icount.sh" --check ;;
+        env RDMA_FLAVOUR=module "$RDMA_HARNESS/icount.sh" --check ;;
   esac
 fi
 [ $host_only = 1 ] && flavours=

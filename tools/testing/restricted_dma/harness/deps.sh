@@ -52,7 +52,7 @@ cache=${RDMA_CACHE:-/var/cache/restricted-dma}
 # The window backend, the host program behind the guests' vhost-user-blk
 # devices: built from its locked crates into the cache. cargo does nothing
 # when it is up to date (under a second).
-wb=$(cd "$(dirname "$0")/../window-backend" && pwd)
+wb=$(cd "$(dirname "$0")/../../../window-backend" && pwd)
 [ -x "$cache/window-backend-target/release/window-backend" ] ||
   log "building the window backend from crates.io (about a minute)"
 quiet env CARGO_TARGET_DIR="$cache/window-backend-target" \

@@ -23,7 +23,7 @@ venv=$RDMA_CACHE/venv/bin
 bindings=$RDMA_REPO/dt-bindings
 binding=$bindings/reserved-memory/restricted-dma-region.yaml
 compatible=restricted-dma-region
-variants=(python3 "$RDMA_SELFTESTS/harness/variants.py")
+variants=(python3 "$RDMA_HARNESS/variants.py")
 # The kernel's flags for compiling binding examples
 # (Documentation/devicetree/bindings/Makefile).
 example_dtc_flags=(-Wno-avoid_unnecessary_addr_size -Wno-graph_child_address
@@ -71,7 +71,7 @@ validate() {
   rm -f "$out.json"
   "$venv/dt-validate" -s "$schema" ${limit:+-l "$limit"} --json-output "$out.json" "$dtb" \
     >"$out.txt" 2>&1 || return 1
-  python3 "$RDMA_SELFTESTS/harness/dtcheck.py" nodes "$out.json" >"$out.nodes"
+  python3 "$RDMA_HARNESS/dtcheck.py" nodes "$out.json" >"$out.nodes"
 }
 
 # --- The binding itself -----------------------------------------------------
@@ -144,7 +144,7 @@ demo=$("${variants[@]}" demo)
 # The demo guest has more regions and devices than the example shows: the
 # example is its first region with that region's first (virtio-blk) device.
 want=$("${variants[@]}" expect "$demo" | awk '$1 == "good" { split($5, c, ","); print $1, $2, $3, $4, c[1]; exit }')
-got=$("$venv/python3" "$RDMA_SELFTESTS/harness/dtcheck.py" regions "$ex.dtb" /example-0 "$compatible" 2>&1)
+got=$("$venv/python3" "$RDMA_HARNESS/dtcheck.py" regions "$ex.dtb" /example-0 "$compatible" 2>&1)
 [ -n "$want" ] && [ "$got" = "$want" ]
 result $? "the binding's first example is the $demo guest's region: ${want:-nothing}"
 if [ "$got" != "$want" ]; then
@@ -154,7 +154,7 @@ fi
 # --- The guest DTs ------------------------------------------------------------
 
 # QEMU's own DT for the guest machine, made as guest.sh makes it.
-if ! base_dts=$("$RDMA_SELFTESTS/harness/machine-dts.sh" virt 2>"$tmp/qemu.log"); then
+if ! base_dts=$("$RDMA_HARNESS/machine-dts.sh" virt 2>"$tmp/qemu.log"); then
   result 1 "QEMU's DT for the guest machine"
   diag <"$tmp/qemu.log"
   exit 1
@@ -176,7 +176,7 @@ errors_on() { cut -f1 "$1.nodes" | sort -u; }
 # Each variant as the guests boot it: complaints on exactly the regions whose
 # schema_ok is False.
 for v in $("${variants[@]}" list); do
-  "${variants[@]}" dts "$v" "$("$RDMA_SELFTESTS/harness/machine-dts.sh" "$("${variants[@]}" machine "$v")")" >"$tmp/$v.dts"
+  "${variants[@]}" dts "$v" "$("$RDMA_HARNESS/machine-dts.sh" "$("${variants[@]}" machine "$v")")" >"$tmp/$v.dts"
   want=$("${variants[@]}" schema-rejects "$v")
   want=$(echo "$want" | sed '/^$/d' | sort -u)
   what="variant $v: the guest DT validates"

@@ -1,8 +1,12 @@
 # Sourced by the harness scripts: where things live and which tools to use.
 # Build trees and downloads are cached outside the repository, in $RDMA_CACHE.
 RDMA_CACHE=${RDMA_CACHE:-/var/cache/restricted-dma}
-RDMA_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+RDMA_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)
+# The kselftests and the config fragments of their kernels.
 RDMA_SELFTESTS=$RDMA_REPO/selftests/restricted_dma
+# What runs them: this harness, the guest's init, the carried kernel patches.
+RDMA_TOOLS=$RDMA_REPO/tools/testing/restricted_dma
+RDMA_HARNESS=$RDMA_TOOLS/harness
 RDMA_KSRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
 
 # Debian's rustc-web (with rust-src) must win over rustup's rustc, which has no
@@ -32,7 +36,7 @@ read -ra RDMA_FRAGMENTS <<< "$(rdma_fragments "$RDMA_FLAVOUR")" || exit 2
 # What the tree lacks, carried here and applied in name order when kernel.sh
 # unpacks it (each patch says why): the unpacked tree is the package plus
 # these.
-RDMA_KPATCHES=("$RDMA_SELFTESTS"/kernel-patches/*.patch)
+RDMA_KPATCHES=("$RDMA_TOOLS"/kernel-patches/*.patch)
 rdma_kpatches_key() { cat "${RDMA_KPATCHES[@]}" | sha256sum | cut -c1-16; }
 
 # A kernel build tree is keyed by everything it is built from: the kernel
@@ -68,7 +72,7 @@ RDMA_KBUILD_BASE=$RDMA_CACHE/kbuild-module-$(rdma_kernel_key module)
 # the repository.
 RDMA_MODBUILD=${RDMA_MODBUILD:-$RDMA_CACHE/modbuild-$RDMA_FLAVOUR}
 # The host program that serves the guests' vhost-user-blk devices, mapping
-# only their window of guest memory (selftests/restricted_dma/window-backend,
+# only their window of guest memory (tools/window-backend,
 # built by `make deps`).
 RDMA_WINDOW_BACKEND=$RDMA_CACHE/window-backend-target/release/window-backend
 # rust-vmm's vhost-user-vsock backend for the `vsock` guest (`make deps`,

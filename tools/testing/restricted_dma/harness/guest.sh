@@ -10,7 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 mode=$1
-variant=${2:-$(python3 "$RDMA_SELFTESTS/harness/variants.py" demo)}
+variant=${2:-$(python3 "$RDMA_HARNESS/variants.py" demo)}
 timeout_s=$RDMA_GUEST_TIMEOUT
 work=$RDMA_CACHE/guest/$RDMA_FLAVOUR/$variant
 mkdir -p "$work"
@@ -19,10 +19,10 @@ rm -f "$work/console.log" "$work/console.txt"
 
 [ -f "$RDMA_IMAGE" ] || { echo "guest: no $RDMA_FLAVOUR kernel: run 'make module'" >&2; exit 1; }
 
-machine=$(python3 "$RDMA_SELFTESTS/harness/variants.py" machine "$variant")
-extra=$(python3 "$RDMA_SELFTESTS/harness/variants.py" cmdline "$variant")
+machine=$(python3 "$RDMA_HARNESS/variants.py" machine "$variant")
+extra=$(python3 "$RDMA_HARNESS/variants.py" cmdline "$variant")
 # A variant may ask for its own number of vCPUs (machine-dts.sh reads it too).
-RDMA_SMP=${RDMA_SMP:-$(python3 "$RDMA_SELFTESTS/harness/variants.py" smp "$variant")}
+RDMA_SMP=${RDMA_SMP:-$(python3 "$RDMA_HARNESS/variants.py" smp "$variant")}
 export RDMA_SMP=${RDMA_SMP:-2}
 qemu=(qemu-system-aarch64 -M "$machine" -cpu cortex-a57 -smp "$RDMA_SMP" -m 1024 -nographic -no-reboot -nic none
       -global virtio-mmio.force-legacy=false)
@@ -35,7 +35,7 @@ qemu=(qemu-system-aarch64 -M "$machine" -cpu cortex-a57 -smp "$RDMA_SMP" -m 1024
 # run on QEMU's hub with one queue pair, and the guest's tests say why
 # (RDMA_NO_TAPS, in their expectations; set it to a reason to try that).
 netns=()
-if [ -n "$(python3 "$RDMA_SELFTESTS/harness/variants.py" taps "$variant")" ]; then
+if [ -n "$(python3 "$RDMA_HARNESS/variants.py" taps "$variant")" ]; then
   export PATH=$PATH:/usr/sbin:/sbin
   bridge_up='ip link add rdmabr type bridge stp_state 0 forward_delay 0 && ip link set rdmabr up'
   if [ -n "${RDMA_NO_TAPS:-}" ]; then
@@ -55,8 +55,8 @@ fi
 # Everything the guest is made of, from variants.py in one go: its DT (QEMU's
 # own for this machine, plus the variant's nodes), QEMU's arguments, what its
 # tests expect, its disks and console ports, what the host checks after.
-python3 "$RDMA_SELFTESTS/harness/variants.py" write "$variant" "$work" \
-  "$("$RDMA_SELFTESTS/harness/machine-dts.sh" "$machine")"
+python3 "$RDMA_HARNESS/variants.py" write "$variant" "$work" \
+  "$("$RDMA_HARNESS/machine-dts.sh" "$machine")"
 
 # Console ports: what the host sends each one and what the guest must send
 # back, random for each boot; the guest gets copies in its initramfs.
@@ -68,7 +68,7 @@ for c in $consoles; do
   mkfifo "$work/$c.in" "$work/$c.out"
 done
 
-# 9p shares, and the host's ends of vsock streams (vsock.sh): a host
+# 9p shares, and the host's ends of vsock streams (device-vsock.sh): a host
 # directory each, with files of 1 B to 4 MiB that the guest must read back
 # intact (their sums go to it in its initramfs); what the guest writes or
 # sends lands beside them, for check.sh.
@@ -92,7 +92,7 @@ rm -f "$work"/*.ppm "$work/scans"
 
 # The initramfs: busybox, /init, the modules, the tests and the variant's
 # expectations.
-"$RDMA_SELFTESTS/harness/initramfs.sh" "$work" "$variant"
+"$RDMA_HARNESS/initramfs.sh" "$work" "$variant"
 
 # The DT, once the initrd's size is known: QEMU puts the DTB after the
 # initrd (at RAM + 128 MiB) at the next 2 MiB boundary, and a region meant to
@@ -155,7 +155,7 @@ while read -r name cid port _; do
   RUST_LOG=${RDMA_VSOCK_LOG:-warn} "$RDMA_VSOCK_BACKEND" --socket "$work/$name.sock" --uds-path "$work/$name.vsock" \
     --guest-cid "$cid" > "$work/$name.log" 2>&1 &
   vs_pids+=($!)
-  python3 "$RDMA_SELFTESTS/harness/vsock-peer.py" "$work/$name.vsock" "$port" "$work/$name" \
+  python3 "$RDMA_HARNESS/vsock-peer.py" "$work/$name.vsock" "$port" "$work/$name" \
     "$work/console.log" > "$work/$name.peer.log" 2>&1 &
   vs_pids+=($!)
   for _ in $(seq 50); do [ -S "$work/$name.sock" ] && break; sleep 0.1; done
@@ -165,7 +165,7 @@ done < <(cat "$work/vsocks" 2>/dev/null)
 # Feed and drain the console FIFOs while the guest runs; answer the guest's
 # requests to look at it from the host, or to add a device (qmp-agent.py).
 rm -f "$work/qmp.sock" "$work/virtqueues.txt"
-python3 "$RDMA_SELFTESTS/harness/qmp-agent.py" "$work/qmp.sock" "$work/console.log" "$work/virtqueues.txt" \
+python3 "$RDMA_HARNESS/qmp-agent.py" "$work/qmp.sock" "$work/console.log" "$work/virtqueues.txt" \
   "$work/hotplug" &
 agent=$!
 readers=() writers=()

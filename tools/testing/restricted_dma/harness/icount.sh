@@ -22,7 +22,7 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 raw=$RDMA_CACHE/icount.txt
-baseline=$RDMA_SELFTESTS/bench/icount-baseline.txt
+baseline=$RDMA_TOOLS/icount-baseline.txt
 # The core on the host: one line per granule and direction, "core PAGES DIR
 # MAP UNMAP", each the exact count of its function over ITERS calls, divided.
 core_counts() {
@@ -49,7 +49,7 @@ core_counts() {
 # nokaslr: so that where the module lands (and whether its calls into the
 # kernel take PLT veneers, by distance) cannot move the counts between boots.
 RDMA_SMP=1 RDMA_GUEST_TIMEOUT=1800 RDMA_APPEND="nokaslr ${RDMA_APPEND:-}" \
-  "$RDMA_SELFTESTS/harness/guest.sh" icount bench >/dev/null || true
+  "$RDMA_HARNESS/guest.sh" icount bench >/dev/null || true
 tr -d '\r' < "$RDMA_CACHE/guest/$RDMA_FLAVOUR/bench/console.log" | grep '^bench: \(map\|cost\) ' > "$raw" || true
 # The copy alone (rdma_test's memcpy of 1 to 64 pages, 1000 times).
 tr -d '\r' < "$RDMA_CACHE/guest/$RDMA_FLAVOUR/bench/console.log" | grep '^bench: memcpy ' > "$RDMA_CACHE/icount-memcpy.txt" || true
@@ -77,7 +77,7 @@ case "${1:-}" in
   {
     echo "# restricted_dma: instructions per map and unmap (make bench-icount), one thread,"
     echo "# under QEMU -icount shift=3. PATH PAGES DIR MAP UNMAP. Rewritten with"
-    echo "# 'selftests/restricted_dma/harness/icount.sh --baseline', in the commit that"
+    echo "# 'tools/testing/restricted_dma/harness/icount.sh --baseline', in the commit that"
     echo "# changes the cost, which says why."
     counts | awk '$1 == "restricted_dma" { print $1, $2, $3, $4, $5 }'
     cat "$RDMA_CACHE/icount-core.txt"

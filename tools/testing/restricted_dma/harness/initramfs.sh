@@ -13,13 +13,13 @@ bb=$RDMA_CACHE/busybox/bin/busybox
 
 rm -rf "$root" && mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc/restricted_dma,lib/modules,selftests/restricted_dma,selftests/kselftest}
 cp "$bb" "$root/bin/busybox"
-cp "$RDMA_SELFTESTS/guest/init" "$root/init"
+cp "$RDMA_TOOLS/guest/init" "$root/init"
 chmod +x "$root/init"
 # The modules: restricted_dma.ko (unless it is built in) and the test driver.
 # (RDMA_KO: another build of restricted_dma.ko, to show what a test does on
 # an older tree.)
-ko=${RDMA_KO:-$("$RDMA_SELFTESTS/harness/module.sh" --print-ko)}
-tko=$("$RDMA_SELFTESTS/harness/module.sh" --print-test-ko)
+ko=${RDMA_KO:-$("$RDMA_HARNESS/module.sh" --print-ko)}
+tko=$("$RDMA_HARNESS/module.sh" --print-test-ko)
 if [ "$RDMA_FLAVOUR" != builtin ]; then
   [ -f "$ko" ] || { echo "initramfs: $ko missing: run 'make module'" >&2; exit 1; }
   cp "$ko" "$root/lib/modules/"
@@ -32,7 +32,7 @@ t=$root/selftests/restricted_dma
 cp "$RDMA_KSRC/tools/testing/selftests/kselftest/runner.sh" \
    "$RDMA_KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh" "$root/selftests/kselftest/"
 cp "$RDMA_KSRC/tools/testing/selftests/kselftest/ktap_helpers.sh" "$RDMA_SELFTESTS/settings" "$t/"
-cp "$RDMA_SELFTESTS"/*.sh "$RDMA_SELFTESTS"/guest/*.sh "$t/"
+cp "$RDMA_SELFTESTS"/*.sh "$RDMA_TOOLS"/guest/*.sh "$t/"
 chmod +x "$t"/*.sh
 # Test programs in C, built static for the arm64 guest.
 cc=(aarch64-linux-gnu-gcc -static -O2 -Wall)

@@ -13,11 +13,11 @@ rustfmt --edition 2021 --check --config-path "$RDMA_KSRC/.rustfmt.toml" \
 (cd rust/pool && CARGO_TARGET_DIR=$RDMA_CACHE/cargo-target \
   "$RDMA_CARGO" clippy --quiet --all-targets -- -D warnings)
 # The window backend, a host program: rustfmt's default style, and clippy.
-(cd "$RDMA_SELFTESTS/window-backend" && "$RDMA_CARGO" fmt --check &&
+(cd "$RDMA_REPO/tools/window-backend" && "$RDMA_CARGO" fmt --check &&
   CARGO_TARGET_DIR=$RDMA_CACHE/window-backend-target \
   "$RDMA_CARGO" clippy --quiet --release --all-targets --locked -- -D warnings)
 # The module through clippy-driver, in a build directory of its own (module.sh).
-"$RDMA_SELFTESTS/harness/module.sh" --clippy 2>&1 | tee "$RDMA_CACHE/clippy.log"
+"$RDMA_HARNESS/module.sh" --clippy 2>&1 | tee "$RDMA_CACHE/clippy.log"
 # rustc colours its output: strip the escapes before looking for findings.
 ! sed 's/\x1b\[[0-9;]*m//g' "$RDMA_CACHE/clippy.log" | grep -Eq '^(warning|error)' || exit 1
 echo "lint: clean"

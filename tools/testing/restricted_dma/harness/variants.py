@@ -70,7 +70,7 @@ class Device:
     """A virtio-mmio transport; `region` is the name of the region its
     memory-region points to (None: no memory-region). `kind` is the QEMU
     device behind it: blk, rng, console, `vublk` (a vhost-user-blk served by
-    our window backend, selftests/restricted_dma/window-backend, in a process
+    our window backend, tools/window-backend, in a process
     of its own: it maps only the device's region of guest memory, or, for a
     device with no region, all of it in --audit mode, counting what falls
     outside the variant's first region), or `empty` (no device: a platform
@@ -185,7 +185,7 @@ SECOND = Region("restricted@51000000", reg=(0x51000000, 4 * MiB), props=["no-map
 # at all times (8 MiB of slots): it needs a region of its own, this large.
 CONSOLE = Region("restricted@52000000", reg=(0x52000000, 16 * MiB))
 # A virtio-net without mergeable receive buffers ("big packets") keeps its
-# whole receive ring filled with buffers of 17 pages and more (net.sh
+# whole receive ring filled with buffers of 17 pages and more (device-net.sh
 # measures it): it needs a region of its own, this large.
 NETBIG = Region("restricted@5c000000", reg=(0x5C000000, 32 * MiB))
 # A region for the devices behind the PCI host bridge.
@@ -235,7 +235,7 @@ GPUR = Region("restricted@56000000", reg=(0x56000000, 8 * MiB))
 # receive ring full of 3,776-byte buffers: 2,104 slots once up, more than
 # GOOD has (there the ring took every slot and connect timed out). Sending,
 # up to 512 packets of 16 KiB (vsock.c's writes) may be in flight beside
-# them: 16 MiB of its own never fills (vsock.sh checks); 8 MiB was full at
+# them: 16 MiB of its own never fills (device-vsock.sh checks); 8 MiB was full at
 # the peak of one run (README.md, "Sizing a region").
 VSOCKR = Region("restricted@5e000000", reg=(0x5E000000, 16 * MiB))
 # The hostile host's modes (window-backend --hostile) and a 2 MiB window for
@@ -261,7 +261,7 @@ MAP_OURS = Region("restricted@5a000000", reg=(0x5A000000, 4 * MiB))
 MAP_MAINLINE = Region("restricted-pool@5b000000", reg=(0x5B000000, 4 * MiB), compatible="restricted-dma-pool")
 
 # The kselftests every variant runs unless it says otherwise.
-ALL_TESTS = ["region.sh", "firstprobe.sh", "bounce.sh", "benchmark.sh", "reload.sh", "unload.sh"]
+ALL_TESTS = ["region-checks.sh", "lifecycle-firstprobe.sh", "pool-bounce.sh", "pool-benchmark.sh", "lifecycle-reload.sh", "lifecycle-unload.sh"]
 
 VARIANTS = {
     # The demo and the basic tests: one region, a virtio-blk behind it, and an
@@ -275,7 +275,7 @@ VARIANTS = {
         devices=[Device("blk", SOAK.name), Device("blk", SOAK.name), Device("rng", SOAK.name),
                  Device("empty", SOAK.name)],
         testnodes=[TestNode(SOAK.name)],
-        tests=["soak.sh"],
+        tests=["pool-soak.sh"],
     ),
     # Every malformation the module must reject, beside a good node that it
     # must still claim. `reject` is the text of the module's message.
@@ -296,14 +296,14 @@ VARIANTS = {
         # dma-coherent: both must be refused, never run unrestricted.
         devices=[Device("blk", GOOD.name), Device("blk", "restricted@51300000"),
                  Device("blk", GOOD.name, coherent=False)],
-        tests=["region.sh", "reload.sh"],
+        tests=["region-checks.sh", "lifecycle-reload.sh"],
     ),
     # Virtio end to end: blk and rng sharing GOOD, a blk refused for not
     # negotiating ACCESS_PLATFORM, the same kind of blk with no region (which
     # works as usual), a blk alone on a second region, a console on a third,
     # and a virtio-blk-pci behind the PCI host bridge on a fourth.
     "virtio": dict(
-        tests=["region.sh", "firstprobe.sh", "virtio.sh", "reload.sh"],
+        tests=["region-checks.sh", "lifecycle-firstprobe.sh", "device-virtio.sh", "lifecycle-reload.sh"],
         regions=[GOOD, SECOND, CONSOLE, PCIR],
         pci_region=PCIR.name,
         pci=[PciDevice("blk", 3)],
@@ -329,7 +329,7 @@ VARIANTS = {
         pci_region=PCIR.name,
         pci=[PciDevice("blk", 3), PciDevice("rng", 4), PciDevice("blk", 5, iommu=False),
              PciDevice("blk", 6, hotplug=True)],
-        tests=["region.sh", "firstprobe.sh", "pci.sh", "reload.sh"],
+        tests=["region-checks.sh", "lifecycle-firstprobe.sh", "device-pci.sh", "lifecycle-reload.sh"],
     ),
     # Virtio-net: a NIC with mergeable receive buffers (premapped page
     # fragments, synced a sub-range at a time) behind GOOD, one without (big
@@ -342,7 +342,7 @@ VARIANTS = {
                  Device("net")],
         pci_region=PCIR.name,
         pci=[PciDevice("net", 3)],
-        tests=["net.sh"],
+        tests=["device-net.sh"],
     ),
     # Virtio-net with several queue pairs: three virtio-net-pci NICs of 4
     # queue pairs each behind the host bridge's region, on 4 vCPUs (one queue
@@ -356,13 +356,13 @@ VARIANTS = {
         pci_region=PCIR.name,
         pci=[PciDevice("net", 3, queues=MQ_PAIRS), PciDevice("net", 4, queues=MQ_PAIRS),
              PciDevice("net", 5, queues=MQ_PAIRS, senders=1)],
-        tests=["netmq.sh"],
+        tests=["device-netmq.sh"],
         smp=MQ_PAIRS,
     ),
     # Virtio-input: a keyboard behind GOOD, one without ACCESS_PLATFORM
     # behind it (refused), both held from probing at boot, and a control
     # keyboard with no region. The host types a word into each working one
-    # over QMP (input-send-event); the guest reads it from evdev (input.sh).
+    # over QMP (input-send-event); the guest reads it from evdev (device-input.sh).
     # No PCI keyboard at boot: the loadable module would rebind it at load,
     # and 6.12's virtio_input leaves its event buffers mapped when it is
     # removed (virtinput_remove never detaches them), a leak the DMA-API
@@ -375,12 +375,12 @@ VARIANTS = {
                  Device("input")],
         pci_region=PCIR.name,
         pci=[PciDevice("input", 3, hotplug=True)],
-        tests=["input.sh"],
+        tests=["device-input.sh"],
     ),
     # Virtio-9p: a share behind GOOD, a virtio-9p-pci share behind the host
     # bridge's region, and a control share with no region. Files of 1 B to
     # 4 MiB go both ways: the host checks the guest's, the guest the host's
-    # (9p.sh). Large transfers pin the user's pages (zero-copy requests).
+    # (device-9p.sh). Large transfers pin the user's pages (zero-copy requests).
     "9p": dict(
         regions=[GOOD, PCIR],
         # No indirect descriptors on the restricted share: the pages of its
@@ -388,26 +388,26 @@ VARIANTS = {
         devices=[Device("9p", GOOD.name, opts=",indirect_desc=off"), Device("9p")],
         pci_region=PCIR.name,
         pci=[PciDevice("9p", 3)],
-        tests=["9p.sh"],
+        tests=["device-9p.sh"],
     ),
     # The other device types, in one guest (one boot for four): a
     # virtio-scsi disk behind GOOD with O_DIRECT round trips and a control
-    # one with no region (scsi.sh); virtio-crypto behind its own region,
+    # one with no region (device-scsi.sh); virtio-crypto behind its own region,
     # behind mainline's pool and with no region, each alone in turn while
     # the kernel's self-tests run on virtio_crypto's algorithms, then
-    # together under AF_ALG round trips (crypto.sh); a virtio-gpu behind its
+    # together under AF_ALG round trips (device-crypto.sh); a virtio-gpu behind its
     # own region and a control one, each drawn through fbdev, whose screens
-    # the host compares (gpu.sh); and a balloon behind a region, refused
-    # (balloon.sh). Every restricted device is held from probing at boot:
+    # the host compares (device-gpu.sh); and a balloon behind a region, refused
+    # (device-balloon.sh). Every restricted device is held from probing at boot:
     # 6.12's virtio_scsi leaves its event buffers mapped when removed (as
     # virtio_input does), and the loadable module would rebind it at load;
     # the crypto devices must register their algorithms one at a time, in
-    # crypto.sh's order. So no such PCI device at boot: none can be held.
+    # device-crypto.sh's order. So no such PCI device at boot: none can be held.
     # But a virtio-scsi-pci (the controller and then its disk) and a
     # virtio-crypto-pci that the host hot-adds (device_add) once
     # restricted_dma is there are bound once, from their first probe, behind
-    # the host bridge's region (scsi.sh, crypto.sh). QEMU 7.2 cannot hot-add
-    # a virtio-gpu-pci: that one is there from boot (gpu.sh).
+    # the host bridge's region (device-scsi.sh, device-crypto.sh). QEMU 7.2 cannot hot-add
+    # a virtio-gpu-pci: that one is there from boot (device-gpu.sh).
     "devices": dict(
         regions=[GOOD, CRYPTOR, GPUR, MAINLINE, PCIR],
         pci_region=PCIR.name,
@@ -417,13 +417,13 @@ VARIANTS = {
                  Device("crypto", CRYPTOR.name, held=True), Device("crypto", MAINLINE.name, held=True),
                  Device("crypto", held=True), Device("gpu", GPUR.name, held=True), Device("gpu", held=True),
                  Device("balloon", CRYPTOR.name, held=True)],
-        tests=["scsi.sh", "crypto.sh", "gpu.sh", "balloon.sh"],
+        tests=["device-scsi.sh", "device-crypto.sh", "device-gpu.sh", "device-balloon.sh"],
         # The debug kernel's extra crypto self-tests, with 20 random cases
-        # an algorithm instead of 100: crypto.sh registers the algorithms
+        # an algorithm instead of 100: device-crypto.sh registers the algorithms
         # four times, each under KASAN and TCG. No text cursor: the
         # framebuffer console takes the first framebuffer (fb0), and its
         # blinking cursor drew an 8x8 block at the top left of whichever gpu
-        # that was, over the pattern gpu.sh draws.
+        # that was, over the pattern device-gpu.sh draws.
         cmdline="cryptomgr.fuzz_iterations=20 vt.global_cursor_default=0",
     ),
     # Bridges do no DMA: behind a restricted host bridge, a blk behind a
@@ -435,7 +435,7 @@ VARIANTS = {
         devices=[],
         pci_region=PCIR.name,
         pci=[PciDevice("blk", 3, behind="port"), PciDevice("blk", 4, behind="switch")],
-        tests=["bridges.sh"],
+        tests=["device-bridges.sh"],
     ),
     # The same host bridge with an SMMUv3 in front of it: the DMA core would
     # send the device's DMA through the IOMMU, around the pool, so the device
@@ -446,7 +446,7 @@ VARIANTS = {
         devices=[],
         pci_region=PCIR.name,
         pci=[PciDevice("blk", 3)],
-        tests=["iommu.sh"],
+        tests=["device-iommu.sh"],
     ),
     # A hostile device tree: windows over the initrd (mapped and no-map), the
     # kernel image (its text, and its head that no mapping shows), the DTB, a
@@ -463,22 +463,22 @@ VARIANTS = {
                                               OUTSIDE_USABLE, OVER_CMA, OVER_POOL)],
         memreserve=[MEMRESERVED],
         chosen=HOSTILE_CHOSEN,
-        tests=["region.sh"],
+        tests=["region-checks.sh"],
     ),
     # Built in, a start that fails (the test switch on the command line makes
     # it fail as an allocation would): the blk behind GOOD must be refused,
     # never run on dma-direct, and so must the one behind it that did not
     # negotiate ACCESS_PLATFORM (it would bypass the DMA API, and with it the
     # refusing ops); the blk with no region works as usual. On the loadable
-    # flavours the switch means nothing, and failstart.sh skips.
+    # flavours the switch means nothing, and region-failstart.sh skips.
     "failstart": dict(
         regions=[GOOD],
         devices=[Device("blk", GOOD.name), Device("blk", iommu=False), Device("blk", GOOD.name, iommu=False)],
         cmdline="restricted_dma.test_fail_start",
-        tests=["failstart.sh"],
+        tests=["region-failstart.sh"],
     ),
     # A pool smaller than what several large O_DIRECT streams keep in flight.
-    "small": dict(regions=[SMALL], devices=[Device("blk", SMALL.name)], tests=["region.sh", "overload.sh"]),
+    "small": dict(regions=[SMALL], devices=[Device("blk", SMALL.name)], tests=["region-checks.sh", "pool-overload.sh"]),
     # The host's view: a vhost-user-blk served by a backend that maps only
     # GOOD's window of guest memory (any access outside fails and is
     # counted), and a control vhost-user-blk with no region, whose backend
@@ -499,11 +499,11 @@ VARIANTS = {
         devices=[Device("vublk", GOOD.name, held=True), Device("vublk")],
         testnodes=[TestNode(GOOD.name)],
         preload=[GOOD.reg[0]],
-        # receive.sh first: the host looks for its marker before any device
+        # host-receive.sh first: the host looks for its marker before any device
         # has used the window.
-        tests=["receive.sh", "window.sh"],
+        tests=["host-receive.sh", "host-window.sh"],
     ),
-    # A host that lies (lies.sh): eight vhost-user-blks, each behind a window
+    # A host that lies (host-lies.sh): eight vhost-user-blks, each behind a window
     # of its own, each served by a window backend in one hostile mode from
     # its 32nd request on (window-backend --hostile). The guest must survive
     # each, its pools stay consistent, and the module unload.
@@ -511,17 +511,17 @@ VARIANTS = {
         regions=[LIES[m] for m in HOSTILE_MODES],
         devices=[Device("vublk", LIES[m].name, held=True, backend=["--hostile", m, "--hostile-from", "32"])
                  for m in HOSTILE_MODES],
-        tests=["lies.sh"],
+        tests=["host-lies.sh"],
     ),
     # Virtio-vsock: a vhost-user-vsock behind a region of its own, held
     # from probing at boot (with the loadable module it must never run
     # without its pool), streams of 1 B to 4 MiB both ways between the guest
-    # and a host peer (vsock.sh; the host checks what it received); and a
+    # and a host peer (device-vsock.sh; the host checks what it received); and a
     # control rng with no region, whose rings the host must find outside.
     "vsock": dict(
         regions=[VSOCKR],
         devices=[Device("vsock", VSOCKR.name, held=True), Device("rng")],
-        tests=["vsock.sh"],
+        tests=["device-vsock.sh"],
     ),
     # The same over PCI (crosvm's transport): a vhost-user-vsock-pci behind
     # the host bridge, whose node names the vsock's region. A guest drives
@@ -532,17 +532,17 @@ VARIANTS = {
         devices=[Device("rng")],
         pci_region=VSOCKR.name,
         pci=[PciDevice("vsock", 3)],
-        tests=["vsock.sh"],
+        tests=["device-vsock.sh"],
     ),
     # What real drivers do, through the test driver rdma_test.ko: failed,
     # deferred and successful probes with devm allocations, removal, deletion
     # while bound, and the DMA API's contract, buffers freed after their
     # binding, another module's virtio callback, the fence while unloaded
-    # (with a blk to race binds by hand). leak.sh comes last: its leaked
+    # (with a blk to race binds by hand). lifecycle-leak.sh comes last: its leaked
     # mapping keeps the module in for the rest of the boot.
     #
-    # gate.sh comes first: the DT's decoy /restricted_dma_gate is bound to
-    # another driver before the module first loads. wall.sh's device names a
+    # lifecycle-gate.sh comes first: the DT's decoy /restricted_dma_gate is bound to
+    # another driver before the module first loads. lifecycle-wall.sh's device names a
     # shared-dma-pool beside GOOD.
     "lifecycle": dict(
         regions=[GOOD, POOL],
@@ -550,8 +550,8 @@ VARIANTS = {
         testnodes=[TestNode(GOOD.name), TestNode(GOOD.name, empty_first=True), TestNode(GOOD.name),
                    TestNode(GOOD.name, pool=POOL.name)],
         decoys=[("restricted_dma_gate", "restricted-dma-test,decoy")],
-        tests=["gate.sh", "lifecycle.sh", "dmaapi.sh", "lifetime.sh", "hook.sh", "sticky.sh", "wall.sh",
-               "fence.sh", "leak.sh"],
+        tests=["lifecycle-gate.sh", "lifecycle-probe.sh", "pool-dmaapi.sh", "lifecycle-late-free.sh", "lifecycle-hook.sh", "lifecycle-sticky.sh", "lifecycle-wall.sh",
+               "lifecycle-fence.sh", "lifecycle-leak.sh"],
     ),
 }
 
@@ -866,7 +866,7 @@ def virtqueues(name):
     for k, (d, t) in enumerate(zip(v["devices"], transports(v))):
         # (Not vhost-user-blk devices: asking QEMU about their queues makes
         # it fetch the ring base from the backend, which stops the ring. A
-        # vsock is listed: vsock.sh asks once, as its last word, with
+        # vsock is listed: device-vsock.sh asks once, as its last word, with
         # "virtqueues-final", which qmp-agent.py lets stop it.)
         if d.kind in REFUSED_KINDS and d.region in good:
             # Refused before its driver ran: QEMU must find no queue set up.
@@ -883,7 +883,7 @@ def virtqueues(name):
     r = good.get(v.get("pci_region"))
     if r and "iommu=" not in machine(name):
         for k, p in enumerate(v.get("pci", [])):
-            # (pci.sh asks the host to look again once it has hot-added
+            # (device-pci.sh asks the host to look again once it has hot-added
             # its device: check.sh reads the last answer.)
             if p.iommu:
                 # A virtio-pci device's virtio device is its "virtio-backend" child.
@@ -930,7 +930,7 @@ def expect(name):
                                             host port of the host's peer, the
                                             name of its files (NAME.sums.to-guest)
          machine MACHINE                    QEMU's -M
-         reload-rounds N                    reload.sh's rounds (default 20)
+         reload-rounds N                    lifecycle-reload.sh's rounds (default 20)
          taps on|off [REASON]               whether the NICs of several queue
                                             pairs have their taps (off: they
                                             run on QEMU's hub with one, and why)
