@@ -18,7 +18,7 @@ export FLAVOURS
 # Kernel builds take the machine's cores: never two at once.
 .NOTPARALLEL:
 .PHONY: all deps kernel kernel-builtin kernel-debug kernels module run check test bench-icount \
-	check-debug dt-check bench lint fuzz clean
+	check-debug dt-check bench lint fuzz guests clean
 
 all: module
 
@@ -89,6 +89,11 @@ bench-icount: module
 ## fuzz: libFuzzer on the pool core for FUZZ_SECONDS (needs nightly Rust)
 fuzz:
 	@$(HARNESS)/fuzz.sh
+
+## guests: docs/guests.md, which guest runs which test on which kernel (make
+## check fails when it is stale)
+guests:
+	@python3 $(HARNESS)/variants.py index > docs/guests.md
 
 ## clean: the out-of-tree module builds (the kernels stay cached)
 clean:

@@ -192,7 +192,7 @@ for v in $("${variants[@]}" list); do
 done
 
 # One DT per region: the good region alone, then beside each other region of
-# any variant or of variants.py's SCHEMA_EXTRA (the schema's own cases).
+# any variant or of SCHEMA_EXTRA (guests/regions.py) (the schema's own cases).
 if ! "${variants[@]}" schema-cases "$base_dts" "$tmp/cases" >"$tmp/cases.list" 2>"$tmp/cases.err" ||
    ! [ -s "$tmp/cases.list" ]; then
   result 1 "variants.py schema-cases"

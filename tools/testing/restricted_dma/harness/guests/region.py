@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Which nodes are claimed: malformed ones, a hostile device tree, a start that fails."""
+from .model import Device, MiB, Region
+from .regions import GOOD, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD, OVER_DTB, MEMRESERVED, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE, HOSTILE_CHOSEN, CMA, OVER_CMA, POOL, OVER_POOL
+
+GUESTS = {
+    # Every malformation the module must reject, beside a good node that it
+    # must still claim. `reject` is the text of the module's message.
+    "malformed": dict(
+        about="every malformed node beside a good one; devices naming a rejected node are refused",
+        regions=[
+            GOOD,
+            Region("restricted-noreg", size=1 * MiB, reject="no 'reg' property", schema_ok=False),
+            Region("restricted@51000000", reg=(0x51000000, 0), reject="'reg' size is zero"),
+            Region("restricted@51100000", reg=(0x51100000, 0x800), reject="smaller than one page"),
+            Region("restricted@51200800", reg=(0x51200800, 0x2000), reject="not page aligned"),
+            Region("restricted@51300000", reg=(0x51300000, 1 * MiB), props=["reusable"],
+                   reject="'reusable' is not allowed", schema_ok=False),
+            Region("restricted@50200000", reg=(0x50200000, 1 * MiB), reject="overlaps region restricted@50000000"),
+            Region("restricted@fffffffffffff000", reg=(0xFFFFFFFFFFFFF000, 0x2000),
+                   reject="runs past the address space"),
+        ],
+        # The second blk names a rejected region, the third is not
+        # dma-coherent: both must be refused, never run unrestricted.
+        devices=[Device("blk", GOOD.name), Device("blk", "restricted@51300000"),
+                 Device("blk", GOOD.name, coherent=False)],
+        tests=["region-checks.sh", "lifecycle-reload.sh"],
+    ),
+    # A hostile device tree: windows over the initrd (mapped and no-map), the
+    # kernel image (its text, and its head that no mapping shows), the DTB, a
+    # /memreserve/ entry, what /chosen names (IMA's kexec buffer, kdump's ELF
+    # core header) or leaves out (a window outside linux,usable-memory-range),
+    # a CMA pool and another shared-dma-pool, each with a blk behind it that
+    # must be refused; the good region beside them is claimed.
+    "hostile": dict(
+        about="a hostile DT: windows over the kernel, the initrd, the DTB, /memreserve/, /chosen, CMA",
+        regions=[GOOD, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD, OVER_DTB,
+                 OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE, CMA, OVER_CMA, POOL, OVER_POOL],
+        devices=[Device("blk", GOOD.name)] + [Device("blk", r.name) for r in
+                                             (OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD,
+                                              OVER_DTB, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR,
+                                              OUTSIDE_USABLE, OVER_CMA, OVER_POOL)],
+        memreserve=[MEMRESERVED],
+        chosen=HOSTILE_CHOSEN,
+        tests=["region-checks.sh"],
+    ),
+    # Built in, a start that fails (the test switch on the command line makes
+    # it fail as an allocation would): the blk behind GOOD must be refused,
+    # never run on dma-direct, and so must the one behind it that did not
+    # negotiate ACCESS_PLATFORM (it would bypass the DMA API, and with it the
+    # refusing ops); the blk with no region works as usual. On the loadable
+    # flavours the switch means nothing, and region-failstart.sh skips.
+    "failstart": dict(
+        about="built in, a start that fails: every device behind the region is refused",
+        regions=[GOOD],
+        devices=[Device("blk", GOOD.name), Device("blk", iommu=False), Device("blk", GOOD.name, iommu=False)],
+        cmdline="restricted_dma.test_fail_start",
+        tests=["region-failstart.sh"],
+    ),
+}
