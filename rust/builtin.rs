@@ -36,7 +36,7 @@ use kernel::str::CStr;
 
 /// What `ffi/early.c` calls.
 #[no_mangle]
-static RDMA_EARLY: EarlyOps = EarlyOps::new::<Builtin>();
+static RSDMA_EARLY: EarlyOps = EarlyOps::new::<Builtin>();
 
 /// The built-in module's early boot.
 struct Builtin;

@@ -4,7 +4,7 @@
  *
  * Built in (CONFIG_RESTRICTED_DMA=y), restricted_dma is the reserved-memory
  * handler of "restricted-dma-region" nodes: unflatten_device_tree() calls
- * rdma_rmem_init() for each while the kernel still runs on memblock, and
+ * rsdma_rmem_init() for each while the kernel still runs on memblock, and
  * the node is judged there, by the same rules as a loadable module applies
  * at load (rust/region.rs), with the same messages. Then the module starts
  * at arch_initcall: before drivers register (most at device_initcall, some
@@ -14,7 +14,7 @@
  *
  * A loadable module (MODULE) has none of this: it claims the regions and
  * starts watching the buses when it loads, and protects devices from then
- * on. rdma_early_verdict() is all it keeps: "not seen", or "another handler
+ * on. rsdma_early_verdict() is all it keeps: "not seen", or "another handler
  * owns the node" (a built-in handler of another of its compatibles).
  */
 #include <linux/init.h>
@@ -32,11 +32,11 @@
 #ifndef MODULE
 
 /* The Rust side: defined in rust/builtin.rs, built by rust/sys/builtin.rs. */
-extern const struct rdma_early_ops RDMA_EARLY;
+extern const struct rsdma_early_ops RSDMA_EARLY;
 
-static int rdma_rmem_device_init(struct reserved_mem *rmem, struct device *dev)
+static int rsdma_rmem_device_init(struct reserved_mem *rmem, struct device *dev)
 {
-	return RDMA_EARLY.device_init(rmem->base, dev);
+	return RSDMA_EARLY.device_init(rmem->base, dev);
 }
 
 /*
@@ -46,13 +46,13 @@ static int rdma_rmem_device_init(struct reserved_mem *rmem, struct device *dev)
  * on another bus keeps them, bouncing or refusing, for as long as it lives
  * (built in, the module never goes).
  */
-static void rdma_rmem_device_release(struct reserved_mem *rmem, struct device *dev)
+static void rsdma_rmem_device_release(struct reserved_mem *rmem, struct device *dev)
 {
 }
 
-static const struct reserved_mem_ops rdma_rmem_ops = {
-	.device_init = rdma_rmem_device_init,
-	.device_release = rdma_rmem_device_release,
+static const struct reserved_mem_ops rsdma_rmem_ops = {
+	.device_init = rsdma_rmem_device_init,
+	.device_release = rsdma_rmem_device_release,
 };
 
 static bool __init flat_has(unsigned long node, const char *name)
@@ -69,14 +69,14 @@ static bool __init overlaps(u64 base, u64 size, u64 b, u64 s)
 }
 
 /*
- * What /chosen says of memory (helpers.c's rdma_chosen_owner() on the live
+ * What /chosen says of memory (helpers.c's rsdma_chosen_owner() on the live
  * tree, the same rules): ranges the kernel reads or frees later, and the
  * only ranges a crash kernel may use.
  */
-static int __init rdma_early_chosen_owner(u64 base, u64 size, u64 *at)
+static int __init rsdma_early_chosen_owner(u64 base, u64 size, u64 *at)
 {
 	static const char * const ranges[] = { "linux,ima-kexec-buffer", "linux,elfcorehdr" };
-	static const int owners[] = { RDMA_OWNED_IMA_BUFFER, RDMA_OWNED_ELFCOREHDR };
+	static const int owners[] = { RSDMA_OWNED_IMA_BUFFER, RSDMA_OWNED_ELFCOREHDR };
 	static const char * const efi[][2] = {
 		{ "linux,uefi-mmap-start", "linux,uefi-mmap-size" },
 		{ "xen,uefi-mmap-start", "xen,uefi-mmap-size" },
@@ -91,7 +91,7 @@ static int __init rdma_early_chosen_owner(u64 base, u64 size, u64 *at)
 	u64 b, s;
 
 	if (node < 0)
-		return RDMA_OWNED_NONE;
+		return RSDMA_OWNED_NONE;
 	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
 		prop = of_get_flat_dt_prop(node, ranges[i], &len);
 		if (!prop || len != t_len)
@@ -117,13 +117,13 @@ static int __init rdma_early_chosen_owner(u64 base, u64 size, u64 *at)
 		b = of_read_number(prop, 2);
 		if (overlaps(base, size, b, sz ? be32_to_cpup(sz) : PAGE_SIZE)) {
 			*at = b;
-			return RDMA_OWNED_EFI;
+			return RSDMA_OWNED_EFI;
 		}
 	}
 	/* The kernel uses the first two ranges (MAX_USABLE_RANGES). */
 	prop = of_get_flat_dt_prop(node, "linux,usable-memory-range", &len);
 	if (!prop || len <= 0 || len % t_len)
-		return RDMA_OWNED_NONE;
+		return RSDMA_OWNED_NONE;
 	end = prop + len / sizeof(__be32);
 	for (i = 0; i < 2 && prop < end; i++) {
 		b = dt_mem_next_cell(dt_root_addr_cells, &prop);
@@ -131,9 +131,9 @@ static int __init rdma_early_chosen_owner(u64 base, u64 size, u64 *at)
 		inside |= s && base >= b && base + size - 1 - b <= s - 1;
 	}
 	if (inside)
-		return RDMA_OWNED_NONE;
+		return RSDMA_OWNED_NONE;
 	*at = base;
-	return RDMA_OWNED_NOT_USABLE;
+	return RSDMA_OWNED_NOT_USABLE;
 }
 
 /*
@@ -142,24 +142,24 @@ static int __init rdma_early_chosen_owner(u64 base, u64 size, u64 *at)
  * entries, and whether a no-map region's nomap marking took (it does not
  * when the range overlapped a reservation made before it).
  */
-static int __init rdma_early_owner(u64 base, u64 size, bool no_map, u64 *at)
+static int __init rsdma_early_owner(u64 base, u64 size, bool no_map, u64 *at)
 {
 	u64 b, s;
 	int n;
 
 	*at = __pa_symbol(_text);
 	if (overlaps(base, size, *at, __pa_symbol(_end) - *at))
-		return RDMA_OWNED_KERNEL_IMAGE;
+		return RSDMA_OWNED_KERNEL_IMAGE;
 #ifdef CONFIG_BLK_DEV_INITRD
 	*at = phys_initrd_start;
 	if (overlaps(base, size, phys_initrd_start, phys_initrd_size))
-		return RDMA_OWNED_INITRD;
+		return RSDMA_OWNED_INITRD;
 #endif
 #ifdef CONFIG_ARM64
 	*at = __fdt_pointer;
 	if (initial_boot_params &&
 	    overlaps(base, size, __fdt_pointer, fdt_totalsize(initial_boot_params)))
-		return RDMA_OWNED_DTB;
+		return RSDMA_OWNED_DTB;
 #endif
 	for (n = 0; initial_boot_params; n++) {
 		fdt_get_mem_rsv(initial_boot_params, n, &b, &s);
@@ -167,21 +167,21 @@ static int __init rdma_early_owner(u64 base, u64 size, bool no_map, u64 *at)
 			break;
 		*at = b;
 		if (overlaps(base, size, b, s))
-			return RDMA_OWNED_MEMRESERVE;
+			return RSDMA_OWNED_MEMRESERVE;
 	}
 	for (b = base; no_map && b < base + size; b += PAGE_SIZE) {
 		*at = b;
 		if (memblock_is_memory(b) && memblock_is_map_memory(b))
-			return RDMA_OWNED_NOMAP_NOT_TAKEN;
+			return RSDMA_OWNED_NOMAP_NOT_TAKEN;
 	}
-	return rdma_early_chosen_owner(base, size, at);
+	return rsdma_early_chosen_owner(base, size, at);
 }
 
-static int __init rdma_rmem_init(struct reserved_mem *rmem)
+static int __init rsdma_rmem_init(struct reserved_mem *rmem)
 {
 	int t_len = (dt_root_addr_cells + dt_root_size_cells) * sizeof(__be32);
 	unsigned long node = rmem->fdt_node;
-	struct rdma_node_facts f = {
+	struct rsdma_node_facts f = {
 		.size_prop = flat_has(node, "size"),
 		.reusable = flat_has(node, "reusable"),
 		.cma_default = flat_has(node, "linux,cma-default"),
@@ -200,19 +200,19 @@ static int __init rdma_rmem_init(struct reserved_mem *rmem)
 		f.reg_size = dt_mem_next_cell(dt_root_size_cells, &reg);
 		f.more_ranges = len > t_len;
 	}
-	f.owned = rdma_early_owner(rmem->base, rmem->size, f.no_map, &f.owned_at);
+	f.owned = rsdma_early_owner(rmem->base, rmem->size, f.no_map, &f.owned_at);
 	/*
 	 * A rejected node answers -ENOENT, as if no handler knew it: with any
 	 * other error fdt_init_reserved_mem_node() frees the range to the page
 	 * allocator, and a window the host can see would then hold any kernel
 	 * data. The range stays reserved and unused instead.
 	 */
-	if (RDMA_EARLY.check(&f, rmem->name))
+	if (RSDMA_EARLY.check(&f, rmem->name))
 		return -ENOENT;
-	rmem->ops = &rdma_rmem_ops;
+	rmem->ops = &rsdma_rmem_ops;
 	return 0;
 }
-RESERVEDMEM_OF_DECLARE(restricted_dma, "restricted-dma-region", rdma_rmem_init);
+RESERVEDMEM_OF_DECLARE(restricted_dma, "restricted-dma-region", rsdma_rmem_init);
 
 /*
  * For the selftests' kernels only (CONFIG_RESTRICTED_DMA_TEST_HOOKS, which
@@ -221,15 +221,15 @@ RESERVEDMEM_OF_DECLARE(restricted_dma, "restricted-dma-region", rdma_rmem_init);
  * failure would, to show that no device behind a region then runs
  * unrestricted.
  */
-static bool rdma_test_fail_start __initdata;
+static bool rsdma_test_fail_start __initdata;
 
 #ifdef CONFIG_RESTRICTED_DMA_TEST_HOOKS
-static int __init rdma_test_fail_start_setup(char *s)
+static int __init rsdma_test_fail_start_setup(char *s)
 {
-	rdma_test_fail_start = true;
+	rsdma_test_fail_start = true;
 	return 1;
 }
-__setup("restricted_dma.test_fail_start", rdma_test_fail_start_setup);
+__setup("restricted_dma.test_fail_start", rsdma_test_fail_start_setup);
 #endif
 
 /*
@@ -239,15 +239,15 @@ __setup("restricted_dma.test_fail_start", rdma_test_fail_start_setup);
  * devices behind a region to probe on dma-direct: fail_closed() refuses
  * them, with nothing to allocate.
  */
-static int __init rdma_builtin_init(void)
+static int __init rsdma_builtin_init(void)
 {
-	int ret = rdma_test_fail_start ? -ENOMEM : RDMA_EARLY.start();
+	int ret = rsdma_test_fail_start ? -ENOMEM : RSDMA_EARLY.start();
 
 	if (ret)
-		RDMA_EARLY.fail_closed(ret);
+		RSDMA_EARLY.fail_closed(ret);
 	return ret;
 }
-arch_initcall(rdma_builtin_init);
+arch_initcall(rsdma_builtin_init);
 
 /*
  * After every late_initcall: memory the kernel frees late (IMA's kexec
@@ -255,28 +255,28 @@ arch_initcall(rdma_builtin_init);
  * page of every claimed window is checked again, and a window that lost one
  * is withdrawn: its devices refused, its pages made private again.
  */
-static int __init rdma_builtin_recheck(void)
+static int __init rsdma_builtin_recheck(void)
 {
-	RDMA_EARLY.recheck();
+	RSDMA_EARLY.recheck();
 	return 0;
 }
-late_initcall_sync(rdma_builtin_recheck);
+late_initcall_sync(rsdma_builtin_recheck);
 
-int rdma_early_verdict(struct device_node *np)
+int rsdma_early_verdict(struct device_node *np)
 {
 	struct reserved_mem *rmem = of_reserved_mem_lookup(np);
 
 	if (!rmem)
 		return -1;
-	if (rmem->ops && rmem->ops != &rdma_rmem_ops)
+	if (rmem->ops && rmem->ops != &rsdma_rmem_ops)
 		return 2;
-	return rmem->ops == &rdma_rmem_ops;
+	return rmem->ops == &rsdma_rmem_ops;
 }
 
 #else /* MODULE */
 
 /* A loadable module judges every node itself, but one a handler owns. */
-int rdma_early_verdict(struct device_node *np)
+int rsdma_early_verdict(struct device_node *np)
 {
 	struct reserved_mem *rmem = of_reserved_mem_lookup(np);
 

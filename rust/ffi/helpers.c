@@ -35,18 +35,21 @@
 
 #include "helpers.h"
 
-struct device_node *rdma_of_node_get(struct device_node *np) { return of_node_get(np); }
-void rdma_of_node_put(struct device_node *np) { of_node_put(np); }
-bool rdma_of_node_is_type(const struct device_node *np, const char *type) { return of_node_is_type(np, type); }
+struct device_node *rsdma_of_node_get(struct device_node *np) { return of_node_get(np); }
+void rsdma_of_node_put(struct device_node *np) { of_node_put(np); }
+bool rsdma_of_node_is_type(const struct device_node *np, const char *type)
+{
+	return of_node_is_type(np, type);
+}
 
-struct device_node *rdma_of_parse_phandle(const struct device_node *np,
-					  const char *name, int index)
+struct device_node *rsdma_of_parse_phandle(const struct device_node *np,
+					   const char *name, int index)
 {
 	return of_parse_phandle(np, name, index);
 }
 
-const char *rdma_dev_name(const struct device *dev) { return dev_name(dev); }
-bool rdma_dev_is_dma_coherent(struct device *dev) { return dev_is_dma_coherent(dev); }
+const char *rsdma_dev_name(const struct device *dev) { return dev_name(dev); }
+bool rsdma_dev_is_dma_coherent(struct device *dev) { return dev_is_dma_coherent(dev); }
 
 /*
  * Our ops go on before the driver's first DMA call and are what the DMA core
@@ -55,7 +58,7 @@ bool rdma_dev_is_dma_coherent(struct device *dev) { return dev_is_dma_coherent(d
  * through the IOMMU around them. dma_skip_sync is recomputed only by
  * dma_set_mask(), which a driver need not call again.
  */
-void rdma_install_dma_ops(struct device *dev, const struct dma_map_ops *ops)
+void rsdma_install_dma_ops(struct device *dev, const struct dma_map_ops *ops)
 {
 	set_dma_ops(dev, ops);
 	dev->dma_skip_sync = false;
@@ -71,35 +74,35 @@ void rdma_install_dma_ops(struct device *dev, const struct dma_map_ops *ops)
  * to a device of its own changes nothing here, so an entry is withdrawn
  * exactly when no device we gave its tables has one (they all lose it
  * before the module goes). A record that could not be stored (no memory)
- * leaves rdma_users_lost set: no entry is withdrawn after it.
+ * leaves rsdma_users_lost set: no entry is withdrawn after it.
  */
-static DEFINE_XARRAY(rdma_users);
-static bool rdma_users_lost;
+static DEFINE_XARRAY(rsdma_users);
+static bool rsdma_users_lost;
 
-void rdma_users_set(struct device *dev, const struct dma_map_ops *ops)
+void rsdma_users_set(struct device *dev, const struct dma_map_ops *ops)
 {
-	if (xa_is_err(xa_store(&rdma_users, (unsigned long)dev, (void *)ops, GFP_KERNEL)))
-		WRITE_ONCE(rdma_users_lost, true);
+	if (xa_is_err(xa_store(&rsdma_users, (unsigned long)dev, (void *)ops, GFP_KERNEL)))
+		WRITE_ONCE(rsdma_users_lost, true);
 }
 
-void rdma_users_clear(struct device *dev) { xa_erase(&rdma_users, (unsigned long)dev); }
+void rsdma_users_clear(struct device *dev) { xa_erase(&rsdma_users, (unsigned long)dev); }
 
 /* How many devices have @a or @b; -1 if a record was lost. */
-long rdma_users_of(const struct dma_map_ops *a, const struct dma_map_ops *b)
+long rsdma_users_of(const struct dma_map_ops *a, const struct dma_map_ops *b)
 {
 	unsigned long index;
 	long n = 0;
 	void *ops;
 
-	if (READ_ONCE(rdma_users_lost))
+	if (READ_ONCE(rsdma_users_lost))
 		return -1;
-	xa_for_each(&rdma_users, index, ops)
+	xa_for_each(&rsdma_users, index, ops)
 		n += ops == a || ops == b;
 	return n;
 }
 
 /* Back to what the platform gave the device: what iommu_setup_dma_ops() says. */
-void rdma_remove_dma_ops(struct device *dev)
+void rsdma_remove_dma_ops(struct device *dev)
 {
 	set_dma_ops(dev, NULL);
 #ifdef CONFIG_IOMMU_DMA
@@ -108,16 +111,16 @@ void rdma_remove_dma_ops(struct device *dev)
 #endif
 }
 
-const struct dma_map_ops *rdma_get_dma_ops(struct device *dev) { return dev->dma_ops; }
-bool rdma_dev_iommu_mapped(struct device *dev) { return device_iommu_mapped(dev); }
-struct device_node *rdma_dev_of_node(struct device *dev) { return READ_ONCE(dev->of_node); }
+const struct dma_map_ops *rsdma_get_dma_ops(struct device *dev) { return dev->dma_ops; }
+bool rsdma_dev_iommu_mapped(struct device *dev) { return device_iommu_mapped(dev); }
+struct device_node *rsdma_dev_of_node(struct device *dev) { return READ_ONCE(dev->of_node); }
 
 /*
  * The DT node that configures @dev's DMA: its own, or for a PCI device its
  * host bridge's parent, the pcie@... node (what pci_dma_configure() passes
  * to of_dma_configure()).
  */
-struct device_node *rdma_dma_config_node(struct device *dev)
+struct device_node *rsdma_dma_config_node(struct device *dev)
 {
 #ifdef CONFIG_PCI
 	if (dev_is_pci(dev)) {
@@ -131,8 +134,8 @@ struct device_node *rdma_dma_config_node(struct device *dev)
 	return dev->of_node;
 }
 
-bool rdma_dev_is_pci(struct device *dev) { return dev_is_pci(dev); }
-bool rdma_dev_is_platform(struct device *dev) { return dev_is_platform(dev); }
+bool rsdma_dev_is_pci(struct device *dev) { return dev_is_pci(dev); }
+bool rsdma_dev_is_platform(struct device *dev) { return dev_is_platform(dev); }
 
 /*
  * A PCI bridge (a root port, a switch port): a bridge header *and* a bridge
@@ -140,7 +143,7 @@ bool rdma_dev_is_platform(struct device *dev) { return dev_is_platform(dev); }
  * any class, which virtio_pci (matching on the vendor alone) would drive:
  * neither alone makes a device that does no DMA.
  */
-bool rdma_dev_is_pci_bridge(struct device *dev)
+bool rsdma_dev_is_pci_bridge(struct device *dev)
 {
 #ifdef CONFIG_PCI
 	struct pci_dev *pdev;
@@ -161,7 +164,7 @@ bool rdma_dev_is_pci_bridge(struct device *dev)
 #endif
 }
 
-const struct bus_type *rdma_pci_bus_type(void)
+const struct bus_type *rsdma_pci_bus_type(void)
 {
 #ifdef CONFIG_PCI
 	return &pci_bus_type;
@@ -169,18 +172,21 @@ const struct bus_type *rdma_pci_bus_type(void)
 	return NULL;
 #endif
 }
-bool rdma_dev_is_bound(struct device *dev) { return READ_ONCE(dev->driver); }
+bool rsdma_dev_is_bound(struct device *dev) { return READ_ONCE(dev->driver); }
 
 /* Whether @dev's driver is one that must never be unbound (it says so). */
-bool rdma_driver_is_sticky(struct device *dev)
+bool rsdma_driver_is_sticky(struct device *dev)
 {
 	const struct device_driver *drv = READ_ONCE(dev->driver);
 
 	return drv && drv->suppress_bind_attrs;
 }
-void rdma_device_lock(struct device *dev) { device_lock(dev); }
-void rdma_device_unlock(struct device *dev) { device_unlock(dev); }
-phys_addr_t rdma_dma_to_phys(struct device *dev, dma_addr_t daddr) { return dma_to_phys(dev, daddr); }
+void rsdma_device_lock(struct device *dev) { device_lock(dev); }
+void rsdma_device_unlock(struct device *dev) { device_unlock(dev); }
+phys_addr_t rsdma_dma_to_phys(struct device *dev, dma_addr_t daddr)
+{
+	return dma_to_phys(dev, daddr);
+}
 
 /*
  * The device's DMA addresses of [base, base + size): false unless both ends
@@ -188,7 +194,7 @@ phys_addr_t rdma_dma_to_phys(struct device *dev, dma_addr_t daddr) { return dma_
  * offset from the physical addresses is whole pages (the pool's alignment
  * rules assume so).
  */
-bool rdma_dma_span(struct device *dev, phys_addr_t base, u64 size, u64 *first, u64 *last)
+bool rsdma_dma_span(struct device *dev, phys_addr_t base, u64 size, u64 *first, u64 *last)
 {
 	dma_addr_t a = phys_to_dma(dev, base), b = phys_to_dma(dev, base + size - 1);
 
@@ -200,8 +206,8 @@ bool rdma_dma_span(struct device *dev, phys_addr_t base, u64 size, u64 *first, u
 	return true;
 }
 
-void rdma_dma_constraints(struct device *dev, phys_addr_t base, bool coherent,
-			  struct rdma_dma_constraints *out)
+void rsdma_dma_constraints(struct device *dev, phys_addr_t base, bool coherent,
+			   struct rsdma_dma_constraints *out)
 {
 	u64 mask = coherent ? dev->coherent_dma_mask : (dev->dma_mask ? *dev->dma_mask : 0);
 	dma_addr_t dma = phys_to_dma(dev, base);
@@ -213,8 +219,8 @@ void rdma_dma_constraints(struct device *dev, phys_addr_t base, bool coherent,
 	out->dma_limit = dma == DMA_MAPPING_ERROR ? 0 : min_not_zero(mask, dev->bus_dma_limit);
 }
 
-phys_addr_t rdma_page_to_phys(struct page *page) { return page_to_phys(page); }
-void *rdma_phys_to_virt(phys_addr_t paddr) { return phys_to_virt(paddr); }
+phys_addr_t rsdma_page_to_phys(struct page *page) { return page_to_phys(page); }
+void *rsdma_phys_to_virt(phys_addr_t paddr) { return phys_to_virt(paddr); }
 
 /*
  * Whether [paddr, paddr + len) is RAM in the linear map, so that
@@ -223,7 +229,7 @@ void *rdma_phys_to_virt(phys_addr_t paddr) { return phys_to_virt(paddr); }
  * no-map region or ZONE_DEVICE memory has a valid pfn but no linear alias,
  * hence pfn_is_map_memory() there.
  */
-bool rdma_phys_in_linear_map(phys_addr_t paddr, size_t len)
+bool rsdma_phys_in_linear_map(phys_addr_t paddr, size_t len)
 {
 	phys_addr_t last = paddr + (len ? len - 1 : 0);
 
@@ -239,7 +245,7 @@ bool rdma_phys_in_linear_map(phys_addr_t paddr, size_t len)
 	       !PageHighMem(pfn_to_page(PHYS_PFN(last)));
 #endif
 }
-struct page *rdma_virt_to_page(const void *vaddr) { return virt_to_page(vaddr); }
+struct page *rsdma_virt_to_page(const void *vaddr) { return virt_to_page(vaddr); }
 
 /*
  * Whether @pfn is a page of the kernel image. On arm64 the image is mapped,
@@ -248,7 +254,7 @@ struct page *rdma_virt_to_page(const void *vaddr) { return virt_to_page(vaddr); 
  * leads back to it. (The names of "Kernel code" and "Kernel data" in
  * /proc/iomem are out of reach: the resource walk stops at System RAM.)
  */
-static bool rdma_pfn_is_kernel_image(unsigned long pfn)
+static bool rsdma_pfn_is_kernel_image(unsigned long pfn)
 {
 #ifdef CONFIG_ARM64
 	return vmalloc_to_page((void *)(PFN_PHYS(pfn) + kimage_voffset)) == pfn_to_page(pfn);
@@ -258,7 +264,7 @@ static bool rdma_pfn_is_kernel_image(unsigned long pfn)
 }
 
 /* Whether [a, a + as) and [b, b + bs) meet; @b and @bs come from the host. */
-static bool rdma_overlaps(u64 a, u64 as, u64 b, u64 bs)
+static bool rsdma_overlaps(u64 a, u64 as, u64 b, u64 bs)
 {
 	u64 b_last = b + bs - 1 < b ? U64_MAX : b + bs - 1;
 
@@ -266,7 +272,7 @@ static bool rdma_overlaps(u64 a, u64 as, u64 b, u64 bs)
 }
 
 /* A (base, size) pair of root cells at @prop, or false if @len is not one. */
-static bool rdma_chosen_range(const __be32 *prop, int len, int ac, int sc, u64 *base, u64 *size)
+static bool rsdma_chosen_range(const __be32 *prop, int len, int ac, int sc, u64 *base, u64 *size)
 {
 	if (!prop || len != (ac + sc) * (int)sizeof(__be32))
 		return false;
@@ -283,7 +289,7 @@ static bool rdma_chosen_range(const __be32 *prop, int len, int ac, int sc, u64 *
  * properties are skipped, as the kernel's own parsers skip them. early.c
  * applies the same rules to the flat tree.
  */
-static int rdma_chosen_owner(u64 base, u64 size, u64 *at)
+static int rsdma_chosen_owner(u64 base, u64 size, u64 *at)
 {
 	struct device_node *chosen = of_find_node_by_path("/chosen");
 	static const char * const efi[][2] = {
@@ -292,25 +298,25 @@ static int rdma_chosen_owner(u64 base, u64 size, u64 *at)
 		{ "linux,uefi-system-table", NULL },
 		{ "xen,uefi-system-table", NULL },
 	};
-	int ac, sc, len, i, ret = RDMA_OWNED_NONE;
+	int ac, sc, len, i, ret = RSDMA_OWNED_NONE;
 	const __be32 *prop;
 	u64 b, s, start, last;
 	bool inside = false;
 
 	if (!chosen)
-		return RDMA_OWNED_NONE;
+		return RSDMA_OWNED_NONE;
 	ac = of_n_addr_cells(chosen);
 	sc = of_n_size_cells(chosen);
 	prop = of_get_property(chosen, "linux,ima-kexec-buffer", &len);
-	if (rdma_chosen_range(prop, len, ac, sc, &b, &s) && rdma_overlaps(base, size, b, s)) {
+	if (rsdma_chosen_range(prop, len, ac, sc, &b, &s) && rsdma_overlaps(base, size, b, s)) {
 		*at = b;
-		ret = RDMA_OWNED_IMA_BUFFER;
+		ret = RSDMA_OWNED_IMA_BUFFER;
 		goto out;
 	}
 	prop = of_get_property(chosen, "linux,elfcorehdr", &len);
-	if (rdma_chosen_range(prop, len, ac, sc, &b, &s) && rdma_overlaps(base, size, b, s)) {
+	if (rsdma_chosen_range(prop, len, ac, sc, &b, &s) && rsdma_overlaps(base, size, b, s)) {
 		*at = b;
-		ret = RDMA_OWNED_ELFCOREHDR;
+		ret = RSDMA_OWNED_ELFCOREHDR;
 		goto out;
 	}
 	for (i = 0; i < ARRAY_SIZE(efi); i++) {
@@ -320,9 +326,9 @@ static int rdma_chosen_owner(u64 base, u64 size, u64 *at)
 			continue;
 		if (efi[i][1] && of_property_read_u32(chosen, efi[i][1], &sz32))
 			continue;
-		if (rdma_overlaps(base, size, b, sz32)) {
+		if (rsdma_overlaps(base, size, b, sz32)) {
 			*at = b;
-			ret = RDMA_OWNED_EFI;
+			ret = RSDMA_OWNED_EFI;
 			goto out;
 		}
 	}
@@ -338,7 +344,7 @@ static int rdma_chosen_owner(u64 base, u64 size, u64 *at)
 		}
 		if (!inside) {
 			*at = base;
-			ret = RDMA_OWNED_NOT_USABLE;
+			ret = RSDMA_OWNED_NOT_USABLE;
 		}
 	}
 out:
@@ -354,7 +360,7 @@ out:
  * /memreserve/ entries of its header, there. Its physical address itself is
  * __initdata.
  */
-static int rdma_fdt_owner(u64 base, u64 size, u64 *at)
+static int rsdma_fdt_owner(u64 base, u64 size, u64 *at)
 {
 	unsigned long va = __fix_to_virt(FIX_FDT), end = __fix_to_virt(FIX_FDT_END);
 	const u8 *hdr = NULL;
@@ -368,9 +374,9 @@ static int rdma_fdt_owner(u64 base, u64 size, u64 *at)
 		if (!page)
 			break;
 		pa = page_to_phys(page);
-		if (rdma_overlaps(base, size, pa, PAGE_SIZE)) {
+		if (rsdma_overlaps(base, size, pa, PAGE_SIZE)) {
 			*at = pa;
-			return RDMA_OWNED_DTB;
+			return RSDMA_OWNED_DTB;
 		}
 	}
 	/*
@@ -390,19 +396,19 @@ static int rdma_fdt_owner(u64 base, u64 size, u64 *at)
 		}
 	}
 	if (!hdr)
-		return RDMA_OWNED_NONE;
+		return RSDMA_OWNED_NONE;
 	rsv = get_unaligned_be32(hdr + 16);
 	for (; rsv <= total - 16 && rsv >= 40; rsv += 16) {
 		b = get_unaligned_be64(hdr + rsv);
 		s = get_unaligned_be64(hdr + rsv + 8);
 		if (!b && !s)
 			break;
-		if (rdma_overlaps(base, size, b, s)) {
+		if (rsdma_overlaps(base, size, b, s)) {
 			*at = b;
-			return RDMA_OWNED_MEMRESERVE;
+			return RSDMA_OWNED_MEMRESERVE;
 		}
 	}
-	return RDMA_OWNED_NONE;
+	return RSDMA_OWNED_NONE;
 }
 #endif
 
@@ -417,16 +423,16 @@ static int rdma_fdt_owner(u64 base, u64 size, u64 *at)
  * boot: it overlapped a reservation made before it). Pages that are not RAM
  * belong to no allocator.
  */
-int rdma_range_owner(u64 base, u64 size, bool no_map, u64 *at)
+int rsdma_range_owner(u64 base, u64 size, bool no_map, u64 *at)
 {
 	unsigned long pfn;
-	int owner = rdma_chosen_owner(base, size, at);
+	int owner = rsdma_chosen_owner(base, size, at);
 
-	if (owner != RDMA_OWNED_NONE)
+	if (owner != RSDMA_OWNED_NONE)
 		return owner;
 #ifdef CONFIG_ARM64
-	owner = rdma_fdt_owner(base, size, at);
-	if (owner != RDMA_OWNED_NONE)
+	owner = rsdma_fdt_owner(base, size, at);
+	if (owner != RSDMA_OWNED_NONE)
 		return owner;
 #endif
 
@@ -434,42 +440,42 @@ int rdma_range_owner(u64 base, u64 size, bool no_map, u64 *at)
 		*at = PFN_PHYS(pfn);
 		if (!pfn_valid(pfn))
 			continue;
-		if (rdma_pfn_is_kernel_image(pfn))
-			return RDMA_OWNED_KERNEL_IMAGE;
+		if (rsdma_pfn_is_kernel_image(pfn))
+			return RSDMA_OWNED_KERNEL_IMAGE;
 #ifdef CONFIG_ARM64
 		if (no_map && pfn_is_map_memory(pfn))
-			return RDMA_OWNED_NOMAP_NOT_TAKEN;
+			return RSDMA_OWNED_NOMAP_NOT_TAKEN;
 		if (!no_map && !pfn_is_map_memory(pfn))
-			return RDMA_OWNED_OTHER_NOMAP;
+			return RSDMA_OWNED_OTHER_NOMAP;
 #endif
 		if (!no_map && !PageReserved(pfn_to_page(pfn)))
-			return RDMA_OWNED_PAGE_IN_USE;
+			return RSDMA_OWNED_PAGE_IN_USE;
 	}
-	return RDMA_OWNED_NONE;
+	return RSDMA_OWNED_NONE;
 }
-phys_addr_t rdma_sg_phys(struct scatterlist *sg) { return sg_phys(sg); }
-unsigned int rdma_sg_len(struct scatterlist *sg) { return sg->length; }
+phys_addr_t rsdma_sg_phys(struct scatterlist *sg) { return sg_phys(sg); }
+unsigned int rsdma_sg_len(struct scatterlist *sg) { return sg->length; }
 
-void rdma_sg_set_dma(struct scatterlist *sg, dma_addr_t addr, unsigned int len)
+void rsdma_sg_set_dma(struct scatterlist *sg, dma_addr_t addr, unsigned int len)
 {
 	sg_dma_address(sg) = addr;
 	sg_dma_len(sg) = len;
 }
 
-dma_addr_t rdma_sg_dma_address(struct scatterlist *sg) { return sg_dma_address(sg); }
-unsigned int rdma_sg_dma_len(struct scatterlist *sg) { return sg_dma_len(sg); }
-unsigned int rdma_cpu(void) { return raw_smp_processor_id(); }
-unsigned int rdma_nr_cpu_ids(void) { return nr_cpu_ids; }
-void rdma_spin_lock_init(spinlock_t *lock) { spin_lock_init(lock); }
+dma_addr_t rsdma_sg_dma_address(struct scatterlist *sg) { return sg_dma_address(sg); }
+unsigned int rsdma_sg_dma_len(struct scatterlist *sg) { return sg_dma_len(sg); }
+unsigned int rsdma_cpu(void) { return raw_smp_processor_id(); }
+unsigned int rsdma_nr_cpu_ids(void) { return nr_cpu_ids; }
+void rsdma_spin_lock_init(spinlock_t *lock) { spin_lock_init(lock); }
 
 /*
  * The same, in a lockdep class of its own: lockdep tells lock classes apart
  * by where spin_lock_init() is written, and a lock taken outside the pool's
  * area locks (a region's holders) must not look like one of them.
  */
-void rdma_spin_lock_init_outer(spinlock_t *lock) { spin_lock_init(lock); }
+void rsdma_spin_lock_init_outer(spinlock_t *lock) { spin_lock_init(lock); }
 
-unsigned long rdma_spin_lock_irqsave(spinlock_t *lock)
+unsigned long rsdma_spin_lock_irqsave(spinlock_t *lock)
 {
 	unsigned long flags;
 
@@ -477,12 +483,12 @@ unsigned long rdma_spin_lock_irqsave(spinlock_t *lock)
 	return flags;
 }
 
-void rdma_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
+void rsdma_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
 {
 	spin_unlock_irqrestore(lock, flags);
 }
 
-bool rdma_ratelimit(void)
+bool rsdma_ratelimit(void)
 {
 	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST);
 
@@ -500,19 +506,19 @@ bool rdma_ratelimit(void)
 #if defined(MODULE) && defined(CONFIG_PREEMPTION) && !defined(CONFIG_TASKS_RCU)
 #error "unloading restricted_dma safely on a preemptible kernel needs CONFIG_TASKS_RCU (FORCE_TASKS_RCU)"
 #endif
-void rdma_wait_for_callers(void)
+void rsdma_wait_for_callers(void)
 {
 	synchronize_rcu_tasks();
 }
 
-void rdma_kmemleak_not_leak(const void *ptr) { kmemleak_not_leak(ptr); }
+void rsdma_kmemleak_not_leak(const void *ptr) { kmemleak_not_leak(ptr); }
 
 /*
  * Adds property @name = @value to @np for good: the property outlives the
  * module (it is how a region left mapped at unload stays refused until
  * reboot), so it is allocated here and never freed.
  */
-int rdma_of_mark(struct device_node *np, const char *name, const char *value)
+int rsdma_of_mark(struct device_node *np, const char *name, const char *value)
 {
 	struct property *prop = kzalloc(sizeof(*prop), GFP_KERNEL);
 	int ret;
@@ -542,57 +548,57 @@ int rdma_of_mark(struct device_node *np, const char *name, const char *value)
  * answers -EWOULDBLOCK). Built in, THIS_MODULE is NULL: always taken, and
  * the module never goes anyway.
  */
-bool rdma_module_pin(void) { return try_module_get(THIS_MODULE); }
-void rdma_module_unpin(void) { module_put(THIS_MODULE); }
+bool rsdma_module_pin(void) { return try_module_get(THIS_MODULE); }
+void rsdma_module_unpin(void) { module_put(THIS_MODULE); }
 
 /*
  * One deferred task (sys/work.rs): a static work item that runs the function
  * set last. Kicking it is safe in any context; flushing it, at unload, waits
  * for a run in progress, so that none outlives the module's text.
  */
-static void (*rdma_deferred_fn)(void);
+static void (*rsdma_deferred_fn)(void);
 
-static void rdma_deferred_run(struct work_struct *work)
+static void rsdma_deferred_run(struct work_struct *work)
 {
-	void (*fn)(void) = READ_ONCE(rdma_deferred_fn);
+	void (*fn)(void) = READ_ONCE(rsdma_deferred_fn);
 
 	if (fn)
 		fn();
 }
-static DECLARE_WORK(rdma_deferred, rdma_deferred_run);
+static DECLARE_WORK(rsdma_deferred, rsdma_deferred_run);
 
-void rdma_defer_set(void (*fn)(void)) { WRITE_ONCE(rdma_deferred_fn, fn); }
-void rdma_defer_kick(void) { schedule_work(&rdma_deferred); }
-void rdma_defer_flush(void) { flush_work(&rdma_deferred); }
+void rsdma_defer_set(void (*fn)(void)) { WRITE_ONCE(rsdma_deferred_fn, fn); }
+void rsdma_defer_kick(void) { schedule_work(&rsdma_deferred); }
+void rsdma_defer_flush(void) { flush_work(&rsdma_deferred); }
 
 /*
  * The virtio core's memory-access callback, swapped from @old to @new in one
  * atomic step (it returns what was there: @old when the swap happened).
  */
-rdma_mem_acc_fn rdma_virtio_hook_swap(rdma_mem_acc_fn old, rdma_mem_acc_fn new)
+rsdma_mem_acc_fn rsdma_virtio_hook_swap(rsdma_mem_acc_fn old, rsdma_mem_acc_fn new)
 {
 	return cmpxchg(&virtio_check_mem_acc_cb, old, new);
 }
 
-rdma_mem_acc_fn rdma_virtio_hook_get(void)
+rsdma_mem_acc_fn rsdma_virtio_hook_get(void)
 {
 	return READ_ONCE(virtio_check_mem_acc_cb);
 }
 
-bool rdma_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit)
+bool rsdma_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit)
 {
 	return virtio_has_feature(vdev, fbit);
 }
 
-struct device *rdma_virtio_transport(struct virtio_device *vdev) { return vdev->dev.parent; }
-const char *rdma_virtio_name(struct virtio_device *vdev) { return dev_name(&vdev->dev); }
-u32 rdma_virtio_device_id(const struct virtio_device *vdev) { return vdev->id.device; }
+struct device *rsdma_virtio_transport(struct virtio_device *vdev) { return vdev->dev.parent; }
+const char *rsdma_virtio_name(struct virtio_device *vdev) { return dev_name(&vdev->dev); }
+u32 rsdma_virtio_device_id(const struct virtio_device *vdev) { return vdev->id.device; }
 
 /*
  * Takes @fbit out of the features the driver accepted, as a driver's own
  * validate() does; called before the core writes FEATURES_OK.
  */
-void rdma_virtio_decline_feature(struct virtio_device *vdev, unsigned int fbit)
+void rsdma_virtio_decline_feature(struct virtio_device *vdev, unsigned int fbit)
 {
 	__virtio_clear_bit(vdev, fbit);
 }
@@ -602,7 +608,7 @@ void rdma_virtio_decline_feature(struct virtio_device *vdev, unsigned int fbit)
  * transport can name) with a length: memory of the host's that the driver
  * would map and use without the DMA API.
  */
-bool rdma_virtio_has_shm(struct virtio_device *vdev)
+bool rsdma_virtio_has_shm(struct virtio_device *vdev)
 {
 	struct virtio_shm_region region;
 	unsigned int id;
@@ -628,12 +634,12 @@ bool rdma_virtio_has_shm(struct virtio_device *vdev)
  * not exported: our new resource's parent and children are what the insert
  * left, and resources are only added and removed by boot code and hot-plug.
  */
-static bool rdma_iomem_ram(const struct resource *r)
+static bool rsdma_iomem_ram(const struct resource *r)
 {
 	return !strcmp(r->name, "System RAM") || !strcmp(r->name, "reserved");
 }
 
-struct resource *rdma_iomem_claim(u64 base, u64 size, const char *name, const char **what)
+struct resource *rsdma_iomem_claim(u64 base, u64 size, const char *name, const char **what)
 {
 	struct resource *res = kzalloc(sizeof(*res), GFP_KERNEL), *r;
 
@@ -649,13 +655,13 @@ struct resource *rdma_iomem_claim(u64 base, u64 size, const char *name, const ch
 		return ERR_PTR(-EBUSY);
 	}
 	for (r = READ_ONCE(res->parent); r && r != &iomem_resource; r = READ_ONCE(r->parent)) {
-		if (!rdma_iomem_ram(r)) {
+		if (!rsdma_iomem_ram(r)) {
 			*what = r->name;
 			goto busy;
 		}
 	}
 	for (r = READ_ONCE(res->child); r; r = READ_ONCE(r->sibling)) {
-		if (!rdma_iomem_ram(r)) {
+		if (!rsdma_iomem_ram(r)) {
 			*what = r->name;
 			goto busy;
 		}
@@ -667,7 +673,7 @@ busy:
 	return ERR_PTR(-EBUSY);
 }
 
-void rdma_iomem_release(struct resource *res)
+void rsdma_iomem_release(struct resource *res)
 {
 	release_resource(res);
 	kfree(res);
@@ -681,7 +687,7 @@ void rdma_iomem_release(struct resource *res)
  * stays shared; the error says so (-EIO) and the caller must never reuse
  * the region.
  */
-int rdma_share_pages(unsigned long vaddr, int pages, int *failed_at)
+int rsdma_share_pages(unsigned long vaddr, int pages, int *failed_at)
 {
 	int i, ret, undo = 0;
 
@@ -698,7 +704,7 @@ int rdma_share_pages(unsigned long vaddr, int pages, int *failed_at)
 }
 
 /* Makes them private again; the first error, having tried every page. */
-int rdma_unshare_pages(unsigned long vaddr, int pages)
+int rsdma_unshare_pages(unsigned long vaddr, int pages)
 {
 	int i, ret = 0;
 
@@ -711,7 +717,7 @@ int rdma_unshare_pages(unsigned long vaddr, int pages)
 }
 
 /* How many references @dev has: 1 means only the caller's. */
-unsigned int rdma_device_refs(struct device *dev) { return kref_read(&dev->kobj.kref); }
+unsigned int rsdma_device_refs(struct device *dev) { return kref_read(&dev->kobj.kref); }
 
 /*
  * Waits until no CPU or task can still be inside one of our DMA ops or
@@ -719,11 +725,11 @@ unsigned int rdma_device_refs(struct device *dev) { return kref_read(&dev->kobj.
  * returned (ops run with preemption off, in interrupts, or in tasks that
  * RCU Tasks waits for), and the work it kicked has run.
  */
-void rdma_quiesce(void)
+void rsdma_quiesce(void)
 {
 	synchronize_rcu();
 	synchronize_rcu_tasks();
-	flush_work(&rdma_deferred);
+	flush_work(&rsdma_deferred);
 }
 
 /*
@@ -733,32 +739,32 @@ void rdma_quiesce(void)
  * made with automatic ids, so that a device a DT names like ours does not
  * even take the name.
  */
-struct rdma_own_device {
+struct rsdma_own_device {
 	char magic[24];
 };
-static const struct rdma_own_device rdma_cookie = { .magic = "restricted_dma's own" };
+static const struct rsdma_own_device rsdma_cookie = { .magic = "restricted_dma's own" };
 
-static bool rdma_is_own(const struct device *dev)
+static bool rsdma_is_own(const struct device *dev)
 {
 	return dev_is_platform(dev) && !dev->of_node && !dev_fwnode(dev) && dev->platform_data &&
-	       !memcmp(dev->platform_data, &rdma_cookie, sizeof(rdma_cookie));
+	       !memcmp(dev->platform_data, &rsdma_cookie, sizeof(rsdma_cookie));
 }
 
-static int rdma_match_own(struct device *dev, const void *name)
+static int rsdma_match_own(struct device *dev, const void *name)
 {
-	return rdma_is_own(dev) && !strcmp(to_platform_device(dev)->name, name);
+	return rsdma_is_own(dev) && !strcmp(to_platform_device(dev)->name, name);
 }
 
 /* Ours named @name, found where an earlier load left it, or made; referenced. */
-static struct device *rdma_own_device(const char *name)
+static struct device *rsdma_own_device(const char *name)
 {
 	struct platform_device *pdev;
-	struct device *dev = bus_find_device(&platform_bus_type, NULL, name, rdma_match_own);
+	struct device *dev = bus_find_device(&platform_bus_type, NULL, name, rsdma_match_own);
 
 	if (dev)
 		return dev;
 	pdev = platform_device_register_data(NULL, name, PLATFORM_DEVID_AUTO,
-					     &rdma_cookie, sizeof(rdma_cookie));
+					     &rsdma_cookie, sizeof(rsdma_cookie));
 	if (IS_ERR(pdev))
 		return ERR_CAST(pdev);
 	return get_device(&pdev->dev);
@@ -770,7 +776,7 @@ static struct device *rdma_own_device(const char *name)
  * ready"), whichever driver, and whether or not the module is loaded: what
  * restricted_dma refuses outright.
  */
-struct device *rdma_wall_get(void) { return rdma_own_device("restricted_dma_wall"); }
+struct device *rsdma_wall_get(void) { return rsdma_own_device("restricted_dma_wall"); }
 
 #ifdef MODULE
 /*
@@ -778,42 +784,42 @@ struct device *rdma_wall_get(void) { return rdma_own_device("restricted_dma_wall
  * release is the driver core's) and a driver of ours bound to it while the
  * module is loaded. No one can bind or unbind it by hand.
  */
-#define RDMA_GATE_NAME "restricted_dma_gate"
+#define RSDMA_GATE_NAME "restricted_dma_gate"
 
 /* Only ours: a device a DT named like the gate is not the gate. */
-static int rdma_gate_probe(struct platform_device *pdev)
+static int rsdma_gate_probe(struct platform_device *pdev)
 {
-	return rdma_is_own(&pdev->dev) ? 0 : -ENODEV;
+	return rsdma_is_own(&pdev->dev) ? 0 : -ENODEV;
 }
 
-static struct platform_driver rdma_gate_driver = {
-	.probe = rdma_gate_probe,
+static struct platform_driver rsdma_gate_driver = {
+	.probe = rsdma_gate_probe,
 	.driver = {
-		.name = RDMA_GATE_NAME,
+		.name = RSDMA_GATE_NAME,
 		.suppress_bind_attrs = true,
-		/* Bound before rdma_gate_open() returns, even with async_probe=1. */
+		/* Bound before rsdma_gate_open() returns, even with async_probe=1. */
 		.probe_type = PROBE_FORCE_SYNCHRONOUS,
 	},
 };
 
-struct device *rdma_gate_get(void) { return rdma_own_device(RDMA_GATE_NAME); }
+struct device *rsdma_gate_get(void) { return rsdma_own_device(RSDMA_GATE_NAME); }
 
 /* Binds our driver to @gate; -EBUSY if ours is not what bound it. */
-int rdma_gate_open(struct device *gate)
+int rsdma_gate_open(struct device *gate)
 {
-	int ret = platform_driver_register(&rdma_gate_driver);
+	int ret = platform_driver_register(&rsdma_gate_driver);
 
 	if (ret)
 		return ret;
-	if (READ_ONCE(gate->driver) != &rdma_gate_driver.driver) {
-		platform_driver_unregister(&rdma_gate_driver);
+	if (READ_ONCE(gate->driver) != &rsdma_gate_driver.driver) {
+		platform_driver_unregister(&rsdma_gate_driver);
 		return -EBUSY;
 	}
 	return 0;
 }
 
 /* Unbinds it: the driver core unbinds the gate's consumers first. */
-void rdma_gate_close(void) { platform_driver_unregister(&rdma_gate_driver); }
+void rsdma_gate_close(void) { platform_driver_unregister(&rsdma_gate_driver); }
 #endif
 
 /*
@@ -822,7 +828,7 @@ void rdma_gate_close(void) { platform_driver_unregister(&rdma_gate_driver); }
  * NULL means no memory, or a dependency loop, which a device named in the
  * DT and our own devices cannot form.
  */
-int rdma_link_to(struct device *dev, struct device *supplier)
+int rsdma_link_to(struct device *dev, struct device *supplier)
 {
 	return device_link_add(dev, supplier, 0) ? 0 : -ENOMEM;
 }

@@ -28,4 +28,4 @@ type __kernel_ptrdiff_t = isize;
 
 // Where Kbuild generated them: beside this file out of tree, in the object
 // tree when built in (`Kbuild` exports the path).
-include!(env!("RDMA_BINDINGS_RS"));
+include!(env!("RSDMA_BINDINGS_RS"));

@@ -3,11 +3,11 @@
 //! The entry points `ffi/early.c` calls when the module is built in.
 //!
 //! A user implements [`Early`] and defines the table the C side calls
-//! through, which must be named `RDMA_EARLY`:
+//! through, which must be named `RSDMA_EARLY`:
 //!
 //! ```ignore
 //! #[no_mangle]
-//! static RDMA_EARLY: EarlyOps = EarlyOps::new::<Builtin>();
+//! static RSDMA_EARLY: EarlyOps = EarlyOps::new::<Builtin>();
 //! ```
 //!
 //! The trampolines here turn the raw values into typed ones.
@@ -37,8 +37,8 @@ pub(crate) trait Early: 'static {
 }
 
 /// The facts of a `/reserved-memory` node, read from the flat tree at early
-/// boot by `rdma_rmem_init()`.
-pub(crate) struct FlatNodeFacts<'a>(&'a bindings::rdma_node_facts);
+/// boot by `rsdma_rmem_init()`.
+pub(crate) struct FlatNodeFacts<'a>(&'a bindings::rsdma_node_facts);
 
 impl FlatNodeFacts<'_> {
     /// The first `reg` entry, if any, and whether there are more.
@@ -71,10 +71,10 @@ impl FlatNodeFacts<'_> {
     }
 }
 
-/// The table `early.c` calls (`struct rdma_early_ops`), which holds only
+/// The table `early.c` calls (`struct rsdma_early_ops`), which holds only
 /// function pointers.
 #[repr(transparent)]
-pub(crate) struct EarlyOps(bindings::rdma_early_ops);
+pub(crate) struct EarlyOps(bindings::rsdma_early_ops);
 
 // SAFETY: Immutable, and only function pointers that any thread may call.
 unsafe impl Sync for EarlyOps {}
@@ -82,7 +82,7 @@ unsafe impl Sync for EarlyOps {}
 impl EarlyOps {
     /// The table of `E`.
     pub(crate) const fn new<E: Early>() -> Self {
-        Self(bindings::rdma_early_ops {
+        Self(bindings::rsdma_early_ops {
             check: Some(check::<E>),
             start: Some(start::<E>),
             fail_closed: Some(fail_closed::<E>),
@@ -97,10 +97,10 @@ impl EarlyOps {
 ///
 /// # Safety
 ///
-/// Called by `rdma_rmem_init()` only, with facts and a name valid for the
+/// Called by `rsdma_rmem_init()` only, with facts and a name valid for the
 /// call.
 unsafe extern "C" fn check<E: Early>(
-    facts: *const bindings::rdma_node_facts,
+    facts: *const bindings::rsdma_node_facts,
     name: *const c_char,
 ) -> c_int {
     // SAFETY: Valid for the call (the caller's requirement); `name` is

@@ -30,7 +30,7 @@ impl Bus {
         match self {
             Bus::Platform => core::ptr::addr_of!(bindings::platform_bus_type),
             // SAFETY: The helper only returns the address of a static.
-            Bus::Pci => unsafe { bindings::rdma_pci_bus_type() },
+            Bus::Pci => unsafe { bindings::rsdma_pci_bus_type() },
         }
     }
 }

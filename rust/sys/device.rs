@@ -55,7 +55,7 @@ impl Device {
     pub(crate) fn refs(&self) -> u32 {
         // SAFETY: The device is alive (type invariant); reading its
         // reference count has no other precondition.
-        unsafe { bindings::rdma_device_refs(self.as_raw()) }
+        unsafe { bindings::rsdma_device_refs(self.as_raw()) }
     }
 
     /// The device's identity: its address, the same for as long as it
@@ -68,7 +68,7 @@ impl Device {
     pub(crate) fn name(&self) -> &CStr {
         // SAFETY: The device is alive (type invariant); `dev_name` returns a
         // NUL-terminated string owned by it.
-        unsafe { CStr::from_char_ptr(bindings::rdma_dev_name(self.as_raw())) }
+        unsafe { CStr::from_char_ptr(bindings::rsdma_dev_name(self.as_raw())) }
     }
 
     /// The device's DT node, if it has one.
@@ -83,7 +83,7 @@ impl Device {
         // on the device); without `CONFIG_OF_DYNAMIC` nodes are never freed.
         // SAFETY: The device is alive (type invariant) and holds a reference
         // on its node, read once; `from_borrowed` takes one of its own.
-        unsafe { OfNode::from_borrowed(bindings::rdma_dev_of_node(self.as_raw())) }
+        unsafe { OfNode::from_borrowed(bindings::rsdma_dev_of_node(self.as_raw())) }
     }
 
     /// Runs `f` with the device locked (`device_lock`; may sleep). Not from
@@ -91,29 +91,29 @@ impl Device {
     pub(crate) fn locked<R>(&self, f: impl FnOnce() -> R) -> R {
         // SAFETY: The device is alive (type invariant); the lock is released
         // below, on the same device, before returning.
-        unsafe { bindings::rdma_device_lock(self.as_raw()) };
+        unsafe { bindings::rsdma_device_lock(self.as_raw()) };
         let r = f();
         // SAFETY: Taken just above.
-        unsafe { bindings::rdma_device_unlock(self.as_raw()) };
+        unsafe { bindings::rsdma_device_unlock(self.as_raw()) };
         r
     }
 
     /// Whether the device is a PCI device.
     pub(crate) fn is_pci(&self) -> bool {
         // SAFETY: The device is alive (type invariant).
-        unsafe { bindings::rdma_dev_is_pci(self.as_raw()) }
+        unsafe { bindings::rsdma_dev_is_pci(self.as_raw()) }
     }
 
     /// Whether the device is on a bus the module watches (platform or PCI).
     pub(crate) fn is_on_watched_bus(&self) -> bool {
         // SAFETY: The device is alive (type invariant).
-        self.is_pci() || unsafe { bindings::rdma_dev_is_platform(self.as_raw()) }
+        self.is_pci() || unsafe { bindings::rsdma_dev_is_platform(self.as_raw()) }
     }
 
     /// Whether the device is a PCI bridge (a root port, a switch's port).
     pub(crate) fn is_pci_bridge(&self) -> bool {
         // SAFETY: The device is alive (type invariant).
-        unsafe { bindings::rdma_dev_is_pci_bridge(self.as_raw()) }
+        unsafe { bindings::rsdma_dev_is_pci_bridge(self.as_raw()) }
     }
 
     /// The DT node that configures the device's DMA: its own, or for a PCI
@@ -122,7 +122,7 @@ impl Device {
         // SAFETY: The device is alive (type invariant), and so are its
         // ancestors, whose node the helper returns without a reference;
         // `from_borrowed` takes one.
-        unsafe { OfNode::from_borrowed(bindings::rdma_dma_config_node(self.as_raw())) }
+        unsafe { OfNode::from_borrowed(bindings::rsdma_dma_config_node(self.as_raw())) }
     }
 
     /// Whether a driver is bound to the device (a snapshot: only the device
@@ -130,7 +130,7 @@ impl Device {
     pub(crate) fn is_bound(&self) -> bool {
         // SAFETY: The device is alive (type invariant); the helper reads
         // one pointer.
-        unsafe { bindings::rdma_dev_is_bound(self.as_raw()) }
+        unsafe { bindings::rsdma_dev_is_bound(self.as_raw()) }
     }
 
     /// Whether the driver bound to the device says it must never be
@@ -138,19 +138,19 @@ impl Device {
     pub(crate) fn driver_is_sticky(&self) -> bool {
         // SAFETY: The device is alive (type invariant); the helper reads its
         // driver pointer once (drivers outlive their bindings).
-        unsafe { bindings::rdma_driver_is_sticky(self.as_raw()) }
+        unsafe { bindings::rsdma_driver_is_sticky(self.as_raw()) }
     }
 
     /// Whether the device snoops CPU caches (`dma-coherent`).
     pub(crate) fn is_dma_coherent(&self) -> bool {
         // SAFETY: The device is alive (type invariant).
-        unsafe { bindings::rdma_dev_is_dma_coherent(self.as_raw()) }
+        unsafe { bindings::rsdma_dev_is_dma_coherent(self.as_raw()) }
     }
 
     /// Whether the device is behind an IOMMU (it has an IOMMU group).
     pub(crate) fn is_iommu_mapped(&self) -> bool {
         // SAFETY: The device is alive (type invariant).
-        unsafe { bindings::rdma_dev_iommu_mapped(self.as_raw()) }
+        unsafe { bindings::rsdma_dev_iommu_mapped(self.as_raw()) }
     }
 
     /// The device's DMA addresses of the first and last byte of
@@ -160,14 +160,14 @@ impl Device {
         let (mut first, mut last) = (0, 0);
         // SAFETY: The device is alive (type invariant); the out pointers are
         // valid for writes.
-        unsafe { bindings::rdma_dma_span(self.as_raw(), base, size, &mut first, &mut last) }
+        unsafe { bindings::rsdma_dma_span(self.as_raw(), base, size, &mut first, &mut last) }
             .then_some((first, last))
     }
 
     /// The physical address behind DMA address `dma` of this device.
     pub(crate) fn dma_to_phys(&self, dma: u64) -> u64 {
         // SAFETY: The device is alive (type invariant).
-        unsafe { bindings::rdma_dma_to_phys(self.as_raw(), dma) }
+        unsafe { bindings::rsdma_dma_to_phys(self.as_raw(), dma) }
     }
 
     /// What the device asks of the DMA addresses of memory at physical
@@ -175,7 +175,7 @@ impl Device {
     /// offset, `min_align_mask`, segment boundary, and the lower of that mask
     /// and its bus limit (0 when it cannot reach the memory at all).
     pub(crate) fn dma_constraints(&self, base: u64, kind: MaskKind) -> Constraints {
-        let mut c = bindings::rdma_dma_constraints {
+        let mut c = bindings::rsdma_dma_constraints {
             dma_offset: 0,
             min_align_mask: 0,
             seg_boundary: 0,
@@ -184,7 +184,7 @@ impl Device {
         // SAFETY: The device is alive (type invariant); `c` is valid for
         // writes.
         unsafe {
-            bindings::rdma_dma_constraints(self.as_raw(), base, kind == MaskKind::Coherent, &mut c)
+            bindings::rsdma_dma_constraints(self.as_raw(), base, kind == MaskKind::Coherent, &mut c)
         };
         Constraints {
             dma_offset: c.dma_offset,

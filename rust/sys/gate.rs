@@ -48,7 +48,7 @@ impl Own {
         Self(AtomicPtr::new(core::ptr::null_mut()))
     }
 
-    /// Finds or makes it with `get` (`rdma_wall_get`, `rdma_gate_get`).
+    /// Finds or makes it with `get` (`rsdma_wall_get`, `rsdma_gate_get`).
     fn init(&self, get: unsafe extern "C" fn() -> *mut bindings::device) -> Result {
         if !self.0.load(Ordering::Acquire).is_null() {
             return Ok(());
@@ -83,7 +83,7 @@ impl Own {
         // SAFETY: `own` is a registered device we hold a reference on for
         // good; `dev` is a live device. Neither lock of theirs is ours to
         // hold here.
-        to_result(unsafe { bindings::rdma_link_to(dev.as_raw(), own) })
+        to_result(unsafe { bindings::rsdma_link_to(dev.as_raw(), own) })
     }
 }
 
@@ -97,7 +97,7 @@ impl Wall {
     /// Finds the wall where an earlier load left it, or makes it. Called
     /// before devices are linked to it.
     pub(crate) fn init() -> Result {
-        WALL.init(bindings::rdma_wall_get)
+        WALL.init(bindings::rsdma_wall_get)
     }
 
     /// Holds `dev` back from every probe from now on, for good.
@@ -114,7 +114,7 @@ static GATE: Own = Own::new();
 /// at load, before devices are linked to it.
 #[cfg(MODULE)]
 pub(crate) fn init() -> Result {
-    GATE.init(bindings::rdma_gate_get)
+    GATE.init(bindings::rsdma_gate_get)
 }
 
 /// Makes `dev` a consumer of the gate: from now on it can probe only while
@@ -142,7 +142,7 @@ impl Open {
             return Err(ENODEV);
         }
         // SAFETY: `gate` is a registered device we hold a reference on.
-        to_result(unsafe { bindings::rdma_gate_open(gate) })?;
+        to_result(unsafe { bindings::rsdma_gate_open(gate) })?;
         Ok(Self(()))
     }
 }
@@ -152,6 +152,6 @@ impl Drop for Open {
     fn drop(&mut self) {
         // SAFETY: Our driver is registered (`new` succeeded); unregistering
         // it unbinds the gate, after its consumers, and waits for them.
-        unsafe { bindings::rdma_gate_close() };
+        unsafe { bindings::rsdma_gate_close() };
     }
 }

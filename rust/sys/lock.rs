@@ -38,7 +38,7 @@ impl<T> IrqSpinLock<T> {
         pin_init!(Self {
             // SAFETY: `slot` is valid for writes and pinned; `spin_lock_init`
             // initialises it in place.
-            lock <- Opaque::ffi_init(|slot| unsafe { bindings::rdma_spin_lock_init(slot) }),
+            lock <- Opaque::ffi_init(|slot| unsafe { bindings::rsdma_spin_lock_init(slot) }),
             data: UnsafeCell::new(data),
         })
     }
@@ -50,7 +50,7 @@ impl<T> IrqSpinLock<T> {
     pub(crate) fn new_outer(data: T) -> impl PinInit<Self> {
         pin_init!(Self {
             // SAFETY: As in `new`.
-            lock <- Opaque::ffi_init(|slot| unsafe { bindings::rdma_spin_lock_init_outer(slot) }),
+            lock <- Opaque::ffi_init(|slot| unsafe { bindings::rsdma_spin_lock_init_outer(slot) }),
             data: UnsafeCell::new(data),
         })
     }
@@ -58,11 +58,11 @@ impl<T> IrqSpinLock<T> {
     /// Runs `f` with the lock held and interrupts disabled on this CPU.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         // SAFETY: The lock was initialised (type invariant).
-        let flags = unsafe { bindings::rdma_spin_lock_irqsave(self.lock.get()) };
+        let flags = unsafe { bindings::rsdma_spin_lock_irqsave(self.lock.get()) };
         // SAFETY: We hold the lock, so no other reference to `data` exists.
         let r = f(unsafe { &mut *self.data.get() });
         // SAFETY: We took the lock above with these flags.
-        unsafe { bindings::rdma_spin_unlock_irqrestore(self.lock.get(), flags) };
+        unsafe { bindings::rsdma_spin_unlock_irqrestore(self.lock.get(), flags) };
         r
     }
 }

@@ -18,7 +18,7 @@ pub(crate) const PAGE_SIZE: u64 = bindings::PAGE_SIZE;
 /// bounced; the DMA ops refuse to map it.
 pub(crate) fn in_linear_map(phys: u64, len: usize) -> bool {
     // SAFETY: The helper only looks the pages up; any address is allowed.
-    unsafe { bindings::rdma_phys_in_linear_map(phys, len) }
+    unsafe { bindings::rsdma_phys_in_linear_map(phys, len) }
 }
 
 /// Who else owns memory of a range, and the first address where it does.
@@ -53,21 +53,21 @@ pub(crate) enum Owned {
 }
 
 impl Owned {
-    /// Converts `enum rdma_owned` and its address; `None` for nobody.
+    /// Converts `enum rsdma_owned` and its address; `None` for nobody.
     pub(crate) fn from_raw(code: i32, at: u64) -> Option<Self> {
         let code = u32::try_from(code).ok()?;
         Some(match code {
-            bindings::rdma_owned_RDMA_OWNED_KERNEL_IMAGE => Self::KernelImage(at),
-            bindings::rdma_owned_RDMA_OWNED_INITRD => Self::Initrd(at),
-            bindings::rdma_owned_RDMA_OWNED_DTB => Self::Dtb(at),
-            bindings::rdma_owned_RDMA_OWNED_MEMRESERVE => Self::MemReserve(at),
-            bindings::rdma_owned_RDMA_OWNED_PAGE_IN_USE => Self::PageInUse(at),
-            bindings::rdma_owned_RDMA_OWNED_NOMAP_NOT_TAKEN => Self::NoMapNotTaken(at),
-            bindings::rdma_owned_RDMA_OWNED_OTHER_NOMAP => Self::OtherNoMap(at),
-            bindings::rdma_owned_RDMA_OWNED_IMA_BUFFER => Self::ImaBuffer(at),
-            bindings::rdma_owned_RDMA_OWNED_ELFCOREHDR => Self::ElfCoreHdr(at),
-            bindings::rdma_owned_RDMA_OWNED_NOT_USABLE => Self::NotUsable(at),
-            bindings::rdma_owned_RDMA_OWNED_EFI => Self::Efi(at),
+            bindings::rsdma_owned_RSDMA_OWNED_KERNEL_IMAGE => Self::KernelImage(at),
+            bindings::rsdma_owned_RSDMA_OWNED_INITRD => Self::Initrd(at),
+            bindings::rsdma_owned_RSDMA_OWNED_DTB => Self::Dtb(at),
+            bindings::rsdma_owned_RSDMA_OWNED_MEMRESERVE => Self::MemReserve(at),
+            bindings::rsdma_owned_RSDMA_OWNED_PAGE_IN_USE => Self::PageInUse(at),
+            bindings::rsdma_owned_RSDMA_OWNED_NOMAP_NOT_TAKEN => Self::NoMapNotTaken(at),
+            bindings::rsdma_owned_RSDMA_OWNED_OTHER_NOMAP => Self::OtherNoMap(at),
+            bindings::rsdma_owned_RSDMA_OWNED_IMA_BUFFER => Self::ImaBuffer(at),
+            bindings::rsdma_owned_RSDMA_OWNED_ELFCOREHDR => Self::ElfCoreHdr(at),
+            bindings::rsdma_owned_RSDMA_OWNED_NOT_USABLE => Self::NotUsable(at),
+            bindings::rsdma_owned_RSDMA_OWNED_EFI => Self::Efi(at),
             _ => return None,
         })
     }
@@ -77,13 +77,13 @@ impl Owned {
 /// sees it: nothing `/chosen` names, not the DTB nor a `/memreserve/` entry,
 /// no page of the kernel image; a page of a mapped range must be reserved RAM
 /// in the linear map, a `no-map` range must be out of it (see
-/// `rdma_range_owner()`). `None`: nobody. `size` must not be 0 and the
+/// `rsdma_range_owner()`). `None`: nobody. `size` must not be 0 and the
 /// range must not wrap.
 pub(crate) fn range_owner(base: u64, size: u64, no_map: bool) -> Option<Owned> {
     let mut at = 0;
     // SAFETY: The helper only looks pages and resources up; any range is
     // allowed; `at` is valid for writes.
-    let code = unsafe { bindings::rdma_range_owner(base, size, no_map, &mut at) };
+    let code = unsafe { bindings::rsdma_range_owner(base, size, no_map, &mut at) };
     Owned::from_raw(code, at)
 }
 
@@ -129,7 +129,7 @@ impl Memremap {
     pub(crate) fn is_linear_alias(&self) -> bool {
         // SAFETY: `phys_to_virt` is arithmetic on the address; it has no
         // preconditions when its result is only compared, never used.
-        let linear = unsafe { bindings::rdma_phys_to_virt(self.phys) };
+        let linear = unsafe { bindings::rsdma_phys_to_virt(self.phys) };
         linear.cast::<u8>() == self.vaddr.as_ptr()
     }
 
@@ -170,7 +170,11 @@ impl Memremap {
         // accepted at map time and the driver keeps while mapped, so
         // `phys_to_virt` gives a readable address for all of it.
         unsafe {
-            core::ptr::copy_nonoverlapping(bindings::rdma_phys_to_virt(from).cast::<u8>(), dst, len)
+            core::ptr::copy_nonoverlapping(
+                bindings::rsdma_phys_to_virt(from).cast::<u8>(),
+                dst,
+                len,
+            )
         };
         true
     }
@@ -183,7 +187,7 @@ impl Memremap {
         };
         // SAFETY: As in `copy_in`, with the roles of the two buffers swapped.
         unsafe {
-            core::ptr::copy_nonoverlapping(src, bindings::rdma_phys_to_virt(to).cast::<u8>(), len)
+            core::ptr::copy_nonoverlapping(src, bindings::rsdma_phys_to_virt(to).cast::<u8>(), len)
         };
         true
     }
@@ -265,7 +269,7 @@ impl Shared {
         // SAFETY: `vaddr` is the page-aligned linear alias of `pages` pages of
         // our reserved region, which nothing else uses yet; `at` is valid for
         // writes.
-        let ret = unsafe { bindings::rdma_share_pages(vaddr as _, pages, &mut at) };
+        let ret = unsafe { bindings::rsdma_share_pages(vaddr as _, pages, &mut at) };
         match ret {
             0 => {
                 // INVARIANT: sharing succeeded for exactly these pages.
@@ -292,7 +296,7 @@ impl Shared {
         // SAFETY: These pages were shared (type invariant); unsharing has no
         // memory-safety precondition, it only ends the host's access.
         kernel::error::to_result(unsafe {
-            bindings::rdma_unshare_pages(self.vaddr as _, self.pages)
+            bindings::rsdma_unshare_pages(self.vaddr as _, self.pages)
         })
     }
 }
@@ -301,7 +305,7 @@ impl Drop for Shared {
     fn drop(&mut self) {
         // SAFETY: These pages were shared (type invariant) and are no longer
         // used for DMA (the owner drops us only once the pool is idle).
-        let ret = unsafe { bindings::rdma_unshare_pages(self.vaddr as _, self.pages) };
+        let ret = unsafe { bindings::rsdma_unshare_pages(self.vaddr as _, self.pages) };
         if ret != 0 {
             // Pages we cannot make private again must never be reused; they
             // stay reserved memory, which nobody else allocates from.
@@ -314,13 +318,13 @@ impl Drop for Shared {
     }
 }
 
-/// A claimed window marked busy in `/proc/iomem` (`rdma_iomem_claim()`), so
+/// A claimed window marked busy in `/proc/iomem` (`rsdma_iomem_claim()`), so
 /// that memory hot-add, a driver or a PCI BAR is never placed over it;
 /// released on drop.
 ///
 /// # Invariants
 ///
-/// `res` is a resource `rdma_iomem_claim` inserted, owned by this value,
+/// `res` is a resource `rsdma_iomem_claim` inserted, owned by this value,
 /// whose name is `name`'s buffer.
 pub(crate) struct IomemClaim {
     res: NonNull<bindings::resource>,
@@ -343,10 +347,10 @@ impl IomemClaim {
         let mut what: *const core::ffi::c_char = core::ptr::null();
         // SAFETY: `name` is NUL-terminated and lives in a heap buffer that we
         // keep until the resource is released; `what` is valid for writes.
-        let res = unsafe { bindings::rdma_iomem_claim(base, size, name.as_char_ptr(), &mut what) };
+        let res = unsafe { bindings::rsdma_iomem_claim(base, size, name.as_char_ptr(), &mut what) };
         match kernel::error::from_err_ptr(res) {
             Ok(res) => match NonNull::new(res) {
-                // INVARIANT: inserted by `rdma_iomem_claim`, ours now.
+                // INVARIANT: inserted by `rsdma_iomem_claim`, ours now.
                 Some(res) => Ok(Self { res, name }),
                 None => Err((ENOMEM, None)),
             },
@@ -367,7 +371,7 @@ impl IomemClaim {
 impl Drop for IomemClaim {
     fn drop(&mut self) {
         // SAFETY: We own the resource (type invariant); nothing else frees it.
-        unsafe { bindings::rdma_iomem_release(self.res.as_ptr()) };
+        unsafe { bindings::rsdma_iomem_release(self.res.as_ptr()) };
         let _ = &self.name;
     }
 }

@@ -27,20 +27,20 @@ pub(crate) mod work;
 /// The CPU this code runs on (a hint: the caller may migrate right after).
 pub(crate) fn this_cpu() -> usize {
     // SAFETY: `raw_smp_processor_id` has no preconditions.
-    unsafe { bindings::rdma_cpu() as usize }
+    unsafe { bindings::rsdma_cpu() as usize }
 }
 
 /// The number of possible CPU ids (`nr_cpu_ids`).
 pub(crate) fn possible_cpus() -> usize {
     // SAFETY: Reads a variable fixed at boot.
-    unsafe { bindings::rdma_nr_cpu_ids() as usize }
+    unsafe { bindings::rsdma_nr_cpu_ids() as usize }
 }
 
 /// Whether a rate-limited message may be printed now (one shared limit, the
 /// kernel's default: at most 10 messages every 5 seconds).
 pub(crate) fn ratelimit() -> bool {
     // SAFETY: `__ratelimit` on a static state has no preconditions.
-    unsafe { bindings::rdma_ratelimit() }
+    unsafe { bindings::rsdma_ratelimit() }
 }
 
 /// Sleeps for at least `ms` milliseconds (process context only).
@@ -76,7 +76,7 @@ pub(crate) struct Quiesce;
 impl Drop for Quiesce {
     fn drop(&mut self) {
         // SAFETY: Process context (module unload), no locks held.
-        unsafe { bindings::rdma_quiesce() };
+        unsafe { bindings::rsdma_quiesce() };
     }
 }
 
@@ -92,7 +92,7 @@ pub(crate) fn keep_forever<T>(value: T) {
             let raw = KBox::into_raw(KBox::write(slot, value));
             // SAFETY: `raw` is the start of a live allocation we just made
             // and never free; `kmemleak_not_leak` only flags it.
-            unsafe { bindings::rdma_kmemleak_not_leak(raw.cast()) };
+            unsafe { bindings::rsdma_kmemleak_not_leak(raw.cast()) };
         }
         Err(_) => core::mem::forget(value),
     }
@@ -114,14 +114,14 @@ impl ModulePin {
         // SAFETY: `try_module_get` on our own module has no preconditions.
         // (`then`, not `then_some`: a pin made and dropped would put a
         // reference never taken.)
-        unsafe { bindings::rdma_module_pin() }.then(|| Self(()))
+        unsafe { bindings::rsdma_module_pin() }.then(|| Self(()))
     }
 }
 
 impl Drop for ModulePin {
     fn drop(&mut self) {
         // SAFETY: We hold the reference `take` got (type invariant).
-        unsafe { bindings::rdma_module_unpin() };
+        unsafe { bindings::rsdma_module_unpin() };
     }
 }
 

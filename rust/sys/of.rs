@@ -57,7 +57,7 @@ impl OfNode {
     pub(crate) unsafe fn from_borrowed(ptr: *mut bindings::device_node) -> Option<Self> {
         // SAFETY: `ptr` is null or live (safety requirement); `of_node_get`
         // accepts null and returns its argument with a reference taken.
-        let ptr = unsafe { bindings::rdma_of_node_get(ptr) };
+        let ptr = unsafe { bindings::rsdma_of_node_get(ptr) };
         // SAFETY: `of_node_get` gave us a reference of our own.
         unsafe { Self::from_owned(ptr) }
     }
@@ -109,7 +109,7 @@ impl OfNode {
     /// Whether the node's `device_type` is `ty` (as `"pci"`).
     pub(crate) fn is_type(&self, ty: &CStr) -> bool {
         // SAFETY: The node is alive (type invariant), `ty` is NUL-terminated.
-        unsafe { bindings::rdma_of_node_is_type(self.as_raw(), ty.as_char_ptr()) }
+        unsafe { bindings::rsdma_of_node_is_type(self.as_raw(), ty.as_char_ptr()) }
     }
 
     /// Whether the node's `compatible` lists `compat`.
@@ -158,7 +158,7 @@ impl OfNode {
     pub(crate) fn early_verdict(&self) -> EarlyVerdict {
         // SAFETY: The node is alive (type invariant); the helper only looks
         // the node up in the boot-time table of reserved regions.
-        match unsafe { bindings::rdma_early_verdict(self.as_raw()) } {
+        match unsafe { bindings::rsdma_early_verdict(self.as_raw()) } {
             1 => EarlyVerdict::Accepted,
             0 => EarlyVerdict::Rejected,
             2 => EarlyVerdict::Foreign,
@@ -171,7 +171,7 @@ impl OfNode {
         // SAFETY: The node is alive (type invariant), `name` is NUL-terminated;
         // the result is null or a node with a reference taken for us.
         unsafe {
-            Self::from_owned(bindings::rdma_of_parse_phandle(
+            Self::from_owned(bindings::rsdma_of_parse_phandle(
                 self.as_raw(),
                 name.as_char_ptr(),
                 index,
@@ -199,12 +199,12 @@ impl OfNode {
     }
 
     /// Adds property `name` with string `value` to the node, for good (it
-    /// outlives this module: see `rdma_of_mark`).
+    /// outlives this module: see `rsdma_of_mark`).
     pub(crate) fn mark(&self, name: &CStr, value: &CStr) -> Result {
         // SAFETY: The node is alive (type invariant); both strings are
         // NUL-terminated, and the callee copies them.
         to_result(unsafe {
-            bindings::rdma_of_mark(self.as_raw(), name.as_char_ptr(), value.as_char_ptr())
+            bindings::rsdma_of_mark(self.as_raw(), name.as_char_ptr(), value.as_char_ptr())
         })
     }
 }
@@ -219,7 +219,7 @@ impl Clone for OfNode {
     fn clone(&self) -> Self {
         // SAFETY: The node is alive (type invariant); this takes the
         // reference the new value owns.
-        unsafe { bindings::rdma_of_node_get(self.as_raw()) };
+        unsafe { bindings::rsdma_of_node_get(self.as_raw()) };
         // INVARIANT: a reference was taken just above.
         Self(self.0)
     }
@@ -228,7 +228,7 @@ impl Clone for OfNode {
 impl Drop for OfNode {
     fn drop(&mut self) {
         // SAFETY: We own one reference (type invariant) and give it back.
-        unsafe { bindings::rdma_of_node_put(self.as_raw()) };
+        unsafe { bindings::rsdma_of_node_put(self.as_raw()) };
     }
 }
 

@@ -44,7 +44,7 @@ impl VirtioDevice {
     /// The device's name, as in `virtio0`.
     pub(crate) fn name(&self) -> &CStr {
         // SAFETY: The device is alive (type invariant); the name is owned by it.
-        unsafe { CStr::from_char_ptr(bindings::rdma_virtio_name(self.0)) }
+        unsafe { CStr::from_char_ptr(bindings::rsdma_virtio_name(self.0)) }
     }
 
     /// The transport device whose DMA ops the rings and buffers use
@@ -52,7 +52,7 @@ impl VirtioDevice {
     pub(crate) fn transport(&self) -> Option<&Device> {
         // SAFETY: The device is alive (type invariant) and so is its parent,
         // which it holds a reference on.
-        let parent = unsafe { bindings::rdma_virtio_transport(self.0) };
+        let parent = unsafe { bindings::rsdma_virtio_transport(self.0) };
         // SAFETY: The parent, when there is one, lives as long as the child.
         (!parent.is_null()).then(|| unsafe { Device::from_raw(parent) })
     }
@@ -60,13 +60,13 @@ impl VirtioDevice {
     /// Whether the device negotiated feature bit `bit`.
     pub(crate) fn has_feature(&self, bit: u32) -> bool {
         // SAFETY: The device is alive (type invariant).
-        unsafe { bindings::rdma_virtio_has_feature(self.0, bit) }
+        unsafe { bindings::rsdma_virtio_has_feature(self.0, bit) }
     }
 
     /// The device type (`VIRTIO_ID_*`: 2 for a block device, 5 for a balloon).
     pub(crate) fn device_id(&self) -> u32 {
         // SAFETY: The device is alive (type invariant).
-        unsafe { bindings::rdma_virtio_device_id(self.0) }
+        unsafe { bindings::rsdma_virtio_device_id(self.0) }
     }
 
     /// Whether the transport offers a shared memory region with a length:
@@ -75,7 +75,7 @@ impl VirtioDevice {
     pub(crate) fn has_shared_memory(&self) -> bool {
         // SAFETY: The device is alive (type invariant) and being probed: its
         // transport's configuration is readable.
-        unsafe { bindings::rdma_virtio_has_shm(self.0) }
+        unsafe { bindings::rsdma_virtio_has_shm(self.0) }
     }
 
     /// Takes feature `bit` out of what the driver accepted, as a driver's
@@ -85,7 +85,7 @@ impl VirtioDevice {
         // SAFETY: The device is alive (type invariant); the core is between
         // negotiation and FEATURES_OK (the callback's contract), the point
         // where drivers clear features themselves.
-        unsafe { bindings::rdma_virtio_decline_feature(self.0, bit) }
+        unsafe { bindings::rsdma_virtio_decline_feature(self.0, bit) }
     }
 }
 
@@ -163,12 +163,12 @@ impl<P: MemAccessPolicy> MemAccHook<P> {
         let ours: Callback = check_mem_acc::<P>;
         loop {
             // SAFETY: Reads a pointer-sized global once.
-            let prev = unsafe { bindings::rdma_virtio_hook_get() };
+            let prev = unsafe { bindings::rsdma_virtio_hook_get() };
             // Known before ours can be called.
             PREVIOUS.store(prev.map_or(0, |f| f as usize), Ordering::Release);
             // SAFETY: An atomic compare-and-swap of the global; our callback
             // stays valid until `drop` has taken it out and waited.
-            let was = unsafe { bindings::rdma_virtio_hook_swap(prev, Some(ours)) };
+            let was = unsafe { bindings::rsdma_virtio_hook_swap(prev, Some(ours)) };
             if same(was, prev) {
                 return Self(PhantomData);
             }
@@ -181,7 +181,7 @@ impl<P: MemAccessPolicy> MemAccHook<P> {
     pub(crate) fn is_first() -> bool {
         // SAFETY: Reads a pointer-sized global once.
         same(
-            unsafe { bindings::rdma_virtio_hook_get() },
+            unsafe { bindings::rsdma_virtio_hook_get() },
             Some(check_mem_acc::<P>),
         )
     }
@@ -200,7 +200,7 @@ impl<P: MemAccessPolicy> Drop for MemAccHook<P> {
             10_000,
             || {
                 // SAFETY: As in `install`.
-                let was = unsafe { bindings::rdma_virtio_hook_swap(ours, prev) };
+                let was = unsafe { bindings::rsdma_virtio_hook_swap(ours, prev) };
                 same(was, ours)
             },
             || {
@@ -216,11 +216,11 @@ impl<P: MemAccessPolicy> Drop for MemAccHook<P> {
         // every task to schedule voluntarily (none can in the first window),
         // then the calls under way, then once more for the returns.
         // SAFETY: Process context (module unload), no locks held.
-        unsafe { bindings::rdma_wait_for_callers() };
+        unsafe { bindings::rsdma_wait_for_callers() };
         while IN_FLIGHT.load(Ordering::Acquire) != 0 {
             super::sleep_ms(1);
         }
         // SAFETY: As above.
-        unsafe { bindings::rdma_wait_for_callers() };
+        unsafe { bindings::rsdma_wait_for_callers() };
     }
 }

@@ -26,7 +26,7 @@ pub(crate) trait Task: 'static {
 ///
 /// # Safety
 ///
-/// Called by `rdma_deferred_run()` in `helpers.c`, in process context.
+/// Called by `rsdma_deferred_run()` in `helpers.c`, in process context.
 unsafe extern "C" fn run<T: Task>() {
     T::run();
 }
@@ -39,7 +39,7 @@ impl<T: Task> Deferred<T> {
     pub(crate) fn start() -> Self {
         // SAFETY: `run::<T>` is a function of this module, and `drop` clears
         // it and waits for a run in progress before the module can go.
-        unsafe { bindings::rdma_defer_set(Some(run::<T>)) };
+        unsafe { bindings::rsdma_defer_set(Some(run::<T>)) };
         Self(PhantomData)
     }
 
@@ -47,7 +47,7 @@ impl<T: Task> Deferred<T> {
     /// Does nothing once the `Deferred` is dropped.
     pub(crate) fn kick() {
         // SAFETY: `schedule_work` on a static work item has no preconditions.
-        unsafe { bindings::rdma_defer_kick() };
+        unsafe { bindings::rsdma_defer_kick() };
     }
 }
 
@@ -56,8 +56,8 @@ impl<T: Task> Drop for Deferred<T> {
         // SAFETY: Clearing the function has no preconditions; `flush_work`
         // then waits for a run that had already read it.
         unsafe {
-            bindings::rdma_defer_set(None);
-            bindings::rdma_defer_flush();
+            bindings::rsdma_defer_set(None);
+            bindings::rsdma_defer_flush();
         }
     }
 }

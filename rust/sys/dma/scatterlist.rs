@@ -20,32 +20,32 @@ impl SgEntry {
     /// Physical address of the entry's buffer.
     pub(crate) fn phys(&self) -> u64 {
         // SAFETY: The entry is live (type invariant).
-        unsafe { bindings::rdma_sg_phys(self.0.as_ptr()) }
+        unsafe { bindings::rsdma_sg_phys(self.0.as_ptr()) }
     }
 
     /// Length of the entry's buffer in bytes.
     pub(crate) fn len(&self) -> usize {
         // SAFETY: The entry is live (type invariant).
-        unsafe { bindings::rdma_sg_len(self.0.as_ptr()) as usize }
+        unsafe { bindings::rsdma_sg_len(self.0.as_ptr()) as usize }
     }
 
     /// Sets the DMA address and length the device sees for this entry.
     pub(crate) fn set_dma(&self, addr: u64, len: usize) {
         // SAFETY: The entry is live (type invariant) and the DMA API lets the
         // map operation write its DMA fields.
-        unsafe { bindings::rdma_sg_set_dma(self.0.as_ptr(), addr, len as u32) };
+        unsafe { bindings::rsdma_sg_set_dma(self.0.as_ptr(), addr, len as u32) };
     }
 
     /// The DMA address set by `map_sg`.
     pub(crate) fn dma_address(&self) -> u64 {
         // SAFETY: The entry is live (type invariant).
-        unsafe { bindings::rdma_sg_dma_address(self.0.as_ptr()) }
+        unsafe { bindings::rsdma_sg_dma_address(self.0.as_ptr()) }
     }
 
     /// The DMA length set by `map_sg`.
     pub(crate) fn dma_len(&self) -> usize {
         // SAFETY: The entry is live (type invariant).
-        unsafe { bindings::rdma_sg_dma_len(self.0.as_ptr()) as usize }
+        unsafe { bindings::rsdma_sg_dma_len(self.0.as_ptr()) as usize }
     }
 }
 

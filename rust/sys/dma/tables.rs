@@ -80,7 +80,7 @@ impl Tables {
     /// Which of these tables `dev` has, if any.
     fn of(&self, dev: &Device) -> Option<Table> {
         // SAFETY: `dev` is alive (type invariant of `Device`).
-        let ops = unsafe { bindings::rdma_get_dma_ops(dev.as_raw()) };
+        let ops = unsafe { bindings::rsdma_get_dma_ops(dev.as_raw()) };
         if core::ptr::eq(ops, &self.refuse.0) {
             return Some(Table::Refuse);
         }
@@ -108,12 +108,12 @@ pub(crate) fn install<T: Registered>(dev: &Device, t: Table) {
     // Recorded first: from the store below the device may make calls that
     // need its entry ([`Registry::withdraw`] looks at the record).
     // SAFETY: `dev` is alive; its address is only a key.
-    unsafe { bindings::rdma_users_set(dev.as_raw(), ops) };
+    unsafe { bindings::rsdma_users_set(dev.as_raw(), ops) };
     // SAFETY: `dev` is alive; the table is static and lives as long as the
     // module, and every device we give a table gets it taken off
     // (`uninstall`) before the module can go: the record above keeps its
     // entry from being withdrawn until then.
-    unsafe { bindings::rdma_install_dma_ops(dev.as_raw(), ops) };
+    unsafe { bindings::rsdma_install_dma_ops(dev.as_raw(), ops) };
 }
 
 /// Takes `T`'s table off `dev` (it falls back to the platform's ops);
@@ -123,10 +123,10 @@ pub(crate) fn uninstall<T: Registered>(dev: &Device) -> Option<Table> {
     let t = installed::<T>(dev)?;
     // SAFETY: `dev` is alive; no DMA call is made for it now (the caller's
     // promise), so its ops may change.
-    unsafe { bindings::rdma_remove_dma_ops(dev.as_raw()) };
+    unsafe { bindings::rsdma_remove_dma_ops(dev.as_raw()) };
     // SAFETY: `dev` is alive; its address is only a key (a device that had
     // a copy of our table, not one we gave it, has no record to clear).
-    unsafe { bindings::rdma_users_clear(dev.as_raw()) };
+    unsafe { bindings::rsdma_users_clear(dev.as_raw()) };
     Some(t)
 }
 
@@ -139,7 +139,7 @@ pub(super) fn users<T: Registered>(k: usize) -> Option<usize> {
         return Some(0);
     };
     // SAFETY: Reads the record under its own lock; the tables are static.
-    let n = unsafe { bindings::rdma_users_of(full, drain) };
+    let n = unsafe { bindings::rsdma_users_of(full, drain) };
     usize::try_from(n).ok()
 }
 

@@ -93,7 +93,7 @@ unsafe extern "C" fn map_page<L: Lookup>(
     attrs: c_ulong,
 ) -> bindings::dma_addr_t {
     // SAFETY: See above: `page` is a valid page the caller maps.
-    let page = unsafe { bindings::rdma_page_to_phys(page) };
+    let page = unsafe { bindings::rsdma_page_to_phys(page) };
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
     // An offset that overflows is the caller's bug: refuse it, never panic.
@@ -292,7 +292,7 @@ unsafe extern "C" fn alloc_pages_op<L: Lookup>(
     unsafe { *handle = dma };
     // SAFETY: `DmaOps::alloc` hands out `Pages` blocks in the linear map
     // only, so `cpu_addr` has a `struct page`.
-    unsafe { bindings::rdma_virt_to_page(cpu_addr.as_ptr()) }
+    unsafe { bindings::rsdma_virt_to_page(cpu_addr.as_ptr()) }
 }
 
 /// `free_pages`.
@@ -312,7 +312,7 @@ unsafe extern "C" fn free_pages<L: Lookup>(
     let (dev, vaddr) = unsafe {
         (
             dev(d),
-            bindings::rdma_phys_to_virt(bindings::rdma_page_to_phys(page)),
+            bindings::rsdma_phys_to_virt(bindings::rsdma_page_to_phys(page)),
         )
     };
     L::with(|o| o.free(dev, size, vaddr, handle, Block::Pages));
