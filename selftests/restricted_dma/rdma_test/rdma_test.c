@@ -46,7 +46,9 @@
  *              leak N               map a page and never unmap it
  *              hold N SIZE          keep SIZE bytes of N's pool mapped, in
  *                                   64 KiB mappings, until release N
- *              release N            unmap what hold N keeps
+ *              fill N               hold N's pool to its last slot (64 KiB
+ *                                   mappings, then 2 KiB ones), until release N
+ *              release N            unmap what hold N and fill N keep
  *              keep N               allocate 16 KiB coherent outside devres,
  *                                   and keep it (and a reference on the
  *                                   device) past unbind and deletion, as
@@ -752,12 +754,21 @@ static int cmd_leak(unsigned int n)
 
 #define HOLD_CHUNK SZ_64K
 #define HOLD_MAX 256
+/* One slot of the pool (swiotlb's IO_TLB_SIZE), and how many "fill" takes. */
+#define HOLD_SLOT 2048
+#define HOLD_SLOTS 4096
 
-/* What "hold" keeps mapped: for the soak, a region mostly full. */
+/*
+ * What "hold" keeps mapped: for the soak, a region mostly full. "fill"
+ * adds one-slot mappings of one zeroed buffer, to the pool's last slot.
+ */
 static struct {
 	struct page *page[HOLD_MAX];
 	dma_addr_t dma[HOLD_MAX];
 	int n;
+	void *buf;
+	dma_addr_t *slot;
+	int nslots;
 } held[MAX_DEVS];
 
 static int cmd_release(unsigned int n)
@@ -772,6 +783,12 @@ static int cmd_release(unsigned int n)
 		dma_unmap_page(dev, held[n].dma[i], HOLD_CHUNK, DMA_TO_DEVICE);
 		__free_pages(held[n].page[i], get_order(HOLD_CHUNK));
 	}
+	while (held[n].nslots > 0)
+		dma_unmap_single(dev, held[n].slot[--held[n].nslots], HOLD_SLOT, DMA_TO_DEVICE);
+	kvfree(held[n].slot);
+	held[n].slot = NULL;
+	kfree(held[n].buf);
+	held[n].buf = NULL;
 	return 0;
 }
 
@@ -797,6 +814,41 @@ static int cmd_hold(unsigned int n, u64 size)
 	}
 	say("holding %d x 64 KiB", held[n].n);
 	return 0;
+}
+
+/*
+ * "fill": hold's 64 KiB mappings as far as they go, then one slot at a
+ * time into the holes they leave, until a map fails: the pool is full.
+ */
+static int cmd_fill(unsigned int n)
+{
+	struct device *dev = bound(n);
+	int err;
+
+	if (!dev)
+		return -ENODEV;
+	err = cmd_hold(n, (u64)HOLD_MAX * HOLD_CHUNK);
+	if (err != -ENOSPC) {
+		say("the pool is larger than %d x 64 KiB", HOLD_MAX);
+		return err ?: -EFBIG;
+	}
+	if (!held[n].buf)
+		held[n].buf = kzalloc(HOLD_SLOT, GFP_KERNEL);
+	if (!held[n].slot)
+		held[n].slot = kvcalloc(HOLD_SLOTS, sizeof(*held[n].slot), GFP_KERNEL);
+	if (!held[n].buf || !held[n].slot)
+		return -ENOMEM;
+	while (held[n].nslots < HOLD_SLOTS) {
+		dma_addr_t dma = dma_map_single(dev, held[n].buf, HOLD_SLOT, DMA_TO_DEVICE);
+
+		if (dma_mapping_error(dev, dma)) {
+			say("; and %d x 2 KiB: the pool is full", held[n].nslots);
+			return 0;
+		}
+		held[n].slot[held[n].nslots++] = dma;
+	}
+	say("%d x 2 KiB did not fill the pool", HOLD_SLOTS);
+	return -EFBIG;
 }
 
 #define KEEP_SIZE SZ_16K
@@ -1314,6 +1366,8 @@ static int run(char *line)
 		return cmd_leak(n);
 	if (!strcmp(name, "hold"))
 		return args == 3 ? cmd_hold(n, a) : -EINVAL;
+	if (!strcmp(name, "fill"))
+		return cmd_fill(n);
 	if (!strcmp(name, "release"))
 		return cmd_release(n);
 	if (!strcmp(name, "keep"))
