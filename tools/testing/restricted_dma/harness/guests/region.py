@@ -1,7 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Which nodes are claimed: malformed ones, a hostile device tree, a start that fails."""
+"""Which nodes are claimed and shared: malformed ones, a hostile device tree, a start
+that fails, a share that fails."""
 from .model import Device, MiB, Region
-from .regions import GOOD, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD, OVER_DTB, MEMRESERVED, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE, HOSTILE_CHOSEN, CMA, OVER_CMA, POOL, OVER_POOL
+from .regions import (
+    GOOD, SECOND, SHARE_FAILS, SHARE_FAILS_AT, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD,
+    OVER_DTB, MEMRESERVED, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE,
+    HOSTILE_CHOSEN, CMA, OVER_CMA, POOL, OVER_POOL
+)
 
 GUESTS = {
     # Every malformation the module must reject, beside a good node that it
@@ -56,5 +61,20 @@ GUESTS = {
         devices=[Device("blk", GOOD.name), Device("blk", iommu=False), Device("blk", GOOD.name, iommu=False)],
         cmdline="restricted_dma.test_fail_start",
         tests=["region-failstart.sh"],
+    ),
+    # What the module shares with the host, read from the test kernels'
+    # sharing ledger: a mapped region, a no-map one, and one whose share
+    # fails halfway (planted on the command line), each with a blk behind
+    # it. region-checks.sh sees the third refused by name, and its device;
+    # region-sharing.sh reads the ledger. The host leaves a page of its
+    # marker at the mapped window's base before the guest runs: the ledger
+    # must see zeros when that page is shared.
+    "sharing": dict(
+        about="what the module shares with the host, from a ledger of the sharing calls; a share that fails halfway",
+        regions=[SHARE_FAILS, GOOD, SECOND],
+        devices=[Device("blk", SHARE_FAILS.name), Device("blk", GOOD.name), Device("blk", SECOND.name)],
+        cmdline=f"restricted_dma_ledger.fail_at={SHARE_FAILS_AT}",
+        preload=[GOOD.reg[0]],
+        tests=["region-checks.sh", "region-sharing.sh"],
     ),
 }
