@@ -86,7 +86,7 @@ ktap_print_msg "$R copied $written_to bytes to the device during the writes of $
 # the share without indirect descriptors lies in $R (check.sh).
 result "...$R copied at least the bytes written to the device during the writes, and twice the bytes read back" \
 	[ "$written_to" -ge "$moved" -a "$dfrom" -ge $((2 * moved)) ]
-# Sizing (README.md): $R serves this share alone, so its high-water mark is
+# Sizing (docs/operating.md): $R serves this share alone, so its high-water mark is
 # the share's peak.
 ktap_print_msg "sizing: $fs_tag keeps $(counter io_tlb_used "$R") slots (2 KiB) of $R mapped when idle, and used at most $(counter io_tlb_used_hiwater "$R") of $(counter io_tlb_nslabs "$R") during the transfers"
 result "the same through $pci_tag (virtio-9p-pci behind $RP)" both "$pci_tag"

@@ -145,7 +145,7 @@ ktap_print_msg "$R mapped $m buffers for its transform"
 # 256 requests each way, each mapping its data at least.
 result "...those of $cr's transform went through $R" [ "$m" -ge 512 ]
 result "$R is back to its idle slots plus the device's own" pool_at "$R" "$(( idle + up ))"
-# Sizing (README.md): $R serves this device alone (the balloon beside it is refused).
+# Sizing (docs/operating.md): $R serves this device alone (the balloon beside it is refused).
 ktap_print_msg "sizing: a virtio-crypto device keeps $up slots (2 KiB) of $R mapped once up, at most $(( $(counter io_tlb_used_hiwater "$R") - idle ))"
 
 # The device the VMM adds to the running guest (not under lockdep:

@@ -66,7 +66,7 @@ ktap_print_msg "$R copied $to bytes to the device for the drawing"
 result "...went to the device through $R's pool (the framebuffer synced for the device)" [ "$to" -ge 256000 ]
 result "the pattern of seed 2 drawn on the control $ctl_fb" draw "$ctl" 2
 result "...and none of it through $R" [ "$(counter bytes_to_device "$R")" -eq "$(( to0 + to ))" ]
-# Sizing (README.md): $R serves this gpu alone.
+# Sizing (docs/operating.md): $R serves this gpu alone.
 ktap_print_msg "sizing: a virtio-gpu of 320x200 keeps $up slots (2 KiB) of $R mapped once up (its framebuffer among them), at most $(( $(counter io_tlb_used_hiwater "$R") - idle ))"
 
 # The PCI gpu, behind the host bridge's region.

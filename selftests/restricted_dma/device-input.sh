@@ -74,7 +74,7 @@ result "...and none of it reached the control keyboard" [ ! -s /tmp/other ]
 maps=$(( $(counter maps "$R") - maps0 ))
 ktap_print_msg "$R mapped $maps event buffers for 8 key events and their 8 sync reports"
 result "...each event came through $R's pool ($maps maps for 16 events)" [ "$maps" -ge 16 ]
-# Sizing (README.md): $R serves this keyboard alone (the other is refused).
+# Sizing (docs/operating.md): $R serves this keyboard alone (the other is refused).
 ktap_print_msg "sizing: a keyboard keeps $up slots (2 KiB) of $R mapped once up, at most $(( $(counter io_tlb_used_hiwater "$R") - idle ))"
 
 # The keyboard the VMM adds to the running guest (not under lockdep:

@@ -10,7 +10,7 @@
 # what they bounced each way, measured while only one restricted NIC sends
 # or receives (to or from the control: leg in lib.sh), and what each NIC
 # keeps mapped once up (the sizing
-# advice in README.md); unload and reload leave them working. The host then
+# advice in docs/operating.md); unload and reload leave them working. The host then
 # checks where QEMU finds every restricted NIC's rings (check.sh).
 . ./ktap_helpers.sh
 . ./lib.sh

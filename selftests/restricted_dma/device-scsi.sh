@@ -65,7 +65,7 @@ result "...their data went through $R's pool" [ "$to" -ge 1131008 ]
 result "O_DIRECT round trips through the control $cdisk are intact" roundtrips "$cdisk" 20
 result "...and none of it went through $R" [ "$(counter maps "$R")" -eq "$(( maps0 + maps ))" ]
 result "$R is back to its idle slots plus the controller's own" pool_at "$R" "$(( idle + up ))"
-# Sizing (README.md): $R serves this controller alone.
+# Sizing (docs/operating.md): $R serves this controller alone.
 ktap_print_msg "sizing: a virtio-scsi controller keeps $up slots (2 KiB) of $R mapped once up, at most $(( $(counter io_tlb_used_hiwater "$R") - idle ))"
 
 # The controller the VMM adds to the running guest (not under lockdep:

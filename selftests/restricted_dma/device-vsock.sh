@@ -117,7 +117,7 @@ ktap_print_msg "$R copied $dto bytes to the device while the guest sent $moved, 
 # buffers and a full transmit ring of 16 KiB packets fit.
 result "...$R bounced every byte both ways, and no map failed for a full pool" \
 	[ "$dto" -ge "$moved" -a "$dfrom" -ge "$moved" -a "$failed" -eq 0 ]
-# Sizing (README.md): $R serves this device alone.
+# Sizing (docs/operating.md): $R serves this device alone.
 ktap_print_msg "sizing: a vsock keeps $idle slots (2 KiB) of $R mapped once up, at most $(( $(counter io_tlb_used_hiwater "$R") - used0 )) of $(counter io_tlb_nslabs "$R") during the streams"
 
 # The host's control for its sum check: a stream whose printed sum is of

@@ -20,7 +20,7 @@
 #   applied its mode).
 # The modes that break the virtqueue get one request at a time: 6.12's
 # virtio-blk has no timeout handler, so a request in flight when the queue
-# breaks waits for ever, and so would the unbind behind it (README.md, "What
+# breaks waits for ever, and so would the unbind behind it (docs/host.md, "What
 # the host can do"). The others also get four writers and readers at once.
 . ./ktap_helpers.sh
 . ./lib.sh

@@ -1,44 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-//! window-backend: a vhost-user-blk backend over an image file that maps
-//! only the guest's restricted DMA window, the way the host of a pKVM
-//! protected guest (or a secondary VM serving one) can reach only the
-//! memory the guest shared. See README.md, "The host's view".
-//!
-//!   window-backend --socket PATH --image FILE --window BASE+SIZE
-//!                  [--num-queues N] [--queue-size N] [--audit]
-//!                  [--hostile MODE [--hostile-from N]] [--find HEX]
-//!
-//! --queue-size is the largest queue the frontend may set up (QEMU's
-//! vhost-user-blk asks for its own `queue-size`, 1024 by default).
-//!
-//! Every access outside the window is counted and printed; at exit (the
-//! frontend disconnects, SIGINT or SIGTERM) one closing line gives the
-//! totals, and the exit status is 1 if there was any access outside (3 if
-//! a memory table was refused, 2 if it could not start).
-//! --audit maps all guest memory and serves everything, still counting:
-//! for a control device that is not restricted.
-//!
-//! The guest does not trust this host; two options test that.
-//! --hostile MODE makes the backend a hostile host from the N-th request
-//! completed on each queue on (--hostile-from, 64 by default, counted
-//! again whenever the frontend sets a queue up, so that the guest's
-//! probe-time reads succeed); it writes only inside the window, even with
-//! --audit. The modes (hostile.rs, ring.rs):
-//!   used-len      the used length is u32::MAX
-//!   used-id       one more used entry after the real one, id queue size + 7
-//!   used-head     ... whose id is a descriptor that heads no chain
-//!   used-twice    ... whose id is the same head again
-//!   used-phantom  ... whose id is a descriptor no chain in flight uses
-//!   desc-flags    NEXT on every descriptor of the chain before completing it
-//!   scribble      0x5a over the other chains in flight (data, descriptors)
-//!                 and their avail entries before completing
-//!   after         0x5a into the chain's data once completed and signalled
-//! --find HEX searches every buffer of every request, before it is served,
-//! for those bytes (marker.rs): the guest test's marker in a buffer the
-//! device writes is guest memory the host should not have seen.
-//! Each prints one line more before the closing line:
-//!   hostile MODE: applied N times
-//!   markers: R in buffers the device writes, W in buffers the device reads
+#![doc = include_str!("../README.md")]
 
 mod blk;
 mod device;

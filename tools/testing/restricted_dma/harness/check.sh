@@ -69,6 +69,33 @@ part() {
   rm -f "$out" "$out.rc"
 }
 
+# ktap_of_docs: every file and section the docs name exists (linkcheck.py,
+# and its control, which must find the dead links it is given), and
+# docs/guests.md says what the guests' description says.
+ktap_of_docs() {
+  local out fail=0
+  echo "TAP version 13"
+  if out=$(python3 "$RDMA_HARNESS/linkcheck.py" --self-test 2>&1); then
+    echo "ok 1 the link check finds a dead link and a dead anchor it is given"
+  else
+    echo "not ok 1 the link check finds a dead link and a dead anchor it is given"; fail=1
+    echo "$out" | sed 's/^/# /'
+  fi
+  if out=$(python3 "$RDMA_HARNESS/linkcheck.py" 2>&1); then
+    echo "ok 2 every link and repository path in the docs is alive"
+  else
+    echo "not ok 2 every link and repository path in the docs is alive"; fail=1
+  fi
+  echo "$out" | sed 's/^/# /'
+  if python3 "$RDMA_HARNESS/variants.py" index | cmp -s - "$RDMA_REPO/docs/guests.md"; then
+    echo "ok 3 docs/guests.md is the guests' index"
+  else
+    echo "not ok 3 docs/guests.md is the guests' index # stale: run 'make guests'"; fail=1
+  fi
+  echo "1..3"
+  return $fail
+}
+
 # ktap_of_cargo [CRATE_DIR TARGET_DIR]: cargo test's lines as KTAP (by
 # default the pool's).
 ktap_of_cargo() {
@@ -494,6 +521,7 @@ if [ -z "${GUESTS:-}" ]; then
   part "host: cargo test (window-backend)" ktap_of_cargo "$RDMA_REPO/tools/window-backend" \
     "$RDMA_CACHE/window-backend-target"
   part "host: dt-check" "$RDMA_HARNESS/dt-check.sh"
+  part "host: docs" ktap_of_docs
   part "host: lint" ktap_of_lint
   # Cost, counted: our map and unmap in guest instructions (-icount) against the
   # committed baseline; a deliberate change rewrites the baseline in its commit.
@@ -519,7 +547,7 @@ guest_parts() {
 }
 
 # The guests of a flavour run RDMA_JOBS at a time (2: the measured best on
-# this 2-core machine, README.md), each reported as soon as it and every
+# this 2-core machine, docs/testing.md), each reported as soon as it and every
 # guest before it have ended, in their order.
 jobs=${RDMA_JOBS:-2}
 for flavour in $flavours; do
@@ -553,7 +581,7 @@ echo "1..$n" >> "$results"
 echo
 took=$(( $(date +%s) - t0 ))
 echo "checks took $took s; all results: $results"
-# The budget of a whole `make check` with the kernels built (README.md):
+# The budget of a whole `make check` with the kernels built (docs/testing.md, "Budgets"):
 # room for CI's 60 minutes from an empty cache.
 budget=1500
 if [ -z "${GUESTS:-}" ] && [ $host_only = 0 ] && [ "$flavours" = "module builtin debug" ] && [ $took -gt $budget ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need, on a Debian 12 machine with
 # nothing but the package registries. Idempotent: a second run checks and returns.
-# Traps it works around are explained in README.md ("What the harness installs").
+# Traps it works around are explained in docs/testing.md ("What the harness works around").
 set -euo pipefail
 
 log() { printf 'deps: %s\n' "$*"; }

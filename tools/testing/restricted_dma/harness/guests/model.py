@@ -87,7 +87,7 @@ class Device:
         # (HELD), so that nothing probes it at boot; the tests bind it to
         # virtio-mmio by hand (driver_override) once restricted_dma is there.
         # With the loadable module, a device probed at boot runs once
-        # without its pool (see README.md, "Which build"): its rings would
+        # without its pool (README.md, "Which build"): its rings would
         # lie outside the window, where a window backend cannot serve them,
         # and the boot would wait for ever on its first I/O.
         self.held = held

@@ -55,7 +55,7 @@ OVER_CMA = Region("restricted@4c100000", reg=(0x4C100000, 1 * MiB), reject="over
 POOL = Region("dma-pool@4d000000", reg=(0x4D000000, 1 * MiB), props=["no-map"], compatible="shared-dma-pool")
 OVER_POOL = Region("restricted@4d080000", reg=(0x4D080000, 1 * MiB), reject="overlaps region dma-pool@4d000000")
 # Regions of their own for the devices of the `devices` guest, so that each
-# one's slots are counted apart (README.md's sizing advice).
+# one's slots are counted apart (docs/operating.md, "Sizing a region").
 CRYPTOR = Region("restricted@55000000", reg=(0x55000000, 4 * MiB))
 GPUR = Region("restricted@56000000", reg=(0x56000000, 8 * MiB))
 # QEMU's vhost-user-vsock has 1024-entry queues, and the guest keeps its
@@ -63,7 +63,7 @@ GPUR = Region("restricted@56000000", reg=(0x56000000, 8 * MiB))
 # GOOD has (there the ring took every slot and connect timed out). Sending,
 # up to 512 packets of 16 KiB (vsock.c's writes) may be in flight beside
 # them: 16 MiB of its own never fills (device-vsock.sh checks); 8 MiB was full at
-# the peak of one run (README.md, "Sizing a region").
+# the peak of one run (docs/operating.md, "Sizing a region").
 VSOCKR = Region("restricted@5e000000", reg=(0x5E000000, 16 * MiB))
 # The hostile host's modes (window-backend --hostile) and a 2 MiB window for
 # each: one device a mode, so that what one mode does to the pool is
@@ -87,7 +87,7 @@ SHARE_FAILS = Region("restricted@53000000", reg=(0x53000000, 2 * MiB),
 MAINLINE = Region("restricted-pool@58000000", reg=(0x58000000, 4 * MiB), compatible="restricted-dma-pool")
 # The benchmark's NIC pairs, ours and mainline's, on regions of their own of
 # one size: two NICs with mergeable receive buffers keep about 4 MiB mapped
-# once up (README.md, "Sizing a region"), and a flood keeps more in flight
+# once up (docs/operating.md, "Sizing a region"), and a flood keeps more in flight
 # (7,481 slots, 14.6 MiB, at most in one boot with 4 vCPUs).
 NET_OURS = Region("restricted@60000000", reg=(0x60000000, 32 * MiB))
 NET_MAINLINE = Region("restricted-pool@64000000", reg=(0x64000000, 32 * MiB), compatible="restricted-dma-pool")
