@@ -6,15 +6,14 @@
 //!
 //! Lifetime: an instance is published in its entry before any device gets
 //! one of the entry's tables, and withdrawn only when no device we gave
-//! either of them has one any more ([`Registry::withdraw`] asks the record
-//! `install` and `uninstall` keep of each device, `tables.rs`; a driver may
+//! either of them has one any more (`Registry::withdraw`, in `tables.rs`,
+//! asks the record `install` and `uninstall` keep of each device; a driver may
 //! copy a table to a device of its own, `set_dma_ops(child,
 //! get_dma_ops(parent))`, which the record does not count and the module
 //! waits out before it unloads). A device loses our table only when it can
 //! hold nothing of the instance any more, so no call can find a withdrawn
 //! entry's instance gone.
 
-use super::tables::{self, Registered};
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
@@ -27,7 +26,7 @@ pub(crate) const MAX_TABLES: usize = 8;
 /// # Invariants
 ///
 /// A non-null entry is a pointer from `Arc::into_raw` whose reference the
-/// registry owns; it is only cleared by [`Registry::withdraw`], when no
+/// registry owns; it is only cleared by [`Registry::take`], when no
 /// device has the entry's table.
 pub(crate) struct Registry<T> {
     entries: [AtomicPtr<T>; MAX_TABLES],
@@ -63,27 +62,23 @@ impl<T: Send + Sync> Registry<T> {
         Ok(())
     }
 
-    /// Takes the instance out of entry `k` and returns it, if no device we
-    /// gave one of its tables still has it; otherwise leaves it there and
-    /// says how many do (`None`: not known, a record was lost).
+    /// Takes the instance out of entry `k` and returns it (`None`: the
+    /// entry is empty).
     ///
-    /// Called at unload, once nothing gives devices tables any more.
-    pub(crate) fn withdraw(&self, k: usize) -> Result<Option<Arc<T>>, Option<usize>>
-    where
-        T: Registered,
-    {
-        match tables::users::<T>(k) {
-            Some(0) => {}
-            n => return Err(n),
-        }
-        let Some(entry) = self.entries.get(k) else {
-            return Ok(None);
-        };
-        let raw = entry.swap(core::ptr::null_mut(), Ordering::AcqRel);
+    /// # Safety
+    ///
+    /// No device may have one of entry `k`'s tables: no op may be running
+    /// on the instance, nor start. (`Registry::withdraw`, in `tables.rs`,
+    /// asks the record of devices before it calls this.)
+    pub(super) unsafe fn take(&self, k: usize) -> Option<Arc<T>> {
+        let raw = self
+            .entries
+            .get(k)?
+            .swap(core::ptr::null_mut(), Ordering::AcqRel);
         // SAFETY: A non-null entry owns a reference from `Arc::into_raw`
-        // (type invariant), which we take back; no device has the entry's
-        // tables (the record says so), so no op can be using it.
-        Ok((!raw.is_null()).then(|| unsafe { Arc::from_raw(raw) }))
+        // (type invariant), which we take back; no op can be using the
+        // instance (the caller's promise). INVARIANT: the entry is null.
+        (!raw.is_null()).then(|| unsafe { Arc::from_raw(raw) })
     }
 
     /// The published instance for which `pred` holds, with a reference of

@@ -11,6 +11,7 @@ use super::vtable::{table, Lookup};
 use crate::ffi as bindings;
 use crate::sys::device::Device;
 use core::marker::PhantomData;
+use kernel::sync::Arc;
 
 /// A [`DmaOps`] type whose instances live in a [`Registry`], each behind
 /// one of its [`Tables`].
@@ -130,9 +131,28 @@ pub(crate) fn uninstall<T: Registered>(dev: &Device) -> Option<Table> {
     Some(t)
 }
 
+impl<T: Registered> Registry<T> {
+    /// Takes the instance out of entry `k` and returns it, if no device we
+    /// gave one of its tables still has it; otherwise leaves it there and
+    /// says how many do (`None`: not known, a record was lost).
+    ///
+    /// Called at unload, once nothing gives devices tables any more. (Here
+    /// and not in `registry.rs`: the record of devices is the tables'.)
+    pub(crate) fn withdraw(&self, k: usize) -> Result<Option<Arc<T>>, Option<usize>> {
+        match users::<T>(k) {
+            // SAFETY: No device we gave one of entry `k`'s tables has it any
+            // more (the record says so), and no table is given now (our
+            // caller's promise); a copy of a table on a device we did not
+            // give it is waited out by the module before unload.
+            Some(0) => Ok(unsafe { self.take(k) }),
+            n => Err(n),
+        }
+    }
+}
+
 /// How many devices we gave one of entry `k`'s two tables still have it;
 /// `None` if that is not known (a record could not be stored).
-pub(super) fn users<T: Registered>(k: usize) -> Option<usize> {
+fn users<T: Registered>(k: usize) -> Option<usize> {
     let tables = T::tables();
     let (Some(full), Some(drain)) = (tables.get(Table::Entry(k)), tables.get(Table::Drain(k)))
     else {
