@@ -17,7 +17,7 @@ export FLAVOURS
 
 # Kernel builds take the machine's cores: never two at once.
 .NOTPARALLEL:
-.PHONY: all deps kernel kernel-builtin kernel-debug kernels module run check test bench-icount \
+.PHONY: all deps deps-run kernel kernel-builtin kernel-debug kernels module run check test bench-icount \
 	check-debug dt-check bench lint fuzz guests clean
 
 all: module
@@ -25,6 +25,10 @@ all: module
 ## deps: install every package and tool the build and tests need (idempotent)
 deps:
 	@$(HARNESS)/deps.sh
+
+## deps-run: what the demo needs, no more (make check and make bench add the rest)
+deps-run:
+	@$(HARNESS)/deps.sh run
 
 ## kernel, kernel-builtin, kernel-debug: build (or reuse) one cached kernel
 kernel: deps
@@ -43,7 +47,7 @@ module: deps
 ## run: the demo guest (BUILTIN=1: on the kernel with the module built in),
 ## then the host's view: a guest whose vhost-user-blk devices are served by
 ## window-backend, which maps only their window of guest memory
-run: deps
+run: deps-run
 ifeq ($(BUILTIN),1)
 	@$(HARNESS)/build.sh builtin
 	@RDMA_FLAVOUR=builtin $(HARNESS)/guest.sh demo

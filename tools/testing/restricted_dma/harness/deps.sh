@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need, on a Debian 12 machine with
 # nothing but the package registries. Idempotent: a second run checks and returns.
+#   deps.sh        everything
+#   deps.sh run    what `make run` needs: not the vsock guests' backend, nor
+#                  the binding checks' and the plots' Python packages
+#                  (`make check` and `make bench` install them)
 # Traps it works around are explained in docs/testing.md ("What the harness works around").
 set -euo pipefail
+only_run=0; [ "${1:-}" = run ] && only_run=1
 
 log() { printf 'deps: %s\n' "$*"; }
 quiet() { "$@" >/tmp/restricted-dma-deps.log 2>&1 || { cat /tmp/restricted-dma-deps.log; return 1; }; }
@@ -61,7 +66,7 @@ quiet env CARGO_TARGET_DIR="$cache/window-backend-target" \
 # vhost-user-vsock device, pinned with its own lock file.
 vsock_version=0.3.0
 vsock_root=$cache/vhost-device-vsock-$vsock_version
-if ! [ -x "$vsock_root/bin/vhost-device-vsock" ]; then
+if [ $only_run = 0 ] && ! [ -x "$vsock_root/bin/vhost-device-vsock" ]; then
   log "installing vhost-device-vsock $vsock_version from crates.io (about a minute)"
   quiet /usr/bin/cargo install --quiet --locked vhost-device-vsock --version "$vsock_version" \
     --root "$vsock_root"
@@ -80,7 +85,8 @@ fi
 # dtschema for the binding checks and matplotlib for the benchmark's plots,
 # in a venv of their own so that whichever python3 is first on PATH does not
 # matter.
-if ! [ -x "$cache/venv/bin/dt-doc-validate" ] || ! "$cache/venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
+if [ $only_run = 0 ] && { ! [ -x "$cache/venv/bin/dt-doc-validate" ] ||
+   ! "$cache/venv/bin/python" -c 'import matplotlib' 2>/dev/null; }; then
   log "installing dtschema, yamllint and matplotlib (for make bench's plots) from PyPI"
   quiet /usr/bin/python3 -m venv "$cache/venv"
   quiet "$cache/venv/bin/pip" install -q dtschema yamllint matplotlib
