@@ -30,17 +30,18 @@ mod attach;
 mod bounce;
 #[cfg(not(MODULE))]
 mod builtin;
-mod debugfs;
 mod dma_ops;
 mod ffi;
 mod lifetime;
 pub mod pool;
+mod publish;
 mod region;
 mod sys;
 mod virtio;
 
 use region::{Published, Region};
 use sys::debugfs::{Dir, Files};
+use sys::sysfs::Class;
 use sys::virtio::MemAccHook;
 
 // Loadable: the kernel crate's module machinery. Built in, `builtin.rs`
@@ -64,14 +65,15 @@ const __LOG_PREFIX: &[u8] = b"restricted_dma\0";
 ///
 /// Field order is drop order, the order of unload: every restricted device
 /// is unbound and fenced first (no new DMA op starts after that), then the
-/// virtio hook goes, then the debugfs files, then the regions are withdrawn
-/// (or kept, if a device may still write to one), and last the module waits
-/// for the ops and the deferred work still under way.
+/// virtio hook goes, then the sysfs and debugfs files, then the regions are
+/// withdrawn (or kept, if a device may still write to one), and last the
+/// module waits for the ops and the deferred work still under way.
 struct RestrictedDma {
     _attacher: attach::Attacher,
     _virtio: MemAccHook<virtio::Policy>,
+    _sysfs: Option<Class<Region>>,
     _files: KVec<Files<Region>>,
-    _devices: Files<debugfs::AllDevices>,
+    _devices: Files<publish::AllDevices>,
     _root: Dir,
     regions: KVec<Published>,
     _quiesce: sys::Quiesce,
@@ -95,9 +97,10 @@ impl RestrictedDma {
         let root = Dir::new(c_str!("restricted_dma"), None);
         let mut files = KVec::with_capacity(regions.len(), GFP_KERNEL)?;
         for p in regions.iter() {
-            files.push(debugfs::publish(&root, p.region())?, GFP_KERNEL)?;
+            files.push(publish::debugfs(&root, p.region())?, GFP_KERNEL)?;
         }
-        let devices = debugfs::publish_devices(&root)?;
+        let devices = publish::debugfs_devices(&root)?;
+        let sysfs = publish::sysfs(regions.iter().map(Published::region));
         // Before any device binds through us, so that every virtio device
         // behind a region is checked for ACCESS_PLATFORM.
         let virtio = MemAccHook::<virtio::Policy>::install();
@@ -107,6 +110,7 @@ impl RestrictedDma {
         Ok(Self {
             _attacher: attacher,
             _virtio: virtio,
+            _sysfs: sysfs,
             _files: files,
             _devices: devices,
             _root: root,

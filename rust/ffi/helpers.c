@@ -22,6 +22,7 @@
 #include <linux/scatterlist.h>
 #include <linux/smp.h>
 #include <linux/string.h>
+#include <linux/sysfs.h>
 #include <linux/spinlock.h>
 #include <linux/virtio.h>
 #include <linux/virtio_anchor.h>
@@ -832,3 +833,21 @@ int rsdma_link_to(struct device *dev, struct device *supplier)
 {
 	return device_link_add(dev, supplier, 0) ? 0 : -ENOMEM;
 }
+
+/*
+ * sysfs (rust/sys/sysfs.rs). Attributes made at run time need a lockdep key
+ * of their own; the macro declares one static key for all of ours.
+ */
+void rsdma_sysfs_attr_init(struct attribute *attr) { sysfs_attr_init(attr); }
+
+/* A device of our class, its files given as groups so that they exist
+ * before its uevent announces it; device_create is variadic. */
+struct device *rsdma_device_create(const struct class *cls, void *drvdata,
+				   const struct attribute_group **groups,
+				   const char *name)
+{
+	return device_create_with_groups(cls, NULL, MKDEV(0, 0), drvdata,
+					 groups, "%s", name);
+}
+
+void *rsdma_dev_get_drvdata(const struct device *dev) { return dev_get_drvdata(dev); }

@@ -149,4 +149,13 @@ void rsdma_gate_close(void);
 int rsdma_link_to(struct device *dev, struct device *supplier);
 struct device *rsdma_wall_get(void);
 
+struct attribute;
+struct attribute_group;
+struct class;
+void rsdma_sysfs_attr_init(struct attribute *attr);
+struct device *rsdma_device_create(const struct class *cls, void *drvdata,
+				   const struct attribute_group **groups,
+				   const char *name);
+void *rsdma_dev_get_drvdata(const struct device *dev);
+
 #endif /* RSDMA_HELPERS_H */

@@ -8,6 +8,7 @@
 //! pair's trampoline, monomorphised for the owner's type, gives `show` its
 //! typed owner back.
 
+use super::Show;
 use crate::ffi as bindings;
 use core::ffi::{c_int, c_void};
 use core::fmt;
@@ -57,9 +58,6 @@ impl Drop for Dir {
     }
 }
 
-/// What a file prints of its owner, on every read.
-pub(crate) type Show<T> = fn(&T, &mut SeqFile) -> fmt::Result;
-
 /// One file: its owner, its `show`, and the trampoline that joins them.
 struct File {
     owner: *const c_void,
@@ -103,17 +101,17 @@ pub(crate) struct Files<T> {
 }
 
 impl<T: Send + Sync> Files<T> {
-    /// Creates `parent/name/` with one file per `(name, show)` of `files`,
-    /// reading as `show(&owner, ..)`.
+    /// Creates `parent/name/` with one file per `(name, show)` of each of
+    /// `files`, reading as `show(&owner, ..)`.
     pub(crate) fn new(
         parent: &Dir,
         name: &CStr,
         owner: Arc<T>,
-        files: &[(&CStr, Show<T>)],
+        files: &[&[(&CStr, Show<T>)]],
     ) -> Result<Self> {
         let dir = Dir::new(name, Some(parent));
-        let mut boxes = KVec::with_capacity(files.len(), GFP_KERNEL)?;
-        for (fname, show) in files {
+        let mut boxes = KVec::with_capacity(files.iter().map(|f| f.len()).sum(), GFP_KERNEL)?;
+        for (fname, show) in files.iter().copied().flatten() {
             let file = KBox::new(
                 File {
                     owner: core::ptr::from_ref::<T>(&owner).cast(),
@@ -143,7 +141,7 @@ impl<T: Send + Sync> Files<T> {
 }
 
 /// The `seq_file` a file's contents are printed to, as a [`fmt::Write`].
-pub(crate) struct SeqFile(*mut bindings::seq_file);
+struct SeqFile(*mut bindings::seq_file);
 
 impl fmt::Write for SeqFile {
     fn write_str(&mut self, s: &str) -> fmt::Result {

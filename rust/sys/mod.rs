@@ -21,8 +21,12 @@ pub(crate) mod lock;
 pub(crate) mod memory;
 pub(crate) mod of;
 pub(crate) mod slot;
+pub(crate) mod sysfs;
 pub(crate) mod virtio;
 pub(crate) mod work;
+
+/// What a debugfs or sysfs file prints of its owner, on every read.
+pub(crate) type Show<T> = fn(&T, &mut dyn fmt::Write) -> fmt::Result;
 
 /// The CPU this code runs on (a hint: the caller may migrate right after).
 pub(crate) fn this_cpu() -> usize {

@@ -3,6 +3,7 @@
 # Shared by the restricted_dma kselftests (sourced, after ktap_helpers.sh).
 
 DBG=/sys/kernel/debug/restricted_dma
+SYS=/sys/class/restricted_dma
 EXPECT=/etc/restricted_dma/expect
 MODULE=/lib/modules/restricted_dma.ko
 

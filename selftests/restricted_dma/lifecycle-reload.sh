@@ -33,7 +33,9 @@ gone=1 back=1 unbound=1 works=1 rebound=1 fenced=1
 i=0
 while [ $i -lt $ROUNDS ]; do
 	unload || { gone=0; ktap_print_msg "rmmod failed in round $i"; break; }
-	[ -e "$DBG" ] && { gone=0; ktap_print_msg "round $i: $DBG still there after unload"; }
+	for d in "$DBG" "$SYS"; do
+		[ -e "$d" ] && { gone=0; ktap_print_msg "round $i: $d still there after unload"; }
+	done
 	for t in $restricted; do
 		[ -e "/sys/bus/platform/devices/$t/driver" ] &&
 			{ unbound=0; ktap_print_msg "round $i: $t still bound after unload"; }
@@ -50,7 +52,8 @@ while [ $i -lt $ROUNDS ]; do
 	fi
 	load || { back=0; ktap_print_msg "insmod failed in round $i"; break; }
 	for n in $names; do
-		[ -d "$DBG/$n" ] || { back=0; ktap_print_msg "round $i: $n missing after reload"; }
+		[ -d "$DBG/$n" ] && [ -d "$SYS/$n" ] ||
+			{ back=0; ktap_print_msg "round $i: $n missing after reload"; }
 	done
 	for t in $working; do
 		[ -e "/sys/bus/platform/devices/$t/driver" ] ||
@@ -62,7 +65,7 @@ while [ $i -lt $ROUNDS ]; do
 	fi
 	i=$((i + 1))
 done
-result "unload removes all debugfs entries ($ROUNDS rounds)" [ $gone = 1 ]
+result "unload removes all debugfs and sysfs entries ($ROUNDS rounds)" [ $gone = 1 ]
 result "unload leaves every restricted device unbound ($ROUNDS rounds)" [ $unbound = 1 ]
 result "...and no one can bind them by hand until reload" [ $fenced = 1 ]
 result "reload restores every region ($ROUNDS rounds)" [ $back = 1 ]

@@ -9,7 +9,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 5
+ktap_set_plan 6
 load
 dev=$(wait_blk "$(transport_of blk)") || ktap_exit_fail_msg "no block device behind $(transport_of blk)"
 ktap_print_msg "$dev behind $(first good 1): $(counter io_tlb_nslabs) slots"
@@ -24,6 +24,16 @@ ktap_print_msg "failed_maps $fails0 -> $(counter failed_maps), high-water $(coun
 result "every block intact under overload" [ $rc -eq 0 ]
 result "the pool ran full (failed_maps grew)" [ "$(counter failed_maps)" -gt "$fails0" ]
 result "the full pool was reported in the log" log_has "failed in $(first good 1): bounce buffer pool is full"
+# What an operator without debugfs sees of it (the region is idle now).
+as_in_debugfs() {
+	for f in "$@"; do
+		[ "$(cat "$SYS/$(first good 1)/$f" 2>/dev/null)" = "$(counter "$f")" ] || return 1
+	done
+}
+(cd "$SYS/$(first good 1)" && grep . io_tlb_nslabs io_tlb_used io_tlb_used_hiwater failed_maps) |
+	sed 's/^/# /'
+result "sysfs shows it too: failed_maps and the high-water mark as in debugfs" \
+	as_in_debugfs failed_maps io_tlb_used_hiwater
 result "the device works once the load drops" ./odirect roundtrip "$dev" 1048576 512 0 42
 result "no warning in the kernel log" log_clean
 ktap_finished

@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The reserved-memory handler: good regions are claimed and published in
-# debugfs with exactly the DT's base and size and their consumers; every
-# malformed node is rejected with its reason and nothing of it is claimed.
+# debugfs with exactly the DT's base and size and their consumers, and in
+# sysfs with the same values; every malformed node is rejected with its
+# reason and nothing of it is claimed.
 . ./ktap_helpers.sh
 . ./lib.sh
 
@@ -20,7 +21,7 @@ nbaddev=$(grep -c . /tmp/baddev)
 # Devices behind a good region that are not dma-coherent: refused too.
 expect device | awk '$5 == "noncoherent" && $3 != "-" { print $2, $3 }' > /tmp/noncoherent
 nnoncoh=$(grep -c . /tmp/noncoherent)
-ktap_set_plan $((1 + 4 * ngood + 2 * nbad + 2 * nbaddev + 2 * nnoncoh))
+ktap_set_plan $((1 + 5 * ngood + 2 * nbad + 2 * nbaddev + 2 * nnoncoh))
 
 unload
 mark_log_before_load
@@ -55,6 +56,18 @@ while read -r name base size users shared; do
 	fi
 	# Shared with the host by the module, unless no-map (see the binding).
 	result "region $name shared with the host: $shared" [ "$(cat "$d/shared" 2>/dev/null)" = "$shared" ]
+	# The same values in sysfs, one a file, for kernels that do not mount
+	# debugfs: the files are debugfs's less its lists (those that do not
+	# move while the region is idle compared too).
+	s=$SYS/$name
+	ok=1
+	for f in base size shared receive io_tlb_nslabs areas; do
+		[ "$(cat "$s/$f" 2>/dev/null)" = "$(cat "$d/$f" 2>/dev/null)" ] || ok=0
+	done
+	want=$(ls "$d" 2>/dev/null | grep -vxE 'consumers|devices|holders')
+	have=$(ls "$s" 2>/dev/null | grep -vxE 'uevent|power|subsystem')
+	[ -n "$want" ] && [ "$want" = "$have" ] || { ok=0; ktap_print_msg "sysfs has: $(echo $have)"; }
+	result "region $name in sysfs: debugfs's values, one a file" [ $ok = 1 ]
 	# Busy in /proc/iomem under its name, so that nothing (memory hot-add,
 	# a driver, a PCI BAR) is placed over it later.
 	range=$(printf '%08x-%08x' "$((base))" "$((base + size - 1))")
@@ -71,7 +84,7 @@ while read -r name reason; do
 		ktap_print_msg "log: $(log_since_mark | grep -F "$name" | head -n 3)"
 		ktap_test_fail "malformed $name rejected: $reason"
 	fi
-	if [ ! -e "$DBG/$name" ]; then
+	if [ ! -e "$DBG/$name" ] && [ ! -e "$SYS/$name" ]; then
 		ktap_test_pass "malformed $name claims nothing"
 	else
 		ktap_test_fail "malformed $name claims nothing"

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What the module publishes in debugfs, under `restricted_dma/<region>/`.
+//! What the module publishes for operators, per region: its values in sysfs,
+//! `/sys/class/restricted_dma/<region>/` (one value a file, for production
+//! kernels that do not mount debugfs), and the same values with the lists of
+//! devices and holders in debugfs, `restricted_dma/<region>/`.
 //!
 //! Counter names follow mainline swiotlb's (`io_tlb_nslabs`, `io_tlb_used`,
 //! `io_tlb_used_hiwater`) where they mean the same, so existing tooling reads
@@ -9,18 +12,19 @@
 use crate::pool::Receive;
 use crate::region::Region;
 use crate::sys::bus;
-use crate::sys::debugfs::{Dir, Files, Show};
+use crate::sys::debugfs::{Dir, Files};
 use crate::sys::device::Device;
 use crate::sys::dma::{self, Table};
-use core::fmt::Write;
+use crate::sys::sysfs::Class;
+use crate::sys::Show;
 use core::sync::atomic::Ordering;
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::Arc;
 
-/// The files of a region's directory: name and what it prints.
-const FILES: [(&CStr, Show<Region>); 23] = [
+/// A region's values, one a file: name and what it prints.
+const VALUES: [(&CStr, Show<Region>); 20] = [
     // The region itself.
     (c_str!("base"), |r, o| writeln!(o, "{:#x}", r.base)),
     (c_str!("size"), |r, o| writeln!(o, "{:#x}", r.size)),
@@ -39,25 +43,6 @@ const FILES: [(&CStr, Show<Region>); 23] = [
                 Receive::CopyOriginal => "copy",
             }
         )
-    }),
-    // DT nodes naming the region, and devices that have its ops now.
-    (c_str!("consumers"), |r, o| {
-        r.consumers
-            .iter()
-            .try_for_each(|np| writeln!(o, "{}", np.name()))
-    }),
-    (c_str!("devices"), |r, o| {
-        let mut result = Ok(());
-        bus::for_each_device(|d| {
-            if result.is_ok() && dma::installed::<Region>(d) == Some(Table::Entry(r.table)) {
-                result = writeln!(o, "{}", d.name());
-            }
-        });
-        result
-    }),
-    // Devices whose driver is gone that still hold blocks, and how many.
-    (c_str!("holders"), |r, o| {
-        r.holders.each(r, |d, n| writeln!(o, "{} {}", d.name(), n))
     }),
     // The pool, with mainline swiotlb's names for its first three.
     (c_str!("io_tlb_nslabs"), |r, o| {
@@ -113,9 +98,47 @@ const FILES: [(&CStr, Show<Region>); 23] = [
     }),
 ];
 
-/// Creates `parent/<region name>/` with all of the region's files.
-pub(crate) fn publish(parent: &Dir, region: &Arc<Region>) -> Result<Files<Region>> {
-    Files::new(parent, &region.name, region.clone(), &FILES)
+/// A region's lists, a line an entry (debugfs only).
+const LISTS: [(&CStr, Show<Region>); 3] = [
+    // DT nodes naming the region, and devices that have its ops now.
+    (c_str!("consumers"), |r, o| {
+        r.consumers
+            .iter()
+            .try_for_each(|np| writeln!(o, "{}", np.name()))
+    }),
+    (c_str!("devices"), |r, o| {
+        let mut result = Ok(());
+        bus::for_each_device(|d| {
+            if result.is_ok() && dma::installed::<Region>(d) == Some(Table::Entry(r.table)) {
+                result = writeln!(o, "{}", d.name());
+            }
+        });
+        result
+    }),
+    // Devices whose driver is gone that still hold blocks, and how many.
+    (c_str!("holders"), |r, o| {
+        r.holders.each(r, |d, n| writeln!(o, "{} {}", d.name(), n))
+    }),
+];
+
+/// Creates `parent/<region name>/` in debugfs with the region's values and
+/// lists.
+pub(crate) fn debugfs(parent: &Dir, region: &Arc<Region>) -> Result<Files<Region>> {
+    Files::new(parent, &region.name, region.clone(), &[&VALUES, &LISTS])
+}
+
+/// Creates `/sys/class/restricted_dma/` with a device per region, its files
+/// the regions' values. An operator's view only: if it cannot be made, the
+/// module goes on without it and says so.
+pub(crate) fn sysfs<'a>(regions: impl Iterator<Item = &'a Arc<Region>>) -> Option<Class<Region>> {
+    let made = Class::new(c_str!("restricted_dma"), &VALUES).and_then(|mut class| {
+        for r in regions {
+            class.add(&r.name, r.clone())?;
+        }
+        Ok(class)
+    });
+    made.inspect_err(|e| pr_warn!("no counters in sysfs: error {:?}\n", e))
+        .ok()
 }
 
 /// The owner of the files about devices rather than regions.
@@ -141,11 +164,11 @@ const DEVICE_FILES: [(&CStr, Show<AllDevices>); 1] = [
 ];
 
 /// Creates `parent/devices/` with the files about devices.
-pub(crate) fn publish_devices(parent: &Dir) -> Result<Files<AllDevices>> {
+pub(crate) fn debugfs_devices(parent: &Dir) -> Result<Files<AllDevices>> {
     Files::new(
         parent,
         c_str!("devices"),
         Arc::new(AllDevices, GFP_KERNEL)?,
-        &DEVICE_FILES,
+        &[&DEVICE_FILES],
     )
 }
