@@ -261,6 +261,7 @@ fn attach(dev: &Device) {
             Some(why) => refuse(why, Some(&r.node)),
             None => {
                 dma::install::<Region>(dev, Table::Entry(r.table));
+                r.failures_at_probe.store(r.failures(), Ordering::Relaxed);
                 pr_info!("{}: DMA restricted to {}\n", dev.name(), &*r.name);
                 // Unload could only unbind it, which its driver forbids.
                 if dev.driver_is_sticky() && cfg!(MODULE) {
@@ -311,9 +312,14 @@ fn on_bus_event(event: BusEvent, dev: &Device) {
             lifetime::rebound(dev);
             attach(dev);
         }
-        // The driver core releases the failed driver's devres after this
-        // event: its `dmam_*` frees must still reach the pool.
-        BusEvent::NotBound => {}
+        // The driver core releases a failed driver's devres after this
+        // event: its `dmam_*` frees must still reach the pool, so the ops
+        // stay. What the device keeps at rest, or ran out of, is said here.
+        BusEvent::Bound | BusEvent::NotBound => {
+            if let Some((Table::Entry(_), r)) = lifetime::region_of(dev) {
+                r.probe_ended(dev, event == BusEvent::Bound);
+            }
+        }
         // Only for devices whose ops are ours: a table a driver copied to a
         // device of its own is that driver's to drop.
         BusEvent::Unbound => {

@@ -50,7 +50,7 @@ pub(crate) fn set_closing(closing: bool) {
 }
 
 /// The region of the table `dev` has now, if it is one of a region's.
-fn region_of(dev: &Device) -> Option<(Table, Arc<Region>)> {
+pub(crate) fn region_of(dev: &Device) -> Option<(Table, Arc<Region>)> {
     let t = dma::installed::<Region>(dev)?;
     let k = t.entry()?;
     Region::registry().find(|r| r.table == k).map(|r| (t, r))

@@ -20,7 +20,7 @@ use crate::sys::memory::{self, IomemClaim, Memremap, Owned, ShareError, Shared, 
 use crate::sys::of::{EarlyVerdict, OfNode};
 use crate::sys::{keep_forever, possible_cpus, Errno, ModulePin};
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicUsize};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::{CStr, CString};
@@ -524,6 +524,9 @@ pub(crate) struct Region {
     /// Set when a page of the window went to someone else after the claim
     /// (built in, at `late_initcall_sync`): its devices are refused.
     pub(crate) withdrawn: AtomicBool,
+    /// [`Region::failures`] when a driver last began to probe a device of
+    /// the region: what ran out while it probed is the difference.
+    pub(crate) failures_at_probe: AtomicUsize,
     /// Devices whose driver is gone that still hold blocks of the pool.
     pub(crate) holders: Holders,
     /// Devices bound through the pool to a driver that must never be
@@ -593,6 +596,7 @@ impl Region {
             bad_call_reported: AtomicBool::new(false),
             refusals: AtomicUsize::new(0),
             withdrawn: AtomicBool::new(false),
+            failures_at_probe: AtomicUsize::new(0),
             holders: Holders::new().map_err(Reject::Claim)?,
             sticky: Holders::new().map_err(Reject::Claim)?,
             claim,
@@ -620,6 +624,44 @@ impl Region {
             }
         }
         Ok(())
+    }
+
+    /// Maps and allocations refused so far for want of room in the pool.
+    pub(crate) fn failures(&self) -> usize {
+        let s = self.pool.stats();
+        s.failed_maps.wrapping_add(s.failed_allocs)
+    }
+
+    /// Says, once a driver's probe of `dev` through the region ended, what
+    /// `dev` keeps of the region at rest (if it `bound`), and whether the
+    /// region ran out of room while it probed: a region too small for a
+    /// device's steady state is then named at bind, not found by a hang.
+    pub(crate) fn probe_ended(&self, dev: &Device, bound: bool) {
+        let failed = self
+            .failures()
+            .wrapping_sub(self.failures_at_probe.load(Ordering::Relaxed));
+        if bound {
+            let held = self.pool.held(owner_of(dev));
+            let s = self.pool.stats();
+            pr_info!(
+                "{}: bound through {}: keeps {} slot(s) in {} mapping(s) and block(s) at rest; the region has {} of {} slots in use\n",
+                dev.name(),
+                &*self.name,
+                held.slots,
+                held.blocks,
+                s.used,
+                s.nslots
+            );
+        }
+        if failed != 0 {
+            pr_warn!(
+                "{}: {} map(s) or allocation(s) in {} failed for want of room while it probed{}: the region is too small for it beside its other users\n",
+                dev.name(),
+                failed,
+                &*self.name,
+                if bound { "" } else { ", and the probe failed" }
+            );
+        }
     }
 }
 

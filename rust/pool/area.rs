@@ -21,7 +21,7 @@
 use core::ops::DerefMut;
 
 use super::layout::nr_slots;
-use super::stats::AreaCounters;
+use super::stats::{AreaCounters, Held};
 use super::vocab::{Direction, Kind};
 use super::{UnmapError, SEGMENT_SIZE, SEGMENT_SLOTS, SLOT_MASK, SLOT_SHIFT, SLOT_SIZE};
 
@@ -624,12 +624,16 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
     }
 
     /// How many mappings and blocks of `owner` the area holds (those being
-    /// unmapped included). Walks the area: for slow paths only.
-    pub(crate) fn held_by(&self, owner: Owner) -> usize {
+    /// unmapped included), and their slots. Walks the area: for slow paths
+    /// only.
+    pub(crate) fn held_by(&self, owner: Owner) -> Held {
         self.slots
             .iter()
             .filter(|s| s.kind().is_head() && s.owner() == owner)
-            .count()
+            .fold(Held::default(), |h, s| Held {
+                blocks: h.blocks + 1,
+                slots: h.slots + s.nslots(),
+            })
     }
 
     /// Changes the kind of the head slot `head` (between the head kinds).

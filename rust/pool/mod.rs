@@ -124,7 +124,7 @@ use area::ORIG_MAX;
 pub use area::{AreaLock, AreaState, Owner, Slot, ORIG_BITS};
 pub use error::{MapError, PoolError, UnmapError};
 pub use layout::{area_layout, max_mapping_size, AreaLayout};
-pub use stats::Stats;
+pub use stats::{Held, Stats};
 pub use tlb::{Copier, Pool};
 pub use vocab::{Block, Constraints, CopyBack, Direction, Receive};
 

@@ -98,3 +98,13 @@ impl Stats {
         self.bytes_zeroed = self.bytes_zeroed.wrapping_add(c.bytes_zeroed);
     }
 }
+
+/// What one [`Owner`](super::Owner) holds of a pool
+/// ([`Pool::held`](super::Pool::held)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Streaming mappings and blocks.
+    pub blocks: usize,
+    /// The slots they take, padding included.
+    pub slots: usize,
+}

@@ -8,7 +8,7 @@ use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::area::Request;
 use super::layout::{boundary_span, max_mapping_size, nr_slots, AreaLayout};
-use super::stats::AreaCounters;
+use super::stats::{AreaCounters, Held};
 use super::vocab::{Block, Constraints, CopyBack, Direction, Kind, Receive};
 use super::{
     AreaLock, MapError, Owner, PoolError, Slot, Stats, UnmapError, ORIG_MAX, PAGE_MASK, PAGE_SIZE,
@@ -615,10 +615,19 @@ where
     /// every map. A mapping taken or freed meanwhile may or may not be
     /// counted.
     pub fn held_by(&self, owner: Owner) -> usize {
+        self.held(owner).blocks
+    }
+
+    /// What `owner` holds: its live mappings and blocks (as
+    /// [`Pool::held_by`] counts them) and the slots they take.
+    pub fn held(&self, owner: Owner) -> Held {
         self.areas
             .iter()
             .map(|a| a.with(|st| st.held_by(owner)))
-            .sum()
+            .fold(Held::default(), |t, h| Held {
+                blocks: t.blocks + h.blocks,
+                slots: t.slots + h.slots,
+            })
     }
 
     /// Returns the counters of the pool (see [`Stats`] for how consistent

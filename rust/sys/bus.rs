@@ -44,6 +44,8 @@ pub(crate) enum BusEvent {
     /// A driver is about to probe: after the bus's `dma_configure`, before
     /// the driver's `probe`. DMA ops set now are the ones the driver uses.
     Bind,
+    /// The driver's probe succeeded: the device is bound.
+    Bound,
     /// The driver's probe failed. Sent before the driver core releases the
     /// driver's devres (`dmam_*` frees still come after it).
     NotBound,
@@ -59,6 +61,7 @@ impl BusEvent {
         match action {
             bindings::BUS_NOTIFY_ADD_DEVICE => Some(Self::Added),
             bindings::BUS_NOTIFY_BIND_DRIVER => Some(Self::Bind),
+            bindings::BUS_NOTIFY_BOUND_DRIVER => Some(Self::Bound),
             bindings::BUS_NOTIFY_DRIVER_NOT_BOUND => Some(Self::NotBound),
             bindings::BUS_NOTIFY_UNBOUND_DRIVER => Some(Self::Unbound),
             bindings::BUS_NOTIFY_REMOVED_DEVICE => Some(Self::Removed),

@@ -8,14 +8,15 @@
 # every byte was right, the pool is back at its baseline, and failed maps are
 # counted and reported. Then a full pool, to its last slot, under a driver
 # that cannot queue a request without a map: a read from /dev/hwrng that
-# meets it must come back once the pool has room. The kernel log is checked
-# at the end of the guest (logcheck.sh).
+# meets it must come back once the pool has room. Last, a blk bound while
+# the pool is full: the module names the region at bind. The kernel log is
+# checked at the end of the guest (logcheck.sh).
 . ./ktap_helpers.sh
 . ./lib.sh
 
 SECS=${SOAK_SECONDS:-60}
 ktap_print_header
-ktap_set_plan 7
+ktap_set_plan 10
 R=$(first good 1)
 load
 blks=$(expect device | awk '$1 == "blk" { print $2 }')
@@ -115,4 +116,31 @@ if kill -0 "$rng_pid" 2>/dev/null; then
 fi
 wait "$rng_pid"
 result "the rng read came back once the pool had room" [ "$(wc -c < /tmp/soak-rng)" -eq 4096 ]
+
+# The sizing line. A region too small for a device is named when the device
+# binds, not found later by a hang: here a blk bound while the pool is full
+# (its rings cannot be allocated). Bound again with room, the line says what
+# it keeps of the region at rest.
+t=$(echo $blks | cut -d' ' -f2)
+echo "$t" > /sys/bus/platform/drivers/virtio-mmio/unbind
+tcmd add 0
+tcmd fill 0
+mark_log
+echo "$t" > /sys/bus/platform/drivers/virtio-mmio/bind
+named() {
+	log_since_mark | grep -F -- "$t: " | grep -qF -- "in $R failed for want of room while it probed"
+}
+log_since_mark | grep -F -- "$t: " | sed 's/^/# /'
+result "$t, bound while $R is full, is told that the region is too small for it" named
+tcmd release 0
+tcmd del 0
+echo "$t" > /sys/bus/platform/drivers/virtio-mmio/unbind
+mark_log
+echo "$t" > /sys/bus/platform/drivers/virtio-mmio/bind
+log_since_mark | grep -F -- "$t: " | sed 's/^/# /'
+at_rest() {
+	log_since_mark_has "$t: bound through $R: keeps " && ! named
+}
+result "bound again with room, $t says what it keeps at rest, and no more" at_rest
+result "and it works" ./odirect roundtrip "$(wait_blk "$t")" 1048576 512 0 78
 ktap_finished

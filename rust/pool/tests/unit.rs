@@ -693,6 +693,9 @@ fn owners_are_counted_until_their_last_block_goes() {
     assert_eq!(pool.held_by(a), 3);
     assert_eq!(pool.held_by(b), 1);
     assert_eq!(pool.held_by(Owner::NONE), 1);
+    // 3000 and 100 bytes take 2 and 1 slots, 16 KiB 8.
+    let (ha, hb) = (pool.held(a), pool.held(b));
+    assert_eq!((ha.blocks, ha.slots, hb.blocks, hb.slots), (3, 11, 1, 2));
     // The owner shares the head's word with the original address: the
     // copy back must still find the original.
     m.write(s1, &[0x5a; 3000]);

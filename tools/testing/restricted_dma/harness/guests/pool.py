@@ -15,7 +15,7 @@ GUESTS = {
     # The stress soak: two blks, an rng and dma_map_benchmark on one region
     # that they keep nearly full.
     "soak": dict(
-        about="two blks, an rng and dma_map_benchmark keep one region nearly full for a minute, then full",
+        about="two blks, an rng and dma_map_benchmark keep one region nearly full for a minute, then full, and a blk binds into it",
         regions=[SOAK],
         devices=[Device("blk", SOAK.name), Device("blk", SOAK.name), Device("rng", SOAK.name),
                  Device("empty", SOAK.name)],
