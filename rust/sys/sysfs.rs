@@ -65,7 +65,9 @@ impl Group {
             // and no callbacks; the fields that matter are set below.
             let mut dev_attr: bindings::device_attribute = unsafe { core::mem::zeroed() };
             dev_attr.attr.name = name.as_char_ptr();
-            dev_attr.attr.mode = 0o444;
+            // Root only, as debugfs is: a read takes every area lock in turn, and
+            // how busy a device is is nothing for other users to watch.
+            dev_attr.attr.mode = 0o400;
             dev_attr.show = Some(show_attr::<T>);
             g.attrs.push(
                 Attr {

@@ -67,7 +67,9 @@ while read -r name base size users shared; do
 	want=$(ls "$d" 2>/dev/null | grep -vxE 'consumers|devices|holders')
 	have=$(ls "$s" 2>/dev/null | grep -vxE 'uevent|power|subsystem')
 	[ -n "$want" ] && [ "$want" = "$have" ] || { ok=0; ktap_print_msg "sysfs has: $(echo $have)"; }
-	result "region $name in sysfs: debugfs's values, one a file" [ $ok = 1 ]
+	# Readable by root alone, as debugfs is.
+	[ "$(stat -c %a "$s/io_tlb_used" 2>/dev/null)" = 400 ] || { ok=0; ktap_print_msg "io_tlb_used has mode $(stat -c %a "$s/io_tlb_used" 2>/dev/null)"; }
+	result "region $name in sysfs: debugfs's values, one a file, for root" [ $ok = 1 ]
 	# Busy in /proc/iomem under its name, so that nothing (memory hot-add,
 	# a driver, a PCI BAR) is placed over it later.
 	range=$(printf '%08x-%08x' "$((base))" "$((base + size - 1))")
