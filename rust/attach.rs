@@ -41,7 +41,7 @@
 //! supplier with no driver defers any probe of it (`sys::gate`).
 
 use crate::lifetime::{self, Deleted, Gone, Reaper};
-use crate::region::{self, Region, COMPATIBLE};
+use crate::region::{self, Region};
 use crate::sys::bus::{self, Bus, BusEvent, BusListener, BusNotifier};
 use crate::sys::device::Device;
 use crate::sys::dma::{self, Table};
@@ -78,11 +78,11 @@ pub(crate) enum Verdict {
 /// Decides what `np`'s `memory-region` asks for.
 pub(crate) fn verdict(np: &OfNode) -> Verdict {
     let prop = c_str!("memory-region");
-    let mut restricted = np.phandles(prop).filter(|t| t.is_compatible(COMPATIBLE));
+    let mut restricted = np.phandles(prop).filter(region::is_region_node);
     let Some(target) = restricted.next() else {
         return Verdict::Unrestricted;
     };
-    if np.phandles(prop).any(|t| !t.is_compatible(COMPATIBLE)) {
+    if np.phandles(prop).any(|t| !region::is_region_node(&t)) {
         return Verdict::Wall(Some(target));
     }
     if restricted.next().is_some() {

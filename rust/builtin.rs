@@ -102,6 +102,10 @@ fn early_check(flat: &FlatNodeFacts<'_>, name: &CStr) -> bool {
         reg,
         more_ranges,
         size_prop,
+        placed_at_boot: region::DROP_IN && flat.placed_at_boot(),
+        // No hook has registered this early (pKVM's does in setup_arch(),
+        // after the reserved memory): the start judges the node again.
+        sharing_hook: true,
         reusable,
         default_pool: [cma_default, dma_default]
             .into_iter()

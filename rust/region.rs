@@ -29,6 +29,22 @@ use kernel::sync::Arc;
 /// The compatible string of the nodes this module handles.
 pub(crate) const COMPATIBLE: &CStr = c_str!("restricted-dma-region");
 
+/// Mainline's compatible for a restricted pool, which VMMs write (crosvm
+/// through pvmfw, Firecracker): claimed too, under the same rules, by a
+/// built-in module in a kernel without mainline's pool ([`DROP_IN`]).
+pub(crate) const POOL_COMPATIBLE: &CStr = c_str!("restricted-dma-pool");
+
+/// Whether this build claims [`POOL_COMPATIBLE`] nodes: built in, with
+/// `CONFIG_DMA_RESTRICTED_POOL=n`. A loadable module arrives after the
+/// devices have probed, and beside mainline's pool the node is its.
+pub(crate) const DROP_IN: bool = cfg!(not(MODULE)) && !cfg!(CONFIG_DMA_RESTRICTED_POOL);
+
+/// Whether `node` is one this build handles: [`COMPATIBLE`], or with
+/// [`DROP_IN`] also [`POOL_COMPATIBLE`].
+pub(crate) fn is_region_node(node: &OfNode) -> bool {
+    node.is_compatible(COMPATIBLE) || (DROP_IN && node.is_compatible(POOL_COMPATIBLE))
+}
+
 /// The property unload adds to a region's node when it has to keep the
 /// region mapped (slots still in use: a device may still write there). The
 /// node outlives the module, so every later load sees it and refuses the
@@ -54,6 +70,9 @@ pub(crate) enum Reject {
     /// `size` beside `reg`: a dynamic placement request has no place on a
     /// region whose address both VMs must agree on.
     SizeProperty,
+    /// A `restricted-dma-pool` placed at boot (`size`, no `reg`) with no
+    /// sharing hook: nothing would tell the host where its window is.
+    Unshared,
     /// `reg` runs past the end of the physical address space.
     Wraps(u64, u64),
     /// `reg` gives a size of zero.
@@ -120,6 +139,10 @@ impl fmt::Display for Reject {
             Reject::NoReg => write!(f, "no 'reg' property (a restricted region must be static)"),
             Reject::ManyRanges => write!(f, "'reg' has more than one range"),
             Reject::SizeProperty => write!(f, "'size' is not allowed beside 'reg'"),
+            Reject::Unshared => write!(
+                f,
+                "placed at boot ('size', no 'reg') with no sharing hook to tell the host where"
+            ),
             Reject::Wraps(base, size) => {
                 write!(
                     f,
@@ -230,6 +253,14 @@ pub(crate) struct NodeFacts {
     pub(crate) more_ranges: bool,
     /// Whether the node has `size`.
     pub(crate) size_prop: bool,
+    /// Whether the node may be placed at boot (`size`, no `reg`): a
+    /// `restricted-dma-pool` of the [`DROP_IN`] where pages are shared
+    /// through a hook ([`memory::sharing_hook`]), which tells the host where
+    /// they are. Early boot, before any hook registers, assumes one: the
+    /// start judges the node again.
+    pub(crate) placed_at_boot: bool,
+    /// Whether a sharing hook is there (see `placed_at_boot`).
+    pub(crate) sharing_hook: bool,
     /// Whether the node has `reusable`.
     pub(crate) reusable: bool,
     /// The `linux,*-default` property the node has, if any.
@@ -256,6 +287,10 @@ impl NodeFacts {
             reg: node.reg(0).ok(),
             more_ranges: node.reg(1).is_ok(),
             size_prop: node.has_property(c_str!("size")),
+            placed_at_boot: DROP_IN
+                && node.is_compatible(POOL_COMPATIBLE)
+                && !node.is_compatible(COMPATIBLE),
+            sharing_hook: memory::sharing_hook(),
             reusable: node.has_property(c_str!("reusable")),
             default_pool: DEFAULT_POOLS.into_iter().find(|p| node.has_property(p)),
             no_map: node.has_property(c_str!("no-map")),
@@ -268,6 +303,24 @@ impl NodeFacts {
     }
 }
 
+/// Says what becomes of a `restricted-dma-pool` node this build does not
+/// claim (see [`DROP_IN`]).
+fn left_alone(node: &OfNode) {
+    if node.early_verdict() == EarlyVerdict::Foreign {
+        pr_info!(
+            "/reserved-memory/{}: a {} that mainline's pool has: left alone\n",
+            node.name(),
+            POOL_COMPATIBLE
+        );
+    } else {
+        pr_warn!(
+            "/reserved-memory/{}: a {} that no pool has claimed: its devices are not restricted\n",
+            node.name(),
+            POOL_COMPATIBLE
+        );
+    }
+}
+
 /// Checks everything about a node that does not depend on other regions
 /// (built in, at early boot).
 #[cfg(not(MODULE))]
@@ -276,11 +329,19 @@ pub(crate) fn check(f: &NodeFacts) -> Result<(), Reject> {
 }
 
 fn check_facts(f: &NodeFacts) -> Result<Checked, Reject> {
-    let (base, size) = f.reg.ok_or(Reject::NoReg)?;
+    let (base, size) = match f.reg {
+        Some(reg) => reg,
+        // Where the boot code placed it: the window the hook shares.
+        None if f.size_prop && f.placed_at_boot && f.sharing_hook => {
+            f.reserved.ok_or(Reject::NotReserved)?
+        }
+        None if f.size_prop && f.placed_at_boot => return Err(Reject::Unshared),
+        None => return Err(Reject::NoReg),
+    };
     if f.more_ranges {
         return Err(Reject::ManyRanges);
     }
-    if f.size_prop {
+    if f.size_prop && f.reg.is_some() {
         return Err(Reject::SizeProperty);
     }
     if size == 0 {
@@ -672,7 +733,7 @@ impl Region {
 fn overlapped_node(me: &OfNode, base: u64, size: u64) -> Option<OfNode> {
     let root = OfNode::find_by_path(c_str!("/reserved-memory"))?;
     root.children().find(|n| {
-        if n == me || !n.is_available() || n.is_compatible(COMPATIBLE) {
+        if n == me || !n.is_available() || is_region_node(n) {
             return false;
         }
         match n.reserved_mem().or_else(|| n.reg(0).ok()) {
@@ -804,7 +865,13 @@ pub(crate) fn discover() -> Result<KVec<Arc<Region>>> {
         pr_info!("no /reserved-memory node\n");
         return Ok(regions);
     };
-    for node in root.children().filter(|n| n.is_compatible(COMPATIBLE)) {
+    for node in root.children() {
+        if !is_region_node(&node) {
+            if node.is_compatible(POOL_COMPATIBLE) && node.is_available() {
+                left_alone(&node);
+            }
+            continue;
+        }
         if !node.is_available() {
             pr_info!("/reserved-memory/{}: disabled, skipped\n", node.name());
             continue;

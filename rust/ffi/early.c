@@ -187,6 +187,7 @@ static int __init rsdma_rmem_init(struct reserved_mem *rmem)
 		.cma_default = flat_has(node, "linux,cma-default"),
 		.dma_default = flat_has(node, "linux,dma-default"),
 		.no_map = flat_has(node, "no-map"),
+		.placed_at_boot = !of_flat_dt_is_compatible(node, "restricted-dma-region"),
 		.reserved_base = rmem->base,
 		.reserved_size = rmem->size,
 	};
@@ -213,6 +214,14 @@ static int __init rsdma_rmem_init(struct reserved_mem *rmem)
 	return 0;
 }
 RESERVEDMEM_OF_DECLARE(restricted_dma, "restricted-dma-region", rsdma_rmem_init);
+/*
+ * Without mainline's pool, the nodes VMMs write for it are ours too (the
+ * drop-in, rust/region.rs DROP_IN): the boot code has placed a dynamic one
+ * (size, alignment, alloc-ranges) before it calls us.
+ */
+#ifndef CONFIG_DMA_RESTRICTED_POOL
+RESERVEDMEM_OF_DECLARE(restricted_dma_pool, "restricted-dma-pool", rsdma_rmem_init);
+#endif
 
 /*
  * For the selftests' kernels only (CONFIG_RESTRICTED_DMA_TEST_HOOKS, which

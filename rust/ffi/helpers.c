@@ -31,6 +31,10 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <asm/fixmap.h>
+#ifdef CONFIG_ARM_PKVM_GUEST
+#include <linux/arm-smccc.h>
+#include <asm/hypervisor.h>
+#endif
 #include <linux/set_memory.h>
 #include <linux/unaligned.h>
 
@@ -247,6 +251,29 @@ bool rsdma_phys_in_linear_map(phys_addr_t paddr, size_t len)
 #endif
 }
 struct page *rsdma_virt_to_page(const void *vaddr) { return virt_to_page(vaddr); }
+
+/*
+ * Whether set_memory_decrypted() reaches a hypervisor that shares pages with
+ * the host, which then learns where a window is from the calls. arm64 6.12
+ * has no way to ask arm64_mem_crypt_ops whether anyone registered them, so
+ * this asks what would have: pKVM's guest driver registers them from
+ * setup_arch() when the hypervisor offers these three services (CCA's realm
+ * support is not in 6.12); the selftests' ledger
+ * (CONFIG_RESTRICTED_DMA_TEST_LEDGER, a carried patch no production kernel
+ * has) registers them at early_initcall.
+ */
+bool rsdma_sharing_hook(void)
+{
+#ifdef CONFIG_RESTRICTED_DMA_TEST_LEDGER
+	return true;
+#elif defined(CONFIG_ARM_PKVM_GUEST)
+	return kvm_arm_hyp_service_available(ARM_SMCCC_KVM_FUNC_HYP_MEMINFO) &&
+	       kvm_arm_hyp_service_available(ARM_SMCCC_KVM_FUNC_MEM_SHARE) &&
+	       kvm_arm_hyp_service_available(ARM_SMCCC_KVM_FUNC_MEM_UNSHARE);
+#else
+	return false;
+#endif
+}
 
 /*
  * Whether @pfn is a page of the kernel image. On arm64 the image is mapped,

@@ -60,6 +60,7 @@ void rsdma_dma_constraints(struct device *dev, phys_addr_t base, bool coherent,
 phys_addr_t rsdma_page_to_phys(struct page *page);
 void *rsdma_phys_to_virt(phys_addr_t paddr);
 bool rsdma_phys_in_linear_map(phys_addr_t paddr, size_t len);
+bool rsdma_sharing_hook(void);
 struct page *rsdma_virt_to_page(const void *vaddr);
 phys_addr_t rsdma_sg_phys(struct scatterlist *sg);
 unsigned int rsdma_sg_len(struct scatterlist *sg);
@@ -120,6 +121,7 @@ int rsdma_range_owner(u64 base, u64 size, bool no_map, u64 *at);
  */
 struct rsdma_node_facts {
 	bool has_reg, more_ranges, size_prop, reusable, cma_default, dma_default, no_map;
+	bool placed_at_boot;	/* a restricted-dma-pool the drop-in may place */
 	u64 reg_base, reg_size, reserved_base, reserved_size;
 	int owned;	/* enum rsdma_owned, at owned_at */
 	u64 owned_at;

@@ -60,6 +60,12 @@ impl FlatNodeFacts<'_> {
         ]
     }
 
+    /// Whether the node is a `restricted-dma-pool` (mainline's compatible),
+    /// which may be placed at boot.
+    pub(crate) fn placed_at_boot(&self) -> bool {
+        self.0.placed_at_boot
+    }
+
     /// Who else owns memory of the node's range, as early boot sees it.
     pub(crate) fn owned(&self) -> Option<super::memory::Owned> {
         super::memory::Owned::from_raw(self.0.owned, self.0.owned_at)

@@ -21,6 +21,14 @@ pub(crate) fn in_linear_map(phys: u64, len: usize) -> bool {
     unsafe { bindings::rsdma_phys_in_linear_map(phys, len) }
 }
 
+/// Whether sharing a page (`set_memory_decrypted`) reaches a hypervisor,
+/// which then tells the host where the page is: pKVM's guest services, or
+/// the selftests' ledger. Known from `setup_arch()` on (see the helper).
+pub(crate) fn sharing_hook() -> bool {
+    // SAFETY: The helper only asks the firmware what it offers.
+    unsafe { bindings::rsdma_sharing_hook() }
+}
+
 /// Who else owns memory of a range, and the first address where it does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Owned {

@@ -65,7 +65,8 @@ RDMA_KSRC=$RDMA_CACHE/linux-src-$(dpkg-query -W -f='${Version}' linux-source-6.1
 RDMA_KBUILD=$RDMA_CACHE/kbuild-$RDMA_FLAVOUR-$(rdma_kernel_key)
 # The built-in flavour's build directory starts as a copy of the module
 # flavour's (kernel.sh): the two configs differ by CONFIG_RESTRICTED_DMA
-# alone, so Kbuild rebuilds only what that option touches.
+# and CONFIG_DMA_RESTRICTED_POOL alone, so Kbuild rebuilds only what those
+# options touch.
 RDMA_KBUILD_BASE=$RDMA_CACHE/kbuild-module-$(rdma_kernel_key module)
 # Out-of-tree modules build in a directory of their own per flavour (6.12's
 # Kbuild writes an external module's objects beside its sources), never in

@@ -9,9 +9,10 @@
 # module, debug: restricted_dma is built out of tree against them (module.sh).
 # builtin: its sources are copied into drivers/restricted_dma (the place
 # kernel-patches/0000 makes), and its build directory starts as a copy of the
-# module kernel's with CONFIG_RESTRICTED_DMA=y: Kbuild then rebuilds only
-# what that option touches (the kernel crate, whose cfgs are the config, and
-# our driver) instead of the whole kernel. Every run re-syncs the sources and
+# module kernel's with CONFIG_RESTRICTED_DMA=y and no mainline pool
+# (config.builtin): Kbuild then rebuilds only what those options touch (the
+# kernel crate, whose cfgs are the config, the DMA core's and OF's users of
+# the pool, and our driver) instead of the whole kernel. Every run re-syncs the sources and
 # rebuilds incrementally.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
