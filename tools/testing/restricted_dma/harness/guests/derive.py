@@ -213,6 +213,16 @@ def hotplug(name):
 REFUSED_KINDS = ("balloon",)
 
 
+def host_window(r):
+    """Region r's window as the host checks it, "BASE SIZE": its `reg`, or for
+    one the guest's kernel places at boot (`size`, no `reg`) "@NAME @NAME",
+    which check.sh reads from the guest's word on its console ("rdma-host:
+    window NAME BASE SIZE"), as a real host learns it from the share calls."""
+    if r.reg is None:
+        return f"@{r.name} @{r.name}"
+    return f"0x{r.reg[0]:x} 0x{r.reg[1]:x}"
+
+
 def virtqueues(name):
     """The devices whose queues must lie in their region, as QEMU reports
     them (qmp-agent.py): one line each, QOM_PATH WHAT REGION BASE SIZE, and
@@ -224,7 +234,11 @@ def virtqueues(name):
     Those are the devices behind a claimed region that work through it:
     ACCESS_PLATFORM offered, dma-coherent, no IOMMU in front."""
     v = variant(name)
-    good = {r.name: r for r in v["regions"] if r.compatible == "restricted-dma-region" and not r.reject}
+    # Our regions, and a restricted-dma-pool placed at boot: the drop-in's
+    # built in, mainline's pool's on the module kernel, which keeps the
+    # rings in it too.
+    good = {r.name: r for r in v["regions"] if not r.reject and (
+        r.compatible == "restricted-dma-region" or (r.compatible == "restricted-dma-pool" and r.reg is None))}
     lines = []
     for k, (d, t) in enumerate(zip(v["devices"], transports(v))):
         # (Not vhost-user-blk devices: asking QEMU about their queues makes
@@ -234,14 +248,14 @@ def virtqueues(name):
         if d.kind in REFUSED_KINDS and d.region in good:
             # Refused before its driver ran: QEMU must find no queue set up.
             r = good[d.region]
-            lines.append(f"/machine/peripheral/vdev{k} {t:x}.virtio_mmio {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x} refused")
+            lines.append(f"/machine/peripheral/vdev{k} {t:x}.virtio_mmio {r.name} {host_window(r)} refused")
         elif d.kind not in ("empty", "vublk") and d.region in good and d.iommu and d.coherent:
             r = good[d.region]
-            lines.append(f"/machine/peripheral/vdev{k} {t:x}.virtio_mmio {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x}")
+            lines.append(f"/machine/peripheral/vdev{k} {t:x}.virtio_mmio {r.name} {host_window(r)}")
         elif d.kind not in ("empty", "vublk") and d.region is None and good:
             # The control: a device with no region, whose rings QEMU must find
             # outside every region (BASE+SIZE,...), so that the check can fail.
-            spans = ",".join(f"0x{g.reg[0]:x}+0x{g.reg[1]:x}" for g in good.values())
+            spans = ",".join(host_window(g).replace(" ", "+") for g in good.values())
             lines.append(f"/machine/peripheral/vdev{k} {t:x}.virtio_mmio - {spans} - control")
     r = good.get(v.get("pci_region"))
     if r and "iommu=" not in machine(name):
@@ -256,7 +270,7 @@ def virtqueues(name):
                     # Its first SENDERS transmit queues must hold spans, the
                     # others none (check.sh).
                     plug = f" mq{p.queues}:{p.senders}"
-                lines.append(f"/machine/peripheral/pdev{k}/virtio-backend {what} {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x}{plug}")
+                lines.append(f"/machine/peripheral/pdev{k}/virtio-backend {what} {r.name} {host_window(r)}{plug}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -369,7 +383,8 @@ def schema_cases(base_dts, outdir):
     cases = [(GOOD.name, [GOOD], "good", "the good region alone")]
     for r in others:
         kind = "schema" if not r.schema_ok else "module" if r.reject else "good"
-        why = r.reject or ("'size' beside 'reg', which the module ignores" if r.size_prop is not None else
+        why = r.reject or ("placed at boot ('size', no 'reg')" if r.size_prop is not None and r.reg is None else
+                           "'size' beside 'reg', which the module ignores" if r.size_prop is not None else
                            "with " + ", ".join(r.props) if r.props else "a second good region")
         cases.append((r.name, [GOOD, r], kind, why))
     os.makedirs(outdir, exist_ok=True)

@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """Which nodes are claimed and shared: malformed ones, a hostile device tree, a start
 that fails, a share that fails."""
-from .model import Device, MiB, Region
+from .model import Device, MiB, PciDevice, Region
 from .regions import (
     GOOD, SECOND, SHARE_FAILS, SHARE_FAILS_AT, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD,
     OVER_DTB, MEMRESERVED, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE,
-    HOSTILE_CHOSEN, CMA, OVER_CMA, POOL, OVER_POOL
+    HOSTILE_CHOSEN, CMA, OVER_CMA, POOL, OVER_POOL, PVMFW
 )
 
 GUESTS = {
@@ -76,5 +76,22 @@ GUESTS = {
         cmdline=f"restricted_dma_ledger.fail_at={SHARE_FAILS_AT}",
         preload=[GOOD.reg[0]],
         tests=["region-checks.sh", "region-sharing.sh"],
+    ),
+    # The device tree crosvm gives a protected VM through pvmfw: a
+    # restricted-dma-pool placed at boot, named by the PCI host bridge, with
+    # a virtio-blk-pci and a virtio-net-pci behind it, whose rings and
+    # descriptors the host finds in the window. Built in (no mainline
+    # pool in that kernel), restricted_dma claims it as its own: the drop-in.
+    # On the module kernel mainline's pool has it and the module leaves it
+    # alone.
+    "pvmfw": dict(
+        about="crosvm's DT through pvmfw: a restricted-dma-pool placed at boot, behind the host bridge",
+        regions=[PVMFW],
+        # The controls: a blk and a NIC with no region, whose rings the host
+        # must find outside the window; the NICs share a QEMU hub.
+        devices=[Device("blk"), Device("net")],
+        pci_region=PVMFW.name,
+        pci=[PciDevice("blk", 3), PciDevice("net", 4)],
+        tests=["region-dropin.sh"],
     ),
 }

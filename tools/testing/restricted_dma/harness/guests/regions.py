@@ -85,6 +85,11 @@ SHARE_FAILS = Region("restricted@53000000", reg=(0x53000000, 2 * MiB),
                      reject="could not share page 2 of it with the host; the pages before it were made private again")
 # Mainline's built-in pool, for the benchmark's comparison.
 MAINLINE = Region("restricted-pool@58000000", reg=(0x58000000, 4 * MiB), compatible="restricted-dma-pool")
+# What crosvm gives a protected VM through pvmfw: a restricted-dma-pool with
+# no reg, which the guest's kernel places at boot (size, alignment) and
+# shares with the host. The pvmfw guest's.
+PVMFW = Region("restricted_dma_reserved", size=8 * MiB, props=["alignment = <0x0 0x1000>"],
+               compatible="restricted-dma-pool")
 # The benchmark's NIC pairs, ours and mainline's, on regions of their own of
 # one size: two NICs with mergeable receive buffers keep about 4 MiB mapped
 # once up (docs/operating.md, "Sizing a region"), and a flood keeps more in flight
