@@ -90,7 +90,7 @@ touch "$RDMA_KBUILD/.rdma-configured"
 if [ -f "$RDMA_KBUILD/.rdma-built" ]; then
   echo "kernel ($RDMA_FLAVOUR): rebuilding what changed"
 else
-  echo "kernel ($RDMA_FLAVOUR): building Image and modules (8-10 minutes from scratch on 2 cores)"
+  echo "kernel ($RDMA_FLAVOUR): building Image and modules (about 11 minutes from scratch on 2 cores)"
 fi
 "${km[@]}" -s -j"$(nproc)" Image modules >"$RDMA_KBUILD/build.log" 2>&1 || { tail -n 50 "$RDMA_KBUILD/build.log"; exit 1; }
 touch "$RDMA_KBUILD/.rdma-built"
