@@ -83,7 +83,11 @@ while IFS= read -r line; do
   CONFIG_*=*) grep -qx "$line" "$RDMA_KBUILD/.config" || { echo "kernel: $line did not stick" >&2; missing=1; } ;;
   "# CONFIG_"*" is not set") ! grep -q "^${line:2:-11}=" "$RDMA_KBUILD/.config" || { echo "kernel: ${line:2} did not stick" >&2; missing=1; } ;;
   esac
-done < <(cat "${RDMA_FRAGMENTS[@]}")
+# (A later fragment may set an option again: its word is the one that counts.)
+done < <(cat "${RDMA_FRAGMENTS[@]}" | awk '{ o = $0 }
+  /^CONFIG_[A-Z0-9_]+=/ { sub(/=.*/, "", o) } /^# CONFIG_[A-Z0-9_]+ is not set$/ { o = $2 }
+  o ~ /^CONFIG_/ { if (!(o in last)) order[n++] = o; last[o] = $0 }
+  END { for (i = 0; i < n; i++) print last[order[i]] }')
 [ $missing -eq 0 ] || { "${km[@]}" rustavailable >&2 || true; exit 1; }
 touch "$RDMA_KBUILD/.rdma-configured"
 
