@@ -49,6 +49,16 @@ reads() {
 frames_passed() {
 	[ "$passed" -eq 0 ]
 }
+# served_first DEV OPS_LINE PROBE_LINE DRIVER BOUND: DEV had $R's ops (at
+# log line OPS_LINE) before DRIVER's first word (PROBE_LINE), DRIVER is
+# BOUND to it, and $R lists it.
+served_first() {
+	comes_before "$2" "$3" && [ "$5" = "$4" ] && grep -qx "$1" "$DBG/$R/devices"
+}
+# Whether the window's pages were shared, and each held zeros then.
+zeros_shared() {
+	grep -q '^share ' /tmp/window-calls && ! grep -q '^share .* [1-9][0-9]*$' /tmp/window-calls
+}
 # Whether device $1 is in none of restricted_dma's lists.
 not_ours() {
 	! cat "$DBG"/*/devices "$DBG/devices/refused" 2>/dev/null | grep -qx "$1"
@@ -82,21 +92,27 @@ result "$R, a restricted-dma-pool placed at boot, is claimed by restricted_dma w
 # addresses in decimal (awk here reads no hex).
 grep -v '^#' "$L/log" 2>/dev/null | while read -r seq ns op phys pages ret nz; do
 	echo "$op $((phys)) $pages $ret $nz"
-done | awk -v b=$((base)) -v s=$((size)) '$2 >= b && $2 < b + s' > /tmp/window-calls
+done | awk -v b=$((wbase)) -v s=$((wsize)) '$2 >= b && $2 < b + s' > /tmp/window-calls
 shared=$(awk '$1 == "share" && $4 == 0 { n += $3 } END { print n + 0 }' /tmp/window-calls)
 ktap_print_msg "the ledger: $shared page(s) of $R shared in $(grep -c '' /tmp/window-calls) call(s)"
-result "...every page of its window is shared with the host, once" [ "$shared" -eq $((size / 4096)) ]
-result "...and each was zeros when it was shared" \
-	not grep -q '^share .* [1-9][0-9]*$' /tmp/window-calls
+result "...every page of its window is shared with the host, once" [ "$shared" -eq $((wsize / 4096)) ]
+result "...and each was zeros when it was shared" zeros_shared
 result "nothing was re-probed" not log_since_mark_has 're-probing it'
-for d in "$blk:virtio_blk" "$nic:virtio_net"; do
-	t=${d%%:*} drv=${d#*:}
+for d in "$blk=virtio_blk" "$nic=virtio_net"; do
+	t=${d%=*} drv=${d#*=}
 	v=$(basename "$(ls -d /sys/bus/pci/devices/"$t"/virtio* | head -n 1)")
 	ours=$(first_since_mark "restricted_dma: $t: DMA restricted to $R")
 	bound=$(basename "$(readlink "/sys/bus/virtio/devices/$v/driver")")
-	ktap_print_msg "$t ($v, driven by $bound): ops at log line ${ours:-none}"
-	result "$t had the pool of $R from its first probe, and $drv drives it" \
-		sh -c "[ -n '$ours' ] && [ '$bound' = '$drv' ] && grep -qx '$t' '$DBG/$R/devices'"
+	# virtio_blk's first word is its disk's size; virtio_net says nothing,
+	# and "nothing was re-probed" stands for it.
+	if [ "$drv" = virtio_blk ]; then
+		probe=$(first_since_mark "$drv $v: [") said="$drv's first word at ${probe:-none}"
+	else
+		probe=$((ours + 1)) said="$drv says nothing at probe"
+	fi
+	ktap_print_msg "$t ($v, driven by $bound): ops at log line ${ours:-none}, $said"
+	result "$t had the pool of $R before $drv first probed it, and $drv drives it" \
+		served_first "$t" "$ours" "$probe" "$drv" "$bound"
 done
 m0=$(counter maps "$R")
 reads
