@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Finding, validating and claiming `restricted-dma-region` nodes.
+//! Finding, validating and claiming `restricted-dma-region` nodes (and,
+//! built in without mainline's pool, `restricted-dma-pool` ones: [`DROP_IN`]).
 //!
 //! The early reserved-memory code (`drivers/of/of_reserved_mem.c`) has already
 //! taken every static `/reserved-memory` child out of the page allocator at

@@ -63,17 +63,23 @@ zeros_shared() {
 not_ours() {
 	! cat "$DBG"/*/devices "$DBG/devices/refused" 2>/dev/null | grep -qx "$1"
 }
-
+# Whether restricted_dma has nothing of $R, nor either device behind it.
 unclaimed() {
 	! [ -e "$DBG/$R" ] && not_ours "$blk" && not_ours "$nic"
+}
+# Whether mainline's pool gave $R to both devices.
+assigned() {
+	log_has "$blk: assigned reserved memory node $R" && log_has "$nic: assigned reserved memory node $R"
+}
+# Whether restricted_dma claimed $R where the boot code placed it.
+claimed_where_placed() {
+	[ "$base+$size" = "$wbase+$wsize" ] && log_since_mark_has "/reserved-memory/$R: claimed $base+$size"
 }
 
 if ! is_builtin; then
 	ktap_set_plan 6
 	result "mainline's pool has $R" log_has "created restricted DMA pool at"
-	result "...and gave it to $blk and $nic at their first probe" \
-		sh -c "dmesg | grep -qF '$blk: assigned reserved memory node $R' &&
-			dmesg | grep -qF '$nic: assigned reserved memory node $R'"
+	result "...and gave it to $blk and $nic at their first probe" assigned
 	result "restricted_dma leaves $R alone, and says so" \
 		log_since_mark_has "/reserved-memory/$R: a restricted-dma-pool that mainline's pool has: left alone"
 	result "...claims nothing of it, and neither device is its" unclaimed
@@ -87,7 +93,7 @@ ktap_set_plan 8
 base=$(cat "$DBG/$R/base" 2>/dev/null) size=$(cat "$DBG/$R/size" 2>/dev/null)
 ktap_print_msg "$R: placed at $wbase+$wsize; restricted_dma's window ${base:-none}+${size:-none}"
 result "$R, a restricted-dma-pool placed at boot, is claimed by restricted_dma where it was placed (the drop-in)" \
-	sh -c "[ '$base+$size' = '$wbase+$wsize' ] && dmesg | grep -qF '/reserved-memory/$R: claimed $base+$size'"
+	claimed_where_placed
 # The ledger's calls in the window: "share|unshare PHYS PAGES RET NONZERO",
 # addresses in decimal (awk here reads no hex).
 grep -v '^#' "$L/log" 2>/dev/null | while read -r seq ns op phys pages ret nz; do
