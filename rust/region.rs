@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Finding, validating and claiming `restricted-dma-region` nodes (and,
-//! built in without mainline's pool, `restricted-dma-pool` ones: [`DROP_IN`]).
+//! Finding, validating and claiming `restricted-dma-region` nodes (and, in a
+//! kernel without mainline's pool, `restricted-dma-pool` ones: [`DROP_IN`]).
 //!
 //! The early reserved-memory code (`drivers/of/of_reserved_mem.c`) has already
 //! taken every static `/reserved-memory` child out of the page allocator at
@@ -31,14 +31,15 @@ use kernel::sync::Arc;
 pub(crate) const COMPATIBLE: &CStr = c_str!("restricted-dma-region");
 
 /// Mainline's compatible for a restricted pool, which VMMs write (crosvm
-/// through pvmfw, Firecracker): claimed too, under the same rules, by a
-/// built-in module in a kernel without mainline's pool ([`DROP_IN`]).
+/// through pvmfw, Firecracker): claimed too, under the same rules, in a
+/// kernel without mainline's pool ([`DROP_IN`]).
 pub(crate) const POOL_COMPATIBLE: &CStr = c_str!("restricted-dma-pool");
 
-/// Whether this build claims [`POOL_COMPATIBLE`] nodes: built in, with
-/// `CONFIG_DMA_RESTRICTED_POOL=n`. A loadable module arrives after the
-/// devices have probed, and beside mainline's pool the node is its.
-pub(crate) const DROP_IN: bool = cfg!(not(MODULE)) && !cfg!(CONFIG_DMA_RESTRICTED_POOL);
+/// Whether this build claims [`POOL_COMPATIBLE`] nodes: in a kernel with
+/// `CONFIG_DMA_RESTRICTED_POOL=n`, where nothing else would and their
+/// devices would run unrestricted. Built in, from early boot; loadable, from
+/// load, as its own nodes. Beside mainline's pool the node is that pool's.
+pub(crate) const DROP_IN: bool = !cfg!(CONFIG_DMA_RESTRICTED_POOL);
 
 /// Whether `node` is one this build handles: [`COMPATIBLE`], or with
 /// [`DROP_IN`] also [`POOL_COMPATIBLE`].

@@ -216,8 +216,8 @@ static int __init rsdma_rmem_init(struct reserved_mem *rmem)
 RESERVEDMEM_OF_DECLARE(restricted_dma, "restricted-dma-region", rsdma_rmem_init);
 /*
  * Without mainline's pool, the nodes VMMs write for it are ours too (the
- * drop-in, rust/region.rs DROP_IN): the boot code has placed a dynamic one
- * (size, alignment, alloc-ranges) before it calls us.
+ * drop-in, rust/region.rs DROP_IN), from early boot: the boot code has
+ * placed a dynamic one (size, alignment, alloc-ranges) before it calls us.
  */
 #ifndef CONFIG_DMA_RESTRICTED_POOL
 RESERVEDMEM_OF_DECLARE(restricted_dma_pool, "restricted-dma-pool", rsdma_rmem_init);
