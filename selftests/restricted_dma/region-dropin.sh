@@ -63,9 +63,10 @@ zeros_shared() {
 not_ours() {
 	! cat "$DBG"/*/devices "$DBG/devices/refused" 2>/dev/null | grep -qx "$1"
 }
-# Whether restricted_dma has nothing of $R, nor either device behind it.
+# Whether restricted_dma (its debugfs there) has nothing of $R, nor either
+# device behind it.
 unclaimed() {
-	! [ -e "$DBG/$R" ] && not_ours "$blk" && not_ours "$nic"
+	[ -d "$DBG/devices" ] && ! [ -e "$DBG/$R" ] && not_ours "$blk" && not_ours "$nic"
 }
 # Whether mainline's pool gave $R to both devices.
 assigned() {
@@ -78,7 +79,7 @@ claimed_where_placed() {
 
 if ! is_builtin; then
 	ktap_set_plan 6
-	result "mainline's pool has $R" log_has "created restricted DMA pool at"
+	result "mainline's pool has $R" log_has "created restricted DMA pool at $(printf '0x%016x' "$wbase"),"
 	result "...and gave it to $blk and $nic at their first probe" assigned
 	result "restricted_dma leaves $R alone, and says so" \
 		log_since_mark_has "/reserved-memory/$R: a restricted-dma-pool that mainline's pool has: left alone"
