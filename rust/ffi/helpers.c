@@ -260,12 +260,15 @@ struct page *rsdma_virt_to_page(const void *vaddr) { return virt_to_page(vaddr);
  * setup_arch() when the hypervisor offers these three services (CCA's realm
  * support is not in 6.12); the selftests' ledger
  * (CONFIG_RESTRICTED_DMA_TEST_LEDGER, a carried patch no production kernel
- * has) registers them at early_initcall.
+ * has) registers them at early_initcall, unless told to be absent.
  */
+#ifdef CONFIG_RESTRICTED_DMA_TEST_LEDGER
+bool restricted_dma_ledger_registered(void);
+#endif
 bool rsdma_sharing_hook(void)
 {
 #ifdef CONFIG_RESTRICTED_DMA_TEST_LEDGER
-	return true;
+	return restricted_dma_ledger_registered();
 #elif defined(CONFIG_ARM_PKVM_GUEST)
 	return kvm_arm_hyp_service_available(ARM_SMCCC_KVM_FUNC_HYP_MEMINFO) &&
 	       kvm_arm_hyp_service_available(ARM_SMCCC_KVM_FUNC_MEM_SHARE) &&
