@@ -155,7 +155,7 @@ impl Slot {
         u64::from(self.orig[0]) | u64::from(self.orig[1]) << 32
     }
 
-    fn owner(&self) -> Owner {
+    pub(crate) fn owner(&self) -> Owner {
         // The shift leaves at most `Owner::BITS` bits.
         Owner((self.word() >> ORIG_BITS) as u16)
     }
@@ -524,11 +524,12 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
     }
 
     /// Returns the run of slots whose head is slot `head` to the free pool;
-    /// returns the number of slots freed (0 if `head` is not a head).
-    pub(crate) fn release(&mut self, head: usize) -> usize {
-        let nslots = match self.slots.get(head) {
-            Some(h) if h.is_head() => h.nslots(),
-            _ => return 0,
+    /// returns the number of slots freed and their owner (0 and
+    /// [`Owner::NONE`] if `head` is not a head).
+    pub(crate) fn release(&mut self, head: usize) -> (usize, Owner) {
+        let (nslots, owner) = match self.slots.get(head) {
+            Some(h) if h.is_head() => (h.nslots(), h.owner()),
+            _ => return (0, Owner::NONE),
         };
         // INVARIANT (mappings): a mapping lies inside one segment; its head
         // is zeroed (the others are zero already) and its bits cleared; its
@@ -538,7 +539,7 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         }
         self.mark(head, nslots, Mark::Free);
         self.used = self.used.saturating_sub(nslots);
-        nslots
+        (nslots, owner)
     }
 
     /// The mapping whose bounce address is `addr`, slot `i` of this area,

@@ -118,6 +118,7 @@ mod error;
 mod layout;
 mod stats;
 mod tlb;
+mod usage;
 mod vocab;
 
 use area::ORIG_MAX;
@@ -126,6 +127,7 @@ pub use error::{MapError, PoolError, UnmapError};
 pub use layout::{area_layout, max_mapping_size, AreaLayout};
 pub use stats::{Held, Stats};
 pub use tlb::{Copier, Pool};
+pub use usage::{Usage, BUCKETS};
 pub use vocab::{Block, Constraints, CopyBack, Direction, Receive};
 
 /// log2 of [`SLOT_SIZE`] (`IO_TLB_SHIFT`).

@@ -286,6 +286,7 @@ struct Live {
     /// Pool slots `first..first + nslots`.
     first: usize,
     nslots: usize,
+    owner: Owner,
     /// What the original and the bounce buffer must hold.
     exp_orig: Vec<u8>,
     exp_bounce: Vec<u8>,
@@ -298,6 +299,29 @@ struct Coh {
     block: Block,
     first: usize,
     nslots: usize,
+    owner: Owner,
+}
+
+/// Whose the maps and allocations of the CPU `cpu` are: three owners, the
+/// first two in one bucket, the third in another.
+fn owner_of_cpu(cpu: u8) -> Owner {
+    let owners = owners();
+    owners[cpu as usize % owners.len()]
+}
+
+/// Owner 5, the next tag in its bucket, and the next tag in another.
+pub(crate) fn owners() -> [Owner; 3] {
+    let first = Owner::new(5);
+    let tags = || (6..1 << Owner::BITS).map(Owner::new);
+    let mate = tags().find(|o| o.bucket() == first.bucket()).unwrap();
+    let other = tags().find(|o| o.bucket() != first.bucket()).unwrap();
+    [first, mate, other]
+}
+
+/// The buckets the owners' use is counted in.
+fn owner_buckets() -> [usize; 2] {
+    let o = owners();
+    [o[0].bucket(), o[2].bucket()]
 }
 
 struct Model<'a> {
@@ -310,10 +334,21 @@ struct Model<'a> {
     dead: Vec<(u64, usize)>,
     /// The most slots each area had in use at once.
     area_hiwater: Vec<usize>,
+    /// The same for each of `owner_buckets()`, and its largest streaming
+    /// request.
+    bucket_hiwater: [Vec<usize>; 2],
+    bucket_largest: [usize; 2],
     stats: Stats,
 }
 
 impl Model<'_> {
+    /// Records a request of `size` bytes by `owner`.
+    fn requested(&mut self, owner: Owner, size: usize) {
+        if let Some(k) = owner_buckets().iter().position(|&b| b == owner.bucket()) {
+            self.bucket_largest[k] = self.bucket_largest[k].max(size);
+        }
+    }
+
     fn used(&self) -> usize {
         self.live.iter().map(|l| l.nslots).sum::<usize>()
             + self.coh.iter().map(|c| c.nslots).sum::<usize>()
@@ -540,7 +575,9 @@ impl Model<'_> {
                 let page = padded >= PAGE_SIZE && high & (PAGE - 1) == 0;
                 let match_mask = high | if page { PAGE - 1 } else { 0 };
                 let rules = Self::run_rules(c, self.cfg.base, n, match_mask, orig & high);
-                let got = pool.map(cpu as usize, orig, size, dir, &c, m);
+                let owner = owner_of_cpu(cpu);
+                self.requested(owner, size);
+                let got = pool.map_for(owner, cpu as usize, orig, size, dir, &c, m);
                 let rules = match rules {
                     Ok(rules) => rules,
                     Err(want) => {
@@ -575,6 +612,7 @@ impl Model<'_> {
                             dir,
                             first,
                             nslots: n,
+                            owner,
                             exp_bounce: if copied { data.clone() } else { vec![0; size] },
                             exp_orig: data,
                         };
@@ -689,7 +727,8 @@ impl Model<'_> {
                 // power of two.
                 let align = (size.div_ceil(PAGE_SIZE).next_power_of_two() * PAGE_SIZE) as u64;
                 let rules = Self::run_rules(c, self.cfg.base, n, align - 1, 0);
-                let got = pool.alloc(cpu as usize, size, block, &c, m);
+                let owner = owner_of_cpu(cpu);
+                let got = pool.alloc_for(owner, cpu as usize, size, block, &c, m);
                 let rules = match rules {
                     Ok(rules) => rules,
                     Err(want) => {
@@ -717,6 +756,7 @@ impl Model<'_> {
                             block,
                             first,
                             nslots: n,
+                            owner,
                         });
                         self.stats.allocs += 1;
                         cover(Cover::AllocsOk);
@@ -950,6 +990,35 @@ impl Model<'_> {
             *h = (*h).max(u);
         }
         self.stats.used_hiwater = self.area_hiwater.iter().sum();
+        for (k, bucket) in owner_buckets().iter().enumerate() {
+            let mut per_area = vec![0; layout.nareas()];
+            for (first, n) in self
+                .live
+                .iter()
+                .filter(|l| l.owner.bucket() == *bucket)
+                .map(|l| (l.first, l.nslots))
+                .chain(
+                    self.coh
+                        .iter()
+                        .filter(|c| c.owner.bucket() == *bucket)
+                        .map(|c| (c.first, c.nslots)),
+                )
+            {
+                per_area[layout.locate(first).unwrap().0] += n;
+            }
+            let hw = &mut self.bucket_hiwater[k];
+            for (h, u) in hw.iter_mut().zip(&per_area) {
+                *h = (*h).max(*u);
+            }
+            let want = Usage {
+                used: per_area.iter().sum(),
+                hiwater: hw.iter().sum(),
+                largest: self.bucket_largest[k],
+            };
+            for owner in owners().iter().filter(|o| o.bucket() == *bucket) {
+                assert_eq!(self.pool.usage(*owner), want, "usage of {owner:?}");
+            }
+        }
         if used * 4 >= self.cfg.nslots * 3 {
             cover(Cover::NearlyFull);
         }
@@ -975,6 +1044,8 @@ pub(crate) fn run_ops(cfg: PoolCfg, ops: &[Op]) {
         coh: Vec::new(),
         dead: Vec::new(),
         area_hiwater: vec![0; pool.nareas()],
+        bucket_hiwater: core::array::from_fn(|_| vec![0; pool.nareas()]),
+        bucket_largest: [0; 2],
     };
     for op in ops {
         model.op(op);

@@ -2,9 +2,11 @@
 
 //! Counters of a pool.
 
+use super::usage::{AreaUse, BUCKETS};
+
 /// Counters of one area, kept under that area's lock (so no atomics on the
 /// hot path). All additions wrap: a counter never panics.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct AreaCounters {
     pub(crate) maps: usize,
     pub(crate) unmaps: usize,
@@ -15,6 +17,8 @@ pub(crate) struct AreaCounters {
     pub(crate) bytes_zeroed: u64,
     /// The most slots the area had in use at once.
     pub(crate) hiwater: usize,
+    /// What each owner bucket takes of the area.
+    pub(crate) by_owner: [AreaUse; BUCKETS],
 }
 
 impl AreaCounters {
@@ -28,6 +32,7 @@ impl AreaCounters {
             bytes_from_device: 0,
             bytes_zeroed: 0,
             hiwater: 0,
+            by_owner: [AreaUse::ZERO; BUCKETS],
         }
     }
 }

@@ -9,6 +9,7 @@ use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use super::area::Request;
 use super::layout::{boundary_span, max_mapping_size, nr_slots, AreaLayout};
 use super::stats::{AreaCounters, Held};
+use super::usage::{Largest, Usage};
 use super::vocab::{Block, Constraints, CopyBack, Direction, Kind, Receive};
 use super::{
     AreaLock, MapError, Owner, PoolError, Slot, Stats, UnmapError, ORIG_MAX, PAGE_MASK, PAGE_SIZE,
@@ -74,6 +75,8 @@ pub struct Pool<L, A> {
     bad_syncs: AtomicUsize,
     /// What a `FromDevice` map fills its bounce buffer with.
     receive: Receive,
+    /// Each owner bucket's largest streaming request ([`Pool::usage`]).
+    largest: Largest,
     _lock: PhantomData<fn() -> L>,
 }
 
@@ -133,6 +136,7 @@ where
             bad_unmaps: AtomicUsize::new(0),
             bad_syncs: AtomicUsize::new(0),
             receive: Receive::Zero,
+            largest: Largest::new(),
             _lock: PhantomData,
         })
     }
@@ -261,6 +265,8 @@ where
         if size == 0 {
             return Err(MapError::Invalid);
         }
+        let bucket = owner.bucket();
+        self.largest.request(bucket, size);
         if size > max_mapping_size(mask) {
             return Err(MapError::TooLarge);
         }
@@ -291,6 +297,9 @@ where
                 c.bytes_to_device = c.bytes_to_device.wrapping_add(size as u64);
             } else {
                 c.bytes_zeroed = c.bytes_zeroed.wrapping_add(size as u64);
+            }
+            if let Some(u) = c.by_owner.get_mut(bucket) {
+                u.took(nslots);
             }
         }) else {
             self.failed_maps.fetch_add(1, Relaxed);
@@ -567,7 +576,12 @@ where
             0,
             Slot::head(block.into(), 0, size, 0, owner),
         )?;
-        let Some(addr) = self.take(cpu, req, |c| c.allocs = c.allocs.wrapping_add(1)) else {
+        let Some(addr) = self.take(cpu, req, |c| {
+            c.allocs = c.allocs.wrapping_add(1);
+            if let Some(u) = c.by_owner.get_mut(owner.bucket()) {
+                u.took(nslots);
+            }
+        }) else {
             self.failed_allocs.fetch_add(1, Relaxed);
             return Err(MapError::Full);
         };
@@ -628,6 +642,43 @@ where
                 blocks: t.blocks + h.blocks,
                 slots: t.slots + h.slots,
             })
+    }
+
+    /// Restarts the high-water mark of `owner`'s bucket at what it holds
+    /// now, and its largest request at 0 ([`Pool::usage`]): for a device
+    /// whose driver begins to probe, whose mark then says what it took
+    /// since. Cold: takes every area's lock.
+    pub fn restart_usage(&self, owner: Owner) {
+        self.largest.restart(owner);
+        for area in self.areas.iter() {
+            area.with(|st| {
+                if let Some(u) = st.counters.by_owner.get_mut(owner.bucket()) {
+                    u.hiwater = u.used;
+                }
+            });
+        }
+    }
+
+    /// What the owners of `owner`'s bucket ([`Owner::bucket`]) take of the
+    /// pool: `owner`'s own use where no other owner's tag shares its bucket.
+    /// Read one area at a time, as [`Pool::stats`] is.
+    pub fn usage(&self, owner: Owner) -> Usage {
+        let mut u = Usage {
+            largest: self.largest.of(owner),
+            ..Usage::default()
+        };
+        for area in self.areas.iter() {
+            let a = area.with(|st| {
+                st.counters
+                    .by_owner
+                    .get(owner.bucket())
+                    .copied()
+                    .unwrap_or_default()
+            });
+            u.used = u.used.wrapping_add(a.used as usize);
+            u.hiwater = u.hiwater.wrapping_add(a.hiwater as usize);
+        }
+        u
     }
 
     /// Returns the counters of the pool (see [`Stats`] for how consistent
@@ -692,7 +743,10 @@ where
 
     /// Frees the mapping whose head is `index` in the locked area `st`.
     fn release(&self, st: &mut super::AreaState<L::Storage, L::Bitmap>, index: usize) {
-        st.release(index);
+        let (n, owner) = st.release(index);
+        if let Some(u) = st.counters.by_owner.get_mut(owner.bucket()) {
+            u.gave(n);
+        }
     }
 }
 

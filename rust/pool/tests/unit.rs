@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Unit tests: constants, layouts, errors, alignment, refusals, copies,
-//! stale bytes, a full pool, segments, the high-water mark.
+//! stale bytes, a full pool, segments, the high-water mark, what each owner
+//! takes.
 
 use std::sync::Mutex;
 
@@ -732,4 +733,62 @@ fn owner_tags_and_address_bits() {
     );
     assert_eq!(pool.stats().used, 0);
     assert_eq!(m.calls(), 0);
+}
+
+#[test]
+fn each_owner_bucket_has_its_use_counted() {
+    let pool = host_pool(0x10_0000, 1024, 2);
+    let m = Machine::new(0x30_0000);
+    let d = Direction::Bidirectional;
+    let c = masked(0);
+    let usage = |o: Owner| {
+        let u = pool.usage(o);
+        (u.used, u.hiwater, u.largest)
+    };
+    // Two owners whose tags share a bucket, and one in another.
+    let [a, b, other] = owners();
+    assert!(a.bucket() == b.bucket() && a.bucket() != other.bucket());
+    // Tags of devices side by side differ in their high bits: they land in
+    // buckets apart.
+    let side_by_side: Vec<usize> = (0..16).map(|k| Owner::new(k << 8 | 7).bucket()).collect();
+    assert!(side_by_side
+        .iter()
+        .all(|b| side_by_side.iter().filter(|c| *c == b).count() == 1));
+    assert_eq!(usage(a), (0, 0, 0));
+    // 3000 bytes (2 slots) in area 0, 100 (1) in area 1, 16 KiB (8) in area
+    // 0, and a request no region can hold, which still counts as the
+    // largest.
+    let s1 = pool.map_for(a, 0, 0x1000, 3000, d, &c, &m).unwrap();
+    let s2 = pool.map_for(a, 1, 0x3000, 100, d, &c, &m).unwrap();
+    let blk = pool
+        .alloc_for(a, 0, 16384, Block::Coherent, &c, &m)
+        .unwrap();
+    assert_eq!(
+        pool.map_for(a, 0, 0x1000, SEGMENT_SIZE + 1, d, &c, &m),
+        Err(MapError::TooLarge)
+    );
+    assert_eq!(usage(a), (11, 11, SEGMENT_SIZE + 1));
+    assert_eq!(usage(other), (0, 0, 0));
+    pool.unmap(s2, 100, d, CopyBack::AsDirected, &m).unwrap();
+    pool.free(blk, 16384, Block::Coherent).unwrap();
+    assert_eq!(usage(a), (2, 11, SEGMENT_SIZE + 1));
+    // Restarted (its driver probes again): the mark starts at what it
+    // holds, the largest request at 0.
+    pool.restart_usage(a);
+    assert_eq!(usage(a), (2, 2, 0));
+    // An owner whose tag shares the bucket is counted with it; another
+    // bucket apart.
+    let s3 = pool.map_for(b, 1, 0x5000, 4096, d, &c, &m).unwrap();
+    let s4 = pool.map_for(other, 0, 0x7000, 1, d, &c, &m).unwrap();
+    assert_eq!(usage(a), (4, 4, 4096));
+    assert_eq!(usage(b), usage(a));
+    assert_eq!(usage(other), (1, 1, 1));
+    // A refused unmap changes nothing.
+    assert!(pool.unmap(s3, 4095, d, CopyBack::Skip, &m).is_err());
+    assert_eq!(usage(a), (4, 4, 4096));
+    pool.unmap(s1, 3000, d, CopyBack::Skip, &m).unwrap();
+    pool.unmap(s3, 4096, d, CopyBack::Skip, &m).unwrap();
+    pool.unmap(s4, 1, d, CopyBack::Skip, &m).unwrap();
+    assert_eq!((usage(a), usage(other)), ((0, 4, 4096), (0, 1, 1)));
+    check_pool(&pool);
 }
