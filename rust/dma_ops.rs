@@ -16,8 +16,10 @@ use crate::region::{owner_of, Region};
 use crate::sys::device::{Device, MaskKind};
 use crate::sys::dma::{Attrs, DmaOps, Report, SgIter, SyncFor};
 use crate::sys::memory::{in_linear_map, PAGE_SIZE};
+use crate::sys::trace::{self, Event, Where};
 use crate::sys::{ratelimit, this_cpu};
 use core::ffi::c_void;
+use core::fmt::Display;
 use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
@@ -38,9 +40,51 @@ impl Region {
         phys.wrapping_add(c.dma_offset)
     }
 
-    /// Reports a refused map or allocation, rate limited.
-    fn map_failed(&self, dev: &Device, what: &str, size: usize, e: MapError) {
-        if ratelimit() {
+    /// Where the trace events say an op happened: this region, and its
+    /// pool's use now.
+    fn here(&self) -> Where<'_> {
+        let s = self.pool.stats();
+        Where {
+            region: &self.name,
+            used: s.used,
+            nslots: s.nslots,
+        }
+    }
+
+    /// Fires `event`, if any event is enabled.
+    fn trace(&self, event: Event, dev: &Device, dma: u64, size: usize, dir: Option<Direction>) {
+        if trace::enabled() {
+            trace::op(event, dev, &self.here(), dma, size, dir);
+        }
+    }
+
+    /// Fires the failure event, if any event is enabled.
+    fn trace_fail(
+        &self,
+        dev: &Device,
+        what: &str,
+        (dma, size): (u64, usize),
+        dir: Option<Direction>,
+        why: &dyn Display,
+    ) {
+        if trace::enabled() {
+            trace::fail(dev, &self.here(), what, dma, size, dir, why);
+        }
+    }
+
+    /// A refused map or allocation: traced, and reported (rate limited)
+    /// unless the caller asked for silence.
+    fn map_failed(
+        &self,
+        dev: &Device,
+        what: &str,
+        size: usize,
+        dir: Option<Direction>,
+        e: MapError,
+        report: bool,
+    ) {
+        self.trace_fail(dev, what, (0, size), dir, &e);
+        if report && ratelimit() {
             let s = self.pool.stats();
             pr_warn!(
                 "{}: {} of {} bytes failed in {}: {} ({} of {} slots in use)\n",
@@ -55,9 +99,18 @@ impl Region {
         }
     }
 
-    /// Reports, once per region, an unmap, free or sync of something that is
-    /// not a live mapping. The pool has refused it and counted it.
-    fn bad_call(&self, dev: &Device, what: &str, dma: u64, size: usize, e: UnmapError) {
+    /// Reports, once per region (and traces each), an unmap, free or sync of
+    /// something that is not a live mapping. The pool has refused it and
+    /// counted it.
+    fn bad_call(
+        &self,
+        dev: &Device,
+        what: &str,
+        (dma, size): (u64, usize),
+        dir: Option<Direction>,
+        e: UnmapError,
+    ) {
+        self.trace_fail(dev, what, (dma, size), dir, &e);
         if !self.bad_call_reported.swap(true, Ordering::Relaxed) {
             pr_err!(
                 "{}: {} of {:#x} ({} bytes) refused in {}: {}; ignored (reported once)\n",
@@ -88,14 +141,14 @@ impl DmaOps for Region {
         // Only memory with a linear alias can be copied (the pool's copies
         // rely on this check: see `Memremap::copy_in`).
         if !in_linear_map(phys, size) {
-            if report {
-                self.map_failed(
-                    dev,
-                    "map of memory outside the linear map",
-                    size,
-                    MapError::Invalid,
-                );
-            }
+            self.map_failed(
+                dev,
+                "map of memory outside the linear map",
+                size,
+                Some(dir),
+                MapError::Invalid,
+                report,
+            );
             return None;
         }
         let c = dev.dma_constraints(self.base, MaskKind::Streaming);
@@ -108,11 +161,13 @@ impl DmaOps for Region {
             .pool
             .map_for(owner, this_cpu(), phys, size, dir, &c, &self.copier())
         {
-            Ok(bounce) => Some(Self::dma_of(bounce, &c)),
+            Ok(bounce) => {
+                let dma = Self::dma_of(bounce, &c);
+                self.trace(Event::Map, dev, dma, size, Some(dir));
+                Some(dma)
+            }
             Err(e) => {
-                if report {
-                    self.map_failed(dev, "map", size, e);
-                }
+                self.map_failed(dev, "map", size, Some(dir), e, report);
                 None
             }
         }
@@ -126,8 +181,9 @@ impl DmaOps for Region {
             CopyBack::AsDirected
         };
         let phys = dev.dma_to_phys(dma);
-        if let Err(e) = self.pool.unmap(phys, size, dir, copy, &self.copier()) {
-            self.bad_call(dev, "unmap", dma, size, e);
+        match self.pool.unmap(phys, size, dir, copy, &self.copier()) {
+            Ok(()) => self.trace(Event::Unmap, dev, dma, size, Some(dir)),
+            Err(e) => self.bad_call(dev, "unmap", (dma, size), Some(dir), e),
         }
     }
 
@@ -158,12 +214,19 @@ impl DmaOps for Region {
     fn sync(&self, dev: &Device, dma: u64, size: usize, dir: Direction, to: SyncFor) {
         let phys = dev.dma_to_phys(dma);
         let copier = self.copier();
-        let result = match to {
-            SyncFor::Device => self.pool.sync_for_device(phys, size, dir, &copier),
-            SyncFor::Cpu => self.pool.sync_for_cpu(phys, size, dir, &copier),
+        let (result, event) = match to {
+            SyncFor::Device => (
+                self.pool.sync_for_device(phys, size, dir, &copier),
+                Event::SyncForDevice,
+            ),
+            SyncFor::Cpu => (
+                self.pool.sync_for_cpu(phys, size, dir, &copier),
+                Event::SyncForCpu,
+            ),
         };
-        if let Err(e) = result {
-            self.bad_call(dev, "sync", dma, size, e);
+        match result {
+            Ok(()) => self.trace(event, dev, dma, size, Some(dir)),
+            Err(e) => self.bad_call(dev, "sync", (dma, size), Some(dir), e),
         }
     }
 
@@ -185,6 +248,13 @@ impl DmaOps for Region {
         // one, nor a mapped one outside `/memory`, which memremap maps
         // elsewhere and whose `virt_to_page()` would be bogus).
         if kind == Block::Pages && !self.claim.memory().is_linear_alias() {
+            self.trace_fail(
+                dev,
+                "allocation of pages",
+                (0, size),
+                None,
+                &"the region has no struct pages",
+            );
             return None;
         }
         let size = page_align(size)?;
@@ -196,12 +266,13 @@ impl DmaOps for Region {
         {
             Ok(phys) => {
                 let cpu_addr = self.claim.memory().cpu_addr(phys, size)?;
-                Some((cpu_addr, Self::dma_of(phys, &c)))
+                let dma = Self::dma_of(phys, &c);
+                self.trace(Event::Alloc, dev, dma, size, None);
+                Some((cpu_addr, dma))
             }
             Err(e) => {
-                if report == Report::Failures {
-                    self.map_failed(dev, "coherent allocation", size, e);
-                }
+                let report = report == Report::Failures;
+                self.map_failed(dev, "coherent allocation", size, None, e, report);
                 None
             }
         }
@@ -216,14 +287,22 @@ impl DmaOps for Region {
             Some(p) if p == phys => self.pool.free(phys, size, kind),
             _ => Err(UnmapError::NotMapped),
         };
-        if let Err(e) = result {
-            self.bad_call(dev, "free", dma, size, e);
+        match result {
+            Ok(()) => self.trace(Event::Free, dev, dma, size, None),
+            Err(e) => self.bad_call(dev, "free", (dma, size), None, e),
         }
     }
 
     /// MMIO cannot be bounced, and the device must not reach anything
     /// outside its region: refused.
     fn map_resource(&self, dev: &Device, phys: u64, size: usize) -> Option<u64> {
+        self.trace_fail(
+            dev,
+            "map_resource",
+            (0, size),
+            None,
+            &"the device is restricted",
+        );
         if ratelimit() {
             pr_warn!(
                 "{}: map_resource of {:#x}+{:#x} refused: the device is restricted\n",
@@ -258,6 +337,7 @@ impl DmaOps for Region {
     /// A device whose driver is gone asked for something new: refused, and
     /// said (rate limited).
     fn refused_late(&self, dev: &Device, what: &str) {
+        self.trace_fail(dev, what, (0, 0), None, &"its driver is gone");
         if ratelimit() {
             pr_warn!(
                 "{}: {} after its driver was gone: refused ({})\n",

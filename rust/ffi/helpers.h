@@ -160,4 +160,21 @@ struct device *rsdma_device_create(const struct class *cls, void *drvdata,
 				   const char *name);
 void *rsdma_dev_get_drvdata(const struct device *dev);
 
+/* The trace events (trace.h, trace.c): which op an event reports. */
+enum rsdma_trace_event {
+	RSDMA_TRACE_MAP,
+	RSDMA_TRACE_UNMAP,
+	RSDMA_TRACE_SYNC_FOR_CPU,
+	RSDMA_TRACE_SYNC_FOR_DEVICE,
+	RSDMA_TRACE_ALLOC,
+	RSDMA_TRACE_FREE,
+};
+/* How many of the events are enabled now. */
+extern atomic_t rsdma_trace_users;
+void rsdma_trace_op(enum rsdma_trace_event event, struct device *dev, const char *region,
+		    u64 dma, size_t size, int dir, unsigned int used, unsigned int nslots);
+void rsdma_trace_fail(struct device *dev, const char *region, const char *op, size_t op_len,
+		      u64 dma, size_t size, int dir, const char *why, size_t why_len,
+		      unsigned int used, unsigned int nslots);
+
 #endif /* RSDMA_HELPERS_H */

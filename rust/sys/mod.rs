@@ -22,6 +22,7 @@ pub(crate) mod memory;
 pub(crate) mod of;
 pub(crate) mod slot;
 pub(crate) mod sysfs;
+pub(crate) mod trace;
 pub(crate) mod virtio;
 pub(crate) mod work;
 
