@@ -260,6 +260,7 @@ fn attach(dev: &Device) {
         Verdict::Region(r) => match unservable(dev, &r) {
             Some(why) => refuse(why, Some(&r.node)),
             None => {
+                r.restart_usage(dev);
                 dma::install::<Region>(dev, Table::Entry(r.table));
                 r.failures_at_probe.store(r.failures(), Ordering::Relaxed);
                 pr_info!("{}: DMA restricted to {}\n", dev.name(), &*r.name);

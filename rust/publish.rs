@@ -10,7 +10,7 @@
 //! them; the rest are ours. Every file is read-only text computed on read.
 
 use crate::pool::Receive;
-use crate::region::Region;
+use crate::region::{owner_of, Region};
 use crate::sys::bus;
 use crate::sys::debugfs::{Dir, Files};
 use crate::sys::device::Device;
@@ -99,7 +99,7 @@ const VALUES: [(&CStr, Show<Region>); 20] = [
 ];
 
 /// A region's lists, a line an entry (debugfs only).
-const LISTS: [(&CStr, Show<Region>); 3] = [
+const LISTS: [(&CStr, Show<Region>); 4] = [
     // DT nodes naming the region, and devices that have its ops now.
     (c_str!("consumers"), |r, o| {
         r.consumers
@@ -111,6 +111,29 @@ const LISTS: [(&CStr, Show<Region>); 3] = [
         bus::for_each_device(|d| {
             if result.is_ok() && dma::installed::<Region>(d) == Some(Table::Entry(r.table)) {
                 result = writeln!(o, "{}", d.name());
+            }
+        });
+        result
+    }),
+    // What each device with the region's ops takes of it: "NAME BUCKET
+    // USED HIWATER LARGEST", slots now and at most since its driver began
+    // to probe, and its largest map in bytes. Devices of one BUCKET are
+    // counted together.
+    (c_str!("sizing"), |r, o| {
+        let mut result = Ok(());
+        bus::for_each_device(|d| {
+            if result.is_ok() && dma::installed::<Region>(d) == Some(Table::Entry(r.table)) {
+                let owner = owner_of(d);
+                let u = r.pool.usage(owner);
+                result = writeln!(
+                    o,
+                    "{} {} {} {} {}",
+                    d.name(),
+                    owner.bucket(),
+                    u.used,
+                    u.hiwater,
+                    u.largest
+                );
             }
         });
         result

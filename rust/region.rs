@@ -15,11 +15,11 @@
 use crate::bounce::{self, Pool};
 use crate::pool::{Owner, Receive};
 use crate::sys::device::{Device, DeviceRef};
-use crate::sys::dma::{self, Registered, Registry, Tables};
+use crate::sys::dma::{self, DmaOps, Registered, Registry, Tables};
 use crate::sys::lock::IrqSpinLock;
 use crate::sys::memory::{self, IomemClaim, Memremap, Owned, ShareError, Shared, PAGE_SIZE};
 use crate::sys::of::{EarlyVerdict, OfNode};
-use crate::sys::{keep_forever, possible_cpus, Errno, ModulePin};
+use crate::sys::{bus, keep_forever, possible_cpus, Errno, ModulePin};
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kernel::c_str;
@@ -695,25 +695,70 @@ impl Region {
         s.failed_maps.wrapping_add(s.failed_allocs)
     }
 
+    /// Restarts `dev`'s high-water mark and largest request, as a driver
+    /// begins to probe it: the sizing line then says what the probe took.
+    pub(crate) fn restart_usage(&self, dev: &Device) {
+        self.pool.restart_usage(owner_of(dev));
+    }
+
+    /// The other devices of the region (with its ops, full or draining)
+    /// whose use the pool counts with `dev`'s: their tags share its bucket.
+    pub(crate) fn bucket_mates(&self, dev: &Device) -> usize {
+        let bucket = owner_of(dev).bucket();
+        let mut mates = 0;
+        bus::for_each_device(|d| {
+            if d.id() != dev.id()
+                && owner_of(d).bucket() == bucket
+                && dma::installed::<Region>(d).and_then(|t| t.entry()) == Some(self.table)
+            {
+                mates += 1;
+            }
+        });
+        mates
+    }
+
     /// Says, once a driver's probe of `dev` through the region ended, what
-    /// `dev` keeps of the region at rest (if it `bound`), and whether the
-    /// region ran out of room while it probed: a region too small for a
-    /// device's steady state is then named at bind, not found by a hang.
+    /// `dev` keeps of the region at rest (if it `bound`), the most it held
+    /// and its largest request while it probed, and whether the region ran
+    /// out of room meanwhile or cannot hold that request: a region too
+    /// small for a device is then named at bind, not found by a hang.
     pub(crate) fn probe_ended(&self, dev: &Device, bound: bool) {
         let failed = self
             .failures()
             .wrapping_sub(self.failures_at_probe.load(Ordering::Relaxed));
+        let usage = self.pool.usage(owner_of(dev));
         if bound {
             let held = self.pool.held(owner_of(dev));
             let s = self.pool.stats();
             pr_info!(
-                "{}: bound through {}: keeps {} slot(s) in {} mapping(s) and block(s) at rest; the region has {} of {} slots in use\n",
+                "{}: bound through {}: keeps {} slot(s) in {} mapping(s) and block(s) at rest, held at most {} while it probed, its largest map {} bytes; the region has {} of {} slots in use\n",
                 dev.name(),
                 &*self.name,
                 held.slots,
                 held.blocks,
+                usage.hiwater,
+                usage.largest,
                 s.used,
                 s.nslots
+            );
+            let mates = self.bucket_mates(dev);
+            if mates != 0 {
+                pr_info!(
+                    "{}: what it held at most, and its largest map, count {} other device(s) of {} too, whose tags share its count\n",
+                    dev.name(),
+                    mates,
+                    &*self.name
+                );
+            }
+        }
+        let most = self.max_mapping_size(dev);
+        if usage.largest > most {
+            pr_warn!(
+                "{}: asked {} for a map of {} bytes, more than the {} one mapping there may take: the region is too small for it\n",
+                dev.name(),
+                &*self.name,
+                usage.largest,
+                most
             );
         }
         if failed != 0 {
