@@ -13,14 +13,15 @@ GUESTS = {
         reload_rounds=100,
     ),
     # The stress soak: two blks, an rng and dma_map_benchmark on one region
-    # that they keep nearly full.
+    # that they keep nearly full. Then what an operator sees of it (trace
+    # events, sysfs, the sizing line), as the region fills again.
     "soak": dict(
-        about="two blks, an rng and dma_map_benchmark keep one region nearly full for a minute, then full, and a blk binds into it",
+        about="two blks, an rng and dma_map_benchmark keep one region nearly full for a minute, then full, and a blk binds into it; the trace events and sizing of it",
         regions=[SOAK],
         devices=[Device("blk", SOAK.name), Device("blk", SOAK.name), Device("rng", SOAK.name),
                  Device("empty", SOAK.name)],
         testnodes=[TestNode(SOAK.name)],
-        tests=["pool-soak.sh"],
+        tests=["pool-soak.sh", "pool-trace.sh"],
     ),
     # A pool smaller than what several large O_DIRECT streams keep in flight.
     "small": dict(
