@@ -12,6 +12,10 @@
 #   first probe, nothing re-probed; reads from the disk go through it.
 # - Loadable, beside mainline's pool, which has the node: the module leaves
 #   it alone and says so, and the devices are not its.
+# - Built in, with no sharing hook (the ledger told to be absent, the
+#   nohook guest): nothing would tell the host where the window is, so the
+#   node is refused by name, and both devices behind it; the control blk
+#   works.
 . ./ktap_helpers.sh
 . ./lib.sh
 
@@ -19,6 +23,28 @@ L=/sys/kernel/debug/restricted_dma_ledger
 R=$(first mainline 1)
 blk=$(pcidev_of blk on)
 nic=$(pcidev_of net on)
+if is_builtin && grep -q 'restricted_dma_ledger\.absent=1' /proc/cmdline; then
+	ktap_print_header
+	ktap_set_plan 5
+	# $1 is refused by name, in the log and in restricted_dma's list, and
+	# its virtio device has no $2 (a disk, an interface).
+	refused_without() {
+		log_has "$1: names a restricted region that was not claimed ($R); all its DMA will be refused" &&
+			grep -qx "$1" "$DBG/devices/refused" &&
+			! ls -d /sys/bus/pci/devices/"$1"/virtio*/"$2"/* > /dev/null 2>&1
+	}
+	rejected() {
+		log_has "/reserved-memory/$R: rejected: placed at boot ('size', no 'reg') with no sharing hook to tell the host where" &&
+			! [ -e "$DBG/$R" ]
+	}
+	result "the ledger registered no hook" log_has "restricted_dma_ledger: absent: no sharing hook registered"
+	result "$R, placed at boot with no sharing hook, is refused by name, and nothing of it claimed" rejected
+	result "$blk behind it is refused by name, and has no disk" refused_without "$blk" block
+	result "$nic behind it is refused by name, and has no interface" refused_without "$nic" net
+	result "the control blk works" ./odirect roundtrip "$(wait_blk "$(transport_of blk)")" 65536 512 0 31
+	ktap_finished
+	exit
+fi
 disk=$(wait_up_to 10 sh -c "ls -d /sys/bus/pci/devices/$blk/virtio*/block/vd* 2>/dev/null | head -n 1")
 disk=/dev/${disk##*/}
 # Where the boot code placed $R: "OF: reserved mem: BASE..END (N KiB) ... $R".
