@@ -64,7 +64,7 @@ while read -r name base size users shared; do
 	for f in base size shared receive io_tlb_nslabs areas; do
 		[ "$(cat "$s/$f" 2>/dev/null)" = "$(cat "$d/$f" 2>/dev/null)" ] || ok=0
 	done
-	want=$(ls "$d" 2>/dev/null | grep -vxE 'consumers|devices|holders')
+	want=$(ls "$d" 2>/dev/null | grep -vxE 'consumers|devices|sizing|holders')
 	have=$(ls "$s" 2>/dev/null | grep -vxE 'uevent|power|subsystem')
 	[ -n "$want" ] && [ "$want" = "$have" ] || { ok=0; ktap_print_msg "sysfs has: $(echo $have)"; }
 	# Readable by root alone, as debugfs is.
