@@ -5,15 +5,16 @@
 # line in the log. Reads from a virtio-blk are one map and one unmap event
 # each, naming the device, the region and the pool's use; a full pool is a
 # failure event naming each device that met it, as many as sysfs counts; a
-# device bound again says what it held at most while it probed. The sizing
-# file (debugfs) adds up to the region's use. After pool-soak.sh, in its
+# device bound again says what it held at most while it probed, and one
+# whose probe asks for more than a mapping may be is named. The sizing file
+# (debugfs) adds up to the region's use. After pool-soak.sh, in its
 # guest.
 . ./ktap_helpers.sh
 . ./lib.sh
 
 T=/sys/kernel/tracing
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 10
 R=$(first good 1)
 load
 blk=$(expect device | awk '$1 == "blk" { print $2; exit }')
@@ -65,8 +66,11 @@ result "every event names the region and the pool's use" named
 # finds none, and an rng read after it, are failure events (only those
 # enabled now), as many as sysfs counts.
 load_test
+mark_log
 tcmd add 0
 tdev=rdma_test.0
+# The control of the "large" probe below: this probe maps nothing.
+named_large=$(log_since_mark | grep -c -- "asked $R for a map of")
 echo 1 > "$E/restricted_dma_fail/enable"
 echo > "$T/trace"
 fails0=$(cat "$SYS/$R/failed_maps")
@@ -100,6 +104,21 @@ nfail=$(grep -c 'restricted_dma_fail: ' "$T/trace")
 counted=$(( $(cat "$SYS/$R/failed_maps") - fails0 ))
 ktap_print_msg "$nfail failure events; sysfs counted $counted failed maps"
 result "as many failure events as sysfs counts failed maps" [ "$nfail" -eq "$counted" ]
+
+# A driver whose probe asks for more than one mapping of the region may
+# be (the test driver's "large" probe maps 512 KiB at once) is named at
+# bind; the probe above, which asked for nothing, was not.
+echo large > "$TDBG/probe"
+mark_log
+tcmd add 0
+echo ok > "$TDBG/probe"
+log_since_mark | grep -F -- "$tdev: " | sed 's/^/# /'
+too_large() {
+	[ "$named_large" -eq 0 ] &&
+		log_since_mark_has "$tdev: asked $R for a map of 524288 bytes, more than the "
+}
+result "$tdev, whose probe asked for 512 KiB at once, is told that $R is too small for it" too_large
+tcmd del 0
 
 # The sizing line of a device bound again: what it keeps at rest, the most
 # it held while it probed (never less) and its largest map.

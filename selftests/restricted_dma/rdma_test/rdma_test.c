@@ -18,9 +18,11 @@
  *
  * debugfs, /sys/kernel/debug/rdma_test/:
  *   probe    how the next probes end: ok (the default), nomask (ok, without
- *            calling dma_set_mask), enodev, defer, or pool (ok, after taking
+ *            calling dma_set_mask), enodev, defer, pool (ok, after taking
  *            the second entry of memory-region as its own coherent pool with
- *            of_reserved_mem_device_init_by_idx()). Every probe first
+ *            of_reserved_mem_device_init_by_idx()), or large (ok, after one
+ *            map of 512 KiB, more than any mapping of a pool may be: a
+ *            driver whose largest request its region cannot hold). Every probe first
  *            allocates 16 KiB with dmam_alloc_coherent(); the failing ones
  *            then return their error, leaving the block to devres.
  *   cmd      one command per write; the write fails with the command's errno
@@ -131,8 +133,9 @@
 #define MAX_DEVS 8
 #define PROBE_BLOCK SZ_16K
 
-enum probe_mode { PROBE_OK, PROBE_NOMASK, PROBE_ENODEV, PROBE_DEFER, PROBE_POOL };
-static const char *const probe_names[] = { "ok", "nomask", "enodev", "defer", "pool" };
+enum probe_mode { PROBE_OK, PROBE_NOMASK, PROBE_ENODEV, PROBE_DEFER, PROBE_POOL, PROBE_LARGE };
+static const char *const probe_names[] = { "ok", "nomask", "enodev", "defer", "pool", "large" };
+#define PROBE_LARGE_SIZE SZ_512K
 
 /* What a probed device holds: a block from dmam_alloc_coherent(). */
 struct rdma_test_priv {
@@ -188,6 +191,19 @@ static int rdma_test_probe(struct platform_device *pdev)
 	if (!priv->cpu)
 		return -ENOMEM;
 	dev_info(dev, "probe (%s): 16 KiB coherent at %pad\n", probe_names[mode], &priv->dma);
+	if (mode == PROBE_LARGE) {
+		struct page *page = alloc_pages(GFP_KERNEL, get_order(PROBE_LARGE_SIZE));
+		dma_addr_t dma;
+
+		if (!page)
+			return -ENOMEM;
+		dma = dma_map_page(dev, page, 0, PROBE_LARGE_SIZE, DMA_TO_DEVICE);
+		dev_info(dev, "probe (large): a map of 512 KiB %s\n",
+			 dma_mapping_error(dev, dma) ? "failed" : "worked");
+		if (!dma_mapping_error(dev, dma))
+			dma_unmap_page(dev, dma, PROBE_LARGE_SIZE, DMA_TO_DEVICE);
+		__free_pages(page, get_order(PROBE_LARGE_SIZE));
+	}
 	platform_set_drvdata(pdev, priv);
 	if (mode == PROBE_ENODEV)
 		return -ENODEV;
