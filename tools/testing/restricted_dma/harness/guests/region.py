@@ -94,17 +94,13 @@ GUESTS = {
         pci=[PciDevice("blk", 3), PciDevice("net", 4)],
         tests=["region-dropin.sh"],
     ),
-    # The same DT where nothing could tell the host where the window is: the
-    # ledger told to register no hook. Built in, the drop-in refuses the
-    # node by name, and both devices behind it; on the module kernel
-    # mainline's pool has it, hook or not, as in pvmfw.
-    "nohook": dict(
-        about="crosvm's DT with no sharing hook: built in, the window placed at boot is refused by name",
-        regions=[PVMFW],
-        devices=[Device("blk"), Device("net")],
-        pci_region=PVMFW.name,
-        pci=[PciDevice("blk", 3), PciDevice("net", 4)],
-        cmdline="restricted_dma_ledger.absent=1",
-        tests=["region-dropin.sh"],
-    ),
 }
+# The same DT where nothing could tell the host where the window is: the
+# ledger told to register no hook. Built in, the drop-in refuses the node by
+# name, and both devices behind it; on the module kernel mainline's pool has
+# it, hook or not, as in pvmfw.
+GUESTS["nohook"] = dict(
+    GUESTS["pvmfw"],
+    about="crosvm's DT with no sharing hook: built in, the window placed at boot is refused by name",
+    cmdline="restricted_dma_ledger.absent=1",
+)
