@@ -28,28 +28,22 @@ void rsdma_trace_unreg(void)
 	atomic_dec(&rsdma_trace_users);
 }
 
+/* One case of rsdma_trace_op(): event @e fires trace_restricted_dma_@name. */
+#define RSDMA_TRACE_CASE(e, name)							\
+	case e:										\
+		trace_restricted_dma_##name(dev, region, dma, size, dir, used, nslots);	\
+		break
+
 void rsdma_trace_op(enum rsdma_trace_event event, struct device *dev, const char *region,
 		    u64 dma, size_t size, int dir, unsigned int used, unsigned int nslots)
 {
 	switch (event) {
-	case RSDMA_TRACE_MAP:
-		trace_restricted_dma_map(dev, region, dma, size, dir, used, nslots);
-		break;
-	case RSDMA_TRACE_UNMAP:
-		trace_restricted_dma_unmap(dev, region, dma, size, dir, used, nslots);
-		break;
-	case RSDMA_TRACE_SYNC_FOR_CPU:
-		trace_restricted_dma_sync_for_cpu(dev, region, dma, size, dir, used, nslots);
-		break;
-	case RSDMA_TRACE_SYNC_FOR_DEVICE:
-		trace_restricted_dma_sync_for_device(dev, region, dma, size, dir, used, nslots);
-		break;
-	case RSDMA_TRACE_ALLOC:
-		trace_restricted_dma_alloc(dev, region, dma, size, dir, used, nslots);
-		break;
-	case RSDMA_TRACE_FREE:
-		trace_restricted_dma_free(dev, region, dma, size, dir, used, nslots);
-		break;
+	RSDMA_TRACE_CASE(RSDMA_TRACE_MAP, map);
+	RSDMA_TRACE_CASE(RSDMA_TRACE_UNMAP, unmap);
+	RSDMA_TRACE_CASE(RSDMA_TRACE_SYNC_FOR_CPU, sync_for_cpu);
+	RSDMA_TRACE_CASE(RSDMA_TRACE_SYNC_FOR_DEVICE, sync_for_device);
+	RSDMA_TRACE_CASE(RSDMA_TRACE_ALLOC, alloc);
+	RSDMA_TRACE_CASE(RSDMA_TRACE_FREE, free);
 	}
 }
 

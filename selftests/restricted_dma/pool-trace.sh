@@ -3,8 +3,9 @@
 # What an operator without debugfs sees of a region: the trace events
 # (tracefs, events/restricted_dma/), the counters in sysfs and the sizing
 # line in the log. Reads from a virtio-blk are one map and one unmap event
-# each, naming the device, the region and the pool's use; a full pool is a
-# failure event naming each device that met it, as many as sysfs counts; a
+# each, naming the device, the region and the pool's use, and so are a
+# coherent block, a sync and a free; a full pool is a failure event naming
+# each device that met it, as many as sysfs counts; a
 # device bound again says what it held at most while it probed, and one
 # whose probe asks for more than a mapping may be is named. The sizing file
 # (debugfs) adds up to the region's use. After pool-soak.sh, in its
@@ -14,11 +15,12 @@
 
 T=/sys/kernel/tracing
 ktap_print_header
-ktap_set_plan 10
+ktap_set_plan 11
 R=$(first good 1)
 load
 blk=$(expect device | awk '$1 == "blk" { print $2; exit }')
 rng=$(transport_of rng)
+tdev=rdma_test.0
 dev=$(wait_blk "$blk")
 nslots=$(cat "$SYS/$R/io_tlb_nslabs")
 [ -d "$T/events" ] || mount -t tracefs nodev "$T"
@@ -62,13 +64,31 @@ named() {
 }
 result "every event names the region and the pool's use" named
 
+# The test driver's device ($tdev): its probe's coherent block (16 KiB),
+# a sync of a receive buffer, and the block's free at its deletion are
+# events too.
+echo 1 > "$E/enable"
+echo > "$T/trace"
+load_test
+tcmd add 0
+tcmd sync 0
+tcmd del 0
+echo 0 > "$E/enable"
+others() {
+	rest="region=$R dma=0x[0-9a-f]* size=$2 dir=$3 used=[0-9]*/$nslots\$"
+	events "$1" "$tdev" | grep -q -- "$rest"
+}
+all_others() {
+	others alloc 16384 none && others sync_for_cpu 4096 from_device && others free 16384 none
+}
+events alloc "$tdev" | head -n 1 | sed 's/^ */# /'
+result "a coherent allocation, a sync and a free are events of their own" all_others
+
 # A full pool: the test driver's device takes every slot; the map that
 # finds none, and an rng read after it, are failure events (only those
 # enabled now), as many as sysfs counts.
-load_test
 mark_log
 tcmd add 0
-tdev=rdma_test.0
 # The control of the "large" probe below: this probe maps nothing.
 named_large=$(log_since_mark | grep -c -- "asked $R for a map of")
 echo 1 > "$E/restricted_dma_fail/enable"
