@@ -43,10 +43,12 @@ fi
 # The module's sources where an in-tree driver's would be (kernel-patches/0000
 # points drivers/Kconfig and drivers/Makefile there): every flavour's Kconfig
 # reads them, only the built-in one builds them. --checksum: only files whose
-# content changed get a new mtime, so make rebuilds exactly what changed.
+# content changed get a new mtime, so make rebuilds exactly what changed. The
+# host crate's files and cargo's output (a `cargo test` in rust/pool leaves a
+# target/) are left out, and deleted here if an earlier sync brought them.
 mkdir -p "$RDMA_KSRC/drivers/restricted_dma"
-rsync -r --checksum --delete --exclude 'pool/tests*' --exclude 'pool/Cargo.*' \
-  --exclude 'pool/lib.rs' --exclude 'ffi/bindings_generated.rs' \
+rsync -r --checksum --delete --delete-excluded --exclude 'pool/tests*' --exclude 'pool/Cargo.*' \
+  --exclude 'pool/lib.rs' --exclude 'ffi/bindings_generated.rs' --exclude target/ \
   "$RDMA_REPO/Kbuild" "$RDMA_REPO/Kconfig" "$RDMA_REPO/rust" "$RDMA_KSRC/drivers/restricted_dma/"
 
 if [ "$RDMA_FLAVOUR" = builtin ]; then

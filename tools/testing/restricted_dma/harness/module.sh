@@ -36,13 +36,17 @@ mkdir -p "$dir"
 # here too; make follows them to the sources' own times.
 find "$dir" -type l -delete
 cp -rs "${sources[@]}" "$dir/"
+# Not cargo's output: `cargo test` in rust/pool leaves a target/ of its own
+# (the harness's cargo runs build in $RDMA_CACHE instead).
+find "$dir" -depth -type d -name target -exec rm -rf {} +
 # Times alone cannot tell another checkout's sources from these: a clone or
 # worktree older than the objects of another one (both build here, in the
 # one cache) would link an old module, or half of one. So the build
 # directory remembers what it was built from, and starts afresh (its
 # objects deleted, the links kept) when the sources' content differs.
 sum=$(for s in "${sources[@]}"; do
-  (cd "$(dirname "$s")" && find "$(basename "$s")" -type f -print0 | sort -z | xargs -0 sha256sum)
+  (cd "$(dirname "$s")" && find "$(basename "$s")" -name target -prune -o -type f -print0 |
+    sort -z | xargs -0 sha256sum)
 done | sha256sum | cut -c1-16)
 if [ "$(cat "$dir/.rdma-sources" 2>/dev/null)" != "$sum" ]; then
   find "$dir" -type f -delete
