@@ -15,7 +15,7 @@ use crate::pool::{Block, Constraints, CopyBack, Direction, MapError, UnmapError}
 use crate::region::{owner_of, Region};
 use crate::sys::device::{Device, MaskKind};
 use crate::sys::dma::{Attrs, DmaOps, Report, SgIter, SyncFor};
-use crate::sys::memory::{in_linear_map, PAGE_SIZE};
+use crate::sys::memory::{Original, PAGE_SIZE};
 use crate::sys::trace::{self, Event, Where};
 use crate::sys::{ratelimit, this_cpu};
 use core::ffi::c_void;
@@ -129,18 +129,12 @@ impl DmaOps for Region {
     /// Bounces `size` bytes at `phys`; the DMA address it returns is one
     /// `dev` can reach (its mask, bus limit, segment boundary and
     /// `min_align_mask` are the pool's search rules).
-    fn map(
-        &self,
-        dev: &Device,
-        phys: u64,
-        size: usize,
-        dir: Direction,
-        attrs: Attrs,
-    ) -> Option<u64> {
+    fn map(&self, dev: &Device, buf: Original, dir: Direction, attrs: Attrs) -> Option<u64> {
         let report = !attrs.no_warn();
+        let (phys, size) = (buf.phys(), buf.len());
         // Only memory with a linear alias can be copied (the pool's copies
         // rely on this check: see `Memremap::copy_in`).
-        if !in_linear_map(phys, size) {
+        if !buf.is_linear() {
             self.map_failed(
                 dev,
                 "map of memory outside the linear map",
@@ -193,7 +187,8 @@ impl DmaOps for Region {
     fn map_sg(&self, dev: &Device, sg: SgIter, dir: Direction, attrs: Attrs) -> Result<i32> {
         let mut mapped = 0;
         for e in sg {
-            let Some(dma) = self.map(dev, e.phys(), e.len(), dir, attrs) else {
+            let dma = e.original().and_then(|buf| self.map(dev, buf, dir, attrs));
+            let Some(dma) = dma else {
                 let too_large = e.len() > self.max_mapping_size(dev);
                 // Nothing was written by the device yet: no copy back.
                 let skip = Attrs::SKIP_CPU_SYNC;

@@ -211,17 +211,18 @@ bool rsdma_dma_span(struct device *dev, phys_addr_t base, u64 size, u64 *first, 
 	return true;
 }
 
-void rsdma_dma_constraints(struct device *dev, phys_addr_t base, bool coherent,
-			   struct rsdma_dma_constraints *out)
-{
-	u64 mask = coherent ? dev->coherent_dma_mask : (dev->dma_mask ? *dev->dma_mask : 0);
-	dma_addr_t dma = phys_to_dma(dev, base);
+/*
+ * The DMA ops read a device without dma-ranges as DMA address == physical
+ * address (rust/sys/device.rs), as the generic phys_to_dma() is when no
+ * memory encryption bit is set.
+ */
+#if defined(CONFIG_ARCH_HAS_PHYS_TO_DMA) || defined(CONFIG_AMD_MEM_ENCRYPT)
+#error "restricted_dma reads DMA addresses as physical ones where a device has no dma-ranges"
+#endif
 
-	out->dma_offset = dma - base;
-	out->min_align_mask = dma_get_min_align_mask(dev);
-	out->seg_boundary = dma_get_seg_boundary(dev);
-	/* A base the device cannot reach leaves it nothing (limit 0). */
-	out->dma_limit = dma == DMA_MAPPING_ERROR ? 0 : min_not_zero(mask, dev->bus_dma_limit);
+dma_addr_t rsdma_phys_to_dma(struct device *dev, phys_addr_t paddr)
+{
+	return phys_to_dma(dev, paddr);
 }
 
 phys_addr_t rsdma_page_to_phys(struct page *page) { return page_to_phys(page); }
@@ -251,6 +252,48 @@ bool rsdma_phys_in_linear_map(phys_addr_t paddr, size_t len)
 #endif
 }
 struct page *rsdma_virt_to_page(const void *vaddr) { return virt_to_page(vaddr); }
+
+#ifdef CONFIG_ARM64
+/*
+ * Whether @page answers for itself that it is in the linear map: arm64 has
+ * no highmem, and each page with a struct page but no linear alias is
+ * PageReserved (no-map memblock memory by memmap_init_reserved_pages(),
+ * holes by init_unavailable_range(), ZONE_DEVICE by
+ * __init_zone_device_page()). A reserved page is asked of memblock.
+ */
+static bool rsdma_page_is_linear(struct page *page)
+{
+	return !PageReserved(page) && !is_zone_device_page(page);
+}
+#endif
+
+/*
+ * @offset bytes into @page: the physical address in *@phys (false when it
+ * wraps), and in *@linear whether @len bytes from there are RAM in the linear
+ * map, as rsdma_phys_in_linear_map() answers, from the first and the last
+ * page's flags where they can tell.
+ */
+bool rsdma_page_phys(struct page *page, unsigned long offset, size_t len, phys_addr_t *phys,
+		     bool *linear)
+{
+	phys_addr_t last;
+
+	if (check_add_overflow(page_to_phys(page), (phys_addr_t)offset, phys) ||
+	    check_add_overflow(*phys, (phys_addr_t)(len ? len - 1 : 0), &last))
+		return false;
+#ifdef CONFIG_ARM64
+	/* Pages other than @page may have no struct page: pfn_valid() first. */
+	if ((offset < PAGE_SIZE ? rsdma_page_is_linear(page) :
+	     pfn_valid(PHYS_PFN(*phys)) && rsdma_page_is_linear(phys_to_page(*phys))) &&
+	    (PHYS_PFN(last) == PHYS_PFN(*phys) ||
+	     (pfn_valid(PHYS_PFN(last)) && rsdma_page_is_linear(phys_to_page(last))))) {
+		*linear = true;
+		return true;
+	}
+#endif
+	*linear = rsdma_phys_in_linear_map(*phys, len);
+	return true;
+}
 
 /*
  * Whether set_memory_decrypted() reaches a hypervisor that shares pages with
@@ -484,7 +527,10 @@ int rsdma_range_owner(u64 base, u64 size, bool no_map, u64 *at)
 	}
 	return RSDMA_OWNED_NONE;
 }
-phys_addr_t rsdma_sg_phys(struct scatterlist *sg) { return sg_phys(sg); }
+bool rsdma_sg_buffer(struct scatterlist *sg, phys_addr_t *phys, bool *linear)
+{
+	return rsdma_page_phys(sg_page(sg), sg->offset, sg->length, phys, linear);
+}
 unsigned int rsdma_sg_len(struct scatterlist *sg) { return sg->length; }
 
 void rsdma_sg_set_dma(struct scatterlist *sg, dma_addr_t addr, unsigned int len)

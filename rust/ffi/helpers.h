@@ -48,21 +48,15 @@ void rsdma_device_unlock(struct device *dev);
 phys_addr_t rsdma_dma_to_phys(struct device *dev, dma_addr_t daddr);
 bool rsdma_dma_span(struct device *dev, phys_addr_t base, u64 size, u64 *first, u64 *last);
 
-/* What a device asks of the DMA addresses of a region at @base. */
-struct rsdma_dma_constraints {
-	u64 dma_offset;
-	u64 min_align_mask;
-	u64 seg_boundary;
-	u64 dma_limit;
-};
-void rsdma_dma_constraints(struct device *dev, phys_addr_t base, bool coherent,
-			   struct rsdma_dma_constraints *out);
+dma_addr_t rsdma_phys_to_dma(struct device *dev, phys_addr_t paddr);
 phys_addr_t rsdma_page_to_phys(struct page *page);
 void *rsdma_phys_to_virt(phys_addr_t paddr);
 bool rsdma_phys_in_linear_map(phys_addr_t paddr, size_t len);
 bool rsdma_sharing_hook(void);
 struct page *rsdma_virt_to_page(const void *vaddr);
-phys_addr_t rsdma_sg_phys(struct scatterlist *sg);
+bool rsdma_page_phys(struct page *page, unsigned long offset, size_t len, phys_addr_t *phys,
+		     bool *linear);
+bool rsdma_sg_buffer(struct scatterlist *sg, phys_addr_t *phys, bool *linear);
 unsigned int rsdma_sg_len(struct scatterlist *sg);
 void rsdma_sg_set_dma(struct scatterlist *sg, dma_addr_t addr, unsigned int len);
 dma_addr_t rsdma_sg_dma_address(struct scatterlist *sg);

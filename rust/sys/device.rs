@@ -6,16 +6,23 @@ use super::of::OfNode;
 use crate::ffi as bindings;
 use crate::pool::Constraints;
 use core::ops::Deref;
+use core::ptr::addr_of;
 use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
 use kernel::str::CStr;
 use kernel::types::Opaque;
 
+/// `DMA_MAPPING_ERROR`, which `phys_to_dma()` returns for an address outside
+/// every `dma-ranges` entry.
+const MAPPING_ERROR: u64 = u64::MAX;
+
 /// A `struct device` that is alive while this reference is.
 ///
 /// The C side changes a device under any Rust reference to it (its driver,
 /// its DMA fields), so the struct is [`Opaque`]: Rust never reads it as
-/// plain data, only through the kernel's accessors.
+/// plain data, only through the kernel's accessors, or, for the DMA fields
+/// the map path reads on every call, with the volatile word loads their
+/// inline accessors amount to ([`Device::dma_constraints`]).
 ///
 /// # Invariants
 ///
@@ -166,31 +173,90 @@ impl Device {
 
     /// The physical address behind DMA address `dma` of this device.
     pub(crate) fn dma_to_phys(&self, dma: u64) -> u64 {
+        if self.dma_ranges().is_null() {
+            return dma;
+        }
         // SAFETY: The device is alive (type invariant).
         unsafe { bindings::rsdma_dma_to_phys(self.as_raw(), dma) }
+    }
+
+    /// The device's `dma-ranges` translation; null when DMA addresses are
+    /// physical addresses (the helpers refuse to build for an architecture
+    /// where they are not, such as one with memory encryption bits).
+    fn dma_ranges(&self) -> *const bindings::bus_dma_region {
+        // SAFETY: The device is alive (type invariant), so the field is
+        // valid for reads; a volatile load of one word sees the old or the
+        // new pointer, as `dma_to_phys()` does in C.
+        unsafe { addr_of!((*self.as_raw()).dma_range_map).read_volatile() }
     }
 
     /// What the device asks of the DMA addresses of memory at physical
     /// address `base` and above, under its `kind` of mask: its `dma-ranges`
     /// offset, `min_align_mask`, segment boundary, and the lower of that mask
     /// and its bus limit (0 when it cannot reach the memory at all).
+    ///
+    /// Read afresh on every call, as `dma_direct_map_page()` does: a driver
+    /// sets its masks and `dma_parms` with inline stores no op sees, so
+    /// nothing of this can be cached. Each field is a volatile load of one
+    /// word (what the kernel's inline accessors, `dma_get_min_align_mask()`
+    /// and the others, compile to); only `dma-ranges` calls into C.
     pub(crate) fn dma_constraints(&self, base: u64, kind: MaskKind) -> Constraints {
-        let mut c = bindings::rsdma_dma_constraints {
-            dma_offset: 0,
-            min_align_mask: 0,
-            seg_boundary: 0,
-            dma_limit: 0,
+        let d = self.as_raw();
+        // SAFETY: The device is alive (type invariant), so its fields are
+        // valid for reads, and so are `dma_mask` and `dma_parms` when not
+        // null: they point into the device or its bus device (a platform or
+        // PCI device embeds both), which live as long as it. Each load is one
+        // word, volatile: a driver changing its mask meanwhile is seen before
+        // or after, as the C accessors see it.
+        let (mask, bus_limit, parms) = unsafe {
+            let mask = match kind {
+                MaskKind::Coherent => addr_of!((*d).coherent_dma_mask).read_volatile(),
+                MaskKind::Streaming => {
+                    let p = addr_of!((*d).dma_mask).read_volatile();
+                    if p.is_null() {
+                        0
+                    } else {
+                        p.read_volatile()
+                    }
+                }
+            };
+            let bus_limit = addr_of!((*d).bus_dma_limit).read_volatile();
+            let parms = addr_of!((*d).dma_parms).read_volatile();
+            let parms = if parms.is_null() {
+                None
+            } else {
+                Some((
+                    addr_of!((*parms).min_align_mask).read_volatile(),
+                    addr_of!((*parms).segment_boundary_mask).read_volatile(),
+                ))
+            };
+            (mask, bus_limit, parms)
         };
-        // SAFETY: The device is alive (type invariant); `c` is valid for
-        // writes.
-        unsafe {
-            bindings::rsdma_dma_constraints(self.as_raw(), base, kind == MaskKind::Coherent, &mut c)
+        let dma = if self.dma_ranges().is_null() {
+            base
+        } else {
+            // SAFETY: The device is alive (type invariant).
+            unsafe { bindings::rsdma_phys_to_dma(d, base) }
+        };
+        // `dma_get_min_align_mask()` and `dma_get_seg_boundary()`: with no
+        // `dma_parms` no alignment is asked, and a boundary of 0 is none.
+        let (min_align_mask, seg_boundary) = match parms {
+            Some((align, 0)) => (align, u64::MAX),
+            Some(p) => p,
+            None => (0, u64::MAX),
         };
         Constraints {
-            dma_offset: c.dma_offset,
-            min_align_mask: c.min_align_mask,
-            seg_boundary: c.seg_boundary,
-            dma_limit: c.dma_limit,
+            dma_offset: dma.wrapping_sub(base),
+            min_align_mask: min_align_mask.into(),
+            seg_boundary,
+            // A base the device cannot reach leaves it nothing. Otherwise
+            // `min_not_zero(mask, bus_dma_limit)`.
+            dma_limit: match (dma, bus_limit) {
+                (MAPPING_ERROR, _) => 0,
+                (_, 0) => mask,
+                (_, limit) if mask == 0 => limit,
+                (_, limit) => mask.min(limit),
+            },
         }
     }
 

@@ -12,13 +12,73 @@ use kernel::str::{CStr, CString};
 /// The kernel's page size (arm64 with 4 KiB pages in our configuration).
 pub(crate) const PAGE_SIZE: u64 = bindings::PAGE_SIZE;
 
-/// Whether `[phys, phys + len)` is RAM in the kernel's linear map, where
-/// [`Memremap::copy_in`] and [`Memremap::copy_out`] reach original buffers.
-/// Memory without a linear alias (a `no-map` region, device memory) cannot be
-/// bounced; the DMA ops refuse to map it.
-pub(crate) fn in_linear_map(phys: u64, len: usize) -> bool {
-    // SAFETY: The helper only looks the pages up; any address is allowed.
-    unsafe { bindings::rsdma_phys_in_linear_map(phys, len) }
+/// A buffer handed to a map op: where it is, how long, and whether it is RAM
+/// in the kernel's linear map, where [`Memremap::copy_in`] and
+/// [`Memremap::copy_out`] reach it. Memory without a linear alias (a `no-map`
+/// region, device memory) cannot be bounced; the DMA ops refuse to map it.
+///
+/// # Invariants
+///
+/// `linear` is true only if `phys..phys + len` is RAM in the linear map.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Original {
+    phys: u64,
+    len: usize,
+    linear: bool,
+}
+
+impl Original {
+    /// `len` bytes from `offset` into `page`; `None` when the address wraps.
+    ///
+    /// # Safety
+    ///
+    /// `page` is a valid `struct page` (as the DMA core passes to
+    /// `map_page`).
+    pub(crate) unsafe fn of_page(
+        page: *mut bindings::page,
+        offset: usize,
+        len: usize,
+    ) -> Option<Self> {
+        let (mut phys, mut linear) = (0, false);
+        // SAFETY: `page` is valid (the caller's requirement); the out
+        // pointers are valid for writes. The helper only reads the page's
+        // flags and, for what they cannot answer, memblock.
+        let ok =
+            unsafe { bindings::rsdma_page_phys(page, offset as _, len, &mut phys, &mut linear) };
+        // INVARIANT: the helper sets `linear` only for RAM in the linear map.
+        ok.then_some(Self { phys, len, linear })
+    }
+
+    /// The buffer of a live scatterlist entry; `None` when its address wraps.
+    ///
+    /// # Safety
+    ///
+    /// `sg` points to a live `struct scatterlist` entry with a page.
+    pub(crate) unsafe fn of_sg(sg: *mut bindings::scatterlist) -> Option<Self> {
+        let (mut phys, mut linear) = (0, false);
+        // SAFETY: `sg` is live (the caller's requirement); the out pointers
+        // are valid for writes; as in `of_page`.
+        let ok = unsafe { bindings::rsdma_sg_buffer(sg, &mut phys, &mut linear) };
+        // SAFETY: As above: the entry is live.
+        let len = unsafe { (*sg).length } as usize;
+        // INVARIANT: as in `of_page`.
+        ok.then_some(Self { phys, len, linear })
+    }
+
+    /// Physical address of the first byte.
+    pub(crate) fn phys(&self) -> u64 {
+        self.phys
+    }
+
+    /// Length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether all of it is RAM in the linear map.
+    pub(crate) fn is_linear(&self) -> bool {
+        self.linear
+    }
 }
 
 /// Whether sharing a page (`set_memory_decrypted`) reaches a hypervisor,
@@ -163,9 +223,9 @@ impl Memremap {
     /// handed to the DMA API) to `to` inside this mapping. Returns false,
     /// copying nothing, when `to` is not covered.
     ///
-    /// `from..from + len` must lie in an original that [`in_linear_map`]
-    /// accepted: the DMA ops check each original when they map it, and the
-    /// pool only ever passes back parts of originals it recorded.
+    /// `from..from + len` must lie in an [`Original`] that is linear: the DMA
+    /// ops check each original when they map it, and the pool only ever
+    /// passes back parts of originals it recorded.
     pub(crate) fn copy_in(&self, from: u64, to: u64, len: usize) -> bool {
         let Some(dst) = self.virt(to, len) else {
             return false;
@@ -174,8 +234,8 @@ impl Memremap {
         // out, and an original inside the region can only be a live coherent
         // block, whose slots are taken.
         // SAFETY: `dst..dst+len` is inside our live mapping (checked above);
-        // `from..from+len` is in a mapped original, which `in_linear_map`
-        // accepted at map time and the driver keeps while mapped, so
+        // `from..from+len` is in a mapped original, which was linear at map
+        // time and the driver keeps while mapped, so
         // `phys_to_virt` gives a readable address for all of it.
         unsafe {
             core::ptr::copy_nonoverlapping(

@@ -9,7 +9,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 13
+ktap_set_plan 14
 R=$(first good 1)
 base=$(first good 2)
 size=$(first good 3)
@@ -36,6 +36,10 @@ echo $(( $(dma_api_errors) - errors )) >> /tmp/rdma-expected-dma-api-errors
 result "...and counted: 4 bad unmaps, 2 bad syncs" \
 	[ $(( $(counter bad_unmaps "$R") - unmaps )) -eq 4 -a $(( $(counter bad_syncs "$R") - syncs )) -eq 2 ]
 result "...and nothing of it stays in the pool" [ "$(counter io_tlb_used "$R")" -eq "$probed" ]
+# A page of the no-map shared-dma-pool beside the region (lifecycle-wall.sh's).
+nomap=$(expect testnode | awk '$3 != "-" { print $3 }' | head -n 1)
+tcheck "only memory in the linear map is bounced: the page's flags, memblock where they cannot tell" \
+	linear 0 "${nomap#*@}"
 mark_log
 tcheck "a bounce buffer never shows a previous mapping's bytes, even after the pool filled up" fresh 0
 result "...and its maps with DMA_ATTR_NO_WARN failed without a word when it was full" \

@@ -9,6 +9,7 @@ use super::scatterlist::SgIter;
 use crate::ffi as bindings;
 use crate::pool::{Block, Direction};
 use crate::sys::device::Device;
+use crate::sys::memory::Original;
 use core::ffi::c_void;
 use core::ptr::NonNull;
 use kernel::prelude::*;
@@ -66,16 +67,8 @@ impl Report {
 /// refuses by default: a mapping fails, an allocation returns nothing, a
 /// mask is not supported, a free or a sync does nothing.
 pub(crate) trait DmaOps: Send + Sync + 'static {
-    /// `map_page`: maps `size` bytes at physical address `phys`; returns the
-    /// DMA address, or `None`.
-    fn map(
-        &self,
-        _dev: &Device,
-        _phys: u64,
-        _size: usize,
-        _dir: Direction,
-        _attrs: Attrs,
-    ) -> Option<u64> {
+    /// `map_page`: maps the buffer `buf`; returns the DMA address, or `None`.
+    fn map(&self, _dev: &Device, _buf: Original, _dir: Direction, _attrs: Attrs) -> Option<u64> {
         None
     }
 

@@ -4,6 +4,7 @@
 //! first entries of a list as an iterator.
 
 use crate::ffi as bindings;
+use crate::sys::memory::Original;
 use core::ffi::c_int;
 use core::ptr::NonNull;
 
@@ -17,10 +18,11 @@ use core::ptr::NonNull;
 pub(crate) struct SgEntry(NonNull<bindings::scatterlist>);
 
 impl SgEntry {
-    /// Physical address of the entry's buffer.
-    pub(crate) fn phys(&self) -> u64 {
-        // SAFETY: The entry is live (type invariant).
-        unsafe { bindings::rsdma_sg_phys(self.0.as_ptr()) }
+    /// The entry's buffer; `None` when its address wraps.
+    pub(crate) fn original(&self) -> Option<Original> {
+        // SAFETY: The entry is live (type invariant), and an entry handed
+        // to `map_sg` has a page.
+        unsafe { Original::of_sg(self.0.as_ptr()) }
     }
 
     /// Length of the entry's buffer in bytes.

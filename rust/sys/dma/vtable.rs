@@ -11,6 +11,7 @@ use super::scatterlist::SgIter;
 use crate::ffi as bindings;
 use crate::pool::{Block, Direction};
 use crate::sys::device::Device;
+use crate::sys::memory::Original;
 use core::ffi::{c_int, c_ulong, c_void};
 use kernel::prelude::*;
 
@@ -93,17 +94,17 @@ unsafe extern "C" fn map_page<L: Lookup>(
     attrs: c_ulong,
 ) -> bindings::dma_addr_t {
     // SAFETY: See above: `page` is a valid page the caller maps.
-    let page = unsafe { bindings::rsdma_page_to_phys(page) };
+    let buf = unsafe { Original::of_page(page, offset as usize, size) };
     // SAFETY: See above.
     let dev = unsafe { dev(d) };
     // An offset that overflows is the caller's bug: refuse it, never panic.
-    let (Some(phys), Some(dir)) = (page.checked_add(offset), Direction::from_raw(dir)) else {
+    let (Some(buf), Some(dir)) = (buf, Direction::from_raw(dir)) else {
         return MAPPING_ERROR;
     };
     if L::refuses_new(dev, "map") {
         return MAPPING_ERROR;
     }
-    L::with(|o| o.map(dev, phys, size, dir, Attrs(attrs)))
+    L::with(|o| o.map(dev, buf, dir, Attrs(attrs)))
         .flatten()
         .unwrap_or(MAPPING_ERROR)
 }

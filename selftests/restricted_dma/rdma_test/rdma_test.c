@@ -595,6 +595,66 @@ static int cmd_misuse(unsigned int n)
 	return err;
 }
 
+/*
+ * The ops bounce only memory in the linear map, and ask the pages' flags
+ * before memblock (rsdma_page_phys()). Each answer is tried: pages the
+ * allocator handed out, passed as the page before the buffer's and across
+ * two pages, map; the zero page, reserved but in the linear map, maps after
+ * memblock is asked; a page of the no-map reservation at @nomap, which has a
+ * reserved struct page but no linear alias, is refused.
+ */
+static int cmd_linear(unsigned int n, phys_addr_t nomap)
+{
+	struct device *dev = bound(n);
+	struct {
+		const char *what;
+		struct page *page;
+		unsigned long offset;
+		size_t size;
+	} cases[] = {
+		{ "512 bytes from the page before theirs", NULL, PAGE_SIZE + 64, 512 },
+		{ "a page across two", NULL, 64, PAGE_SIZE },
+		{ "the zero page (reserved, in the linear map)", ZERO_PAGE(0), 0, PAGE_SIZE },
+	};
+	struct page *nomap_page;
+	dma_addr_t dma;
+	void *buf;
+	int i, err = 0;
+
+	if (!dev)
+		return -ENODEV;
+	if (!pfn_valid(PHYS_PFN(nomap)) || !PageReserved(pfn_to_page(PHYS_PFN(nomap))) ||
+	    pfn_is_map_memory(PHYS_PFN(nomap))) {
+		say("%pa is not a no-map page with a struct page", &nomap);
+		return -EINVAL;
+	}
+	nomap_page = pfn_to_page(PHYS_PFN(nomap));
+	buf = alloc_pages_exact(2 * PAGE_SIZE, GFP_KERNEL | __GFP_ZERO);
+	if (!buf)
+		return -ENOMEM;
+	cases[0].page = cases[1].page = virt_to_page(buf);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		dma = dma_map_page(dev, cases[i].page, cases[i].offset, cases[i].size, DMA_TO_DEVICE);
+		if (dma_mapping_error(dev, dma)) {
+			say("a map of %s failed; ", cases[i].what);
+			err = -EIO;
+			continue;
+		}
+		dma_unmap_page(dev, dma, cases[i].size, DMA_TO_DEVICE);
+	}
+	dma = dma_map_page_attrs(dev, nomap_page, 0, PAGE_SIZE, DMA_TO_DEVICE, DMA_ATTR_NO_WARN);
+	if (!dma_mapping_error(dev, dma)) {
+		say("a page of the no-map reservation at %pa was mapped; ", &nomap);
+		dma_unmap_page(dev, dma, PAGE_SIZE, DMA_TO_DEVICE);
+		err = -EFAULT;
+	}
+	free_pages_exact(buf, 2 * PAGE_SIZE);
+	if (!err)
+		say("%d maps of linear memory, one of a no-map page at %pa refused",
+		    (int)ARRAY_SIZE(cases), &nomap);
+	return err;
+}
+
 #define FILL_MAX 256
 #define FILL_ORDER 4 /* 64 KiB buffers */
 
@@ -1372,6 +1432,8 @@ static int run(char *line)
 		return cmd_masks(n);
 	if (!strcmp(name, "misuse"))
 		return cmd_misuse(n);
+	if (!strcmp(name, "linear"))
+		return args == 3 ? cmd_linear(n, a) : -EINVAL;
 	if (!strcmp(name, "fresh"))
 		return cmd_fresh(n);
 	if (!strcmp(name, "sync"))
