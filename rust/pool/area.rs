@@ -474,7 +474,6 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         if need == 0 || need > SEGMENT_SLOTS || need > len.saturating_sub(self.used) {
             return None;
         }
-        let nsegs = len.div_ceil(SEGMENT_SLOTS);
         let start = if self.index < len { self.index } else { 0 };
         let (seg0, p0) = (start / SEGMENT_SLOTS, start % SEGMENT_SLOTS);
         // First the run at the index itself, which a pool that maps and
@@ -494,6 +493,14 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
                 return Some(start);
             }
         }
+        self.search(seg0, p0, req)
+    }
+
+    /// The rest of [`AreaState::find`]'s search, after the run at the index:
+    /// out of line, so that the common case stays short.
+    #[inline(never)]
+    fn search(&self, seg0: usize, p0: usize, req: &Request) -> Option<usize> {
+        let nsegs = self.slots.len().div_ceil(SEGMENT_SLOTS);
         // Positions at or after the index in its segment, then the other
         // segments whole, then the positions before the index.
         let after = u128::MAX << p0;

@@ -705,6 +705,7 @@ where
     }
 
     /// Returns `(area, index in the area)` of the slot holding `phys`.
+    #[inline]
     fn locate(&self, phys: u64) -> Option<(usize, usize)> {
         let offset = phys.checked_sub(self.base)?;
         let slot = usize::try_from(offset >> SLOT_SHIFT).ok()?;
@@ -717,13 +718,10 @@ where
     /// address of the first slot.
     fn take(&self, cpu: usize, mut req: Request, count: impl Fn(&mut AreaCounters)) -> Option<u64> {
         let nareas = self.areas.len();
-        if nareas == 0 {
-            return None;
-        }
-        let first_area = cpu % nareas;
+        // `new` made `nareas` a power of two: masks, not divisions.
+        let wrap = nareas.wrapping_sub(1);
         for k in 0..nareas {
-            // `first_area + k < 2 * nareas`: no overflow.
-            let area = (first_area + k) % nareas;
+            let area = cpu.wrapping_add(k) & wrap;
             let Some(lock) = self.areas.get(area) else {
                 continue;
             };
