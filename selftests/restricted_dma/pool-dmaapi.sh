@@ -3,8 +3,9 @@
 # The DMA API's contract, kept through the pool (driven by rdma_test.ko):
 # coherent blocks aligned to their order, dma_alloc_pages() and
 # dma_alloc_noncontiguous() with their syncs, masks and bus limits honoured,
-# misuse refused and counted, no bytes of one mapping shown to the next, and
-# syncs that work even when dma-direct had let the device skip them.
+# misuse refused and counted, only memory in the linear map bounced, no bytes
+# of one mapping shown to the next, and syncs that work even when dma-direct
+# had let the device skip them.
 . ./ktap_helpers.sh
 . ./lib.sh
 
