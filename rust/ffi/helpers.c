@@ -235,7 +235,7 @@ void *rsdma_phys_to_virt(phys_addr_t paddr) { return phys_to_virt(paddr); }
  * no-map region or ZONE_DEVICE memory has a valid pfn but no linear alias,
  * hence pfn_is_map_memory() there.
  */
-bool rsdma_phys_in_linear_map(phys_addr_t paddr, size_t len)
+static bool rsdma_phys_in_linear_map(phys_addr_t paddr, size_t len)
 {
 	phys_addr_t last = paddr + (len ? len - 1 : 0);
 

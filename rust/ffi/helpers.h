@@ -51,7 +51,6 @@ bool rsdma_dma_span(struct device *dev, phys_addr_t base, u64 size, u64 *first, 
 dma_addr_t rsdma_phys_to_dma(struct device *dev, phys_addr_t paddr);
 phys_addr_t rsdma_page_to_phys(struct page *page);
 void *rsdma_phys_to_virt(phys_addr_t paddr);
-bool rsdma_phys_in_linear_map(phys_addr_t paddr, size_t len);
 bool rsdma_sharing_hook(void);
 struct page *rsdma_virt_to_page(const void *vaddr);
 bool rsdma_page_phys(struct page *page, unsigned long offset, size_t len, phys_addr_t *phys,
