@@ -1,27 +1,51 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The pool core ([`crate::pool`]) put to work in the kernel: its areas are
-//! interrupt-safe spinlocks over kernel-allocated slot arrays, and its bytes
-//! move through the region's CPU mapping.
+//! kernel-allocated slot arrays beside interrupt-safe spinlocks, and its
+//! bytes move through the region's CPU mapping.
 
 use crate::pool::{self, AreaLock, AreaState, Copier, Slot};
 use crate::sys::lock::IrqSpinLock;
 use crate::sys::memory::{Memremap, PAGE_SIZE};
+use core::sync::atomic::AtomicU8;
 use kernel::prelude::*;
 
-/// One area of a region's pool: its slot bookkeeping behind its own lock.
-pub(crate) struct Area(Pin<KBox<IrqSpinLock<State>>>);
+/// One area of a region's pool: its slot descriptors and sync counts, and
+/// the rest of its bookkeeping behind its own lock, in kvmalloc'd storage (a
+/// large region's descriptors need not be contiguous pages).
+pub(crate) struct Area {
+    slots: KVVec<Slot>,
+    syncs: KVVec<AtomicU8>,
+    state: Pin<KBox<IrqSpinLock<State>>>,
+}
 
-/// An area's bookkeeping, in kvmalloc'd storage.
-type State = AreaState<KVVec<Slot>, KVVec<u64>>;
+/// An area's bookkeeping under its lock.
+type State = AreaState<KVVec<u64>>;
 
 impl AreaLock for Area {
-    type Storage = KVVec<Slot>;
     type Bitmap = KVVec<u64>;
 
-    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        self.0.with(f)
+    fn slots(&self) -> &[Slot] {
+        &self.slots
     }
+
+    fn syncs(&self) -> &[AtomicU8] {
+        &self.syncs
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        self.state.with(f)
+    }
+}
+
+/// `n` default values, kvmalloc'd (atomics are not `Clone`, which
+/// `KVVec::from_elem` wants).
+fn defaults<T: Default>(n: usize) -> Result<KVVec<T>> {
+    let mut v = KVVec::with_capacity(n, GFP_KERNEL)?;
+    for _ in 0..n {
+        v.push(T::default(), GFP_KERNEL)?;
+    }
+    Ok(v)
 }
 
 /// A region's bounce pool.
@@ -34,11 +58,16 @@ pub(crate) fn new_pool(base: u64, size: u64, cpus: usize) -> Result<Pool> {
     let layout = pool::area_layout(nslots, cpus.next_power_of_two());
     let mut areas = KVec::with_capacity(layout.nareas(), GFP_KERNEL)?;
     for i in 0..layout.nareas() {
-        // kvmalloc: a large region's descriptors need not be contiguous pages.
-        let slots = KVVec::from_elem(Slot::default(), layout.area_slots(i), GFP_KERNEL)?;
-        let bits = KVVec::from_elem(0, State::bitmap_words(layout.area_slots(i)), GFP_KERNEL)?;
-        let lock = KBox::pin_init(IrqSpinLock::new(AreaState::new(slots, bits)), GFP_KERNEL)?;
-        areas.push(Area(lock), GFP_KERNEL)?;
+        let n = layout.area_slots(i);
+        let bits = KVVec::from_elem(0, State::bitmap_words(n), GFP_KERNEL)?;
+        areas.push(
+            Area {
+                slots: defaults(n)?,
+                syncs: defaults(n)?,
+                state: KBox::pin_init(IrqSpinLock::new(AreaState::new(bits)), GFP_KERNEL)?,
+            },
+            GFP_KERNEL,
+        )?;
     }
     pool::Pool::new(base, nslots, areas).map_err(|e| {
         pr_err!("cannot build a pool at {:#x}+{:#x}: {}\n", base, size, e);

@@ -2,9 +2,10 @@
 
 //! Slot bookkeeping of one area.
 //!
-//! Everything here runs with the area's lock held (the caller holds the
-//! `&mut AreaState`), and knows nothing of other areas, of copying, or of
-//! physical addresses beyond what a [`Request`] tells it.
+//! Everything here but [`Heads`] runs with the area's lock held (on an
+//! [`Area`]), and knows nothing of other areas, of copying, or of physical
+//! addresses beyond what a [`Request`] tells it. [`Heads`] is what an unmap
+//! and a sync do without the lock: claim a mapping, count a copy in and out.
 //!
 //! Each segment has two bitmaps of one `u128` each: the slots in use, and
 //! the slots that start a mapping (its *head*). A search tests a whole
@@ -18,7 +19,11 @@
 //! and an unmap must renumber slot by slot back to the segment's start, and
 //! writes a descriptor for every slot of a mapping.)
 
-use core::ops::DerefMut;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{
+    AtomicU32, AtomicU8,
+    Ordering::{Relaxed, Release, SeqCst},
+};
 
 use super::layout::nr_slots;
 use super::stats::{AreaCounters, Held};
@@ -27,7 +32,7 @@ use super::{UnmapError, SEGMENT_SIZE, SEGMENT_SLOTS, SLOT_MASK, SLOT_SHIFT, SLOT
 
 // How a slot's descriptor writes down its kind.
 impl Kind {
-    /// The kind as the [`KIND_BITS`] bits of [`Slot::info`] (0 for `Free`).
+    /// The kind as the [`KIND_BITS`] bits of [`Desc::info`] (0 for `Free`).
     fn code(self) -> u32 {
         match self {
             Kind::Free => 0,
@@ -55,20 +60,14 @@ impl Kind {
     }
 }
 
-/// Metadata of one slot (12 bytes, 4-byte aligned). Only a mapping's head
-/// has any: every other slot's is all zero ([`Slot::FREE`]).
-///
-/// The storage for an area is a slice of these, which the glue allocates
-/// with [`Default`] values; [`AreaState::new`] and [`Pool::new`] initialize
-/// them.
-///
-/// [`Pool::new`]: super::Pool::new
+/// The descriptor of one slot, as a value: what [`Slot`] stores. Only a
+/// mapping's head has any: every other slot's is all zero ([`Desc::FREE`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Slot {
+pub(crate) struct Desc {
     /// Head: in the low [`ORIG_BITS`] bits, for a streaming mapping, the
     /// original physical address of the first mapped byte (not of the
-    /// padding); above them, the [`Owner`]. Low half first. Otherwise 0.
-    orig: [u32; 2],
+    /// padding); above them, the [`Owner`]. Otherwise 0.
+    word: u64,
     /// Head: the kind ([`Kind::code`], bits 0..3), the byte offset of the
     /// bounce address inside the head slot (`< SLOT_SIZE`, bits 3..14) and
     /// the mapped (streaming) or allocated size less one (`< SEGMENT_SIZE`,
@@ -76,18 +75,36 @@ pub struct Slot {
     info: u32,
 }
 
-// With the two bitmaps (2 bits), the bookkeeping costs 12.25 bytes per
-// 2 KiB slot (0.60%). The owner shares the original address's word, the
-// number of slots follows from the size and the offset. Words, not bytes:
-// the kernel builds arm64 code with strict alignment, where a byte array is
-// read a byte at a time and copied with `memcpy`, and a `u64` would make the
-// slot 16 bytes.
+/// Where one slot's descriptor is kept (12 bytes, 4-byte aligned): three
+/// words, all zero but for a mapping's head.
+///
+/// The words are atomics so that an unmap can claim its mapping without the
+/// area's lock; everything else writes them under the lock, where a relaxed
+/// access compiles to a plain load or store. The glue
+/// allocates the storage for an area with [`Default`] values, and
+/// [`Pool::new`] initializes them.
+///
+/// [`Pool::new`]: super::Pool::new
+#[derive(Debug, Default)]
+pub struct Slot {
+    /// [`Desc::word`], low half first.
+    orig: [AtomicU32; 2],
+    /// [`Desc::info`].
+    info: AtomicU32,
+}
+
+// With the two bitmaps (2 bits) and the count of syncs in flight (a byte),
+// the bookkeeping costs 13.25 bytes per 2 KiB slot (0.65%). The owner shares
+// the original address's word, the number of slots follows from the size and
+// the offset. Words, not bytes: the kernel builds arm64 code with strict
+// alignment, where a byte array is read a byte at a time and copied with
+// `memcpy`, and a `u64` would make the slot 16 bytes.
 const _: () = assert!(core::mem::size_of::<Slot>() == 12);
 
-/// Bits of [`Slot::info`] that hold the kind, and where the offset starts.
+/// Bits of [`Desc::info`] that hold the kind, and where the offset starts.
 const KIND_BITS: u32 = 3;
 const KIND_MASK: u32 = (1 << KIND_BITS) - 1;
-/// Where the size (less one) starts in [`Slot::info`]: above the offset.
+/// Where the size (less one) starts in [`Desc::info`]: above the offset.
 const SIZE_SHIFT: u32 = KIND_BITS + SLOT_SHIFT;
 
 /// Bits of a physical address: 52 is the most any architecture Linux runs
@@ -126,42 +143,34 @@ impl Owner {
     }
 }
 
-impl Slot {
+impl Desc {
     /// A slot that is no head: all zero.
-    const FREE: Self = Self {
-        orig: [0; 2],
-        info: 0,
-    };
+    pub(crate) const FREE: Self = Self { word: 0, info: 0 };
 
     /// A head slot. `1 <= size <= SEGMENT_SIZE`, `offset < SLOT_SIZE`,
     /// `orig <= ORIG_MAX` (the callers check these first).
     pub(crate) fn head(kind: Kind, orig: u64, size: usize, offset: u64, owner: Owner) -> Self {
-        let word = (orig & ORIG_MAX) | u64::from(owner.0) << ORIG_BITS;
         Self {
-            orig: [word as u32, (word >> 32) as u32],
+            word: (orig & ORIG_MAX) | u64::from(owner.0) << ORIG_BITS,
             info: Self::info_of(kind, size, offset),
         }
     }
 
     /// The `info` word of a head of `kind`, `size` bytes at `offset` in its
-    /// slot (as [`Slot::head`] requires them).
-    fn info_of(kind: Kind, size: usize, offset: u64) -> u32 {
+    /// slot (as [`Desc::head`] requires them).
+    pub(crate) fn info_of(kind: Kind, size: usize, offset: u64) -> u32 {
         let size = (size.saturating_sub(1) as u32) << SIZE_SHIFT;
         let offset = (offset as u32 & SLOT_MASK as u32) << KIND_BITS;
         size | offset | kind.code()
     }
 
-    fn word(&self) -> u64 {
-        u64::from(self.orig[0]) | u64::from(self.orig[1]) << 32
-    }
-
     pub(crate) fn owner(&self) -> Owner {
         // The shift leaves at most `Owner::BITS` bits.
-        Owner((self.word() >> ORIG_BITS) as u16)
+        Owner((self.word >> ORIG_BITS) as u16)
     }
 
-    fn orig(&self) -> u64 {
-        self.word() & ORIG_MAX
+    pub(crate) fn orig(&self) -> u64 {
+        self.word & ORIG_MAX
     }
 
     fn kind(&self) -> Kind {
@@ -172,10 +181,6 @@ impl Slot {
     /// decoding the kind.
     fn is_head(&self) -> bool {
         self.info & KIND_MASK != 0
-    }
-
-    fn set_kind(&mut self, kind: Kind) {
-        self.info = self.info & !KIND_MASK | kind.code();
     }
 
     fn size(&self) -> usize {
@@ -201,6 +206,74 @@ impl Slot {
             size: self.size(),
             offset: self.offset(),
         }
+    }
+}
+
+impl Slot {
+    /// The descriptor (under the lock, or of a mapping this thread claimed).
+    #[inline]
+    pub(crate) fn load(&self) -> Desc {
+        let [lo, hi] = &self.orig;
+        Desc {
+            word: u64::from(lo.load(Relaxed)) | u64::from(hi.load(Relaxed)) << 32,
+            info: self.info.load(Relaxed),
+        }
+    }
+
+    /// The descriptor without its original address (under the lock).
+    #[inline]
+    fn load_info_owner(&self) -> Desc {
+        Desc {
+            word: u64::from(self.orig[1].load(Relaxed)) << 32,
+            info: self.info.load(Relaxed),
+        }
+    }
+
+    /// Writes descriptor `d` (under the lock). The `info` word last, with
+    /// release: an unmap that claims the head ([`Slot::claim`]) reads the
+    /// original address it goes with.
+    #[inline]
+    fn store(&self, d: Desc) {
+        let [lo, hi] = &self.orig;
+        lo.store(d.word as u32, Relaxed);
+        hi.store((d.word >> 32) as u32, Relaxed);
+        self.info.store(d.info, Release);
+    }
+
+    /// Claims the head of a live streaming mapping whose `info` word is
+    /// exactly `want` for its unmap, without the lock: its kind becomes
+    /// `Unmapping`, which nothing but the claimer changes, so a second unmap
+    /// or a sync of it is refused from now on. Fails, changing nothing, when
+    /// the word is anything else.
+    ///
+    /// Sequentially consistent, with the sync side
+    /// ([`Pool::sync_for_cpu`](super::Pool::sync_for_cpu)): a claim and a
+    /// sync that begins each see the other, so one of them backs off.
+    #[inline]
+    pub(crate) fn claim(&self, want: u32) -> bool {
+        let claimed = want & !KIND_MASK | Kind::Unmapping.code();
+        self.info
+            .compare_exchange(want, claimed, SeqCst, Relaxed)
+            .is_ok()
+    }
+
+    /// The original address of a head (under the lock, or of a mapping this
+    /// thread claimed).
+    #[inline]
+    fn orig(&self) -> u64 {
+        let [lo, hi] = &self.orig;
+        (u64::from(lo.load(Relaxed)) | u64::from(hi.load(Relaxed)) << 32) & ORIG_MAX
+    }
+
+    /// Undoes [`Slot::claim`]`(want)`: the mapping is live again.
+    pub(crate) fn unclaim(&self, want: u32) {
+        self.info.store(want, SeqCst);
+    }
+
+    /// The `info` word now, for a sync that has counted itself in and
+    /// checks that no unmap claimed the mapping meanwhile.
+    pub(crate) fn info_now(&self) -> u32 {
+        self.info.load(SeqCst)
     }
 }
 
@@ -244,7 +317,7 @@ pub(crate) struct Request {
     pub(crate) limit: u64,
     /// What to write into the head slot (its size and offset make
     /// `nslots` slots).
-    pub(crate) head: Slot,
+    pub(crate) head: Desc,
 }
 
 /// A mapping (or block) located from one of its slots.
@@ -262,30 +335,27 @@ pub(crate) struct Located {
     pub(crate) offset: u64,
 }
 
-/// The mutable state of one area: its bitmaps, slot descriptors, search
-/// position and counters, over the storage `S` and `B` that the glue
-/// provides.
+/// The state of one area that only its lock reaches: its bitmaps, search
+/// position and counters, over the bitmap storage `B` that the glue
+/// provides. Its slot descriptors are kept beside the lock
+/// ([`AreaLock::slots`]).
 ///
 /// An area is a run of whole segments of the pool (the last area may end
 /// with a partial one); every area starts on a segment boundary of the pool,
 /// so its segment `k` is its slots `128 k..128 (k + 1)`, and words
-/// `4 k..4 k + 4` of the bitmaps. Its state is only ever reached through its
-/// [`AreaLock`], and only the pool changes it.
-pub struct AreaState<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> {
-    /// One descriptor per slot of the area.
-    slots: S,
-    // INVARIANT: for slot `i = 128 k + p` of segment `k`, bit `p` of the
-    // `u128` in words `4 k` (low half) and `4 k + 1` is set exactly when slot
-    // `i` is part of a mapping, and bit `p` of words `4 k + 2` and `4 k + 3`
-    // exactly when it is a mapping's head (its kind is not `Free`). A
-    // mapping's slots are its head and the used slots after it up to the
-    // next head or free slot. Every slot that is not a head is
-    // `Slot::FREE`. Slots past the last one (in a partial last segment) are
-    // used and no head, for good.
+/// `4 k..4 k + 4` of the bitmaps. Only the pool changes it.
+pub struct AreaState<B: DerefMut<Target = [u64]>> {
+    // INVARIANT (with the area's slots, "mappings" below): for slot
+    // `i = 128 k + p` of segment `k`, bit `p` of the `u128` in words `4 k`
+    // (low half) and `4 k + 1` is set exactly when slot `i` is part of a
+    // mapping, and bit `p` of words `4 k + 2` and `4 k + 3` exactly when it is
+    // a mapping's head (its kind is not `Free`). A mapping's slots are its
+    // head and the used slots after it up to the next head or free slot.
+    // Every slot that is not a head is `Desc::FREE`. Slots past the last one
+    // (in a partial last segment) are used and no head, for good.
     /// The used slots and the head slots ([`AreaState::bitmap_words`] words).
     bits: B,
-    /// Where the next search starts (swiotlb's `index`), `< slots.len()`
-    /// (or 0).
+    /// Where the next search starts (swiotlb's `index`), `< nslots` (or 0).
     index: usize,
     // INVARIANT: `used` is the number of slots whose kind is not `Free`.
     /// Slots in use.
@@ -294,44 +364,79 @@ pub struct AreaState<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> 
     pub(crate) counters: AreaCounters,
 }
 
-impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> {
+impl<B: DerefMut<Target = [u64]>> AreaState<B> {
     /// The number of bitmap words an area of `nslots` slots needs (four a
     /// segment: two for its used slots, two for its heads).
     pub fn bitmap_words(nslots: usize) -> usize {
         nslots.div_ceil(SEGMENT_SLOTS) * 4
     }
 
-    /// Makes the state of an area over `slots`, whose length is the area's
-    /// number of slots ([`AreaLayout::area_slots`]), and `bits`, of
-    /// [`AreaState::bitmap_words`] words; their previous contents do not
-    /// matter, all slots become free.
+    /// Makes the state of an area over `bits`, of
+    /// [`AreaState::bitmap_words`] words for the area's number of slots; its
+    /// previous contents do not matter: [`Pool::new`] frees every slot.
     ///
-    /// [`AreaLayout::area_slots`]: super::AreaLayout::area_slots
-    pub fn new(slots: S, bits: B) -> Self {
-        let mut state = Self {
-            slots,
+    /// [`Pool::new`]: super::Pool::new
+    pub fn new(bits: B) -> Self {
+        Self {
             bits,
             index: 0,
             used: 0,
             counters: AreaCounters::new(),
-        };
-        state.format();
-        state
-    }
-
-    /// Number of slots of the area.
-    pub fn nslots(&self) -> usize {
-        self.slots.len()
-    }
-
-    /// Whether the bitmap has the words the slots need.
-    pub(crate) fn bitmap_fits(&self) -> bool {
-        self.bits.len() == Self::bitmap_words(self.slots.len())
+        }
     }
 
     /// Number of slots in use in the area.
     pub fn used(&self) -> usize {
         self.used
+    }
+}
+
+/// An area with its lock held: its state, and the descriptors beside it.
+/// Everything that reads the bitmaps or changes a descriptor runs on one of
+/// these, and knows nothing of other areas, of copying, or of physical
+/// addresses beyond what a [`Request`] tells it.
+pub(crate) struct Area<'a, B: DerefMut<Target = [u64]>> {
+    /// One descriptor per slot of the area.
+    slots: &'a [Slot],
+    state: &'a mut AreaState<B>,
+}
+
+impl<B: DerefMut<Target = [u64]>> Deref for Area<'_, B> {
+    type Target = AreaState<B>;
+
+    fn deref(&self) -> &AreaState<B> {
+        self.state
+    }
+}
+
+impl<B: DerefMut<Target = [u64]>> DerefMut for Area<'_, B> {
+    fn deref_mut(&mut self) -> &mut AreaState<B> {
+        self.state
+    }
+}
+
+/// Runs `f` on `lock`'s area with the lock held.
+#[inline]
+pub(crate) fn locked<L: AreaLock, R>(lock: &L, f: impl FnOnce(&mut Area<'_, L::Bitmap>) -> R) -> R {
+    // The slice is read with the lock held: kept across the call that takes
+    // it, it would cost spills on every map and unmap.
+    lock.with(|state| {
+        f(&mut Area {
+            slots: lock.slots(),
+            state,
+        })
+    })
+}
+
+impl<B: DerefMut<Target = [u64]>> Area<'_, B> {
+    /// Number of slots of the area.
+    pub(crate) fn nslots(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the bitmap has the words the slots need.
+    pub(crate) fn bitmap_fits(&self) -> bool {
+        self.bits.len() == AreaState::<B>::bitmap_words(self.slots.len())
     }
 
     /// Frees every slot and clears the counters.
@@ -339,7 +444,9 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         self.index = 0;
         self.used = 0;
         self.counters = AreaCounters::new();
-        self.slots.fill(Slot::FREE);
+        for s in self.slots {
+            s.store(Desc::FREE);
+        }
         self.bits.fill(0);
         // The slots past the end of a partial last segment are used for
         // good, so that no search has to mask them off.
@@ -371,6 +478,7 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
 
     /// Marks slots `start..start + n`, which lie in one segment, as a
     /// mapping with its head at `start` (`Used`) or as free (`Free`).
+    #[inline]
     fn mark(&mut self, start: usize, n: usize, to: Mark) {
         let seg = start / SEGMENT_SLOTS;
         let p = start % SEGMENT_SLOTS;
@@ -519,10 +627,10 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         let need = req.nslots;
         let end = start + need;
         // INVARIANT: `find` returned a run of `need` free slots in one
-        // segment (all `Slot::FREE`); the first becomes the head, their used
+        // segment (all `Desc::FREE`); the first becomes the head, their used
         // bits and its head bit are set. The slots after the run are free or
         // heads, so the mapping is exactly the run.
-        *self.slots.get_mut(start)? = req.head;
+        self.slots.get(start)?.store(req.head);
         self.mark(start, need, Mark::Used);
         self.used += need;
         self.counters.hiwater = self.counters.hiwater.max(self.used);
@@ -533,17 +641,21 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
     /// Returns the run of slots whose head is slot `head` to the free pool;
     /// returns the number of slots freed and their owner (0 and
     /// [`Owner::NONE`] if `head` is not a head).
+    #[inline]
     pub(crate) fn release(&mut self, head: usize) -> (usize, Owner) {
-        let (nslots, owner) = match self.slots.get(head) {
-            Some(h) if h.is_head() => (h.nslots(), h.owner()),
-            _ => return (0, Owner::NONE),
+        let Some(slot) = self.slots.get(head) else {
+            return (0, Owner::NONE);
         };
+        let h = slot.load_info_owner();
+        if !h.is_head() {
+            return (0, Owner::NONE);
+        }
+        let (nslots, owner) = (h.nslots(), h.owner());
         // INVARIANT (mappings): a mapping lies inside one segment; its head
         // is zeroed (the others are zero already) and its bits cleared; its
-        // slots were counted in `used`.
-        if let Some(h) = self.slots.get_mut(head) {
-            *h = Slot::FREE;
-        }
+        // slots were counted in `used`. The callers free a head that is
+        // theirs alone: a block, or a mapping they claimed.
+        slot.store(Desc::FREE);
         self.mark(head, nslots, Mark::Free);
         self.used = self.used.saturating_sub(nslots);
         (nslots, owner)
@@ -561,11 +673,12 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         size: usize,
         kind_ok: impl FnOnce(Kind) -> Result<(), UnmapError>,
     ) -> Result<Located, UnmapError> {
-        // Only a head's descriptor is not `Slot::FREE`: its kind alone says
+        // Only a head's descriptor is not `Desc::FREE`: its kind alone says
         // whether slot `i` is one.
         let m = self
             .slots
             .get(i)
+            .map(Slot::load)
             .filter(|h| h.is_head() && h.info & KIND_MASK != Kind::Unmapping.code())
             .filter(|h| h.offset() == addr & SLOT_MASK)
             .map(|h| h.located(i))
@@ -577,34 +690,23 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         Ok(m)
     }
 
-    /// [`AreaState::exact_mapping`] for a streaming mapping of direction
-    /// `dir`: the head's descriptor must be exactly what a map of `size`
-    /// bytes in `dir` at `addr` wrote, which one comparison of its `info`
-    /// word tells; anything else goes through `exact_mapping` for the error.
-    pub(crate) fn exact_streaming(
+    /// Why an unmap of `size` bytes in `dir` at `addr`, slot `i`, could not
+    /// claim its mapping ([`Heads::claim`]): the error of
+    /// [`Area::exact_mapping`], or [`UnmapError::Busy`] when the mapping is
+    /// (now) exactly what the unmap names.
+    pub(crate) fn unclaimable(
         &self,
         i: usize,
         addr: u64,
         size: usize,
         dir: Direction,
-    ) -> Result<Located, UnmapError> {
-        let want = Slot::info_of(Kind::Streaming(dir), size, addr & SLOT_MASK);
-        match self.slots.get(i) {
-            // `want` has a size of at most `SEGMENT_SIZE` in its bits: a
-            // larger `size` never matches (its bits would spill), so check.
-            Some(h) if h.info == want && (1..=SEGMENT_SIZE).contains(&size) => Ok(Located {
-                head: i,
-                kind: Kind::Streaming(dir),
-                orig: h.orig(),
-                size,
-                offset: addr & SLOT_MASK,
-            }),
-            _ => self.exact_mapping(i, addr, size, |kind| match kind {
-                Kind::Streaming(d) if d == dir => Ok(()),
-                Kind::Streaming(_) => Err(UnmapError::WrongDirection),
-                _ => Err(UnmapError::WrongKind),
-            }),
-        }
+    ) -> UnmapError {
+        let exact = self.exact_mapping(i, addr, size, |kind| match kind {
+            Kind::Streaming(d) if d == dir => Ok(()),
+            Kind::Streaming(_) => Err(UnmapError::WrongDirection),
+            _ => Err(UnmapError::WrongKind),
+        });
+        exact.err().unwrap_or(UnmapError::Busy)
     }
 
     /// Finds the mapping that slot `i` belongs to: the nearest head at or
@@ -621,7 +723,7 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         }
         // `heads != 0`: at most 127 leading zeros.
         let head = seg * SEGMENT_SLOTS + (SEGMENT_SLOTS - 1 - heads.leading_zeros() as usize);
-        let h = self.slots.get(head)?;
+        let h = self.slots.get(head)?.load();
         // INVARIANT (mappings): the run of a head holds exactly its
         // `nslots()`; the checks only keep a broken invariant from reaching
         // further.
@@ -637,27 +739,21 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
     pub(crate) fn held_by(&self, owner: Owner) -> Held {
         self.slots
             .iter()
+            .map(Slot::load)
             .filter(|s| s.kind().is_head() && s.owner() == owner)
             .fold(Held::default(), |h, s| Held {
                 blocks: h.blocks + 1,
                 slots: h.slots + s.nslots(),
             })
     }
-
-    /// Changes the kind of the head slot `head` (between the head kinds).
-    pub(crate) fn set_kind(&mut self, head: usize, kind: Kind) {
-        if let Some(h) = self.slots.get_mut(head) {
-            h.set_kind(kind);
-        }
-    }
 }
 
 #[cfg(any(test, feature = "fuzzing"))]
-impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> {
+impl<B: DerefMut<Target = [u64]>> Area<'_, B> {
     /// A copy of the descriptors and the bitmap, for tests.
-    pub(crate) fn snapshot(&self) -> (Vec<Slot>, Vec<u64>, usize, usize, AreaCounters) {
+    pub(crate) fn snapshot(&self) -> (Vec<Desc>, Vec<u64>, usize, usize, AreaCounters) {
         (
-            self.slots.to_vec(),
+            self.slots.iter().map(Slot::load).collect(),
             self.bits.to_vec(),
             self.index,
             self.used,
@@ -685,10 +781,10 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
         let mut used = 0;
         let mut i = 0;
         while i < len {
-            let s = self.slots[i];
+            let s = self.slots[i].load();
             match s.kind() {
                 Kind::Free => {
-                    if s != Slot::FREE {
+                    if s != Desc::FREE {
                         return Err(format!("slot {i}: free slot with data {s:?}"));
                     }
                     if bit(Map::Used, i) || bit(Map::Heads, i) {
@@ -706,7 +802,7 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
                         return Err(format!("slot {i}: a head, but its head bit is clear"));
                     }
                     for k in i + 1..i + n {
-                        if self.slots[k] != Slot::FREE || bit(Map::Heads, k) {
+                        if self.slots[k].load() != Desc::FREE || bit(Map::Heads, k) {
                             return Err(format!("slot {k}: in a mapping, but not plain"));
                         }
                     }
@@ -728,19 +824,140 @@ impl<S: DerefMut<Target = [Slot]>, B: DerefMut<Target = [u64]>> AreaState<S, B> 
     }
 }
 
-/// How the glue provides a lock around one area: the kernel a spinlock
-/// taken with interrupts disabled (maps and unmaps come from any context),
-/// the host tests a `std::sync::Mutex`.
+/// How the glue provides one area: its slot descriptors and sync counts,
+/// which every thread reaches, and a lock around the rest of its state (the
+/// kernel a spinlock taken with interrupts disabled, as maps and unmaps come
+/// from any context; the host tests a `std::sync::Mutex`).
 ///
 /// The pool never calls back into itself, and never holds two area locks at
 /// once, while a `with` closure runs; the closures are short (no copying).
+/// `slots` and `syncs` must return the same storage on every call, with one
+/// entry per slot of the area (the glue allocates them with default values,
+/// e.g. a kvmalloc'd vector each).
 pub trait AreaLock {
-    /// The storage of the area's slot descriptors (e.g. a vmalloc'd vector).
-    type Storage: DerefMut<Target = [Slot]>;
     /// The storage of the area's bitmaps.
     type Bitmap: DerefMut<Target = [u64]>;
 
+    /// The area's slot descriptors.
+    fn slots(&self) -> &[Slot];
+
+    /// The area's sync counts, one per slot.
+    fn syncs(&self) -> &[AtomicU8];
+
     /// Runs `f` on the area's state with the area locked, and returns what
     /// `f` returns.
-    fn with<R>(&self, f: impl FnOnce(&mut AreaState<Self::Storage, Self::Bitmap>) -> R) -> R;
+    fn with<R>(&self, f: impl FnOnce(&mut AreaState<Self::Bitmap>) -> R) -> R;
+}
+
+/// What an unmap and a sync do to an area without its lock: claim a mapping,
+/// count a copy in and out.
+///
+/// An unmap claims the head of its mapping ([`Slot::claim`]) and then looks
+/// at the mapping's sync count; a copying sync, under the lock, counts itself
+/// in and then looks at the head. All four accesses are sequentially
+/// consistent, so at least one of the two sees the other and backs off: an
+/// unmap never frees slots that a sync is still copying to or from (a driver
+/// that unmaps while it syncs breaks the DMA API; it must not make the pool
+/// copy into slots that another mapping took meanwhile).
+pub(crate) struct Heads<'a> {
+    slots: &'a [Slot],
+    syncs: &'a [AtomicU8],
+}
+
+/// A copying sync counted in on its mapping ([`Heads::enter_sync`]); counts
+/// itself out when dropped, after the copy.
+pub(crate) struct Syncing<'a>(&'a AtomicU8);
+
+impl Drop for Syncing<'_> {
+    fn drop(&mut self) {
+        // Release: the copy happens before an unmap that sees the count 0.
+        self.0.fetch_sub(1, Release);
+    }
+}
+
+impl<'a> Heads<'a> {
+    /// `lock`'s area.
+    #[inline]
+    pub(crate) fn of<L: AreaLock>(lock: &'a L) -> Self {
+        Self {
+            slots: lock.slots(),
+            syncs: lock.syncs(),
+        }
+    }
+
+    /// Whether there is a sync count for every slot.
+    pub(crate) fn fit(&self) -> bool {
+        self.syncs.len() == self.slots.len()
+    }
+
+    /// Counts no sync in anywhere (for a new pool).
+    pub(crate) fn reset(&self) {
+        for n in self.syncs {
+            n.store(0, Relaxed);
+        }
+    }
+
+    /// The first slot with a sync counted in, when none should be.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn counted_in(&self) -> Option<usize> {
+        self.syncs.iter().position(|n| n.load(Relaxed) != 0)
+    }
+
+    /// Claims slot `i`, which must head the live streaming mapping of `size`
+    /// bytes in `dir` at bounce address `addr` that no sync is copying, for
+    /// its unmap. `Err(None)` when the head is
+    /// anything else (the area, under its lock, says why:
+    /// [`Area::unclaimable`]), `Err(Some(Busy))` when a sync is copying.
+    #[inline]
+    pub(crate) fn claim(
+        &self,
+        i: usize,
+        addr: u64,
+        size: usize,
+        dir: Direction,
+    ) -> Result<(), Option<UnmapError>> {
+        // The size field holds at most `SEGMENT_SIZE`: a larger `size` would
+        // spill into the offset's bits of `want`.
+        if !(1..=SEGMENT_SIZE).contains(&size) {
+            return Err(None);
+        }
+        let want = Desc::info_of(Kind::Streaming(dir), size, addr & SLOT_MASK);
+        let (Some(head), Some(syncs)) = (self.slots.get(i), self.syncs.get(i)) else {
+            return Err(None);
+        };
+        if !head.claim(want) {
+            return Err(None);
+        }
+        if syncs.load(SeqCst) != 0 {
+            head.unclaim(want);
+            return Err(Some(UnmapError::Busy));
+        }
+        Ok(())
+    }
+
+    /// The original address of the mapping at slot `i`, which this thread
+    /// claimed ([`Heads::claim`]).
+    #[inline]
+    pub(crate) fn claimed_orig(&self, i: usize) -> u64 {
+        self.slots.get(i).map_or(0, Slot::orig)
+    }
+
+    /// Counts a copying sync in on the mapping `m` (found under the area's
+    /// lock, which the caller still holds); refused when an unmap claimed it
+    /// meanwhile (`NotMapped`) or too many syncs copy at once (`Busy`).
+    pub(crate) fn enter_sync(&self, m: &Located) -> Result<Syncing<'a>, UnmapError> {
+        let (Some(head), Some(syncs)) = (self.slots.get(m.head), self.syncs.get(m.head)) else {
+            return Err(UnmapError::NotMapped);
+        };
+        // A count never wraps: 255 syncs copying one mapping at once refuse
+        // the next.
+        syncs
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_add(1))
+            .map_err(|_| UnmapError::Busy)?;
+        let count = Syncing(syncs);
+        if head.info_now() != Desc::info_of(m.kind, m.size, m.offset) {
+            return Err(UnmapError::NotMapped);
+        }
+        Ok(count)
+    }
 }

@@ -59,6 +59,11 @@ pub enum UnmapError {
     /// The direction differs from the mapping's (a sync may name any
     /// direction of a `Bidirectional` mapping).
     WrongDirection,
+    /// The mapping was in the middle of another call that the DMA API does
+    /// not allow beside this one: an unmap while a sync of the mapping
+    /// copied or another unmap held it, or a sync while 255 others copied.
+    /// The mapping stays as it was.
+    Busy,
 }
 
 impl fmt::Display for PoolError {
@@ -93,6 +98,7 @@ impl fmt::Display for UnmapError {
             Self::SizeMismatch => "size differs from the mapped size",
             Self::OutOfRange => "range runs past the end of the mapping",
             Self::WrongDirection => "direction differs from the mapped one",
+            Self::Busy => "the mapping was being synced or unmapped at the same time",
         })
     }
 }

@@ -10,15 +10,22 @@
 //!
 //! ```
 //! use restricted_dma_pool::*;
+//! use std::sync::atomic::AtomicU8;
 //! use std::sync::Mutex;
 //!
-//! // The host's area lock: a Mutex around the area's state.
-//! struct HostArea(Mutex<AreaState<Vec<Slot>, Vec<u64>>>);
+//! // The host's area: its descriptors and sync counts, and a Mutex around
+//! // the rest.
+//! struct HostArea(Vec<Slot>, Vec<AtomicU8>, Mutex<AreaState<Vec<u64>>>);
 //! impl AreaLock for HostArea {
-//!     type Storage = Vec<Slot>;
 //!     type Bitmap = Vec<u64>;
-//!     fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<Slot>, Vec<u64>>) -> R) -> R {
-//!         f(&mut self.0.lock().unwrap())
+//!     fn slots(&self) -> &[Slot] {
+//!         &self.0
+//!     }
+//!     fn syncs(&self) -> &[AtomicU8] {
+//!         &self.1
+//!     }
+//!     fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<u64>>) -> R) -> R {
+//!         f(&mut self.2.lock().unwrap())
 //!     }
 //! }
 //!
@@ -43,8 +50,11 @@
 //! let layout = area_layout(nslots, 4);
 //! let areas: Vec<HostArea> = (0..layout.nareas())
 //!     .map(|i| layout.area_slots(i))
-//!     .map(|n| (vec![Slot::default(); n], vec![0; AreaState::<Vec<Slot>, Vec<u64>>::bitmap_words(n)]))
-//!     .map(|(slots, bits)| HostArea(Mutex::new(AreaState::new(slots, bits))))
+//!     .map(|n| HostArea(
+//!         (0..n).map(|_| Slot::default()).collect(),
+//!         (0..n).map(|_| AtomicU8::new(0)).collect(),
+//!         Mutex::new(AreaState::new(vec![0; AreaState::<Vec<u64>>::bitmap_words(n)])),
+//!     ))
 //!     .collect();
 //! let pool = Pool::new(1 << 20, nslots, areas).unwrap();
 //! let ram = Ram(Mutex::new(vec![0; 2 << 20]));

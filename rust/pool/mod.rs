@@ -80,12 +80,29 @@
 //! area from the address alone. Areas hold at least one segment each, so a
 //! small pool has fewer areas than asked for ([`area_layout`]).
 //!
-//! The locks and the descriptor storage come from the caller through the
-//! [`AreaLock`] trait (the kernel wraps an interrupt-safe spinlock around
-//! kvmalloc'd descriptors, the host tests a `std::sync::Mutex` around a
-//! `Vec`), and the bytes are moved by a [`Copier`] (the kernel copies through
-//! the linear map and the window's mapping, the tests through simulated
-//! memory). No copy is done under an area lock: copies are up to 256 KiB.
+//! The locks and the storage come from the caller through the [`AreaLock`]
+//! trait (the kernel puts kvmalloc'd descriptors beside an interrupt-safe
+//! spinlock around the bitmaps, the host tests a `std::sync::Mutex` and
+//! `Vec`s), and the bytes are moved by a [`Copier`] (the kernel copies
+//! through the linear map and the window's mapping, the tests through
+//! simulated memory). No copy is done under an area lock: copies are up to
+//! 256 KiB.
+//!
+//! # One lock hold an unmap, and no copy into slots a mapping gave up
+//!
+//! The descriptor words are atomics, written under the lock. An unmap that
+//! copies back first *claims* its mapping without the lock: one
+//! compare-exchange of the head's word from exactly what its map wrote to
+//! `Unmapping`, so that a second unmap or a sync racing with it is refused;
+//! then it copies, then it frees the slots in its one lock hold (swiotlb
+//! takes none for the check, as it checks nothing, and one to free). A sync
+//! that copies counts itself in on the mapping under the lock and out after
+//! its copy, and an unmap that finds the count above zero gives its claim
+//! back and is refused ([`UnmapError::Busy`]): a driver that unmaps while it
+//! syncs breaks the DMA API, and it must not make the pool copy into slots
+//! that another mapping took meanwhile. The count is a byte a slot beside the
+//! descriptors; the claim and the count in are sequentially consistent, so
+//! one of the two always sees the other.
 //!
 //! # What a map does with the bytes
 //!
@@ -122,6 +139,8 @@ mod usage;
 mod vocab;
 
 use area::ORIG_MAX;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use area::{locked, Heads};
 pub use area::{AreaLock, AreaState, Owner, Slot, ORIG_BITS};
 pub use error::{MapError, PoolError, UnmapError};
 pub use layout::{area_layout, max_mapping_size, AreaLayout};

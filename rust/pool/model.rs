@@ -11,40 +11,59 @@
 
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use crate::pool::{locked, Heads};
 use crate::*;
 
 // ---------------------------------------------------------------------------
 // The simulated machine.
 
-/// The host's area lock.
-pub(crate) type HostArea = Mutex<AreaState<Vec<Slot>, Vec<u64>>>;
+/// The host's area: its descriptors and sync counts, and a mutex around
+/// the rest.
+pub(crate) struct HostArea {
+    slots: Vec<Slot>,
+    syncs: Vec<AtomicU8>,
+    state: Mutex<AreaState<Vec<u64>>>,
+}
 
 impl AreaLock for HostArea {
-    type Storage = Vec<Slot>;
     type Bitmap = Vec<u64>;
 
-    fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<Slot>, Vec<u64>>) -> R) -> R {
-        f(&mut self.lock().unwrap_or_else(|e| e.into_inner()))
+    fn slots(&self) -> &[Slot] {
+        &self.slots
+    }
+
+    fn syncs(&self) -> &[AtomicU8] {
+        &self.syncs
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<u64>>) -> R) -> R {
+        f(&mut self.state.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
 pub(crate) type HostPool = Pool<HostArea, Vec<HostArea>>;
 
-/// The state of a fresh area of `nslots` slots.
-pub(crate) fn host_area(nslots: usize) -> AreaState<Vec<Slot>, Vec<u64>> {
-    AreaState::new(
-        vec![Slot::default(); nslots],
-        vec![0; AreaState::<Vec<Slot>, Vec<u64>>::bitmap_words(nslots)],
-    )
+/// A fresh area of `nslots` slots.
+pub(crate) fn host_area(nslots: usize) -> HostArea {
+    HostArea {
+        slots: (0..nslots).map(|_| Slot::default()).collect(),
+        syncs: (0..nslots).map(|_| AtomicU8::new(0)).collect(),
+        state: Mutex::new(AreaState::new(vec![
+            0;
+            AreaState::<Vec<u64>>::bitmap_words(
+                nslots
+            )
+        ])),
+    }
 }
 
 pub(crate) fn host_areas(nslots: usize, want_areas: usize) -> Vec<HostArea> {
     let layout = area_layout(nslots, want_areas);
     (0..layout.nareas())
-        .map(|i| Mutex::new(host_area(layout.area_slots(i))))
+        .map(|i| host_area(layout.area_slots(i)))
         .collect()
 }
 
@@ -155,8 +174,12 @@ pub(crate) fn copy_back(skip: bool) -> CopyBack {
 
 pub(crate) fn check_pool(pool: &HostPool) {
     for (i, area) in pool.areas().iter().enumerate() {
-        if let Err(e) = area.with(|st| st.check()) {
+        if let Err(e) = locked(area, |st| st.check()) {
             panic!("area {i}: {e}");
+        }
+        // Checked between calls: no sync is copying.
+        if let Some(s) = Heads::of(area).counted_in() {
+            panic!("area {i}, slot {s}: a sync is counted in, with none running");
         }
     }
 }
@@ -166,7 +189,7 @@ pub(crate) fn snapshot(pool: &HostPool) -> impl PartialEq + std::fmt::Debug {
     let areas = pool
         .areas()
         .iter()
-        .map(|a| a.with(|st| st.snapshot()))
+        .map(|a| locked(a, |st| st.snapshot()))
         .collect::<Vec<_>>();
     let mut stats = pool.stats();
     stats.bad_unmaps = 0;
@@ -1074,7 +1097,7 @@ pub(crate) fn run_ops(cfg: PoolCfg, ops: &[Op]) {
     let layout = pool.layout();
     for (i, area) in pool.areas().iter().enumerate() {
         let fresh = host_area(layout.area_slots(i));
-        assert!(area.with(|st| st.snapshot().0) == fresh.snapshot().0);
+        assert!(locked(area, |st| st.snapshot().0) == locked(&fresh, |st| st.snapshot().0));
     }
 }
 

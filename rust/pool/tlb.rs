@@ -6,13 +6,13 @@ use core::marker::PhantomData;
 use core::ops::Deref;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use super::area::Request;
+use super::area::{locked, Area, Desc, Heads, Request, Syncing};
 use super::layout::{boundary_span, max_mapping_size, nr_slots, AreaLayout};
 use super::stats::{AreaCounters, Held};
 use super::usage::{Largest, Usage};
 use super::vocab::{Block, Constraints, CopyBack, Direction, Kind, Receive};
 use super::{
-    AreaLock, MapError, Owner, PoolError, Slot, Stats, UnmapError, ORIG_MAX, PAGE_MASK, PAGE_SIZE,
+    AreaLock, MapError, Owner, PoolError, Stats, UnmapError, ORIG_MAX, PAGE_MASK, PAGE_SIZE,
     SEGMENT_SIZE, SLOT_MASK, SLOT_SHIFT, SLOT_SIZE,
 };
 
@@ -116,8 +116,8 @@ where
             return Err(PoolError::BadAreaCount);
         }
         for (i, area) in areas.iter().enumerate() {
-            let (len, used, bits) = area.with(|st| (st.nslots(), st.used(), st.bitmap_fits()));
-            if len != layout.area_slots(i) || !bits {
+            let (len, used, fits) = locked(area, |a| (a.nslots(), a.used(), a.bitmap_fits()));
+            if len != layout.area_slots(i) || !fits || !Heads::of(area).fit() {
                 return Err(PoolError::AreaSizeMismatch);
             }
             if used != 0 {
@@ -125,7 +125,8 @@ where
             }
         }
         for area in areas.iter() {
-            area.with(|st| st.format());
+            locked(area, |a| a.format());
+            Heads::of(area).reset();
         }
         Ok(Self {
             areas,
@@ -251,6 +252,7 @@ where
     /// [`Pool::map`], recording `owner` as the mapping's owner
     /// ([`Pool::held_by`]).
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn map_for(
         &self,
         owner: Owner,
@@ -288,7 +290,7 @@ where
             c,
             high | if page_aligned { PAGE_MASK } else { 0 },
             orig & high,
-            Slot::head(Kind::Streaming(dir), orig, size, offset, owner),
+            Desc::head(Kind::Streaming(dir), orig, size, offset, owner),
         )?;
         let copy_in = dir.device_reads() || self.receive == Receive::CopyOriginal;
         let Some(slot) = self.take(cpu, req, |c| {
@@ -322,7 +324,7 @@ where
         c: &Constraints,
         match_mask: u64,
         match_bits: u64,
-        head: Slot,
+        head: Desc,
     ) -> Result<Request, MapError> {
         // `nslots <= SEGMENT_SLOTS`: no overflow.
         let bytes = nslots * SLOT_SIZE;
@@ -352,14 +354,17 @@ where
     ///
     /// Copies the bounce buffer back to the original first when `dir` is
     /// `FromDevice` or `Bidirectional` and `copy` is
-    /// [`CopyBack::AsDirected`], then frees the slots.
+    /// [`CopyBack::AsDirected`], then frees the slots. From its start the
+    /// mapping is no longer live: a sync or a second unmap of it is refused.
     ///
     /// `bounce` must be exactly an address `map` returned and not unmapped
     /// since, `size` its size and `dir` its direction; otherwise the call is
     /// refused ([`UnmapError::NotMapped`], [`UnmapError::WrongKind`] for a
     /// block from [`Pool::alloc`], [`UnmapError::WrongDirection`],
-    /// [`UnmapError::SizeMismatch`]), changes nothing and is counted in
-    /// [`Stats::bad_unmaps`].
+    /// [`UnmapError::SizeMismatch`]; [`UnmapError::Busy`] while a sync of the
+    /// mapping copies or another unmap holds it), changes nothing and is
+    /// counted in [`Stats::bad_unmaps`].
+    #[inline]
     pub fn unmap(
         &self,
         bounce: u64,
@@ -386,31 +391,37 @@ where
         let copy_back = dir.device_writes() && copy == CopyBack::AsDirected;
         let (area, index) = self.locate(bounce).ok_or(UnmapError::NotMapped)?;
         let lock = self.areas.get(area).ok_or(UnmapError::NotMapped)?;
-        let orig = lock.with(|st| {
-            let m = st.exact_streaming(index, bounce, size, dir)?;
+        // The mapping is no longer live once claimed: a second unmap or a
+        // sync racing with this one is refused, and only this call frees it.
+        // An unmap that copies claims it without the lock, so that its copy
+        // and its release take one lock hold; one that does not copy claims
+        // and frees it in one.
+        let unclaimable = |a: &Area<'_, L::Bitmap>, e: Option<UnmapError>| {
+            e.unwrap_or_else(|| a.unclaimable(index, bounce, size, dir))
+        };
+        let count = |a: &mut Area<'_, L::Bitmap>| {
+            self.release(a, index);
+            let c = &mut a.counters;
+            c.unmaps = c.unmaps.wrapping_add(1);
             if copy_back {
-                // The mapping is no longer live: a second unmap or a sync
-                // racing with this one is refused, and only this call frees
-                // it, after copying back outside of the lock.
-                st.set_kind(index, Kind::Unmapping);
-                let c = &mut st.counters;
                 c.bytes_from_device = c.bytes_from_device.wrapping_add(size as u64);
-                Ok(Some(m.orig))
-            } else {
-                self.release(st, index);
-                st.counters.unmaps = st.counters.unmaps.wrapping_add(1);
-                Ok(None)
             }
-        })?;
-        if let Some(orig) = orig {
-            copier.from_bounce(bounce, orig, size);
-            lock.with(|st| {
-                // INVARIANT: the head is still `Unmapping`: nothing else frees
-                // or changes an `Unmapping` mapping.
-                self.release(st, index);
-                st.counters.unmaps = st.counters.unmaps.wrapping_add(1);
+        };
+        if !copy_back {
+            return locked(lock, |a| {
+                Heads::of(lock)
+                    .claim(index, bounce, size, dir)
+                    .map_err(|e| unclaimable(a, e))?;
+                count(a);
+                Ok(())
             });
         }
+        let heads = Heads::of(lock);
+        if let Err(e) = heads.claim(index, bounce, size, dir) {
+            return Err(locked(lock, |a| unclaimable(a, e)));
+        }
+        copier.from_bounce(bounce, heads.claimed_orig(index), size);
+        locked(lock, count);
         Ok(())
     }
 
@@ -429,7 +440,8 @@ where
     /// ([`UnmapError::NotMapped`], [`UnmapError::OutOfRange`],
     /// [`UnmapError::WrongKind`] for a coherent block,
     /// [`UnmapError::WrongDirection`]), copies nothing and is counted in
-    /// [`Stats::bad_syncs`].
+    /// [`Stats::bad_syncs`]. While it copies, an unmap of the mapping is
+    /// refused ([`UnmapError::Busy`]).
     pub fn sync_for_cpu(
         &self,
         bounce: u64,
@@ -437,8 +449,7 @@ where
         dir: Direction,
         copier: &impl Copier,
     ) -> Result<(), UnmapError> {
-        let orig = self.sync_check(bounce, size, dir, Towards::Cpu)?;
-        if let Some(orig) = orig {
+        if let Some((orig, _syncing)) = self.sync_check(bounce, size, dir, Towards::Cpu)? {
             copier.from_bounce(bounce, orig, size);
         }
         Ok(())
@@ -455,22 +466,22 @@ where
         dir: Direction,
         copier: &impl Copier,
     ) -> Result<(), UnmapError> {
-        let orig = self.sync_check(bounce, size, dir, Towards::Device)?;
-        if let Some(orig) = orig {
+        if let Some((orig, _syncing)) = self.sync_check(bounce, size, dir, Towards::Device)? {
             copier.to_bounce(orig, bounce, size);
         }
         Ok(())
     }
 
-    /// Checks a sync range; returns the original address to copy with, or
-    /// `None` when nothing is to be copied.
+    /// Checks a sync range; returns the original address to copy with, and
+    /// the sync counted in on the mapping until the copy is done, or `None`
+    /// when nothing is to be copied.
     fn sync_check(
         &self,
         bounce: u64,
         size: usize,
         dir: Direction,
         towards: Towards,
-    ) -> Result<Option<u64>, UnmapError> {
+    ) -> Result<Option<(u64, Syncing<'_>)>, UnmapError> {
         let copies = match towards {
             Towards::Device => dir.device_reads(),
             Towards::Cpu => dir.device_writes(),
@@ -481,7 +492,7 @@ where
             .and_then(|(area, index)| {
                 let lock = self.areas.get(area).ok_or(UnmapError::NotMapped)?;
                 let area_addr = self.slot_addr(self.layout.area_start(area));
-                lock.with(|st| {
+                locked(lock, |st| {
                     let m = st.mapping_at(index).ok_or(UnmapError::NotMapped)?;
                     let streaming = match m.kind {
                         Kind::Streaming(d) if d == dir || d == Direction::Bidirectional => true,
@@ -508,6 +519,7 @@ where
                     if !streaming || !copies || size == 0 {
                         return Ok(None);
                     }
+                    let syncing = Heads::of(lock).enter_sync(&m)?;
                     let c = &mut st.counters;
                     match towards {
                         Towards::Device => {
@@ -517,7 +529,7 @@ where
                             c.bytes_from_device = c.bytes_from_device.wrapping_add(size as u64)
                         }
                     }
-                    Ok(Some(m.orig.wrapping_add(bounce - start)))
+                    Ok(Some((m.orig.wrapping_add(bounce - start), syncing)))
                 })
             });
         if result.is_err() {
@@ -574,7 +586,7 @@ where
             c,
             align as u64 - 1,
             0,
-            Slot::head(block.into(), 0, size, 0, owner),
+            Desc::head(block.into(), 0, size, 0, owner),
         )?;
         let Some(addr) = self.take(cpu, req, |c| {
             c.allocs = c.allocs.wrapping_add(1);
@@ -604,7 +616,7 @@ where
             .ok_or(UnmapError::NotMapped)
             .and_then(|(area, index)| {
                 let lock = self.areas.get(area).ok_or(UnmapError::NotMapped)?;
-                lock.with(|st| {
+                locked(lock, |st| {
                     st.exact_mapping(index, addr, size, |kind| {
                         if kind == Kind::from(block) {
                             Ok(())
@@ -637,7 +649,7 @@ where
     pub fn held(&self, owner: Owner) -> Held {
         self.areas
             .iter()
-            .map(|a| a.with(|st| st.held_by(owner)))
+            .map(|a| locked(a, |st| st.held_by(owner)))
             .fold(Held::default(), |t, h| Held {
                 blocks: t.blocks + h.blocks,
                 slots: t.slots + h.slots,
@@ -716,6 +728,7 @@ where
     /// others in order (`swiotlb_find_slots`); `count` updates the counters
     /// of the area that had room, under its lock. Returns the physical
     /// address of the first slot.
+    #[inline]
     fn take(&self, cpu: usize, mut req: Request, count: impl Fn(&mut AreaCounters)) -> Option<u64> {
         let nareas = self.areas.len();
         // `new` made `nareas` a power of two: masks, not divisions.
@@ -727,7 +740,7 @@ where
             };
             let area_start = self.layout.area_start(area);
             req.area_phys = self.slot_addr(area_start);
-            let found = lock.with(|st| {
+            let found = locked(lock, |st| {
                 let index = st.alloc(&req)?;
                 count(&mut st.counters);
                 Some(index)
@@ -740,7 +753,7 @@ where
     }
 
     /// Frees the mapping whose head is `index` in the locked area `st`.
-    fn release(&self, st: &mut super::AreaState<L::Storage, L::Bitmap>, index: usize) {
+    fn release(&self, st: &mut Area<'_, L::Bitmap>, index: usize) {
         let (n, owner) = st.release(index);
         if let Some(u) = st.counters.by_owner.get_mut(owner.bucket()) {
             u.gave(n);

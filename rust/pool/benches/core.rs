@@ -19,6 +19,7 @@
 #![allow(clippy::float_arithmetic)]
 
 use std::hint::black_box;
+use std::sync::atomic::AtomicU8;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -26,20 +27,25 @@ use restricted_dma_pool::*;
 
 const RUNS: usize = 7;
 
-type HostArea = Mutex<AreaState<Vec<Slot>, Vec<u64>>>;
-
 /// An area and its lock, on cache lines of its own (as the kernel's areas
 /// are, each in its own allocation): CPUs mapping in different areas share
 /// nothing.
 #[repr(align(128))]
-struct Host(HostArea);
+struct Host(Vec<Slot>, Vec<AtomicU8>, Mutex<AreaState<Vec<u64>>>);
 
 impl AreaLock for Host {
-    type Storage = Vec<Slot>;
     type Bitmap = Vec<u64>;
 
-    fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<Slot>, Vec<u64>>) -> R) -> R {
-        f(&mut self.0.lock().unwrap())
+    fn slots(&self) -> &[Slot] {
+        &self.0
+    }
+
+    fn syncs(&self) -> &[AtomicU8] {
+        &self.1
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<u64>>) -> R) -> R {
+        f(&mut self.2.lock().unwrap())
     }
 }
 
@@ -48,8 +54,12 @@ fn pool(nslots: usize, areas: usize) -> Pool<Host, Vec<Host>> {
     let areas = (0..layout.nareas())
         .map(|i| layout.area_slots(i))
         .map(|n| {
-            let bits = vec![0; AreaState::<Vec<Slot>, Vec<u64>>::bitmap_words(n)];
-            Host(Mutex::new(AreaState::new(vec![Slot::default(); n], bits)))
+            let bits = vec![0; AreaState::<Vec<u64>>::bitmap_words(n)];
+            Host(
+                (0..n).map(|_| Slot::default()).collect(),
+                (0..n).map(|_| AtomicU8::new(0)).collect(),
+                Mutex::new(AreaState::new(bits)),
+            )
         })
         .collect();
     Pool::new(0x1000_0000, nslots, areas).unwrap()
@@ -211,8 +221,9 @@ fn main() {
             memcpy.0 / bounce.0
         );
     }
-    // A descriptor and one bit of each of the two bitmaps.
-    let per_slot = core::mem::size_of::<Slot>() as f64 + 2.0 / 8.0;
+    // A descriptor, a sync count and one bit of each of the two bitmaps.
+    let per_slot =
+        (core::mem::size_of::<Slot>() + core::mem::size_of::<AtomicU8>()) as f64 + 2.0 / 8.0;
     println!(
         "bench: core-slot-bytes per_slot={per_slot} overhead_pct={:.2}",
         per_slot * 100.0 / SLOT_SIZE as f64

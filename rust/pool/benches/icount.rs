@@ -17,20 +17,29 @@
 
 use std::cell::RefCell;
 use std::hint::black_box;
+use std::sync::atomic::AtomicU8;
 
 use restricted_dma_pool::*;
 
-type State = AreaState<Vec<Slot>, Vec<u64>>;
+type State = AreaState<Vec<u64>>;
 
 /// An area without a lock: one thread, and nothing to count but the core.
-struct Bare(RefCell<State>);
+struct Bare(Vec<Slot>, Vec<AtomicU8>, RefCell<State>);
 
 impl AreaLock for Bare {
-    type Storage = Vec<Slot>;
     type Bitmap = Vec<u64>;
 
+    fn slots(&self) -> &[Slot] {
+        &self.0
+    }
+
+    fn syncs(&self) -> &[AtomicU8] {
+        &self.1
+    }
+
+    #[inline]
     fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        f(&mut self.0.borrow_mut())
+        f(&mut self.2.borrow_mut())
     }
 }
 
@@ -74,10 +83,11 @@ fn main() {
         .expect("DIR is 0, 1 or 2");
     // One area of 8 segments, as a CPU's area of a small region.
     let nslots = 1024;
-    let areas = vec![Bare(RefCell::new(State::new(
-        vec![Slot::default(); nslots],
-        vec![0; State::bitmap_words(nslots)],
-    )))];
+    let areas = vec![Bare(
+        (0..nslots).map(|_| Slot::default()).collect(),
+        (0..nslots).map(|_| AtomicU8::new(0)).collect(),
+        RefCell::new(State::new(vec![0; State::bitmap_words(nslots)])),
+    )];
     let p = Pool::new(0x4000_0000, nslots, areas).expect("a valid pool");
     let size = pages * PAGE_SIZE;
     for i in 0..iters {

@@ -4,17 +4,15 @@
 //! stale bytes, a full pool, segments, the high-water mark, what each owner
 //! takes.
 
-use std::sync::Mutex;
-
 use crate::model::*;
 use crate::*;
 
 #[test]
 fn print_slot_size() {
-    // A descriptor, and one bit of each of the two bitmaps.
-    let per_slot = core::mem::size_of::<Slot>() as f64 + 2.0 / 8.0;
+    // A descriptor, a sync count, and one bit of each of the two bitmaps.
+    let per_slot = core::mem::size_of::<Slot>() as f64 + 1.0 + 2.0 / 8.0;
     eprintln!(
-        "slot metadata: {} bytes of descriptor + 2 bits of bitmaps = {per_slot} bytes per 2 KiB slot ({:.2}%)",
+        "slot metadata: {} bytes of descriptor + a byte of sync count + 2 bits of bitmaps = {per_slot} bytes per 2 KiB slot ({:.2}%)",
         core::mem::size_of::<Slot>(),
         per_slot * 100.0 / SLOT_SIZE as f64
     );
@@ -123,15 +121,13 @@ fn pool_new_errors() {
         .err(),
         Some(PoolError::BadAreaCount)
     );
-    let four = (0..4)
-        .map(|_| Mutex::new(host_area(64)))
-        .collect::<Vec<_>>();
+    let four = (0..4).map(|_| host_area(64)).collect::<Vec<_>>();
     assert_eq!(
         Pool::new(0x1000, 256, four).err(),
         Some(PoolError::BadAreaCount)
     );
     // Right count, wrong sizes.
-    let two = [100, 200].map(|n| Mutex::new(host_area(n)));
+    let two = [100, 200].map(host_area);
     assert_eq!(
         Pool::new(0x1000, 300, Vec::from(two)).err(),
         Some(PoolError::AreaSizeMismatch)
@@ -790,5 +786,85 @@ fn each_owner_bucket_has_its_use_counted() {
     pool.unmap(s3, 4096, d, CopyBack::Skip, &m).unwrap();
     pool.unmap(s4, 1, d, CopyBack::Skip, &m).unwrap();
     assert_eq!((usage(a), usage(other)), ((0, 4, 4096), (0, 1, 1)));
+    check_pool(&pool);
+}
+
+/// A copier that runs `during` in the middle of its copies: another call on
+/// the same mapping, made while this one is between its checks and its end.
+struct During<'a, F: Fn()>(&'a Machine, F);
+
+impl<F: Fn()> Copier for During<'_, F> {
+    fn to_bounce(&self, orig: u64, bounce: u64, len: usize) {
+        (self.1)();
+        self.0.to_bounce(orig, bounce, len);
+    }
+
+    fn from_bounce(&self, bounce: u64, orig: u64, len: usize) {
+        (self.1)();
+        self.0.from_bounce(bounce, orig, len);
+    }
+
+    fn zero(&self, bounce: u64, len: usize) {
+        self.0.zero(bounce, len);
+    }
+}
+
+#[test]
+fn an_unmap_while_a_sync_copies_is_refused() {
+    // A driver that unmaps while another of its threads syncs the mapping
+    // breaks the DMA API; the pool must not free slots the sync still copies
+    // into, or the copy would land in whatever mapping takes them next.
+    let base = 0x10_0000;
+    let pool = host_pool(base, 128, 1);
+    let m = Machine::new(base as usize + 128 * SLOT_SIZE);
+    let dir = Direction::Bidirectional;
+    let b = pool.map(0, 0x1000, 4096, dir, &masked(0), &m).unwrap();
+    let during = |unmap: &dyn Fn() -> Result<(), UnmapError>| {
+        // The mapping stays whole while the sync copies.
+        assert_eq!(unmap(), Err(UnmapError::Busy));
+        assert_eq!(pool.stats().used, 2);
+        let other = pool.map(0, 0x8000, 4096, dir, &masked(0), &m).unwrap();
+        assert_ne!(other, b);
+        pool.unmap(other, 4096, dir, CopyBack::AsDirected, &m)
+            .unwrap();
+    };
+    let unmap = || pool.unmap(b, 4096, dir, CopyBack::AsDirected, &m);
+    let skip = || pool.unmap(b, 4096, dir, CopyBack::Skip, &m);
+    pool.sync_for_device(b, 4096, dir, &During(&m, || during(&unmap)))
+        .unwrap();
+    pool.sync_for_cpu(b, 100, dir, &During(&m, || during(&skip)))
+        .unwrap();
+    // Counted out: the unmap goes through now.
+    assert_eq!(pool.stats().bad_unmaps, 2);
+    check_pool(&pool);
+    unmap().unwrap();
+    assert_eq!(pool.stats().used, 0);
+    check_pool(&pool);
+}
+
+#[test]
+fn a_sync_or_unmap_while_an_unmap_copies_back_is_refused() {
+    let base = 0x10_0000;
+    let pool = host_pool(base, 128, 1);
+    let m = Machine::new(base as usize + 128 * SLOT_SIZE);
+    let dir = Direction::FromDevice;
+    let b = pool.map(0, 0x1000, 3000, dir, &masked(0), &m).unwrap();
+    let during = || {
+        // Claimed by the unmap: no longer live for anyone else, not freed
+        // before its copy is done.
+        assert_eq!(
+            pool.sync_for_cpu(b, 3000, dir, &m),
+            Err(UnmapError::NotMapped)
+        );
+        assert_eq!(
+            pool.unmap(b, 3000, dir, CopyBack::AsDirected, &m),
+            Err(UnmapError::NotMapped)
+        );
+        assert_eq!(pool.stats().used, 2);
+    };
+    pool.unmap(b, 3000, dir, CopyBack::AsDirected, &During(&m, during))
+        .unwrap();
+    let s = pool.stats();
+    assert_eq!((s.used, s.unmaps, s.bad_unmaps, s.bad_syncs), (0, 1, 1, 1));
     check_pool(&pool);
 }
