@@ -4,18 +4,21 @@
 //! kernel-allocated slot arrays beside interrupt-safe spinlocks, and its
 //! bytes move through the region's CPU mapping.
 
-use crate::pool::{self, AreaLock, AreaState, Copier, Slot};
+use crate::pool::{self, AreaLock, AreaShared, AreaState, Copier, Slot};
 use crate::sys::lock::IrqSpinLock;
 use crate::sys::memory::{Memremap, PAGE_SIZE};
 use core::sync::atomic::AtomicU8;
 use kernel::prelude::*;
 
-/// One area of a region's pool: its slot descriptors and sync counts, and
-/// the rest of its bookkeeping behind its own lock, in kvmalloc'd storage (a
-/// large region's descriptors need not be contiguous pages).
+/// One area of a region's pool: its slot descriptors, sync counts, cache
+/// and counters, and the rest of its bookkeeping behind its own lock, in
+/// kvmalloc'd storage (a large region's descriptors need not be contiguous
+/// pages). Each part an allocation of its own: CPUs of different areas
+/// share no cache line.
 pub(crate) struct Area {
     slots: KVVec<Slot>,
     syncs: KVVec<AtomicU8>,
+    shared: KBox<AreaShared>,
     state: Pin<KBox<IrqSpinLock<State>>>,
 }
 
@@ -31,6 +34,10 @@ impl AreaLock for Area {
 
     fn syncs(&self) -> &[AtomicU8] {
         &self.syncs
+    }
+
+    fn shared(&self) -> &AreaShared {
+        &self.shared
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
@@ -64,6 +71,7 @@ pub(crate) fn new_pool(base: u64, size: u64, cpus: usize) -> Result<Pool> {
             Area {
                 slots: defaults(n)?,
                 syncs: defaults(n)?,
+                shared: KBox::new(AreaShared::default(), GFP_KERNEL)?,
                 state: KBox::pin_init(IrqSpinLock::new(AreaState::new(bits)), GFP_KERNEL)?,
             },
             GFP_KERNEL,

@@ -25,8 +25,9 @@ use core::sync::atomic::{
     Ordering::{Relaxed, Release, SeqCst},
 };
 
+use super::cache::AreaShared;
 use super::layout::nr_slots;
-use super::stats::{AreaCounters, Held};
+use super::stats::Held;
 use super::vocab::{Direction, Kind};
 use super::{UnmapError, SEGMENT_SIZE, SEGMENT_SLOTS, SLOT_MASK, SLOT_SHIFT, SLOT_SIZE};
 
@@ -42,6 +43,7 @@ impl Kind {
             Kind::Unmapping => 4,
             Kind::Coherent => 5,
             Kind::Pages => 6,
+            Kind::Parked => 7,
         }
     }
 
@@ -55,6 +57,7 @@ impl Kind {
             4 => Kind::Unmapping,
             5 => Kind::Coherent,
             6 => Kind::Pages,
+            7 => Kind::Parked,
             _ => Kind::Free,
         }
     }
@@ -233,7 +236,7 @@ impl Slot {
     /// release: an unmap that claims the head ([`Slot::claim`]) reads the
     /// original address it goes with.
     #[inline]
-    fn store(&self, d: Desc) {
+    pub(crate) fn store(&self, d: Desc) {
         let [lo, hi] = &self.orig;
         lo.store(d.word as u32, Relaxed);
         hi.store((d.word >> 32) as u32, Relaxed);
@@ -320,6 +323,26 @@ pub(crate) struct Request {
     pub(crate) head: Desc,
 }
 
+impl Request {
+    /// Whether a mapping of `req` may start at slot `i`, as far as its
+    /// addresses go (alignment, boundary, limit); not whether it is free.
+    pub(crate) fn fits(&self, i: usize) -> bool {
+        let req = self;
+        let first = req
+            .area_phys
+            .wrapping_add(req.dma_offset)
+            .wrapping_add((i as u64).wrapping_shl(SLOT_SHIFT));
+        // `nslots <= SEGMENT_SLOTS`: the run is at most 256 KiB.
+        let span = (req.nslots * SLOT_SIZE) as u64 - 1;
+        let Some(last) = first.checked_add(span) else {
+            return false;
+        };
+        first & req.match_mask == req.match_bits
+            && (first ^ last) & !req.boundary == 0
+            && last <= req.limit
+    }
+}
+
 /// A mapping (or block) located from one of its slots.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Located {
@@ -360,8 +383,8 @@ pub struct AreaState<B: DerefMut<Target = [u64]>> {
     // INVARIANT: `used` is the number of slots whose kind is not `Free`.
     /// Slots in use.
     used: usize,
-    /// Counters of the area.
-    pub(crate) counters: AreaCounters,
+    /// The most slots the area had in use at once.
+    pub(crate) hiwater: usize,
 }
 
 impl<B: DerefMut<Target = [u64]>> AreaState<B> {
@@ -381,7 +404,7 @@ impl<B: DerefMut<Target = [u64]>> AreaState<B> {
             bits,
             index: 0,
             used: 0,
-            counters: AreaCounters::new(),
+            hiwater: 0,
         }
     }
 
@@ -443,7 +466,7 @@ impl<B: DerefMut<Target = [u64]>> Area<'_, B> {
     pub(crate) fn format(&mut self) {
         self.index = 0;
         self.used = 0;
-        self.counters = AreaCounters::new();
+        self.hiwater = 0;
         for s in self.slots {
             s.store(Desc::FREE);
         }
@@ -530,23 +553,6 @@ impl<B: DerefMut<Target = [u64]>> Area<'_, B> {
         ];
     }
 
-    /// Whether a mapping of `req` may start at slot `i`, as far as its
-    /// addresses go (alignment, boundary, limit); not whether it is free.
-    fn fits(req: &Request, i: usize) -> bool {
-        let first = req
-            .area_phys
-            .wrapping_add(req.dma_offset)
-            .wrapping_add((i as u64).wrapping_shl(SLOT_SHIFT));
-        // `nslots <= SEGMENT_SLOTS`: the run is at most 256 KiB.
-        let span = (req.nslots * SLOT_SIZE) as u64 - 1;
-        let Some(last) = first.checked_add(span) else {
-            return false;
-        };
-        first & req.match_mask == req.match_bits
-            && (first ^ last) & !req.boundary == 0
-            && last <= req.limit
-    }
-
     /// The first slot, in segment `seg` and among the positions `from`
     /// allows (a mask of positions), of a run of `req.nslots` free slots
     /// whose addresses fit `req`.
@@ -564,7 +570,7 @@ impl<B: DerefMut<Target = [u64]>> Area<'_, B> {
         while starts != 0 {
             let p = starts.trailing_zeros() as usize;
             let i = seg * SEGMENT_SLOTS + p;
-            if Self::fits(req, i) {
+            if req.fits(i) {
                 return Some(i);
             }
             starts &= starts - 1;
@@ -592,12 +598,12 @@ impl<B: DerefMut<Target = [u64]>> Area<'_, B> {
         if b + need <= 64 {
             let run = (u64::MAX >> (64 - need)) << b;
             let used = self.bits.get(4 * seg0 + w).copied().unwrap_or(u64::MAX);
-            if used & run == 0 && Self::fits(req, start) {
+            if used & run == 0 && req.fits(start) {
                 return Some(start);
             }
         } else if p0 + need <= SEGMENT_SLOTS {
             let run = (u128::MAX >> (SEGMENT_SLOTS - need)) << p0;
-            if self.seg_free(seg0) & run == run && Self::fits(req, start) {
+            if self.seg_free(seg0) & run == run && req.fits(start) {
                 return Some(start);
             }
         }
@@ -633,7 +639,7 @@ impl<B: DerefMut<Target = [u64]>> Area<'_, B> {
         self.slots.get(start)?.store(req.head);
         self.mark(start, need, Mark::Used);
         self.used += need;
-        self.counters.hiwater = self.counters.hiwater.max(self.used);
+        self.hiwater = self.hiwater.max(self.used);
         self.index = if end >= self.slots.len() { 0 } else { end };
         Some(start)
     }
@@ -679,7 +685,7 @@ impl<B: DerefMut<Target = [u64]>> Area<'_, B> {
             .slots
             .get(i)
             .map(Slot::load)
-            .filter(|h| h.is_head() && h.info & KIND_MASK != Kind::Unmapping.code())
+            .filter(|h| !matches!(h.kind(), Kind::Free | Kind::Unmapping | Kind::Parked))
             .filter(|h| h.offset() == addr & SLOT_MASK)
             .map(|h| h.located(i))
             .ok_or(UnmapError::NotMapped)?;
@@ -740,7 +746,7 @@ impl<B: DerefMut<Target = [u64]>> Area<'_, B> {
         self.slots
             .iter()
             .map(Slot::load)
-            .filter(|s| s.kind().is_head() && s.owner() == owner)
+            .filter(|s| s.kind().is_head() && s.kind() != Kind::Parked && s.owner() == owner)
             .fold(Held::default(), |h, s| Held {
                 blocks: h.blocks + 1,
                 slots: h.slots + s.nslots(),
@@ -751,13 +757,13 @@ impl<B: DerefMut<Target = [u64]>> Area<'_, B> {
 #[cfg(any(test, feature = "fuzzing"))]
 impl<B: DerefMut<Target = [u64]>> Area<'_, B> {
     /// A copy of the descriptors and the bitmap, for tests.
-    pub(crate) fn snapshot(&self) -> (Vec<Desc>, Vec<u64>, usize, usize, AreaCounters) {
+    pub(crate) fn snapshot(&self) -> (Vec<Desc>, Vec<u64>, usize, usize, usize) {
         (
             self.slots.iter().map(Slot::load).collect(),
             self.bits.to_vec(),
             self.index,
             self.used,
-            self.counters,
+            self.hiwater,
         )
     }
 
@@ -824,16 +830,17 @@ impl<B: DerefMut<Target = [u64]>> Area<'_, B> {
     }
 }
 
-/// How the glue provides one area: its slot descriptors and sync counts,
-/// which every thread reaches, and a lock around the rest of its state (the
+/// How the glue provides one area: its slot descriptors, sync counts, cache
+/// and counters, which every thread reaches, and a lock around the rest of
+/// its state (the
 /// kernel a spinlock taken with interrupts disabled, as maps and unmaps come
 /// from any context; the host tests a `std::sync::Mutex`).
 ///
 /// The pool never calls back into itself, and never holds two area locks at
 /// once, while a `with` closure runs; the closures are short (no copying).
-/// `slots` and `syncs` must return the same storage on every call, with one
-/// entry per slot of the area (the glue allocates them with default values,
-/// e.g. a kvmalloc'd vector each).
+/// `slots`, `syncs` and `shared` must return the same storage on every
+/// call, the first two with one entry per slot of the area (the glue
+/// allocates them with default values, e.g. a kvmalloc'd vector each).
 pub trait AreaLock {
     /// The storage of the area's bitmaps.
     type Bitmap: DerefMut<Target = [u64]>;
@@ -843,6 +850,9 @@ pub trait AreaLock {
 
     /// The area's sync counts, one per slot.
     fn syncs(&self) -> &[AtomicU8];
+
+    /// The area's cache and counters.
+    fn shared(&self) -> &AreaShared;
 
     /// Runs `f` on the area's state with the area locked, and returns what
     /// `f` returns.
@@ -862,6 +872,7 @@ pub trait AreaLock {
 pub(crate) struct Heads<'a> {
     slots: &'a [Slot],
     syncs: &'a [AtomicU8],
+    shared: &'a AreaShared,
 }
 
 /// A copying sync counted in on its mapping ([`Heads::enter_sync`]); counts
@@ -882,7 +893,50 @@ impl<'a> Heads<'a> {
         Self {
             slots: lock.slots(),
             syncs: lock.syncs(),
+            shared: lock.shared(),
         }
+    }
+
+    /// Parks the block of `n` slots headed by slot `i`, which this thread
+    /// claimed (an unmap) and nobody else reaches, in the area's cache: the
+    /// next map on the area may take it without the lock. Its descriptor
+    /// says `Parked` (nobody's, not live) before the cache hands it out.
+    /// False when the cache holds a block already: free it under the lock.
+    #[inline]
+    pub(crate) fn park(&self, i: usize, n: usize) -> bool {
+        let Some(head) = self.slots.get(i) else {
+            return false;
+        };
+        head.store(Desc::head(Kind::Parked, 0, n * SLOT_SIZE, 0, Owner::NONE));
+        self.shared.park(i, n)
+    }
+
+    /// Takes the block parked in the area's cache, if any: its head slot and
+    /// number of slots. It is this thread's alone until it writes a head
+    /// there or gives it back ([`Heads::repark`]).
+    #[inline]
+    pub(crate) fn unpark(&self) -> Option<(usize, usize)> {
+        self.shared.unpark()
+    }
+
+    /// Gives back a block [`Heads::unpark`] took and did not use; false
+    /// when another was parked meanwhile (free it under the lock).
+    pub(crate) fn repark(&self, i: usize, n: usize) -> bool {
+        self.shared.park(i, n)
+    }
+
+    /// Writes the head of a block taken from the cache.
+    #[inline]
+    pub(crate) fn write(&self, i: usize, head: Desc) -> bool {
+        self.slots.get(i).map(|s| s.store(head)).is_some()
+    }
+
+    /// The owner of the mapping at slot `i`, which this thread claimed.
+    #[inline]
+    pub(crate) fn claimed_owner(&self, i: usize) -> Owner {
+        self.slots
+            .get(i)
+            .map_or(Owner::NONE, |s| s.load_info_owner().owner())
     }
 
     /// Whether there is a sync count for every slot.

@@ -15,7 +15,7 @@
 //!
 //! // The host's area: its descriptors and sync counts, and a Mutex around
 //! // the rest.
-//! struct HostArea(Vec<Slot>, Vec<AtomicU8>, Mutex<AreaState<Vec<u64>>>);
+//! struct HostArea(Vec<Slot>, Vec<AtomicU8>, Mutex<AreaState<Vec<u64>>>, AreaShared);
 //! impl AreaLock for HostArea {
 //!     type Bitmap = Vec<u64>;
 //!     fn slots(&self) -> &[Slot] {
@@ -23,6 +23,9 @@
 //!     }
 //!     fn syncs(&self) -> &[AtomicU8] {
 //!         &self.1
+//!     }
+//!     fn shared(&self) -> &AreaShared {
+//!         &self.3
 //!     }
 //!     fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<u64>>) -> R) -> R {
 //!         f(&mut self.2.lock().unwrap())
@@ -54,6 +57,7 @@
 //!         (0..n).map(|_| Slot::default()).collect(),
 //!         (0..n).map(|_| AtomicU8::new(0)).collect(),
 //!         Mutex::new(AreaState::new(vec![0; AreaState::<Vec<u64>>::bitmap_words(n)])),
+//!         AreaShared::default(),
 //!     ))
 //!     .collect();
 //! let pool = Pool::new(1 << 20, nslots, areas).unwrap();

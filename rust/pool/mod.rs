@@ -104,6 +104,23 @@
 //! descriptors; the claim and the count in are sequentially consistent, so
 //! one of the two always sees the other.
 //!
+//! # A cache of one small block an area
+//!
+//! A driver that maps and unmaps in turn (a virtio request's header, its
+//! page, its status byte) frees a block just before it asks for one of the
+//! same size. An unmap of at most a page parks its block in its area's cache
+//! ([`AreaShared`]) rather than take the lock to free it, and the next map
+//! of that size on the area takes it back, again without the lock and
+//! without a search: one atomic exchange each way, so no two maps get the
+//! same block. A parked block keeps its slots taken (its bits stay set, the
+//! area's mark counts it) and its head says `Parked`: no unmap, free or sync
+//! reaches it, and nobody holds it, as its owner gave it back when it was
+//! parked ([`Pool::held_by`], [`Stats::used`]). A map takes it only when its
+//! addresses fit the device's rules, as a search would; a map that finds the
+//! pool full gives every parked block back to its area and searches again,
+//! so the cache never makes a map fail. The counters are atomics on the
+//! area's own lines, which the cached path and the locked one both change.
+//!
 //! # What a map does with the bytes
 //!
 //! The window is memory the host can read at any time, so a map puts there
@@ -131,6 +148,7 @@
 #![forbid(unsafe_code)]
 
 mod area;
+mod cache;
 mod error;
 mod layout;
 mod stats;
@@ -142,6 +160,7 @@ use area::ORIG_MAX;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use area::{locked, Heads};
 pub use area::{AreaLock, AreaState, Owner, Slot, ORIG_BITS};
+pub use cache::AreaShared;
 pub use error::{MapError, PoolError, UnmapError};
 pub use layout::{area_layout, max_mapping_size, AreaLayout};
 pub use stats::{Held, Stats};

@@ -25,6 +25,7 @@ use crate::*;
 pub(crate) struct HostArea {
     slots: Vec<Slot>,
     syncs: Vec<AtomicU8>,
+    shared: AreaShared,
     state: Mutex<AreaState<Vec<u64>>>,
 }
 
@@ -39,6 +40,10 @@ impl AreaLock for HostArea {
         &self.syncs
     }
 
+    fn shared(&self) -> &AreaShared {
+        &self.shared
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<u64>>) -> R) -> R {
         f(&mut self.state.lock().unwrap_or_else(|e| e.into_inner()))
     }
@@ -51,6 +56,7 @@ pub(crate) fn host_area(nslots: usize) -> HostArea {
     HostArea {
         slots: (0..nslots).map(|_| Slot::default()).collect(),
         syncs: (0..nslots).map(|_| AtomicU8::new(0)).collect(),
+        shared: AreaShared::default(),
         state: Mutex::new(AreaState::new(vec![
             0;
             AreaState::<Vec<u64>>::bitmap_words(
@@ -355,7 +361,9 @@ struct Model<'a> {
     coh: Vec<Coh>,
     /// Recently unmapped or freed `(address, size)`, for double unmaps.
     dead: Vec<(u64, usize)>,
-    /// The most slots each area had in use at once.
+    /// The block each area's cache holds: `(first slot, slots)`.
+    parked: Vec<Option<(usize, usize)>>,
+    /// The most slots each area had in use at once (parked blocks included).
     area_hiwater: Vec<usize>,
     /// The same for each of `owner_buckets()`, and its largest streaming
     /// request.
@@ -377,13 +385,22 @@ impl Model<'_> {
             + self.coh.iter().map(|c| c.nslots).sum::<usize>()
     }
 
+    /// The slots of live mappings and blocks.
     fn occupied(&self) -> Vec<bool> {
+        self.occupied_by(false)
+    }
+
+    /// The slots of live mappings and blocks, and with `parked` those of
+    /// the blocks in the areas' caches.
+    fn occupied_by(&self, parked: bool) -> Vec<bool> {
         let mut occ = vec![false; self.cfg.nslots];
+        let cached = self.parked.iter().flatten().filter(|_| parked).copied();
         for (first, n) in self
             .live
             .iter()
             .map(|l| (l.first, l.nslots))
             .chain(self.coh.iter().map(|c| (c.first, c.nslots)))
+            .chain(cached)
         {
             for o in &mut occ[first..first + n] {
                 assert!(!*o, "overlapping mappings");
@@ -457,7 +474,39 @@ impl Model<'_> {
     /// Whether some run of `n` free slots, in one segment and one area,
     /// starts at a slot whose physical address `ok` accepts.
     fn feasible(&self, n: usize, ok: impl Fn(u64) -> bool) -> bool {
-        let occ = self.occupied();
+        self.feasible_by(false, n, ok)
+    }
+
+    /// What the pool does to its caches when it takes `n` slots for a map
+    /// (`hit`: one that may take a parked block) from `cpu` under `ok`, and
+    /// whether it takes the parked block of `cpu`'s area: that one when it
+    /// is the size and fits; otherwise a search, and when the parked blocks
+    /// are in the way, every one given back first.
+    fn take_parked(
+        &mut self,
+        cpu: u8,
+        hit: bool,
+        n: usize,
+        ok: impl Fn(u64) -> bool,
+    ) -> Option<usize> {
+        let area = cpu as usize & (self.parked.len() - 1);
+        if hit && n <= 2 {
+            if let Some((f, pn)) = self.parked[area] {
+                if pn == n && ok(self.slot_addr(f)) {
+                    self.parked[area] = None;
+                    cover(Cover::CacheHits);
+                    return Some(f);
+                }
+            }
+        }
+        if !self.feasible_by(true, n, ok) {
+            self.parked.fill(None);
+        }
+        None
+    }
+
+    fn feasible_by(&self, parked: bool, n: usize, ok: impl Fn(u64) -> bool) -> bool {
+        let occ = self.occupied_by(parked);
         let layout = self.pool.layout();
         (0..layout.nareas()).any(|area| {
             let (start, len) = (layout.area_start(area), layout.area_slots(area));
@@ -610,8 +659,15 @@ impl Model<'_> {
                         return;
                     }
                 };
+                let hit = match got {
+                    Ok(_) | Err(MapError::Full) => self.take_parked(cpu, true, n, &rules),
+                    Err(_) => None,
+                };
                 match got {
                     Ok(bounce) => {
+                        if let Some(f) = hit {
+                            assert_eq!(bounce - offset, self.slot_addr(f), "the parked block");
+                        }
                         let dma = bounce.wrapping_add(c.dma_offset);
                         assert_eq!(dma & mask, orig & mask, "min_align_mask");
                         assert_eq!(bounce & (SLOT - 1), offset);
@@ -668,6 +724,12 @@ impl Model<'_> {
                 let mut l = self.live.swap_remove(i);
                 pool.unmap(l.bounce, l.size, l.dir, copy_back(skip_sync), m)
                     .unwrap();
+                // A small block goes to its area's cache, if that is empty.
+                let area = self.pool.layout().locate(l.first).unwrap().0;
+                if l.nslots <= 2 && self.parked[area].is_none() {
+                    self.parked[area] = Some((l.first, l.nslots));
+                    cover(Cover::Parked);
+                }
                 if l.dir != Direction::ToDevice && !skip_sync {
                     l.exp_orig = l.exp_bounce.clone();
                     self.stats.bytes_from_device += l.size as u64;
@@ -760,6 +822,9 @@ impl Model<'_> {
                         return;
                     }
                 };
+                if matches!(got, Ok(_) | Err(MapError::Full)) {
+                    self.take_parked(cpu, false, n, &rules);
+                }
                 match got {
                     Ok(addr) => {
                         assert_eq!(
@@ -1009,6 +1074,9 @@ impl Model<'_> {
         {
             per_area[layout.locate(first).unwrap().0] += n;
         }
+        for (u, p) in per_area.iter_mut().zip(&self.parked) {
+            *u += p.map_or(0, |p| p.1);
+        }
         for (h, u) in self.area_hiwater.iter_mut().zip(per_area) {
             *h = (*h).max(u);
         }
@@ -1066,6 +1134,7 @@ pub(crate) fn run_ops(cfg: PoolCfg, ops: &[Op]) {
         live: Vec::new(),
         coh: Vec::new(),
         dead: Vec::new(),
+        parked: vec![None; pool.nareas()],
         area_hiwater: vec![0; pool.nareas()],
         bucket_hiwater: core::array::from_fn(|_| vec![0; pool.nareas()]),
         bucket_largest: [0; 2],
@@ -1086,11 +1155,19 @@ pub(crate) fn run_ops(cfg: PoolCfg, ops: &[Op]) {
             model.stats.bytes_from_device += l.size as u64;
         }
         model.stats.unmaps += 1;
+        let area = pool.layout().locate(l.first).unwrap().0;
+        if l.nslots <= 2 && model.parked[area].is_none() {
+            model.parked[area] = Some((l.first, l.nslots));
+        }
     }
     while let Some(c) = model.coh.pop() {
         pool.free(c.addr, c.size, c.block).unwrap();
         model.stats.frees += 1;
     }
+    model.check();
+    // What the caches hold goes back to the areas.
+    pool.unpark_all();
+    model.parked.fill(None);
     model.check();
     assert_eq!(pool.stats().used, 0);
     // Every slot is free again, in maximal runs: as a freshly made area.
@@ -1113,10 +1190,12 @@ pub(crate) enum Cover {
     AllocsFull,
     BadCallsRefused,
     NearlyFull,
+    Parked,
+    CacheHits,
 }
 
 impl Cover {
-    pub(crate) const ALL: [Cover; 9] = [
+    pub(crate) const ALL: [Cover; 11] = [
         Cover::MapsOk,
         Cover::MapsFull,
         Cover::MapsRefused,
@@ -1126,6 +1205,8 @@ impl Cover {
         Cover::AllocsFull,
         Cover::BadCallsRefused,
         Cover::NearlyFull,
+        Cover::Parked,
+        Cover::CacheHits,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -1139,6 +1220,8 @@ impl Cover {
             Cover::AllocsFull => "allocs Full",
             Cover::BadCallsRefused => "bad calls refused",
             Cover::NearlyFull => "ops at >= 75% of the pool used",
+            Cover::Parked => "small blocks parked in an area's cache",
+            Cover::CacheHits => "maps that took a parked block",
         }
     }
 

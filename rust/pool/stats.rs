@@ -2,38 +2,79 @@
 
 //! Counters of a pool.
 
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+
 use super::usage::{AreaUse, BUCKETS};
 
-/// Counters of one area, kept under that area's lock (so no atomics on the
-/// hot path). All additions wrap: a counter never panics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Counters of one area, changed with relaxed atomics: under the area's lock
+/// by most calls, without it by the area's cache ([`AreaShared`]), and on
+/// the area's own cache lines either way, so that CPUs of different areas
+/// still share none. All additions wrap: a counter never panics.
+///
+/// [`AreaShared`]: super::AreaShared
+#[derive(Debug)]
 pub(crate) struct AreaCounters {
-    pub(crate) maps: usize,
-    pub(crate) unmaps: usize,
-    pub(crate) allocs: usize,
-    pub(crate) frees: usize,
-    pub(crate) bytes_to_device: u64,
-    pub(crate) bytes_from_device: u64,
-    pub(crate) bytes_zeroed: u64,
-    /// The most slots the area had in use at once.
-    pub(crate) hiwater: usize,
+    pub(crate) maps: AtomicUsize,
+    pub(crate) unmaps: AtomicUsize,
+    pub(crate) allocs: AtomicUsize,
+    pub(crate) frees: AtomicUsize,
+    pub(crate) bytes_to_device: AtomicU64,
+    pub(crate) bytes_from_device: AtomicU64,
+    pub(crate) bytes_zeroed: AtomicU64,
     /// What each owner bucket takes of the area.
     pub(crate) by_owner: [AreaUse; BUCKETS],
 }
 
-impl AreaCounters {
-    pub(crate) const fn new() -> Self {
+impl Default for AreaCounters {
+    fn default() -> Self {
         Self {
-            maps: 0,
-            unmaps: 0,
-            allocs: 0,
-            frees: 0,
-            bytes_to_device: 0,
-            bytes_from_device: 0,
-            bytes_zeroed: 0,
-            hiwater: 0,
-            by_owner: [AreaUse::ZERO; BUCKETS],
+            maps: AtomicUsize::new(0),
+            unmaps: AtomicUsize::new(0),
+            allocs: AtomicUsize::new(0),
+            frees: AtomicUsize::new(0),
+            bytes_to_device: AtomicU64::new(0),
+            bytes_from_device: AtomicU64::new(0),
+            bytes_zeroed: AtomicU64::new(0),
+            by_owner: core::array::from_fn(|_| AreaUse::default()),
         }
+    }
+}
+
+/// Adds `n` to a count.
+#[inline]
+pub(crate) fn add(c: &AtomicUsize, n: usize) {
+    c.fetch_add(n, Relaxed);
+}
+
+/// Adds `n` bytes to a count of bytes.
+#[inline]
+pub(crate) fn add_bytes(c: &AtomicU64, n: usize) {
+    c.fetch_add(n as u64, Relaxed);
+}
+
+impl AreaCounters {
+    /// Every counter 0 again (for a new pool).
+    pub(crate) fn reset(&self) {
+        for c in [&self.maps, &self.unmaps, &self.allocs, &self.frees] {
+            c.store(0, Relaxed);
+        }
+        for c in [
+            &self.bytes_to_device,
+            &self.bytes_from_device,
+            &self.bytes_zeroed,
+        ] {
+            c.store(0, Relaxed);
+        }
+        for u in &self.by_owner {
+            u.used.store(0, Relaxed);
+            u.hiwater.store(0, Relaxed);
+        }
+    }
+
+    /// Owner `bucket`'s use of the area (nothing for a bucket out of range).
+    #[inline]
+    pub(crate) fn owner(&self, bucket: usize) -> Option<&AreaUse> {
+        self.by_owner.get(bucket)
     }
 }
 
@@ -49,7 +90,9 @@ pub struct Stats {
     /// Areas of the pool.
     pub nareas: usize,
     /// Slots in use (streaming mappings, mappings being unmapped, coherent
-    /// allocations), summed over the areas.
+    /// allocations), summed over the areas. Not the small blocks parked in
+    /// the areas' caches, which nobody holds; [`Stats::used_hiwater`] counts
+    /// those too.
     pub used: usize,
     /// High-water mark of the slots in use: the sum of each area's own
     /// high-water mark.
@@ -90,17 +133,20 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Adds the counters of one area.
-    pub(crate) fn add_area(&mut self, used: usize, c: &AreaCounters) {
+    /// Adds the counters of one area, which has `used` slots in use and had
+    /// at most `hiwater`.
+    pub(crate) fn add_area(&mut self, used: usize, hiwater: usize, c: &AreaCounters) {
+        let n = |c: &AtomicUsize| c.load(Relaxed);
+        let b = |c: &AtomicU64| c.load(Relaxed);
         self.used = self.used.wrapping_add(used);
-        self.used_hiwater = self.used_hiwater.wrapping_add(c.hiwater);
-        self.maps = self.maps.wrapping_add(c.maps);
-        self.unmaps = self.unmaps.wrapping_add(c.unmaps);
-        self.allocs = self.allocs.wrapping_add(c.allocs);
-        self.frees = self.frees.wrapping_add(c.frees);
-        self.bytes_to_device = self.bytes_to_device.wrapping_add(c.bytes_to_device);
-        self.bytes_from_device = self.bytes_from_device.wrapping_add(c.bytes_from_device);
-        self.bytes_zeroed = self.bytes_zeroed.wrapping_add(c.bytes_zeroed);
+        self.used_hiwater = self.used_hiwater.wrapping_add(hiwater);
+        self.maps = self.maps.wrapping_add(n(&c.maps));
+        self.unmaps = self.unmaps.wrapping_add(n(&c.unmaps));
+        self.allocs = self.allocs.wrapping_add(n(&c.allocs));
+        self.frees = self.frees.wrapping_add(n(&c.frees));
+        self.bytes_to_device = self.bytes_to_device.wrapping_add(b(&c.bytes_to_device));
+        self.bytes_from_device = self.bytes_from_device.wrapping_add(b(&c.bytes_from_device));
+        self.bytes_zeroed = self.bytes_zeroed.wrapping_add(b(&c.bytes_zeroed));
     }
 }
 

@@ -7,8 +7,9 @@ use core::ops::Deref;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::area::{locked, Area, Desc, Heads, Request, Syncing};
+use super::cache::PARKED_MAX_SLOTS;
 use super::layout::{boundary_span, max_mapping_size, nr_slots, AreaLayout};
-use super::stats::{AreaCounters, Held};
+use super::stats::{add, add_bytes, AreaCounters, Held};
 use super::usage::{Largest, Usage};
 use super::vocab::{Block, Constraints, CopyBack, Direction, Kind, Receive};
 use super::{
@@ -127,6 +128,7 @@ where
         for area in areas.iter() {
             locked(area, |a| a.format());
             Heads::of(area).reset();
+            area.shared().reset();
         }
         Ok(Self {
             areas,
@@ -293,14 +295,17 @@ where
             Desc::head(Kind::Streaming(dir), orig, size, offset, owner),
         )?;
         let copy_in = dir.device_reads() || self.receive == Receive::CopyOriginal;
-        let Some(slot) = self.take(cpu, req, |c| {
-            c.maps = c.maps.wrapping_add(1);
-            if copy_in {
-                c.bytes_to_device = c.bytes_to_device.wrapping_add(size as u64);
-            } else {
-                c.bytes_zeroed = c.bytes_zeroed.wrapping_add(size as u64);
-            }
-            if let Some(u) = c.by_owner.get_mut(bucket) {
+        let Some(slot) = self.take(cpu, req, true, |c| {
+            add(&c.maps, 1);
+            add_bytes(
+                if copy_in {
+                    &c.bytes_to_device
+                } else {
+                    &c.bytes_zeroed
+                },
+                size,
+            );
+            if let Some(u) = c.owner(bucket) {
                 u.took(nslots);
             }
         }) else {
@@ -392,36 +397,30 @@ where
         let (area, index) = self.locate(bounce).ok_or(UnmapError::NotMapped)?;
         let lock = self.areas.get(area).ok_or(UnmapError::NotMapped)?;
         // The mapping is no longer live once claimed: a second unmap or a
-        // sync racing with this one is refused, and only this call frees it.
-        // An unmap that copies claims it without the lock, so that its copy
-        // and its release take one lock hold; one that does not copy claims
-        // and frees it in one.
-        let unclaimable = |a: &Area<'_, L::Bitmap>, e: Option<UnmapError>| {
-            e.unwrap_or_else(|| a.unclaimable(index, bounce, size, dir))
-        };
-        let count = |a: &mut Area<'_, L::Bitmap>| {
-            self.release(a, index);
-            let c = &mut a.counters;
-            c.unmaps = c.unmaps.wrapping_add(1);
-            if copy_back {
-                c.bytes_from_device = c.bytes_from_device.wrapping_add(size as u64);
-            }
-        };
-        if !copy_back {
-            return locked(lock, |a| {
-                Heads::of(lock)
-                    .claim(index, bounce, size, dir)
-                    .map_err(|e| unclaimable(a, e))?;
-                count(a);
-                Ok(())
-            });
-        }
+        // sync racing with this one is refused, and only this call frees it:
+        // after copying back, a small block into the area's cache, without
+        // the lock, a larger one in the unmap's one lock hold.
         let heads = Heads::of(lock);
         if let Err(e) = heads.claim(index, bounce, size, dir) {
-            return Err(locked(lock, |a| unclaimable(a, e)));
+            return Err(locked(lock, |a| {
+                e.unwrap_or_else(|| a.unclaimable(index, bounce, size, dir))
+            }));
         }
-        copier.from_bounce(bounce, heads.claimed_orig(index), size);
-        locked(lock, count);
+        if copy_back {
+            copier.from_bounce(bounce, heads.claimed_orig(index), size);
+        }
+        let c = &lock.shared().counters;
+        add(&c.unmaps, 1);
+        if copy_back {
+            add_bytes(&c.bytes_from_device, size);
+        }
+        let n = nr_slots((bounce & SLOT_MASK) as usize + size);
+        if let Some(u) = c.owner(heads.claimed_owner(index).bucket()) {
+            u.gave(n);
+        }
+        if n > PARKED_MAX_SLOTS || !heads.park(index, n) {
+            locked(lock, |a| a.release(index));
+        }
         Ok(())
     }
 
@@ -520,15 +519,14 @@ where
                         return Ok(None);
                     }
                     let syncing = Heads::of(lock).enter_sync(&m)?;
-                    let c = &mut st.counters;
-                    match towards {
-                        Towards::Device => {
-                            c.bytes_to_device = c.bytes_to_device.wrapping_add(size as u64)
-                        }
-                        Towards::Cpu => {
-                            c.bytes_from_device = c.bytes_from_device.wrapping_add(size as u64)
-                        }
-                    }
+                    let c = &lock.shared().counters;
+                    add_bytes(
+                        match towards {
+                            Towards::Device => &c.bytes_to_device,
+                            Towards::Cpu => &c.bytes_from_device,
+                        },
+                        size,
+                    );
                     Ok(Some((m.orig.wrapping_add(bounce - start), syncing)))
                 })
             });
@@ -588,9 +586,9 @@ where
             0,
             Desc::head(block.into(), 0, size, 0, owner),
         )?;
-        let Some(addr) = self.take(cpu, req, |c| {
-            c.allocs = c.allocs.wrapping_add(1);
-            if let Some(u) = c.by_owner.get_mut(owner.bucket()) {
+        let Some(addr) = self.take(cpu, req, false, |c| {
+            add(&c.allocs, 1);
+            if let Some(u) = c.owner(owner.bucket()) {
                 u.took(nslots);
             }
         }) else {
@@ -624,8 +622,8 @@ where
                             Err(UnmapError::WrongKind)
                         }
                     })?;
-                    self.release(st, index);
-                    st.counters.frees = st.counters.frees.wrapping_add(1);
+                    self.release(lock, st, index);
+                    add(&lock.shared().counters.frees, 1);
                     Ok(())
                 })
             });
@@ -663,11 +661,9 @@ where
     pub fn restart_usage(&self, owner: Owner) {
         self.largest.restart(owner);
         for area in self.areas.iter() {
-            area.with(|st| {
-                if let Some(u) = st.counters.by_owner.get_mut(owner.bucket()) {
-                    u.hiwater = u.used;
-                }
-            });
+            if let Some(u) = area.shared().counters.owner(owner.bucket()) {
+                u.hiwater.store(u.used.load(Relaxed), Relaxed);
+            }
         }
     }
 
@@ -680,15 +676,10 @@ where
             ..Usage::default()
         };
         for area in self.areas.iter() {
-            let a = area.with(|st| {
-                st.counters
-                    .by_owner
-                    .get(owner.bucket())
-                    .copied()
-                    .unwrap_or_default()
-            });
-            u.used = u.used.wrapping_add(a.used as usize);
-            u.hiwater = u.hiwater.wrapping_add(a.hiwater as usize);
+            if let Some(a) = area.shared().counters.owner(owner.bucket()) {
+                u.used = u.used.wrapping_add(a.used.load(Relaxed) as usize);
+                u.hiwater = u.hiwater.wrapping_add(a.hiwater.load(Relaxed) as usize);
+            }
         }
         u
     }
@@ -706,9 +697,28 @@ where
             ..Stats::default()
         };
         for area in self.areas.iter() {
-            area.with(|st| stats.add_area(st.used(), &st.counters));
+            let (used, hiwater) = area.with(|st| (st.used(), st.hiwater));
+            // A parked block is nobody's: not in use, though its slots are
+            // taken (and counted in the area's mark).
+            let used = used.saturating_sub(area.shared().parked_slots());
+            stats.add_area(used, hiwater, &area.shared().counters);
         }
         stats
+    }
+
+    /// Gives every block parked in an area's cache back to its area (a map
+    /// that found no room, before it searches again); returns whether there
+    /// was any.
+    pub(crate) fn unpark_all(&self) -> bool {
+        let mut any = false;
+        for area in self.areas.iter() {
+            if let Some((i, _)) = Heads::of(area).unpark() {
+                // Its owner gave it back when it was parked.
+                locked(area, |a| a.release(i));
+                any = true;
+            }
+        }
+        any
     }
 
     /// Physical address of pool slot `slot`.
@@ -726,41 +736,65 @@ where
 
     /// Takes slots for `req`, trying area `cpu % nareas` first and then the
     /// others in order (`swiotlb_find_slots`); `count` updates the counters
-    /// of the area that had room, under its lock. Returns the physical
-    /// address of the first slot.
+    /// of the area that had room. Returns the physical address of the first
+    /// slot. With `cached`, a block parked in the first area's cache is
+    /// taken when it is the size and fits (a streaming map); a pool without
+    /// room gives its parked blocks back and is searched again.
     #[inline]
-    fn take(&self, cpu: usize, mut req: Request, count: impl Fn(&mut AreaCounters)) -> Option<u64> {
+    fn take(
+        &self,
+        cpu: usize,
+        mut req: Request,
+        cached: bool,
+        count: impl Fn(&AreaCounters),
+    ) -> Option<u64> {
         let nareas = self.areas.len();
         // `new` made `nareas` a power of two: masks, not divisions.
         let wrap = nareas.wrapping_sub(1);
-        for k in 0..nareas {
-            let area = cpu.wrapping_add(k) & wrap;
-            let Some(lock) = self.areas.get(area) else {
-                continue;
-            };
-            let area_start = self.layout.area_start(area);
-            req.area_phys = self.slot_addr(area_start);
-            let found = locked(lock, |st| {
-                let index = st.alloc(&req)?;
-                count(&mut st.counters);
-                Some(index)
-            });
-            if let Some(index) = found {
-                return Some(self.slot_addr(area_start + index));
+        if cached && req.nslots <= PARKED_MAX_SLOTS {
+            let area = cpu & wrap;
+            let lock = self.areas.get(area)?;
+            let heads = Heads::of(lock);
+            if let Some((i, n)) = heads.unpark() {
+                let area_start = self.layout.area_start(area);
+                req.area_phys = self.slot_addr(area_start);
+                if n == req.nslots && req.fits(i) && heads.write(i, req.head) {
+                    count(&lock.shared().counters);
+                    return Some(self.slot_addr(area_start + i));
+                }
+                if !heads.repark(i, n) {
+                    locked(lock, |a| a.release(i));
+                }
+            }
+        }
+        for _ in 0..2 {
+            for k in 0..nareas {
+                let area = cpu.wrapping_add(k) & wrap;
+                let Some(lock) = self.areas.get(area) else {
+                    continue;
+                };
+                let area_start = self.layout.area_start(area);
+                req.area_phys = self.slot_addr(area_start);
+                if let Some(index) = locked(lock, |st| st.alloc(&req)) {
+                    count(&lock.shared().counters);
+                    return Some(self.slot_addr(area_start + index));
+                }
+            }
+            if !self.unpark_all() {
+                break;
             }
         }
         None
     }
 
-    /// Frees the mapping whose head is `index` in the locked area `st`.
-    fn release(&self, st: &mut Area<'_, L::Bitmap>, index: usize) {
+    /// Frees the block whose head is `index` in `lock`'s locked area `st`.
+    fn release(&self, lock: &L, st: &mut Area<'_, L::Bitmap>, index: usize) {
         let (n, owner) = st.release(index);
-        if let Some(u) = st.counters.by_owner.get_mut(owner.bucket()) {
+        if let Some(u) = lock.shared().counters.owner(owner.bucket()) {
             u.gave(n);
         }
     }
 }
-
 #[cfg(any(test, feature = "fuzzing"))]
 impl<L, A> Pool<L, A>
 where

@@ -20,7 +20,7 @@
 //! Owners whose tags share a bucket share its counts: the caller, which
 //! knows its owners, says so rather than split them.
 
-use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
 
 use super::Owner;
 
@@ -41,32 +41,33 @@ impl Owner {
 /// log2 of [`BUCKETS`].
 const BUCKET_BITS: u32 = 8;
 
-/// One bucket's share of one area, kept under the area's lock.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// One bucket's share of one area. Changed with relaxed atomics, under the
+/// area's lock or (by the area's cache) without it: a count, not a guard.
+#[derive(Debug, Default)]
 pub(crate) struct AreaUse {
     /// Slots in use.
-    pub(crate) used: u32,
+    pub(crate) used: AtomicU32,
     /// The most slots in use at once.
-    pub(crate) hiwater: u32,
+    pub(crate) hiwater: AtomicU32,
 }
 
 impl AreaUse {
-    pub(crate) const ZERO: Self = Self {
-        used: 0,
-        hiwater: 0,
-    };
-
     /// Counts `n` slots taken (`n` is at most a segment's, 128).
     #[inline]
-    pub(crate) fn took(&mut self, n: usize) {
-        self.used = self.used.wrapping_add(n as u32);
-        self.hiwater = self.hiwater.max(self.used);
+    pub(crate) fn took(&self, n: usize) {
+        let now = self
+            .used
+            .fetch_add(n as u32, Relaxed)
+            .wrapping_add(n as u32);
+        if now > self.hiwater.load(Relaxed) {
+            self.hiwater.fetch_max(now, Relaxed);
+        }
     }
 
     /// Counts `n` slots given back.
     #[inline]
-    pub(crate) fn gave(&mut self, n: usize) {
-        self.used = self.used.wrapping_sub(n as u32);
+    pub(crate) fn gave(&self, n: usize) {
+        self.used.fetch_sub(n as u32, Relaxed);
     }
 }
 

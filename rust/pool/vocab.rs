@@ -133,6 +133,10 @@ pub(crate) enum Kind {
     Coherent,
     /// Head of a page allocation (`dma_alloc_pages`).
     Pages,
+    /// Head of a small block that an unmap left in its area's cache for the
+    /// next map on that area ([`AreaShared`](super::AreaShared)): nobody's,
+    /// not live, its slots still taken from the area.
+    Parked,
 }
 
 impl Kind {

@@ -31,7 +31,12 @@ const RUNS: usize = 7;
 /// are, each in its own allocation): CPUs mapping in different areas share
 /// nothing.
 #[repr(align(128))]
-struct Host(Vec<Slot>, Vec<AtomicU8>, Mutex<AreaState<Vec<u64>>>);
+struct Host(
+    Vec<Slot>,
+    Vec<AtomicU8>,
+    Mutex<AreaState<Vec<u64>>>,
+    AreaShared,
+);
 
 impl AreaLock for Host {
     type Bitmap = Vec<u64>;
@@ -42,6 +47,10 @@ impl AreaLock for Host {
 
     fn syncs(&self) -> &[AtomicU8] {
         &self.1
+    }
+
+    fn shared(&self) -> &AreaShared {
+        &self.3
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<u64>>) -> R) -> R {
@@ -59,6 +68,7 @@ fn pool(nslots: usize, areas: usize) -> Pool<Host, Vec<Host>> {
                 (0..n).map(|_| Slot::default()).collect(),
                 (0..n).map(|_| AtomicU8::new(0)).collect(),
                 Mutex::new(AreaState::new(bits)),
+                AreaShared::default(),
             )
         })
         .collect();

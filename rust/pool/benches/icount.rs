@@ -24,7 +24,7 @@ use restricted_dma_pool::*;
 type State = AreaState<Vec<u64>>;
 
 /// An area without a lock: one thread, and nothing to count but the core.
-struct Bare(Vec<Slot>, Vec<AtomicU8>, RefCell<State>);
+struct Bare(Vec<Slot>, Vec<AtomicU8>, RefCell<State>, AreaShared);
 
 impl AreaLock for Bare {
     type Bitmap = Vec<u64>;
@@ -35,6 +35,10 @@ impl AreaLock for Bare {
 
     fn syncs(&self) -> &[AtomicU8] {
         &self.1
+    }
+
+    fn shared(&self) -> &AreaShared {
+        &self.3
     }
 
     #[inline]
@@ -87,6 +91,7 @@ fn main() {
         (0..nslots).map(|_| Slot::default()).collect(),
         (0..nslots).map(|_| AtomicU8::new(0)).collect(),
         RefCell::new(State::new(vec![0; State::bitmap_words(nslots)])),
+        AreaShared::default(),
     )];
     let p = Pool::new(0x4000_0000, nslots, areas).expect("a valid pool");
     let size = pages * PAGE_SIZE;

@@ -89,6 +89,7 @@ fn threads_map_unmap() {
         }
     });
     check_pool(&pool);
+    pool.unpark_all();
     let s = pool.stats();
     eprintln!(
         "threads_map_unmap: {s:?}, {} Full",
@@ -169,6 +170,7 @@ fn racing_double_unmap_frees_once() {
         }
         check_pool(&pool);
     }
+    pool.unpark_all();
     let s = pool.stats();
     assert_eq!((s.used, s.maps, s.unmaps), (0, 300, 300));
     assert_eq!(s.bad_unmaps, 300 + retried);

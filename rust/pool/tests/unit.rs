@@ -655,7 +655,8 @@ fn hiwater_sums_areas() {
     let d = Direction::ToDevice;
     // Areas peak at different times: the pool-wide peak is 3 slots, and the
     // sum of per-area peaks (2 + 2 + 1), the pool's mark, says 5: an upper
-    // bound.
+    // bound. (`a`'s block stays parked in area 0's cache, counted in its
+    // mark.)
     let a = pool
         .map(0, 0x1000, 2 * SLOT_SIZE, d, &masked(0), &m)
         .unwrap();
@@ -822,6 +823,7 @@ fn an_unmap_while_a_sync_copies_is_refused() {
     let during = |unmap: &dyn Fn() -> Result<(), UnmapError>| {
         // The mapping stays whole while the sync copies.
         assert_eq!(unmap(), Err(UnmapError::Busy));
+        pool.unpark_all();
         assert_eq!(pool.stats().used, 2);
         let other = pool.map(0, 0x8000, 4096, dir, &masked(0), &m).unwrap();
         assert_ne!(other, b);
@@ -838,6 +840,7 @@ fn an_unmap_while_a_sync_copies_is_refused() {
     assert_eq!(pool.stats().bad_unmaps, 2);
     check_pool(&pool);
     unmap().unwrap();
+    pool.unpark_all();
     assert_eq!(pool.stats().used, 0);
     check_pool(&pool);
 }
@@ -864,7 +867,121 @@ fn a_sync_or_unmap_while_an_unmap_copies_back_is_refused() {
     };
     pool.unmap(b, 3000, dir, CopyBack::AsDirected, &During(&m, during))
         .unwrap();
+    pool.unpark_all();
     let s = pool.stats();
     assert_eq!((s.used, s.unmaps, s.bad_unmaps, s.bad_syncs), (0, 1, 1, 1));
+    check_pool(&pool);
+}
+
+#[test]
+fn the_cache_hands_a_parked_block_out_once() {
+    let base = 0x10_0000;
+    let pool = host_pool(base, 256, 1);
+    let m = Machine::new(base as usize + 256 * SLOT_SIZE);
+    let (d, page) = (Direction::ToDevice, PAGE_SIZE);
+    let map = |orig| pool.map(0, orig, page, d, &masked(0), &m).unwrap();
+    let unmap = |b| pool.unmap(b, page, d, CopyBack::AsDirected, &m).unwrap();
+    // An unmap parks its page; the next map of a page takes it, and only
+    // that one.
+    let a = map(0x1000);
+    unmap(a);
+    let b = map(0x2000);
+    assert_eq!(b, a);
+    let c = map(0x3000);
+    assert_ne!(c, a);
+    unmap(b);
+    unmap(c);
+    check_pool(&pool);
+    // Four CPUs of one area map at once, with a page parked: each block to
+    // one map.
+    let barrier = std::sync::Barrier::new(4);
+    for round in 0..200u64 {
+        unmap(map(0x1000));
+        let got: Vec<u64> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4u64)
+                .map(|t| {
+                    let (barrier, map) = (&barrier, &map);
+                    s.spawn(move || {
+                        barrier.wait();
+                        map(0x10000 + (round % 8 + t) * 0x1000)
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut sorted = got.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(
+            sorted.len(),
+            got.len(),
+            "a block handed out twice: {got:x?}"
+        );
+        assert_eq!(pool.stats().used, 8);
+        check_pool(&pool);
+        got.into_iter().for_each(unmap);
+    }
+}
+
+#[test]
+fn a_parked_block_is_nobodys() {
+    let base = 0x10_0000;
+    let pool = host_pool(base, 128, 1);
+    let m = Machine::new(base as usize + 128 * SLOT_SIZE);
+    let (d, page) = (Direction::FromDevice, PAGE_SIZE);
+    let [x, _, y] = owners();
+    // A device's last unmap (a late one: its driver gone) parks its page.
+    // The device then holds nothing, so its region lets it go; the page is
+    // counted for nobody until a map takes it, for its own device.
+    let a = pool.map_for(x, 0, 0x1000, page, d, &masked(0), &m).unwrap();
+    assert_eq!((pool.held_by(x), pool.usage(x).used), (1, 2));
+    pool.unmap(a, page, d, CopyBack::AsDirected, &m).unwrap();
+    assert_eq!((pool.held_by(x), pool.usage(x).used), (0, 0));
+    assert_eq!(pool.stats().used, 0);
+    let b = pool.map_for(y, 0, 0x2000, page, d, &masked(0), &m).unwrap();
+    assert_eq!(b, a);
+    assert_eq!((pool.held_by(x), pool.usage(x).used), (0, 0));
+    assert_eq!((pool.held_by(y), pool.usage(y).used), (1, 2));
+    // Zeroed for its new receive buffer, like any other.
+    assert!(m.read(b, page).iter().all(|&v| v == 0));
+    // A syncing or unmapping driver that kept the old address finds nothing.
+    pool.unmap(b, page, d, CopyBack::AsDirected, &m).unwrap();
+    assert_eq!(
+        pool.sync_for_cpu(a, page, d, &m),
+        Err(UnmapError::NotMapped)
+    );
+    assert_eq!(
+        pool.unmap(a, page, d, CopyBack::AsDirected, &m),
+        Err(UnmapError::NotMapped)
+    );
+    check_pool(&pool);
+}
+
+#[test]
+fn a_parked_block_never_makes_a_map_fail() {
+    // Eight slots, a mapping at most two: four pages fill the pool. One
+    // unmapped page stays parked; a one-slot map, which the parked page does
+    // not fit, gets it back from the cache rather than fail.
+    let base = 0x10_0000;
+    let pool = host_pool(base, 8, 1);
+    let m = Machine::new(base as usize + 8 * SLOT_SIZE);
+    let d = Direction::ToDevice;
+    let pages: Vec<u64> = (0..4)
+        .map(|i| {
+            pool.map(0, 0x1000 * (i + 1), PAGE_SIZE, d, &masked(0), &m)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        pool.map(0, 0x8000, 1, d, &masked(0), &m),
+        Err(MapError::Full)
+    );
+    pool.unmap(pages[0], PAGE_SIZE, d, CopyBack::AsDirected, &m)
+        .unwrap();
+    let one = pool.map(0, 0x8000, 1, d, &masked(0), &m).unwrap();
+    assert_eq!(one, pages[0]);
+    let two = pool.map(0, 0x9000, 1, d, &masked(0), &m).unwrap();
+    assert_eq!(two, pages[0] + SLOT_SIZE as u64);
+    assert_eq!(pool.stats().used, 8);
     check_pool(&pool);
 }
