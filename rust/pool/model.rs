@@ -190,6 +190,26 @@ pub(crate) fn check_pool(pool: &HostPool) {
     }
 }
 
+/// A copier that runs `during` in the middle of its copies: another call on
+/// the same mapping, made while this one is between its checks and its end.
+pub(crate) struct During<'a, F: Fn()>(pub(crate) &'a Machine, pub(crate) F);
+
+impl<F: Fn()> Copier for During<'_, F> {
+    fn to_bounce(&self, orig: u64, bounce: u64, len: usize) {
+        (self.1)();
+        self.0.to_bounce(orig, bounce, len);
+    }
+
+    fn from_bounce(&self, bounce: u64, orig: u64, len: usize) {
+        (self.1)();
+        self.0.from_bounce(bounce, orig, len);
+    }
+
+    fn zero(&self, bounce: u64, len: usize) {
+        self.0.zero(bounce, len);
+    }
+}
+
 /// Everything but the refusal counters, for "a refused call changes nothing".
 pub(crate) fn snapshot(pool: &HostPool) -> impl PartialEq + std::fmt::Debug {
     let areas = pool

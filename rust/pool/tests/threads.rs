@@ -100,31 +100,16 @@ fn threads_map_unmap() {
     assert!(s.used_hiwater > 0 && s.used_hiwater <= nslots);
 }
 
-/// A copier whose copy-back is slow, to widen the window between an unmap's
-/// claim and its release, and a sync's count in and out.
-struct SlowCopyBack<'a>(&'a Machine);
-
-impl Copier for SlowCopyBack<'_> {
-    fn to_bounce(&self, orig: u64, bounce: u64, len: usize) {
-        self.0.to_bounce(orig, bounce, len);
-    }
-
-    fn from_bounce(&self, bounce: u64, orig: u64, len: usize) {
-        std::thread::sleep(std::time::Duration::from_micros(300));
-        self.0.from_bounce(bounce, orig, len);
-    }
-
-    fn zero(&self, bounce: u64, len: usize) {
-        self.0.zero(bounce, len);
-    }
-}
-
 #[test]
 fn racing_double_unmap_frees_once() {
     let base = 0x10_0000;
     let pool = host_pool(base, 256, 2);
     let m = Machine::new(0x20_0000);
-    let slow = SlowCopyBack(&m);
+    // Slow copies widen the windows between an unmap's claim and its
+    // release, and a sync's count in and out.
+    let slow = During(&m, || {
+        std::thread::sleep(std::time::Duration::from_micros(300))
+    });
     let barrier = Barrier::new(3);
     let mut retried = 0;
     for i in 0..300 {

@@ -790,26 +790,6 @@ fn each_owner_bucket_has_its_use_counted() {
     check_pool(&pool);
 }
 
-/// A copier that runs `during` in the middle of its copies: another call on
-/// the same mapping, made while this one is between its checks and its end.
-struct During<'a, F: Fn()>(&'a Machine, F);
-
-impl<F: Fn()> Copier for During<'_, F> {
-    fn to_bounce(&self, orig: u64, bounce: u64, len: usize) {
-        (self.1)();
-        self.0.to_bounce(orig, bounce, len);
-    }
-
-    fn from_bounce(&self, bounce: u64, orig: u64, len: usize) {
-        (self.1)();
-        self.0.from_bounce(bounce, orig, len);
-    }
-
-    fn zero(&self, bounce: u64, len: usize) {
-        self.0.zero(bounce, len);
-    }
-}
-
 #[test]
 fn an_unmap_while_a_sync_copies_is_refused() {
     // A driver that unmaps while another of its threads syncs the mapping
