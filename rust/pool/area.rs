@@ -22,7 +22,7 @@
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{
     AtomicU32, AtomicU8,
-    Ordering::{Relaxed, Release, SeqCst},
+    Ordering::{Acquire, Relaxed, Release, SeqCst},
 };
 
 use super::cache::AreaShared;
@@ -81,9 +81,10 @@ pub(crate) struct Desc {
 /// Where one slot's descriptor is kept (12 bytes, 4-byte aligned): three
 /// words, all zero but for a mapping's head.
 ///
-/// The words are atomics so that an unmap can claim its mapping without the
-/// area's lock; everything else writes them under the lock, where a relaxed
-/// access compiles to a plain load or store. The glue
+/// The words are atomics so that an unmap can claim its mapping, and the
+/// area's cache park and hand out a block, without the area's lock;
+/// everything else writes them under the lock, where an atomic load or
+/// store compiles to a plain (or acquiring, releasing) one. The glue
 /// allocates the storage for an area with [`Default`] values, and
 /// [`Pool::new`] initializes them.
 ///
@@ -213,13 +214,18 @@ impl Desc {
 }
 
 impl Slot {
-    /// The descriptor (under the lock, or of a mapping this thread claimed).
+    /// The descriptor. The `info` word first, with acquire: a head that the
+    /// area's cache hands out is written without the lock ([`Slot::store`]
+    /// writes it last), and a reader under the lock (a sync of a stale
+    /// address, a driver's bug) must not pair its new kind with the parked
+    /// block's empty original address.
     #[inline]
     pub(crate) fn load(&self) -> Desc {
+        let info = self.info.load(Acquire);
         let [lo, hi] = &self.orig;
         Desc {
             word: u64::from(lo.load(Relaxed)) | u64::from(hi.load(Relaxed)) << 32,
-            info: self.info.load(Relaxed),
+            info,
         }
     }
 
@@ -232,9 +238,10 @@ impl Slot {
         }
     }
 
-    /// Writes descriptor `d` (under the lock). The `info` word last, with
-    /// release: an unmap that claims the head ([`Slot::claim`]) reads the
-    /// original address it goes with.
+    /// Writes descriptor `d`: under the lock, or to a head that this thread
+    /// alone reaches (claimed, or taken from the area's cache). The `info`
+    /// word last, with release: whoever reads it ([`Slot::load`], an unmap's
+    /// [`Slot::claim`]) reads the original address it goes with.
     #[inline]
     pub(crate) fn store(&self, d: Desc) {
         let [lo, hi] = &self.orig;
