@@ -241,7 +241,7 @@ def main(raw, outdir, md_path):
         target("host bounce copy at 64 KiB / memcpy bandwidth", "≥ 0.90", [c64[0]["ratio"]], lambda m: m >= 0.9)
     slot = [r for r in core if r["kind"] == "core-slot-bytes"]
     if slot:
-        target("metadata per 2 KiB slot (bytes: descriptor and two bitmap bits)", "≤ 16", [slot[0]["per_slot"]], lambda m: m <= 16, 3)
+        target("metadata per 2 KiB slot (bytes: descriptor, sync count and two bitmap bits)", "≤ 16", [slot[0]["per_slot"]], lambda m: m <= 16, 3)
     counts = icount(raw)
     if counts:
         ig, imc, icore, _, _ = counts
