@@ -966,9 +966,9 @@ impl<'a> Heads<'a> {
 
     /// Claims slot `i`, which must head the live streaming mapping of `size`
     /// bytes in `dir` at bounce address `addr` that no sync is copying, for
-    /// its unmap. `Err(None)` when the head is
-    /// anything else (the area, under its lock, says why:
-    /// [`Area::unclaimable`]), `Err(Some(Busy))` when a sync is copying.
+    /// its unmap. `Err(None)` when the head is anything else (the area,
+    /// under its lock, says why: [`Area::unclaimable`]), `Err(Some(Busy))`
+    /// when a sync is copying.
     #[inline]
     pub(crate) fn claim(
         &self,
