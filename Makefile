@@ -18,7 +18,7 @@ export FLAVOURS
 # Kernel builds take the machine's cores: never two at once.
 .NOTPARALLEL:
 .PHONY: all deps deps-run kernel kernel-builtin kernel-debug kernels module run check test bench-icount \
-	check-debug dt-check bench lint fuzz guests clean
+	bench-profile check-debug dt-check bench lint fuzz guests clean
 
 all: module
 
@@ -89,6 +89,10 @@ bench: module
 ## bench-icount: instructions per map and unmap under QEMU -icount (exact, one vCPU)
 bench-icount: module
 	@$(HARNESS)/icount.sh
+
+## bench-profile: where one map and unmap's instructions go, by function (PROFILE="PATH PAGES DIR [TEXT]")
+bench-profile: module
+	@$(HARNESS)/profile.sh $(PROFILE)
 
 ## fuzz: libFuzzer on the pool core for FUZZ_SECONDS (needs nightly Rust)
 fuzz:

@@ -93,12 +93,32 @@ while [ $r -le "$RUNS" ]; do
 	r=$((r + 1))
 done
 
+# `rdma.profile=PATH:PAGES:DIR` (harness/profile.sh): only rdma_test's cost
+# command, once, on PATH, inside the marks where a QEMU plugin counts each
+# instruction the kernel runs; and where the modules' functions are, to name
+# what it counted.
+PROFILE=$(sed -n 's/.*rdma\.profile=\([a-z_:0-9-]*\).*/\1/p' /proc/cmdline)
+if [ "${ICOUNT:-0}" = 1 ] && [ -n "$PROFILE" ]; then
+	load_test
+	IFS=:
+	set -- $PROFILE
+	unset IFS
+	grep '\[[a-z_]*\]$' /proc/kallsyms | sed 's/^/bench: sym /'
+	e=$(empty_of "$1")
+	if bind_bench "$e" && tcmd cost "$2" "$3" "$e"; then
+		echo "bench: profile $(tresult)"
+	else
+		echo "bench: profile: cost failed: $(tresult)"
+	fi
+	unbind_bench "$e"
+fi
+
 # Under -icount, the exact counts: rdma_test times each map and unmap as
 # dma_map_benchmark does, but with interrupts off and summed in ns (8 ns an
 # instruction), on the same bound transports; two runs, to show that they
 # are the same. Then the copy alone: what a bounce of that many pages cannot
 # avoid (rdma_test times 1000 memcpy() of it).
-if [ "${ICOUNT:-0}" = 1 ]; then
+if [ "${ICOUNT:-0}" = 1 ] && [ -z "$PROFILE" ]; then
 	load_test
 	for r in 1 2; do
 		for g in 1 4 16 64; do

@@ -183,6 +183,8 @@ deadline=$(( timeout_s - 30 < timeout_s * 9 / 10 ? timeout_s - 30 : timeout_s * 
 # 2^3 ns per instruction, so every latency the guest prints is a count of
 # instructions, the same on every run and every host.
 [ "$mode" = icount ] && qemu+=(-icount shift=3,sleep=off)
+# A TCG plugin and its arguments (harness/profile.sh).
+[ -n "${RDMA_QEMU_PLUGIN:-}" ] && qemu+=(-plugin "$RDMA_QEMU_PLUGIN")
 start=$(date +%s)
 set +e
 timeout --foreground -k 5 "$timeout_s" ${netns[@]+"${netns[@]}"} "${qemu[@]}" \
