@@ -229,6 +229,23 @@ phys_addr_t rsdma_page_to_phys(struct page *page) { return page_to_phys(page); }
 void *rsdma_phys_to_virt(phys_addr_t paddr) { return phys_to_virt(paddr); }
 
 /*
+ * What phys_to_virt() adds to an address of the linear map: the copies of
+ * every map and unmap make the original's pointer with one addition rather
+ * than a call (Memremap::copy_in). On arm64 __phys_to_virt(x) is
+ * (x - PHYS_OFFSET) | PAGE_OFFSET; for x in the linear map, x - PHYS_OFFSET
+ * is below the linear map's size, under 2^VA_BITS, and PAGE_OFFSET's low
+ * VA_BITS bits are 0, so the OR adds. Elsewhere, where __va() adds too.
+ */
+unsigned long rsdma_linear_offset(void)
+{
+#ifdef CONFIG_ARM64
+	return PAGE_OFFSET - PHYS_OFFSET;
+#else
+	return (unsigned long)__va(0);
+#endif
+}
+
+/*
  * Whether [paddr, paddr + len) is RAM in the linear map, so that
  * phys_to_virt() gives a usable address for it. Checks the first and last
  * page: a DMA buffer is one physically contiguous allocation. On arm64 a
@@ -267,32 +284,49 @@ static bool rsdma_page_is_linear(struct page *page)
 }
 #endif
 
-/*
- * @offset bytes into @page: the physical address in *@phys (false when it
- * wraps), and in *@linear whether @len bytes from there are RAM in the linear
- * map, as rsdma_phys_in_linear_map() answers, from the first and the last
- * page's flags where they can tell.
- */
-bool rsdma_page_phys(struct page *page, unsigned long offset, size_t len, phys_addr_t *phys,
-		     bool *linear)
+/* rsdma_page_phys() where the first page's flags do not answer alone. */
+static noinline struct rsdma_buffer rsdma_page_phys_slow(struct page *page, unsigned long offset,
+							 size_t len, phys_addr_t phys,
+							 phys_addr_t last)
 {
-	phys_addr_t last;
+	struct rsdma_buffer b = { .phys = phys, .state = RSDMA_BUF_LINEAR };
 
-	if (check_add_overflow(page_to_phys(page), (phys_addr_t)offset, phys) ||
-	    check_add_overflow(*phys, (phys_addr_t)(len ? len - 1 : 0), &last))
-		return false;
 #ifdef CONFIG_ARM64
 	/* Pages other than @page may have no struct page: pfn_valid() first. */
 	if ((offset < PAGE_SIZE ? rsdma_page_is_linear(page) :
-	     pfn_valid(PHYS_PFN(*phys)) && rsdma_page_is_linear(phys_to_page(*phys))) &&
-	    (PHYS_PFN(last) == PHYS_PFN(*phys) ||
-	     (pfn_valid(PHYS_PFN(last)) && rsdma_page_is_linear(phys_to_page(last))))) {
-		*linear = true;
-		return true;
+	     pfn_valid(PHYS_PFN(phys)) && rsdma_page_is_linear(phys_to_page(phys))) &&
+	    (PHYS_PFN(last) == PHYS_PFN(phys) ||
+	     (pfn_valid(PHYS_PFN(last)) && rsdma_page_is_linear(phys_to_page(last)))))
+		return b;
+#endif
+	if (!rsdma_phys_in_linear_map(phys, len))
+		b.state = RSDMA_BUF_NOT_LINEAR;
+	return b;
+}
+
+/*
+ * @offset bytes into @page: the physical address (RSDMA_BUF_WRAPS when it
+ * wraps), and whether @len bytes from there are RAM in the linear map, as
+ * rsdma_phys_in_linear_map() answers, from the first and the last page's
+ * flags where they can tell. A buffer inside @page, whose flags say linear,
+ * is the common case, answered without a call.
+ */
+struct rsdma_buffer rsdma_page_phys(struct page *page, unsigned long offset, size_t len)
+{
+	struct rsdma_buffer b = { .state = RSDMA_BUF_WRAPS };
+	phys_addr_t last;
+
+	if (check_add_overflow(page_to_phys(page), (phys_addr_t)offset, &b.phys) ||
+	    check_add_overflow(b.phys, (phys_addr_t)(len ? len - 1 : 0), &last))
+		return b;
+#ifdef CONFIG_ARM64
+	if (offset < PAGE_SIZE && PHYS_PFN(last) == PHYS_PFN(b.phys) &&
+	    rsdma_page_is_linear(page)) {
+		b.state = RSDMA_BUF_LINEAR;
+		return b;
 	}
 #endif
-	*linear = rsdma_phys_in_linear_map(*phys, len);
-	return true;
+	return rsdma_page_phys_slow(page, offset, len, b.phys, last);
 }
 
 /*
@@ -527,9 +561,9 @@ int rsdma_range_owner(u64 base, u64 size, bool no_map, u64 *at)
 	}
 	return RSDMA_OWNED_NONE;
 }
-bool rsdma_sg_buffer(struct scatterlist *sg, phys_addr_t *phys, bool *linear)
+struct rsdma_buffer rsdma_sg_buffer(struct scatterlist *sg)
 {
-	return rsdma_page_phys(sg_page(sg), sg->offset, sg->length, phys, linear);
+	return rsdma_page_phys(sg_page(sg), sg->offset, sg->length);
 }
 unsigned int rsdma_sg_len(struct scatterlist *sg) { return sg->length; }
 

@@ -51,11 +51,21 @@ bool rsdma_dma_span(struct device *dev, phys_addr_t base, u64 size, u64 *first, 
 dma_addr_t rsdma_phys_to_dma(struct device *dev, phys_addr_t paddr);
 phys_addr_t rsdma_page_to_phys(struct page *page);
 void *rsdma_phys_to_virt(phys_addr_t paddr);
+unsigned long rsdma_linear_offset(void);
 bool rsdma_sharing_hook(void);
 struct page *rsdma_virt_to_page(const void *vaddr);
-bool rsdma_page_phys(struct page *page, unsigned long offset, size_t len, phys_addr_t *phys,
-		     bool *linear);
-bool rsdma_sg_buffer(struct scatterlist *sg, phys_addr_t *phys, bool *linear);
+/* What rsdma_page_phys() tells of a buffer, returned in two registers. */
+enum rsdma_buf_state {
+	RSDMA_BUF_WRAPS, /* its address wraps: no buffer */
+	RSDMA_BUF_LINEAR, /* RAM in the linear map */
+	RSDMA_BUF_NOT_LINEAR,
+};
+struct rsdma_buffer {
+	phys_addr_t phys;
+	unsigned long state; /* enum rsdma_buf_state, a whole register */
+};
+struct rsdma_buffer rsdma_page_phys(struct page *page, unsigned long offset, size_t len);
+struct rsdma_buffer rsdma_sg_buffer(struct scatterlist *sg);
 unsigned int rsdma_sg_len(struct scatterlist *sg);
 void rsdma_sg_set_dma(struct scatterlist *sg, dma_addr_t addr, unsigned int len);
 dma_addr_t rsdma_sg_dma_address(struct scatterlist *sg);

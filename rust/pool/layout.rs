@@ -101,7 +101,9 @@ impl AreaLayout {
 
     /// Returns `(area, index inside the area)` of pool slot `slot`, or
     /// `None` if `slot` is not in the pool.
-    #[inline]
+    // Always inlined: called, it returns its pair through memory, and every
+    // unmap and sync asks.
+    #[inline(always)]
     pub(crate) fn locate(&self, slot: usize) -> Option<(usize, usize)> {
         if slot >= self.nslots {
             return None;

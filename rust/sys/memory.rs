@@ -3,7 +3,7 @@
 //! The CPU's view of a restricted region: `memremap` and sharing with the host.
 
 use crate::ffi as bindings;
-use core::ffi::c_void;
+use core::ffi::{c_ulong, c_void};
 use core::ptr::NonNull;
 use kernel::error::{code::*, Result};
 use kernel::prelude::*;
@@ -39,14 +39,28 @@ impl Original {
         offset: usize,
         len: usize,
     ) -> Option<Self> {
-        let (mut phys, mut linear) = (0, false);
-        // SAFETY: `page` is valid (the caller's requirement); the out
-        // pointers are valid for writes. The helper only reads the page's
-        // flags and, for what they cannot answer, memblock.
-        let ok =
-            unsafe { bindings::rsdma_page_phys(page, offset as _, len, &mut phys, &mut linear) };
-        // INVARIANT: the helper sets `linear` only for RAM in the linear map.
-        ok.then_some(Self { phys, len, linear })
+        // SAFETY: `page` is valid (the caller's requirement). The helper only
+        // reads the page's flags and, for what they cannot answer, memblock.
+        let b = unsafe { bindings::rsdma_page_phys(page, offset as _, len) };
+        Self::of_buffer(b, len)
+    }
+
+    /// What the helper told of a buffer of `len` bytes.
+    #[inline(always)]
+    fn of_buffer(b: bindings::rsdma_buffer, len: usize) -> Option<Self> {
+        // INVARIANT: the helper says linear only for RAM in the linear map.
+        const LINEAR: c_ulong = bindings::rsdma_buf_state_RSDMA_BUF_LINEAR as c_ulong;
+        const NOT_LINEAR: c_ulong = bindings::rsdma_buf_state_RSDMA_BUF_NOT_LINEAR as c_ulong;
+        let linear = match b.state {
+            LINEAR => true,
+            NOT_LINEAR => false,
+            _ => return None,
+        };
+        Some(Self {
+            phys: b.phys,
+            len,
+            linear,
+        })
     }
 
     /// The buffer of a live scatterlist entry; `None` when its address wraps.
@@ -55,14 +69,11 @@ impl Original {
     ///
     /// `sg` points to a live `struct scatterlist` entry with a page.
     pub(crate) unsafe fn of_sg(sg: *mut bindings::scatterlist) -> Option<Self> {
-        let (mut phys, mut linear) = (0, false);
-        // SAFETY: `sg` is live (the caller's requirement); the out pointers
-        // are valid for writes; as in `of_page`.
-        let ok = unsafe { bindings::rsdma_sg_buffer(sg, &mut phys, &mut linear) };
+        // SAFETY: `sg` is live (the caller's requirement); as in `of_page`.
+        let b = unsafe { bindings::rsdma_sg_buffer(sg) };
         // SAFETY: As above: the entry is live.
         let len = unsafe { (*sg).length } as usize;
-        // INVARIANT: as in `of_page`.
-        ok.then_some(Self { phys, len, linear })
+        Self::of_buffer(b, len)
     }
 
     /// Physical address of the first byte.
@@ -168,6 +179,9 @@ pub(crate) struct Memremap {
     vaddr: NonNull<u8>,
     phys: u64,
     size: usize,
+    /// What `phys_to_virt` adds to an address of the linear map
+    /// (`rsdma_linear_offset`), for the originals of the copies.
+    linear: u64,
 }
 
 // SAFETY: The mapping is plain memory, usable from any CPU; what is written
@@ -183,8 +197,15 @@ impl Memremap {
         // failure; the range is a reserved-memory region nobody else maps WB.
         let vaddr = unsafe { bindings::memremap(phys, size, bindings::MEMREMAP_WB as _) };
         let vaddr = NonNull::new(vaddr.cast::<u8>()).ok_or(ENOMEM)?;
+        // SAFETY: No preconditions: arithmetic on two constants of the boot.
+        let linear = unsafe { bindings::rsdma_linear_offset() } as u64;
         // INVARIANT: `memremap` succeeded for exactly this range.
-        Ok(Self { vaddr, phys, size })
+        Ok(Self {
+            vaddr,
+            phys,
+            size,
+            linear,
+        })
     }
 
     /// The mapping's kernel virtual address.
@@ -226,6 +247,7 @@ impl Memremap {
     /// `from..from + len` must lie in an [`Original`] that is linear: the DMA
     /// ops check each original when they map it, and the pool only ever
     /// passes back parts of originals it recorded.
+    #[inline(always)]
     pub(crate) fn copy_in(&self, from: u64, to: u64, len: usize) -> bool {
         let Some(dst) = self.virt(to, len) else {
             return false;
@@ -235,28 +257,28 @@ impl Memremap {
         // block, whose slots are taken.
         // SAFETY: `dst..dst+len` is inside our live mapping (checked above);
         // `from..from+len` is in a mapped original, which was linear at map
-        // time and the driver keeps while mapped, so
-        // `phys_to_virt` gives a readable address for all of it.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                bindings::rsdma_phys_to_virt(from).cast::<u8>(),
-                dst,
-                len,
-            )
-        };
+        // time and the driver keeps while mapped, so its linear address
+        // (`phys_to_virt`, which for the linear map adds `self.linear`) is
+        // readable for all of it.
+        unsafe { core::ptr::copy_nonoverlapping(self.linear_ptr(from), dst, len) };
         true
+    }
+
+    /// The linear map's address of `phys`, which must be in it.
+    #[inline(always)]
+    fn linear_ptr(&self, phys: u64) -> *mut u8 {
+        phys.wrapping_add(self.linear) as usize as *mut u8
     }
 
     /// Copies `len` bytes from `from` inside this mapping to the linear map at
     /// `to`; see [`Memremap::copy_in`].
+    #[inline(always)]
     pub(crate) fn copy_out(&self, from: u64, to: u64, len: usize) -> bool {
         let Some(src) = self.virt(from, len) else {
             return false;
         };
         // SAFETY: As in `copy_in`, with the roles of the two buffers swapped.
-        unsafe {
-            core::ptr::copy_nonoverlapping(src, bindings::rsdma_phys_to_virt(to).cast::<u8>(), len)
-        };
+        unsafe { core::ptr::copy_nonoverlapping(src, self.linear_ptr(to), len) };
         true
     }
 
