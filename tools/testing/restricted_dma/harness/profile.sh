@@ -6,7 +6,8 @@
 # bench-icount` does, with a QEMU plugin (profile/insn-count.c) that counts
 # each kernel instruction executed inside the command's timed loop, where
 # interrupts are off and nothing else runs. The module's functions are named
-# from the guest's /proc/kallsyms, the kernel's from vmlinux.
+# from the guest's /proc/kallsyms, the kernel's from vmlinux, and the
+# module's source files through the inlining, from its line tables.
 #   profile.sh [PATH [PAGES [DIR [TEXT]]]]
 #     PATH: restricted_dma (the default), restricted-dma-pool or direct;
 #     PAGES: 1 to 64 (1); DIR: 0 bidirectional (the default), 1 to the
@@ -21,8 +22,20 @@ mkdir -p "$out"
 plugin=$out/insn-count.so
 gcc -O2 -shared -fPIC -Wall -o "$plugin" "$RDMA_HARNESS/profile/insn-count.c"
 [ -f "$RDMA_KBUILD/vmlinux" ] || { echo "profile: no $RDMA_FLAVOUR kernel: run 'make module'" >&2; exit 1; }
-rm -f "$out/counts.txt"
-RDMA_SMP=1 RDMA_GUEST_TIMEOUT=900 RDMA_QEMU_PLUGIN="$plugin,out=$out/counts.txt" \
+# The module the guest loads is built with line tables, in a directory of
+# its own, so that the report can name the source files through the
+# inlining. Debug information changes the order of some instructions, never
+# what a path does: the totals are those of `make module`'s build, or
+# within a few instructions of them.
+rm -f "$out/counts.txt" "$out/debug.ko"
+ko=
+if [ "$RDMA_FLAVOUR" != builtin ]; then
+  RDMA_MODBUILD=$RDMA_CACHE/modbuild-$RDMA_FLAVOUR-lines "$RDMA_HARNESS/module.sh" \
+    KRUSTFLAGS=-Cdebuginfo=line-tables-only KCFLAGS=-g1 modules >/dev/null
+  ko=$RDMA_CACHE/modbuild-$RDMA_FLAVOUR-lines/restricted_dma/restricted_dma.ko
+  cp "$ko" "$out/debug.ko"
+fi
+RDMA_KO=$ko RDMA_SMP=1 RDMA_GUEST_TIMEOUT=900 RDMA_QEMU_PLUGIN="$plugin,out=$out/counts.txt" \
   RDMA_APPEND="nokaslr rdma.bench=profile rdma.profile=$path:$pages:$dir ${RDMA_APPEND:-}" \
   "$RDMA_HARNESS/guest.sh" icount bench >/dev/null
 console=$RDMA_CACHE/guest/$RDMA_FLAVOUR/bench/console.log

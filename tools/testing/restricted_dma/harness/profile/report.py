@@ -10,9 +10,13 @@ lines from /proc/kallsyms, and its "bench: profile" line, with the number
 of map+unmap pairs the window ran) and vmlinux.syms (llvm-nm -n of the
 kernel). Prints what one pair spends in each function; with TEXT, also in
 each instruction of the functions whose name contains TEXT, at its offset
-in the function.
+in the function. With DIR/debug.ko (restricted_dma.ko built again with
+debug information, its code the same as the loaded one's), also by source
+file of the module, through the inlining: which files one map and unmap
+run code of.
 """
 import bisect
+import os
 import re
 import subprocess
 import sys
@@ -64,6 +68,49 @@ def counts(d, syms, text):
     return funcs, insns
 
 
+def by_file(d, syms):
+    """What each file of the module runs, by llvm-symbolizer on debug.ko:
+    {file: [instructions whose own code is there, instructions that run
+    inside one of its functions, inlined or called from it directly]}."""
+    ko = f"{d}/debug.ko"
+    base = None
+    nm = subprocess.run(["llvm-nm", "--defined-only", ko], capture_output=True, text=True,
+                        check=True).stdout.split("\n")
+    offsets = {p[2]: int(p[0], 16) for p in (l.split() for l in nm) if len(p) == 3}
+    for addr, name, where in syms:
+        if where == "restricted_dma" and name in offsets:
+            base = addr - offsets[name]
+            break
+    if base is None:
+        return {}
+    counts = defaultdict(int)
+    with open(f"{d}/counts.txt") as f:
+        for line in f:
+            if not line.startswith("#"):
+                addr, count = line.split()
+                off = int(addr, 16) - base
+                if 0 <= off < 1 << 32:
+                    counts[off] += int(count)
+    offs = sorted(counts)
+    out = subprocess.run(["llvm-symbolizer", f"--obj={ko}", "--inlining", "--relative-address"],
+                         input="\n".join(hex(o) for o in offs), capture_output=True, text=True,
+                         check=True).stdout
+    files = defaultdict(lambda: [0, 0])
+    prefix = "/restricted_dma/"
+    for off, block in zip(offs, out.split("\n\n")):
+        lines = block.strip().split("\n")
+        frames = [l.rsplit(":", 2)[0] for l in lines[1::2]]
+        mine = [f.split(prefix, 1)[1] for f in frames if prefix in f]
+        if not mine:
+            continue
+        # The innermost frame of the module's own: the kernel crate's and
+        # core's inlined code counts for the module's file that calls it.
+        files[mine[0]][0] += counts[off]
+        for f in set(mine):
+            files[f][1] += counts[off]
+    return files
+
+
 def demangle(names):
     out = subprocess.run(["c++filt"], input="\n".join(names), capture_output=True,
                          text=True, check=True).stdout.splitlines()
@@ -85,6 +132,16 @@ def main():
         if v >= 0.05:
             print(f"| {v:.1f} | {where} | `{names[name]}` |")
     print(f"| {sum(v for v, _ in rows):.1f} | | in all |")
+    if os.path.exists(f"{d}/debug.ko"):
+        files = by_file(d, syms)
+        print(f"\nBy source file of the module: {len(files)} files run code of one pair. "
+              "Its own code: instructions written there (the kernel crate's and core's, "
+              "inlined, count for the module's file that calls them); in its functions: "
+              "those run inside a function of the file, its own or inlined into it.\n")
+        print("| its own code | in its functions | file |")
+        print("|---|---|---|")
+        for f, (own, inside) in sorted(files.items(), key=lambda kv: -kv[1][1]):
+            print(f"| {own / pairs:.1f} | {inside / pairs:.1f} | `{f}` |")
     for k in sorted(insns):
         print(f"{names[k[0]]}+{k[1]:#x} {insns[k] / pairs:.2f}")
 
