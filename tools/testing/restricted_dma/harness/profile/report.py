@@ -10,10 +10,9 @@ lines from /proc/kallsyms, and its "bench: profile" line, with the number
 of map+unmap pairs the window ran) and vmlinux.syms (llvm-nm -n of the
 kernel). Prints what one pair spends in each function; with TEXT, also in
 each instruction of the functions whose name contains TEXT, at its offset
-in the function. With DIR/debug.ko (restricted_dma.ko built again with
-debug information, its code the same as the loaded one's), also by source
-file of the module, through the inlining: which files one map and unmap
-run code of.
+in the function. With DIR/debug.ko (the restricted_dma.ko the guest ran,
+built with line tables), also by source file of the module, through the
+inlining: which files one map and unmap run code of.
 """
 import bisect
 import os
@@ -71,43 +70,51 @@ def counts(d, syms, text):
 def by_file(d, syms):
     """What each file of the module runs, by llvm-symbolizer on debug.ko:
     {file: [instructions whose own code is there, instructions that run
-    inside one of its functions, inlined or called from it directly]}."""
+    inside one of its functions, its own or inlined into it]}. Each
+    address is placed in debug.ko by its function (kallsyms's start, nm's
+    offset), and the function the line tables name for it must be that
+    one: otherwise the report stops, rather than print files of a
+    misplaced address."""
     ko = f"{d}/debug.ko"
-    base = None
     nm = subprocess.run(["llvm-nm", "--defined-only", ko], capture_output=True, text=True,
                         check=True).stdout.split("\n")
     offsets = {p[2]: int(p[0], 16) for p in (l.split() for l in nm) if len(p) == 3}
-    for addr, name, where in syms:
-        if where == "restricted_dma" and name in offsets:
-            base = addr - offsets[name]
-            break
-    if base is None:
-        return {}
+    starts = [s[0] for s in syms]
     counts = defaultdict(int)
     with open(f"{d}/counts.txt") as f:
         for line in f:
-            if not line.startswith("#"):
-                addr, count = line.split()
-                off = int(addr, 16) - base
-                if 0 <= off < 1 << 32:
-                    counts[off] += int(count)
-    offs = sorted(counts)
-    out = subprocess.run(["llvm-symbolizer", f"--obj={ko}", "--inlining", "--relative-address"],
-                         input="\n".join(hex(o) for o in offs), capture_output=True, text=True,
-                         check=True).stdout
+            if line.startswith("#"):
+                continue
+            addr, count = line.split()
+            addr = int(addr, 16)
+            i = bisect.bisect_right(starts, addr) - 1
+            if i < 0 or syms[i][2] != "restricted_dma" or syms[i][1] not in offsets:
+                continue
+            start, name, _ = syms[i]
+            counts[(offsets[name] + addr - start, name)] += int(count)
+    where = sorted(counts)
+    out = subprocess.run(["llvm-symbolizer", f"--obj={ko}", "--inlining", "--relative-address",
+                          "--no-demangle"], input="\n".join(hex(o) for o, _ in where),
+                         capture_output=True, text=True, check=True).stdout
+    blocks = out.rstrip("\n").split("\n\n")
+    if len(blocks) != len(where):
+        sys.exit(f"report: llvm-symbolizer answered {len(blocks)} of {len(where)} addresses")
     files = defaultdict(lambda: [0, 0])
     prefix = "/restricted_dma/"
-    for off, block in zip(offs, out.split("\n\n")):
+    for (off, name), block in zip(where, blocks):
         lines = block.strip().split("\n")
+        # The outermost frame is the function itself, by its linkage name.
+        if lines[-2] != name:
+            sys.exit(f"report: debug.ko+{off:#x} is in {lines[-2]}, kallsyms says {name}")
         frames = [l.rsplit(":", 2)[0] for l in lines[1::2]]
         mine = [f.split(prefix, 1)[1] for f in frames if prefix in f]
         if not mine:
             continue
         # The innermost frame of the module's own: the kernel crate's and
         # core's inlined code counts for the module's file that calls it.
-        files[mine[0]][0] += counts[off]
+        files[mine[0]][0] += counts[(off, name)]
         for f in set(mine):
-            files[f][1] += counts[off]
+            files[f][1] += counts[(off, name)]
     return files
 
 
