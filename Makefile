@@ -18,7 +18,7 @@ export FLAVOURS
 # Kernel builds take the machine's cores: never two at once.
 .NOTPARALLEL:
 .PHONY: all deps deps-run kernel kernel-builtin kernel-debug kernels module run check test bench-icount \
-	bench-profile check-debug dt-check bench lint fuzz guests clean
+	bench-profile bench-ablate check-debug dt-check bench lint fuzz guests clean
 
 all: module
 
@@ -93,6 +93,10 @@ bench-icount: module
 ## bench-profile: where one map and unmap's instructions go, by function (PROFILE="PATH PAGES DIR [TEXT]")
 bench-profile: module
 	@$(HARNESS)/profile.sh $(PROFILE)
+
+## bench-ablate: what each guarantee on the fast path costs (PARTS="owner counters ...": those alone)
+bench-ablate: module
+	@python3 $(HARNESS)/ablate.py $(PARTS)
 
 ## fuzz: libFuzzer on the pool core for FUZZ_SECONDS (needs nightly Rust)
 fuzz:

@@ -70,8 +70,10 @@ part() {
 }
 
 # ktap_of_docs: every file and section the docs name exists (linkcheck.py,
-# and its control, which must find the dead links it is given), and
-# docs/guests.md says what the guests' description says.
+# and its control, which must find the dead links it is given),
+# docs/guests.md says what the guests' description says, and `make
+# bench-ablate`, whose table docs/choices.md gives, still finds in the source
+# each part it takes out (and its control, whose copy lacks one, does not).
 ktap_of_docs() {
   local out fail=0
   echo "TAP version 13"
@@ -92,7 +94,20 @@ ktap_of_docs() {
   else
     echo "not ok 3 docs/guests.md is the guests' index # stale: run 'make guests'"; fail=1
   fi
-  echo "1..3"
+  if out=$(python3 "$RDMA_HARNESS/ablate.py" --self-test 2>&1) ||
+    ! grep -q 'no longer has' <<< "$out"; then
+    echo "not ok 4 make bench-ablate refuses a source without what a part takes out"; fail=1
+    echo "$out" | sed 's/^/# /'
+  else
+    echo "ok 4 make bench-ablate refuses a source without what a part takes out"
+  fi
+  if out=$(python3 "$RDMA_HARNESS/ablate.py" --check 2>&1); then
+    echo "ok 5 make bench-ablate still takes out each part it names"
+  else
+    echo "not ok 5 make bench-ablate still takes out each part it names"; fail=1
+    echo "$out" | sed 's/^/# /'
+  fi
+  echo "1..5"
   return $fail
 }
 
