@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 """`make bench-ablate`: what each guarantee on the fast path costs, exactly.
 
-ablate.py [--check] [PART...]
+ablate.py [--check | --self-test] [PART...]
 
 Each PART is a guarantee that every map or unmap pays for (PARTS below). For
 each, and for all of them at once, a copy of the repository (in
 $RDMA_CACHE/ablate/src, never the checkout itself) has that part taken out
 of the source, and `make bench-icount` runs there: the module built from the
 copy (in a build directory of its own), counted under -icount as the
-checkout's is. The table gives what each part costs: the plain copy's counts
+checkout's is (the raw files of `make bench-icount` in $RDMA_CACHE are
+then the last copy's). The table gives what each part costs: the plain copy's counts
 less the ablated one's, for one page, one thread. These builds are for
 measurement only: each drops a guarantee that an issue asked for.
 
@@ -117,7 +118,9 @@ def copy_source(cache, parts, drift=False):
 def counts(cache, parts):
     """{(kind, dir): (map, unmap)} for one page, from `make bench-icount` of a copy."""
     src = copy_source(cache, parts)
-    env = dict(os.environ, RDMA_MODBUILD=os.path.join(cache, "ablate", "modbuild"))
+    # Its own module and cargo builds: never taken for the checkout's.
+    env = dict(os.environ, RDMA_MODBUILD=os.path.join(cache, "ablate", "modbuild"),
+               RDMA_CARGO_TARGET=os.path.join(cache, "ablate", "cargo-target"))
     out = subprocess.run(["make", "-C", src, "--no-print-directory", "bench-icount"], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     found = {}

@@ -20,7 +20,7 @@ rm -rf "$raw" && mkdir -p "$raw"
 start=$(date +%s)
 
 echo "bench: the pool core on the host (cargo bench)"
-(cd "$RDMA_REPO/rust/pool" && CARGO_TARGET_DIR=$RDMA_CACHE/cargo-target \
+(cd "$RDMA_REPO/rust/pool" && CARGO_TARGET_DIR=$RDMA_CARGO_TARGET \
   "$RDMA_CARGO" bench --quiet --bench core 2>/dev/null) | tee "$raw/core.txt" | grep '^bench:'
 
 for vcpus in 2 4; do

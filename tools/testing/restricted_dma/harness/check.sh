@@ -114,7 +114,7 @@ ktap_of_docs() {
 # ktap_of_cargo [CRATE_DIR TARGET_DIR]: cargo test's lines as KTAP (by
 # default the pool's).
 ktap_of_cargo() {
-  local out rc dir=${1:-$RDMA_REPO/rust/pool} target=${2:-$RDMA_CACHE/cargo-target}
+  local out rc dir=${1:-$RDMA_REPO/rust/pool} target=${2:-$RDMA_CARGO_TARGET}
   out=$(cd "$dir" && CARGO_TARGET_DIR=$target "$RDMA_CARGO" test --release 2>&1)
   rc=$?
   echo "TAP version 13"

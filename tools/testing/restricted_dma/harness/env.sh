@@ -72,6 +72,12 @@ RDMA_KBUILD_BASE=$RDMA_CACHE/kbuild-module-$(rdma_kernel_key module)
 # Kbuild writes an external module's objects beside its sources), never in
 # the repository.
 RDMA_MODBUILD=${RDMA_MODBUILD:-$RDMA_CACHE/modbuild-$RDMA_FLAVOUR}
+# Where cargo builds the pool crate for the host tests, lints and benches.
+# Cargo names what it builds by the crate, not by where its sources are, and
+# goes by file times: a copy of the crate with other sources (`make
+# bench-ablate`'s) must build elsewhere, or this tree's next build would look
+# fresh and be the copy's.
+RDMA_CARGO_TARGET=${RDMA_CARGO_TARGET:-$RDMA_CACHE/cargo-target}
 # The host program that serves the guests' vhost-user-blk devices, mapping
 # only their window of guest memory (tools/window-backend,
 # built by `make deps`).

@@ -27,7 +27,7 @@ baseline=$RDMA_TOOLS/icount-baseline.txt
 # MAP UNMAP", each the exact count of its function over ITERS calls, divided.
 core_counts() {
   local bin iters=1000 pages dir f n
-  bin=$(cd "$RDMA_REPO/rust/pool" && CARGO_TARGET_DIR=$RDMA_CACHE/cargo-target \
+  bin=$(cd "$RDMA_REPO/rust/pool" && CARGO_TARGET_DIR=$RDMA_CARGO_TARGET \
     "$RDMA_CARGO" bench --bench icount --no-run 2>&1 | sed -n 's/.*Executable.*(\(.*\)).*/\1/p')
   [ -x "$bin" ] || { echo "icount: cannot build rust/pool/benches/icount.rs" >&2; return 1; }
   for pages in 1 4 16 64; do

@@ -10,7 +10,7 @@ export PATH=/usr/bin:/bin:$PATH
 rustfmt --edition 2021 --check --config-path "$RDMA_KSRC/.rustfmt.toml" \
   rust/restricted_dma.rs rust/pool/lib.rs rust/pool/tests/mod.rs rust/pool/benches/core.rs \
   rust/pool/fuzz/fuzz_targets/pool.rs
-(cd rust/pool && CARGO_TARGET_DIR=$RDMA_CACHE/cargo-target \
+(cd rust/pool && CARGO_TARGET_DIR=$RDMA_CARGO_TARGET \
   "$RDMA_CARGO" clippy --quiet --all-targets -- -D warnings)
 # The window backend, a host program: rustfmt's default style, and clippy.
 (cd "$RDMA_REPO/tools/window-backend" && "$RDMA_CARGO" fmt --check &&
