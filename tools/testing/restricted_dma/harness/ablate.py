@@ -86,11 +86,11 @@ def rdma_cache():
                           stdout=subprocess.PIPE, text=True, check=True).stdout
 
 
-def copy_source(cache, parts, drift=False):
-    """A copy of the repository with `parts` taken out; its path. With
-    `drift`, the first part's first text is gone from the copy first (the
-    control of --self-test)."""
-    src = os.path.join(cache, "ablate", "src")
+def copy_source(cache, parts, drift=False, where="src"):
+    """A copy of the repository with `parts` taken out, in `where` under
+    $RDMA_CACHE/ablate; its path. With `drift`, the first part's first text
+    is gone from the copy first (the control of --self-test)."""
+    src = os.path.join(cache, "ablate", where)
     shutil.rmtree(src, ignore_errors=True)
     # Plain copies, every file new: cargo and Kbuild go by times, and a copy
     # that kept them would look older than the last variant's build.
@@ -142,13 +142,15 @@ def main():
         if p not in PARTS:
             sys.exit(f"ablate: no part {p}; the parts: {' '.join(PARTS)}")
     cache = rdma_cache()
+    # The checks copy elsewhere than a run does: `make check` may run them
+    # while `make bench-ablate` builds.
     if mode == "--check":
         for p in parts:
-            copy_source(cache, [p])
+            copy_source(cache, [p], where="check")
         print(f"ablate: each of {' '.join(parts)} still applies")
         return
     if mode == "--self-test":
-        copy_source(cache, parts, drift=True)
+        copy_source(cache, parts, drift=True, where="check")
         print("ablate: the control applied to a copy without the text it takes out")
         sys.exit(1)
     plain = counts(cache, [])
