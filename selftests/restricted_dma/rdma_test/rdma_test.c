@@ -99,6 +99,9 @@
  *                                   "memcpy pages=P ns=TOTAL iters=1000"
  *                                   (under -icount, instructions: the copy
  *                                   a bounce pool cannot avoid)
+ *              memset PAGES         the same for memset() to zero: the
+ *                                   fill a receive buffer's slots cannot
+ *                                   avoid; result "memset pages=P ..."
  *              cost PAGES DIR DEV   map and unmap PAGES pages in direction
  *                                   DIR (0 bidirectional, 1 to the device,
  *                                   2 from it) on platform device DEV,
@@ -1269,11 +1272,13 @@ static void profile_mark(bool start)
 
 /*
  * The cost of one copy of @pages pages, as a bounce pool makes it
- * (memcpy() between two page-aligned buffers of the linear map), for the
- * instruction counts of `make bench-icount`: ns of guest time over 1000
- * copies, which under -icount shift=3 is 8 ns an instruction.
+ * (memcpy() between two page-aligned buffers of the linear map), or with
+ * @zero of one zero-fill (memset(), as the pool zeroes a receive buffer's
+ * slots), for the instruction counts of `make bench-icount`: ns of guest
+ * time over 1000 of them, which under -icount shift=3 is 8 ns an
+ * instruction.
  */
-static int cmd_memcpy(unsigned int pages)
+static int cmd_memcpy(unsigned int pages, bool zero)
 {
 	const int iters = 1000;
 	size_t size = (size_t)pages * PAGE_SIZE;
@@ -1298,13 +1303,16 @@ static int cmd_memcpy(unsigned int pages)
 	icount_align();
 	t = ktime_get_ns();
 	for (i = 0; i < iters; i++) {
-		memcpy(a, b, size);
-		/* Keep the compiler from merging or dropping the copies. */
+		if (zero)
+			memset(a, 0, size);
+		else
+			memcpy(a, b, size);
+		/* Keep the compiler from merging or dropping them. */
 		barrier();
 	}
 	t = ktime_get_ns() - t;
 	local_irq_restore(flags);
-	say("memcpy pages=%u ns=%llu iters=%d\n", pages, t, iters);
+	say("%s pages=%u ns=%llu iters=%d\n", zero ? "memset" : "memcpy", pages, t, iters);
 	free_pages_exact(a, size);
 	free_pages_exact(b, size);
 	return 0;
@@ -1396,8 +1404,8 @@ static int run(char *line)
 		return cmd_register();
 	if (!strcmp(name, "unregister"))
 		return cmd_unregister();
-	if (!strcmp(name, "memcpy"))
-		return args == 2 ? cmd_memcpy(n) : -EINVAL;
+	if (!strcmp(name, "memcpy") || !strcmp(name, "memset"))
+		return args == 2 ? cmd_memcpy(n, !strcmp(name, "memset")) : -EINVAL;
 	if (!strcmp(name, "cost")) {
 		char dev[48];
 

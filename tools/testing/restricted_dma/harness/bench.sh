@@ -55,7 +55,7 @@ done
 # from boot to boot, not only between the two runs of one boot.
 echo "bench: instructions per map and unmap, under -icount (boot 1 of 2, about a minute)"
 "$RDMA_HARNESS/icount.sh"
-cp "$RDMA_CACHE/icount.txt" "$RDMA_CACHE/icount-core.txt" "$RDMA_CACHE/icount-memcpy.txt" "$raw/"
+cp "$RDMA_CACHE/icount.txt" "$RDMA_CACHE/icount-core.txt" "$RDMA_CACHE/icount-copies.txt" "$raw/"
 echo "bench: instructions per map and unmap, under -icount (boot 2 of 2, about a minute)"
 "$RDMA_HARNESS/icount.sh" --guest
 cp "$RDMA_CACHE/icount.txt" "$raw/icount-boot2.txt"

@@ -51,8 +51,9 @@ core_counts() {
 RDMA_SMP=1 RDMA_GUEST_TIMEOUT=1800 RDMA_APPEND="nokaslr ${RDMA_APPEND:-}" \
   "$RDMA_HARNESS/guest.sh" icount bench >/dev/null || true
 tr -d '\r' < "$RDMA_CACHE/guest/$RDMA_FLAVOUR/bench/console.log" | grep '^bench: \(map\|cost\) ' > "$raw" || true
-# The copy alone (rdma_test's memcpy of 1 to 64 pages, 1000 times).
-tr -d '\r' < "$RDMA_CACHE/guest/$RDMA_FLAVOUR/bench/console.log" | grep '^bench: memcpy ' > "$RDMA_CACHE/icount-memcpy.txt" || true
+# The copy and the zero-fill alone (rdma_test's memcpy and memset of 1 to
+# 64 pages, 1000 times each).
+tr -d '\r' < "$RDMA_CACHE/guest/$RDMA_FLAVOUR/bench/console.log" | grep '^bench: mem\(cpy\|set\) ' > "$RDMA_CACHE/icount-copies.txt" || true
 # One line per path, granule and direction: PATH PAGES DIR MAP UNMAP (run 1)
 # and MAP UNMAP (run 2), in instructions (one decimal), from rdma_test.
 counts() {
@@ -110,10 +111,10 @@ case "${1:-}" in
   echo "|---|---|---|---|---|"
   awk '{ printf "| %s | %s | %s | %d | %d |\n", $1, $2, $3, $4, $5 }' "$RDMA_CACHE/icount-core.txt"
   echo
-  echo "| guest, arm64: one memcpy of | instructions |"
-  echo "|---|---|"
+  echo "| guest, arm64: one | of | instructions |"
+  echo "|---|---|---|"
   awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-         printf "| %s page(s) | %.1f |\n", f["pages"], f["ns"] / f["iters"] / 8 }' "$RDMA_CACHE/icount-memcpy.txt"
+         printf "| %s | %s page(s) | %.1f |\n", $2, f["pages"], f["ns"] / f["iters"] / 8 }' "$RDMA_CACHE/icount-copies.txt"
   echo
   echo "| guest, arm64: path | pages | dir | map (instr) | unmap (instr) | run 2 | dma_map_benchmark (0.1 us steps) |"
   echo "|---|---|---|---|---|---|---|"
