@@ -142,6 +142,7 @@ impl fmt::Display for Errno {
             (ENOSPC, "ENOSPC"),
             (ENOMEM, "ENOMEM"),
             (EAGAIN, "EAGAIN"),
+            (EPERM, "EPERM"),
         ];
         match known.iter().find(|(e, _)| *e == self.0) {
             Some((_, name)) => write!(f, "-{}", name),
