@@ -140,7 +140,7 @@ static REFUSE: [StaticNotifier; 2] = [
     StaticNotifier::new::<RefuseAll>(),
 ];
 
-/// The start failed (an allocation, debugfs, a notifier): the module has no
+/// The start failed (an allocation, a notifier): the module has no
 /// regions and no listeners, and the devices behind a region would probe
 /// on dma-direct. Refuse them instead, from their next bind, with listeners
 /// in static storage (nothing to allocate); those already bound are bound

@@ -37,7 +37,7 @@ DEBUG_GUESTS = {
     "soak": "the pool nearly full for a minute, from four kinds of user at once",
     "malformed": "every malformed node: the early and load-time checks",
     "virtio": "virtio-mmio on three regions, one no-map (memremap'd, not the linear map), refusals",
-    "pci": "virtio-pci: the host bridge's region, a refused device, a hot-added one",
+    "pci": "virtio-pci: the host bridge's region, a refused device (its hot-add is skipped there)",
     "hostile": "a hostile DT: /chosen, the DTB and /memreserve/ read through the fixmap, /proc/iomem",
     "small": "a pool too small for its load: failed maps, requests that wait",
     "window": "vhost-user: the host's view, receive buffers zeroed, unload while busy",
