@@ -204,6 +204,7 @@ impl Desc {
     /// The mapping whose head this is, slot `head` of its area.
     fn located(&self, head: usize) -> Located {
         Located {
+            desc: *self,
             head,
             kind: self.kind(),
             orig: self.orig(),
@@ -280,10 +281,19 @@ impl Slot {
         self.info.store(want, SeqCst);
     }
 
-    /// The `info` word now, for a sync that has counted itself in and
-    /// checks that no unmap claimed the mapping meanwhile.
-    pub(crate) fn info_now(&self) -> u32 {
-        self.info.load(SeqCst)
+    /// The descriptor now, for a sync that has counted itself in and
+    /// checks that the mapping it found is still there. The `info` word
+    /// first: sequentially consistent with an unmap's claim; once it is a
+    /// live head's, the address words are that head's (written before it,
+    /// and not again while the sync is counted in, since no unmap can claim
+    /// the mapping then).
+    pub(crate) fn load_now(&self) -> Desc {
+        let info = self.info.load(SeqCst);
+        let [lo, hi] = &self.orig;
+        Desc {
+            word: u64::from(lo.load(Relaxed)) | u64::from(hi.load(Relaxed)) << 32,
+            info,
+        }
     }
 }
 
@@ -353,6 +363,8 @@ impl Request {
 /// A mapping (or block) located from one of its slots.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Located {
+    /// The head's descriptor, as read.
+    pub(crate) desc: Desc,
     /// Index of the head slot in the area.
     pub(crate) head: usize,
     /// Kind of the head slot (never `Free`).
@@ -1004,8 +1016,16 @@ impl<'a> Heads<'a> {
     }
 
     /// Counts a copying sync in on the mapping `m` (found under the area's
-    /// lock, which the caller still holds); refused when an unmap claimed it
-    /// meanwhile (`NotMapped`) or too many syncs copy at once (`Busy`).
+    /// lock, which the caller still holds); refused when it is not there any
+    /// more (`NotMapped`) or too many syncs copy at once (`Busy`).
+    ///
+    /// The lock does not keep it there: an unmap claims a mapping and parks
+    /// its block, and a map takes that block from the area's cache, without
+    /// the lock. So between the look-up and the count-in the mapping may
+    /// have gone and another taken its slots with the same kind, size and
+    /// offset. Only the whole descriptor, original and owner included, read
+    /// again after the count-in, says that it is the mapping the sync found
+    /// (or one exactly like it, whose copy would be the same).
     pub(crate) fn enter_sync(&self, m: &Located) -> Result<Syncing<'a>, UnmapError> {
         let (Some(head), Some(syncs)) = (self.slots.get(m.head), self.syncs.get(m.head)) else {
             return Err(UnmapError::NotMapped);
@@ -1016,7 +1036,7 @@ impl<'a> Heads<'a> {
             .fetch_update(SeqCst, SeqCst, |n| n.checked_add(1))
             .map_err(|_| UnmapError::Busy)?;
         let count = Syncing(syncs);
-        if head.info_now() != Desc::info_of(m.kind, m.size, m.offset) {
+        if head.load_now() != m.desc {
             return Err(UnmapError::NotMapped);
         }
         Ok(count)

@@ -160,3 +160,96 @@ fn racing_double_unmap_frees_once() {
     assert_eq!((s.used, s.maps, s.unmaps), (0, 300, 300));
     assert_eq!(s.bad_unmaps, 300 + retried);
 }
+
+/// An area that runs `HOOK` once, on the thread that armed it, the next time
+/// the pool asks for its sync counts: in a sync, between the look-up of the
+/// mapping under the lock and its count-in on the mapping, which is where a
+/// lock-free unmap and map can run on other CPUs.
+struct Hooked(HostArea);
+
+thread_local! {
+    static ARMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+type Hook = Box<dyn Fn() + Send + Sync>;
+static HOOK: std::sync::Mutex<Option<Hook>> = std::sync::Mutex::new(None);
+/// How many times the hook ran: a test whose hook never ran proves nothing.
+static HOOK_RAN: AtomicUsize = AtomicUsize::new(0);
+
+impl AreaLock for Hooked {
+    type Bitmap = Vec<u64>;
+
+    fn slots(&self) -> &[Slot] {
+        self.0.slots()
+    }
+
+    fn syncs(&self) -> &[std::sync::atomic::AtomicU8] {
+        if ARMED.with(|a| a.replace(false)) {
+            if let Some(f) = HOOK.lock().unwrap().as_ref() {
+                f();
+                HOOK_RAN.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.0.syncs()
+    }
+
+    fn shared(&self) -> &AreaShared {
+        self.0.shared()
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut AreaState<Vec<u64>>) -> R) -> R {
+        self.0.with(f)
+    }
+}
+
+/// A driver's bug (a sync racing the unmap of its mapping) must not make the
+/// pool copy between two mappings: between the sync's look-up and its
+/// count-in, the mapping is unmapped on another CPU, its block parked, and a
+/// map of the same kind, size and offset takes it from the area's cache, all
+/// without the area's lock. The sync is refused, and copies nothing.
+#[test]
+fn a_sync_never_copies_for_the_next_mapping_of_its_slots() {
+    let pool: &'static Pool<Hooked, Vec<Hooked>> = Box::leak(Box::new(
+        Pool::new(0x10_0000, 128, vec![Hooked(host_area(128))]).unwrap(),
+    ));
+    let m: &'static Machine = Box::leak(Box::new(Machine::new(0x20_0000)));
+    let c = Constraints::NONE;
+    let d = Direction::Bidirectional;
+    let page = 4096;
+    // Mapping 1 of `o1`; the next mapping of its slots will be of `o2`.
+    let (o1, o2) = (0x1000, 0x3000);
+    m.write(o1, &[0x11; 4096]);
+    m.write(o2, &[0x22; 4096]);
+    for towards_device in [true, false] {
+        let b1 = pool.map(0, o1, page, d, &c, m).unwrap();
+        m.write(b1, &[0x33; 4096]);
+        let b2 = std::sync::Arc::new(AtomicUsize::new(0));
+        let seen = b2.clone();
+        *HOOK.lock().unwrap() = Some(Box::new(move || {
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    pool.unmap(b1, page, d, CopyBack::Skip, m).unwrap();
+                    let b = pool.map(0, o2, page, d, &c, m).unwrap();
+                    seen.store(b as usize, Ordering::Relaxed);
+                });
+            });
+        }));
+        let ran = HOOK_RAN.load(Ordering::Relaxed);
+        ARMED.with(|a| a.set(true));
+        let r = if towards_device {
+            pool.sync_for_device(b1, page, d, m)
+        } else {
+            pool.sync_for_cpu(b1, page, d, m)
+        };
+        assert_eq!(HOOK_RAN.load(Ordering::Relaxed), ran + 1, "the hook ran");
+        // The cache gave the new mapping the same slots: the case at stake.
+        assert_eq!(b2.load(Ordering::Relaxed) as u64, b1);
+        assert_eq!(r, Err(UnmapError::NotMapped));
+        // Mapping 2's bounce buffer holds its own original, not mapping 1's;
+        // mapping 1's original is untouched.
+        assert_eq!(m.read(b1, page), vec![0x22; page]);
+        assert_eq!(m.read(o1, page), vec![0x11; page]);
+        pool.unmap(b1, page, d, CopyBack::Skip, m).unwrap();
+    }
+    assert_eq!(pool.stats().bad_syncs, 2);
+}
