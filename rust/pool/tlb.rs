@@ -198,19 +198,24 @@ where
     /// reports, and what block layers split their requests by).
     ///
     /// Besides the segment limit of the free function
-    /// [`max_mapping_size`](super::max_mapping_size) and the device's segment
-    /// boundary, which [`Pool::map`] enforces, it is at most a quarter of the
-    /// smallest area: in a small pool a mapping that needed a whole area
-    /// could wait for it forever while smaller ones keep taking slots from
-    /// it.
+    /// [`max_mapping_size`](super::max_mapping_size), it is what always fits
+    /// inside one window of the device's segment boundary, which
+    /// [`Pool::map`] enforces: the window less the part of it that
+    /// `min_align_mask` fixes (a mapping keeps those bits of its original,
+    /// so it may have to start that far into a window), in whole slots.
+    /// And it is at most a quarter of the smallest area: in a small pool a
+    /// mapping that needed a whole area could wait for it forever while
+    /// smaller ones keep taking slots from it.
     pub fn max_mapping_size(&self, c: &Constraints) -> usize {
         let smallest = (0..self.layout.nareas())
             .map(|i| self.layout.area_slots(i))
             .min()
             .unwrap_or(0);
+        let fixed = usize::try_from(c.min_align_mask & c.seg_boundary).unwrap_or(usize::MAX);
+        let in_window = boundary_span(c.seg_boundary).saturating_sub(fixed) & !(SLOT_SIZE - 1);
         max_mapping_size(c.min_align_mask)
             .min(smallest * SLOT_SIZE / 4)
-            .min(boundary_span(c.seg_boundary))
+            .min(in_window)
     }
 
     /// Maps the original buffer `orig..orig + size` for streaming DMA in

@@ -51,6 +51,28 @@ fn pool_max_mapping_size() {
     // A pool smaller than a segment: still a quarter, even of 8 slots.
     let tiny = host_pool(0x10_0000, 8, 1);
     assert_eq!(tiny.max_mapping_size(&masked(0)), 2 * SLOT_SIZE);
+    // A segment boundary: what fits in one window of it wherever the
+    // mask's bits place the mapping, in whole slots. 64 KiB windows and
+    // the low 12 bits kept: 0xfff of the window may go before the mapping.
+    let c = Constraints {
+        seg_boundary: 0xffff,
+        ..masked(0xfff)
+    };
+    let max = big.max_mapping_size(&c);
+    assert_eq!(max, 0x1_0000 - 0x1000);
+    // Every original that the mask can place: the largest mapping maps,
+    // inside one window; a slot more is refused, or cannot fit.
+    let m = Machine::new(0x80_0000);
+    for low in [0, 0x200, 0x7ff, 0x800, 0xa00, 0xfff] {
+        let orig = 0x1_0000 + low;
+        let b = big.map(0, orig, max, Direction::ToDevice, &c, &m).unwrap();
+        assert_eq!(b & 0xfff, low);
+        assert_eq!(b >> 16, (b + max as u64 - 1) >> 16, "one window");
+        big.unmap(b, max, Direction::ToDevice, CopyBack::Skip, &m)
+            .unwrap();
+    }
+    let no_boundary = masked(0xfff);
+    assert_eq!(big.max_mapping_size(&no_boundary), max_mapping_size(0xfff));
 }
 
 #[test]
