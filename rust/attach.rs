@@ -249,7 +249,11 @@ fn attach(dev: &Device) {
             why,
             target.map_or(c_str!("-"), |t| t.name())
         );
-        dma::install::<Region>(dev, Table::Refuse);
+        // A device that still holds blocks keeps the draining ops, which
+        // refuse new work too but take those blocks back.
+        if !lifetime::keeps_draining(dev) {
+            dma::install::<Region>(dev, Table::Refuse);
+        }
     };
     match verdict(&np) {
         Verdict::Unrestricted => {}
@@ -308,10 +312,12 @@ fn on_bus_event(event: BusEvent, dev: &Device) {
         }
         BusEvent::Bind => {
             // Ops left by a failed probe or an earlier driver are replaced
-            // by what the device gets now; blocks an earlier driver left
-            // come back through them.
-            lifetime::rebound(dev);
+            // by what the device gets now. Only full ops take back the
+            // blocks an earlier driver left: then it is no holder any more.
             attach(dev);
+            if matches!(lifetime::region_of(dev), Some((Table::Entry(_), _))) {
+                lifetime::rebound(dev);
+            }
         }
         // The driver core releases a failed driver's devres after this
         // event: its `dmam_*` frees must still reach the pool, so the ops

@@ -226,8 +226,29 @@ pub(crate) fn unloading(dev: &Device) {
     }
 }
 
-/// `dev` is about to be probed again: it is no holder any more (its blocks
-/// come back through its full ops from now on).
+/// Whether `dev`, about to be probed but refused, keeps its draining ops
+/// because it still holds blocks of their region: had it the refusing ops,
+/// its late frees would find them, and unload would take them off and
+/// leave those blocks to dma-direct, which hands them to the page
+/// allocator.
+pub(crate) fn keeps_draining(dev: &Device) -> bool {
+    let Some((Table::Drain(_), r)) = region_of(dev) else {
+        return false;
+    };
+    let held = r.pool.held_by(owner_of(dev));
+    if held != 0 {
+        pr_warn!(
+            "{}: keeps the draining ops of {} for the {} block(s) it holds\n",
+            dev.name(),
+            &*r.name,
+            held
+        );
+    }
+    held != 0
+}
+
+/// `dev` was given its region's full ops for a probe: it is no holder any
+/// more (its blocks come back through them from now on).
 pub(crate) fn rebound(dev: &Device) {
     Region::registry().for_each(|r| drop(r.holders.remove(dev)));
 }

@@ -13,7 +13,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 20
+ktap_set_plan 26
 R=$(first good 1)
 base=$(first good 2)
 size=$(first good 3)
@@ -67,6 +67,31 @@ fi
 late_free() {
 	drop "$1" && wait_for pool_idle
 }
+result "...its late free went back to the pool" late_free 0
+result "...and no page of the region reached the page allocator" reserved
+
+# --- a device bound again, holding a block, when its region cannot serve
+# it any more (here non-coherent from that bind on, as one found behind an
+# IOMMU at a later bind would be): it is refused, but keeps the draining
+# ops, so its late free still reaches the pool and the loadable module
+# stays in. With the refusing ops instead, unload would take them off and
+# leave that free to dma-direct, which hands region pages to the page
+# allocator ---
+echo rdma_test.0 > /sys/bus/platform/drivers/rdma_test/bind
+result "rdma_test.0, bound again, keeps a block" keep 0
+echo rdma_test.0 > /sys/bus/platform/drivers/rdma_test/unbind
+tcmd incoherent 0
+mark_log
+# Its probe fails: the draining ops refuse its first allocation.
+echo rdma_test.0 > /sys/bus/platform/drivers/rdma_test/bind 2> /dev/null
+result "bound again, refused, it keeps the draining ops for its block" \
+	log_since_mark_has "rdma_test.0: keeps the draining ops of $R for the 1 block(s) it holds"
+result "...a late allocation and map on it are refused" late_refused 0
+if ! skip_if_builtin 1 "unload refused while a refused device holds a block"; then
+	result "...unload is still refused while it holds the block" \
+		eval '! rmmod restricted_dma 2> /dev/null && is_loaded'
+	load
+fi
 result "...its late free went back to the pool" late_free 0
 result "...and no page of the region reached the page allocator" reserved
 

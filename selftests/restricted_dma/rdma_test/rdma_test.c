@@ -45,6 +45,13 @@
  *              sync N               sync_for_cpu copies what the device wrote
  *              taint N              mark unbound device N as if dma-direct
  *                                   had let it skip syncs (dma_skip_sync)
+ *              incoherent N         at N's next bind, make it non-coherent
+ *                                   after dma_configure() and before
+ *                                   restricted_dma hears of the bind (a
+ *                                   bus notifier of the highest priority):
+ *                                   a device its region cannot serve any
+ *                                   more, as one found behind an IOMMU
+ *                                   at a later bind would be
  *              leak N               map a page and never unmap it
  *              hold N SIZE          keep SIZE bytes of N's pool mapped, in
  *                                   64 KiB mappings, until release N
@@ -326,11 +333,16 @@ static int dev_add(unsigned int n)
 	return dev_add_for(n, NULL);
 }
 
+/* The device `incoherent` makes non-coherent at its next bind, if any. */
+static struct device *incoherent_dev;
+
 static void dev_del(unsigned int n)
 {
 	cmd_uncopy(n);
-	if (devs[n])
+	if (devs[n]) {
+		cmpxchg(&incoherent_dev, &devs[n]->dev, NULL);
 		platform_device_unregister(devs[n]);
+	}
 	devs[n] = NULL;
 }
 
@@ -806,6 +818,30 @@ static int cmd_taint(unsigned int n)
 	/* What dma_setup_need_sync() leaves on a coherent device under dma-direct. */
 	dev->dma_skip_sync = true;
 	say("%s: dma_skip_sync set", dev_name(dev));
+	return 0;
+}
+
+static int incoherent_event(struct notifier_block *nb, unsigned long action, void *data)
+{
+	struct device *dev = data;
+
+	if (action == BUS_NOTIFY_BIND_DRIVER && cmpxchg(&incoherent_dev, dev, NULL) == dev)
+		dev->dma_coherent = false;
+	return NOTIFY_DONE;
+}
+
+/* Ahead of every other listener on the bus, restricted_dma's included. */
+static struct notifier_block incoherent_nb = {
+	.notifier_call = incoherent_event,
+	.priority = INT_MAX,
+};
+
+static int cmd_incoherent(unsigned int n)
+{
+	if (n >= MAX_DEVS || !devs[n])
+		return -ENODEV;
+	WRITE_ONCE(incoherent_dev, &devs[n]->dev);
+	say("%s: non-coherent from its next bind", dev_name(&devs[n]->dev));
 	return 0;
 }
 
@@ -1468,6 +1504,8 @@ static int run(char *line)
 		return cmd_sync(n);
 	if (!strcmp(name, "taint"))
 		return cmd_taint(n);
+	if (!strcmp(name, "incoherent"))
+		return cmd_incoherent(n);
 	if (!strcmp(name, "leak"))
 		return cmd_leak(n);
 	if (!strcmp(name, "hold"))
@@ -1571,6 +1609,12 @@ static int __init rdma_test_init(void)
 		platform_driver_unregister(&rdma_test_driver);
 		return ret;
 	}
+	ret = bus_register_notifier(&platform_bus_type, &incoherent_nb);
+	if (ret) {
+		platform_driver_unregister(&rdma_test_sticky_driver);
+		platform_driver_unregister(&rdma_test_driver);
+		return ret;
+	}
 	dir = debugfs_create_dir("rdma_test", NULL);
 	debugfs_create_file("cmd", 0200, dir, NULL, &cmd_fops);
 	debugfs_create_file("result", 0444, dir, NULL, &result_fops);
@@ -1593,6 +1637,7 @@ static void __exit rdma_test_exit(void)
 	}
 	platform_driver_unregister(&rdma_test_sticky_driver);
 	platform_driver_unregister(&rdma_test_driver);
+	bus_unregister_notifier(&platform_bus_type, &incoherent_nb);
 }
 
 module_init(rdma_test_init);
