@@ -634,7 +634,10 @@ impl Region {
                 let _ = node.mark(LEAKED, c_str!("pages left shared"));
             }
         })?;
-        let receive = if node.has_property(COPY_RECEIVE) {
+        // The host writes the node: it may ask for the copy, never make it.
+        let receive = if !node.has_property(COPY_RECEIVE) {
+            Receive::Zero
+        } else if cfg!(CONFIG_RESTRICTED_DMA_COPY_RECEIVE) {
             pr_warn!(
                 "/reserved-memory/{}: '{}': a receive buffer's old contents are copied into the window, which leaks them to the host\n",
                 node.name(),
@@ -642,6 +645,11 @@ impl Region {
             );
             Receive::CopyOriginal
         } else {
+            pr_warn!(
+                "/reserved-memory/{}: '{}' ignored: this kernel lets no node turn off the zeroing of receive buffers (CONFIG_RESTRICTED_DMA_COPY_RECEIVE)\n",
+                node.name(),
+                COPY_RECEIVE
+            );
             Receive::Zero
         };
         let pool = bounce::new_pool(c.base, c.size, possible_cpus())

@@ -18,7 +18,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 6
+ktap_set_plan 7
 R=$(first good 1)
 base=$(first good 2)
 size=$(first good 3)
@@ -33,6 +33,10 @@ claimed_clean() {
 	[ -n "$preload" ] && [ -d "$DBG/$R" ] && ask_host window-scan preload "$base" 0x1000 "$preload" && sleep 3
 }
 result "the host looks for what it left at the window's base, once $R is claimed" claimed_clean
+# The node asks for receive buffers to be copied in (the host wrote it):
+# the module must not do it, and the scans below show it from the host.
+result "$R's 'copy-receive-buffers' is ignored" \
+	log_has "/reserved-memory/$R: 'copy-receive-buffers' ignored: this kernel lets no node turn off the zeroing of receive buffers"
 load_test
 echo ok > "$TDBG/probe"
 tcmd add 0

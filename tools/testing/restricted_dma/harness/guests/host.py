@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """The host's side: what a backend that maps only the window sees, and a host that lies."""
 from .model import Device, TestNode
-from .regions import GOOD, HOSTILE_MODES, LIES
+from .regions import GOOD, GOOD_ASKS_COPY, HOSTILE_MODES, LIES
 
 GUESTS = {
     # The host's view: a vhost-user-blk served by a backend that maps only
@@ -18,10 +18,11 @@ GUESTS = {
     # Before the guest runs, the host writes a page of another marker at
     # the window's base (a QEMU loader, the guest paused): once the region
     # is claimed the host must find none of it (the window is zeroed before
-    # it is shared).
+    # it is shared). The region's node asks for receive buffers to be
+    # copied in, as a host may: the kernel ignores it.
     "window": dict(
         about="vhost-user-blk served by a backend that maps only the window; receive buffers; a preloaded marker",
-        regions=[GOOD],
+        regions=[GOOD_ASKS_COPY],
         devices=[Device("vublk", GOOD.name, held=True), Device("vublk")],
         testnodes=[TestNode(GOOD.name)],
         preload=[GOOD.reg[0]],

@@ -3,6 +3,10 @@
 from .model import MiB, Region
 
 GOOD = Region("restricted@50000000", reg=(0x50000000, 4 * MiB))
+# GOOD, whose node (the host's) asks for receive buffers to be copied in:
+# no kernel of the tests lets it.
+GOOD_ASKS_COPY = Region("restricted@50000000", reg=(0x50000000, 4 * MiB),
+                        props=["copy-receive-buffers"])
 # A region too small for the load the overload test puts on it (but, as any
 # region behind a virtio-blk must, large enough for its largest request).
 SMALL = Region("restricted@50000000", reg=(0x50000000, 2 * MiB))
