@@ -208,6 +208,11 @@ impl fmt::Display for Reject {
                     Owned::Efi(a) => {
                         write!(f, "the EFI memory map or system table (at {:#x})", a)
                     }
+                    Owned::ChosenMalformed(p) => write!(
+                        f,
+                        "/chosen {} is not whole (address, size) pairs, and the kernel may read it as naming any memory",
+                        p
+                    ),
                 }
             }
             Reject::Iomem(what) => write!(

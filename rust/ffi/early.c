@@ -75,8 +75,14 @@ static bool __init overlaps(u64 base, u64 size, u64 b, u64 s)
  */
 static int __init rsdma_early_chosen_owner(u64 base, u64 size, u64 *at)
 {
-	static const char * const ranges[] = { "linux,ima-kexec-buffer", "linux,elfcorehdr" };
-	static const int owners[] = { RSDMA_OWNED_IMA_BUFFER, RSDMA_OWNED_ELFCOREHDR };
+	static const char * const ranges[] = {
+		[RSDMA_CHOSEN_IMA_BUFFER] = "linux,ima-kexec-buffer",
+		[RSDMA_CHOSEN_ELFCOREHDR] = "linux,elfcorehdr",
+	};
+	static const int owners[] = {
+		[RSDMA_CHOSEN_IMA_BUFFER] = RSDMA_OWNED_IMA_BUFFER,
+		[RSDMA_CHOSEN_ELFCOREHDR] = RSDMA_OWNED_ELFCOREHDR,
+	};
 	static const char * const efi[][2] = {
 		{ "linux,uefi-mmap-start", "linux,uefi-mmap-size" },
 		{ "xen,uefi-mmap-start", "xen,uefi-mmap-size" },
@@ -94,8 +100,12 @@ static int __init rsdma_early_chosen_owner(u64 base, u64 size, u64 *at)
 		return RSDMA_OWNED_NONE;
 	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
 		prop = of_get_flat_dt_prop(node, ranges[i], &len);
-		if (!prop || len != t_len)
+		if (!prop)
 			continue;
+		if (len != t_len) {
+			*at = i;
+			return RSDMA_OWNED_CHOSEN_MALFORMED;
+		}
 		b = dt_mem_next_cell(dt_root_addr_cells, &prop);
 		s = dt_mem_next_cell(dt_root_size_cells, &prop);
 		if (overlaps(base, size, b, s)) {
@@ -122,8 +132,12 @@ static int __init rsdma_early_chosen_owner(u64 base, u64 size, u64 *at)
 	}
 	/* The kernel uses the first two ranges (MAX_USABLE_RANGES). */
 	prop = of_get_flat_dt_prop(node, "linux,usable-memory-range", &len);
-	if (!prop || len <= 0 || len % t_len)
+	if (!prop)
 		return RSDMA_OWNED_NONE;
+	if (len <= 0 || len % t_len) {
+		*at = RSDMA_CHOSEN_USABLE;
+		return RSDMA_OWNED_CHOSEN_MALFORMED;
+	}
 	end = prop + len / sizeof(__be32);
 	for (i = 0; i < 2 && prop < end; i++) {
 		b = dt_mem_next_cell(dt_root_addr_cells, &prop);

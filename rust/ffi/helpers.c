@@ -379,23 +379,31 @@ static bool rsdma_overlaps(u64 a, u64 as, u64 b, u64 bs)
 	return as && bs && a <= b_last && b <= a + as - 1;
 }
 
-/* A (base, size) pair of root cells at @prop, or false if @len is not one. */
-static bool rsdma_chosen_range(const __be32 *prop, int len, int ac, int sc, u64 *base, u64 *size)
+/*
+ * A (base, size) pair of root cells at @prop: 1 if it is one, 0 if there is
+ * no property, -1 if it has any other length. The kernel's own parsers read
+ * some of those anyway (IMA's any length from one pair up, kdump's from
+ * ac + sc bytes): the callers refuse the region rather than guess.
+ */
+static int rsdma_chosen_range(const __be32 *prop, int len, int ac, int sc, u64 *base, u64 *size)
 {
-	if (!prop || len != (ac + sc) * (int)sizeof(__be32))
-		return false;
+	if (!prop)
+		return 0;
+	if (len != (ac + sc) * (int)sizeof(__be32))
+		return -1;
 	*base = of_read_number(prop, ac);
 	*size = of_read_number(prop + ac, sc);
-	return true;
+	return 1;
 }
 
 /*
  * What /chosen says of memory, in the running kernel's tree: ranges the
  * kernel reads or frees later (IMA's kexec buffer, which IMA's late_initcall
  * hands to the page allocator; kdump's ELF core header; the EFI memory map
- * and system table), and the only ranges a crash kernel may use. Malformed
- * properties are skipped, as the kernel's own parsers skip them. early.c
- * applies the same rules to the flat tree.
+ * and system table), and the only ranges a crash kernel may use. A range
+ * property of a length other than whole pairs makes every region refused
+ * (RSDMA_OWNED_CHOSEN_MALFORMED): the kernel may read it as naming any
+ * memory. early.c applies the same rules to the flat tree.
  */
 static int rsdma_chosen_owner(u64 base, u64 size, u64 *at)
 {
@@ -406,6 +414,14 @@ static int rsdma_chosen_owner(u64 base, u64 size, u64 *at)
 		{ "linux,uefi-system-table", NULL },
 		{ "xen,uefi-system-table", NULL },
 	};
+	static const char * const ranges[] = {
+		[RSDMA_CHOSEN_IMA_BUFFER] = "linux,ima-kexec-buffer",
+		[RSDMA_CHOSEN_ELFCOREHDR] = "linux,elfcorehdr",
+	};
+	static const int owners[] = {
+		[RSDMA_CHOSEN_IMA_BUFFER] = RSDMA_OWNED_IMA_BUFFER,
+		[RSDMA_CHOSEN_ELFCOREHDR] = RSDMA_OWNED_ELFCOREHDR,
+	};
 	int ac, sc, len, i, ret = RSDMA_OWNED_NONE;
 	const __be32 *prop;
 	u64 b, s, start, last;
@@ -415,17 +431,20 @@ static int rsdma_chosen_owner(u64 base, u64 size, u64 *at)
 		return RSDMA_OWNED_NONE;
 	ac = of_n_addr_cells(chosen);
 	sc = of_n_size_cells(chosen);
-	prop = of_get_property(chosen, "linux,ima-kexec-buffer", &len);
-	if (rsdma_chosen_range(prop, len, ac, sc, &b, &s) && rsdma_overlaps(base, size, b, s)) {
-		*at = b;
-		ret = RSDMA_OWNED_IMA_BUFFER;
-		goto out;
-	}
-	prop = of_get_property(chosen, "linux,elfcorehdr", &len);
-	if (rsdma_chosen_range(prop, len, ac, sc, &b, &s) && rsdma_overlaps(base, size, b, s)) {
-		*at = b;
-		ret = RSDMA_OWNED_ELFCOREHDR;
-		goto out;
+	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
+		prop = of_get_property(chosen, ranges[i], &len);
+		switch (rsdma_chosen_range(prop, len, ac, sc, &b, &s)) {
+		case -1:
+			*at = i;
+			ret = RSDMA_OWNED_CHOSEN_MALFORMED;
+			goto out;
+		case 1:
+			if (rsdma_overlaps(base, size, b, s)) {
+				*at = b;
+				ret = owners[i];
+				goto out;
+			}
+		}
 	}
 	for (i = 0; i < ARRAY_SIZE(efi); i++) {
 		u32 sz32 = PAGE_SIZE;
@@ -442,7 +461,12 @@ static int rsdma_chosen_owner(u64 base, u64 size, u64 *at)
 	}
 	/* The kernel uses the first two ranges (MAX_USABLE_RANGES). */
 	prop = of_get_property(chosen, "linux,usable-memory-range", &len);
-	if (prop && len > 0 && len % ((ac + sc) * sizeof(__be32)) == 0) {
+	if (prop && (len <= 0 || len % ((ac + sc) * sizeof(__be32)))) {
+		*at = RSDMA_CHOSEN_USABLE;
+		ret = RSDMA_OWNED_CHOSEN_MALFORMED;
+		goto out;
+	}
+	if (prop) {
 		for (i = 0; i < 2 && i * (ac + sc) * (int)sizeof(__be32) < len; i++) {
 			b = of_read_number(prop + i * (ac + sc), ac);
 			s = of_read_number(prop + i * (ac + sc) + ac, sc);

@@ -113,6 +113,15 @@ enum rsdma_owned {
 	RSDMA_OWNED_ELFCOREHDR,		/* /chosen linux,elfcorehdr (read by kdump) */
 	RSDMA_OWNED_NOT_USABLE,		/* outside /chosen linux,usable-memory-range */
 	RSDMA_OWNED_EFI,			/* /chosen's EFI memory map or system table */
+	RSDMA_OWNED_CHOSEN_MALFORMED,	/* a /chosen range property of another length;
+					 * at: which (enum rsdma_chosen_range) */
+};
+
+/* The /chosen properties that name one or more ranges of memory. */
+enum rsdma_chosen_range {
+	RSDMA_CHOSEN_IMA_BUFFER,	/* linux,ima-kexec-buffer */
+	RSDMA_CHOSEN_ELFCOREHDR,	/* linux,elfcorehdr */
+	RSDMA_CHOSEN_USABLE,		/* linux,usable-memory-range */
 };
 int rsdma_range_owner(u64 base, u64 size, bool no_map, u64 *at);
 

@@ -129,6 +129,9 @@ pub(crate) enum Owned {
     NotUsable(u64),
     /// The EFI memory map or system table that `/chosen` names.
     Efi(u64),
+    /// A `/chosen` property naming ranges of memory (its name) that is not
+    /// whole ranges: the kernel may read it as naming any memory.
+    ChosenMalformed(&'static str),
 }
 
 impl Owned {
@@ -147,6 +150,15 @@ impl Owned {
             bindings::rsdma_owned_RSDMA_OWNED_ELFCOREHDR => Self::ElfCoreHdr(at),
             bindings::rsdma_owned_RSDMA_OWNED_NOT_USABLE => Self::NotUsable(at),
             bindings::rsdma_owned_RSDMA_OWNED_EFI => Self::Efi(at),
+            bindings::rsdma_owned_RSDMA_OWNED_CHOSEN_MALFORMED => {
+                Self::ChosenMalformed(match u32::try_from(at) {
+                    Ok(bindings::rsdma_chosen_range_RSDMA_CHOSEN_IMA_BUFFER) => {
+                        "linux,ima-kexec-buffer"
+                    }
+                    Ok(bindings::rsdma_chosen_range_RSDMA_CHOSEN_ELFCOREHDR) => "linux,elfcorehdr",
+                    _ => "linux,usable-memory-range",
+                })
+            }
             _ => return None,
         })
     }

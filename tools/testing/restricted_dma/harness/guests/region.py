@@ -5,7 +5,7 @@ from .model import Device, MiB, PciDevice, Region
 from .regions import (
     GOOD, SECOND, SHARE_FAILS, SHARE_FAILS_AT, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD,
     OVER_DTB, MEMRESERVED, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE,
-    HOSTILE_CHOSEN, CMA, OVER_CMA, POOL, OVER_POOL, PVMFW
+    HOSTILE_CHOSEN, CMA, OVER_CMA, POOL, OVER_POOL, PVMFW, CHOSEN_UNREADABLE, GOOD_UNDER_BAD_CHOSEN
 )
 
 GUESTS = {
@@ -47,6 +47,15 @@ GUESTS = {
                                               OUTSIDE_USABLE, OVER_CMA, OVER_POOL)],
         memreserve=[MEMRESERVED],
         chosen=HOSTILE_CHOSEN,
+        tests=["region-checks.sh"],
+    ),
+    # A /chosen range property the module cannot read as the kernel may:
+    # a good region is refused all the same, and its blk with it.
+    "chosen": dict(
+        about="a /chosen range property that is not whole pairs: every region refused",
+        regions=[GOOD_UNDER_BAD_CHOSEN],
+        devices=[Device("blk", GOOD_UNDER_BAD_CHOSEN.name)],
+        chosen=CHOSEN_UNREADABLE,
         tests=["region-checks.sh"],
     ),
     # Built in, a start that fails (the test switch on the command line makes

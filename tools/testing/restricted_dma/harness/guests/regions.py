@@ -47,6 +47,12 @@ OVER_IMA = Region("restricted@4e000000", reg=(0x4E000000, 0x10000), reject="IMA'
 OVER_ELFCOREHDR = Region("restricted@4e100000", reg=(0x4E100000, 0x10000), reject="ELF core header")
 OUTSIDE_USABLE = Region("restricted@c0000000", reg=(0xC0000000, 0x100000),
                         reject="outside /chosen linux,usable-memory-range")
+# A /chosen whose IMA kexec buffer is five cells, not one (address, size)
+# pair, far from any window: the kernel would read its first pair; the
+# module cannot tell what it names, so it refuses every region.
+CHOSEN_UNREADABLE = ["linux,ima-kexec-buffer = <0x0 0x4e000000 0x0 0x1000 0x0>"]
+GOOD_UNDER_BAD_CHOSEN = Region("restricted@50000000", reg=(0x50000000, 4 * MiB),
+                               reject="/chosen linux,ima-kexec-buffer is not whole (address, size) pairs")
 HOSTILE_CHOSEN = [
     "linux,ima-kexec-buffer = <0x0 0x4e000000 0x0 0x1000>",
     "linux,elfcorehdr = <0x0 0x4e100000 0x0 0x1000>",
