@@ -101,6 +101,11 @@ fn early_check(flat: &FlatNodeFacts<'_>, name: &CStr) -> bool {
     let facts = NodeFacts {
         reg,
         more_ranges,
+        // The boot code hands this handler only nodes whose `reg` it read
+        // as whole pairs, each with the entry it saved for that node; the
+        // start judges the unflattened nodes again, names and all.
+        reg_not_pairs: false,
+        same_name: false,
         size_prop,
         placed_at_boot: region::DROP_IN && flat.placed_at_boot(),
         // No hook has registered this early (pKVM's does in setup_arch(),

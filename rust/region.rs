@@ -91,6 +91,13 @@ pub(crate) enum Reject {
     /// The kernel did not reserve the range at boot (`of_reserved_mem_lookup`
     /// has no entry: for example it overlapped memory already in use).
     NotReserved,
+    /// `reg` is not whole (address, size) pairs: the boot code skipped the
+    /// node, and reserved nothing for it.
+    RegNotPairs,
+    /// Another `/reserved-memory` child has the same name: the boot code's
+    /// record of what it reserved is found by name, and cannot tell them
+    /// apart.
+    SameName,
     /// The reservation made at boot differs from `reg`.
     Mismatch(u64, u64),
     /// The range overlaps a region already claimed, or another
@@ -122,6 +129,7 @@ impl Reject {
     pub(crate) fn errno(&self) -> Errno {
         Errno(match self {
             Reject::NotReserved
+            | Reject::SameName
             | Reject::Overlaps(_)
             | Reject::NotOurs(_)
             | Reject::Foreign
@@ -164,6 +172,14 @@ impl fmt::Display for Reject {
             Reject::Reusable => write!(f, "'reusable' is not allowed on a restricted region"),
             Reject::DefaultPool(p) => write!(f, "'{}' is not allowed on a restricted region", p),
             Reject::NotReserved => write!(f, "the range was not reserved at boot"),
+            Reject::RegNotPairs => write!(
+                f,
+                "'reg' is not whole (address, size) pairs, so boot reserved nothing for it"
+            ),
+            Reject::SameName => write!(
+                f,
+                "another /reserved-memory node has the same name, and what boot reserved for each cannot be told apart"
+            ),
             Reject::Mismatch(base, size) => {
                 write!(
                     f,
@@ -268,6 +284,10 @@ pub(crate) struct NodeFacts {
     pub(crate) placed_at_boot: bool,
     /// Whether a sharing hook is there (see `placed_at_boot`).
     pub(crate) sharing_hook: bool,
+    /// Whether `reg` is there but not whole (address, size) pairs.
+    pub(crate) reg_not_pairs: bool,
+    /// Whether another `/reserved-memory` child has the node's name.
+    pub(crate) same_name: bool,
     /// Whether the node has `reusable`.
     pub(crate) reusable: bool,
     /// The `linux,*-default` property the node has, if any.
@@ -293,6 +313,11 @@ impl NodeFacts {
         Self {
             reg: node.reg(0).ok(),
             more_ranges: node.reg(1).is_ok(),
+            reg_not_pairs: node.reg(0) == Err(EINVAL),
+            same_name: node.parent().is_some_and(|p| {
+                p.children()
+                    .any(|n| n != *node && n.name().as_bytes() == node.name().as_bytes())
+            }),
             size_prop: node.has_property(c_str!("size")),
             placed_at_boot: DROP_IN
                 && node.is_compatible(POOL_COMPATIBLE)
@@ -336,6 +361,12 @@ pub(crate) fn check(f: &NodeFacts) -> Result<(), Reject> {
 }
 
 fn check_facts(f: &NodeFacts) -> Result<Checked, Reject> {
+    if f.reg_not_pairs {
+        return Err(Reject::RegNotPairs);
+    }
+    if f.same_name {
+        return Err(Reject::SameName);
+    }
     let (base, size) = match f.reg {
         Some(reg) => reg,
         // Where the boot code placed it: the window the hook shares.
@@ -787,19 +818,22 @@ impl Region {
 }
 
 /// The first other available `/reserved-memory` node, not one of ours,
-/// whose range (what boot reserved for it, else its `reg`) overlaps
-/// `base..base + size`. (Our own nodes are held to the regions already
-/// claimed: the first claimed keeps its range.)
+/// any of whose ranges (what boot reserved for it, and every pair of its
+/// `reg`) overlaps `base..base + size`. (Our own nodes are held to the
+/// regions already claimed: the first claimed keeps its range. A node of our
+/// compatible that another handler owns, for another of its compatibles, is
+/// not ours.)
 fn overlapped_node(me: &OfNode, base: u64, size: u64) -> Option<OfNode> {
     let root = OfNode::find_by_path(c_str!("/reserved-memory"))?;
+    let meets = |(b, s): (u64, u64)| s != 0 && base < b.saturating_add(s) && b < base + size;
     root.children().find(|n| {
-        if n == me || !n.is_available() || is_region_node(n) {
+        if n == me
+            || !n.is_available()
+            || (is_region_node(n) && n.early_verdict() != EarlyVerdict::Foreign)
+        {
             return false;
         }
-        match n.reserved_mem().or_else(|| n.reg(0).ok()) {
-            Some((b, s)) => s != 0 && base < b.saturating_add(s) && b < base + size,
-            None => false,
-        }
+        n.reserved_mem().is_some_and(meets) || (0..).map_while(|i| n.reg(i).ok()).any(meets)
     })
 }
 

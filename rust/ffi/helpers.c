@@ -371,6 +371,31 @@ static bool rsdma_pfn_is_kernel_image(unsigned long pfn)
 #endif
 }
 
+/*
+ * Entry @index of @np's `reg`, read as the boot code reads a /reserved-memory
+ * child's: raw (address, size) pairs of the parent's cells, with no bus
+ * translation (of_property_read_reg() would read `assigned-addresses` under
+ * a parent that says it is a PCI bus). -ENOENT without `reg`, -EINVAL when
+ * it is not whole pairs (the boot code skips such a node: nothing of it is
+ * reserved), -ERANGE past its last pair.
+ */
+int rsdma_of_reg(struct device_node *np, int index, u64 *base, u64 *size)
+{
+	int na = of_n_addr_cells(np), ns = of_n_size_cells(np), len;
+	const __be32 *prop = of_get_property(np, "reg", &len);
+
+	if (!prop)
+		return -ENOENT;
+	if (na <= 0 || ns <= 0 || len <= 0 || len % ((na + ns) * (int)sizeof(__be32)))
+		return -EINVAL;
+	if (index < 0 || index >= len / ((na + ns) * (int)sizeof(__be32)))
+		return -ERANGE;
+	prop += index * (na + ns);
+	*base = of_read_number(prop, na);
+	*size = of_read_number(prop + na, ns);
+	return 0;
+}
+
 /* Whether [a, a + as) and [b, b + bs) meet; @b and @bs come from the host. */
 static bool rsdma_overlaps(u64 a, u64 as, u64 b, u64 bs)
 {

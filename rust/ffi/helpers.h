@@ -124,6 +124,7 @@ enum rsdma_chosen_range {
 	RSDMA_CHOSEN_USABLE,		/* linux,usable-memory-range */
 };
 int rsdma_range_owner(u64 base, u64 size, bool no_map, u64 *at);
+int rsdma_of_reg(struct device_node *np, int index, u64 *base, u64 *size);
 
 /*
  * early.c: what only a built-in restricted_dma has. The facts of a

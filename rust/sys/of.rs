@@ -134,13 +134,14 @@ impl OfNode {
         .is_null()
     }
 
-    /// Entry `index` of the node's `reg` as (address, size), untranslated.
+    /// Entry `index` of the node's `reg` as (address, size), read raw as
+    /// the boot code reads a `/reserved-memory` child's (`rsdma_of_reg`):
+    /// `ENOENT` without one, `EINVAL` when it is not whole pairs, `ERANGE`
+    /// past its last.
     pub(crate) fn reg(&self, index: i32) -> Result<(u64, u64)> {
         let (mut addr, mut size) = (0u64, 0u64);
         // SAFETY: The node is alive (type invariant); the out pointers are valid.
-        to_result(unsafe {
-            bindings::of_property_read_reg(self.as_raw(), index, &mut addr, &mut size)
-        })?;
+        to_result(unsafe { bindings::rsdma_of_reg(self.as_raw(), index, &mut addr, &mut size) })?;
         Ok((addr, size))
     }
 

@@ -181,7 +181,8 @@ for v in $("${variants[@]}" list); do
   want=$(echo "$want" | sed '/^$/d' | sort -u)
   what="variant $v: the guest DT validates"
   [ -z "$want" ] || what="variant $v: the schema rejects exactly $(echo "$want" | sed 's|.*/||' | paste -sd' ')"
-  if dtc -q -I dts -O dtb -o "$tmp/$v.dtb" "$tmp/$v.dts" 2>"$tmp/$v.dtc" && validate "$tmp/$v.dtb" "$tmp/$v"; then
+  if dtc -q -I dts -O dtb -o "$tmp/$v.dtb" "$tmp/$v.dts" 2>"$tmp/$v.dtc" &&
+     rdma_dtb_renames "$tmp/$v.dts" "$tmp/$v.dtb" && validate "$tmp/$v.dtb" "$tmp/$v"; then
     [ "$(errors_on "$tmp/$v")" = "$want" ]
     result $? "$what"
     diag <"$tmp/$v.nodes"

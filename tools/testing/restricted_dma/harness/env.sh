@@ -37,6 +37,18 @@ read -ra RDMA_FRAGMENTS <<< "$(rdma_fragments "$RDMA_FLAVOUR")" || exit 2
 # unpacks it (each patch says why): the unpacked tree is the package plus
 # these.
 RDMA_KPATCHES=("$RDMA_TOOLS"/kernel-patches/*.patch)
+# rdma_dtb_renames DTS DTB: renames in DTB each node its source names in a
+# "/* RENAME FROM TO */" line (guests/model.py's RENAME: siblings of one
+# name, which dtc refuses to compile). FROM and TO have one length, so the
+# blob's layout stays as dtc made it.
+rdma_dtb_renames() {
+  local from to
+  while read -r from to; do
+    [ "${#from}" = "${#to}" ] || { echo "rdma_dtb_renames: $from and $to differ in length" >&2; return 1; }
+    LC_ALL=C sed -i "s/$from\x00/$to\x00/" "$2" || return 1
+  done < <(sed -n 's|^/\* RENAME \([^ ]*\) \([^ ]*\) \*/$|\1 \2|p' "$1")
+}
+
 rdma_kpatches_key() { cat "${RDMA_KPATCHES[@]}" | sha256sum | cut -c1-16; }
 
 # A kernel build tree is keyed by everything it is built from: the kernel

@@ -100,6 +100,7 @@ rm -f "$work"/*.ppm "$work/scans"
 dtb_at=$(( (0x48000000 + $(stat -c %s "$work/initrd.gz") + 0x1fffff) & ~0x1fffff ))
 sed -i -E "s|reg = <0x0 0x[0-9a-f]+ (0x[0-9a-f]+ 0x[0-9a-f]+)>; /\* at the DTB \*/|reg = <0x0 $(printf '%#x' "$dtb_at") \1>;|" "$work/guest.dts"
 dtc -q -I dts -O dtb -o "$work/guest.dtb" "$work/guest.dts"
+rdma_dtb_renames "$work/guest.dts" "$work/guest.dtb"
 
 for d in $(cat "$work/disks"); do
   rm -f "$work/$d"; truncate -s 64M "$work/$d"

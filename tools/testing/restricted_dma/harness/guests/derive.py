@@ -5,7 +5,7 @@ kselftests read, and the host's checks' inputs (see variants.py's usage)."""
 import os
 
 from . import ALL_TESTS, DEBUG_GUESTS, DEBUG_LEFT_OUT, FAMILY, VARIANTS, guests, variant
-from .model import Device, HELD, transports
+from .model import RENAME, Device, HELD, transports
 from .regions import GOOD, SCHEMA_EXTRA
 
 
@@ -32,6 +32,8 @@ def dts_of(v, base_dts):
     # /memreserve/ entries go between the header and the root node.
     rsv = "".join(f"/memreserve/ 0x{b:x} 0x{sz:x};\n" for b, sz in v.get("memreserve", []))
     base = base.replace("/dts-v1/;\n", "/dts-v1/;\n" + rsv, 1)
+    renames = "".join(RENAME.format(r.name, r.twin_of) + "\n" for r in v["regions"] if r.twin_of)
+    base = base.replace("/dts-v1/;\n", "/dts-v1/;\n" + renames, 1)
     out = [base, "", "/ {", "\treserved-memory {",
            "\t\t#address-cells = <0x2>;", "\t\t#size-cells = <0x2>;", "\t\tranges;", ""]
     out += [r.dts() for r in v["regions"]]
@@ -328,7 +330,7 @@ def expect(name):
         elif r.compatible != "restricted-dma-region":
             lines.append(f"other {r.name}")
         elif r.reject:
-            lines.append(f"bad {r.name} {r.reject}")
+            lines.append(f"bad {r.twin_of or r.name} {r.reject}")
         else:
             shared = 0 if "no-map" in r.props else 1
             lines.append(f"good {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x} {','.join(users) or '-'} {shared}")

@@ -18,14 +18,26 @@ def transport(k):
 AT_DTB = "/* at the DTB */"
 
 
+# The comment a DT source carries for each node renamed once compiled
+# (Region.twin_of): "/* RENAME FROM TO */". guest.sh and dt-check.sh rename
+# FROM to TO in the DTB, bytes of one length.
+RENAME = "/* RENAME {} {} */"
+
+
 class Region:
     """A /reserved-memory child. `reject` names the reason the module must give
     (None for a good node); `schema_ok` says whether the binding accepts it.
     `reg` is one (base, size) pair, or a list of them for a multi-range node."""
 
     def __init__(self, name, reg=None, size=None, props=(), reject=None, schema_ok=True,
-                 compatible="restricted-dma-region", at_dtb=False):
+                 compatible="restricted-dma-region", at_dtb=False, twin_of=None):
         self.name, self.reg, self.size_prop = name, reg, size
+        # A node that takes the name `twin_of` once compiled: dtc refuses
+        # two siblings of one name, which a host may write all the same.
+        # Its source name has the same length, so that guest.sh and
+        # dt-check.sh can rename it in the DTB (see RENAME).
+        self.twin_of = twin_of
+        assert twin_of is None or len(twin_of) == len(name)
         self.props, self.reject, self.schema_ok = list(props), reject, schema_ok
         self.compatible = compatible
         # Placed where QEMU puts the DTB, which moves with the initrd's size:

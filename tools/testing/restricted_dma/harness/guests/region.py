@@ -5,7 +5,8 @@ from .model import Device, MiB, PciDevice, Region
 from .regions import (
     GOOD, SECOND, SHARE_FAILS, SHARE_FAILS_AT, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD,
     OVER_DTB, MEMRESERVED, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE,
-    HOSTILE_CHOSEN, CMA, OVER_CMA, POOL, OVER_POOL, PVMFW, CHOSEN_UNREADABLE, GOOD_UNDER_BAD_CHOSEN
+    HOSTILE_CHOSEN, CMA, OVER_CMA, POOL, OVER_POOL, PVMFW, CHOSEN_UNREADABLE, GOOD_UNDER_BAD_CHOSEN,
+    TWINS, REG_NOT_PAIRS, TWO_RANGES, OVER_SECOND_RANGE
 )
 
 GUESTS = {
@@ -24,7 +25,7 @@ GUESTS = {
             Region("restricted@50200000", reg=(0x50200000, 1 * MiB), reject="overlaps region restricted@50000000"),
             Region("restricted@fffffffffffff000", reg=(0xFFFFFFFFFFFFF000, 0x2000),
                    reject="runs past the address space"),
-        ],
+        ] + TWINS + [REG_NOT_PAIRS, TWO_RANGES, OVER_SECOND_RANGE],
         # The second blk names a rejected region, the third is not
         # dma-coherent: both must be refused, never run unrestricted.
         devices=[Device("blk", GOOD.name), Device("blk", "restricted@51300000"),

@@ -53,6 +53,21 @@ OUTSIDE_USABLE = Region("restricted@c0000000", reg=(0xC0000000, 0x100000),
 CHOSEN_UNREADABLE = ["linux,ima-kexec-buffer = <0x0 0x4e000000 0x0 0x1000 0x0>"]
 GOOD_UNDER_BAD_CHOSEN = Region("restricted@50000000", reg=(0x50000000, 4 * MiB),
                                reject="/chosen linux,ima-kexec-buffer is not whole (address, size) pairs")
+# Two /reserved-memory children of one name (the kernel finds what it
+# reserved for a node by name), and one whose `reg` is not whole pairs (the
+# boot code skips it and reserves nothing).
+TWINS = [Region("restricted@4f000000", reg=(0x4F000000, 0x10000), props=["no-map"],
+                reject="another /reserved-memory node has the same name"),
+         Region("restricted@4f00000f", reg=(0x4F000000, 0x10000), twin_of="restricted@4f000000",
+                reject="another /reserved-memory node has the same name")]
+REG_NOT_PAIRS = Region("restricted@4f100000", props=["reg = <0x0 0x4f100000 0x0 0x10000 0x0>"],
+                       reject="'reg' is not whole (address, size) pairs", schema_ok=False)
+# A node of a compatible nobody handles, whose second range a restricted
+# region overlaps: boot reserved both ranges, and saved only the first.
+TWO_RANGES = Region("other@4f200000", reg=[(0x4F200000, 0x10000), (0x4F300000, 0x10000)],
+                    compatible="restricted-dma-test,other")
+OVER_SECOND_RANGE = Region("restricted@4f300000", reg=(0x4F300000, 0x10000),
+                           reject="overlaps region other@4f200000")
 HOSTILE_CHOSEN = [
     "linux,ima-kexec-buffer = <0x0 0x4e000000 0x0 0x1000>",
     "linux,elfcorehdr = <0x0 0x4e100000 0x0 0x1000>",
