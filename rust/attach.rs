@@ -44,7 +44,7 @@ use crate::lifetime::{self, Deleted, Gone, Reaper};
 use crate::region::{self, Region};
 use crate::sys::bus::{self, Bus, BusEvent, BusListener, BusNotifier};
 use crate::sys::device::Device;
-use crate::sys::dma::{self, Table};
+use crate::sys::dma::{self, Registered, Table};
 #[cfg(MODULE)]
 use crate::sys::gate;
 use crate::sys::gate::Wall;
@@ -325,6 +325,11 @@ fn on_bus_event(event: BusEvent, dev: &Device) {
         BusEvent::Bound | BusEvent::NotBound => {
             if let Some((Table::Entry(_), r)) = lifetime::region_of(dev) {
                 r.probe_ended(dev, event == BusEvent::Bound);
+            }
+            // A driver that cannot be unbound pinned the module at the bind;
+            // a probe that failed left nothing bound to keep it in for.
+            if event == BusEvent::NotBound {
+                Region::registry().for_each(|r| drop(r.sticky.remove(dev)));
             }
         }
         // Only for devices whose ops are ours: a table a driver copied to a

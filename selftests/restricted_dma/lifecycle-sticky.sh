@@ -4,13 +4,14 @@
 # drivers are) must never be unbound by restricted_dma either. Its device,
 # bound through the pool, keeps the loadable module in (rmmod refused, the
 # log says why) instead of being unbound at unload; once the device is
-# deleted, the module may go. rdma_test's "sticky" command makes such a
-# device, for its driver rdma_test_sticky.
+# deleted, the module may go; and so it may once such a driver's probe
+# failed (nothing is bound to keep it in for). rdma_test's "sticky" command
+# makes such a device, for its driver rdma_test_sticky.
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 5
+ktap_set_plan 7
 R=$(first good 1)
 load
 load_test
@@ -22,7 +23,7 @@ sticky_restricted() {
 		serves "$R" rdma_test.0
 }
 result "rdma_test.0, bound to a driver that cannot be unbound, is restricted" sticky_restricted
-if ! skip_if_builtin 3 "unload with a device whose driver cannot be unbound"; then
+if ! skip_if_builtin 5 "unload with a device whose driver cannot be unbound"; then
 	result "...the log says the module stays while it is bound" \
 		log_has "rdma_test.0: its driver cannot be unbound (suppress_bind_attrs): restricted_dma cannot unload while it is bound"
 
@@ -31,6 +32,15 @@ if ! skip_if_builtin 3 "unload with a device whose driver cannot be unbound"; th
 	tcmd del 0
 	result "once the device is deleted, unload works" unload
 	load
+	# The same driver, whose probe fails: the pin taken at the bind goes.
+	echo enodev > "$TDBG/probe"
+	tcmd sticky 0
+	echo ok > "$TDBG/probe"
+	result "a driver that cannot be unbound failed its probe: not bound" \
+		not test -e /sys/bus/platform/devices/rdma_test.0/driver
+	result "...and unload works, the device still there" unload
+	load
+	tcmd del 0
 else
 	tcmd del 0
 fi
