@@ -70,11 +70,18 @@ impl Early for Builtin {
 fn attach_by_driver(dev: &Device, base: u64) -> Result {
     let r = Region::registry().find(|r| r.base == base).ok_or(ENODEV)?;
     match dma::installed::<Region>(dev) {
-        Some(Table::Entry(k)) if k == r.table => return Ok(()),
+        Some(Table::Entry(k)) if k == r.table && !r.withdrawn.load(Ordering::Acquire) => {
+            return Ok(())
+        }
         Some(_) => return Err(EINVAL),
         None => {}
     }
-    if let Some(why) = unservable(dev, &r) {
+    // Its pages may be the page allocator's now: no device takes it again.
+    let withdrawn = r
+        .withdrawn
+        .load(Ordering::Acquire)
+        .then_some("names a restricted region that was withdrawn");
+    if let Some(why) = withdrawn.or_else(|| unservable(dev, &r)) {
         pr_err!(
             "{}: {} ({}); all its DMA will be refused\n",
             dev.name(),
