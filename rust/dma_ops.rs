@@ -183,7 +183,10 @@ impl DmaOps for Region {
             CopyBack::AsDirected
         };
         let phys = dev.dma_to_phys(dma);
-        match self.pool.unmap(phys, size, dir, copy, &self.copier()) {
+        match self
+            .pool
+            .unmap_for(owner_of(dev), phys, size, dir, copy, &self.copier())
+        {
             Ok(()) => self.trace(Event::Unmap, dev, dma, size, Some(dir)),
             Err(e) => self.bad_call(dev, "unmap", (dma, size), Some(dir), e),
         }
@@ -287,7 +290,7 @@ impl DmaOps for Region {
         let phys = dev.dma_to_phys(dma);
         // The CPU and DMA addresses must name the same block.
         let result = match self.claim.memory().phys_of(vaddr, size) {
-            Some(p) if p == phys => self.pool.free(phys, size, kind),
+            Some(p) if p == phys => self.pool.free_for(owner_of(dev), phys, size, kind),
             _ => Err(UnmapError::NotMapped),
         };
         match result {

@@ -1008,6 +1008,18 @@ impl<'a> Heads<'a> {
         Ok(())
     }
 
+    /// Undoes a [`Heads::claim`] of slot `i` with the same arguments: the
+    /// mapping is live again, as it was. Out of line: only a stale unmap of
+    /// another owner's mapping comes here.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn unclaim(&self, i: usize, addr: u64, size: usize, dir: Direction) {
+        let want = Desc::info_of(Kind::Streaming(dir), size, addr & SLOT_MASK);
+        if let Some(head) = self.slots.get(i) {
+            head.unclaim(want);
+        }
+    }
+
     /// The original address of the mapping at slot `i`, which this thread
     /// claimed ([`Heads::claim`]).
     #[inline]

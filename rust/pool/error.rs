@@ -64,6 +64,10 @@ pub enum UnmapError {
     /// copied or another unmap held it, or a sync while 255 others copied.
     /// The mapping stays as it was.
     Busy,
+    /// The mapping or block is another owner's (another device's, unless
+    /// their tags are the same): a stale unmap or free, whose address a
+    /// mapping of someone else's now has. It stays as it was.
+    OtherOwner,
 }
 
 impl fmt::Display for PoolError {
@@ -99,6 +103,7 @@ impl fmt::Display for UnmapError {
             Self::OutOfRange => "range runs past the end of the mapping",
             Self::WrongDirection => "direction differs from the mapped one",
             Self::Busy => "the mapping was being synced or unmapped at the same time",
+            Self::OtherOwner => "the mapping is another device's",
         })
     }
 }

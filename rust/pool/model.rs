@@ -742,7 +742,7 @@ impl Model<'_> {
                     return;
                 };
                 let mut l = self.live.swap_remove(i);
-                pool.unmap(l.bounce, l.size, l.dir, copy_back(skip_sync), m)
+                pool.unmap_for(l.owner, l.bounce, l.size, l.dir, copy_back(skip_sync), m)
                     .unwrap();
                 // A small block goes to its area's cache, if that is empty.
                 let area = self.pool.layout().locate(l.first).unwrap().0;
@@ -908,7 +908,7 @@ impl Model<'_> {
             Op::Free { pick } => {
                 let Some(i) = self.pick_coh(pick) else { return };
                 let c = self.coh.swap_remove(i);
-                pool.free(c.addr, c.size, c.block).unwrap();
+                pool.free_for(c.owner, c.addr, c.size, c.block).unwrap();
                 self.stats.frees += 1;
                 self.dead.push((c.addr, c.size));
             }
@@ -929,6 +929,15 @@ impl Model<'_> {
         let coh = self
             .pick_coh(pick)
             .map(|i| (self.coh[i].addr, self.coh[i].size, self.coh[i].block));
+        // Whose the picked mapping and block are: the calls that must fail
+        // for another reason name them as their owner would.
+        let live_owner = self
+            .pick_live(pick)
+            .map_or(Owner::NONE, |i| self.live[i].owner);
+        let coh_owner = self
+            .pick_coh(pick)
+            .map_or(Owner::NONE, |i| self.coh[i].owner);
+        let other = |o: Owner| *owners().iter().find(|&&x| x != o).expect("three owners");
         let before = snapshot(pool);
         let calls = m.calls();
         let dir = DIRS[pick as usize % 3];
@@ -955,7 +964,10 @@ impl Model<'_> {
                 if wrong == size {
                     return;
                 }
-                (pool.unmap(b, wrong, dir, copy_back(d % 3 == 0), m), false)
+                (
+                    pool.unmap_for(live_owner, b, wrong, dir, copy_back(d % 3 == 0), m),
+                    false,
+                )
             }
             BadCall::Again => {
                 let Some(&(a, size)) = self.dead.get(pick as usize % self.dead.len().max(1)) else {
@@ -1001,7 +1013,7 @@ impl Model<'_> {
             BadCall::FreeWrongSize => {
                 let Some((a, size, block)) = coh else { return };
                 let wrong = size + 1 + (d % 3000) as usize;
-                let r = pool.free(a, wrong, block);
+                let r = pool.free_for(coh_owner, a, wrong, block);
                 assert_eq!(r, Err(UnmapError::SizeMismatch));
                 (r, false)
             }
@@ -1046,7 +1058,7 @@ impl Model<'_> {
                 let other = DIRS
                     [(DIRS.iter().position(|&x| x == mapped).unwrap() + 1 + d as usize % 2) % 3];
                 if call == BadCall::UnmapOtherDirection {
-                    let r = pool.unmap(b, size, other, copy_back(d % 2 == 0), m);
+                    let r = pool.unmap_for(live_owner, b, size, other, copy_back(d % 2 == 0), m);
                     assert_eq!(r, Err(UnmapError::WrongDirection));
                     (r, false)
                 } else {
@@ -1065,8 +1077,20 @@ impl Model<'_> {
                 } else {
                     Block::Pages
                 };
-                let r = pool.free(a, size, other);
+                let r = pool.free_for(coh_owner, a, size, other);
                 assert_eq!(r, Err(UnmapError::WrongKind));
+                (r, false)
+            }
+            BadCall::UnmapOtherOwner => {
+                let Some((b, size, dir)) = live else { return };
+                let r = pool.unmap_for(other(live_owner), b, size, dir, CopyBack::AsDirected, m);
+                assert_eq!(r, Err(UnmapError::OtherOwner));
+                (r, false)
+            }
+            BadCall::FreeOtherOwner => {
+                let Some((a, size, block)) = coh else { return };
+                let r = pool.free_for(other(coh_owner), a, size, block);
+                assert_eq!(r, Err(UnmapError::OtherOwner));
                 (r, false)
             }
         };
@@ -1168,7 +1192,7 @@ pub(crate) fn run_ops(cfg: PoolCfg, ops: &[Op]) {
         model.check_data(l);
     }
     while let Some(l) = model.live.pop() {
-        pool.unmap(l.bounce, l.size, l.dir, CopyBack::AsDirected, &m)
+        pool.unmap_for(l.owner, l.bounce, l.size, l.dir, CopyBack::AsDirected, &m)
             .unwrap();
         if l.dir != Direction::ToDevice {
             assert!(m.read(l.orig, l.size) == l.exp_bounce);
@@ -1181,7 +1205,7 @@ pub(crate) fn run_ops(cfg: PoolCfg, ops: &[Op]) {
         }
     }
     while let Some(c) = model.coh.pop() {
-        pool.free(c.addr, c.size, c.block).unwrap();
+        pool.free_for(c.owner, c.addr, c.size, c.block).unwrap();
         model.stats.frees += 1;
     }
     model.check();
@@ -1293,10 +1317,14 @@ pub(crate) enum BadCall {
     SyncOtherDirection,
     /// Free a block as the other kind of block.
     FreeAsOtherBlock,
+    /// Unmap a mapping as another owner (a stale unmap of its address).
+    UnmapOtherOwner,
+    /// Free a block as another owner.
+    FreeOtherOwner,
 }
 
 impl BadCall {
-    pub(crate) const ALL: [BadCall; 15] = [
+    pub(crate) const ALL: [BadCall; 17] = [
         BadCall::UnmapInside,
         BadCall::UnmapBefore,
         BadCall::UnmapWrongSize,
@@ -1312,6 +1340,8 @@ impl BadCall {
         BadCall::UnmapOtherDirection,
         BadCall::SyncOtherDirection,
         BadCall::FreeAsOtherBlock,
+        BadCall::UnmapOtherOwner,
+        BadCall::FreeOtherOwner,
     ];
 }
 

@@ -383,15 +383,39 @@ where
         copy: CopyBack,
         copier: &impl Copier,
     ) -> Result<(), UnmapError> {
-        let result = self.unmap_inner(bounce, size, dir, copy, copier);
+        self.unmap_for(Owner::NONE, bounce, size, dir, copy, copier)
+    }
+
+    /// [`Pool::unmap`] of a mapping [`Pool::map_for`] made for `owner`. A
+    /// mapping of another owner's is refused ([`UnmapError::OtherOwner`]),
+    /// after the checks of [`Pool::unmap`]: a stale unmap, whose address a
+    /// mapping of another device's has now (the area's cache hands a freed
+    /// block to the next map of its size at once), never takes that one.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn unmap_for(
+        &self,
+        owner: Owner,
+        bounce: u64,
+        size: usize,
+        dir: Direction,
+        copy: CopyBack,
+        copier: &impl Copier,
+    ) -> Result<(), UnmapError> {
+        let result = self.unmap_inner(owner, bounce, size, dir, copy, copier);
         if result.is_err() {
             self.bad_unmaps.fetch_add(1, Relaxed);
         }
         result
     }
 
+    // Always inline: its one caller adds only the error count, and a call
+    // with seven arguments costs more than the rest of a parked unmap.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn unmap_inner(
         &self,
+        owner: Owner,
         bounce: u64,
         size: usize,
         dir: Direction,
@@ -411,6 +435,12 @@ where
                 e.unwrap_or_else(|| a.unclaimable(index, bounce, size, dir))
             }));
         }
+        // Only the claim keeps the owner from changing under the look.
+        let claimed = heads.claimed_owner(index);
+        if claimed != owner {
+            heads.unclaim(index, bounce, size, dir);
+            return Err(UnmapError::OtherOwner);
+        }
         if copy_back {
             copier.from_bounce(bounce, heads.claimed_orig(index), size);
         }
@@ -420,7 +450,7 @@ where
             add_bytes(&c.bytes_from_device, size);
         }
         let n = nr_slots((bounce & SLOT_MASK) as usize + size);
-        if let Some(u) = c.owner(heads.claimed_owner(index).bucket()) {
+        if let Some(u) = c.owner(claimed.bucket()) {
             u.gave(n);
         }
         if n > PARKED_MAX_SLOTS || !heads.park(index, n) {
@@ -614,19 +644,35 @@ where
     /// ([`UnmapError::WrongKind`]), or `size` differs
     /// ([`UnmapError::SizeMismatch`]).
     pub fn free(&self, addr: u64, size: usize, block: Block) -> Result<(), UnmapError> {
+        self.free_for(Owner::NONE, addr, size, block)
+    }
+
+    /// [`Pool::free`] of a block [`Pool::alloc_for`] gave `owner`; a block
+    /// of another owner's is refused ([`UnmapError::OtherOwner`]), after
+    /// the checks of [`Pool::free`].
+    pub fn free_for(
+        &self,
+        owner: Owner,
+        addr: u64,
+        size: usize,
+        block: Block,
+    ) -> Result<(), UnmapError> {
         let result = self
             .locate(addr)
             .ok_or(UnmapError::NotMapped)
             .and_then(|(area, index)| {
                 let lock = self.areas.get(area).ok_or(UnmapError::NotMapped)?;
                 locked(lock, |st| {
-                    st.exact_mapping(index, addr, size, |kind| {
+                    let m = st.exact_mapping(index, addr, size, |kind| {
                         if kind == Kind::from(block) {
                             Ok(())
                         } else {
                             Err(UnmapError::WrongKind)
                         }
                     })?;
+                    if m.desc.owner() != owner {
+                        return Err(UnmapError::OtherOwner);
+                    }
                     self.release(lock, st, index);
                     add(&lock.shared().counters.frees, 1);
                     Ok(())

@@ -10,7 +10,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 14
+ktap_set_plan 16
 R=$(first good 1)
 base=$(first good 2)
 size=$(first good 3)
@@ -37,6 +37,16 @@ echo $(( $(dma_api_errors) - errors )) >> /tmp/rdma-expected-dma-api-errors
 result "...and counted: 4 bad unmaps, 2 bad syncs" \
 	[ $(( $(counter bad_unmaps "$R") - unmaps )) -eq 4 -a $(( $(counter bad_syncs "$R") - syncs )) -eq 2 ]
 result "...and nothing of it stays in the pool" [ "$(counter io_tlb_used "$R")" -eq "$probed" ]
+# Two devices of one region: the first one's stale unmap of an address the
+# second one's mapping has now (the area's cache hands a freed page to the
+# next map at once) must not free that mapping.
+tcmd add 2
+unmaps=$(counter bad_unmaps "$R")
+errors=$(dma_api_errors)
+tcheck "a stale unmap of an address another device's mapping has now is refused" stale 0 2
+echo $(( $(dma_api_errors) - errors )) >> /tmp/rdma-expected-dma-api-errors
+result "...and counted: 1 bad unmap" [ $(( $(counter bad_unmaps "$R") - unmaps )) -eq 1 ]
+tcmd del 2
 # A page of the no-map shared-dma-pool beside the region (lifecycle-wall.sh's).
 nomap=$(expect testnode | awk '$3 != "-" { print $3 }' | head -n 1)
 tcheck "only memory in the linear map is bounced: the page's flags, memblock where they cannot tell" \

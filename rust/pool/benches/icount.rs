@@ -69,7 +69,7 @@ fn do_map(p: &BarePool, orig: u64, size: usize, dir: Direction) -> u64 {
 
 #[inline(never)]
 fn do_unmap(p: &BarePool, bounce: u64, size: usize, dir: Direction) {
-    p.unmap(bounce, size, dir, CopyBack::AsDirected, &NoCopy)
+    p.unmap_for(DEVICE, bounce, size, dir, CopyBack::AsDirected, &NoCopy)
         .expect("a live mapping");
 }
 

@@ -719,14 +719,22 @@ fn owners_are_counted_until_their_last_block_goes() {
     // The owner shares the head's word with the original address: the
     // copy back must still find the original.
     m.write(s1, &[0x5a; 3000]);
-    pool.unmap(s1, 3000, d, CopyBack::AsDirected, &m).unwrap();
+    pool.unmap_for(a, s1, 3000, d, CopyBack::AsDirected, &m)
+        .unwrap();
     assert_eq!(m.read(0x1000, 3000), vec![0x5a; 3000]);
-    pool.unmap(s2, 100, d, CopyBack::AsDirected, &m).unwrap();
+    pool.unmap_for(a, s2, 100, d, CopyBack::AsDirected, &m)
+        .unwrap();
     assert_eq!(pool.held_by(a), 1);
-    pool.free(blk, 16384, Block::Coherent).unwrap();
+    // Another owner's free of it is refused, and changes nothing.
+    assert_eq!(
+        pool.free_for(b, blk, 16384, Block::Coherent),
+        Err(UnmapError::OtherOwner)
+    );
+    assert_eq!(pool.held_by(a), 1);
+    pool.free_for(a, blk, 16384, Block::Coherent).unwrap();
     assert_eq!(pool.held_by(a), 0);
     assert_eq!(pool.held_by(b), 1);
-    pool.free(other, 4096, Block::Coherent).unwrap();
+    pool.free_for(b, other, 4096, Block::Coherent).unwrap();
     pool.unmap(anon, 10, d, CopyBack::Skip, &m).unwrap();
     assert_eq!(pool.held_by(b) + pool.held_by(Owner::NONE), 0);
     check_pool(&pool);
@@ -788,8 +796,9 @@ fn each_owner_bucket_has_its_use_counted() {
     );
     assert_eq!(usage(a), (11, 11, SEGMENT_SIZE + 1));
     assert_eq!(usage(other), (0, 0, 0));
-    pool.unmap(s2, 100, d, CopyBack::AsDirected, &m).unwrap();
-    pool.free(blk, 16384, Block::Coherent).unwrap();
+    pool.unmap_for(a, s2, 100, d, CopyBack::AsDirected, &m)
+        .unwrap();
+    pool.free_for(a, blk, 16384, Block::Coherent).unwrap();
     assert_eq!(usage(a), (2, 11, SEGMENT_SIZE + 1));
     // Restarted (its driver probes again): the mark starts at what it
     // holds, the largest request at 0.
@@ -803,11 +812,11 @@ fn each_owner_bucket_has_its_use_counted() {
     assert_eq!(usage(b), usage(a));
     assert_eq!(usage(other), (1, 1, 1));
     // A refused unmap changes nothing.
-    assert!(pool.unmap(s3, 4095, d, CopyBack::Skip, &m).is_err());
+    assert!(pool.unmap_for(b, s3, 4095, d, CopyBack::Skip, &m).is_err());
     assert_eq!(usage(a), (4, 4, 4096));
-    pool.unmap(s1, 3000, d, CopyBack::Skip, &m).unwrap();
-    pool.unmap(s3, 4096, d, CopyBack::Skip, &m).unwrap();
-    pool.unmap(s4, 1, d, CopyBack::Skip, &m).unwrap();
+    pool.unmap_for(a, s1, 3000, d, CopyBack::Skip, &m).unwrap();
+    pool.unmap_for(b, s3, 4096, d, CopyBack::Skip, &m).unwrap();
+    pool.unmap_for(other, s4, 1, d, CopyBack::Skip, &m).unwrap();
     assert_eq!((usage(a), usage(other)), ((0, 4, 4096), (0, 1, 1)));
     check_pool(&pool);
 }
@@ -937,7 +946,8 @@ fn a_parked_block_is_nobodys() {
     // counted for nobody until a map takes it, for its own device.
     let a = pool.map_for(x, 0, 0x1000, page, d, &masked(0), &m).unwrap();
     assert_eq!((pool.held_by(x), pool.usage(x).used), (1, 2));
-    pool.unmap(a, page, d, CopyBack::AsDirected, &m).unwrap();
+    pool.unmap_for(x, a, page, d, CopyBack::AsDirected, &m)
+        .unwrap();
     assert_eq!((pool.held_by(x), pool.usage(x).used), (0, 0));
     assert_eq!(pool.stats().used, 0);
     let b = pool.map_for(y, 0, 0x2000, page, d, &masked(0), &m).unwrap();
@@ -946,14 +956,29 @@ fn a_parked_block_is_nobodys() {
     assert_eq!((pool.held_by(y), pool.usage(y).used), (1, 2));
     // Zeroed for its new receive buffer, like any other.
     assert!(m.read(b, page).iter().all(|&v| v == 0));
+    // The old device's stale unmap of the address (a double unmap, a late
+    // one of a mapping it unmapped already) is refused: the mapping is y's,
+    // and stays so, counted and unmapped by y alone.
+    m.write(0x1000, &[0x77; 4096]);
+    assert_eq!(
+        pool.unmap_for(x, a, page, d, CopyBack::AsDirected, &m),
+        Err(UnmapError::OtherOwner)
+    );
+    assert_eq!(
+        m.read(0x1000, page),
+        vec![0x77; page],
+        "nothing copied back"
+    );
+    assert_eq!((pool.held_by(y), pool.usage(y).used), (1, 2));
     // A syncing or unmapping driver that kept the old address finds nothing.
-    pool.unmap(b, page, d, CopyBack::AsDirected, &m).unwrap();
+    pool.unmap_for(y, b, page, d, CopyBack::AsDirected, &m)
+        .unwrap();
     assert_eq!(
         pool.sync_for_cpu(a, page, d, &m),
         Err(UnmapError::NotMapped)
     );
     assert_eq!(
-        pool.unmap(a, page, d, CopyBack::AsDirected, &m),
+        pool.unmap_for(x, a, page, d, CopyBack::AsDirected, &m),
         Err(UnmapError::NotMapped)
     );
     check_pool(&pool);

@@ -40,6 +40,9 @@
  *                                   fails, 64 bits works; required mask
  *              misuse N             double unmap, wrong size, wrong
  *                                   direction, sync past the end
+ *              stale N M            N's stale unmap of an address M's
+ *                                   mapping has now (both on one region):
+ *                                   refused, M's mapping stays M's
  *              fresh N              a bounce buffer never shows a previous
  *                                   mapping's bytes
  *              sync N               sync_for_cpu copies what the device wrote
@@ -607,6 +610,78 @@ static int cmd_misuse(unsigned int n)
 	pr_info("deliberate DMA API misuse done\n");
 	kfree(buf);
 	say("4 bad unmaps and 2 bad syncs around one good map and unmap");
+	return err;
+}
+
+/*
+ * A stale unmap across devices of one region: N maps a page and unmaps it
+ * (the block goes to its area's cache), M maps a page on the same CPU and
+ * gets that block, at the same DMA address, and N unmaps its old address
+ * again, a driver's double unmap. It must be refused: were M's block freed,
+ * it would go back to the cache, and N's next map on this CPU would get it
+ * while M's device may still read it.
+ */
+static int cmd_stale(unsigned int n, unsigned int m)
+{
+	struct device *a = bound(n), *b = bound(m);
+	dma_addr_t da, db, dc = DMA_MAPPING_ERROR, small, page;
+	u8 *buf;
+	int err = 0;
+
+	if (!a || !b || a == b)
+		return -ENODEV;
+	buf = kcalloc(5, PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	memset(buf + PAGE_SIZE, 0xbb, PAGE_SIZE);
+	/* One CPU: one area, and its cache of one block. */
+	get_cpu();
+	/*
+	 * Whatever an earlier unmap left in the cache, a block of one slot or
+	 * of two, one of these two maps takes it: the cache is empty.
+	 */
+	small = dma_map_single(a, buf + 3 * PAGE_SIZE, 512, DMA_TO_DEVICE);
+	page = dma_map_single(a, buf + 4 * PAGE_SIZE, PAGE_SIZE, DMA_TO_DEVICE);
+	da = dma_map_single(a, buf, PAGE_SIZE, DMA_TO_DEVICE);
+	if (dma_mapping_error(a, small) || dma_mapping_error(a, page) || dma_mapping_error(a, da)) {
+		say("map failed");
+		err = -ENOMEM;
+		goto out;
+	}
+	dma_unmap_single(a, da, PAGE_SIZE, DMA_TO_DEVICE);
+	db = dma_map_single(b, buf + PAGE_SIZE, PAGE_SIZE, DMA_TO_DEVICE);
+	if (dma_mapping_error(b, db) || db != da) {
+		say("%s's map did not get %s's block (%pad, not %pad): nothing shown; ",
+		    dev_name(b), dev_name(a), &db, &da);
+		err = -EAGAIN;
+	} else {
+		pr_info("deliberate DMA API misuse follows\n");
+		dma_unmap_single(a, da, PAGE_SIZE, DMA_TO_DEVICE);
+		pr_info("deliberate DMA API misuse done\n");
+		dc = dma_map_single(a, buf + 2 * PAGE_SIZE, PAGE_SIZE, DMA_TO_DEVICE);
+		if (dc == db) {
+			say("%s's stale unmap freed %s's mapping: %s's next map got it; ",
+			    dev_name(a), dev_name(b), dev_name(a));
+			err = -EFAULT;
+		} else if (memchr_inv(device_view(b, db) ?: buf + PAGE_SIZE, 0xbb, PAGE_SIZE)) {
+			say("%s's mapping lost its bytes; ", dev_name(b));
+			err = -EFAULT;
+		}
+	}
+	if (!dma_mapping_error(a, dc) && dc != db)
+		dma_unmap_single(a, dc, PAGE_SIZE, DMA_TO_DEVICE);
+	if (!dma_mapping_error(b, db))
+		dma_unmap_single(b, db, PAGE_SIZE, DMA_TO_DEVICE);
+out:
+	if (!dma_mapping_error(a, small))
+		dma_unmap_single(a, small, 512, DMA_TO_DEVICE);
+	if (!dma_mapping_error(a, page))
+		dma_unmap_single(a, page, PAGE_SIZE, DMA_TO_DEVICE);
+	put_cpu();
+	kfree(buf);
+	if (!err)
+		say("%s's stale unmap of the address %s's mapping had was refused", dev_name(a),
+		    dev_name(b));
 	return err;
 }
 
@@ -1504,6 +1579,8 @@ static int run(char *line)
 		return cmd_sync(n);
 	if (!strcmp(name, "taint"))
 		return cmd_taint(n);
+	if (!strcmp(name, "stale"))
+		return args == 3 ? cmd_stale(n, a) : -EINVAL;
 	if (!strcmp(name, "incoherent"))
 		return cmd_incoherent(n);
 	if (!strcmp(name, "leak"))
