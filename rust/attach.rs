@@ -229,6 +229,18 @@ pub(crate) fn unservable(dev: &Device, r: &Region) -> Option<&'static str> {
     }
 }
 
+/// Why `dev` cannot have `r`'s ops for the DMA address it sees `r` at, if
+/// it cannot: every device of a region must see it at one (see
+/// [`Region::fix_dma_offset`]); the first device given its ops fixes it.
+pub(crate) fn one_offset(dev: &Device, r: &Region) -> Option<&'static str> {
+    let Some((first, _)) = dev.dma_span(r.base, r.size) else {
+        return Some("cannot reach the region as one run through its dma-ranges");
+    };
+    r.fix_dma_offset(first.wrapping_sub(r.base)).err().map(|_| {
+        "sees the region at another DMA address than the region's other devices do (dma-ranges)"
+    })
+}
+
 /// Installs the right ops on `dev`, about to be probed, in place of any of
 /// ours it has (one store: a late free racing with it still finds ours).
 /// A device with no restriction of its own keeps what it has: a driver may
@@ -261,7 +273,7 @@ fn attach(dev: &Device) {
         // Held behind the wall since it was added; should a probe come all
         // the same (the link could not be made), nothing of it is served.
         Verdict::Wall(target) => refuse(WALLED, target.as_ref()),
-        Verdict::Region(r) => match unservable(dev, &r) {
+        Verdict::Region(r) => match unservable(dev, &r).or_else(|| one_offset(dev, &r)) {
             Some(why) => refuse(why, Some(&r.node)),
             None => {
                 r.restart_usage(dev);

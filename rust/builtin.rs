@@ -17,7 +17,7 @@
 //! [`device_init`].
 
 use crate::attach::{
-    is_restricted, restricted_bridge, restriction_node, unservable, verdict, Verdict,
+    is_restricted, one_offset, restricted_bridge, restriction_node, unservable, verdict, Verdict,
 };
 use crate::region::{self, NodeFacts, Region, Reject, DEFAULT_POOLS};
 use crate::sys::builtin::{Early, EarlyOps, FlatNodeFacts};
@@ -81,7 +81,10 @@ fn attach_by_driver(dev: &Device, base: u64) -> Result {
         .withdrawn
         .load(Ordering::Acquire)
         .then_some("names a restricted region that was withdrawn");
-    if let Some(why) = withdrawn.or_else(|| unservable(dev, &r)) {
+    if let Some(why) = withdrawn
+        .or_else(|| unservable(dev, &r))
+        .or_else(|| one_offset(dev, &r))
+    {
         pr_err!(
             "{}: {} ({}); all its DMA will be refused\n",
             dev.name(),

@@ -182,7 +182,7 @@ impl DmaOps for Region {
         } else {
             CopyBack::AsDirected
         };
-        let phys = dev.dma_to_phys(dma);
+        let phys = self.phys_of_dma(dma);
         match self
             .pool
             .unmap_for(owner_of(dev), phys, size, dir, copy, &self.copier())
@@ -218,7 +218,7 @@ impl DmaOps for Region {
     }
 
     fn sync(&self, dev: &Device, dma: u64, size: usize, dir: Direction, to: SyncFor) {
-        let phys = dev.dma_to_phys(dma);
+        let phys = self.phys_of_dma(dma);
         let copier = self.copier();
         let (result, event) = match to {
             SyncFor::Device => (
@@ -287,7 +287,7 @@ impl DmaOps for Region {
     /// Gives back a block from [`DmaOps::alloc`] of the same kind.
     fn free(&self, dev: &Device, size: usize, vaddr: *mut c_void, dma: u64, kind: Block) {
         let size = page_align(size).unwrap_or(usize::MAX);
-        let phys = dev.dma_to_phys(dma);
+        let phys = self.phys_of_dma(dma);
         // The CPU and DMA addresses must name the same block.
         let result = match self.claim.memory().phys_of(vaddr, size) {
             Some(p) if p == phys => self.pool.free_for(owner_of(dev), phys, size, kind),

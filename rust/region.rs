@@ -21,7 +21,7 @@ use crate::sys::memory::{self, IomemClaim, Memremap, Owned, ShareError, Shared, 
 use crate::sys::of::{EarlyVerdict, OfNode};
 use crate::sys::{bus, keep_forever, possible_cpus, Errno, ModulePin};
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::{CStr, CString};
@@ -496,6 +496,10 @@ impl Claim {
     }
 }
 
+/// [`Region::dma_offset`] before any device of the region has its ops: no
+/// offset is this one, as offsets are whole pages.
+const NO_OFFSET: u64 = u64::MAX;
+
 /// The pool's owner tag for `dev`'s mappings and blocks: a fold of its
 /// address. Two devices may share a tag; their blocks are then counted
 /// together, which can only keep a device a holder for longer.
@@ -623,6 +627,10 @@ pub(crate) struct Region {
     /// Set when a page of the window went to someone else after the claim
     /// (built in, at `late_initcall_sync`): its devices are refused.
     pub(crate) withdrawn: AtomicBool,
+    /// How far the region's DMA addresses are from its physical ones, for
+    /// every device of it ([`Region::fix_dma_offset`]); [`NO_OFFSET`] until
+    /// the first device is given its ops.
+    dma_offset: AtomicU64,
     /// [`Region::failures`] when a driver last began to probe a device of
     /// the region: what ran out while it probed is the difference.
     pub(crate) failures_at_probe: AtomicUsize,
@@ -637,6 +645,33 @@ pub(crate) struct Region {
 }
 
 impl Region {
+    /// Makes `offset` (a device's DMA address of the region's base, less
+    /// the base) the region's, for good; refused, with the region's, when
+    /// it has another. Every device of a region must see it at one DMA
+    /// address: an unmap, sync or free finds its block by the DMA address
+    /// less this offset, without the device's `dma-ranges`, which the
+    /// driver core frees at unbind (`device_unbind_cleanup()`), before the
+    /// late frees that must still reach the pool.
+    pub(crate) fn fix_dma_offset(&self, offset: u64) -> Result<(), u64> {
+        match self.dma_offset.compare_exchange(
+            NO_OFFSET,
+            offset,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => Ok(()),
+            Err(had) if had == offset => Ok(()),
+            Err(had) => Err(had),
+        }
+    }
+
+    /// The physical address behind DMA address `dma` of a device of the
+    /// region (see [`Region::fix_dma_offset`]).
+    #[inline]
+    pub(crate) fn phys_of_dma(&self, dma: u64) -> u64 {
+        dma.wrapping_sub(self.dma_offset.load(Ordering::Acquire))
+    }
+
     /// Validates `node` against the regions already claimed and claims it.
     pub(crate) fn claim(node: OfNode, claimed: &[Arc<Region>]) -> Result<Self, Reject> {
         let c = check_facts(&NodeFacts::of(&node))?;
@@ -703,6 +738,7 @@ impl Region {
             bad_call_reported: AtomicBool::new(false),
             refusals: AtomicUsize::new(0),
             withdrawn: AtomicBool::new(false),
+            dma_offset: AtomicU64::new(NO_OFFSET),
             failures_at_probe: AtomicUsize::new(0),
             holders: Holders::new().map_err(Reject::Claim)?,
             sticky: Holders::new().map_err(Reject::Claim)?,

@@ -188,11 +188,6 @@ bool rsdma_driver_is_sticky(struct device *dev)
 }
 void rsdma_device_lock(struct device *dev) { device_lock(dev); }
 void rsdma_device_unlock(struct device *dev) { device_unlock(dev); }
-phys_addr_t rsdma_dma_to_phys(struct device *dev, dma_addr_t daddr)
-{
-	return dma_to_phys(dev, daddr);
-}
-
 /*
  * The device's DMA addresses of [base, base + size): false unless both ends
  * translate (dma-ranges), the range stays one contiguous run for it, and its

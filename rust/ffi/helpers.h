@@ -45,7 +45,6 @@ bool rsdma_dev_is_bound(struct device *dev);
 bool rsdma_driver_is_sticky(struct device *dev);
 void rsdma_device_lock(struct device *dev);
 void rsdma_device_unlock(struct device *dev);
-phys_addr_t rsdma_dma_to_phys(struct device *dev, dma_addr_t daddr);
 bool rsdma_dma_span(struct device *dev, phys_addr_t base, u64 size, u64 *first, u64 *last);
 
 dma_addr_t rsdma_phys_to_dma(struct device *dev, phys_addr_t paddr);

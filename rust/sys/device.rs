@@ -171,15 +171,6 @@ impl Device {
             .then_some((first, last))
     }
 
-    /// The physical address behind DMA address `dma` of this device.
-    pub(crate) fn dma_to_phys(&self, dma: u64) -> u64 {
-        if self.dma_ranges().is_null() {
-            return dma;
-        }
-        // SAFETY: The device is alive (type invariant).
-        unsafe { bindings::rsdma_dma_to_phys(self.as_raw(), dma) }
-    }
-
     /// The device's `dma-ranges` translation; null when DMA addresses are
     /// physical addresses (the helpers refuse to build for an architecture
     /// where they are not, such as one with memory encryption bits).

@@ -13,7 +13,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 26
+ktap_set_plan 31
 R=$(first good 1)
 base=$(first good 2)
 size=$(first good 3)
@@ -94,6 +94,37 @@ if ! skip_if_builtin 1 "unload refused while a refused device holds a block"; th
 fi
 result "...its late free went back to the pool" late_free 0
 result "...and no page of the region reached the page allocator" reserved
+
+# --- a device that sees its region elsewhere (dma-ranges: DMA addresses
+# 256 MiB below the physical ones), the region's first: the driver core
+# frees its dma-ranges at unbind, before a late free, which must still find
+# its block. A second device of the region that sees it where it is cannot
+# have the region's ops: the pool finds blocks by one offset a region ---
+o=$(expect testnode | awk '$4 != "0x0" { print $1 }' | head -n 1)
+OR=$(expect testnode | awk -v o="$o" '$1 == o { print $2 }')
+off=$(expect testnode | awk -v o="$o" '$1 == o { print $4 }')
+o2=$(expect testnode | awk -v o="$o" -v r="$OR" '$1 != o && $2 == r { print $1 }' | head -n 1)
+obase=$(expect good | awk -v r="$OR" '$1 == r { print $2 }')
+osize=$(expect good | awk -v r="$OR" '$1 == r { print $3 }')
+odma=$(printf '%#x' $(( (obase + off) & 0xffffffffffffffff )))
+tcmd add "$o"
+okeep() {
+	tcmd window "$o" "$odma" "$osize" && tcmd keep "$o" && ktap_print_msg "$(tresult)"
+}
+result "rdma_test.$o, which sees $OR at $odma, keeps a block there" okeep
+echo "rdma_test.$o" > /sys/bus/platform/drivers/rdma_test/unbind
+result "...unbound with its block (the driver core freed its dma-ranges)" \
+	log_has "rdma_test.$o: driver gone while holding 1 block(s) of $OR"
+oidle() {
+	[ "$(counter io_tlb_used "$OR")" -eq 0 ]
+}
+result "...its late free went back to the pool" eval 'drop "$o" && wait_for oidle'
+result "...and no page of the region reached the page allocator" region_reserved "$obase" "$osize"
+tcmd add "$o2"
+result "rdma_test.$o2, which sees $OR where it is, is refused: one DMA address a region" \
+	log_has "rdma_test.$o2: sees the region at another DMA address than the region's other devices do (dma-ranges) ($OR); all its DMA will be refused"
+tcmd del "$o2"
+tcmd del "$o"
 
 # --- a block freed after the device was deleted ---
 tcmd del 0

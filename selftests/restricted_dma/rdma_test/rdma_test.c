@@ -13,6 +13,7 @@
  *
  * Devices: "rdma_test.N" is a platform device made by this module for the DT
  * node /rdma-test-N (a node without a compatible, so that nothing else binds
+ * it; or rdma-test-N on a bus node whose dma-ranges it takes)
  * it). Such a node names a region in memory-region and is dma-coherent, like
  * a restricted virtio-mmio transport. The driver "rdma_test" binds them.
  *
@@ -304,6 +305,9 @@ static int dev_add_for(unsigned int n, const char *override)
 		return -EEXIST;
 	snprintf(path, sizeof(path), "/rdma-test-%u", n);
 	np = of_find_node_by_path(path);
+	/* Or on a bus of its own, for dma-ranges of its own. */
+	if (!np)
+		np = of_find_node_by_name(NULL, path + 1);
 	if (!np) {
 		say("no DT node %s", path);
 		return -ENOENT;

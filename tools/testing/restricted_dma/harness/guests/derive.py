@@ -23,6 +23,9 @@ def regions_by_name(v):
 
 
 
+# QEMU virt's RAM, as the guests have it (guest.sh: -m 1G).
+RAM_BASE, RAM_SIZE = 0x40000000, 0x40000000
+
 def dts(name, base_dts):
     return dts_of(variant(name), base_dts)
 
@@ -46,7 +49,14 @@ def dts_of(v, base_dts):
     for n, t in enumerate(v.get("testnodes", [])):
         phandles = (("0 " if t.empty_first else "") + f"&{regions[t.region].label}"
                     + (f" &{regions[t.pool].label}" if t.pool else ""))
-        out += [f"\trdma-test-{n} {{", f"\t\tmemory-region = <{phandles}>;", "\t\tdma-coherent;", "\t};"]
+        node = [f"\trdma-test-{n} {{", f"\t\tmemory-region = <{phandles}>;", "\t\tdma-coherent;", "\t};"]
+        if t.dma_offset:
+            # All of RAM (QEMU virt's 1 GiB at 1 GiB), seen dma_offset away.
+            dma = RAM_BASE + t.dma_offset
+            node = ([f"\trdma-bus-{n} {{", "\t\t#address-cells = <0x2>;", "\t\t#size-cells = <0x2>;", "\t\tranges;",
+                     f"\t\tdma-ranges = <0x0 0x{dma:x} 0x0 0x{RAM_BASE:x} 0x0 0x{RAM_SIZE:x}>;"]
+                    + ["\t" + line for line in node] + ["\t};"])
+        out += node
     out += ["};", ""]
     for d, t in zip(v["devices"], transports(v)):
         if d.region:
@@ -293,7 +303,7 @@ def expect(name):
          hostile TRANSPORT MODE             a vublk whose backend lies (MODE)
          mainline NAME TRANSPORT            a restricted-dma-pool (not ours)
          other NAME                         a reserved-memory node of another binding
-         testnode N REGION POOL|-           /rdma-test-N, for rdma_test.ko, and
+         testnode N REGION POOL|- OFFSET    /rdma-test-N, for rdma_test.ko, and
                                             the pool it names beside REGION
          pcidevice KIND BDF REGION|- IOMMU  a virtio PCI device, the region its
                                             host bridge names, whether it offers
@@ -341,7 +351,7 @@ def expect(name):
         if "--hostile" in d.backend:
             lines.append(f"hostile {t:x}.virtio_mmio {d.backend[d.backend.index('--hostile') + 1]}")
     for n, t in enumerate(v.get("testnodes", [])):
-        lines.append(f"testnode {n} {t.region} {t.pool or '-'}")
+        lines.append(f"testnode {n} {t.region} {t.pool or '-'} 0x{t.dma_offset & (1 << 64) - 1:x}")
     for k, p in enumerate(v.get("pci", [])):
         what = f"{p.kind} {p.bdf} {v.get('pci_region') or '-'} {'on' if p.iommu else 'off'}"
         if p.hotplug:

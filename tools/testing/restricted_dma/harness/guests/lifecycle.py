@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """What real drivers do to a device's binding, through the test driver."""
 from .model import Device, TestNode
-from .regions import GOOD, POOL
+from .regions import GOOD, OFFSET_R, POOL
 
 GUESTS = {
     # What real drivers do, through the test driver rdma_test.ko: failed,
@@ -16,10 +16,11 @@ GUESTS = {
     # shared-dma-pool beside GOOD.
     "lifecycle": dict(
         about="what real drivers do, through rdma_test: probes, late frees, deletion, the fence, the wall",
-        regions=[GOOD, POOL],
+        regions=[GOOD, POOL, OFFSET_R],
         devices=[Device("blk", GOOD.name)],
         testnodes=[TestNode(GOOD.name), TestNode(GOOD.name, empty_first=True), TestNode(GOOD.name),
-                   TestNode(GOOD.name, pool=POOL.name)],
+                   TestNode(GOOD.name, pool=POOL.name),
+                   TestNode(OFFSET_R.name, dma_offset=-0x10000000), TestNode(OFFSET_R.name)],
         decoys=[("restricted_dma_gate", "restricted-dma-test,decoy")],
         tests=["lifecycle-gate.sh", "lifecycle-probe.sh", "pool-dmaapi.sh", "lifecycle-late-free.sh", "lifecycle-hook.sh", "lifecycle-sticky.sh", "lifecycle-wall.sh",
                "lifecycle-fence.sh", "lifecycle-leak.sh"],

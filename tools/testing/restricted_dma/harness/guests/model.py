@@ -143,12 +143,16 @@ class TestNode:
     platform device rdma_test.N for it. It names `region` in memory-region,
     after an empty phandle when `empty_first` (`<0 &region>`), and before
     `pool` when it has one (`<&region &pool>`), and is dma-coherent like
-    QEMU's transports."""
+    QEMU's transports. With `dma_offset`, the node sits on a bus of its own
+    whose dma-ranges put RAM that far from its physical addresses (DMA =
+    physical + dma_offset): rdma_test does no DMA, so its device, unlike a
+    QEMU transport, can have one."""
 
-    def __init__(self, region, empty_first=False, pool=None):
+    def __init__(self, region, empty_first=False, pool=None, dma_offset=0):
         self.region, self.empty_first = region, empty_first
         # Another reserved-memory node (a shared-dma-pool) after the region.
         self.pool = pool
+        self.dma_offset = dma_offset
 
 
 def transports(v):

@@ -68,6 +68,9 @@ TWO_RANGES = Region("other@4f200000", reg=[(0x4F200000, 0x10000), (0x4F300000, 0
                     compatible="restricted-dma-test,other")
 OVER_SECOND_RANGE = Region("restricted@4f300000", reg=(0x4F300000, 0x10000),
                            reject="overlaps region other@4f200000")
+# A region whose one test device sees RAM 256 MiB below where it is
+# (dma-ranges), and a second one of it that sees it where it is.
+OFFSET_R = Region("restricted@52000000", reg=(0x52000000, 1 * MiB))
 HOSTILE_CHOSEN = [
     "linux,ima-kexec-buffer = <0x0 0x4e000000 0x0 0x1000>",
     "linux,elfcorehdr = <0x0 0x4e100000 0x0 0x1000>",
