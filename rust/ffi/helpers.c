@@ -144,16 +144,22 @@ bool rsdma_dev_is_platform(struct device *dev) { return dev_is_platform(dev); }
 
 /*
  * A PCI bridge (a root port, a switch port): a bridge header *and* a bridge
- * class. The host writes both, and the PCI core accepts a bridge header of
- * any class, which virtio_pci (matching on the vendor alone) would drive:
- * neither alone makes a device that does no DMA.
+ * class, and no driver but a port driver. The host writes header and class,
+ * and the PCI core accepts a bridge header of any class, which virtio_pci
+ * (matching on the vendor alone) would drive, as it does a function in a
+ * bridge header and class that pcieport's probe turned down: none of these
+ * makes a device that does no DMA. The driver is the kernel's own word
+ * (at BUS_NOTIFY_BIND_DRIVER, the one being bound).
  */
 bool rsdma_dev_is_pci_bridge(struct device *dev)
 {
 #ifdef CONFIG_PCI
+	const struct device_driver *drv = READ_ONCE(dev->driver);
 	struct pci_dev *pdev;
 
 	if (!dev_is_pci(dev))
+		return false;
+	if (drv && strcmp(drv->name, "pcieport") && strcmp(drv->name, "shpchp"))
 		return false;
 	pdev = to_pci_dev(dev);
 	switch (pdev->hdr_type) {
