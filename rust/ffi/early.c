@@ -75,20 +75,6 @@ static bool __init overlaps(u64 base, u64 size, u64 b, u64 s)
  */
 static int __init rsdma_early_chosen_owner(u64 base, u64 size, u64 *at)
 {
-	static const char * const ranges[] = {
-		[RSDMA_CHOSEN_IMA_BUFFER] = "linux,ima-kexec-buffer",
-		[RSDMA_CHOSEN_ELFCOREHDR] = "linux,elfcorehdr",
-	};
-	static const int owners[] = {
-		[RSDMA_CHOSEN_IMA_BUFFER] = RSDMA_OWNED_IMA_BUFFER,
-		[RSDMA_CHOSEN_ELFCOREHDR] = RSDMA_OWNED_ELFCOREHDR,
-	};
-	static const char * const efi[][2] = {
-		{ "linux,uefi-mmap-start", "linux,uefi-mmap-size" },
-		{ "xen,uefi-mmap-start", "xen,uefi-mmap-size" },
-		{ "linux,uefi-system-table", NULL },
-		{ "xen,uefi-system-table", NULL },
-	};
 	int node = of_get_flat_dt_subnode_by_name(of_get_flat_dt_root(), "chosen");
 	int t_len = (dt_root_addr_cells + dt_root_size_cells) * sizeof(__be32);
 	const __be32 *prop, *end;
@@ -98,8 +84,8 @@ static int __init rsdma_early_chosen_owner(u64 base, u64 size, u64 *at)
 
 	if (node < 0)
 		return RSDMA_OWNED_NONE;
-	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
-		prop = of_get_flat_dt_prop(node, ranges[i], &len);
+	for (i = 0; i < ARRAY_SIZE(rsdma_chosen_pairs); i++) {
+		prop = of_get_flat_dt_prop(node, rsdma_chosen_pairs[i], &len);
 		if (!prop)
 			continue;
 		if (len != t_len) {
@@ -110,17 +96,17 @@ static int __init rsdma_early_chosen_owner(u64 base, u64 size, u64 *at)
 		s = dt_mem_next_cell(dt_root_size_cells, &prop);
 		if (overlaps(base, size, b, s)) {
 			*at = b;
-			return owners[i];
+			return rsdma_chosen_pair_owners[i];
 		}
 	}
-	for (i = 0; i < ARRAY_SIZE(efi); i++) {
+	for (i = 0; i < ARRAY_SIZE(rsdma_chosen_efi); i++) {
 		const __be32 *sz = NULL;
 
-		prop = of_get_flat_dt_prop(node, efi[i][0], &len);
+		prop = of_get_flat_dt_prop(node, rsdma_chosen_efi[i][0], &len);
 		if (!prop || len != sizeof(u64))
 			continue;
-		if (efi[i][1]) {
-			sz = of_get_flat_dt_prop(node, efi[i][1], &len);
+		if (rsdma_chosen_efi[i][1]) {
+			sz = of_get_flat_dt_prop(node, rsdma_chosen_efi[i][1], &len);
 			if (!sz || len != sizeof(u32))
 				continue;
 		}

@@ -405,6 +405,22 @@ static bool rsdma_overlaps(u64 a, u64 as, u64 b, u64 bs)
 	return as && bs && a <= b_last && b <= a + as - 1;
 }
 
+/* The /chosen properties both readers look at (this file's, and early.c's). */
+const char *const rsdma_chosen_pairs[RSDMA_CHOSEN_PAIRS] = {
+	[RSDMA_CHOSEN_IMA_BUFFER] = "linux,ima-kexec-buffer",
+	[RSDMA_CHOSEN_ELFCOREHDR] = "linux,elfcorehdr",
+};
+const int rsdma_chosen_pair_owners[RSDMA_CHOSEN_PAIRS] = {
+	[RSDMA_CHOSEN_IMA_BUFFER] = RSDMA_OWNED_IMA_BUFFER,
+	[RSDMA_CHOSEN_ELFCOREHDR] = RSDMA_OWNED_ELFCOREHDR,
+};
+const char *const rsdma_chosen_efi[RSDMA_CHOSEN_EFI][2] = {
+	{ "linux,uefi-mmap-start", "linux,uefi-mmap-size" },
+	{ "xen,uefi-mmap-start", "xen,uefi-mmap-size" },
+	{ "linux,uefi-system-table", NULL },
+	{ "xen,uefi-system-table", NULL },
+};
+
 /*
  * A (base, size) pair of root cells at @prop: 1 if it is one, 0 if there is
  * no property, -1 if it has any other length. The kernel's own parsers read
@@ -434,20 +450,6 @@ static int rsdma_chosen_range(const __be32 *prop, int len, int ac, int sc, u64 *
 static int rsdma_chosen_owner(u64 base, u64 size, u64 *at)
 {
 	struct device_node *chosen = of_find_node_by_path("/chosen");
-	static const char * const efi[][2] = {
-		{ "linux,uefi-mmap-start", "linux,uefi-mmap-size" },
-		{ "xen,uefi-mmap-start", "xen,uefi-mmap-size" },
-		{ "linux,uefi-system-table", NULL },
-		{ "xen,uefi-system-table", NULL },
-	};
-	static const char * const ranges[] = {
-		[RSDMA_CHOSEN_IMA_BUFFER] = "linux,ima-kexec-buffer",
-		[RSDMA_CHOSEN_ELFCOREHDR] = "linux,elfcorehdr",
-	};
-	static const int owners[] = {
-		[RSDMA_CHOSEN_IMA_BUFFER] = RSDMA_OWNED_IMA_BUFFER,
-		[RSDMA_CHOSEN_ELFCOREHDR] = RSDMA_OWNED_ELFCOREHDR,
-	};
 	int ac, sc, len, i, ret = RSDMA_OWNED_NONE;
 	const __be32 *prop;
 	u64 b, s, start, last;
@@ -457,8 +459,8 @@ static int rsdma_chosen_owner(u64 base, u64 size, u64 *at)
 		return RSDMA_OWNED_NONE;
 	ac = of_n_addr_cells(chosen);
 	sc = of_n_size_cells(chosen);
-	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
-		prop = of_get_property(chosen, ranges[i], &len);
+	for (i = 0; i < ARRAY_SIZE(rsdma_chosen_pairs); i++) {
+		prop = of_get_property(chosen, rsdma_chosen_pairs[i], &len);
 		switch (rsdma_chosen_range(prop, len, ac, sc, &b, &s)) {
 		case -1:
 			*at = i;
@@ -467,17 +469,18 @@ static int rsdma_chosen_owner(u64 base, u64 size, u64 *at)
 		case 1:
 			if (rsdma_overlaps(base, size, b, s)) {
 				*at = b;
-				ret = owners[i];
+				ret = rsdma_chosen_pair_owners[i];
 				goto out;
 			}
 		}
 	}
-	for (i = 0; i < ARRAY_SIZE(efi); i++) {
+	for (i = 0; i < ARRAY_SIZE(rsdma_chosen_efi); i++) {
 		u32 sz32 = PAGE_SIZE;
 
-		if (of_property_read_u64(chosen, efi[i][0], &b))
+		if (of_property_read_u64(chosen, rsdma_chosen_efi[i][0], &b))
 			continue;
-		if (efi[i][1] && of_property_read_u32(chosen, efi[i][1], &sz32))
+		if (rsdma_chosen_efi[i][1] &&
+		    of_property_read_u32(chosen, rsdma_chosen_efi[i][1], &sz32))
 			continue;
 		if (rsdma_overlaps(base, size, b, sz32)) {
 			*at = b;

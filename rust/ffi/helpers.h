@@ -122,6 +122,15 @@ enum rsdma_chosen_range {
 	RSDMA_CHOSEN_ELFCOREHDR,	/* linux,elfcorehdr */
 	RSDMA_CHOSEN_USABLE,		/* linux,usable-memory-range */
 };
+/*
+ * The first two, of one (address, size) pair each, and whose memory each
+ * names; the EFI memory map's and system table's (address, size or NULL).
+ */
+#define RSDMA_CHOSEN_PAIRS 2
+#define RSDMA_CHOSEN_EFI 4
+extern const char *const rsdma_chosen_pairs[RSDMA_CHOSEN_PAIRS];
+extern const int rsdma_chosen_pair_owners[RSDMA_CHOSEN_PAIRS];
+extern const char *const rsdma_chosen_efi[RSDMA_CHOSEN_EFI][2];
 int rsdma_range_owner(u64 base, u64 size, bool no_map, u64 *at);
 int rsdma_of_reg(struct device_node *np, int index, u64 *base, u64 *size);
 
