@@ -31,14 +31,20 @@ REPO = os.path.abspath(os.path.join(HERE, "../../../.."))
 
 # name: (what it is, [(file under rust/, text in it, what replaces it)]).
 PARTS = {
-    "owner": ("each device's counts (its tag, largest request, slots taken and given)", [
+    "owner": ("each device's counts and the owner check (its tag, largest request, slots taken and given; "
+              "another's unmap refused)", [
         ("pool/tlb.rs", "        self.largest.request(bucket, size);\n", ""),
         ("pool/tlb.rs", "            if let Some(u) = c.owner(bucket) {\n"
                         "                u.took(nslots);\n            }\n", ""),
-        ("pool/tlb.rs", "        if let Some(u) = c.owner(heads.claimed_owner(index).bucket()) {\n"
+        ("pool/tlb.rs", "        let claimed = heads.claimed_owner(index);\n        if claimed != owner {\n"
+                        "            heads.unclaim(index, bounce, size, dir);\n"
+                        "            return Err(UnmapError::OtherOwner);\n        }\n", ""),
+        ("pool/tlb.rs", "        if let Some(u) = c.owner(claimed.bucket()) {\n"
                         "            u.gave(n);\n        }\n", ""),
         ("dma_ops.rs", "let owner = owner_of(dev);\n        match self\n            .pool\n            .map_for(",
                        "let owner = crate::pool::Owner::NONE;\n        match self\n            .pool\n            .map_for("),
+        ("dma_ops.rs", ".unmap_for(owner_of(dev), phys, size, dir, copy, &self.copier())",
+                       ".unmap_for(crate::pool::Owner::NONE, phys, size, dir, copy, &self.copier())"),
     ]),
     "counters": ("the area's published counters", [
         ("pool/tlb.rs", "            add(&c.maps, 1);\n            add_bytes(\n                if copy_in {\n"
@@ -50,8 +56,8 @@ PARTS = {
     "constraints": ("the device's constraints, read afresh (`Constraints::NONE` instead; unmap: no `dma-ranges` offset)", [
         ("dma_ops.rs", "let c = dev.dma_constraints(self.base, MaskKind::Streaming);\n        // The pool copies",
                        "let c = Constraints::NONE;\n        // The pool copies"),
-        ("dma_ops.rs", "let phys = dev.dma_to_phys(dma);\n        match self.pool.unmap(",
-                       "let phys = dma;\n        match self.pool.unmap("),
+        ("dma_ops.rs", "let phys = self.phys_of_dma(dma);\n        match self\n            .pool\n            .unmap_for(",
+                       "let phys = dma;\n        match self\n            .pool\n            .unmap_for("),
     ]),
     "bounds": ("the copies' bounds checks (`Memremap::copy_in`, `copy_out`)", [
         ("sys/memory.rs", "let Some(dst) = self.virt(to, len) else {\n            return false;\n        };",
