@@ -227,10 +227,10 @@ pub(crate) fn unloading(dev: &Device) {
 }
 
 /// Whether `dev`, about to be probed but refused, keeps its draining ops
-/// because it still holds blocks of their region: had it the refusing ops,
-/// its late frees would find them, and unload would take them off and
-/// leave those blocks to dma-direct, which hands them to the page
-/// allocator.
+/// because it still holds blocks of their region. The refusing ops would
+/// refuse its late frees too, and unload, finding no region's ops, would
+/// take them off and leave those frees to dma-direct, which hands region
+/// pages to the page allocator.
 pub(crate) fn keeps_draining(dev: &Device) -> bool {
     let Some((Table::Drain(_), r)) = region_of(dev) else {
         return false;
