@@ -133,6 +133,10 @@ impl Region {
     }
 }
 
+/// What a map or allocation refused by [`Region::at_its_offset`] was.
+const OTHER_OFFSET: &str =
+    "map by a device that sees the region at another DMA address than its first device";
+
 impl DmaOps for Region {
     /// Bounces `size` bytes at `phys`; the DMA address it returns is one
     /// `dev` can reach (its mask, bus limit, segment boundary and
@@ -154,6 +158,17 @@ impl DmaOps for Region {
             return None;
         }
         let c = dev.dma_constraints(self.base, MaskKind::Streaming);
+        if !self.at_its_offset(&c) {
+            self.map_failed(
+                dev,
+                OTHER_OFFSET,
+                size,
+                Some(dir),
+                MapError::Unreachable,
+                report,
+            );
+            return None;
+        }
         // The pool copies in what the device must read and zeroes a receive
         // buffer's slots (the region's `Receive`), whatever `attrs` say: what
         // the device leaves unwritten never comes back as a previous
@@ -265,6 +280,11 @@ impl DmaOps for Region {
         }
         let size = page_align(size)?;
         let c = dev.dma_constraints(self.base, MaskKind::Coherent);
+        if !self.at_its_offset(&c) {
+            let report = report == Report::Failures;
+            self.map_failed(dev, OTHER_OFFSET, size, None, MapError::Unreachable, report);
+            return None;
+        }
         let owner = owner_of(dev);
         match self
             .pool

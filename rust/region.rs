@@ -13,7 +13,7 @@
 //! with its reason and nothing of it is claimed; the good nodes beside it are.
 
 use crate::bounce::{self, Pool};
-use crate::pool::{Owner, Receive};
+use crate::pool::{Constraints, Owner, Receive};
 use crate::sys::device::{Device, DeviceRef};
 use crate::sys::dma::{self, DmaOps, Registered, Registry, Tables};
 use crate::sys::lock::IrqSpinLock;
@@ -663,6 +663,16 @@ impl Region {
             Err(had) if had == offset => Ok(()),
             Err(had) => Err(had),
         }
+    }
+
+    /// Whether constraints `c`, a device's, put the region at its one DMA
+    /// offset. A device given a copy of a region's ops by its driver, with
+    /// `dma-ranges` of its own, need not: its unmaps would look their
+    /// blocks up at the wrong address, so its maps and allocations are
+    /// refused.
+    #[inline]
+    pub(crate) fn at_its_offset(&self, c: &Constraints) -> bool {
+        c.dma_offset == self.dma_offset.load(Ordering::Acquire)
     }
 
     /// The physical address behind DMA address `dma` of a device of the

@@ -13,7 +13,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 31
+ktap_set_plan 32
 R=$(first good 1)
 base=$(first good 2)
 size=$(first good 3)
@@ -120,6 +120,16 @@ oidle() {
 }
 result "...its late free went back to the pool" eval 'drop "$o" && wait_for oidle'
 result "...and no page of the region reached the page allocator" region_reserved "$obase" "$osize"
+# A copy of its ops on a device of the driver's own, with no dma-ranges
+# (as remoteproc_virtio.c makes): it sees the region elsewhere, so its
+# unmaps would look their blocks up at the wrong address; it is refused.
+echo "rdma_test.$o" > /sys/bus/platform/drivers/rdma_test/bind
+tcmd copy "$o"
+copy_refused() {
+	tcmd copymap "$o" && ktap_print_msg "rdma_test_copy.$o: $(tresult)" && [ "$(tresult)" = refused ]
+}
+result "...a copy of its ops on a device without its dma-ranges cannot map" copy_refused
+tcmd uncopy "$o"
 tcmd add "$o2"
 result "rdma_test.$o2, which sees $OR where it is, is refused: one DMA address a region" \
 	log_has "rdma_test.$o2: sees the region at another DMA address than the region's other devices do (dma-ranges) ($OR); all its DMA will be refused"

@@ -80,6 +80,8 @@
  *              copy N               add rdma_test_copy.N below bound device
  *                                   N with N's DMA ops pointer, as
  *                                   remoteproc_virtio.c does
+ *              copymap N            map and unmap a page on it: result
+ *                                   "mapped at ADDR" or "refused"
  *              uncopy N             delete it
  *              hook                 stand in front of the virtio core's
  *                                   memory-access callback, as another module
@@ -1324,6 +1326,9 @@ static int cmd_copy(unsigned int n)
 	dev->release = copy_release;
 	ret = dev_set_name(dev, "rdma_test_copy.%u", n);
 	if (!ret) {
+		/* A mask of its own, as remoteproc_virtio.c gives its devices. */
+		dev->coherent_dma_mask = DMA_BIT_MASK(64);
+		dev->dma_mask = &dev->coherent_dma_mask;
 		set_dma_ops(dev, get_dma_ops(parent));
 		ret = device_add(dev);
 	}
@@ -1333,6 +1338,32 @@ static int cmd_copy(unsigned int n)
 	}
 	copies[n] = dev;
 	say("%s has the DMA ops of %s", dev_name(dev), dev_name(parent));
+	return 0;
+}
+
+/*
+ * A page mapped and unmapped on rdma_test_copy.N: "mapped at ADDR" or
+ * "refused" (the copy has no dma-ranges of its own, whatever its parent's).
+ */
+static int cmd_copymap(unsigned int n)
+{
+	struct device *dev = n < MAX_DEVS ? copies[n] : NULL;
+	dma_addr_t dma;
+	void *buf;
+
+	if (!dev)
+		return -ENODEV;
+	buf = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	dma = dma_map_single(dev, buf, PAGE_SIZE, DMA_TO_DEVICE);
+	if (dma_mapping_error(dev, dma)) {
+		say("refused");
+	} else {
+		say("mapped at %pad", &dma);
+		dma_unmap_single(dev, dma, PAGE_SIZE, DMA_TO_DEVICE);
+	}
+	kfree(buf);
 	return 0;
 }
 
@@ -1583,6 +1614,8 @@ static int run(char *line)
 		return cmd_sync(n);
 	if (!strcmp(name, "taint"))
 		return cmd_taint(n);
+	if (!strcmp(name, "copymap"))
+		return cmd_copymap(n);
 	if (!strcmp(name, "stale"))
 		return args == 3 ? cmd_stale(n, a) : -EINVAL;
 	if (!strcmp(name, "incoherent"))
