@@ -177,7 +177,7 @@ impl Desc {
         self.word & ORIG_MAX
     }
 
-    fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         Kind::of_code(self.info)
     }
 
@@ -187,12 +187,12 @@ impl Desc {
         self.info & KIND_MASK != 0
     }
 
-    fn size(&self) -> usize {
+    pub(crate) fn size(&self) -> usize {
         // A head's size is at least 1 (`head`); a free slot's reads as 1.
         (self.info >> SIZE_SHIFT) as usize + 1
     }
 
-    fn offset(&self) -> u64 {
+    pub(crate) fn offset(&self) -> u64 {
         u64::from(self.info >> KIND_BITS) & SLOT_MASK
     }
 
@@ -203,14 +203,7 @@ impl Desc {
 
     /// The mapping whose head this is, slot `head` of its area.
     fn located(&self, head: usize) -> Located {
-        Located {
-            desc: *self,
-            head,
-            kind: self.kind(),
-            orig: self.orig(),
-            size: self.size(),
-            offset: self.offset(),
-        }
+        Located { desc: *self, head }
     }
 }
 
@@ -363,18 +356,11 @@ impl Request {
 /// A mapping (or block) located from one of its slots.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Located {
-    /// The head's descriptor, as read.
+    /// The head's descriptor, as read: its kind (never `Free`), original
+    /// address (streaming), size and offset in the head slot.
     pub(crate) desc: Desc,
     /// Index of the head slot in the area.
     pub(crate) head: usize,
-    /// Kind of the head slot (never `Free`).
-    pub(crate) kind: Kind,
-    /// Original address (streaming).
-    pub(crate) orig: u64,
-    /// Mapped or allocated size in bytes.
-    pub(crate) size: usize,
-    /// Offset of the bounce address in the head slot.
-    pub(crate) offset: u64,
 }
 
 /// The state of one area that only its lock reaches: its bitmaps, search
@@ -708,8 +694,8 @@ impl<B: DerefMut<Target = [u64]>> Area<'_, B> {
             .filter(|h| h.offset() == addr & SLOT_MASK)
             .map(|h| h.located(i))
             .ok_or(UnmapError::NotMapped)?;
-        kind_ok(m.kind)?;
-        if m.size != size {
+        kind_ok(m.desc.kind())?;
+        if m.desc.size() != size {
             return Err(UnmapError::SizeMismatch);
         }
         Ok(m)

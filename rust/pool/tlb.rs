@@ -528,7 +528,7 @@ where
                 let area_addr = self.slot_addr(self.layout.area_start(area));
                 locked(lock, |st| {
                     let m = st.mapping_at(index).ok_or(UnmapError::NotMapped)?;
-                    let streaming = match m.kind {
+                    let streaming = match m.desc.kind() {
                         Kind::Streaming(d) if d == dir || d == Direction::Bidirectional => true,
                         Kind::Streaming(_) => return Err(UnmapError::WrongDirection),
                         Kind::Pages => false,
@@ -537,12 +537,12 @@ where
                     };
                     let start = area_addr
                         .wrapping_add((m.head as u64) << SLOT_SHIFT)
-                        .wrapping_add(m.offset);
+                        .wrapping_add(m.desc.offset());
                     // INVARIANT: the mapping lies inside the pool, so neither
-                    // `start + m.size` nor `m.orig + m.size` (checked at map)
+                    // `start + size` nor `orig + size` (checked at map)
                     // overflows; wrapping only keeps a broken invariant from
                     // panicking.
-                    let end = start.wrapping_add(m.size as u64);
+                    let end = start.wrapping_add(m.desc.size() as u64);
                     if bounce < start || bounce >= end {
                         return Err(UnmapError::NotMapped);
                     }
@@ -562,7 +562,7 @@ where
                         },
                         size,
                     );
-                    Ok(Some((m.orig.wrapping_add(bounce - start), syncing)))
+                    Ok(Some((m.desc.orig().wrapping_add(bounce - start), syncing)))
                 })
             });
         if result.is_err() {
