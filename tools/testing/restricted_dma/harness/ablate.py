@@ -54,8 +54,8 @@ PARTS = {
                         "            add_bytes(&c.bytes_from_device, size);\n        }\n", ""),
     ]),
     "constraints": ("the device's constraints, read afresh (`Constraints::NONE` instead; unmap: no `dma-ranges` offset)", [
-        ("dma_ops.rs", "let c = dev.dma_constraints(self.base, MaskKind::Streaming);\n        // The pool copies",
-                       "let c = Constraints::NONE;\n        // The pool copies"),
+        ("dma_ops.rs", "let c = dev.dma_constraints(self.base, MaskKind::Streaming);\n        if !self.at_its_offset(",
+                       "let c = Constraints::NONE;\n        if !self.at_its_offset("),
         ("dma_ops.rs", "let phys = self.phys_of_dma(dma);\n        match self\n            .pool\n            .unmap_for(",
                        "let phys = dma;\n        match self\n            .pool\n            .unmap_for("),
     ]),
