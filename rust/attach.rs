@@ -312,16 +312,7 @@ impl BusListener for Attach {
 /// What each binding event of a device means for its ops.
 fn on_bus_event(event: BusEvent, dev: &Device) {
     match event {
-        // Nothing can hold the device yet: its node is stable unlocked.
-        BusEvent::Added => {
-            if let Some(np) = restriction_node(dev) {
-                match verdict(&np) {
-                    Verdict::Unrestricted => {}
-                    Verdict::Wall(target) => wall(dev, target.as_ref()),
-                    _ => fence(dev),
-                }
-            }
-        }
+        BusEvent::Added => added(dev),
         BusEvent::Bind => {
             // Ops left by a failed probe or an earlier driver are replaced
             // by what the device gets now. Only full ops take back the
@@ -366,6 +357,38 @@ fn on_bus_event(event: BusEvent, dev: &Device) {
     }
 }
 
+/// `dev` was added (nothing can hold it yet: its node is stable unlocked):
+/// one that names a region is fenced, or held behind the wall. Also what a
+/// built-in module that failed to start does (where the fence is nothing).
+pub(crate) fn added(dev: &Device) {
+    if let Some(np) = restriction_node(dev) {
+        match verdict(&np) {
+            Verdict::Unrestricted => {}
+            Verdict::Wall(target) => wall(dev, target.as_ref()),
+            _ => fence(dev),
+        }
+    }
+}
+
+/// Holds `dev`, found on a bus walk, behind the wall if it names another
+/// memory pool beside its region, unbinding it if it is bound (its probe
+/// is deferred from then on); returns whether it did.
+pub(crate) fn wall_existing(dev: &Device) -> bool {
+    let Some(target) = dev.locked(|| {
+        restriction_node(dev).and_then(|np| match verdict(&np) {
+            Verdict::Wall(t) => Some(t),
+            _ => None,
+        })
+    }) else {
+        return false;
+    };
+    wall(dev, target.as_ref());
+    if dev.is_bound() {
+        dev.release_driver();
+    }
+    true
+}
+
 /// Fences the restricted devices and binds again those that were bound
 /// before the module loaded, so that they come back through their pools
 /// (those fenced by our last unload probe again by themselves when the gate
@@ -378,16 +401,7 @@ fn reprobe_existing() {
             dma::install::<Region>(dev, Table::Refuse);
             return;
         }
-        if let Some(target) = dev.locked(|| {
-            restriction_node(dev).and_then(|np| match verdict(&np) {
-                Verdict::Wall(t) => Some(t),
-                _ => None,
-            })
-        }) {
-            wall(dev, target.as_ref());
-            if dev.is_bound() {
-                dev.release_driver();
-            }
+        if wall_existing(dev) {
             return;
         }
         if !is_restricted(dev) {

@@ -17,13 +17,15 @@
 //! [`device_init`].
 
 use crate::attach::{
-    is_restricted, one_offset, restricted_bridge, restriction_node, unservable, verdict, Verdict,
+    added, is_restricted, one_offset, restricted_bridge, restriction_node, unservable, verdict,
+    wall_existing, Verdict,
 };
 use crate::region::{self, NodeFacts, Region, Reject, DEFAULT_POOLS};
 use crate::sys::builtin::{Early, EarlyOps, FlatNodeFacts};
 use crate::sys::bus::{self, Bus, BusEvent, BusListener, StaticNotifier};
 use crate::sys::device::Device;
 use crate::sys::dma::{self, Registered, Table};
+use crate::sys::gate::Wall;
 use crate::sys::memory;
 use crate::sys::virtio::MemAccHook;
 use crate::sys::Errno;
@@ -159,12 +161,22 @@ static REFUSE: [StaticNotifier; 2] = [
 /// regions and no listeners, and the devices behind a region would probe
 /// on dma-direct. Refuse them instead, from their next bind, with listeners
 /// in static storage (nothing to allocate); those already bound are bound
-/// again through them.
+/// again through them. A device that names another memory pool beside its
+/// region is held behind the wall, as after a good start: refusing ops would
+/// not stop its coherent allocations from that pool (`dev->dma_mem`).
 fn fail_closed(err: Error) {
     pr_err!(
         "could not start ({}): every device behind a restricted region is refused\n",
         Errno(err)
     );
+    // The start may have failed before it found or made the wall; a device
+    // that cannot be linked to it is named when it is added.
+    if let Err(e) = Wall::init() {
+        pr_err!(
+            "no wall ({}): a device that names another memory pool beside its region is NOT held back\n",
+            Errno(e)
+        );
+    }
     // The virtio rule too: a restricted virtio device without
     // ACCESS_PLATFORM would bypass the DMA API, and with it the refusing
     // ops. The hook is static; it stays for good.
@@ -178,11 +190,15 @@ fn fail_closed(err: Error) {
 }
 
 /// The listener of a built-in module that failed to start: every device
-/// behind a region gets the refusing ops at its bind.
+/// behind a region gets the refusing ops at its bind; one that names another
+/// memory pool beside it is held behind the wall when it is added.
 struct RefuseAll;
 
 impl BusListener for RefuseAll {
     fn event(event: BusEvent, dev: &Device) {
+        if event == BusEvent::Added {
+            added(dev);
+        }
         if event != BusEvent::Bind {
             return;
         }
@@ -207,11 +223,14 @@ impl BusListener for RefuseAll {
     }
 }
 
-/// After a failed start: binds again, through [`RefuseAll`], the devices
-/// behind a region that were bound before (there are few at
-/// `arch_initcall`).
+/// After a failed start: holds back the devices behind the wall that were
+/// added before, and binds again, through [`RefuseAll`], the others behind
+/// a region that were bound before (there are few at `arch_initcall`).
 fn refuse_bound() {
     bus::for_each_device(|dev| {
+        if wall_existing(dev) {
+            return;
+        }
         if dev.is_bound() && is_restricted(dev) {
             dev.release_driver();
             if let Err(e) = dev.attach() {

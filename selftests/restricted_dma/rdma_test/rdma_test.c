@@ -187,7 +187,11 @@ static int rdma_test_probe(struct platform_device *pdev)
 	priv = devm_kzalloc(dev, sizeof(*priv), GFP_KERNEL);
 	if (!priv)
 		return -ENOMEM;
-	if (mode != PROBE_NOMASK) {
+	/*
+	 * A driver with a pool of its own needs no mask for it: with the
+	 * refusing ops a mask would fail the probe before the pool is taken.
+	 */
+	if (mode != PROBE_NOMASK && mode != PROBE_POOL) {
 		int ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
 
 		if (ret)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Which nodes are claimed and shared: malformed ones, a hostile device tree, a start
 that fails, a share that fails."""
-from .model import Device, MiB, PciDevice, Region
+from .model import Device, MiB, PciDevice, Region, TestNode
 from .regions import (
     GOOD, SECOND, SHARE_FAILS, SHARE_FAILS_AT, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD,
     OVER_DTB, MEMRESERVED, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE,
@@ -63,12 +63,16 @@ GUESTS = {
     # it fail as an allocation would): the blk behind GOOD must be refused,
     # never run on dma-direct, and so must the one behind it that did not
     # negotiate ACCESS_PLATFORM (it would bypass the DMA API, and with it the
-    # refusing ops); the blk with no region works as usual. On the loadable
-    # flavours the switch means nothing, and region-failstart.sh skips.
+    # refusing ops); the blk with no region works as usual. The test node
+    # names POOL beside GOOD: it must still be held behind the wall, since
+    # refusing ops would not stop its coherent allocations from POOL. On the
+    # loadable flavours the switch means nothing, and region-failstart.sh
+    # skips.
     "failstart": dict(
-        about="built in, a start that fails: every device behind the region is refused",
-        regions=[GOOD],
+        about="built in, a start that fails: every device behind the region is refused, or walled",
+        regions=[GOOD, POOL],
         devices=[Device("blk", GOOD.name), Device("blk", iommu=False), Device("blk", GOOD.name, iommu=False)],
+        testnodes=[TestNode(GOOD.name, pool=POOL.name)],
         cmdline="restricted_dma.test_fail_start",
         tests=["region-failstart.sh"],
     ),
