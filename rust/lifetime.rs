@@ -261,6 +261,11 @@ fn reap(r: &Region, unloading: bool) -> usize {
         if h.deleted {
             keep_refusing(&h.dev);
         } else if unloading {
+            // Without the device lock, since nothing can bind it now: a
+            // holder once had full ops, so it was fenced (a consumer of the
+            // gate), and unload closed the gate first, which defers every
+            // probe of it before the bind event (`sys::gate`). Built in,
+            // nothing unloads.
             dma::uninstall::<Region>(&h.dev);
         }
         pr_info!("{}: its last block of {} is back\n", h.dev.name(), &*r.name);
