@@ -27,7 +27,6 @@
 #include <linux/virtio.h>
 #include <linux/virtio_anchor.h>
 #include <linux/virtio_config.h>
-#include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <asm/fixmap.h>
@@ -356,6 +355,32 @@ bool rsdma_sharing_hook(void)
 #endif
 }
 
+#ifdef CONFIG_ARM64
+/*
+ * The physical address the kernel's page tables map @va to, as the CPU
+ * translates it (AT S1E1R); false if nothing is mapped there. Not
+ * vmalloc_to_page(): it takes only vmalloc and module addresses (which
+ * CONFIG_DEBUG_VIRTUAL enforces with a BUG), and the fixmap is neither.
+ * Interrupts are off so that no handler's translation overwrites PAR_EL1
+ * in between.
+ */
+static bool rsdma_kva_to_phys(unsigned long va, phys_addr_t *pa)
+{
+	unsigned long flags;
+	u64 par;
+
+	local_irq_save(flags);
+	asm volatile("at s1e1r, %0" : : "r"(va));
+	isb();
+	par = read_sysreg_par();
+	local_irq_restore(flags);
+	if (par & SYS_PAR_EL1_F)
+		return false;
+	*pa = (par & SYS_PAR_EL1_PA & PAGE_MASK) | (va & ~PAGE_MASK);
+	return true;
+}
+#endif
+
 /*
  * Whether @pfn is a page of the kernel image. On arm64 the image is mapped,
  * besides its linear alias, at its physical address + kimage_voffset (the
@@ -366,7 +391,9 @@ bool rsdma_sharing_hook(void)
 static bool rsdma_pfn_is_kernel_image(unsigned long pfn)
 {
 #ifdef CONFIG_ARM64
-	return vmalloc_to_page((void *)(PFN_PHYS(pfn) + kimage_voffset)) == pfn_to_page(pfn);
+	phys_addr_t pa;
+
+	return rsdma_kva_to_phys(PFN_PHYS(pfn) + kimage_voffset, &pa) && pa == PFN_PHYS(pfn);
 #else
 	return false;
 #endif
@@ -527,14 +554,12 @@ static int rsdma_fdt_owner(u64 base, u64 size, u64 *at)
 	const u8 *hdr = NULL;
 	size_t mapped = 0, off;
 	u32 total, rsv;
-	u64 pa, b, s;
-	struct page *page;
+	phys_addr_t pa;
+	u64 b, s;
 
 	for (; va < end; va += PAGE_SIZE, mapped += PAGE_SIZE) {
-		page = vmalloc_to_page((void *)va);
-		if (!page)
+		if (!rsdma_kva_to_phys(va, &pa))
 			break;
-		pa = page_to_phys(page);
 		if (rsdma_overlaps(base, size, pa, PAGE_SIZE)) {
 			*at = pa;
 			return RSDMA_OWNED_DTB;
