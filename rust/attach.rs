@@ -111,7 +111,8 @@ const WALLED: &str = "names another memory pool beside its restricted region, wh
 /// A PCI host bridge's node (`device_type = "pci"`) speaks for the devices
 /// behind the bridge, not for the bridge's own platform device, which does
 /// no DMA: restricting (and at unload, fencing) that one would tear down the
-/// whole hierarchy.
+/// whole hierarchy. It gets the refusing ops instead ([`restricted_bridge`]),
+/// since the host writes `device_type`: any device's node can say it.
 ///
 /// A PCI bridge (a root port, a switch port) is not restricted this way
 /// ([`restricted_bridge`]): it gets the refusing ops, but no fence and no
@@ -137,13 +138,36 @@ pub(crate) fn restriction_node(dev: &Device) -> Option<OfNode> {
 }
 
 /// Whether `dev` is a PCI bridge (by its header and its class) behind a
-/// host bridge whose node names a restricted region: it gets the refusing
-/// ops.
+/// host bridge whose node names a restricted region, or the platform device
+/// of a node that says it is a PCI host bridge and names one
+/// ([`restricted_host`]): it gets the refusing ops.
 pub(crate) fn restricted_bridge(dev: &Device) -> bool {
-    dev.is_pci_bridge()
-        && dev
-            .dma_config_node()
-            .is_some_and(|np| !matches!(verdict(&np), Verdict::Unrestricted))
+    let restricted = |np: OfNode| !matches!(verdict(&np), Verdict::Unrestricted);
+    if dev.is_pci_bridge() {
+        dev.dma_config_node().is_some_and(restricted)
+    } else {
+        restricted_host(dev).is_some_and(restricted)
+    }
+}
+
+/// The node of `dev`, a platform device, if it says the device is a PCI
+/// host bridge (`device_type = "pci"`) and has a `memory-region`.
+fn restricted_host(dev: &Device) -> Option<OfNode> {
+    if dev.is_pci() {
+        return None;
+    }
+    dev.of_node().filter(|np| {
+        np.is_type(c_str!("pci")) && np.property_len(c_str!("memory-region")).unwrap_or(0) > 0
+    })
+}
+
+/// Whether `dev`'s node says it is a PCI host bridge, and names a restricted
+/// region, but its driver did not make it one (no PCI root bus below it): a
+/// device of any kind the host dressed as a host bridge. It is re-probed at
+/// load and fenced, as a restricted device is, and unbound at unload.
+fn poses_as_host(dev: &Device) -> bool {
+    restricted_host(dev).is_some_and(|np| !matches!(verdict(&np), Verdict::Unrestricted))
+        && !dev.hosts_pci()
 }
 
 /// Whether `dev` is a device whose ops are ours to manage: one behind a
@@ -248,6 +272,13 @@ pub(crate) fn one_offset(dev: &Device, r: &Region) -> Option<&'static str> {
 /// (`of_reserved_mem_device_init_by_idx(child, parent_np, i)`).
 fn attach(dev: &Device) {
     if restricted_bridge(dev) {
+        if let Some(np) = restricted_host(dev) {
+            pr_info!(
+                "{}: its node says it is a PCI host bridge ({}): its own DMA will be refused\n",
+                dev.name(),
+                np.name()
+            );
+        }
         dma::install::<Region>(dev, Table::Refuse);
         return;
     }
@@ -367,6 +398,8 @@ pub(crate) fn added(dev: &Device) {
             Verdict::Wall(target) => wall(dev, target.as_ref()),
             _ => fence(dev),
         }
+    } else if let Some(Verdict::Wall(target)) = restricted_host(dev).map(|np| verdict(&np)) {
+        wall(dev, target.as_ref());
     }
 }
 
@@ -375,7 +408,8 @@ pub(crate) fn added(dev: &Device) {
 /// is deferred from then on); returns whether it did.
 pub(crate) fn wall_existing(dev: &Device) -> bool {
     let Some(target) = dev.locked(|| {
-        restriction_node(dev).and_then(|np| match verdict(&np) {
+        let np = restriction_node(dev).or_else(|| restricted_host(dev));
+        np.and_then(|np| match verdict(&np) {
             Verdict::Wall(t) => Some(t),
             _ => None,
         })
@@ -395,13 +429,24 @@ pub(crate) fn wall_existing(dev: &Device) -> bool {
 /// opens, or here). Cannot fail: a device it cannot help is logged and left.
 fn reprobe_existing() {
     bus::for_each_device(|dev| {
-        // A bridge is not re-probed (see `restriction_node`): its port
-        // driver makes no DMA API calls, so the refusing ops can go on now.
-        if dev.locked(|| restricted_bridge(dev)) {
-            dma::install::<Region>(dev, Table::Refuse);
+        if wall_existing(dev) {
             return;
         }
-        if wall_existing(dev) {
+        // A bridge is not re-probed (see `restriction_node`): its port
+        // driver makes no DMA API calls, so the refusing ops can go on now.
+        // A device that only says it is a host bridge is.
+        if poses_as_host(dev) {
+            fence(dev);
+            if dma::installed::<Region>(dev).is_none() {
+                probe_again(
+                    dev,
+                    ", and its node says it is a PCI host bridge, which it is not",
+                );
+            }
+            return;
+        }
+        if dev.locked(|| restricted_bridge(dev)) {
+            dma::install::<Region>(dev, Table::Refuse);
             return;
         }
         if !is_restricted(dev) {
@@ -420,17 +465,24 @@ fn reprobe_existing() {
             // Bound again through us when the gate opened.
             return;
         }
-        if dev.is_bound() {
-            pr_info!(
-                "{}: was bound before the module loaded: re-probing it\n",
-                dev.name()
-            );
-            dev.release_driver();
-        }
-        if let Err(e) = dev.attach() {
-            pr_err!("{}: re-probe failed ({})\n", dev.name(), Errno(e));
-        }
+        probe_again(dev, "");
     });
+}
+
+/// Unbinds `dev` if it was bound before the module loaded (saying so, and
+/// `why`), and probes it again, through the module.
+fn probe_again(dev: &Device, why: &str) {
+    if dev.is_bound() {
+        pr_info!(
+            "{}: was bound before the module loaded{}: re-probing it\n",
+            dev.name(),
+            why
+        );
+        dev.release_driver();
+    }
+    if let Err(e) = dev.attach() {
+        pr_err!("{}: re-probe failed ({})\n", dev.name(), Errno(e));
+    }
 }
 
 /// Unbinds every device that still has our ops and takes them away from
@@ -445,7 +497,12 @@ fn release_all() {
             return;
         }
         // A bridge stays bound (see `restriction_node`); its port driver
-        // makes no DMA API calls, so its refusing ops can go at once.
+        // makes no DMA API calls, so its refusing ops can go at once. One
+        // that only says it is a host bridge goes as a restricted device.
+        if poses_as_host(dev) && dev.is_bound() {
+            dev.release_driver();
+            pr_info!("{}: unbound, restricted_dma unloads\n", dev.name());
+        }
         if dev.locked(|| restricted_bridge(dev)) {
             dma::uninstall::<Region>(dev);
             return;

@@ -174,6 +174,23 @@ bool rsdma_dev_is_pci_bridge(struct device *dev)
 #endif
 }
 
+/*
+ * Whether @dev is the parent of a PCI root bus's host bridge: a platform
+ * device whose driver made it a PCI host bridge, not one whose node only
+ * says so (device_type = "pci", which the host writes).
+ */
+bool rsdma_dev_hosts_pci(struct device *dev)
+{
+#ifdef CONFIG_PCI
+	struct pci_bus *bus = NULL;
+
+	while ((bus = pci_find_next_bus(bus)))
+		if (bus->bridge && bus->bridge->parent == dev)
+			return true;
+#endif
+	return false;
+}
+
 const struct bus_type *rsdma_pci_bus_type(void)
 {
 #ifdef CONFIG_PCI

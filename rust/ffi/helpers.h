@@ -40,6 +40,7 @@ struct device_node *rsdma_dma_config_node(struct device *dev);
 bool rsdma_dev_is_pci(struct device *dev);
 bool rsdma_dev_is_platform(struct device *dev);
 bool rsdma_dev_is_pci_bridge(struct device *dev);
+bool rsdma_dev_hosts_pci(struct device *dev);
 const struct bus_type *rsdma_pci_bus_type(void);
 bool rsdma_dev_is_bound(struct device *dev);
 bool rsdma_driver_is_sticky(struct device *dev);

@@ -123,6 +123,14 @@ impl Device {
         unsafe { bindings::rsdma_dev_is_pci_bridge(self.as_raw()) }
     }
 
+    /// Whether the device is a PCI host bridge's own device: the parent of a
+    /// root bus's bridge (what its driver made of it, not what its node says).
+    pub(crate) fn hosts_pci(&self) -> bool {
+        // SAFETY: The device is alive (type invariant); the helper only
+        // compares it with the root buses' bridges' parents.
+        unsafe { bindings::rsdma_dev_hosts_pci(self.as_raw()) }
+    }
+
     /// The DT node that configures the device's DMA: its own, or for a PCI
     /// device its host bridge's parent (the `pcie@...` node).
     pub(crate) fn dma_config_node(&self) -> Option<OfNode> {

@@ -21,7 +21,12 @@ nbaddev=$(grep -c . /tmp/baddev)
 # Devices behind a good region that are not dma-coherent: refused too.
 expect device | awk '$5 == "noncoherent" && $3 != "-" { print $2, $3 }' > /tmp/noncoherent
 nnoncoh=$(grep -c . /tmp/noncoherent)
-ktap_set_plan $((1 + 5 * ngood + 2 * nbad + 2 * nbaddev + 2 * nnoncoh))
+# Devices behind a good region whose node says it is a PCI host bridge's
+# (device_type = "pci"): refused (the module leaves a real host bridge's own
+# DMA to no one, and the host writes device_type).
+expect device | awk '$5 == "pcitype" && $3 != "-" { print $2, $3 }' > /tmp/pcitype
+npcitype=$(grep -c . /tmp/pcitype)
+ktap_set_plan $((1 + 5 * ngood + 2 * nbad + 2 * nbaddev + 2 * nnoncoh + 2 * npcitype))
 
 unload
 mark_log_before_load
@@ -104,5 +109,11 @@ while read -r t name; do
 		log_has "$t: is not dma-coherent, and the pool does no cache maintenance ($name); all its DMA will be refused"
 	result "$t, not dma-coherent, has no block device" no_blk "$t"
 done < /tmp/noncoherent
+
+while read -r t name; do
+	result "$t behind $name, its node dressed as a PCI host bridge's, is refused, with its reason" \
+		log_has "$t: its node says it is a PCI host bridge (virtio_mmio@${t%%.*}): its own DMA will be refused"
+	result "$t, dressed as a PCI host bridge, has no block device" no_blk "$t"
+done < /tmp/pcitype
 
 ktap_finished

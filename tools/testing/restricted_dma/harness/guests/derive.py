@@ -65,6 +65,8 @@ def dts_of(v, base_dts):
             out.append(f"&{{/virtio_mmio@{t:x}}} {{ /delete-property/ dma-coherent; }};")
         if d.held:
             out.append(f'&{{/virtio_mmio@{t:x}}} {{ compatible = "{HELD}"; }};')
+        if d.pci_type:
+            out.append(f'&{{/virtio_mmio@{t:x}}} {{ device_type = "pci"; }};')
     if v.get("pci_region"):
         out.append(f"&{{/pcie@10000000}} {{ memory-region = <&{regions[v['pci_region']].label}>; }};")
     return "\n".join(out) + "\n"
@@ -257,7 +259,7 @@ def virtqueues(name):
         # it fetch the ring base from the backend, which stops the ring. A
         # vsock is listed: device-vsock.sh asks once, as its last word, with
         # "virtqueues-final", which qmp-agent.py lets stop it.)
-        if d.kind in REFUSED_KINDS and d.region in good:
+        if (d.kind in REFUSED_KINDS or d.pci_type) and d.region in good:
             # Refused before its driver ran: QEMU must find no queue set up.
             r = good[d.region]
             lines.append(f"/machine/peripheral/vdev{k} {t:x}.virtio_mmio {r.name} {host_window(r)} refused")
@@ -297,7 +299,9 @@ def expect(name):
          device KIND TRANSPORT REGION|- IOMMU COHERENT [held]
                                             a transport, what is behind it,
                                             whether it offers ACCESS_PLATFORM,
-                                            whether it is dma-coherent, whether
+                                            whether it is dma-coherent (or
+                                            `pcitype`: dressed as a PCI host
+                                            bridge, refused), whether
                                             the DT holds it back from probing
                                             at boot (bind it by hand)
          hostile TRANSPORT MODE             a vublk whose backend lies (MODE)
@@ -346,7 +350,8 @@ def expect(name):
             lines.append(f"good {r.name} 0x{r.reg[0]:x} 0x{r.reg[1]:x} {','.join(users) or '-'} {shared}")
     for d, t in zip(v["devices"], addrs):
         lines.append(f"device {d.kind} {t:x}.virtio_mmio {d.region or '-'} {'on' if d.iommu else 'off'}"
-                     f" {'coherent' if d.coherent else 'noncoherent'}{' held' if d.held else ''}")
+                     f" {'pcitype' if d.pci_type else 'coherent' if d.coherent else 'noncoherent'}"
+                     f"{' held' if d.held else ''}")
     for d, t in zip(v["devices"], addrs):
         if "--hostile" in d.backend:
             lines.append(f"hostile {t:x}.virtio_mmio {d.backend[d.backend.index('--hostile') + 1]}")

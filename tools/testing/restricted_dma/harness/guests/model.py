@@ -88,7 +88,7 @@ class Device:
     appended to QEMU's -device."""
 
     def __init__(self, kind, region=None, iommu=True, coherent=True, held=False, opts="", hub=0, tap=False,
-                 backend=()):
+                 backend=(), pci_type=False):
         self.kind, self.region, self.iommu, self.opts = kind, region, iommu, opts
         self.hub, self.tap = hub, tap
         # More arguments for a vublk's window backend (a hostile mode).
@@ -103,6 +103,10 @@ class Device:
         # lie outside the window, where a window backend cannot serve them,
         # and the boot would wait for ever on its first I/O.
         self.held = held
+        # True: the DT dresses the transport as a PCI host bridge
+        # (device_type = "pci"), which a host can write on any node: it
+        # must be refused, never left unrestricted.
+        self.pci_type = pci_type
 
 
 HELD = "restricted-dma-test,held-virtio-mmio"

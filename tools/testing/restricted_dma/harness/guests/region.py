@@ -37,15 +37,17 @@ GUESTS = {
     # /memreserve/ entry, what /chosen names (IMA's kexec buffer, kdump's ELF
     # core header) or leaves out (a window outside linux,usable-memory-range),
     # a CMA pool and another shared-dma-pool, each with a blk behind it that
-    # must be refused; the good region beside them is claimed.
+    # must be refused; the good region beside them is claimed. A blk behind
+    # it whose node says device_type = "pci" (a host bridge's, which the
+    # module leaves to the devices behind it) must be refused too.
     "hostile": dict(
         about="a hostile DT: windows over the kernel, the initrd, the DTB, /memreserve/, /chosen, CMA",
         regions=[GOOD, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD, OVER_DTB,
                  OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE, CMA, OVER_CMA, POOL, OVER_POOL],
-        devices=[Device("blk", GOOD.name)] + [Device("blk", r.name) for r in
-                                             (OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD,
-                                              OVER_DTB, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR,
-                                              OUTSIDE_USABLE, OVER_CMA, OVER_POOL)],
+        devices=[Device("blk", GOOD.name), Device("blk", GOOD.name, pci_type=True)] + [
+            Device("blk", r.name) for r in (OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD,
+                                            OVER_DTB, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR,
+                                            OUTSIDE_USABLE, OVER_CMA, OVER_POOL)],
         memreserve=[MEMRESERVED],
         chosen=HOSTILE_CHOSEN,
         tests=["region-checks.sh"],
