@@ -145,9 +145,29 @@ ktap_of_lint() {
   fi
 }
 
+# ktap_of_panic CONSOLE MESSAGE: KTAP for a boot that must stop with a
+# kernel panic that says MESSAGE, before any test runs.
+ktap_of_panic() {
+  echo "TAP version 13"
+  echo "1..2"
+  if grep -q '^rdma-guest: done' "$1"; then
+    echo "not ok 1 the boot stops with a kernel panic: it went on and ran its tests"
+    return 1
+  fi
+  if grep -qF "Kernel panic - not syncing: $2" "$1"; then
+    echo "ok 1 the boot stops with a kernel panic, before any test"
+    echo "ok 2 ...which says why: $2"
+  else
+    echo "not ok 1 the boot stops with a kernel panic, before any test"
+    echo "not ok 2 ...which says why: $2"
+    tail -n 30 "$1" | sed 's/^/# /'
+    return 1
+  fi
+}
+
 # ktap_of_guest FLAVOUR VARIANT: boots the guest; its console's KTAP.
 ktap_of_guest() {
-  local w=$RDMA_CACHE/guest/$1/$2 rc
+  local w=$RDMA_CACHE/guest/$1/$2 rc panic
   # (On a fresh cache the log's directory does not exist yet.)
   mkdir -p "$w"
   RDMA_FLAVOUR=$1 "$RDMA_HARNESS/guest.sh" check "$2" > "$w.guest.log" 2>&1
@@ -155,6 +175,11 @@ ktap_of_guest() {
   # The serial console ends lines with CR LF; the runner's KTAP starts at
   # its version line.
   tr -d '\r' < "$w/console.log" > "$w/console.txt" 2>/dev/null
+  panic=$(python3 "$RDMA_HARNESS/variants.py" panics "$2" "$1")
+  if [ -n "$panic" ]; then
+    ktap_of_panic "$w/console.txt" "$panic"
+    return
+  fi
   sed -n '/^TAP version 13$/,$p' "$w/console.txt" | grep -v '^rdma-guest: done$\|reboot: Power down'
   # The guest powers off whatever its tests said: a failed test fails the part.
   ! grep -q '^not ok ' "$w/console.txt" || rc=1

@@ -35,7 +35,8 @@ file `scans` beside OUT (a fourth word: another marker to count). A
 guest whose host writes its windows before it runs (the file `preloads`
 beside OUT: "ADDR MARKER" lines) starts paused: the agent counts each
 marker at its address first ("preload-before COUNT" in `scans`), then lets
-it run. Ends when QEMU goes.
+it run. A kernel panic ends QEMU at once (it would never power off). Ends
+when QEMU goes.
 """
 import json
 import os
@@ -161,6 +162,13 @@ def main(sock_path, log_path, out_path, hotplug_path):
                 scanned += 1
                 with open(os.path.join(work, "scans"), "a") as f:
                     f.write(f"{tag} {count_marker(int(base, 16), int(size, 16), marker or 'RECEIVE!')}\n")
+            # A kernel that panicked will never power off: end QEMU now
+            # rather than at the time limit (guest.sh then finds no
+            # "rdma-guest: done", and the boot fails unless its guest
+            # expects the panic).
+            if "---[ end Kernel panic" in text:
+                cmd("quit")
+                return
             requests = re.findall(r"rdma-host: virtqueues(-final)?\b", text)
             while seen < len(requests):
                 final = requests[seen] == "-final"

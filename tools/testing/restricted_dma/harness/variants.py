@@ -12,7 +12,7 @@ disagree:
 It also gives the DT binding's checks (harness/dt-check.sh) their test DTs:
 schema-cases writes one DT per region the binding must accept or reject.
 
-Usage: variants.py list [FLAVOUR] | demo | machine NAME | cmdline NAME
+Usage: variants.py list [FLAVOUR] | demo | machine NAME | cmdline NAME | panics NAME FLAVOUR
        | write NAME WORKDIR BASE_DTS   all of a guest's files, in WORKDIR:
              guest.dts, qemu.args (one argument a line), expect, disks,
              consoles, shares, virtqueues, hotplug, backends, screens, vsocks,
@@ -28,7 +28,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from guests import DEMO, guests, variant  # noqa: E402
 from guests.derive import (backends, cmdline, consoles, disks, dts, expect, index, machine,  # noqa: E402
-                           qemu, schema_cases, schema_rejects, taps, virtqueues, write)
+                           panics, qemu, schema_cases, schema_rejects, taps, virtqueues, write)
 
 
 def main(argv):
@@ -63,6 +63,8 @@ def main(argv):
         sys.stdout.write(taps(argv[2]))
     elif cmd == "cmdline":
         print(cmdline(argv[2]))
+    elif cmd == "panics":
+        print(panics(argv[2], argv[3]))
     elif cmd == "virtqueues":
         sys.stdout.write(virtqueues(argv[2]))
     elif cmd == "backends":

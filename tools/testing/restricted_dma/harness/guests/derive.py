@@ -13,6 +13,12 @@ def machine(name):
     return variant(name).get("machine", "virt")
 
 
+def panics(name, flavour):
+    """The panic the guest's kernel of FLAVOUR must stop with, if any."""
+    expected = variant(name).get("panics")
+    return expected[1] if expected and expected[0] == flavour else ""
+
+
 def cmdline(name):
     """What the variant adds to the kernel's command line."""
     return variant(name).get("cmdline", "")
