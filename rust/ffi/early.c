@@ -24,6 +24,8 @@
 #include <linux/of.h>
 #include <linux/of_fdt.h>
 #include <linux/of_reserved_mem.h>
+#include <linux/panic.h>
+#include <linux/string.h>
 #include <asm/sections.h>
 #include <asm/setup.h>
 
@@ -177,6 +179,37 @@ static int __init rsdma_early_owner(u64 base, u64 size, bool no_map, u64 *at)
 	return rsdma_early_chosen_owner(base, size, at);
 }
 
+/*
+ * initcall_blacklist= (init/main.c) skips initcalls by name, and the host
+ * writes the command line: naming one of ours would leave every device
+ * behind a region to probe on dma-direct (no start: no listener, no virtio
+ * rule, no refusing ops; no recheck: a window the kernel freed into stays
+ * shared), and nothing of ours would run to refuse them. The boot stops at
+ * the first region instead: a host can always stop its guest, but must not
+ * unconfine it. An entry is matched as the kernel matches it (whole), or
+ * with a suffix the compiler may give a local symbol (".llvm.N").
+ */
+static const char *const rsdma_initcalls[] __initconst = {
+	"rsdma_builtin_init", "rsdma_builtin_recheck",
+};
+static const char *rsdma_blacklisted __initdata;
+
+static int __init rsdma_blacklist_setup(char *list)
+{
+	size_t i, k, n;
+
+	for (; list && *list; list += n + !!list[n]) {
+		n = strcspn(list, ",");
+		for (i = 0; i < ARRAY_SIZE(rsdma_initcalls); i++) {
+			k = strlen(rsdma_initcalls[i]);
+			if (n >= k && !strncmp(list, rsdma_initcalls[i], k) && (n == k || list[k] == '.'))
+				rsdma_blacklisted = rsdma_initcalls[i];
+		}
+	}
+	return 0;
+}
+early_param("initcall_blacklist", rsdma_blacklist_setup);
+
 static int __init rsdma_rmem_init(struct reserved_mem *rmem)
 {
 	int t_len = (dt_root_addr_cells + dt_root_size_cells) * sizeof(__be32);
@@ -194,6 +227,9 @@ static int __init rsdma_rmem_init(struct reserved_mem *rmem)
 	const __be32 *reg;
 	int len;
 
+	if (rsdma_blacklisted)
+		panic("restricted_dma: initcall_blacklist names %s: the devices behind %s would run unrestricted",
+		      rsdma_blacklisted, rmem->name);
 	reg = of_get_flat_dt_prop(node, "reg", &len);
 	if (reg && len >= t_len) {
 		f.has_reg = true;

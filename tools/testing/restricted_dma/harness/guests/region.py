@@ -78,6 +78,21 @@ GUESTS = {
         cmdline="restricted_dma.test_fail_start",
         tests=["region-failstart.sh"],
     ),
+    # The host's command line skips the built-in module's start by name
+    # (initcall_blacklist=): every device behind GOOD would probe on
+    # dma-direct. Built in, the boot must stop at the region instead, saying
+    # why (early.c); `earlycon` shows it, as the console is not up yet. The
+    # loadable module has no initcall of that name: it loads and runs
+    # region-checks.sh as usual.
+    "blacklist": dict(
+        about="the host's command line skips the built-in start (initcall_blacklist=): the boot stops",
+        regions=[GOOD],
+        devices=[Device("blk", GOOD.name)],
+        cmdline="initcall_blacklist=rsdma_builtin_init earlycon",
+        panics=("builtin", "restricted_dma: initcall_blacklist names rsdma_builtin_init: "
+                           f"the devices behind {GOOD.name} would run unrestricted"),
+        tests=["region-checks.sh"],
+    ),
     # What the module shares with the host, read from the test kernels'
     # sharing ledger: a mapped region, a no-map one, and one whose share
     # fails halfway (planted on the command line), each with a blk behind
