@@ -112,4 +112,9 @@ r2=$?
 ktap_print_msg "$R1 moved $(( $(counter bytes_to_device "$R1") - to1 )) bytes in, $R2 $(( $(counter bytes_to_device "$R2") - to2 ))"
 result "blk on $R1, blk on $R2 and rng all at once: every block intact, 16 KiB of random bytes" \
 	[ $r1 -eq 0 -a $r2 -eq 0 -a $r3 -eq 0 -a "$(stat -c %s /tmp/rng2)" -eq 16384 ]
+# The host looks at every queue again now that data moved (check.sh holds
+# the last answer to the regions): the descriptors of this traffic, and the
+# data buffers of the blk without indirect descriptors.
+ask_host virtqueues
+sleep 3
 ktap_finished

@@ -48,4 +48,8 @@ result "bytes_zeroed grew by the data read" \
 result "bytes_from_device grew by the data read" \
 	[ "$dfrom" -ge "$bytes" -a "$dfrom" -le $((bytes + 64 * dmaps)) ]
 result "io_tlb_used back to the coherent baseline ($used0 slots)" [ "$(counter io_tlb_used)" -eq "$used0" ]
+# The host looks at every queue again now that data moved (check.sh holds
+# the last answer to the regions).
+ask_host virtqueues
+sleep 3
 ktap_finished
