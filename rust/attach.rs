@@ -123,7 +123,7 @@ const WALLED: &str = "names another memory pool beside its restricted region, wh
 /// the devices behind it are still bound: on real PCIe their DMA in flight
 /// would stop, and a child's `remove()` could wait for it for ever (QEMU
 /// ignores a bridge's BME, so no test here can show it).
-pub(crate) fn restriction_node(dev: &Device) -> Option<OfNode> {
+fn restriction_node(dev: &Device) -> Option<OfNode> {
     if dev.is_pci_bridge() {
         return None;
     }
@@ -131,10 +131,37 @@ pub(crate) fn restriction_node(dev: &Device) -> Option<OfNode> {
     if !dev.is_pci() && own.as_ref().is_some_and(|np| np.is_type(c_str!("pci"))) {
         return None;
     }
-    // An empty `memory-region;` names nothing: fall back, as mainline's
+    // A `memory-region` of no whole entry (empty, or a length not a
+    // multiple of a cell) names nothing: fall back, as mainline's
     // of_dma_set_restricted_buffer() does (it counts the entries).
-    own.filter(|np| np.property_len(c_str!("memory-region")).unwrap_or(0) > 0)
-        .or_else(|| dev.dma_config_node())
+    own.filter(|np| {
+        let len = np.property_len(c_str!("memory-region")).unwrap_or(0);
+        len > 0 && len % core::mem::size_of::<u32>() == 0
+    })
+    .or_else(|| dev.dma_config_node())
+}
+
+/// What `dev`'s device tree says of its restriction: the [`verdict`] of its
+/// [`restriction_node`]. A PCI function whose own node names memory, but no
+/// restricted region, behind a host bridge whose node names one is held
+/// behind the wall: its driver could take that memory as a pool of its own
+/// (`dev->dma_mem`), which the DMA core serves before any ops, and the host,
+/// which writes both nodes, must not unrestrict a function by giving it a
+/// node of its own.
+pub(crate) fn device_verdict(dev: &Device) -> Verdict {
+    let Some(np) = restriction_node(dev) else {
+        return Verdict::Unrestricted;
+    };
+    match verdict(&np) {
+        Verdict::Unrestricted if dev.is_pci() => match dev.dma_config_node() {
+            Some(bridge) if bridge != np => match verdict(&bridge) {
+                Verdict::Unrestricted => Verdict::Unrestricted,
+                _ => Verdict::Wall(Some(np)),
+            },
+            _ => Verdict::Unrestricted,
+        },
+        v => v,
+    }
 }
 
 /// Whether `dev` is a PCI bridge (by its header and its class) behind a
@@ -206,7 +233,7 @@ pub(crate) fn is_restricted(dev: &Device) -> bool {
 /// [`is_restricted`] for a device that the driver core has locked for us (a
 /// bus event), or that nothing else holds yet.
 fn is_restricted_locked(dev: &Device) -> bool {
-    restriction_node(dev).is_some_and(|np| !matches!(verdict(&np), Verdict::Unrestricted))
+    !matches!(device_verdict(dev), Verdict::Unrestricted)
 }
 
 /// Makes `dev`, which names a restricted region, unable to probe while the
@@ -282,9 +309,6 @@ fn attach(dev: &Device) {
         dma::install::<Region>(dev, Table::Refuse);
         return;
     }
-    let Some(np) = restriction_node(dev) else {
-        return;
-    };
     let refuse = |why: &str, target: Option<&OfNode>| {
         pr_err!(
             "{}: {} ({}); all its DMA will be refused\n",
@@ -298,7 +322,7 @@ fn attach(dev: &Device) {
             dma::install::<Region>(dev, Table::Refuse);
         }
     };
-    match verdict(&np) {
+    match device_verdict(dev) {
         Verdict::Unrestricted => {}
         Verdict::Refuse(why, target) => refuse(why, target.as_ref()),
         // Held behind the wall since it was added; should a probe come all
@@ -392,34 +416,42 @@ fn on_bus_event(event: BusEvent, dev: &Device) {
 /// one that names a region is fenced, or held behind the wall. Also what a
 /// built-in module that failed to start does (where the fence is nothing).
 pub(crate) fn added(dev: &Device) {
-    if let Some(np) = restriction_node(dev) {
-        match verdict(&np) {
-            Verdict::Unrestricted => {}
-            Verdict::Wall(target) => wall(dev, target.as_ref()),
-            _ => fence(dev),
-        }
-    } else if let Some(Verdict::Wall(target)) = restricted_host(dev).map(|np| verdict(&np)) {
-        wall(dev, target.as_ref());
+    match walled(dev) {
+        Some(target) => wall(dev, target.as_ref()),
+        None if is_restricted_locked(dev) => fence(dev),
+        None => {}
+    }
+}
+
+/// The node `dev` names another memory pool beside, if it must be held
+/// behind the wall: by its [`device_verdict`], or as a node that says it is
+/// a PCI host bridge ([`restricted_host`]).
+fn walled(dev: &Device) -> Option<Option<OfNode>> {
+    let host = || restricted_host(dev).map(|np| verdict(&np));
+    match device_verdict(dev) {
+        Verdict::Wall(target) => Some(target),
+        Verdict::Unrestricted => match host() {
+            Some(Verdict::Wall(target)) => Some(target),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
 /// Holds `dev`, found on a bus walk, behind the wall if it names another
-/// memory pool beside its region, unbinding it if it is bound (its probe
-/// is deferred from then on); returns whether it did.
+/// memory pool beside its region, unbinding it if it is bound, and asks for
+/// a probe, which the driver core defers and lists (`devices_deferred`);
+/// returns whether it did.
 pub(crate) fn wall_existing(dev: &Device) -> bool {
-    let Some(target) = dev.locked(|| {
-        let np = restriction_node(dev).or_else(|| restricted_host(dev));
-        np.and_then(|np| match verdict(&np) {
-            Verdict::Wall(t) => Some(t),
-            _ => None,
-        })
-    }) else {
+    let Some(target) = dev.locked(|| walled(dev)) else {
         return false;
     };
     wall(dev, target.as_ref());
     if dev.is_bound() {
         dev.release_driver();
     }
+    // Deferred by the wall, whatever the error says.
+    let _ = dev.attach();
     true
 }
 

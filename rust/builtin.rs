@@ -17,8 +17,8 @@
 //! [`device_init`].
 
 use crate::attach::{
-    added, is_restricted, one_offset, restricted_bridge, restriction_node, unservable, verdict,
-    wall_existing, Verdict,
+    added, device_verdict, is_restricted, one_offset, restricted_bridge, unservable, wall_existing,
+    Verdict,
 };
 use crate::region::{self, NodeFacts, Region, Reject, DEFAULT_POOLS};
 use crate::sys::builtin::{Early, EarlyOps, FlatNodeFacts};
@@ -206,10 +206,7 @@ impl BusListener for RefuseAll {
             dma::install::<Region>(dev, Table::Refuse);
             return;
         }
-        let Some(np) = restriction_node(dev) else {
-            return;
-        };
-        let region = match verdict(&np) {
+        let region = match device_verdict(dev) {
             Verdict::Unrestricted => return,
             Verdict::Refuse(_, target) | Verdict::Wall(target) => target,
             Verdict::Region(r) => Some(r.node.clone()),

@@ -75,6 +75,11 @@ def dts_of(v, base_dts):
             out.append(f'&{{/virtio_mmio@{t:x}}} {{ device_type = "pci"; }};')
     if v.get("pci_region"):
         out.append(f"&{{/pcie@10000000}} {{ memory-region = <&{regions[v['pci_region']].label}>; }};")
+    for p in v.get("pci", []):
+        if p.own:
+            # A function's node: its reg's first cell is its devfn << 8.
+            out.append(f"&{{/pcie@10000000}} {{ dev@{p.slot:x},0 {{ reg = <0x{p.slot << 11:x} 0x0 0x0 0x0 0x0>; "
+                       f"memory-region = <&{regions[p.own].label}>; }}; }};")
     return "\n".join(out) + "\n"
 
 
@@ -282,7 +287,7 @@ def virtqueues(name):
         for k, p in enumerate(v.get("pci", [])):
             # (device-pci.sh asks the host to look again once it has hot-added
             # its device: check.sh reads the last answer.)
-            if p.iommu:
+            if p.iommu and not p.own:
                 # A virtio-pci device's virtio device is its "virtio-backend" child.
                 what, plug = ((f"hot-added-behind-{p.bdf}", " hotplug") if p.hotplug
                               else (f"behind-{p.behind}-{p.bdf}", "") if p.behind else (p.bdf, ""))
@@ -318,6 +323,8 @@ def expect(name):
          pcidevice KIND BDF REGION|- IOMMU  a virtio PCI device, the region its
                                             host bridge names, whether it offers
                                             ACCESS_PLATFORM
+         pciwalled BDF POOL                 a virtio PCI device whose own node
+                                            names POOL, not a region: walled
          pcibehind port|switch KIND PORT REGION|- IOMMU
                                             the same, behind a root port at BDF
                                             PORT, or behind a switch behind it
@@ -365,7 +372,9 @@ def expect(name):
         lines.append(f"testnode {n} {t.region} {t.pool or '-'} 0x{t.dma_offset & (1 << 64) - 1:x}")
     for k, p in enumerate(v.get("pci", [])):
         what = f"{p.kind} {p.bdf} {v.get('pci_region') or '-'} {'on' if p.iommu else 'off'}"
-        if p.hotplug:
+        if p.own:
+            lines.append(f"pciwalled {p.bdf} {p.own}")
+        elif p.hotplug:
             lines.append(f"pcihotplug {what} pdev{k}")
         elif p.behind:
             lines.append(f"pcibehind {p.behind} {what}")

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Every virtio device type and transport behind a region."""
 from .model import Device, PciDevice
-from .regions import GOOD, SECOND, CONSOLE, NETBIG, PCIR, CRYPTOR, GPUR, VSOCKR, MAINLINE
+from .regions import GOOD, SECOND, CONSOLE, NETBIG, PCIR, POOL, CRYPTOR, GPUR, VSOCKR, MAINLINE
 
 # The queue pairs of the multi-queue NICs (the netmq guest), and its vCPUs.
 MQ_PAIRS = 4
@@ -31,15 +31,16 @@ GUESTS = {
     ),
     # Virtio over PCI: the host bridge names PCIR. A blk and an rng that
     # negotiate ACCESS_PLATFORM, a blk that does not (refused), a root port
-    # into which the test hot-adds a blk, and a virtio-mmio blk on GOOD
+    # into which the test hot-adds a blk, a blk whose own node names POOL
+    # and no region (held behind the wall), and a virtio-mmio blk on GOOD
     # beside them.
     "pci": dict(
         about="virtio-pci behind the host bridge's region: a refused device, a hot-added one",
-        regions=[GOOD, PCIR],
+        regions=[GOOD, PCIR, POOL],
         devices=[Device("blk", GOOD.name)],
         pci_region=PCIR.name,
         pci=[PciDevice("blk", 3), PciDevice("rng", 4), PciDevice("blk", 5, iommu=False),
-             PciDevice("blk", 6, hotplug=True)],
+             PciDevice("blk", 6, hotplug=True), PciDevice("blk", 7, own=POOL.name)],
         tests=["region-checks.sh", "lifecycle-firstprobe.sh", "device-pci.sh", "lifecycle-reload.sh"],
     ),
     # Virtio-net: a NIC with mergeable receive buffers (premapped page

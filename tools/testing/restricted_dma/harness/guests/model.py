@@ -130,12 +130,17 @@ class PciDevice:
     A `net` device with `queues` > 1 has that many queue pairs (mq=on): QEMU's
     hub has one queue a port, so it sits on a multi-queue tap (see taps()).
     The tests send from its first `senders` transmit queues (all by
-    default), and the host holds exactly those to have descriptors."""
+    default), and the host holds exactly those to have descriptors.
 
-    def __init__(self, kind, slot, iommu=True, hotplug=False, behind=None, queues=1, senders=None):
+    With `own`, the device has a DT node of its own below the host bridge's
+    whose memory-region names `own` (another memory pool, no restricted
+    region): it must be held behind the wall, never left unrestricted."""
+
+    def __init__(self, kind, slot, iommu=True, hotplug=False, behind=None, queues=1, senders=None, own=None):
         self.kind, self.slot, self.iommu, self.hotplug = kind, slot, iommu, hotplug
         self.behind, self.queues = behind, queues
         self.senders = queues if senders is None else senders
+        self.own = own
 
     @property
     def bdf(self):
