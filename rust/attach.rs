@@ -292,11 +292,31 @@ pub(crate) fn one_offset(dev: &Device, r: &Region) -> Option<&'static str> {
     })
 }
 
+/// The nearest device above `dev`, which has none of our ops, that has one
+/// of our tables, if any: `dev` is then a device its driver made below its
+/// own (a PCI function's platform child, as dwc2's glue makes; an MFD cell),
+/// which would do its DMA on dma-direct. One that has our ops (a copy, as
+/// `remoteproc_virtio.c` gives its device) keeps them.
+fn restricted_above(dev: &Device) -> Option<&Device> {
+    if dma::installed::<Region>(dev).is_some() {
+        return None;
+    }
+    let mut above = dev.parent();
+    while let Some(a) = above {
+        if dma::installed::<Region>(a).is_some() {
+            return Some(a);
+        }
+        above = a.parent();
+    }
+    None
+}
+
 /// Installs the right ops on `dev`, about to be probed, in place of any of
 /// ours it has (one store: a late free racing with it still finds ours).
-/// A device with no restriction of its own keeps what it has: a driver may
-/// have given a child device its region's ops
-/// (`of_reserved_mem_device_init_by_idx(child, parent_np, i)`).
+/// A device with no restriction of its own keeps what it has if that is one
+/// of our tables: a driver may have given a child device its region's ops
+/// (`of_reserved_mem_device_init_by_idx(child, parent_np, i)`); one with
+/// none, below a device of ours, is refused ([`restricted_above`]).
 fn attach(dev: &Device) {
     if restricted_bridge(dev) {
         if let Some(np) = restricted_host(dev) {
@@ -323,7 +343,16 @@ fn attach(dev: &Device) {
         }
     };
     match device_verdict(dev) {
-        Verdict::Unrestricted => {}
+        Verdict::Unrestricted => {
+            if let Some(above) = restricted_above(dev) {
+                pr_err!(
+                    "{}: made below {}, whose DMA is restricted, and names no region of its own; all its DMA will be refused\n",
+                    dev.name(),
+                    above.name()
+                );
+                dma::install::<Region>(dev, Table::Refuse);
+            }
+        }
         Verdict::Refuse(why, target) => refuse(why, target.as_ref()),
         // Held behind the wall since it was added; should a probe come all
         // the same (the link could not be made), nothing of it is served.

@@ -118,6 +118,14 @@ void rsdma_remove_dma_ops(struct device *dev)
 const struct dma_map_ops *rsdma_get_dma_ops(struct device *dev) { return dev->dma_ops; }
 bool rsdma_dev_iommu_mapped(struct device *dev) { return device_iommu_mapped(dev); }
 struct device_node *rsdma_dev_of_node(struct device *dev) { return READ_ONCE(dev->of_node); }
+/*
+ * @dev's parent while @dev is registered: it holds a reference on it from
+ * device_add() to device_del(). NULL once it is not (a walk up stops there).
+ */
+struct device *rsdma_dev_parent(struct device *dev)
+{
+	return device_is_registered(dev) ? dev->parent : NULL;
+}
 
 /*
  * The DT node that configures @dev's DMA: its own, or for a PCI device its

@@ -36,6 +36,7 @@ long rsdma_users_of(const struct dma_map_ops *a, const struct dma_map_ops *b);
 const struct dma_map_ops *rsdma_get_dma_ops(struct device *dev);
 bool rsdma_dev_iommu_mapped(struct device *dev);
 struct device_node *rsdma_dev_of_node(struct device *dev);
+struct device *rsdma_dev_parent(struct device *dev);
 struct device_node *rsdma_dma_config_node(struct device *dev);
 bool rsdma_dev_is_pci(struct device *dev);
 bool rsdma_dev_is_platform(struct device *dev);

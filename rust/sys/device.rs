@@ -93,6 +93,20 @@ impl Device {
         unsafe { OfNode::from_borrowed(bindings::rsdma_dev_of_node(self.as_raw())) }
     }
 
+    /// The device's parent, if it has one and the device is registered:
+    /// `device_add()` takes a reference on the parent that `device_del()`
+    /// drops. Call it where the device stays registered for the borrow (a
+    /// binding notifier), and only walk up from there: a parent deleted
+    /// before its children (a driver's bug) ends the walk.
+    pub(crate) fn parent(&self) -> Option<&Device> {
+        // SAFETY: The device is alive (type invariant); the helper reads its
+        // parent pointer only while it is registered.
+        let parent = unsafe { bindings::rsdma_dev_parent(self.as_raw()) };
+        // SAFETY: The parent is referenced by the registered device for as
+        // long as it stays registered, which the caller's borrow promises.
+        (!parent.is_null()).then(|| unsafe { Device::from_raw(parent) })
+    }
+
     /// Runs `f` with the device locked (`device_lock`; may sleep). Not from
     /// a binding notifier, where the driver core holds the lock already.
     pub(crate) fn locked<R>(&self, f: impl FnOnce() -> R) -> R {

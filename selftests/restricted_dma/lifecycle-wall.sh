@@ -7,12 +7,14 @@
 # asked, outside the window. restricted_dma holds such a device behind the
 # wall, a supplier no driver binds, from when the device is added (and
 # those there at load). rdma_test's "pool" probe does what such a driver
-# does.
+# does. A device a driver makes below its restricted one, with no DT node
+# and no ops given (dwc2's PCI glue, an MFD cell), is refused at its bind:
+# on dma-direct its DMA would be outside the window.
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 4
+ktap_set_plan 7
 R=$(first good 1)
 n=$(expect testnode | awk '$3 != "-" { print $1 }' | tail -n 1)
 pool=$(expect testnode | awk -v n="$n" '$1 == n { print $3 }')
@@ -30,4 +32,16 @@ result "...the driver core says which supplier it waits for" \
 	grep -q "rdma_test.$n.*restricted_dma_wall" /sys/kernel/debug/devices_deferred
 tcmd del "$n"
 echo ok > "$TDBG/probe"
+
+p=$(expect testnode | awk -v r="$R" '$2 == r && $3 == "-" { print $1 }' | tail -n 1)
+tcmd del "$p"
+tcmd add "$p"
+mark_log
+tcmd child "$p"
+ktap_print_msg "$(tresult)"
+result "rdma_test_child.$p, made below rdma-test-$p with no node, is refused, and the log says why" \
+	log_since_mark_has "rdma_test_child.$p: made below rdma_test.$p, whose DMA is restricted, and names no region of its own"
+result "...its coherent allocation was refused" log_since_mark_has "rdma_test_child.$p: child: coherent refused"
+result "...none was made outside the region" not log_since_mark_has "rdma_test_child.$p: child: coherent at"
+tcmd del "$p"
 ktap_finished

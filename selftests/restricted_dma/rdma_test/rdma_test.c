@@ -83,6 +83,10 @@
  *              copymap N            map and unmap a page on it: result
  *                                   "mapped at ADDR" or "refused"
  *              uncopy N             delete it
+ *              child N              add platform device rdma_test_child.N
+ *                                   below bound device N, no DT node, no
+ *                                   ops given: its driver's probe allocates
+ *                                   coherent and logs where, or "refused"
  *              hook                 stand in front of the virtio core's
  *                                   memory-access callback, as another module
  *                                   would, calling the one it replaced
@@ -290,6 +294,32 @@ static int cmd_unregister(void)
  */
 static struct device *copies[MAX_DEVS];
 
+/*
+ * A platform device a driver makes below its own and does DMA on, with no
+ * DT node (dwc2's PCI glue makes its "dwc2" so, as MFD cells are made):
+ * its probe allocates 4 KiB coherent and says where, or that it could not.
+ */
+static struct platform_device *children[MAX_DEVS];
+
+static int rdma_test_child_probe(struct platform_device *pdev)
+{
+	dma_addr_t dma;
+	void *cpu = dma_alloc_coherent(&pdev->dev, SZ_4K, &dma, GFP_KERNEL);
+
+	if (!cpu) {
+		dev_info(&pdev->dev, "child: coherent refused\n");
+		return -ENOMEM;
+	}
+	dev_info(&pdev->dev, "child: coherent at %pad\n", &dma);
+	dma_free_coherent(&pdev->dev, SZ_4K, cpu, dma);
+	return 0;
+}
+
+static struct platform_driver rdma_test_child_driver = {
+	.probe = rdma_test_child_probe,
+	.driver = { .name = "rdma_test_child" },
+};
+
 static void copy_release(struct device *dev)
 {
 	kfree(dev);
@@ -349,9 +379,12 @@ static int dev_add(unsigned int n)
 /* The device `incoherent` makes non-coherent at its next bind, if any. */
 static struct device *incoherent_dev;
 
+static void child_del(unsigned int n);
+
 static void dev_del(unsigned int n)
 {
 	cmd_uncopy(n);
+	child_del(n);
 	if (devs[n]) {
 		cmpxchg(&incoherent_dev, &devs[n]->dev, NULL);
 		platform_device_unregister(devs[n]);
@@ -1371,6 +1404,38 @@ static int cmd_copymap(unsigned int n)
 	return 0;
 }
 
+static int cmd_child(unsigned int n)
+{
+	struct device *parent = bound(n);
+	struct platform_device *pdev;
+	int ret;
+
+	if (!parent)
+		return -ENODEV;
+	if (children[n])
+		return -EEXIST;
+	pdev = platform_device_alloc("rdma_test_child", n);
+	if (!pdev)
+		return -ENOMEM;
+	pdev->dev.parent = parent;
+	ret = platform_device_add(pdev);
+	if (ret) {
+		platform_device_put(pdev);
+		return ret;
+	}
+	children[n] = pdev;
+	say("%s below %s: %s", dev_name(&pdev->dev), dev_name(parent),
+	    pdev->dev.driver ? "bound" : "not bound");
+	return 0;
+}
+
+static void child_del(unsigned int n)
+{
+	if (children[n])
+		platform_device_unregister(children[n]);
+	children[n] = NULL;
+}
+
 static int cmd_uncopy(unsigned int n)
 {
 	if (copies[n])
@@ -1591,6 +1656,8 @@ static int run(char *line)
 		return cmd_copy(n);
 	if (!strcmp(name, "uncopy"))
 		return cmd_uncopy(n);
+	if (!strcmp(name, "child"))
+		return cmd_child(n);
 	if (!strcmp(name, "del")) {
 		dev_del(n);
 		return 0;
@@ -1727,8 +1794,15 @@ static int __init rdma_test_init(void)
 		platform_driver_unregister(&rdma_test_driver);
 		return ret;
 	}
+	ret = platform_driver_register(&rdma_test_child_driver);
+	if (ret) {
+		platform_driver_unregister(&rdma_test_sticky_driver);
+		platform_driver_unregister(&rdma_test_driver);
+		return ret;
+	}
 	ret = bus_register_notifier(&platform_bus_type, &incoherent_nb);
 	if (ret) {
+		platform_driver_unregister(&rdma_test_child_driver);
 		platform_driver_unregister(&rdma_test_sticky_driver);
 		platform_driver_unregister(&rdma_test_driver);
 		return ret;
@@ -1753,6 +1827,7 @@ static void __exit rdma_test_exit(void)
 			cmd_drop(n);
 		dev_del(n);
 	}
+	platform_driver_unregister(&rdma_test_child_driver);
 	platform_driver_unregister(&rdma_test_sticky_driver);
 	platform_driver_unregister(&rdma_test_driver);
 	bus_unregister_notifier(&platform_bus_type, &incoherent_nb);
