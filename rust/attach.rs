@@ -198,10 +198,11 @@ fn poses_as_host(dev: &Device) -> bool {
 }
 
 /// Whether `dev` is a device whose ops are ours to manage: one behind a
-/// restricted region, or a restricted bridge. Others that have our tables
-/// had them copied by a driver (`wait_for_copies`).
+/// restricted region, a restricted bridge, or one we gave a table some other
+/// way (refused below a device of ours: [`restricted_above`]). Others that
+/// have our tables had them copied by a driver (`wait_for_copies`).
 fn is_ours_locked(dev: &Device) -> bool {
-    is_restricted_locked(dev) || restricted_bridge(dev)
+    is_restricted_locked(dev) || restricted_bridge(dev) || dma::given(dev)
 }
 
 /// Holds `dev`, which names another memory pool beside its region, behind
@@ -568,8 +569,15 @@ fn release_all() {
             dma::uninstall::<Region>(dev);
             return;
         }
-        // A table a driver copied is that driver's: `wait_for_copies`.
+        // A table a driver copied is that driver's: `wait_for_copies`. One
+        // we gave a device refused below one of ours goes with its driver.
         if !is_restricted(dev) {
+            if dma::given(dev) {
+                if dev.is_bound() {
+                    dev.release_driver();
+                }
+                dma::uninstall::<Region>(dev);
+            }
             return;
         }
         if dev.is_bound() {

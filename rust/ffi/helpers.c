@@ -90,6 +90,7 @@ void rsdma_users_set(struct device *dev, const struct dma_map_ops *ops)
 }
 
 void rsdma_users_clear(struct device *dev) { xa_erase(&rsdma_users, (unsigned long)dev); }
+bool rsdma_users_has(struct device *dev) { return xa_load(&rsdma_users, (unsigned long)dev); }
 
 /* How many devices have @a or @b; -1 if a record was lost. */
 long rsdma_users_of(const struct dma_map_ops *a, const struct dma_map_ops *b)

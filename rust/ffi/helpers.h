@@ -32,6 +32,7 @@ void rsdma_install_dma_ops(struct device *dev, const struct dma_map_ops *ops);
 void rsdma_remove_dma_ops(struct device *dev);
 void rsdma_users_set(struct device *dev, const struct dma_map_ops *ops);
 void rsdma_users_clear(struct device *dev);
+bool rsdma_users_has(struct device *dev);
 long rsdma_users_of(const struct dma_map_ops *a, const struct dma_map_ops *b);
 const struct dma_map_ops *rsdma_get_dma_ops(struct device *dev);
 bool rsdma_dev_iommu_mapped(struct device *dev);

@@ -47,4 +47,4 @@ mod vtable;
 pub(crate) use operations::{Attrs, DmaOps, Report, SyncFor};
 pub(crate) use registry::{Registry, MAX_TABLES};
 pub(crate) use scatterlist::SgIter;
-pub(crate) use tables::{install, installed, uninstall, Registered, Table, Tables};
+pub(crate) use tables::{given, install, installed, uninstall, Registered, Table, Tables};

@@ -97,6 +97,13 @@ pub(crate) fn installed<T: Registered>(dev: &Device) -> Option<Table> {
     T::tables().of(dev)
 }
 
+/// Whether `dev` has a table we gave it ([`install`]), not a copy a driver
+/// made of one.
+pub(crate) fn given(dev: &Device) -> bool {
+    // SAFETY: `dev` is alive; its address is only a key.
+    unsafe { bindings::rsdma_users_has(dev.as_raw()) }
+}
+
 /// Gives `dev` one of `T`'s tables in place of whatever it had, and makes
 /// the DMA core call it: it clears a stale `dma_skip_sync` and `dma_iommu`
 /// (see `helpers.c`). The switch is one store: a call racing with it runs
