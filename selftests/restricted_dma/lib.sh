@@ -42,29 +42,45 @@ skip_if_builtin() {
 }
 
 # Kernel log lines since the last mark_log, to check what one step printed.
+# The mark is a line of its own in the log, not a count of lines: a log
+# that wrapped would shift a count, and "nothing since the mark" would then
+# pass without looking. A mark the log lost fails every look since it.
+LOG_MARKS=0
 mark_log() {
-	LOG_MARK=$(dmesg | wc -l)
+	LOG_MARKS=$((LOG_MARKS + 1))
+	LOG_MARK="rdma-test: mark $$.$LOG_MARKS"
+	echo "$LOG_MARK" > /dev/kmsg
 }
 
 # Like mark_log before loading the module: built in, it "loaded" at boot,
 # so all of the log counts.
 mark_log_before_load() {
-	if is_builtin; then LOG_MARK=0; else mark_log; fi
+	if is_builtin; then LOG_MARK=; else mark_log; fi
 }
 
+# The log since the mark; fails (and prints nothing) if the log lost it.
 log_since_mark() {
-	dmesg | tail -n +"$((LOG_MARK + 1))"
+	[ -z "$LOG_MARK" ] && { dmesg; return; }
+	dmesg > /tmp/log-since-mark
+	if ! grep -qF -- "$LOG_MARK" /tmp/log-since-mark; then
+		echo "# the kernel log lost the mark \"$LOG_MARK\": it wrapped" >&2
+		return 2
+	fi
+	awk -v m="$LOG_MARK" 'seen { print } index($0, m) { seen = 1 }' /tmp/log-since-mark
 }
 
-# Whether a kernel log line since the mark contains the fixed string $1.
+# Whether a kernel log line since the mark contains the fixed string $1
+# (status 2, which `not` fails too, if the log lost the mark).
 log_since_mark_has() {
-	log_since_mark | grep -qF -- "$1"
+	log_since_mark > /tmp/log-since-mark.out || return 2
+	grep -qF -- "$1" /tmp/log-since-mark.out
 }
 
 # The number (counted from the mark) of the first kernel log line since the
 # mark that contains the fixed string $1; nothing if there is none.
 first_since_mark() {
-	log_since_mark | grep -nF -- "$1" | head -n 1 | cut -d: -f1
+	log_since_mark > /tmp/log-since-mark.out || return 2
+	grep -nF -- "$1" /tmp/log-since-mark.out | head -n 1 | cut -d: -f1
 }
 
 # comes_before A B: line numbers A and B both exist and A is the earlier.
@@ -218,12 +234,12 @@ is_bound() {
 
 # Whether REGION's debugfs `devices` lists DEV.
 serves() {
-	grep -qx "$2" "$DBG/$1/devices" 2>/dev/null
+	[ -r "$DBG/$1/devices" ] && grep -qx "$2" "$DBG/$1/devices"
 }
 
 # Whether device $1 has the refusing ops.
 refused() {
-	grep -qx "$1" "$DBG/devices/refused" 2>/dev/null
+	[ -r "$DBG/devices/refused" ] && grep -qx "$1" "$DBG/devices/refused"
 }
 
 # Waits up to 5 s for COMMAND... to succeed.
@@ -245,8 +261,10 @@ wait_up_to() {
 }
 
 # not COMMAND...: succeeds when COMMAND fails (for `result`).
+# Fails if "$@" succeeds, and if it could not look (status 2: a lost mark).
 not() {
-	! "$@"
+	"$@"
+	[ $? -eq 1 ]
 }
 
 # The BDF of the first PCI device of KIND whose ACCESS_PLATFORM is IOMMU (on|off).

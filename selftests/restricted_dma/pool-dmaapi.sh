@@ -54,7 +54,7 @@ tcheck "only memory in the linear map is bounced: the page's flags, memblock whe
 mark_log
 tcheck "a bounce buffer never shows a previous mapping's bytes, even after the pool filled up" fresh 0
 result "...and its maps with DMA_ATTR_NO_WARN failed without a word when it was full" \
-	not sh -c "dmesg | tail -n +$((LOG_MARK + 1)) | grep -q 'failed in $R'"
+	not log_since_mark_has "failed in $R"
 
 # A device that dma-direct had let skip syncs (dma_skip_sync) gets them back
 # with the pool's ops, even if its driver never calls dma_set_mask().

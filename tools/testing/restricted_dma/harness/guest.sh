@@ -177,6 +177,9 @@ done
 trap 'kill $agent ${readers[@]+"${readers[@]}"} ${writers[@]+"${writers[@]}"} ${vu_pids[@]+"${vu_pids[@]}"} ${vs_pids[@]+"${vs_pids[@]}"} 2>/dev/null || true' EXIT
 
 loglevel=4; [ "$mode" = check ] && loglevel=1
+# A log that holds a whole check run (the debug kernel's is 128 KiB): the
+# tests look in it since a mark line, and a mark the log lost fails (lib.sh).
+logbuf=; [ "$mode" = check ] && logbuf=log_buf_len=4M
 # The guest leaves its evidence on the console a little before it would be
 # killed (guest/init): 30 s before, or at 90% of the time limit if sooner.
 deadline=$(( timeout_s - 30 < timeout_s * 9 / 10 ? timeout_s - 30 : timeout_s * 9 / 10 ))
@@ -190,7 +193,7 @@ start=$(date +%s)
 set +e
 timeout --foreground -k 5 "$timeout_s" ${netns[@]+"${netns[@]}"} "${qemu[@]}" \
   -kernel "$RDMA_IMAGE" -initrd "$work/initrd.gz" -dtb "$work/guest.dtb" \
-  -append "console=ttyAMA0 loglevel=$loglevel rdma.mode=$mode rdma.flavour=$RDMA_FLAVOUR rdma.deadline=$deadline $extra ${RDMA_APPEND:-}" \
+  -append "console=ttyAMA0 loglevel=$loglevel rdma.mode=$mode rdma.flavour=$RDMA_FLAVOUR rdma.deadline=$deadline $logbuf $extra ${RDMA_APPEND:-}" \
   -qmp "unix:$work/qmp.sock,server=on,wait=off" \
   "${devs[@]}" </dev/null 2>&1 | tee "$work/console.log" | { [ "$mode" = demo ] && cat || cat >/dev/null; }
 rc=${PIPESTATUS[0]}
