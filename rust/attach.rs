@@ -191,7 +191,8 @@ fn restricted_host(dev: &Device) -> Option<OfNode> {
 /// Whether `dev`'s node says it is a PCI host bridge, and names a restricted
 /// region, but its driver did not make it one (no PCI root bus below it): a
 /// device of any kind the host dressed as a host bridge. It is re-probed at
-/// load and fenced, as a restricted device is, and unbound at unload.
+/// load and fenced, as a restricted device is, and unbound at unload. With
+/// the device locked, as [`Device::of_node`] asks.
 fn poses_as_host(dev: &Device) -> bool {
     restricted_host(dev).is_some_and(|np| !matches!(verdict(&np), Verdict::Unrestricted))
         && !dev.hosts_pci()
@@ -497,7 +498,7 @@ fn reprobe_existing() {
         // A bridge is not re-probed (see `restriction_node`): its port
         // driver makes no DMA API calls, so the refusing ops can go on now.
         // A device that only says it is a host bridge is.
-        if poses_as_host(dev) {
+        if dev.locked(|| poses_as_host(dev)) {
             fence(dev);
             if dma::installed::<Region>(dev).is_none() {
                 probe_again(
@@ -561,7 +562,7 @@ fn release_all() {
         // A bridge stays bound (see `restriction_node`); its port driver
         // makes no DMA API calls, so its refusing ops can go at once. One
         // that only says it is a host bridge goes as a restricted device.
-        if poses_as_host(dev) && dev.is_bound() {
+        if dev.locked(|| poses_as_host(dev)) && dev.is_bound() {
             dev.release_driver();
             pr_info!("{}: unbound, restricted_dma unloads\n", dev.name());
         }
