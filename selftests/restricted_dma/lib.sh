@@ -227,6 +227,27 @@ region_reserved() {
 	tcmd reserved "$1" "$2" || { ktap_print_msg "$(tresult)"; return 1; }
 }
 
+# wall_cases REGION: adds the test node that names another memory pool
+# beside REGION, with rdma_test's "pool" probe (it takes that pool, as such
+# a driver does, and sets no mask), and checks, as 4 cases, that the wall
+# holds it back from probing.
+wall_cases() {
+	_n=$(expect testnode | awk '$3 != "-" { print $1 }' | tail -n 1)
+	_pool=$(expect testnode | awk -v n="$_n" '$1 == n { print $3 }')
+	echo pool > "$TDBG/probe"
+	mark_log
+	tcmd add "$_n"
+	sleep 1
+	result "rdma-test-$_n, with $_pool beside $1, is held back from probing, and the log says why" \
+		log_since_mark_has "rdma_test.$_n: names another memory pool beside its restricted region"
+	result "...its driver never probed it" not log_since_mark_has "rdma_test.$_n: probe (pool)"
+	result "...it is not bound" not is_bound "rdma_test.$_n"
+	result "...the driver core says which supplier it waits for" \
+		grep -q "rdma_test.$_n.*restricted_dma_wall" /sys/kernel/debug/devices_deferred
+	tcmd del "$_n"
+	echo ok > "$TDBG/probe"
+}
+
 # Whether the platform device DEV has a driver bound.
 is_bound() {
 	[ -e "/sys/bus/platform/devices/$1/driver" ]

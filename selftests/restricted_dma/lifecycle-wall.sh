@@ -16,22 +16,9 @@
 ktap_print_header
 ktap_set_plan 7
 R=$(first good 1)
-n=$(expect testnode | awk '$3 != "-" { print $1 }' | tail -n 1)
-pool=$(expect testnode | awk -v n="$n" '$1 == n { print $3 }')
 load
 load_test
-echo pool > "$TDBG/probe"
-mark_log
-tcmd add "$n"
-sleep 1
-result "rdma-test-$n, with $pool beside $R, is held back from probing, and the log says why" \
-	log_since_mark_has "rdma_test.$n: names another memory pool beside its restricted region"
-result "...its driver never probed it" not log_since_mark_has "rdma_test.$n: probe (pool)"
-result "...it is not bound" not test -e "/sys/bus/platform/devices/rdma_test.$n/driver"
-result "...the driver core says which supplier it waits for" \
-	grep -q "rdma_test.$n.*restricted_dma_wall" /sys/kernel/debug/devices_deferred
-tcmd del "$n"
-echo ok > "$TDBG/probe"
+wall_cases "$R"
 
 p=$(expect testnode | awk -v r="$R" '$2 == r && $3 == "-" { print $1 }' | tail -n 1)
 tcmd del "$p"

@@ -14,9 +14,9 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 10
 if ! is_builtin; then
-	for c in "reported" "refused" "no block device" "virtio rule" "no block device" "walled" "not probed" "deferred" "others work"; do
+	for c in "reported" "refused" "no block device" "virtio rule" "no block device" "walled" "not probed" "not bound" "deferred" "others work"; do
 		ktap_test_skip "a failed start at boot ($c): the switch is a built-in module's"
 	done
 	ktap_finished
@@ -34,20 +34,8 @@ result "...and has no block device" no_blk "$blk_t"
 result "$legacy_t behind $R, without ACCESS_PLATFORM, is refused by the virtio rule" \
 	log_has "on $legacy_t: refused: did not negotiate VIRTIO_F_ACCESS_PLATFORM, and its restricted region is unusable"
 result "...and has no block device" no_blk "$legacy_t"
-n=$(expect testnode | awk '$3 != "-" { print $1 }' | tail -n 1)
-pool=$(expect testnode | awk -v n="$n" '$1 == n { print $3 }')
 load_test
-echo pool > "$TDBG/probe"
-mark_log
-tcmd add "$n"
-sleep 1
-result "rdma-test-$n, with $pool beside $R, is held back from probing, and the log says why" \
-	log_since_mark_has "rdma_test.$n: names another memory pool beside its restricted region"
-result "...its driver never probed it" not log_since_mark_has "rdma_test.$n: probe (pool)"
-result "...the driver core says which supplier it waits for" \
-	grep -q "rdma_test.$n.*restricted_dma_wall" /sys/kernel/debug/devices_deferred
-tcmd del "$n"
-echo ok > "$TDBG/probe"
+wall_cases "$R"
 free_works() {
 	d=$(wait_blk "$free_t") && ./odirect roundtrip "$d" 65536 0 0 5
 }
