@@ -248,6 +248,15 @@ wall_cases() {
 	echo ok > "$TDBG/probe"
 }
 
+# clean_under_load EXIT LOG: odirect stress's EXIT was 0 (it finished) or 2
+# (an I/O failed once the device went), never 1 (wrong data), and its LOG
+# shows round trips: an exit 2 from a device it could not even open would
+# otherwise pass for I/O that ran.
+clean_under_load() {
+	[ "$1" -eq 0 -o "$1" -eq 2 ] &&
+		awk '/round trips/ { n += $3 } END { exit !(n > 0) }' "$2"
+}
+
 # Whether the platform device DEV has a driver bound.
 is_bound() {
 	[ -e "/sys/bus/platform/devices/$1/driver" ]

@@ -7,8 +7,8 @@ Usage: ktap-count.py [FILE...]   (standard input without a file)
 A case is a result line ("ok N ...", "not ok N ...") with no results nested
 under it: a leaf. A result with nested results is a test that ran cases; it
 counts once more only when it failed although none of its cases did (it
-crashed, or ran fewer cases than its plan). A "# SKIP" directive makes a case
-skipped. Prints the failed cases, then one line:
+crashed, or ran fewer cases than its plan). A "# SKIP" directive makes an
+"ok" case skipped; a "not ok" case fails whatever it says. Prints the failed cases, then one line:
     N passed, N failed, N skipped
 and exits non-zero when anything failed or nothing ran.
 """
@@ -51,7 +51,8 @@ def count(lines):
             if not ok:
                 seen["failed"] = True
             continue
-        if re.search(r"#\s*SKIP", desc, re.IGNORECASE):
+        # A skip is "ok ... # SKIP"; a "not ok" failed, whatever it says.
+        if ok and re.search(r"#\s*SKIP", desc, re.IGNORECASE):
             skipped += 1
         elif ok:
             passed += 1
