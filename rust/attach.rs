@@ -294,23 +294,18 @@ pub(crate) fn one_offset(dev: &Device, r: &Region) -> Option<&'static str> {
     })
 }
 
-/// The nearest device above `dev`, which has none of our ops, that has one
-/// of our tables, if any: `dev` is then a device its driver made below its
-/// own (a PCI function's platform child, as dwc2's glue makes; an MFD cell),
-/// which would do its DMA on dma-direct. One that has our ops (a copy, as
-/// `remoteproc_virtio.c` gives its device) keeps them.
+/// The parent of `dev`, which has none of our ops, if the parent has one of
+/// our tables: `dev` is then a device its driver made below its own (a PCI
+/// function's platform child, as dwc2's glue makes; an MFD cell), which
+/// would do its DMA on dma-direct. Refused, it has our refusing table, so
+/// the rule reaches its own children in turn. One that has our ops (a copy,
+/// as `remoteproc_virtio.c` gives its device) keeps them.
 fn restricted_above(dev: &Device) -> Option<&Device> {
     if dma::installed::<Region>(dev).is_some() {
         return None;
     }
-    let mut above = dev.parent();
-    while let Some(a) = above {
-        if dma::installed::<Region>(a).is_some() {
-            return Some(a);
-        }
-        above = a.parent();
-    }
-    None
+    dev.parent()
+        .filter(|p| dma::installed::<Region>(p).is_some())
 }
 
 /// Installs the right ops on `dev`, about to be probed, in place of any of

@@ -121,7 +121,7 @@ bool rsdma_dev_iommu_mapped(struct device *dev) { return device_iommu_mapped(dev
 struct device_node *rsdma_dev_of_node(struct device *dev) { return READ_ONCE(dev->of_node); }
 /*
  * @dev's parent while @dev is registered: it holds a reference on it from
- * device_add() to device_del(). NULL once it is not (a walk up stops there).
+ * device_add() to device_del(). NULL once it is not.
  */
 struct device *rsdma_dev_parent(struct device *dev)
 {
@@ -388,7 +388,7 @@ bool rsdma_sharing_hook(void)
  * vmalloc_to_page(): it takes only vmalloc and module addresses (which
  * CONFIG_DEBUG_VIRTUAL enforces with a BUG), and the fixmap is neither.
  * Interrupts are off so that no handler's translation overwrites PAR_EL1
- * in between.
+ * in between, as arm64's is_spurious_el1_translation_fault() does it.
  */
 static bool rsdma_kva_to_phys(unsigned long va, phys_addr_t *pa)
 {

@@ -95,15 +95,16 @@ impl Device {
 
     /// The device's parent, if it has one and the device is registered:
     /// `device_add()` takes a reference on the parent that `device_del()`
-    /// drops. Call it where the device stays registered for the borrow (a
-    /// binding notifier), and only walk up from there: a parent deleted
-    /// before its children (a driver's bug) ends the walk.
+    /// drops. Call it only on a device that stays registered for the borrow
+    /// (in a binding notifier, where the driver core holds it and its lock),
+    /// not up a chain: an ancestor's own registration is not promised.
     pub(crate) fn parent(&self) -> Option<&Device> {
         // SAFETY: The device is alive (type invariant); the helper reads its
         // parent pointer only while it is registered.
         let parent = unsafe { bindings::rsdma_dev_parent(self.as_raw()) };
-        // SAFETY: The parent is referenced by the registered device for as
-        // long as it stays registered, which the caller's borrow promises.
+        // SAFETY: The device stays registered for the borrow (the caller's
+        // promise, above), and a registered device holds a reference on its
+        // parent, which keeps the parent alive as long.
         (!parent.is_null()).then(|| unsafe { Device::from_raw(parent) })
     }
 
