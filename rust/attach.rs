@@ -2,7 +2,7 @@
 
 //! Which devices get a region's pool, and when.
 //!
-//! A platform device whose DT node names a restricted region in
+//! A platform or AMBA device whose DT node names a restricted region in
 //! `memory-region`, or a PCI device whose host bridge's node does, gets that
 //! region's DMA ops at `BUS_NOTIFY_BIND_DRIVER`:
 //! the bus has run `dma_configure` by then and the driver has not probed, so
@@ -177,7 +177,7 @@ pub(crate) fn restricted_bridge(dev: &Device) -> bool {
     }
 }
 
-/// The node of `dev`, a platform device, if it says the device is a PCI
+/// The node of `dev`, not a PCI device, if it says the device is a PCI
 /// host bridge (`device_type = "pci"`) and has a `memory-region`.
 fn restricted_host(dev: &Device) -> Option<OfNode> {
     if dev.is_pci() {
@@ -381,7 +381,7 @@ fn attach(dev: &Device) {
     }
 }
 
-/// The listener on the platform and PCI buses' binding events.
+/// The listener on the platform, AMBA and PCI buses' binding events.
 pub(crate) struct Attach;
 
 impl BusListener for Attach {
@@ -640,7 +640,7 @@ pub(crate) struct Attacher {
 }
 
 impl Attacher {
-    /// Starts watching the platform and PCI buses and re-probes devices
+    /// Starts watching the platform, AMBA and PCI buses and re-probes devices
     /// already bound.
     pub(crate) fn start() -> Result<Self> {
         lifetime::set_closing(false);

@@ -152,7 +152,8 @@ fn start() -> Result {
 }
 
 /// The refusing listeners of a failed start, one block per bus.
-static REFUSE: [StaticNotifier; 2] = [
+static REFUSE: [StaticNotifier; Bus::ALL.len()] = [
+    StaticNotifier::new::<RefuseAll>(),
     StaticNotifier::new::<RefuseAll>(),
     StaticNotifier::new::<RefuseAll>(),
 ];

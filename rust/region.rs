@@ -768,7 +768,7 @@ impl Region {
                     pr_info!("/reserved-memory/{}: used by {}\n", &*self.name, np.name());
                 } else {
                     pr_warn!(
-                        "/reserved-memory/{}: used by {}, whose device is neither a platform device nor behind a PCI host bridge: restricted_dma does not restrict it\n",
+                        "/reserved-memory/{}: used by {}, whose device is neither a platform or AMBA device nor behind a PCI host bridge: restricted_dma does not restrict it\n",
                         &*self.name,
                         np.name()
                     );
@@ -884,16 +884,13 @@ fn overlapped_node(me: &OfNode, base: u64, size: u64) -> Option<OfNode> {
 }
 
 /// Whether the device made for `np` is one the module watches: the devices
-/// behind a PCI host bridge (`device_type = "pci"`), or a platform device,
-/// which `of_platform_populate()` makes for a child of the root or of a
-/// simple bus, except an AMBA primecell. Anything else (AMBA, I2C, SPI, USB
-/// devices...) is on a bus the module has no notifier on.
+/// behind a PCI host bridge (`device_type = "pci"`), or a platform or AMBA
+/// device, which `of_platform_populate()` makes for a child of the root or of
+/// a simple bus (an AMBA one for an `arm,primecell` node). Anything else
+/// (I2C, SPI, USB devices...) is on a bus the module has no notifier on.
 fn consumer_is_watched(np: &OfNode) -> bool {
     if np.is_type(c_str!("pci")) {
         return true;
-    }
-    if np.is_compatible(c_str!("arm,primecell")) {
-        return false;
     }
     match np.parent() {
         None => false,

@@ -3,6 +3,7 @@
  * C helpers of restricted_dma: each stands in for a static inline function or
  * a macro that Rust cannot call, and does nothing more than that one call.
  */
+#include <linux/amba/bus.h>
 #include <linux/dma-direct.h>
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
@@ -208,6 +209,16 @@ const struct bus_type *rsdma_pci_bus_type(void)
 	return NULL;
 #endif
 }
+
+const struct bus_type *rsdma_amba_bus_type(void)
+{
+#ifdef CONFIG_ARM_AMBA
+	return &amba_bustype;
+#else
+	return NULL;
+#endif
+}
+
 bool rsdma_dev_is_bound(struct device *dev) { return READ_ONCE(dev->driver); }
 
 /* Whether @dev's driver is one that must never be unbound (it says so). */

@@ -44,6 +44,7 @@ bool rsdma_dev_is_platform(struct device *dev);
 bool rsdma_dev_is_pci_bridge(struct device *dev);
 bool rsdma_dev_hosts_pci(struct device *dev);
 const struct bus_type *rsdma_pci_bus_type(void);
+const struct bus_type *rsdma_amba_bus_type(void);
 bool rsdma_dev_is_bound(struct device *dev);
 bool rsdma_driver_is_sticky(struct device *dev);
 void rsdma_device_lock(struct device *dev);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The buses whose devices the module restricts (platform and PCI): a
+//! The buses whose devices the module restricts (platform, AMBA and PCI): a
 //! notifier on their binding events, and a walk over their devices.
 
 use super::device::Device;
@@ -19,11 +19,15 @@ pub(crate) enum Bus {
     /// `pci_bus_type`: devices behind a PCI host bridge (absent without
     /// `CONFIG_PCI`).
     Pci,
+    /// `amba_bustype`: ARM PrimeCells (`arm,primecell` nodes, such as a
+    /// PL330 DMA controller), which `of_platform_populate()` makes instead
+    /// of platform devices (absent without `CONFIG_ARM_AMBA`).
+    Amba,
 }
 
 impl Bus {
     /// Every bus the module watches.
-    pub(crate) const ALL: [Bus; 2] = [Bus::Platform, Bus::Pci];
+    pub(crate) const ALL: [Bus; 3] = [Bus::Platform, Bus::Pci, Bus::Amba];
 
     /// The bus's `struct bus_type`, or null when the kernel has none.
     fn raw(self) -> *const bindings::bus_type {
@@ -31,6 +35,8 @@ impl Bus {
             Bus::Platform => core::ptr::addr_of!(bindings::platform_bus_type),
             // SAFETY: The helper only returns the address of a static.
             Bus::Pci => unsafe { bindings::rsdma_pci_bus_type() },
+            // SAFETY: As above.
+            Bus::Amba => unsafe { bindings::rsdma_amba_bus_type() },
         }
     }
 }

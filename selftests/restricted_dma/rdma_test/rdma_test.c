@@ -13,9 +13,11 @@
  *
  * Devices: "rdma_test.N" is a platform device made by this module for the DT
  * node /rdma-test-N (a node without a compatible, so that nothing else binds
- * it; or rdma-test-N on a bus node whose dma-ranges it takes)
- * it). Such a node names a region in memory-region and is dma-coherent, like
- * a restricted virtio-mmio transport. The driver "rdma_test" binds them.
+ * it; or rdma-test-N on a bus node whose dma-ranges it takes). Such a node
+ * names a region in memory-region and is dma-coherent, like a restricted
+ * virtio-mmio transport. The driver "rdma_test" binds them. The driver
+ * "rdma_test_amba" binds the AMBA devices of /rdma-amba@... nodes (see
+ * rdma_test_amba_probe()).
  *
  * debugfs, /sys/kernel/debug/rdma_test/:
  *   probe    how the next probes end: ok (the default), nomask (ok, without
@@ -131,6 +133,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/amba/bus.h>
 #include <linux/debugfs.h>
 #include <linux/dma-direct.h>
 #include <linux/dma-map-ops.h>
@@ -318,6 +321,56 @@ static int rdma_test_child_probe(struct platform_device *pdev)
 static struct platform_driver rdma_test_child_driver = {
 	.probe = rdma_test_child_probe,
 	.driver = { .name = "rdma_test_child" },
+};
+
+/*
+ * An ARM PrimeCell whose node names a region (/rdma-amba@...):
+ * of_platform_populate() makes it on the AMBA bus, as it makes a PL330 DMA
+ * controller, not on the platform bus. Its probe does what such a driver
+ * does at probe, with devres: a mask, 16 KiB coherent, a page mapped and
+ * unmapped; and says where each went, or what was refused. The ID is the
+ * one the harness puts in the node (guests/model.py, AmbaNode.PERIPHID), so
+ * that nothing reads the absent registers.
+ */
+#define RDMA_TEST_AMBA_ID 0x00fff0a7
+
+static int rdma_test_amba_probe(struct amba_device *adev, const struct amba_id *id)
+{
+	struct device *dev = &adev->dev;
+	dma_addr_t dma, map;
+	void *buf;
+	int ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
+
+	if (ret) {
+		dev_info(dev, "amba: mask refused (%d)\n", ret);
+		return ret;
+	}
+	if (!dmam_alloc_coherent(dev, PROBE_BLOCK, &dma, GFP_KERNEL)) {
+		dev_info(dev, "amba: coherent refused\n");
+		return -ENOMEM;
+	}
+	buf = devm_kzalloc(dev, PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	map = dma_map_single(dev, buf, PAGE_SIZE, DMA_TO_DEVICE);
+	if (dma_mapping_error(dev, map)) {
+		dev_info(dev, "amba: coherent at %pad, map refused\n", &dma);
+		return -EIO;
+	}
+	dev_info(dev, "amba: coherent at %pad, map at %pad\n", &dma, &map);
+	dma_unmap_single(dev, map, PAGE_SIZE, DMA_TO_DEVICE);
+	return 0;
+}
+
+static const struct amba_id rdma_test_amba_ids[] = {
+	{ .id = RDMA_TEST_AMBA_ID, .mask = 0x00ffffff },
+	{ 0, 0 },
+};
+
+static struct amba_driver rdma_test_amba_driver = {
+	.drv = { .name = "rdma_test_amba" },
+	.probe = rdma_test_amba_probe,
+	.id_table = rdma_test_amba_ids,
 };
 
 static void copy_release(struct device *dev)
@@ -1790,28 +1843,32 @@ static int __init rdma_test_init(void)
 	if (ret)
 		return ret;
 	ret = platform_driver_register(&rdma_test_sticky_driver);
-	if (ret) {
-		platform_driver_unregister(&rdma_test_driver);
-		return ret;
-	}
+	if (ret)
+		goto no_sticky;
 	ret = platform_driver_register(&rdma_test_child_driver);
-	if (ret) {
-		platform_driver_unregister(&rdma_test_sticky_driver);
-		platform_driver_unregister(&rdma_test_driver);
-		return ret;
-	}
+	if (ret)
+		goto no_child;
+	ret = amba_driver_register(&rdma_test_amba_driver);
+	if (ret)
+		goto no_amba;
 	ret = bus_register_notifier(&platform_bus_type, &incoherent_nb);
-	if (ret) {
-		platform_driver_unregister(&rdma_test_child_driver);
-		platform_driver_unregister(&rdma_test_sticky_driver);
-		platform_driver_unregister(&rdma_test_driver);
-		return ret;
-	}
+	if (ret)
+		goto no_notifier;
 	dir = debugfs_create_dir("rdma_test", NULL);
 	debugfs_create_file("cmd", 0200, dir, NULL, &cmd_fops);
 	debugfs_create_file("result", 0444, dir, NULL, &result_fops);
 	debugfs_create_file("probe", 0644, dir, NULL, &probe_fops);
 	return 0;
+
+no_notifier:
+	amba_driver_unregister(&rdma_test_amba_driver);
+no_amba:
+	platform_driver_unregister(&rdma_test_child_driver);
+no_child:
+	platform_driver_unregister(&rdma_test_sticky_driver);
+no_sticky:
+	platform_driver_unregister(&rdma_test_driver);
+	return ret;
 }
 
 static void __exit rdma_test_exit(void)
@@ -1827,6 +1884,7 @@ static void __exit rdma_test_exit(void)
 			cmd_drop(n);
 		dev_del(n);
 	}
+	amba_driver_unregister(&rdma_test_amba_driver);
 	platform_driver_unregister(&rdma_test_child_driver);
 	platform_driver_unregister(&rdma_test_sticky_driver);
 	platform_driver_unregister(&rdma_test_driver);

@@ -5,7 +5,7 @@ kselftests read, and the host's checks' inputs (see variants.py's usage)."""
 import os
 
 from . import ALL_TESTS, DEBUG_GUESTS, DEBUG_LEFT_OUT, FAMILY, VARIANTS, guests, variant
-from .model import RENAME, Device, HELD, transports
+from .model import RENAME, AmbaNode, Device, HELD, amba_address, transports
 from .regions import GOOD, SCHEMA_EXTRA
 
 
@@ -63,6 +63,12 @@ def dts_of(v, base_dts):
                      f"\t\tdma-ranges = <0x0 0x{dma:x} 0x0 0x{RAM_BASE:x} 0x0 0x{RAM_SIZE:x}>;"]
                     + ["\t" + line for line in node] + ["\t};"])
         out += node
+    for k, a in enumerate(v.get("amba", [])):
+        out += [f"\trdma-amba@{amba_address(k):x} {{", '\t\tcompatible = "arm,primecell";',
+                f"\t\tarm,primecell-periphid = <0x{AmbaNode.PERIPHID:x}>;",
+                f"\t\treg = <0x0 0x{amba_address(k):x} 0x0 0x1000>;",
+                "\t\tclocks = <&{/apb-pclk}>;", '\t\tclock-names = "apb_pclk";',
+                f"\t\tmemory-region = <&{regions[a.region].label}>;", "\t\tdma-coherent;", "\t};"]
     out += ["};", ""]
     for d, t in zip(v["devices"], transports(v)):
         if d.region:
@@ -320,6 +326,9 @@ def expect(name):
          other NAME                         a reserved-memory node of another binding
          testnode N REGION POOL|- OFFSET    /rdma-test-N, for rdma_test.ko, and
                                             the pool it names beside REGION
+         amba DEVICE REGION                 an AMBA device (/rdma-amba@...) whose
+                                            node names REGION, for rdma_test.ko's
+                                            AMBA driver
          pcidevice KIND BDF REGION|- IOMMU  a virtio PCI device, the region its
                                             host bridge names, whether it offers
                                             ACCESS_PLATFORM
@@ -350,6 +359,7 @@ def expect(name):
     for r in v["regions"]:
         users = [f"virtio_mmio@{t:x}" for d, t in zip(v["devices"], addrs) if d.region == r.name]
         users += [f"rdma-test-{n}" for n, t in enumerate(v.get("testnodes", [])) if t.region == r.name]
+        users += [f"rdma-amba@{amba_address(k):x}" for k, a in enumerate(v.get("amba", [])) if a.region == r.name]
         if v.get("pci_region") == r.name:
             users.append("pcie@10000000")
         if r.compatible == "restricted-dma-pool":
@@ -370,6 +380,8 @@ def expect(name):
             lines.append(f"hostile {t:x}.virtio_mmio {d.backend[d.backend.index('--hostile') + 1]}")
     for n, t in enumerate(v.get("testnodes", [])):
         lines.append(f"testnode {n} {t.region} {t.pool or '-'} 0x{t.dma_offset & (1 << 64) - 1:x}")
+    for k, a in enumerate(v.get("amba", [])):
+        lines.append(f"amba {amba_address(k):x}.rdma-amba {a.region}")
     for k, p in enumerate(v.get("pci", [])):
         what = f"{p.kind} {p.bdf} {v.get('pci_region') or '-'} {'on' if p.iommu else 'off'}"
         if p.own:

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 """What real drivers do to a device's binding, through the test driver."""
-from .model import Device, TestNode
+from .model import AmbaNode, Device, TestNode
 from .regions import GOOD, OFFSET_R, POOL
 
 GUESTS = {
@@ -13,7 +13,8 @@ GUESTS = {
     #
     # lifecycle-gate.sh comes first: the DT's decoy /restricted_dma_gate is bound to
     # another driver before the module first loads. lifecycle-wall.sh's device names a
-    # shared-dma-pool beside GOOD.
+    # shared-dma-pool beside GOOD. lifecycle-amba.sh's device is an ARM PrimeCell
+    # (the AMBA bus) whose node names GOOD.
     "lifecycle": dict(
         about="what real drivers do, through rdma_test: probes, late frees, deletion, the fence, the wall",
         regions=[GOOD, POOL, OFFSET_R],
@@ -21,8 +22,9 @@ GUESTS = {
         testnodes=[TestNode(GOOD.name), TestNode(GOOD.name, empty_first=True), TestNode(GOOD.name),
                    TestNode(GOOD.name, pool=POOL.name),
                    TestNode(OFFSET_R.name, dma_offset=-0x10000000), TestNode(OFFSET_R.name)],
+        amba=[AmbaNode(GOOD.name)],
         decoys=[("restricted_dma_gate", "restricted-dma-test,decoy")],
         tests=["lifecycle-gate.sh", "lifecycle-probe.sh", "pool-dmaapi.sh", "lifecycle-late-free.sh", "lifecycle-hook.sh", "lifecycle-sticky.sh", "lifecycle-wall.sh",
-               "lifecycle-fence.sh", "lifecycle-leak.sh"],
+               "lifecycle-amba.sh", "lifecycle-fence.sh", "lifecycle-leak.sh"],
     ),
 }

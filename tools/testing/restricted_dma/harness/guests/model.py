@@ -164,6 +164,26 @@ class TestNode:
         self.dma_offset = dma_offset
 
 
+class AmbaNode:
+    """A DT node /rdma-amba@ADDR: an ARM PrimeCell (compatible
+    "arm,primecell", as a PL330 DMA controller's is), for which
+    of_platform_populate() makes a device on the AMBA bus, not the platform
+    bus. Its peripheral ID, given in the node so that nothing reads the
+    (absent) registers, is the one rdma_test.c's AMBA driver
+    (RDMA_TEST_AMBA_ID) matches. It names `region` and is dma-coherent; the
+    k-th such node of a guest sits at amba_address(k), where QEMU virt maps
+    nothing."""
+
+    PERIPHID = 0x00FFF0A7
+
+    def __init__(self, region):
+        self.region = region
+
+
+def amba_address(k):
+    return 0x090C0000 + 0x1000 * k
+
+
 def transports(v):
     """The transport address of each device of variant `v`. QEMU devices take
     transports 0, 1, ... in command-line order; empty ones take 31, 30, ...
