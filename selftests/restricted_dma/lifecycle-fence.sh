@@ -97,6 +97,9 @@ back() {
 		serves "$R" "$blk_t" && wait_for serves "$R" rdma_test.0
 }
 result "reload brings $blk_t and rdma_test.0 back, through the pool" back
+# The host looks where the blk's rings and buffers are now (check.sh).
+ask_host virtqueues
+sleep 3
 tcmd unregister
 tcmd del 0
 result "no warning in the kernel log" log_clean
