@@ -886,8 +886,9 @@ fn overlapped_node(me: &OfNode, base: u64, size: u64) -> Option<OfNode> {
 /// Whether the device made for `np` is one the module watches: the devices
 /// behind a PCI host bridge (`device_type = "pci"`), or a platform or AMBA
 /// device, which `of_platform_populate()` makes for a child of the root or of
-/// a simple bus (an AMBA one for an `arm,primecell` node). Anything else
-/// (I2C, SPI, USB devices...) is on a bus the module has no notifier on.
+/// a bus it walks (`of_default_bus_match_table`, and `simple-pm-bus`, whose
+/// driver walks its own); an AMBA one for an `arm,primecell` node. Anything
+/// else (I2C, SPI, USB devices...) is on a bus the module has no notifier on.
 fn consumer_is_watched(np: &OfNode) -> bool {
     if np.is_type(c_str!("pci")) {
         return true;
@@ -900,6 +901,8 @@ fn consumer_is_watched(np: &OfNode) -> bool {
                     c_str!("simple-bus"),
                     c_str!("simple-mfd"),
                     c_str!("simple-pm-bus"),
+                    c_str!("isa"),
+                    c_str!("arm,amba-bus"),
                 ]
                 .iter()
                 .any(|c| parent.is_compatible(c))
