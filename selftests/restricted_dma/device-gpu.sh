@@ -8,7 +8,9 @@
 # with no region, each drawn with a pattern of its own through the DRM
 # fbdev emulation and flushed with a full update (fbdraw.c); the host takes
 # QEMU's screendump of each and compares it pixel for pixel with the
-# pattern (check.sh, with a control pattern that must not match), and
+# pattern (check.sh, with a control pattern that must not match), checks
+# that the window holds every row of the picture drawn on the gpu behind it
+# and none of the control's (where the device reads the framebuffer), and
 # checks where QEMU finds each gpu's rings and every descriptor. Last, a
 # virtio-gpu-pci behind the host bridge, whose node names a region of its
 # own, drawn and dumped the same way (QEMU 7.2 cannot hot-add one: it is
@@ -47,6 +49,16 @@ draw() {
 	return $rc
 }
 
+# frame_scan TAG REGION SEED: asks the host to look for the rows of the
+# picture of SEED, as the last draw drew them, in REGION's window (TAG
+# "frame": all must be there; "framecontrol": none).
+frame_scan() {
+	rows=$(sed -n 's/.* drew [0-9]*x\([0-9]*\) .*/\1/p' /tmp/fbdraw.log)
+	set -- "$1" $(expect good | awk -v r="$2" '$1 == r { print $2, $3 }') "$3"
+	ask_host window-scan "$1" "$2" "$3" "frame:$4:${rows:-0}"
+	sleep 3
+}
+
 load
 bind_held "$ctl"
 ctl_fb=$(wait_for fb_of "$ctl" > /dev/null && fb_of "$ctl")
@@ -64,7 +76,9 @@ ktap_print_msg "$R copied $to bytes to the device for the drawing"
 # 320 x 200 pixels of 4 bytes: the framebuffer's pages, synced for the
 # device before the transfer.
 result "...went to the device through $R's pool (the framebuffer synced for the device)" [ "$to" -ge 256000 ]
+frame_scan frame "$R" 1
 result "the pattern of seed 2 drawn on the control $ctl_fb" draw "$ctl" 2
+frame_scan framecontrol "$R" 2
 result "...and none of it through $R" [ "$(counter bytes_to_device "$R")" -eq "$(( to0 + to ))" ]
 # Sizing (docs/operating.md): $R serves this gpu alone.
 ktap_print_msg "sizing: a virtio-gpu of 320x200 keeps $up slots (2 KiB) of $R mapped once up (its framebuffer among them), at most $(( $(counter io_tlb_used_hiwater "$R") - idle ))"
@@ -80,6 +94,7 @@ pto0=$(counter bytes_to_device "$RP")
 result "the pattern of seed 3 drawn on its $pci_fb" draw "$pgpu" 3 pci
 pto=$(( $(counter bytes_to_device "$RP") - pto0 ))
 result "...went to the device through $RP's pool ($pto bytes)" [ "$pto" -ge 256000 ]
+frame_scan frame "$RP" 3
 ask_host virtqueues
 sleep 3
 ktap_finished

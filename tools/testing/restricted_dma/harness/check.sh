@@ -531,10 +531,27 @@ ktap_of_host_view() {
   # mapped (qmp-agent.py, "scan TAG COUNT"): for the device to write it
   # (receive), the window must hold none of it; for the device to read it
   # (send, the control), all 512 copies.
-  local tag count
-  while read -r tag count; do
+  # A gpu's picture ("frame" scans, device-gpu.sh): the window of the gpu
+  # behind it must hold every row drawn; the same window, none of the
+  # control gpu's picture (so that a search that finds anything fails).
+  local tag count rows
+  while read -r tag count rows; do
     k=$((k + 1))
     case $tag in
+    frame)
+      if [ "${rows:-0}" -gt 0 ] && [ "$count" -eq "$rows" ]; then
+        echo "ok $k the window holds all $rows rows of the picture drawn on the gpu behind it"
+      else
+        echo "not ok $k the window holds $count of the $rows rows of the picture drawn on the gpu behind it"
+        fail=1
+      fi ;;
+    framecontrol)
+      if [ "${rows:-0}" -gt 0 ] && [ "$count" -eq 0 ]; then
+        echo "ok $k control: the same window holds none of the $rows rows drawn on the gpu with no region"
+      else
+        echo "not ok $k control: the window holds $count of the $rows rows drawn on the gpu with no region"
+        fail=1
+      fi ;;
     receive)
       if [ "$count" -eq 0 ]; then
         echo "ok $k a page of the marker mapped for the device to write: the host finds none of it in the window"

@@ -31,7 +31,8 @@ dumps the screen of the gpu on TRANSPORT (the file `screens` beside OUT
 names its QEMU id) to TRANSPORT.ppm beside OUT. On a line "rdma-host:
 window-scan TAG BASE SIZE" it dumps that much guest memory (pmemsave) and
 counts the guest's marker ("RECEIVE!") in it, appending "TAG COUNT" to the
-file `scans` beside OUT (a fourth word: another marker to count). A
+file `scans` beside OUT (a fourth word: another marker to count, or
+"frame:SEED:ROWS", the rows of a gpu's picture, see count_marker). A
 guest whose host writes its windows before it runs (the file `preloads`
 beside OUT: "ADDR MARKER" lines) starts paused: the agent counts each
 marker at its address first ("preload-before COUNT" in `scans`), then lets
@@ -102,18 +103,35 @@ def main(sock_path, log_path, out_path, hotplug_path):
         entries = (struct.unpack_from("<QIHH", raw, 16 * i) for i in range(len(raw) // 16))
         return [(addr, length) for addr, length, _flags, _next in entries if length]
 
-    def count_marker(base, size, marker="RECEIVE!"):
-        """How many times the marker lies in guest memory [base, base + size);
-        -1 if QEMU did not dump all of it (an error must not read as none)."""
+    def dump_of(base, size):
+        """Guest memory [base, base + size), or None if QEMU did not dump all
+        of it (an error must not read as "none found")."""
         fd, dump = tempfile.mkstemp(prefix="rdma-window-")
         os.close(fd)
         try:
             cmd("pmemsave", val=base, size=size, filename=dump)
             with open(dump, "rb") as f:
                 data = f.read()
-            return data.count(marker.encode()) if len(data) == size else -1
+            return data if len(data) == size else None
         finally:
             os.unlink(dump)
+
+    def count_marker(base, size, marker="RECEIVE!"):
+        """How many times the marker lies in guest memory [base, base + size);
+        -1 if QEMU did not dump all of it. A marker "frame:SEED:ROWS" counts
+        instead the rows of fbdraw.c's picture of SEED whose first 8 pixels
+        (XRGB8888, as virtio-gpu's fbdev has them: bytes B, G, R, 0) lie
+        there: 32 bytes, which no page boundary splits as long as a line is
+        a multiple of 32 bytes."""
+        data = dump_of(base, size)
+        if data is None:
+            return -1
+        if not marker.startswith("frame:"):
+            return data.count(marker.encode())
+        seed, rows = (int(v) for v in marker.split(":")[1:])
+        return sum(bytes(b for x in range(8) for b in ((x ^ y ^ seed) & 255, (y * 13 + seed * 3) & 255,
+                                                      (x * 7 + seed) & 255, 0)) in data
+                   for y in range(rows))
 
     json.loads(qmp.readline())  # the greeting
     cmd("qmp_capabilities")
@@ -165,8 +183,11 @@ def main(sock_path, log_path, out_path, hotplug_path):
                 if k < scanned:
                     continue
                 scanned += 1
+                count = count_marker(int(base, 16), int(size, 16), marker or "RECEIVE!")
+                # A picture's scan says how many rows it looked for.
+                rows = f" {marker.split(':')[2]}" if marker.startswith("frame:") else ""
                 with open(os.path.join(work, "scans"), "a") as f:
-                    f.write(f"{tag} {count_marker(int(base, 16), int(size, 16), marker or 'RECEIVE!')}\n")
+                    f.write(f"{tag} {count}{rows}\n")
             # A kernel that panicked will never power off: end QEMU now
             # rather than at the time limit (guest.sh then finds no
             # "rdma-guest: done", and the boot fails unless its guest
