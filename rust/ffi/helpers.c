@@ -150,6 +150,7 @@ struct device_node *rsdma_dma_config_node(struct device *dev)
 
 bool rsdma_dev_is_pci(struct device *dev) { return dev_is_pci(dev); }
 bool rsdma_dev_is_platform(struct device *dev) { return dev_is_platform(dev); }
+bool rsdma_dev_is_amba(struct device *dev) { return dev->bus && dev->bus == rsdma_amba_bus_type(); }
 
 /*
  * A PCI bridge (a root port, a switch port): a bridge header *and* a bridge
@@ -201,19 +202,19 @@ bool rsdma_dev_hosts_pci(struct device *dev)
 	return false;
 }
 
-const struct bus_type *rsdma_pci_bus_type(void)
+const struct bus_type *rsdma_amba_bus_type(void)
 {
-#ifdef CONFIG_PCI
-	return &pci_bus_type;
+#ifdef CONFIG_ARM_AMBA
+	return &amba_bustype;
 #else
 	return NULL;
 #endif
 }
 
-const struct bus_type *rsdma_amba_bus_type(void)
+const struct bus_type *rsdma_pci_bus_type(void)
 {
-#ifdef CONFIG_ARM_AMBA
-	return &amba_bustype;
+#ifdef CONFIG_PCI
+	return &pci_bus_type;
 #else
 	return NULL;
 #endif

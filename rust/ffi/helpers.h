@@ -41,6 +41,7 @@ struct device *rsdma_dev_parent(struct device *dev);
 struct device_node *rsdma_dma_config_node(struct device *dev);
 bool rsdma_dev_is_pci(struct device *dev);
 bool rsdma_dev_is_platform(struct device *dev);
+bool rsdma_dev_is_amba(struct device *dev);
 bool rsdma_dev_is_pci_bridge(struct device *dev);
 bool rsdma_dev_hosts_pci(struct device *dev);
 const struct bus_type *rsdma_pci_bus_type(void);

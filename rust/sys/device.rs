@@ -126,10 +126,15 @@ impl Device {
         unsafe { bindings::rsdma_dev_is_pci(self.as_raw()) }
     }
 
-    /// Whether the device is on a bus the module watches (platform or PCI).
+    /// Whether the device is on a bus the module watches (platform, AMBA
+    /// or PCI).
     pub(crate) fn is_on_watched_bus(&self) -> bool {
-        // SAFETY: The device is alive (type invariant).
-        self.is_pci() || unsafe { bindings::rsdma_dev_is_platform(self.as_raw()) }
+        // SAFETY: The device is alive (type invariant); the helper compares
+        // its bus pointer with a static bus type.
+        let platform = unsafe { bindings::rsdma_dev_is_platform(self.as_raw()) };
+        // SAFETY: As above.
+        let amba = unsafe { bindings::rsdma_dev_is_amba(self.as_raw()) };
+        self.is_pci() || platform || amba
     }
 
     /// Whether the device is a PCI bridge (a root port, a switch's port).

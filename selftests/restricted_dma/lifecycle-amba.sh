@@ -7,14 +7,19 @@
 #
 # rdma_test's AMBA driver (rdma_test_amba) sets a mask, allocates 16 KiB
 # coherent and maps a page at probe, and logs where each went. The node has
-# no dma-ranges: DMA addresses are physical ones.
+# no dma-ranges: DMA addresses are physical ones. A second one, not
+# dma-coherent, sits on a simple bus: refused, and below a platform device,
+# so that a walk of the buses and their descendants meets it twice unless
+# it knows the AMBA bus is one it walks.
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 6
+ktap_set_plan 7
 set -- $(expect amba | head -n 1)
 dev=$1 R=$2
+set -- $(expect amba | awk '$3 == "noncoherent" && $4 != "-" { print $1, $4; exit }')
+nc=$1 nc_bus=$2
 set -- $(expect good | awk -v r="$R" '$1 == r { print $2, $3 }')
 base=$1 size=$2
 AMBA=/sys/bus/amba
@@ -49,6 +54,10 @@ result "$dev, an AMBA device whose node names $R, probes through its pool: its c
 	probed_inside
 result "...$R's debugfs lists it, and the log says so" \
 	eval 'serves "$R" "$dev" && log_since_mark_has "$dev: DMA restricted to $R"'
+echo "$nc" > "$AMBA/drivers/rdma_test_amba/bind" 2>/dev/null
+ktap_print_msg "refused: $(tr '\n' ' ' < "$DBG/devices/refused")"
+result "$nc, not dma-coherent, below $nc_bus's platform device, is refused, and debugfs names it once" \
+	eval '[ "$(grep -cx "$nc" "$DBG/devices/refused")" -eq 1 ] && log_has "$nc: is not dma-coherent"'
 
 if ! skip_if_builtin 3 "the fence while unloaded"; then
 	unload

@@ -64,11 +64,16 @@ def dts_of(v, base_dts):
                     + ["\t" + line for line in node] + ["\t};"])
         out += node
     for k, a in enumerate(v.get("amba", [])):
-        out += [f"\trdma-amba@{amba_address(k):x} {{", '\t\tcompatible = "arm,primecell";',
-                f"\t\tarm,primecell-periphid = <0x{AmbaNode.PERIPHID:x}>;",
-                f"\t\treg = <0x0 0x{amba_address(k):x} 0x0 0x1000>;",
-                "\t\tclocks = <&{/apb-pclk}>;", '\t\tclock-names = "apb_pclk";',
-                f"\t\tmemory-region = <&{regions[a.region].label}>;", "\t\tdma-coherent;", "\t};"]
+        node = ([f"\trdma-amba@{amba_address(k):x} {{", '\t\tcompatible = "arm,primecell";',
+                 f"\t\tarm,primecell-periphid = <0x{AmbaNode.PERIPHID:x}>;",
+                 f"\t\treg = <0x0 0x{amba_address(k):x} 0x0 0x1000>;",
+                 "\t\tclocks = <&{/apb-pclk}>;", '\t\tclock-names = "apb_pclk";',
+                 f"\t\tmemory-region = <&{regions[a.region].label}>;"]
+                + (["\t\tdma-coherent;"] if a.coherent else []) + ["\t};"])
+        if a.below_bus:
+            node = ([f"\trdma-amba-bus-{k} {{", '\t\tcompatible = "simple-bus";', "\t\t#address-cells = <0x2>;",
+                     "\t\t#size-cells = <0x2>;", "\t\tranges;"] + ["\t" + line for line in node] + ["\t};"])
+        out += node
     out += ["};", ""]
     for d, t in zip(v["devices"], transports(v)):
         if d.region:
@@ -327,9 +332,11 @@ def expect(name):
          other NAME                         a reserved-memory node of another binding
          testnode N REGION POOL|- OFFSET    /rdma-test-N, for rdma_test.ko, and
                                             the pool it names beside REGION
-         amba DEVICE REGION                 an AMBA device (/rdma-amba@...) whose
+         amba DEVICE REGION COHERENT BUS|-  an AMBA device (/rdma-amba@...) whose
                                             node names REGION, for rdma_test.ko's
-                                            AMBA driver
+                                            AMBA driver; whether it is
+                                            dma-coherent, and the simple bus
+                                            whose platform device is its parent
          pcidevice KIND BDF REGION|- IOMMU  a virtio PCI device, the region its
                                             host bridge names, whether it offers
                                             ACCESS_PLATFORM
@@ -382,7 +389,8 @@ def expect(name):
     for n, t in enumerate(v.get("testnodes", [])):
         lines.append(f"testnode {n} {t.region} {t.pool or '-'} 0x{t.dma_offset & (1 << 64) - 1:x}")
     for k, a in enumerate(v.get("amba", [])):
-        lines.append(f"amba {amba_address(k):x}.rdma-amba {a.region}")
+        lines.append(f"amba {amba_address(k):x}.rdma-amba {a.region} {'coherent' if a.coherent else 'noncoherent'}"
+                     f" {f'rdma-amba-bus-{k}' if a.below_bus else '-'}")
     for k, p in enumerate(v.get("pci", [])):
         what = f"{p.kind} {p.bdf} {v.get('pci_region') or '-'} {'on' if p.iommu else 'off'}"
         if p.own:

@@ -13,8 +13,9 @@ GUESTS = {
     #
     # lifecycle-gate.sh comes first: the DT's decoy /restricted_dma_gate is bound to
     # another driver before the module first loads. lifecycle-wall.sh's device names a
-    # shared-dma-pool beside GOOD. lifecycle-amba.sh's device is an ARM PrimeCell
-    # (the AMBA bus) whose node names GOOD.
+    # shared-dma-pool beside GOOD. lifecycle-amba.sh's devices are ARM PrimeCells
+    # (the AMBA bus) whose nodes name GOOD: one works, one (not dma-coherent,
+    # below a simple bus's platform device) is refused.
     "lifecycle": dict(
         about="what real drivers do, through rdma_test: probes, late frees, deletion, the fence, the wall",
         regions=[GOOD, POOL, OFFSET_R],
@@ -22,7 +23,7 @@ GUESTS = {
         testnodes=[TestNode(GOOD.name), TestNode(GOOD.name, empty_first=True), TestNode(GOOD.name),
                    TestNode(GOOD.name, pool=POOL.name),
                    TestNode(OFFSET_R.name, dma_offset=-0x10000000), TestNode(OFFSET_R.name)],
-        amba=[AmbaNode(GOOD.name)],
+        amba=[AmbaNode(GOOD.name), AmbaNode(GOOD.name, coherent=False, below_bus=True)],
         decoys=[("restricted_dma_gate", "restricted-dma-test,decoy")],
         tests=["lifecycle-gate.sh", "lifecycle-probe.sh", "pool-dmaapi.sh", "lifecycle-late-free.sh", "lifecycle-hook.sh", "lifecycle-sticky.sh", "lifecycle-wall.sh",
                "lifecycle-amba.sh", "lifecycle-fence.sh", "lifecycle-leak.sh"],

@@ -170,14 +170,16 @@ class AmbaNode:
     of_platform_populate() makes a device on the AMBA bus, not the platform
     bus. Its peripheral ID, given in the node so that nothing reads the
     (absent) registers, is the one rdma_test.c's AMBA driver
-    (RDMA_TEST_AMBA_ID) matches. It names `region` and is dma-coherent; the
-    k-th such node of a guest sits at amba_address(k), where QEMU virt maps
-    nothing."""
+    (RDMA_TEST_AMBA_ID) matches. It names `region`, and is dma-coherent
+    unless `coherent` is false (then it is refused); the k-th such node of a
+    guest sits at amba_address(k), where QEMU virt maps nothing. With
+    `below_bus`, the node sits on a simple bus of its own, whose platform
+    device is then its parent."""
 
     PERIPHID = 0x00FFF0A7
 
-    def __init__(self, region):
-        self.region = region
+    def __init__(self, region, coherent=True, below_bus=False):
+        self.region, self.coherent, self.below_bus = region, coherent, below_bus
 
 
 def amba_address(k):
