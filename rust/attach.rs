@@ -580,6 +580,15 @@ fn release_all() {
             dev.release_driver();
             pr_info!("{}: unbound, restricted_dma unloads\n", dev.name());
         }
+        // Fenced too, if it is not yet: a function the host dressed as a
+        // bridge was none of ours when it was added or at load, only by the
+        // driver it bound later. Under its lock and unbound, so that no
+        // probe is under way as the link is made.
+        dev.locked(|| {
+            if !dev.is_bound() {
+                fence(dev);
+            }
+        });
         lifetime::unloading(dev);
     });
 }

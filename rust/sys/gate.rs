@@ -81,8 +81,9 @@ impl Own {
             return Err(ENODEV);
         }
         // SAFETY: `own` is a registered device we hold a reference on for
-        // good; `dev` is a live device. Neither lock of theirs is ours to
-        // hold here.
+        // good; `dev` is a live device. The helper takes neither device's
+        // lock: the caller may hold `dev`'s, as a driver that adds a link
+        // from its probe does.
         to_result(unsafe { bindings::rsdma_link_to(dev.as_raw(), own) })
     }
 }

@@ -13,12 +13,13 @@
 # I/O running on both unbinds the two devices and leaves every bridge bound
 # to its port driver (attach.rs: unbinding a port first would clear its Bus
 # Master Enable under the devices behind it); the I/O completes or fails
-# cleanly; reload brings both back.
+# cleanly; reload brings both back. Last (loadable), a function dressed as a
+# bridge that no load saw as ours is fenced by the unload that unbinds it.
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 12
+ktap_set_plan 15
 RP=$(first good 1)
 port=$(expect pcibehind | awk '$1 == "port" { print $3; exit }')
 sport=$(expect pcibehind | awk '$1 == "switch" { print $3; exit }')
@@ -91,7 +92,7 @@ ask_host virtqueues
 # unload below resets the queues (as device-pci.sh and lifecycle-firstprobe.sh do).
 sleep 3
 
-if ! skip_if_builtin 4 "unload and reload with I/O behind bridges"; then
+if ! skip_if_builtin 7 "unload and reload with I/O behind bridges"; then
 	mark_log
 	./odirect stress "$blk_p" 4 4 8388608 > /tmp/busy-p.log 2>&1 &
 	pid_p=$!
@@ -129,6 +130,31 @@ if ! skip_if_builtin 4 "unload and reload with I/O behind bridges"; then
 			serves "$RP" "$dev_p" && serves "$RP" "$dev_s"
 	}
 	result "reload brings both back through the pool, working" back
+
+	# A function that no load ever saw as ours: removed and found again
+	# while the module is out (so it has no fence), then dressed as a
+	# bridge and left unbound. At load it is a bridge; bound by hand it is
+	# restricted, by the driver it got. Unload must fence it as it unbinds
+	# it, or it could be bound again on dma-direct while the module is out.
+	unload
+	echo 1 > "/sys/bus/pci/devices/$dev_s/remove"
+	echo 1 > /sys/bus/pci/rescan
+	wait_for pci_bound "$dev_s"
+	tcmd dress "$dev_s" 1 060400
+	ktap_print_msg "$(tresult)"
+	echo "$dev_s" > /sys/bus/pci/drivers/virtio-pci/unbind
+	load
+	echo "$dev_s" > /sys/bus/pci/drivers/virtio-pci/bind
+	result "$dev_s, found again while unloaded and dressed as a bridge, bound by hand after load: restricted" \
+		wait_for serves "$RP" "$dev_s"
+	unload
+	echo "$dev_s" > /sys/bus/pci/drivers/virtio-pci/bind 2>/dev/null
+	result "...unload unbinds it and fences it: it does not bind by hand while unloaded" not pci_bound "$dev_s"
+	load
+	tcmd undress
+	ktap_print_msg "$(tresult)"
+	result "...undressed after reload, it is restricted and works" \
+		eval 'blk_s=$(wait_blk "$dev_s") && serves "$RP" "$dev_s" && ./odirect roundtrip "$blk_s" 1048576 0 0 35'
 fi
 result "no warning in the kernel log" log_clean
 ktap_finished
