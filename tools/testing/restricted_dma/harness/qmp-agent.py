@@ -39,6 +39,7 @@ marker at its address first ("preload-before COUNT" in `scans`), then lets
 it run. A kernel panic ends QEMU at once (it would never power off). Ends
 when QEMU goes.
 """
+import importlib.util
 import json
 import os
 import re
@@ -47,6 +48,12 @@ import struct
 import sys
 import tempfile
 import time
+
+# fbdraw.c's picture, as screen-check.py (a script, hence no plain import) has it.
+_spec = importlib.util.spec_from_file_location(
+    "screen_check", os.path.join(os.path.dirname(os.path.abspath(__file__)), "screen-check.py"))
+screen_check = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(screen_check)
 
 
 def connect(path):
@@ -129,9 +136,8 @@ def main(sock_path, log_path, out_path, hotplug_path):
         if not marker.startswith("frame:"):
             return data.count(marker.encode())
         seed, rows = (int(v) for v in marker.split(":")[1:])
-        return sum(bytes(b for x in range(8) for b in ((x ^ y ^ seed) & 255, (y * 13 + seed * 3) & 255,
-                                                      (x * 7 + seed) & 255, 0)) in data
-                   for y in range(rows))
+        return sum(bytes(c for x in range(8) for r, g, b in [screen_check.rgb(x, y, seed)] for c in (b, g, r, 0))
+                   in data for y in range(rows))
 
     json.loads(qmp.readline())  # the greeting
     cmd("qmp_capabilities")

@@ -7,6 +7,11 @@ most SLACK (default 0) do."""
 import sys
 
 
+def rgb(x, y, seed):
+    """fbdraw.c's pixel (X, Y) of SEED: (red, green, blue)."""
+    return ((x * 7 + seed) & 255, (y * 13 + seed * 3) & 255, (x ^ y ^ seed) & 255)
+
+
 def main(path, seed, slack=0):
     with open(path, "rb") as f:
         data = f.read()
@@ -32,7 +37,7 @@ def main(path, seed, slack=0):
     bad, first = 0, None
     for y in range(h):
         for x in range(w):
-            want = ((x * 7 + seed) & 255, (y * 13 + seed * 3) & 255, (x ^ y ^ seed) & 255)
+            want = rgb(x, y, seed)
             i = 3 * (y * w + x)
             if tuple(pixels[i:i + 3]) != want:
                 bad += 1
