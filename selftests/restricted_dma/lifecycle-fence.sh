@@ -19,6 +19,9 @@ ROUNDS=10
 ktap_print_header
 ktap_set_plan 6
 if skip_if_builtin 6 "the fence while unloaded"; then
+	# Built in, the blk has run since boot: the host looks at it here.
+	ask_host virtqueues
+	sleep 3
 	ktap_finished
 	exit
 fi

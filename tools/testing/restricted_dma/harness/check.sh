@@ -582,6 +582,14 @@ ktap_of_host_view() {
       fi ;;
     esac
   done < <(cat "$w/scans" 2>/dev/null)
+  # A guest that lists devices for the host to look at must have asked at
+  # least once (variants.py must-ask): a test that stopped asking would
+  # otherwise drop the checks above without a word.
+  if [ -n "$("${variants[@]}" must-ask "$2" "$1")" ] && ! grep -q "rdma-host: virtqueues" "$w/console.log" 2>/dev/null; then
+    k=$((k + 1))
+    echo "not ok $k the guest lists devices for the host to look at, and never asked it to"
+    fail=1
+  fi
   # Every request answered once: a scan or a look at the queues that the
   # agent missed (it died, QEMU refused) would drop its checks above.
   local asked answered what
@@ -641,7 +649,8 @@ guest_parts() {
   run_part "guest: $1 kernel, variant $2" "$3/guest" ktap_of_guest "$1" "$2"
   if [ -s "$w/consoles" ] || [ -s "$w/virtqueues.txt" ] || [ -s "$w/backends" ] || [ -s "$w/shares" ] ||
      [ -s "$w/scans" ] || [ -s "$w/screens" ] || [ -s "$w/vsocks" ] ||
-     grep -q 'rdma-host: \(virtqueues\|window-scan\)' "$w/console.log" 2>/dev/null; then
+     grep -q 'rdma-host: \(virtqueues\|window-scan\)' "$w/console.log" 2>/dev/null ||
+     [ -n "$("${variants[@]}" must-ask "$2" "$1")" ]; then
     run_part "host view: $1 kernel, variant $2" "$3/host" ktap_of_host_view "$1" "$2"
   fi
   touch "$3/done"

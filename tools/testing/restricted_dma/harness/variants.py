@@ -28,7 +28,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from guests import DEMO, guests, variant  # noqa: E402
 from guests.derive import (backends, cmdline, consoles, disks, dts, expect, index, machine,  # noqa: E402
-                           panics, qemu, schema_cases, schema_rejects, taps, virtqueues, write)
+                           must_ask, panics, qemu, schema_cases, schema_rejects, taps, virtqueues, write)
 
 
 def main(argv):
@@ -65,6 +65,8 @@ def main(argv):
         print(cmdline(argv[2]))
     elif cmd == "panics":
         print(panics(argv[2], argv[3]))
+    elif cmd == "must-ask":
+        print("1" if must_ask(argv[2], argv[3]) else "")
     elif cmd == "virtqueues":
         sys.stdout.write(virtqueues(argv[2]))
     elif cmd == "backends":

@@ -19,6 +19,16 @@ def panics(name, flavour):
     return expected[1] if expected and expected[0] == flavour else ""
 
 
+def must_ask(name, flavour):
+    """Whether the guest's tests must ask the host to look at its queues on
+    FLAVOUR's kernel (check.sh fails a guest that never did): it lists
+    devices for the host to look at, runs its tests there (no panic), and
+    its `host_looks` (the kernels where its tests can ask; all by default)
+    has FLAVOUR."""
+    v = variant(name)
+    return bool(virtqueues(name)) and not panics(name, flavour) and flavour in v.get("host_looks", (flavour,))
+
+
 def cmdline(name):
     """What the variant adds to the kernel's command line."""
     return variant(name).get("cmdline", "")
