@@ -149,8 +149,8 @@ struct device_node *rsdma_dma_config_node(struct device *dev)
 }
 
 bool rsdma_dev_is_pci(struct device *dev) { return dev_is_pci(dev); }
-bool rsdma_dev_is_platform(struct device *dev) { return dev_is_platform(dev); }
-bool rsdma_dev_is_amba(struct device *dev) { return dev->bus && dev->bus == rsdma_amba_bus_type(); }
+/* The bus @dev is on: set before device_add(), never changed after. */
+const struct bus_type *rsdma_dev_bus(struct device *dev) { return dev->bus; }
 
 /*
  * A PCI bridge (a root port, a switch port): a bridge header *and* a bridge

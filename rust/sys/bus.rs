@@ -29,6 +29,14 @@ impl Bus {
     /// Every bus the module watches.
     pub(crate) const ALL: [Bus; 3] = [Bus::Platform, Bus::Pci, Bus::Amba];
 
+    /// The watched bus `dev` is on, if it is on one.
+    fn of(dev: &Device) -> Option<Bus> {
+        let on = dev.bus_type();
+        Bus::ALL
+            .into_iter()
+            .find(|b| !on.is_null() && b.raw() == on)
+    }
+
     /// The bus's `struct bus_type`, or null when the kernel has none.
     fn raw(self) -> *const bindings::bus_type {
         match self {
@@ -225,7 +233,7 @@ unsafe extern "C" fn visit_child(dev: *mut bindings::device, data: *mut c_void) 
     let f = unsafe { &mut *data.cast::<&mut dyn FnMut(&Device)>() };
     // SAFETY: The walk holds a reference on `dev` during the callback.
     let child = unsafe { Device::from_raw(dev) };
-    if child.is_on_watched_bus() {
+    if Bus::of(child).is_some() {
         // Walked from its bus, not from here.
         return 0;
     }

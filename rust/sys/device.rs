@@ -126,15 +126,13 @@ impl Device {
         unsafe { bindings::rsdma_dev_is_pci(self.as_raw()) }
     }
 
-    /// Whether the device is on a bus the module watches (platform, AMBA
-    /// or PCI).
-    pub(crate) fn is_on_watched_bus(&self) -> bool {
-        // SAFETY: The device is alive (type invariant); the helper compares
-        // its bus pointer with a static bus type.
-        let platform = unsafe { bindings::rsdma_dev_is_platform(self.as_raw()) };
-        // SAFETY: As above.
-        let amba = unsafe { bindings::rsdma_dev_is_amba(self.as_raw()) };
-        self.is_pci() || platform || amba
+    /// The bus the device is on (null for none), to compare with a bus's
+    /// `struct bus_type` ([`super::bus::Bus`]).
+    pub(super) fn bus_type(&self) -> *const bindings::bus_type {
+        // SAFETY: The device is alive (type invariant); the helper reads one
+        // pointer, which the driver core sets before the device is added
+        // and never changes.
+        unsafe { bindings::rsdma_dev_bus(self.as_raw()) }
     }
 
     /// Whether the device is a PCI bridge (a root port, a switch's port).
