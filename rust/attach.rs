@@ -323,7 +323,7 @@ fn attach(dev: &Device) {
                 np.name()
             );
         }
-        dma::install::<Region>(dev, Table::Refuse);
+        lifetime::refuse(dev);
         return;
     }
     let refuse = |why: &str, target: Option<&OfNode>| {
@@ -333,11 +333,7 @@ fn attach(dev: &Device) {
             why,
             target.map_or(c_str!("-"), |t| t.name())
         );
-        // A device that still holds blocks keeps the draining ops, which
-        // refuse new work too but take those blocks back.
-        if !lifetime::keeps_draining(dev) {
-            dma::install::<Region>(dev, Table::Refuse);
-        }
+        lifetime::refuse(dev);
     };
     match device_verdict(dev) {
         Verdict::Unrestricted => {
@@ -394,26 +390,27 @@ impl BusListener for Attach {
 fn on_bus_event(event: BusEvent, dev: &Device) {
     match event {
         BusEvent::Added => added(dev),
-        BusEvent::Bind => {
-            // Ops left by a failed probe or an earlier driver are replaced
-            // by what the device gets now. Only full ops take back the
-            // blocks an earlier driver left: then it is no holder any more.
-            attach(dev);
-            if matches!(lifetime::region_of(dev), Some((Table::Entry(_), _))) {
-                lifetime::rebound(dev);
-            }
-        }
+        // Ops left by a failed probe or an earlier driver are replaced by
+        // what the device gets now. Full ops also take back the blocks an
+        // earlier driver left.
+        BusEvent::Bind => attach(dev),
         // The driver core releases a failed driver's devres after this
         // event: its `dmam_*` frees must still reach the pool, so the ops
-        // stay. What the device keeps at rest, or ran out of, is said here.
+        // stay ours. What the device keeps at rest, or ran out of, is said
+        // here.
         BusEvent::Bound | BusEvent::NotBound => {
+            let bound = event == BusEvent::Bound;
             if let Some((Table::Entry(_), r)) = lifetime::region_of(dev) {
-                r.probe_ended(dev, event == BusEvent::Bound);
+                r.probe_ended(dev, bound);
+                if bound {
+                    lifetime::rebound(dev);
+                }
             }
             // A driver that cannot be unbound pinned the module at the bind;
             // a probe that failed left nothing bound to keep it in for.
-            if event == BusEvent::NotBound {
+            if !bound {
                 Region::registry().for_each(|r| drop(r.sticky.remove(dev)));
+                lifetime::probe_failed(dev);
             }
         }
         // Only for devices whose ops are ours: a table a driver copied to a

@@ -226,31 +226,61 @@ pub(crate) fn unloading(dev: &Device) {
     }
 }
 
-/// Whether `dev`, about to be probed but refused, keeps its draining ops
-/// because it still holds blocks of their region. The refusing ops would
-/// refuse its late frees too, and unload, finding no region's ops, would
-/// take them off and leave those frees to dma-direct, which hands region
-/// pages to the page allocator.
-pub(crate) fn keeps_draining(dev: &Device) -> bool {
-    let Some((Table::Drain(_), r)) = region_of(dev) else {
-        return false;
+/// Gives `dev`, about to be probed but refused, the refusing ops, or the
+/// draining ops of the region whose table it has if it still holds blocks
+/// of it: full ones (left by a failed probe) or draining ones. The refusing
+/// ops would refuse its late frees too, and unload, finding no region's
+/// ops, would take them off and leave those frees to dma-direct, which
+/// hands region pages to the page allocator. Installed anew either way: the
+/// store also clears what `dma_configure()` may have set for this probe
+/// (`dma_iommu`, for a device found behind an IOMMU since its last bind),
+/// which the DMA core would obey before any ops.
+pub(crate) fn refuse(dev: &Device) {
+    let Some((_, r)) = region_of(dev) else {
+        dma::install::<Region>(dev, Table::Refuse);
+        return;
     };
     let held = r.pool.held_by(owner_of(dev));
-    if held != 0 {
-        pr_warn!(
-            "{}: keeps the draining ops of {} for the {} block(s) it holds\n",
-            dev.name(),
-            &*r.name,
-            held
-        );
+    if held == 0 {
+        dma::install::<Region>(dev, Table::Refuse);
+        return;
     }
-    held != 0
+    dma::install::<Region>(dev, Table::Drain(r.table));
+    // A holder already (unbound since), or made one by a failed probe that
+    // left blocks behind.
+    let recorded = r.holders.add(dev, false);
+    kick();
+    pr_warn!(
+        "{}: keeps the draining ops of {} for the {} block(s) it holds{}\n",
+        dev.name(),
+        &*r.name,
+        held,
+        if recorded {
+            ""
+        } else {
+            " (not recorded: out of memory)"
+        }
+    );
 }
 
-/// `dev` was given its region's full ops for a probe: it is no holder any
-/// more (its blocks come back through them from now on).
+/// A driver bound `dev` through its region's full ops: it is no holder any
+/// more (its blocks come back through them, with its driver). Not at the
+/// bind event: a probe may fail.
 pub(crate) fn rebound(dev: &Device) {
     Region::registry().for_each(|r| drop(r.holders.remove(dev)));
+}
+
+/// A probe of `dev` failed. A holder, whose earlier driver's blocks are
+/// still out, stays one (so the loadable module stays in) and gets its
+/// draining ops back in place of the full ones the probe had; the failed
+/// driver's devres, which the driver core releases after this, is freed
+/// through them too.
+pub(crate) fn probe_failed(dev: &Device) {
+    if let Some((Table::Entry(k), r)) = region_of(dev) {
+        if r.holders.has(dev) {
+            dma::install::<Region>(dev, Table::Drain(k));
+        }
+    }
 }
 
 /// Lets go of every holder of `r` whose last block is back (`unloading`:

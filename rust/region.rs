@@ -582,6 +582,12 @@ impl Holders {
         })
     }
 
+    /// Whether `dev` is a holder.
+    pub(crate) fn has(&self, dev: &Device) -> bool {
+        self.0
+            .with(|list| list.iter().flatten().any(|h| h.dev.id() == dev.id()))
+    }
+
     /// Takes `dev` out, if it is a holder.
     pub(crate) fn remove(&self, dev: &Device) -> Option<Holder> {
         self.take(|h| h.dev.id() == dev.id())

@@ -13,7 +13,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 32
+ktap_set_plan 41
 R=$(first good 1)
 base=$(first good 2)
 size=$(first good 3)
@@ -71,29 +71,54 @@ result "...its late free went back to the pool" late_free 0
 result "...and no page of the region reached the page allocator" reserved
 
 # --- a device bound again, holding a block, when its region cannot serve
-# it any more (here non-coherent from that bind on, as one found behind an
-# IOMMU at a later bind would be): it is refused, but keeps the draining
-# ops, so its late free still reaches the pool and the loadable module
-# stays in. With the refusing ops instead, unload would take them off and
-# leave that free to dma-direct, which hands region pages to the page
-# allocator ---
+# it any more (here non-coherent from that bind on, and with the dma_iommu
+# that dma_configure() leaves on one found behind an IOMMU since): it is
+# refused, but keeps the draining ops, so its late free still reaches the
+# pool and the loadable module stays in. With the refusing ops instead,
+# unload would take them off and leave that free to dma-direct, which hands
+# region pages to the page allocator. Either table is installed anew, which
+# clears dma_iommu: the DMA core would obey it before any ops, through the
+# IOMMU and outside the window ---
+unload_refused() {
+	! rmmod restricted_dma 2> /dev/null && is_loaded
+}
+refused_holding() {
+	tcmd incoherent 0
+	mark_log
+	# Its probe fails: the draining ops refuse its first allocation.
+	echo rdma_test.0 > /sys/bus/platform/drivers/rdma_test/bind 2> /dev/null
+	result "$1, refused, it keeps the draining ops for its block" \
+		log_since_mark_has "rdma_test.0: keeps the draining ops of $R for the 1 block(s) it holds"
+	result "...and no dma_iommu is left as its probe begins" \
+		log_since_mark_has "rdma_test.0: dma_iommu clear as its probe begins"
+	result "...a late allocation and map on it are refused" late_refused 0
+	if ! skip_if_builtin 1 "unload refused while a refused device holds a block"; then
+		result "...unload is still refused while it holds the block" unload_refused
+		load
+	fi
+	result "...its late free went back to the pool" late_free 0
+	result "...and no page of the region reached the page allocator" reserved
+}
 echo rdma_test.0 > /sys/bus/platform/drivers/rdma_test/bind
 result "rdma_test.0, bound again, keeps a block" keep 0
 echo rdma_test.0 > /sys/bus/platform/drivers/rdma_test/unbind
-tcmd incoherent 0
-mark_log
-# Its probe fails: the draining ops refuse its first allocation.
+refused_holding "bound again"
+
+# --- the same with a failed probe between: a holder whose probe fails
+# stays one, with its draining ops back (on the full ops a failed probe
+# leaves, a bind refused later would have found no holder) ---
+echo ok > "$TDBG/probe"
+echo rdma_test.0 > /sys/bus/platform/drivers/rdma_test/bind
+result "rdma_test.0, bound again, keeps another block" keep 0
+echo rdma_test.0 > /sys/bus/platform/drivers/rdma_test/unbind
+echo enodev > "$TDBG/probe"
 echo rdma_test.0 > /sys/bus/platform/drivers/rdma_test/bind 2> /dev/null
-result "bound again, refused, it keeps the draining ops for its block" \
-	log_since_mark_has "rdma_test.0: keeps the draining ops of $R for the 1 block(s) it holds"
-result "...a late allocation and map on it are refused" late_refused 0
-if ! skip_if_builtin 1 "unload refused while a refused device holds a block"; then
-	result "...unload is still refused while it holds the block" \
-		eval '! rmmod restricted_dma 2> /dev/null && is_loaded'
+echo ok > "$TDBG/probe"
+if ! skip_if_builtin 1 "unload refused after a failed probe of a holder"; then
+	result "its probe failed: unload is still refused while it holds the block" unload_refused
 	load
 fi
-result "...its late free went back to the pool" late_free 0
-result "...and no page of the region reached the page allocator" reserved
+refused_holding "then bound again"
 
 # --- a device that sees its region elsewhere (dma-ranges: DMA addresses
 # 256 MiB below the physical ones), the region's first: the driver core

@@ -52,12 +52,15 @@
  *              taint N              mark unbound device N as if dma-direct
  *                                   had let it skip syncs (dma_skip_sync)
  *              incoherent N         at N's next bind, make it non-coherent
- *                                   after dma_configure() and before
+ *                                   and set its dma_iommu after
+ *                                   dma_configure() and before
  *                                   restricted_dma hears of the bind (a
  *                                   bus notifier of the highest priority):
  *                                   a device its region cannot serve any
  *                                   more, as one found behind an IOMMU
- *                                   at a later bind would be
+ *                                   at a later bind would be. The last
+ *                                   listener logs whether dma_iommu is
+ *                                   still set as the probe begins
  *              leak N               map a page and never unmap it
  *              hold N SIZE          keep SIZE bytes of N's pool mapped, in
  *                                   64 KiB mappings, until release N
@@ -992,12 +995,22 @@ static int cmd_taint(unsigned int n)
 	return 0;
 }
 
+/* The device `incoherent` changed at this bind, for the last listener. */
+static struct device *incoherent_seen;
+
 static int incoherent_event(struct notifier_block *nb, unsigned long action, void *data)
 {
 	struct device *dev = data;
 
-	if (action == BUS_NOTIFY_BIND_DRIVER && cmpxchg(&incoherent_dev, dev, NULL) == dev)
-		dev->dma_coherent = false;
+	if (action != BUS_NOTIFY_BIND_DRIVER || cmpxchg(&incoherent_dev, dev, NULL) != dev)
+		return NOTIFY_DONE;
+	dev->dma_coherent = false;
+#ifdef CONFIG_IOMMU_DMA
+	/* What iommu_setup_dma_ops() leaves, in dma_configure(), on a device
+	 * found behind an IOMMU since its last bind. */
+	dev->dma_iommu = true;
+#endif
+	WRITE_ONCE(incoherent_seen, dev);
 	return NOTIFY_DONE;
 }
 
@@ -1005,6 +1018,33 @@ static int incoherent_event(struct notifier_block *nb, unsigned long action, voi
 static struct notifier_block incoherent_nb = {
 	.notifier_call = incoherent_event,
 	.priority = INT_MAX,
+};
+
+/*
+ * After every other listener: whether dma_iommu, which the DMA core obeys
+ * before any ops, is still set as the probe begins. Cleared here, so that
+ * nothing reaches iommu-dma without an IOMMU domain.
+ */
+static int incoherent_after(struct notifier_block *nb, unsigned long action, void *data)
+{
+	struct device *dev = data;
+
+	if (action != BUS_NOTIFY_BIND_DRIVER || cmpxchg(&incoherent_seen, dev, NULL) != dev)
+		return NOTIFY_DONE;
+#ifdef CONFIG_IOMMU_DMA
+	if (dev->dma_iommu) {
+		dev->dma_iommu = false;
+		dev_err(dev, "dma_iommu still set as its probe begins\n");
+		return NOTIFY_DONE;
+	}
+#endif
+	dev_info(dev, "dma_iommu clear as its probe begins\n");
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block incoherent_after_nb = {
+	.notifier_call = incoherent_after,
+	.priority = INT_MIN,
 };
 
 static int cmd_incoherent(unsigned int n)
@@ -1854,12 +1894,17 @@ static int __init rdma_test_init(void)
 	ret = bus_register_notifier(&platform_bus_type, &incoherent_nb);
 	if (ret)
 		goto no_notifier;
+	ret = bus_register_notifier(&platform_bus_type, &incoherent_after_nb);
+	if (ret)
+		goto no_after;
 	dir = debugfs_create_dir("rdma_test", NULL);
 	debugfs_create_file("cmd", 0200, dir, NULL, &cmd_fops);
 	debugfs_create_file("result", 0444, dir, NULL, &result_fops);
 	debugfs_create_file("probe", 0644, dir, NULL, &probe_fops);
 	return 0;
 
+no_after:
+	bus_unregister_notifier(&platform_bus_type, &incoherent_nb);
 no_notifier:
 	amba_driver_unregister(&rdma_test_amba_driver);
 no_amba:
@@ -1888,6 +1933,7 @@ static void __exit rdma_test_exit(void)
 	platform_driver_unregister(&rdma_test_child_driver);
 	platform_driver_unregister(&rdma_test_sticky_driver);
 	platform_driver_unregister(&rdma_test_driver);
+	bus_unregister_notifier(&platform_bus_type, &incoherent_after_nb);
 	bus_unregister_notifier(&platform_bus_type, &incoherent_nb);
 }
 
