@@ -308,6 +308,22 @@ fn restricted_above(dev: &Device) -> Option<&Device> {
         .filter(|p| dma::installed::<Region>(p).is_some())
 }
 
+/// Refuses `dev`, about to be probed and restricted by no node, if it was
+/// made below a device of ours ([`restricted_above`]); returns whether it
+/// did.
+pub(crate) fn refuse_if_below_ours(dev: &Device) -> bool {
+    let Some(above) = restricted_above(dev) else {
+        return false;
+    };
+    pr_err!(
+        "{}: made below {}, whose DMA is restricted, and names no region of its own; all its DMA will be refused\n",
+        dev.name(),
+        above.name()
+    );
+    dma::install::<Region>(dev, Table::Refuse);
+    true
+}
+
 /// Installs the right ops on `dev`, about to be probed, in place of any of
 /// ours it has (one store: a late free racing with it still finds ours).
 /// A device with no restriction of its own keeps what it has if that is one
@@ -337,14 +353,7 @@ fn attach(dev: &Device) {
     };
     match device_verdict(dev) {
         Verdict::Unrestricted => {
-            if let Some(above) = restricted_above(dev) {
-                pr_err!(
-                    "{}: made below {}, whose DMA is restricted, and names no region of its own; all its DMA will be refused\n",
-                    dev.name(),
-                    above.name()
-                );
-                dma::install::<Region>(dev, Table::Refuse);
-            }
+            refuse_if_below_ours(dev);
         }
         Verdict::Refuse(why, target) => refuse(why, target.as_ref()),
         // Held behind the wall since it was added; should a probe come all

@@ -17,8 +17,8 @@
 //! [`device_init`].
 
 use crate::attach::{
-    added, device_verdict, is_restricted, one_offset, restricted_bridge, unservable, wall_existing,
-    Verdict,
+    added, device_verdict, is_restricted, one_offset, refuse_if_below_ours, restricted_bridge,
+    unservable, wall_existing, Verdict,
 };
 use crate::region::{self, NodeFacts, Region, Reject, DEFAULT_POOLS};
 use crate::sys::builtin::{Early, EarlyOps, FlatNodeFacts};
@@ -208,7 +208,10 @@ impl BusListener for RefuseAll {
             return;
         }
         let region = match device_verdict(dev) {
-            Verdict::Unrestricted => return,
+            Verdict::Unrestricted => {
+                refuse_if_below_ours(dev);
+                return;
+            }
             Verdict::Refuse(_, target) | Verdict::Wall(target) => target,
             Verdict::Region(r) => Some(r.node.clone()),
         };

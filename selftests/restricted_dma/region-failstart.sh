@@ -9,14 +9,15 @@
 # DMA API, and with it the refusing ops. A device that names another memory
 # pool beside the region is still held behind the wall from when it is
 # added: refusing ops would not stop the coherent allocations that pool
-# serves (dev->dma_mem). A device with no region works as usual.
+# serves (dev->dma_mem). A device made below a refused one, with no node, is
+# refused too. A device with no region works as usual.
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 10
+ktap_set_plan 12
 if ! is_builtin; then
-	for c in "reported" "refused" "no block device" "virtio rule" "no block device" "walled" "not probed" "not bound" "deferred" "others work"; do
+	for c in "reported" "refused" "no block device" "virtio rule" "no block device" "walled" "not probed" "not bound" "deferred" "child refused" "child served nothing" "others work"; do
 		ktap_test_skip "a failed start at boot ($c): the switch is a built-in module's"
 	done
 	ktap_finished
@@ -36,6 +37,21 @@ result "$legacy_t behind $R, without ACCESS_PLATFORM, is refused by the virtio r
 result "...and has no block device" no_blk "$legacy_t"
 load_test
 wall_cases "$R"
+# A device a driver makes below a refused device, with no node of its own
+# (an MFD cell, a PCI glue's platform child): refused too, as after a good
+# start. Its parent's driver does no DMA, so it binds with the refusing ops.
+c=$(expect testnode | awk -v r="$R" '$2 == r && $3 == "-" { print $1; exit }')
+echo nodma > "$TDBG/probe"
+tcmd add "$c"
+echo ok > "$TDBG/probe"
+mark_log
+tcmd child "$c"
+ktap_print_msg "$(tresult)"
+result "rdma_test_child.$c, made below refused rdma_test.$c with no node, is refused, and the log says why" \
+	log_since_mark_has "rdma_test_child.$c: made below rdma_test.$c, whose DMA is restricted, and names no region of its own"
+result "...none of its DMA was served outside the region" \
+	not log_since_mark_has "rdma_test_child.$c: child: coherent at"
+tcmd del "$c"
 free_works() {
 	d=$(wait_blk "$free_t") && ./odirect roundtrip "$d" 65536 0 0 5
 }

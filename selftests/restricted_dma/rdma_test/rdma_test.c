@@ -23,9 +23,11 @@
  *   probe    how the next probes end: ok (the default), nomask (ok, without
  *            calling dma_set_mask), enodev, defer, pool (ok, after taking
  *            the second entry of memory-region as its own coherent pool with
- *            of_reserved_mem_device_init_by_idx()), or large (ok, after one
+ *            of_reserved_mem_device_init_by_idx()), large (ok, after one
  *            map of 512 KiB, more than any mapping of a pool may be: a
- *            driver whose largest request its region cannot hold). Every probe first
+ *            driver whose largest request its region cannot hold), or nodma
+ *            (ok at once, with no DMA: a parent's driver that only makes
+ *            devices below it). Every other probe first
  *            allocates 16 KiB with dmam_alloc_coherent(); the failing ones
  *            then return their error, leaving the block to devres.
  *   cmd      one command per write; the write fails with the command's errno
@@ -159,8 +161,10 @@
 #define MAX_DEVS 8
 #define PROBE_BLOCK SZ_16K
 
-enum probe_mode { PROBE_OK, PROBE_NOMASK, PROBE_ENODEV, PROBE_DEFER, PROBE_POOL, PROBE_LARGE };
-static const char *const probe_names[] = { "ok", "nomask", "enodev", "defer", "pool", "large" };
+enum probe_mode { PROBE_OK, PROBE_NOMASK, PROBE_ENODEV, PROBE_DEFER, PROBE_POOL, PROBE_LARGE,
+		  PROBE_NODMA };
+static const char *const probe_names[] = { "ok", "nomask", "enodev", "defer", "pool", "large",
+					   "nodma" };
 #define PROBE_LARGE_SIZE SZ_512K
 
 /* What a probed device holds: a block from dmam_alloc_coherent(). */
@@ -197,6 +201,12 @@ static int rdma_test_probe(struct platform_device *pdev)
 	priv = devm_kzalloc(dev, sizeof(*priv), GFP_KERNEL);
 	if (!priv)
 		return -ENOMEM;
+	platform_set_drvdata(pdev, priv);
+	/* What a parent's driver that only makes devices below it does. */
+	if (mode == PROBE_NODMA) {
+		dev_info(dev, "probe (nodma): no DMA\n");
+		return 0;
+	}
 	/*
 	 * A driver with a pool of its own needs no mask for it: with the
 	 * refusing ops a mask would fail the probe before the pool is taken.
@@ -234,7 +244,6 @@ static int rdma_test_probe(struct platform_device *pdev)
 			dma_unmap_page(dev, dma, PROBE_LARGE_SIZE, DMA_TO_DEVICE);
 		__free_pages(page, get_order(PROBE_LARGE_SIZE));
 	}
-	platform_set_drvdata(pdev, priv);
 	if (mode == PROBE_ENODEV)
 		return -ENODEV;
 	if (mode == PROBE_DEFER)
@@ -247,7 +256,8 @@ static void rdma_test_remove(struct platform_device *pdev)
 	struct rdma_test_priv *priv = platform_get_drvdata(pdev);
 
 	/* What drivers do: give a managed block back early, by hand. */
-	dmam_free_coherent(&pdev->dev, PROBE_BLOCK, priv->cpu, priv->dma);
+	if (priv->cpu)
+		dmam_free_coherent(&pdev->dev, PROBE_BLOCK, priv->cpu, priv->dma);
 	dev_info(&pdev->dev, "removed\n");
 }
 

@@ -75,7 +75,7 @@ GUESTS = {
         about="built in, a start that fails: every device behind the region is refused, or walled",
         regions=[GOOD, POOL],
         devices=[Device("blk", GOOD.name), Device("blk", iommu=False), Device("blk", GOOD.name, iommu=False)],
-        testnodes=[TestNode(GOOD.name, pool=POOL.name)],
+        testnodes=[TestNode(GOOD.name, pool=POOL.name), TestNode(GOOD.name)],
         cmdline="restricted_dma.test_fail_start",
         start_fails=True,
         host_looks=("builtin",),
