@@ -560,15 +560,29 @@ fn release_all() {
         if dma::installed::<Region>(dev).is_none() {
             return;
         }
-        // A bridge stays bound (see `restriction_node`); its port driver
-        // makes no DMA API calls, so its refusing ops can go at once. One
-        // that only says it is a host bridge goes as a restricted device.
-        if dev.locked(|| poses_as_host(dev)) && dev.is_bound() {
-            dev.release_driver();
-            pr_info!("{}: unbound, restricted_dma unloads\n", dev.name());
-        }
-        if dev.locked(|| restricted_bridge(dev)) {
+        // One that only says it is a host bridge goes as a restricted
+        // device: unbound, and fenced (one added after load was not: its
+        // node restricts nothing).
+        if dev.locked(|| poses_as_host(dev)) {
+            if dev.is_bound() {
+                dev.release_driver();
+                pr_info!("{}: unbound, restricted_dma unloads\n", dev.name());
+            }
+            fence_unbound(dev);
             dma::uninstall::<Region>(dev);
+            return;
+        }
+        // A bridge stays bound (see `restriction_node`); its port driver
+        // makes no DMA API calls, so its refusing ops can go at once. A
+        // function in a bridge's dress whose driver had its region's ops is
+        // one of the region's: it may still hold blocks.
+        if dev.locked(|| restricted_bridge(dev)) {
+            if lifetime::region_of(dev).is_some() {
+                fence_unbound(dev);
+                lifetime::unloading(dev);
+            } else {
+                dma::uninstall::<Region>(dev);
+            }
             return;
         }
         // A table a driver copied is that driver's: `wait_for_copies`. One
@@ -588,14 +602,19 @@ fn release_all() {
         }
         // Fenced too, if it is not yet: a function the host dressed as a
         // bridge was none of ours when it was added or at load, only by the
-        // driver it bound later. Under its lock and unbound, so that no
-        // probe is under way as the link is made.
-        dev.locked(|| {
-            if !dev.is_bound() {
-                fence(dev);
-            }
-        });
+        // driver it bound later.
+        fence_unbound(dev);
         lifetime::unloading(dev);
+    });
+}
+
+/// Fences `dev`, which unload leaves unbound, if it is: under its lock, so
+/// that no probe is under way as the link is made.
+fn fence_unbound(dev: &Device) {
+    dev.locked(|| {
+        if !dev.is_bound() {
+            fence(dev);
+        }
     });
 }
 

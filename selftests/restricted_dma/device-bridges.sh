@@ -14,12 +14,13 @@
 # to its port driver (attach.rs: unbinding a port first would clear its Bus
 # Master Enable under the devices behind it); the I/O completes or fails
 # cleanly; reload brings both back. Last (loadable), a function dressed as a
-# bridge that no load saw as ours is fenced by the unload that unbinds it.
+# bridge that no load saw as ours is fenced by the unload that unbinds it,
+# and one that holds a block then keeps the ops that take it back.
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 15
+ktap_set_plan 18
 RP=$(first good 1)
 port=$(expect pcibehind | awk '$1 == "port" { print $3; exit }')
 sport=$(expect pcibehind | awk '$1 == "switch" { print $3; exit }')
@@ -92,7 +93,7 @@ ask_host virtqueues
 # unload below resets the queues (as device-pci.sh and lifecycle-firstprobe.sh do).
 sleep 3
 
-if ! skip_if_builtin 7 "unload and reload with I/O behind bridges"; then
+if ! skip_if_builtin 10 "unload and reload with I/O behind bridges"; then
 	mark_log
 	./odirect stress "$blk_p" 4 4 8388608 > /tmp/busy-p.log 2>&1 &
 	pid_p=$!
@@ -150,6 +151,31 @@ if ! skip_if_builtin 7 "unload and reload with I/O behind bridges"; then
 	unload
 	echo "$dev_s" > /sys/bus/pci/drivers/virtio-pci/bind 2>/dev/null
 	result "...unload unbinds it and fences it: it does not bind by hand while unloaded" not pci_bound "$dev_s"
+	load
+
+	# The same function, bound by hand again, with a block its driver
+	# leaves behind (rdma_test keeps one, as a driver that outlives its
+	# binding does). Unload unbinds it, and from then on it is a bridge by
+	# its header, its class and its (missing) driver; it must keep the
+	# draining ops and unload wait for the block. With its ops taken off,
+	# the late free would go to dma-direct, which hands region pages to the
+	# page allocator, and unload would wait for ever.
+	echo "$dev_s" > /sys/bus/pci/drivers/virtio-pci/bind
+	wait_for serves "$RP" "$dev_s"
+	tcmd dresskeep
+	ktap_print_msg "$(tresult)"
+	mark_log
+	rmmod restricted_dma > /tmp/rmmod.out 2>&1 &
+	waiting() {
+		log_since_mark_has "$dev_s: still holds 1 block(s) of $RP"
+	}
+	result "...bound again with a block kept: unload unbinds it and waits for the block, naming it" \
+		wait_for waiting
+	tcmd dressdrop
+	ktap_print_msg "$(tresult)"
+	result "...its late free lets unload finish" wait_for not is_loaded
+	result "...and no page of $RP reached the page allocator" \
+		region_reserved "$(first good 2)" "$(first good 3)"
 	load
 	tcmd undress
 	ktap_print_msg "$(tresult)"

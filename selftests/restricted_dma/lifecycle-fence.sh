@@ -17,8 +17,8 @@
 
 ROUNDS=10
 ktap_print_header
-ktap_set_plan 6
-if skip_if_builtin 6 "the fence while unloaded"; then
+ktap_set_plan 8
+if skip_if_builtin 8 "the fence while unloaded"; then
 	# Built in, the blk has run since boot: the host looks at it here.
 	ask_host virtqueues
 	sleep 3
@@ -50,12 +50,23 @@ hand_bind() {
 	echo "$1" > "/sys/bus/platform/drivers/$2/bind" 2>/dev/null
 }
 
+# A device added after load whose node says it is a PCI host bridge's
+# (device_type = "pci", which the host can write on any node): refused
+# while loaded, it names no region that restricts it as a device, so only
+# unload can fence it, as it unbinds it.
+h=$(expect testnode | awk '$5 == "pcitype" { print $1; exit }')
+tcmd add "$h"
+
 wait_blk "$blk_t" > /dev/null
 unload
 hand_bind "$blk_t" virtio-mmio
 result "while unloaded, $blk_t does not bind by hand, even with no driver_override" \
 	not is_bound "$blk_t"
 result "...it is a consumer of restricted_dma_gate, which has no driver" gated "$blk_t"
+hand_bind "rdma_test.$h" rdma_test
+result "rdma_test.$h, added after load, its node a PCI host bridge's: it does not bind by hand either" \
+	not is_bound "rdma_test.$h"
+result "...it is a consumer of restricted_dma_gate" gated "rdma_test.$h"
 
 # rdma_test.0 was made while the module was loaded, for rdma_test_async,
 # which was not registered: it is unbound, and keeps its driver_override.
@@ -105,5 +116,6 @@ ask_host virtqueues
 sleep 3
 tcmd unregister
 tcmd del 0
+tcmd del "$h"
 result "no warning in the kernel log" log_clean
 ktap_finished

@@ -20,7 +20,7 @@ load
 load_test
 wall_cases "$R"
 
-p=$(expect testnode | awk -v r="$R" '$2 == r && $3 == "-" { print $1 }' | tail -n 1)
+p=$(expect testnode | awk -v r="$R" '$2 == r && $3 == "-" && $5 == "-" { print $1 }' | tail -n 1)
 tcmd del "$p"
 tcmd add "$p"
 mark_log

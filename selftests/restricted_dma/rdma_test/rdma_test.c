@@ -111,6 +111,8 @@
  *                                   config space
  *              undress              its own header and class back, bound
  *                                   again
+ *              dresskeep | dressdrop  keep N and drop N for the dressed
+ *                                   function
  *              late N               try what a driver that outlives its
  *                                   binding does: allocate and map on N,
  *                                   bound or not; fails if anything is
@@ -1312,6 +1314,10 @@ static struct {
 	struct pci_dev *pdev;
 	u8 hdr_type;
 	u32 class;
+	/* What "dresskeep" keeps on it: a device reference and a block. */
+	struct device *kept;
+	void *cpu;
+	dma_addr_t dma;
 } dressed;
 
 static int cmd_dress(const char *bdf, u64 hdr, u64 class)
@@ -1341,6 +1347,41 @@ static int cmd_dress(const char *bdf, u64 hdr, u64 class)
 	say("%s: header type %u, class %06x: %s", bdf, pdev->hdr_type, pdev->class,
 	    dev->driver ? dev->driver->name : "no driver");
 	return ret < 0 ? ret : 0;
+}
+
+/*
+ * "dresskeep": allocate 16 KiB coherent on the dressed function, bound,
+ * outside devres, and keep it past its unbind, as "keep N" does; "dressdrop"
+ * frees it, whatever happened to the function since.
+ */
+static int cmd_dresskeep(void)
+{
+	struct device *dev = dressed.pdev ? &dressed.pdev->dev : NULL;
+
+	if (!dev || !dev->driver)
+		return -ENODEV;
+	if (dressed.kept)
+		return -EEXIST;
+	dressed.cpu = dma_alloc_coherent(dev, KEEP_SIZE, &dressed.dma, GFP_KERNEL);
+	if (!dressed.cpu)
+		return -ENOMEM;
+	dressed.kept = get_device(dev);
+	say("%s: keeping 16 KiB coherent at %pad", dev_name(dev), &dressed.dma);
+	return 0;
+}
+
+static int cmd_dressdrop(void)
+{
+	struct device *dev = dressed.kept;
+
+	if (!dev)
+		return -ENOENT;
+	dma_free_coherent(dev, KEEP_SIZE, dressed.cpu, dressed.dma);
+	say("%s: freed the kept block at %pad (driver %s)", dev_name(dev), &dressed.dma,
+	    dev->driver ? "bound" : "gone");
+	dressed.kept = NULL;
+	put_device(dev);
+	return 0;
 }
 
 static int cmd_undress(void)
@@ -1746,6 +1787,10 @@ static int run(char *line)
 	}
 	if (!strcmp(name, "undress"))
 		return cmd_undress();
+	if (!strcmp(name, "dresskeep"))
+		return cmd_dresskeep();
+	if (!strcmp(name, "dressdrop"))
+		return cmd_dressdrop();
 #endif
 	if (args < 2 || n >= MAX_DEVS)
 		return -EINVAL;
@@ -1939,6 +1984,10 @@ static void __exit rdma_test_exit(void)
 			cmd_drop(n);
 		dev_del(n);
 	}
+#ifdef CONFIG_PCI
+	if (dressed.kept)
+		cmd_dressdrop();
+#endif
 	amba_driver_unregister(&rdma_test_amba_driver);
 	platform_driver_unregister(&rdma_test_child_driver);
 	platform_driver_unregister(&rdma_test_sticky_driver);

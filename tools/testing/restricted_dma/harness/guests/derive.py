@@ -65,7 +65,8 @@ def dts_of(v, base_dts):
     for n, t in enumerate(v.get("testnodes", [])):
         phandles = (("0 " if t.empty_first else "") + f"&{regions[t.region].label}"
                     + (f" &{regions[t.pool].label}" if t.pool else ""))
-        node = [f"\trdma-test-{n} {{", f"\t\tmemory-region = <{phandles}>;", "\t\tdma-coherent;", "\t};"]
+        node = ([f"\trdma-test-{n} {{", f"\t\tmemory-region = <{phandles}>;", "\t\tdma-coherent;"]
+                + (['\t\tdevice_type = "pci";'] if t.pci_type else []) + ["\t};"])
         if t.dma_offset:
             # All of RAM (QEMU virt's 1 GiB at 1 GiB), seen dma_offset away.
             dma = RAM_BASE + t.dma_offset
@@ -340,8 +341,11 @@ def expect(name):
          hostile TRANSPORT MODE             a vublk whose backend lies (MODE)
          mainline NAME TRANSPORT            a restricted-dma-pool (not ours)
          other NAME                         a reserved-memory node of another binding
-         testnode N REGION POOL|- OFFSET    /rdma-test-N, for rdma_test.ko, and
-                                            the pool it names beside REGION
+         testnode N REGION POOL|- OFFSET pcitype|-
+                                            /rdma-test-N, for rdma_test.ko, the
+                                            pool it names beside REGION, its
+                                            dma-ranges offset, and whether it
+                                            says it is a PCI host bridge's
          amba DEVICE REGION COHERENT BUS|-  an AMBA device (/rdma-amba@...) whose
                                             node names REGION, for rdma_test.ko's
                                             AMBA driver; whether it is
@@ -397,7 +401,8 @@ def expect(name):
         if "--hostile" in d.backend:
             lines.append(f"hostile {t:x}.virtio_mmio {d.backend[d.backend.index('--hostile') + 1]}")
     for n, t in enumerate(v.get("testnodes", [])):
-        lines.append(f"testnode {n} {t.region} {t.pool or '-'} 0x{t.dma_offset & (1 << 64) - 1:x}")
+        lines.append(f"testnode {n} {t.region} {t.pool or '-'} 0x{t.dma_offset & (1 << 64) - 1:x}"
+                     f" {'pcitype' if t.pci_type else '-'}")
     for k, a in enumerate(v.get("amba", [])):
         lines.append(f"amba {amba_address(k):x}.rdma-amba {a.region} {'coherent' if a.coherent else 'noncoherent'}"
                      f" {f'rdma-amba-bus-{k}' if a.below_bus else '-'}")

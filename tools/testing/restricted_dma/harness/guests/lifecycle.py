@@ -15,14 +15,17 @@ GUESTS = {
     # another driver before the module first loads. lifecycle-wall.sh's device names a
     # shared-dma-pool beside GOOD. lifecycle-amba.sh's devices are ARM PrimeCells
     # (the AMBA bus) whose nodes name GOOD: one works, one (not dma-coherent,
-    # below a simple bus's platform device) is refused.
+    # below a simple bus's platform device) is refused. lifecycle-fence.sh's
+    # last test node says it is a PCI host bridge's (device_type = "pci"):
+    # added after load, it must still be fenced at unload.
     "lifecycle": dict(
         about="what real drivers do, through rdma_test: probes, late frees, deletion, the fence, the wall",
         regions=[GOOD, POOL, OFFSET_R],
         devices=[Device("blk", GOOD.name)],
         testnodes=[TestNode(GOOD.name), TestNode(GOOD.name, empty_first=True), TestNode(GOOD.name),
                    TestNode(GOOD.name, pool=POOL.name),
-                   TestNode(OFFSET_R.name, dma_offset=-0x10000000), TestNode(OFFSET_R.name)],
+                   TestNode(OFFSET_R.name, dma_offset=-0x10000000), TestNode(OFFSET_R.name),
+                   TestNode(GOOD.name, pci_type=True)],
         amba=[AmbaNode(GOOD.name), AmbaNode(GOOD.name, coherent=False, below_bus=True)],
         decoys=[("restricted_dma_gate", "restricted-dma-test,decoy")],
         tests=["lifecycle-gate.sh", "lifecycle-probe.sh", "pool-dmaapi.sh", "lifecycle-late-free.sh", "lifecycle-hook.sh", "lifecycle-sticky.sh", "lifecycle-wall.sh",

@@ -155,13 +155,15 @@ class TestNode:
     QEMU's transports. With `dma_offset`, the node sits on a bus of its own
     whose dma-ranges put RAM that far from its physical addresses (DMA =
     physical + dma_offset): rdma_test does no DMA, so its device, unlike a
-    QEMU transport, can have one."""
+    QEMU transport, can have one. With `pci_type`, the node says it is a PCI
+    host bridge's (device_type = "pci"), as a host can write on any node."""
 
-    def __init__(self, region, empty_first=False, pool=None, dma_offset=0):
+    def __init__(self, region, empty_first=False, pool=None, dma_offset=0, pci_type=False):
         self.region, self.empty_first = region, empty_first
         # Another reserved-memory node (a shared-dma-pool) after the region.
         self.pool = pool
         self.dma_offset = dma_offset
+        self.pci_type = pci_type
 
 
 class AmbaNode:
