@@ -122,14 +122,18 @@ fn keep_refusing(dev: &Device) {
     dma::install::<Region>(dev, Table::Refuse);
     if cfg!(MODULE) && DELETED.with(|list| list.add_deleted(dev)) != Some(true) {
         // Unload could not take the ops back: the module must stay.
-        if let Some(pin) = ModulePin::take() {
-            core::mem::forget(pin);
-        }
+        pin_for_good();
         pr_err!(
             "{}: deleted, not recorded (out of memory): restricted_dma stays loaded until reboot\n",
             dev.name()
         );
     }
+}
+
+/// Keeps the loadable module in until reboot; returns whether it could
+/// (not once it is unloading).
+fn pin_for_good() -> bool {
+    ModulePin::take().map(core::mem::forget).is_some()
 }
 
 /// `dev`'s driver is gone, after the driver core released all it held
@@ -166,6 +170,10 @@ pub(crate) fn driver_gone(dev: &Device, how: Gone) {
         return;
     }
     let recorded = r.holders.add(dev, how == Gone::Deleted);
+    // Off its bus, a deleted device that is no holder is out of unload's
+    // reach, and its late free would call module text that is gone: the
+    // module must stay, as for one that holds nothing (`keep_refusing`).
+    let pinned = !recorded && how == Gone::Deleted && cfg!(MODULE) && pin_for_good();
     // A late free between the count above and the record would have found
     // no holder to let go of: look again.
     kick();
@@ -175,7 +183,9 @@ pub(crate) fn driver_gone(dev: &Device, how: Gone) {
         how.words(),
         held,
         &*r.name,
-        if !recorded {
+        if pinned {
+            " (not recorded: out of memory); restricted_dma stays loaded until reboot"
+        } else if !recorded {
             " (not recorded: out of memory)"
         } else if closing() {
             "; unload waits for them"
