@@ -65,9 +65,10 @@ const __LOG_PREFIX: &[u8] = b"restricted_dma\0";
 ///
 /// Field order is drop order, the order of unload: every restricted device
 /// is unbound and fenced first (no new DMA op starts after that), then the
-/// virtio hook goes, then the sysfs and debugfs files, then the regions are
-/// withdrawn (or kept, if a device may still write to one), and last the
-/// module waits for the ops and the deferred work still under way.
+/// virtio hook goes, then the sysfs and debugfs files, then the module waits
+/// for the ops and the deferred work still under way (an op borrows its
+/// region from the registry without a reference), and last the regions are
+/// withdrawn (or kept, if a device may still write to one).
 struct RestrictedDma {
     _attacher: attach::Attacher,
     _virtio: MemAccHook<virtio::Policy>,
@@ -75,8 +76,8 @@ struct RestrictedDma {
     _files: KVec<Files<Region>>,
     _devices: Files<publish::AllDevices>,
     _root: Dir,
-    regions: KVec<Published>,
     _quiesce: sys::Quiesce,
+    regions: KVec<Published>,
 }
 
 impl kernel::Module for RestrictedDma {
@@ -114,8 +115,8 @@ impl RestrictedDma {
             _files: files,
             _devices: devices,
             _root: root,
-            regions,
             _quiesce: sys::Quiesce,
+            regions,
         })
     }
 }

@@ -72,10 +72,11 @@ pub(crate) fn wait_until(every_ms: u32, mut done: impl FnMut() -> bool, mut repo
     }
 }
 
-/// Dropped last at unload: waits until no DMA op or deferred task of ours
-/// that started before it is still running anywhere (an op's last lines, a
-/// late free's kick of the deferred task), so that the module's text can
-/// go. Taking a table off a device stops new calls, not those under way.
+/// Dropped at unload, once no device has our tables: waits until no DMA op
+/// or deferred task of ours that started before it is still running
+/// anywhere (an op's last lines, a late free's kick of the deferred task),
+/// so that what they use (the regions, then the module's text) can go.
+/// Taking a table off a device stops new calls, not those under way.
 pub(crate) struct Quiesce;
 
 impl Drop for Quiesce {
