@@ -237,11 +237,13 @@ impl DmaOps for Region {
         let copier = self.copier();
         let (result, event) = match to {
             SyncFor::Device => (
-                self.pool.sync_for_device(phys, size, dir, &copier),
+                self.pool
+                    .sync_for_device(owner_of(dev), phys, size, dir, &copier),
                 Event::SyncForDevice,
             ),
             SyncFor::Cpu => (
-                self.pool.sync_for_cpu(phys, size, dir, &copier),
+                self.pool
+                    .sync_for_cpu(owner_of(dev), phys, size, dir, &copier),
                 Event::SyncForCpu,
             ),
         };

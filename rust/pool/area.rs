@@ -964,9 +964,12 @@ impl<'a> Heads<'a> {
 
     /// Claims slot `i`, which must head the live streaming mapping of `size`
     /// bytes in `dir` at bounce address `addr` that no sync is copying, for
-    /// its unmap. `Err(None)` when the head is anything else (the area,
-    /// under its lock, says why: [`Area::unclaimable`]), `Err(Some(Busy))`
-    /// when a sync is copying.
+    /// its unmap by `owner`. `Err(None)` when the head is anything else (the
+    /// area, under its lock, says why: [`Area::unclaimable`]),
+    /// `Err(Some(Busy))` when a sync is copying, `Err(Some(OtherOwner))`
+    /// when the head is another owner's: then it is not claimed even for a
+    /// moment, which would turn that owner's own sync or unmap away. (The
+    /// owner may still change before the claim: the caller checks it again.)
     #[inline]
     pub(crate) fn claim(
         &self,
@@ -974,6 +977,7 @@ impl<'a> Heads<'a> {
         addr: u64,
         size: usize,
         dir: Direction,
+        owner: Owner,
     ) -> Result<(), Option<UnmapError>> {
         // The size field holds at most `SEGMENT_SIZE`: a larger `size` would
         // spill into the offset's bits of `want`.
@@ -984,6 +988,10 @@ impl<'a> Heads<'a> {
         let (Some(head), Some(syncs)) = (self.slots.get(i), self.syncs.get(i)) else {
             return Err(None);
         };
+        let now = head.load_info_owner();
+        if now.info == want && now.owner() != owner {
+            return Err(Some(UnmapError::OtherOwner));
+        }
         if !head.claim(want) {
             return Err(None);
         }

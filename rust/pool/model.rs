@@ -785,14 +785,14 @@ impl Model<'_> {
                 let at = l.bounce + off as u64;
                 let calls = m.calls();
                 if matches!(op, Op::SyncCpu { .. }) {
-                    pool.sync_for_cpu(at, len, l.dir, m).unwrap();
+                    pool.sync_for_cpu(l.owner, at, len, l.dir, m).unwrap();
                     if l.dir != Direction::ToDevice && len > 0 {
                         l.exp_orig[off..off + len].copy_from_slice(&l.exp_bounce[off..off + len]);
                         self.stats.bytes_from_device += len as u64;
                         assert_eq!(m.calls(), calls + 1);
                     }
                 } else {
-                    pool.sync_for_device(at, len, l.dir, m).unwrap();
+                    pool.sync_for_device(l.owner, at, len, l.dir, m).unwrap();
                     if l.dir != Direction::FromDevice && len > 0 {
                         l.exp_bounce[off..off + len].copy_from_slice(&l.exp_orig[off..off + len]);
                         self.stats.bytes_to_device += len as u64;
@@ -893,9 +893,9 @@ impl Model<'_> {
                 let (at, calls) = (c.addr + off as u64, m.calls());
                 let dir = DIRS[y as usize % 3];
                 if for_device {
-                    pool.sync_for_device(at, len, dir, m).unwrap();
+                    pool.sync_for_device(c.owner, at, len, dir, m).unwrap();
                 } else {
-                    pool.sync_for_cpu(at, len, dir, m).unwrap();
+                    pool.sync_for_cpu(c.owner, at, len, dir, m).unwrap();
                 }
                 assert_eq!(m.calls(), calls, "a sync of pages copied");
                 cover(Cover::Syncs);
@@ -1030,9 +1030,9 @@ impl Model<'_> {
                 let off = d as usize % size;
                 let len = size - off + 1 + (d as usize / size) % 100;
                 let r = if call == BadCall::SyncCpuPastEnd {
-                    pool.sync_for_cpu(b + off as u64, len, dir, m)
+                    pool.sync_for_cpu(live_owner, b + off as u64, len, dir, m)
                 } else {
-                    pool.sync_for_device(b + off as u64, len, dir, m)
+                    pool.sync_for_device(live_owner, b + off as u64, len, dir, m)
                 };
                 assert_eq!(r, Err(UnmapError::OutOfRange));
                 (r, true)
@@ -1040,11 +1040,17 @@ impl Model<'_> {
             BadCall::SyncPaddingOrCoherent => {
                 if let Some((b, size, dir)) = live.filter(|l| l.0 % SLOT != 0) {
                     let pad = b % SLOT;
-                    let r = pool.sync_for_cpu(b - 1 - d % pad, 1 + (d as usize % size), dir, m);
+                    let r = pool.sync_for_cpu(
+                        live_owner,
+                        b - 1 - d % pad,
+                        1 + (d as usize % size),
+                        dir,
+                        m,
+                    );
                     assert_eq!(r, Err(UnmapError::NotMapped));
                     (r, true)
                 } else if let Some((a, _, Block::Coherent)) = coh {
-                    let r = pool.sync_for_device(a, 1, dir, m);
+                    let r = pool.sync_for_device(coh_owner, a, 1, dir, m);
                     assert_eq!(r, Err(UnmapError::WrongKind));
                     (r, true)
                 } else {
@@ -1065,7 +1071,7 @@ impl Model<'_> {
                     if mapped == Direction::Bidirectional {
                         return;
                     }
-                    let r = pool.sync_for_device(b, size, other, m);
+                    let r = pool.sync_for_device(live_owner, b, size, other, m);
                     assert_eq!(r, Err(UnmapError::WrongDirection));
                     (r, true)
                 }
@@ -1092,6 +1098,18 @@ impl Model<'_> {
                 let r = pool.free_for(other(coh_owner), a, size, block);
                 assert_eq!(r, Err(UnmapError::OtherOwner));
                 (r, false)
+            }
+            BadCall::SyncOtherOwner => {
+                let Some((b, size, dir)) = live else { return };
+                let off = d as usize % size;
+                let len = (d as usize / size) % (size - off + 1);
+                let r = if d % 2 == 0 {
+                    pool.sync_for_cpu(other(live_owner), b + off as u64, len, dir, m)
+                } else {
+                    pool.sync_for_device(other(live_owner), b + off as u64, len, dir, m)
+                };
+                assert_eq!(r, Err(UnmapError::OtherOwner));
+                (r, true)
             }
         };
         assert!(result.is_err(), "bad call accepted: {call:?}");
@@ -1321,10 +1339,13 @@ pub(crate) enum BadCall {
     UnmapOtherOwner,
     /// Free a block as another owner.
     FreeOtherOwner,
+    /// Sync part of a mapping as another owner (a stale sync of its
+    /// address), either way.
+    SyncOtherOwner,
 }
 
 impl BadCall {
-    pub(crate) const ALL: [BadCall; 17] = [
+    pub(crate) const ALL: [BadCall; 18] = [
         BadCall::UnmapInside,
         BadCall::UnmapBefore,
         BadCall::UnmapWrongSize,
@@ -1342,6 +1363,7 @@ impl BadCall {
         BadCall::FreeAsOtherBlock,
         BadCall::UnmapOtherOwner,
         BadCall::FreeOtherOwner,
+        BadCall::SyncOtherOwner,
     ];
 }
 

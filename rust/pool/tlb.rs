@@ -430,12 +430,13 @@ where
         // after copying back, a small block into the area's cache, without
         // the lock, a larger one in the unmap's one lock hold.
         let heads = Heads::of(lock);
-        if let Err(e) = heads.claim(index, bounce, size, dir) {
+        if let Err(e) = heads.claim(index, bounce, size, dir, owner) {
             return Err(locked(lock, |a| {
                 e.unwrap_or_else(|| a.unclaimable(index, bounce, size, dir))
             }));
         }
-        // Only the claim keeps the owner from changing under the look.
+        // Only the claim keeps the owner from changing under the look (the
+        // one before it keeps another owner's unmap from claiming at all).
         let claimed = heads.claimed_owner(index);
         if claimed != owner {
             heads.unclaim(index, bounce, size, dir);
@@ -474,16 +475,20 @@ where
     /// ([`UnmapError::NotMapped`], [`UnmapError::OutOfRange`],
     /// [`UnmapError::WrongKind`] for a coherent block,
     /// [`UnmapError::WrongDirection`]), copies nothing and is counted in
-    /// [`Stats::bad_syncs`]. While it copies, an unmap of the mapping is
-    /// refused ([`UnmapError::Busy`]).
+    /// [`Stats::bad_syncs`]; so is a sync of a mapping or block that
+    /// [`Pool::map_for`] or [`Pool::alloc_for`] made for another `owner`
+    /// ([`UnmapError::OtherOwner`], after the other checks): a stale sync
+    /// must not copy another device's bytes either way. While it copies, an
+    /// unmap of the mapping is refused ([`UnmapError::Busy`]).
     pub fn sync_for_cpu(
         &self,
+        owner: Owner,
         bounce: u64,
         size: usize,
         dir: Direction,
         copier: &impl Copier,
     ) -> Result<(), UnmapError> {
-        if let Some((orig, _syncing)) = self.sync_check(bounce, size, dir, Towards::Cpu)? {
+        if let Some((orig, _syncing)) = self.sync_check(owner, bounce, size, dir, Towards::Cpu)? {
             copier.from_bounce(bounce, orig, size);
         }
         Ok(())
@@ -495,12 +500,15 @@ where
     /// The range is checked as by [`Pool::sync_for_cpu`].
     pub fn sync_for_device(
         &self,
+        owner: Owner,
         bounce: u64,
         size: usize,
         dir: Direction,
         copier: &impl Copier,
     ) -> Result<(), UnmapError> {
-        if let Some((orig, _syncing)) = self.sync_check(bounce, size, dir, Towards::Device)? {
+        if let Some((orig, _syncing)) =
+            self.sync_check(owner, bounce, size, dir, Towards::Device)?
+        {
             copier.to_bounce(orig, bounce, size);
         }
         Ok(())
@@ -511,6 +519,7 @@ where
     /// when nothing is to be copied.
     fn sync_check(
         &self,
+        owner: Owner,
         bounce: u64,
         size: usize,
         dir: Direction,
@@ -549,6 +558,9 @@ where
                     match bounce.checked_add(size as u64) {
                         Some(sub_end) if sub_end <= end => {}
                         _ => return Err(UnmapError::OutOfRange),
+                    }
+                    if m.desc.owner() != owner {
+                        return Err(UnmapError::OtherOwner);
                     }
                     if !streaming || !copies || size == 0 {
                         return Ok(None);

@@ -43,9 +43,11 @@ result "...and nothing of it stays in the pool" [ "$(counter io_tlb_used "$R")" 
 tcmd add 2
 unmaps=$(counter bad_unmaps "$R")
 errors=$(dma_api_errors)
-tcheck "a stale unmap of an address another device's mapping has now is refused" stale 0 2
+syncs=$(counter bad_syncs "$R")
+tcheck "a stale unmap and sync of an address another device's mapping has now are refused" stale 0 2
 echo $(( $(dma_api_errors) - errors )) >> /tmp/rdma-expected-dma-api-errors
-result "...and counted: 1 bad unmap" [ $(( $(counter bad_unmaps "$R") - unmaps )) -eq 1 ]
+result "...and counted: 1 bad unmap, 1 bad sync" \
+	[ $(( $(counter bad_unmaps "$R") - unmaps )) -eq 1 -a $(( $(counter bad_syncs "$R") - syncs )) -eq 1 ]
 tcmd del 2
 # A page of the no-map shared-dma-pool beside the region (lifecycle-wall.sh's).
 nomap=$(expect testnode | awk '$3 != "-" { print $3 }' | head -n 1)

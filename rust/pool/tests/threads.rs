@@ -137,7 +137,7 @@ fn racing_double_unmap_frees_once() {
             }
             s.spawn(|| {
                 barrier.wait();
-                if let Err(e) = pool.sync_for_cpu(b, size, dir, &slow) {
+                if let Err(e) = pool.sync_for_cpu(Owner::NONE, b, size, dir, &slow) {
                     assert_eq!(e, UnmapError::NotMapped);
                 }
             });
@@ -159,6 +159,52 @@ fn racing_double_unmap_frees_once() {
     let s = pool.stats();
     assert_eq!((s.used, s.maps, s.unmaps), (0, 300, 300));
     assert_eq!(s.bad_unmaps, 300 + retried);
+}
+
+/// Another owner's stale unmap, repeated, never takes the mapping from its
+/// owner even for a moment: the owner's syncs and its own unmap meanwhile
+/// all work (a claim made before the owner check would turn them away).
+#[test]
+fn another_owners_stale_unmap_leaves_the_mapping_alone() {
+    let base = 0x10_0000;
+    let pool = host_pool(base, 64, 1);
+    let m = Machine::new(0x20_0000);
+    let [x, _, y] = owners();
+    let (d, page) = (Direction::Bidirectional, PAGE_SIZE);
+    let b = pool.map_for(y, 0, 0x1000, page, d, &masked(0), &m).unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (stale, refused) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                let r = pool.unmap_for(x, b, page, d, CopyBack::Skip, &m);
+                assert!(r.is_err(), "another owner's unmap succeeded");
+                stale.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        // Until the stale unmaps have run alongside for a while (bounded,
+        // should that thread die).
+        let mut n = 0;
+        while n < 200_000 || (stale.load(Ordering::Relaxed) < 10_000 && n < 20_000_000) {
+            if pool.sync_for_cpu(y, b, 1, d, &m).is_err() {
+                refused.fetch_add(1, Ordering::Relaxed);
+            }
+            n += 1;
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    assert!(
+        stale.load(Ordering::Relaxed) >= 10_000,
+        "the stale unmaps did not run"
+    );
+    assert_eq!(
+        refused.load(Ordering::Relaxed),
+        0,
+        "the owner's syncs were refused"
+    );
+    pool.unmap_for(y, b, page, d, CopyBack::AsDirected, &m)
+        .unwrap();
+    check_pool(&pool);
 }
 
 /// An area that runs `HOOK` once, on the thread that armed it, the next time
@@ -237,9 +283,9 @@ fn a_sync_never_copies_for_the_next_mapping_of_its_slots() {
         let ran = HOOK_RAN.load(Ordering::Relaxed);
         ARMED.with(|a| a.set(true));
         let r = if towards_device {
-            pool.sync_for_device(b1, page, d, m)
+            pool.sync_for_device(Owner::NONE, b1, page, d, m)
         } else {
-            pool.sync_for_cpu(b1, page, d, m)
+            pool.sync_for_cpu(Owner::NONE, b1, page, d, m)
         };
         assert_eq!(HOOK_RAN.load(Ordering::Relaxed), ran + 1, "the hook ran");
         // The cache gave the new mapping the same slots: the case at stake.

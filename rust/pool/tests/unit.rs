@@ -298,27 +298,27 @@ fn refusals() {
         Err(UnmapError::NotMapped)
     );
     assert_eq!(
-        pool.sync_for_cpu(b, 5001, from, &m),
+        pool.sync_for_cpu(Owner::NONE, b, 5001, from, &m),
         Err(UnmapError::OutOfRange)
     );
     assert_eq!(
-        pool.sync_for_cpu(b + 4999, 2, from, &m),
+        pool.sync_for_cpu(Owner::NONE, b + 4999, 2, from, &m),
         Err(UnmapError::OutOfRange)
     );
     assert_eq!(
-        pool.sync_for_cpu(b + 5000, 0, from, &m),
+        pool.sync_for_cpu(Owner::NONE, b + 5000, 0, from, &m),
         Err(UnmapError::NotMapped)
     );
     assert_eq!(
-        pool.sync_for_cpu(b - 1, 1, from, &m),
+        pool.sync_for_cpu(Owner::NONE, b - 1, 1, from, &m),
         Err(UnmapError::NotMapped)
     );
     assert_eq!(
-        pool.sync_for_device(b + 10, usize::MAX, from, &m),
+        pool.sync_for_device(Owner::NONE, b + 10, usize::MAX, from, &m),
         Err(UnmapError::OutOfRange)
     );
     assert_eq!(
-        pool.sync_for_device(c, 1, to, &m),
+        pool.sync_for_device(Owner::NONE, c, 1, to, &m),
         Err(UnmapError::WrongKind)
     );
     // The direction must be the mapping's; a block is freed as what it is.
@@ -327,7 +327,7 @@ fn refusals() {
         Err(UnmapError::WrongDirection)
     );
     assert_eq!(
-        pool.sync_for_cpu(b, 1, Direction::Bidirectional, &m),
+        pool.sync_for_cpu(Owner::NONE, b, 1, Direction::Bidirectional, &m),
         Err(UnmapError::WrongDirection)
     );
     assert_eq!(pool.free(c, 3000, Block::Pages), Err(UnmapError::WrongKind));
@@ -336,8 +336,10 @@ fn refusals() {
     let s = pool.stats();
     assert_eq!((s.bad_unmaps, s.bad_syncs), (13, 7));
     // Ranges inside the mapping are fine.
-    pool.sync_for_cpu(b + 4999, 1, from, &m).unwrap();
-    pool.sync_for_cpu(b + 2500, 0, from, &m).unwrap();
+    pool.sync_for_cpu(Owner::NONE, b + 4999, 1, from, &m)
+        .unwrap();
+    pool.sync_for_cpu(Owner::NONE, b + 2500, 0, from, &m)
+        .unwrap();
     pool.unmap(b, 5000, from, CopyBack::AsDirected, &m).unwrap();
     assert_eq!(
         pool.unmap(b, 5000, from, CopyBack::AsDirected, &m),
@@ -373,14 +375,15 @@ fn copies_per_direction() {
                 assert_eq!(m.read(b, 100), [first; 100], "map of {dir:?}, {receive:?}");
                 m.write(b, &[2; 60]); // the device writes part of the buffer
                 m.write(orig + 90, &[3; 10]); // the CPU writes the original
-                pool.sync_for_device(b + 90, 10, dir, &m).unwrap();
+                pool.sync_for_device(Owner::NONE, b + 90, 10, dir, &m)
+                    .unwrap();
                 let want: u8 = if dir == Direction::FromDevice {
                     first
                 } else {
                     3
                 };
                 assert_eq!(m.read(b + 90, 10), [want; 10]);
-                pool.sync_for_cpu(b + 50, 10, dir, &m).unwrap();
+                pool.sync_for_cpu(Owner::NONE, b + 50, 10, dir, &m).unwrap();
                 let want: u8 = if dir == Direction::ToDevice { 1 } else { 2 };
                 assert_eq!(m.read(orig + 50, 10), [want; 10]);
                 pool.unmap(b, 100, dir, copy_back(skip), &m).unwrap();
@@ -626,7 +629,7 @@ fn inner_slots_find_their_mapping() {
     for k in 0..4 {
         let at = inner + k * SLOT + 100;
         assert_eq!(
-            pool.sync_for_cpu(at, 16, d, &m),
+            pool.sync_for_cpu(Owner::NONE, at, 16, d, &m),
             Ok(()),
             "slot {k} of inner"
         );
@@ -635,18 +638,18 @@ fn inner_slots_find_their_mapping() {
     // the mapping that ends segment 0.
     for k in 128..130 {
         assert_eq!(
-            pool.sync_for_cpu(base + k * SLOT, 16, d, &m),
+            pool.sync_for_cpu(Owner::NONE, base + k * SLOT, 16, d, &m),
             Err(UnmapError::NotMapped),
             "free slot {k}"
         );
     }
     // Past the end of `inner`, and past the end of the pool.
     assert_eq!(
-        pool.sync_for_cpu(inner + 4 * SLOT, 1, d, &m),
+        pool.sync_for_cpu(Owner::NONE, inner + 4 * SLOT, 1, d, &m),
         Err(UnmapError::NotMapped)
     );
     assert_eq!(
-        pool.sync_for_cpu(base + 328 * SLOT, 1, d, &m),
+        pool.sync_for_cpu(Owner::NONE, base + 328 * SLOT, 1, d, &m),
         Err(UnmapError::NotMapped)
     );
     // The rest of segment 1, then the partial last segment, whole.
@@ -843,9 +846,9 @@ fn an_unmap_while_a_sync_copies_is_refused() {
     };
     let unmap = || pool.unmap(b, 4096, dir, CopyBack::AsDirected, &m);
     let skip = || pool.unmap(b, 4096, dir, CopyBack::Skip, &m);
-    pool.sync_for_device(b, 4096, dir, &During(&m, || during(&unmap)))
+    pool.sync_for_device(Owner::NONE, b, 4096, dir, &During(&m, || during(&unmap)))
         .unwrap();
-    pool.sync_for_cpu(b, 100, dir, &During(&m, || during(&skip)))
+    pool.sync_for_cpu(Owner::NONE, b, 100, dir, &During(&m, || during(&skip)))
         .unwrap();
     // Counted out: the unmap goes through now.
     assert_eq!(pool.stats().bad_unmaps, 2);
@@ -867,7 +870,7 @@ fn a_sync_or_unmap_while_an_unmap_copies_back_is_refused() {
         // Claimed by the unmap: no longer live for anyone else, not freed
         // before its copy is done.
         assert_eq!(
-            pool.sync_for_cpu(b, 3000, dir, &m),
+            pool.sync_for_cpu(Owner::NONE, b, 3000, dir, &m),
             Err(UnmapError::NotMapped)
         );
         assert_eq!(
@@ -969,12 +972,26 @@ fn a_parked_block_is_nobodys() {
         vec![0x77; page],
         "nothing copied back"
     );
+    // So is its stale sync, either way: neither y's bytes into x's old
+    // original, nor (the other way) over what y's device wrote.
+    m.write(b, &[0x5a; 4096]);
+    for for_cpu in [true, false] {
+        let r = if for_cpu {
+            pool.sync_for_cpu(x, a + 8, 100, d, &m)
+        } else {
+            pool.sync_for_device(x, a, page, d, &m)
+        };
+        assert_eq!(r, Err(UnmapError::OtherOwner));
+    }
+    assert_eq!(m.read(0x1000, page), vec![0x77; page], "nothing synced");
+    assert_eq!(m.read(b, page), vec![0x5a; page]);
+    pool.sync_for_cpu(y, b + 8, 100, d, &m).unwrap();
     assert_eq!((pool.held_by(y), pool.usage(y).used), (1, 2));
     // A syncing or unmapping driver that kept the old address finds nothing.
     pool.unmap_for(y, b, page, d, CopyBack::AsDirected, &m)
         .unwrap();
     assert_eq!(
-        pool.sync_for_cpu(a, page, d, &m),
+        pool.sync_for_cpu(Owner::NONE, a, page, d, &m),
         Err(UnmapError::NotMapped)
     );
     assert_eq!(

@@ -45,9 +45,10 @@
  *                                   fails, 64 bits works; required mask
  *              misuse N             double unmap, wrong size, wrong
  *                                   direction, sync past the end
- *              stale N M            N's stale unmap of an address M's
- *                                   mapping has now (both on one region):
- *                                   refused, M's mapping stays M's
+ *              stale N M            N's stale unmap and sync of an address
+ *                                   M's mapping has now (both on one
+ *                                   region): refused, M's mapping stays
+ *                                   M's, bytes and all
  *              fresh N              a bounce buffer never shows a previous
  *                                   mapping's bytes
  *              sync N               sync_for_cpu copies what the device wrote
@@ -730,7 +731,8 @@ static int cmd_misuse(unsigned int n)
  * gets that block, at the same DMA address, and N unmaps its old address
  * again, a driver's double unmap. It must be refused: were M's block freed,
  * it would go back to the cache, and N's next map on this CPU would get it
- * while M's device may still read it.
+ * while M's device may still read it. So must N's stale sync for the device
+ * of that address, which would copy N's old original over M's bytes.
  */
 static int cmd_stale(unsigned int n, unsigned int m)
 {
@@ -768,6 +770,8 @@ static int cmd_stale(unsigned int n, unsigned int m)
 	} else {
 		pr_info("deliberate DMA API misuse follows\n");
 		dma_unmap_single(a, da, PAGE_SIZE, DMA_TO_DEVICE);
+		/* And a stale sync: N's old original (zeros) over M's bytes. */
+		dma_sync_single_for_device(a, da, PAGE_SIZE, DMA_TO_DEVICE);
 		pr_info("deliberate DMA API misuse done\n");
 		dc = dma_map_single(a, buf + 2 * PAGE_SIZE, PAGE_SIZE, DMA_TO_DEVICE);
 		if (dc == db) {
@@ -791,8 +795,8 @@ out:
 	put_cpu();
 	kfree(buf);
 	if (!err)
-		say("%s's stale unmap of the address %s's mapping had was refused", dev_name(a),
-		    dev_name(b));
+		say("%s's stale unmap and sync of the address %s's mapping had were refused",
+		    dev_name(a), dev_name(b));
 	return err;
 }
 
