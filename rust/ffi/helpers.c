@@ -343,17 +343,22 @@ static noinline struct rsdma_buffer rsdma_page_phys_slow(struct page *page, unsi
 }
 
 /*
- * @offset bytes into @page: the physical address (RSDMA_BUF_WRAPS when it
- * wraps), and whether @len bytes from there are RAM in the linear map, as
- * rsdma_phys_in_linear_map() answers, from the first and the last page's
- * flags where they can tell. A buffer inside @page, whose flags say linear,
- * is the common case, answered without a call.
+ * @offset bytes into @page: the physical address (RSDMA_BUF_NONE when it
+ * wraps, or when there is no @page), and whether @len bytes from there are
+ * RAM in the linear map, as rsdma_phys_in_linear_map() answers, from the
+ * first and the last page's flags where they can tell. A buffer inside
+ * @page, whose flags say linear, is the common case, answered without a
+ * call. A driver can pass a NULL page: 6.12's virtio_net does, for an
+ * AF_XDP zero-copy receive buffer (sg_fill_dma() sets only the DMA address
+ * of its scatterlist entry), which dma-direct maps as a bogus address.
  */
 struct rsdma_buffer rsdma_page_phys(struct page *page, unsigned long offset, size_t len)
 {
-	struct rsdma_buffer b = { .state = RSDMA_BUF_WRAPS };
+	struct rsdma_buffer b = { .state = RSDMA_BUF_NONE };
 	phys_addr_t last;
 
+	if (unlikely(!page))
+		return b;
 	if (check_add_overflow(page_to_phys(page), (phys_addr_t)offset, &b.phys) ||
 	    check_add_overflow(b.phys, (phys_addr_t)(len ? len - 1 : 0), &last))
 		return b;

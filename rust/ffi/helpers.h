@@ -59,7 +59,7 @@ bool rsdma_sharing_hook(void);
 struct page *rsdma_virt_to_page(const void *vaddr);
 /* What rsdma_page_phys() tells of a buffer, returned in two registers. */
 enum rsdma_buf_state {
-	RSDMA_BUF_WRAPS, /* its address wraps: no buffer */
+	RSDMA_BUF_NONE, /* no buffer: no page, or its address wraps */
 	RSDMA_BUF_LINEAR, /* RAM in the linear map */
 	RSDMA_BUF_NOT_LINEAR,
 };

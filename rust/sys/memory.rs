@@ -28,19 +28,21 @@ pub(crate) struct Original {
 }
 
 impl Original {
-    /// `len` bytes from `offset` into `page`; `None` when the address wraps.
+    /// `len` bytes from `offset` into `page`; `None` when the address wraps
+    /// or `page` is null.
     ///
     /// # Safety
     ///
-    /// `page` is a valid `struct page` (as the DMA core passes to
+    /// `page` is null or a valid `struct page` (as the DMA core passes to
     /// `map_page`).
     pub(crate) unsafe fn of_page(
         page: *mut bindings::page,
         offset: usize,
         len: usize,
     ) -> Option<Self> {
-        // SAFETY: `page` is valid (the caller's requirement). The helper only
-        // reads the page's flags and, for what they cannot answer, memblock.
+        // SAFETY: `page` is null, which the helper refuses, or valid (the
+        // caller's requirement). The helper only reads the page's flags and,
+        // for what they cannot answer, memblock.
         let b = unsafe { bindings::rsdma_page_phys(page, offset as _, len) };
         Self::of_buffer(b, len)
     }
@@ -63,11 +65,13 @@ impl Original {
         })
     }
 
-    /// The buffer of a live scatterlist entry; `None` when its address wraps.
+    /// The buffer of a live scatterlist entry; `None` when its address wraps
+    /// or it has no page.
     ///
     /// # Safety
     ///
-    /// `sg` points to a live `struct scatterlist` entry with a page.
+    /// `sg` points to a live `struct scatterlist` entry (its page null, or
+    /// valid).
     pub(crate) unsafe fn of_sg(sg: *mut bindings::scatterlist) -> Option<Self> {
         // SAFETY: `sg` is live (the caller's requirement); as in `of_page`.
         let b = unsafe { bindings::rsdma_sg_buffer(sg) };

@@ -18,10 +18,12 @@ use core::ptr::NonNull;
 pub(crate) struct SgEntry(NonNull<bindings::scatterlist>);
 
 impl SgEntry {
-    /// The entry's buffer; `None` when its address wraps.
+    /// The entry's buffer; `None` when its address wraps or it has no
+    /// page.
     pub(crate) fn original(&self) -> Option<Original> {
         // SAFETY: The entry is live (type invariant), and an entry handed
-        // to `map_sg` has a page.
+        // to `map_sg` has a page, or none (a driver's bug the helper
+        // refuses).
         unsafe { Original::of_sg(self.0.as_ptr()) }
     }
 

@@ -93,7 +93,8 @@ unsafe extern "C" fn map_page<L: Lookup>(
     dir: bindings::dma_data_direction,
     attrs: c_ulong,
 ) -> bindings::dma_addr_t {
-    // SAFETY: See above: `page` is a valid page the caller maps.
+    // SAFETY: See above: `page` is a valid page the caller maps, or null
+    // (a driver's bug, refused).
     let buf = unsafe { Original::of_page(page, offset as usize, size) };
     // SAFETY: See above.
     let dev = unsafe { dev(d) };

@@ -45,6 +45,7 @@
  *                                   fails, 64 bits works; required mask
  *              misuse N             double unmap, wrong size, wrong
  *                                   direction, sync past the end
+ *              nopage N             a map of a NULL page fails
  *              stale N M            N's stale unmap and sync of an address
  *                                   M's mapping has now (both on one
  *                                   region): refused, M's mapping stays
@@ -798,6 +799,28 @@ out:
 		say("%s's stale unmap and sync of the address %s's mapping had were refused",
 		    dev_name(a), dev_name(b));
 	return err;
+}
+
+/*
+ * A map of no page: 6.12's virtio_net passes one for an AF_XDP zero-copy
+ * receive buffer (its scatterlist entry has a DMA address and no page). It
+ * must fail, not oops.
+ */
+static int cmd_nopage(unsigned int n)
+{
+	struct device *dev = bound(n);
+	dma_addr_t dma;
+
+	if (!dev)
+		return -ENODEV;
+	dma = dma_map_page(dev, NULL, 0, 256, DMA_FROM_DEVICE);
+	if (!dma_mapping_error(dev, dma)) {
+		say("a map of no page gave %pad", &dma);
+		dma_unmap_page(dev, dma, 256, DMA_FROM_DEVICE);
+		return -EIO;
+	}
+	say("a map of no page failed");
+	return 0;
 }
 
 /*
@@ -1829,6 +1852,8 @@ static int run(char *line)
 		return cmd_masks(n);
 	if (!strcmp(name, "misuse"))
 		return cmd_misuse(n);
+	if (!strcmp(name, "nopage"))
+		return cmd_nopage(n);
 	if (!strcmp(name, "linear"))
 		return args == 3 ? cmd_linear(n, a) : -EINVAL;
 	if (!strcmp(name, "fresh"))
