@@ -309,11 +309,10 @@ fn restricted_above(dev: &Device) -> Option<&Device> {
 }
 
 /// Refuses `dev`, about to be probed and restricted by no node, if it was
-/// made below a device of ours ([`restricted_above`]); returns whether it
-/// did.
-pub(crate) fn refuse_if_below_ours(dev: &Device) -> bool {
+/// made below a device of ours ([`restricted_above`]).
+pub(crate) fn refuse_if_below_ours(dev: &Device) {
     let Some(above) = restricted_above(dev) else {
-        return false;
+        return;
     };
     pr_err!(
         "{}: made below {}, whose DMA is restricted, and names no region of its own; all its DMA will be refused\n",
@@ -321,7 +320,6 @@ pub(crate) fn refuse_if_below_ours(dev: &Device) -> bool {
         above.name()
     );
     dma::install::<Region>(dev, Table::Refuse);
-    true
 }
 
 /// Installs the right ops on `dev`, about to be probed, in place of any of
@@ -352,9 +350,7 @@ fn attach(dev: &Device) {
         lifetime::refuse(dev);
     };
     match device_verdict(dev) {
-        Verdict::Unrestricted => {
-            refuse_if_below_ours(dev);
-        }
+        Verdict::Unrestricted => refuse_if_below_ours(dev),
         Verdict::Refuse(why, target) => refuse(why, target.as_ref()),
         // Held behind the wall since it was added; should a probe come all
         // the same (the link could not be made), nothing of it is served.
