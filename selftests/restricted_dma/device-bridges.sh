@@ -171,9 +171,10 @@ if ! skip_if_builtin 10 "unload and reload with I/O behind bridges"; then
 	}
 	result "...bound again with a block kept: unload unbinds it and waits for the block, naming it" \
 		wait_for waiting
-	tcmd dressdrop
-	ktap_print_msg "$(tresult)"
-	result "...its late free lets unload finish" wait_for not is_loaded
+	late_free() {
+		tcmd dressdrop && ktap_print_msg "$(tresult)" && wait_for not is_loaded
+	}
+	result "...its late free lets unload finish" late_free
 	result "...and no page of $RP reached the page allocator" \
 		region_reserved "$(first good 2)" "$(first good 3)"
 	load
