@@ -117,6 +117,7 @@ fn early_check(flat: &FlatNodeFacts<'_>, name: &CStr) -> bool {
         // as whole pairs, each with the entry it saved for that node; the
         // start judges the unflattened nodes again, names and all.
         reg_not_pairs: false,
+        bad_cells: false,
         same_name: false,
         size_prop,
         placed_at_boot: region::DROP_IN && flat.placed_at_boot(),

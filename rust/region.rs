@@ -94,6 +94,9 @@ pub(crate) enum Reject {
     /// `reg` is not whole (address, size) pairs: the boot code skipped the
     /// node, and reserved nothing for it.
     RegNotPairs,
+    /// `/reserved-memory`'s `#address-cells` or `#size-cells` is not 1 or 2:
+    /// an address or size of more cells does not fit 64 bits.
+    Cells,
     /// Another `/reserved-memory` child has the same name: the boot code's
     /// record of what it reserved is found by name, and cannot tell them
     /// apart.
@@ -175,6 +178,10 @@ impl fmt::Display for Reject {
             Reject::RegNotPairs => write!(
                 f,
                 "'reg' is not whole (address, size) pairs, so boot reserved nothing for it"
+            ),
+            Reject::Cells => write!(
+                f,
+                "/reserved-memory's #address-cells or #size-cells is not 1 or 2, so its 'reg' cannot be read"
             ),
             Reject::SameName => write!(
                 f,
@@ -286,6 +293,8 @@ pub(crate) struct NodeFacts {
     pub(crate) sharing_hook: bool,
     /// Whether `reg` is there but not whole (address, size) pairs.
     pub(crate) reg_not_pairs: bool,
+    /// Whether the parent's cells are not 1 or 2 ([`Reject::Cells`]).
+    pub(crate) bad_cells: bool,
     /// Whether another `/reserved-memory` child has the node's name.
     pub(crate) same_name: bool,
     /// Whether the node has `reusable`.
@@ -314,6 +323,7 @@ impl NodeFacts {
             reg: node.reg(0).ok(),
             more_ranges: node.reg(1).is_ok(),
             reg_not_pairs: node.reg(0) == Err(EINVAL),
+            bad_cells: node.reg(0) == Err(EDOM),
             same_name: node.parent().is_some_and(|p| {
                 p.children()
                     .any(|n| n != *node && n.name().as_bytes() == node.name().as_bytes())
@@ -361,6 +371,9 @@ pub(crate) fn check(f: &NodeFacts) -> Result<(), Reject> {
 }
 
 fn check_facts(f: &NodeFacts) -> Result<Checked, Reject> {
+    if f.bad_cells {
+        return Err(Reject::Cells);
+    }
     if f.reg_not_pairs {
         return Err(Reject::RegNotPairs);
     }

@@ -446,20 +446,26 @@ static bool rsdma_pfn_is_kernel_image(unsigned long pfn)
  * Entry @index of @np's `reg`, read as the boot code reads a /reserved-memory
  * child's: raw (address, size) pairs of the parent's cells, with no bus
  * translation (of_property_read_reg() would read `assigned-addresses` under
- * a parent that says it is a PCI bus). -ENOENT without `reg`, -EINVAL when
- * it is not whole pairs (the boot code skips such a node: nothing of it is
- * reserved), -ERANGE past its last pair.
+ * a parent that says it is a PCI bus). -ENOENT without `reg`, -EDOM when the
+ * parent's cells are not 1 or 2 (the host writes them: a huge count would
+ * wrap the pair's length below and read far past the property; more than
+ * two would not fit a u64), -EINVAL when it is not whole pairs (the boot
+ * code skips such a node: nothing of it is reserved), -ERANGE past its last
+ * pair.
  */
 int rsdma_of_reg(struct device_node *np, int index, u64 *base, u64 *size)
 {
-	int na = of_n_addr_cells(np), ns = of_n_size_cells(np), len;
+	int na = of_n_addr_cells(np), ns = of_n_size_cells(np), len, pair;
 	const __be32 *prop = of_get_property(np, "reg", &len);
 
 	if (!prop)
 		return -ENOENT;
-	if (na <= 0 || ns <= 0 || len <= 0 || len % ((na + ns) * (int)sizeof(__be32)))
+	if (na < 1 || na > 2 || ns < 1 || ns > 2)
+		return -EDOM;
+	pair = (na + ns) * sizeof(__be32);
+	if (len <= 0 || len % pair)
 		return -EINVAL;
-	if (index < 0 || index >= len / ((na + ns) * (int)sizeof(__be32)))
+	if (index < 0 || index >= len / pair)
 		return -ERANGE;
 	prop += index * (na + ns);
 	*base = of_read_number(prop, na);

@@ -136,8 +136,8 @@ impl OfNode {
 
     /// Entry `index` of the node's `reg` as (address, size), read raw as
     /// the boot code reads a `/reserved-memory` child's (`rsdma_of_reg`):
-    /// `ENOENT` without one, `EINVAL` when it is not whole pairs, `ERANGE`
-    /// past its last.
+    /// `ENOENT` without one, `EDOM` when the parent's cells are not 1 or 2,
+    /// `EINVAL` when it is not whole pairs, `ERANGE` past its last.
     pub(crate) fn reg(&self, index: i32) -> Result<(u64, u64)> {
         let (mut addr, mut size) = (0u64, 0u64);
         // SAFETY: The node is alive (type invariant); the out pointers are valid.

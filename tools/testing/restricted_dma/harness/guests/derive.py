@@ -53,8 +53,9 @@ def dts_of(v, base_dts):
     base = base.replace("/dts-v1/;\n", "/dts-v1/;\n" + rsv, 1)
     renames = "".join(RENAME.format(r.name, r.twin_of) + "\n" for r in v["regions"] if r.twin_of)
     base = base.replace("/dts-v1/;\n", "/dts-v1/;\n" + renames, 1)
+    ac, sc = v.get("reserved_cells", (2, 2))
     out = [base, "", "/ {", "\treserved-memory {",
-           "\t\t#address-cells = <0x2>;", "\t\t#size-cells = <0x2>;", "\t\tranges;", ""]
+           f"\t\t#address-cells = <0x{ac:x}>;", f"\t\t#size-cells = <0x{sc:x}>;", "\t\tranges;", ""]
     out += [r.dts() for r in v["regions"]]
     out += ["\t};", ""]
     if v.get("chosen"):

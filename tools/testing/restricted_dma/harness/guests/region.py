@@ -6,7 +6,7 @@ from .regions import (
     GOOD, SECOND, SHARE_FAILS, SHARE_FAILS_AT, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD,
     OVER_DTB, MEMRESERVED, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE,
     HOSTILE_CHOSEN, CMA, OVER_CMA, POOL, OVER_POOL, PVMFW, CHOSEN_UNREADABLE, GOOD_UNDER_BAD_CHOSEN,
-    TWINS, REG_NOT_PAIRS, TWO_RANGES, OVER_SECOND_RANGE
+    TWINS, REG_NOT_PAIRS, TWO_RANGES, OVER_SECOND_RANGE, CELLS
 )
 
 GUESTS = {
@@ -59,6 +59,18 @@ GUESTS = {
         regions=[GOOD_UNDER_BAD_CHOSEN],
         devices=[Device("blk", GOOD_UNDER_BAD_CHOSEN.name)],
         chosen=CHOSEN_UNREADABLE,
+        tests=["region-checks.sh"],
+    ),
+    # /reserved-memory's cells, which the host writes, such that a pair's
+    # length in bytes wraps a C int to 8: boot reserves nothing under cells
+    # other than the root's, and the module must not read a size of
+    # 0x3fffffff cells past the property (it oopsed). Its region is rejected,
+    # and the blk behind it refused.
+    "cells": dict(
+        about="/reserved-memory with #size-cells = <0x3fffffff>: its region rejected, nothing read past 'reg'",
+        reserved_cells=(3, 0x3FFFFFFF),
+        regions=[CELLS],
+        devices=[Device("blk", CELLS.name)],
         tests=["region-checks.sh"],
     ),
     # Built in, a start that fails (the test switch on the command line makes
