@@ -182,13 +182,34 @@ unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file
     unsafe { bindings::single_open(file, Some(show), (*inode).i_private) }
 }
 
-/// The `file_operations` of every file, which holds only function pointers.
+/// The `file_operations` of every file, which holds only function pointers
+/// and the module's address.
 struct Fops(bindings::file_operations);
 
-// SAFETY: Immutable, and only function pointers that any thread may call.
+// SAFETY: Immutable, and only function pointers that any thread may call and
+// the address of the module, which the kernel owns and synchronises.
 unsafe impl Sync for Fops {}
 
+// Only its address is taken. Without lockdep, `struct module` holds an
+// empty `lockdep_map`, which the lint calls not FFI-safe.
+#[cfg(MODULE)]
+#[allow(improper_ctypes)]
+extern "C" {
+    /// The module's own `struct module` (as `module!` declares it).
+    static __this_module: bindings::module;
+}
+
+/// The files' owner. debugfs's proxy takes a reference on it for each open
+/// file (`fops_get`) and reads these `file_operations` again at the last
+/// close: unload must wait for that close (`rmmod` answers `EBUSY` while a
+/// file is open). Built in, there is no module, and nothing unloads.
+#[cfg(MODULE)]
+const OWNER: *mut bindings::module = (&raw const __this_module).cast_mut();
+#[cfg(not(MODULE))]
+const OWNER: *mut bindings::module = core::ptr::null_mut();
+
 static SHOW_FOPS: Fops = Fops(bindings::file_operations {
+    owner: OWNER,
     open: Some(open),
     read: Some(bindings::seq_read),
     llseek: Some(bindings::seq_lseek),
