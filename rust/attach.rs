@@ -48,7 +48,7 @@ use crate::sys::dma::{self, Registered, Table};
 #[cfg(MODULE)]
 use crate::sys::gate;
 use crate::sys::gate::Wall;
-use crate::sys::of::OfNode;
+use crate::sys::of::{EarlyVerdict, OfNode};
 use crate::sys::virtio::MemAccHook;
 use crate::sys::work::Deferred;
 #[cfg(MODULE)]
@@ -68,7 +68,9 @@ pub(crate) enum Verdict {
     Region(Arc<Region>),
     /// It names restricted regions, but no single usable one (the reason).
     Refuse(&'static str, Option<OfNode>),
-    /// It names another memory pool beside its restricted region: a driver
+    /// It names a memory pool that another handler serves, beside its
+    /// restricted region or as it (a region node that also says
+    /// `shared-dma-pool`, which that pool's handler took first): a driver
     /// that calls `of_reserved_mem_device_init()` on it would have its
     /// coherent allocations served there (`dev->dma_mem`), before any ops
     /// are asked. It must never probe.
@@ -82,7 +84,10 @@ pub(crate) fn verdict(np: &OfNode) -> Verdict {
     let Some(target) = restricted.next() else {
         return Verdict::Unrestricted;
     };
-    if np.phandles(prop).any(|t| !region::is_region_node(&t)) {
+    if np
+        .phandles(prop)
+        .any(|t| !region::is_region_node(&t) || t.early_verdict() == EarlyVerdict::Foreign)
+    {
         return Verdict::Wall(Some(target));
     }
     if restricted.next().is_some() {
@@ -101,7 +106,7 @@ pub(crate) fn verdict(np: &OfNode) -> Verdict {
 }
 
 /// Why a device held behind the wall is.
-const WALLED: &str = "names another memory pool beside its restricted region, which would serve its coherent allocations around the region";
+const WALLED: &str = "names a memory pool that another handler serves, beside its restricted region or as it, which would serve its coherent allocations around the region";
 
 /// The DT node whose `memory-region` says whether `dev` is restricted: its
 /// own when it has one with that property, else the node that configures
@@ -206,7 +211,7 @@ fn is_ours_locked(dev: &Device) -> bool {
     is_restricted_locked(dev) || restricted_bridge(dev) || dma::given(dev)
 }
 
-/// Holds `dev`, which names another memory pool beside its region, behind
+/// Holds `dev`, which names a memory pool that another handler serves, behind
 /// the wall: it never probes. Says so once, when it is linked.
 fn wall(dev: &Device, target: Option<&OfNode>) {
     match Wall::link(dev) {
@@ -451,7 +456,7 @@ pub(crate) fn added(dev: &Device) {
     }
 }
 
-/// The node `dev` names another memory pool beside, if it must be held
+/// The region node `dev` names beside another handler's pool, if it must be held
 /// behind the wall: by its [`device_verdict`], or as a node that says it is
 /// a PCI host bridge ([`restricted_host`]).
 fn walled(dev: &Device) -> Option<Option<OfNode>> {

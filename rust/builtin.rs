@@ -163,8 +163,8 @@ static REFUSE: [StaticNotifier; Bus::ALL.len()] = [
 /// regions and no listeners, and the devices behind a region would probe
 /// on dma-direct. Refuse them instead, from their next bind, with listeners
 /// in static storage (nothing to allocate); those already bound are bound
-/// again through them. A device that names another memory pool beside its
-/// region is held behind the wall, as after a good start: refusing ops would
+/// again through them. A device that names a memory pool another handler
+/// serves is held behind the wall, as after a good start: refusing ops would
 /// not stop its coherent allocations from that pool (`dev->dma_mem`).
 fn fail_closed(err: Error) {
     pr_err!(
@@ -175,7 +175,7 @@ fn fail_closed(err: Error) {
     // that cannot be linked to it is named when it is added.
     if let Err(e) = Wall::init() {
         pr_err!(
-            "no wall ({}): a device that names another memory pool beside its region is NOT held back\n",
+            "no wall ({}): a device that names a memory pool another handler serves is NOT held back\n",
             Errno(e)
         );
     }

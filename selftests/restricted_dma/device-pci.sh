@@ -138,7 +138,7 @@ if ! skip_if_builtin 4 "unload and reload with PCI devices"; then
 fi
 while read -r bdf pool; do
 	result "$bdf, whose own node names $pool and no region, is held back from probing, and the log says why" \
-		log_has "$bdf: names another memory pool beside its restricted region"
+		log_has "$bdf: names a memory pool that another handler serves, beside its restricted region or as it"
 	result "...it is not bound" not pci_bound "$bdf"
 	result "...the driver core says which supplier it waits for" \
 		grep -q "$bdf.*restricted_dma_wall" /sys/kernel/debug/devices_deferred

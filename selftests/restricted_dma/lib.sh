@@ -227,19 +227,31 @@ region_reserved() {
 	tcmd reserved "$1" "$2" || { ktap_print_msg "$(tresult)"; return 1; }
 }
 
-# wall_cases REGION: adds the test node that names another memory pool
+# wall_pools: the test nodes that name another memory pool beside their
+# region, one a line.
+wall_pools() {
+	expect testnode | awk '$3 != "-" { print $1 }'
+}
+
+# wall_cases REGION: adds each test node that names another memory pool
 # beside REGION, with rdma_test's "pool" probe (it takes that pool, as such
-# a driver does, and sets no mask), and checks, as 4 cases, that the wall
-# holds it back from probing.
+# a driver does, and sets no mask), and checks, as 4 cases a node, that the
+# wall holds it back from probing.
 wall_cases() {
-	_n=$(expect testnode | awk '$3 != "-" { print $1 }' | tail -n 1)
+	for _n in $(wall_pools); do
+		wall_case "$1" "$_n"
+	done
+}
+
+wall_case() {
+	_n=$2
 	_pool=$(expect testnode | awk -v n="$_n" '$1 == n { print $3 }')
 	echo pool > "$TDBG/probe"
 	mark_log
 	tcmd add "$_n"
 	sleep 1
 	result "rdma-test-$_n, with $_pool beside $1, is held back from probing, and the log says why" \
-		log_since_mark_has "rdma_test.$_n: names another memory pool beside its restricted region"
+		log_since_mark_has "rdma_test.$_n: names a memory pool that another handler serves, beside its restricted region or as it"
 	result "...its driver never probed it" not log_since_mark_has "rdma_test.$_n: probe (pool)"
 	result "...it is not bound" not is_bound "rdma_test.$_n"
 	result "...the driver core says which supplier it waits for" \

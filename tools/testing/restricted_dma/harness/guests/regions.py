@@ -86,6 +86,13 @@ HOSTILE_CHOSEN = [
 CMA = Region("linux,cma", reg=(0x4C000000, 4 * MiB), props=["reusable"], compatible="shared-dma-pool")
 OVER_CMA = Region("restricted@4c100000", reg=(0x4C100000, 1 * MiB), reject="overlaps region linux,cma")
 POOL = Region("dma-pool@4d000000", reg=(0x4D000000, 1 * MiB), props=["no-map"], compatible="shared-dma-pool")
+# A region node that also says shared-dma-pool: that pool's handler
+# (kernel/dma/coherent.c) takes it at boot, before any of ours, so it is
+# another handler's pool: never claimed, and a device that names it is
+# held behind the wall, as one that names POOL is.
+DUAL = Region("dual@4d200000", reg=(0x4D200000, 1 * MiB), props=["no-map"],
+              compatible='restricted-dma-region", "shared-dma-pool',
+              reject="another reserved-memory handler owns it", schema_ok=False)
 OVER_POOL = Region("restricted@4d080000", reg=(0x4D080000, 1 * MiB), reject="overlaps region dma-pool@4d000000")
 # Regions of their own for the devices of the `devices` guest, so that each
 # one's slots are counted apart (docs/operating.md, "Sizing a region").
