@@ -717,13 +717,19 @@ impl Drop for Attacher {
         #[cfg(MODULE)]
         drop(self.gate.take());
         release_all();
-        // The second sweep, after the notifiers are gone, catches a device
-        // bound in between.
-        self.notifiers = KVec::new();
-        release_all();
+        // The listeners stay while unload waits, which may be for ever: a
+        // device added meanwhile must still be fenced, and one that binds
+        // must still get refusing ops.
         wait_for_copies();
         // Blocks of devices that were unbound above, or earlier by a
         // module that was unloading, come back only through our ops.
+        lifetime::wait_for_holders();
+        // The second sweep, after the listeners are gone, catches a device
+        // bound in between; it adds no holder (every bind since the first
+        // was refused), so its waits end at once.
+        self.notifiers = KVec::new();
+        release_all();
+        wait_for_copies();
         lifetime::wait_for_holders();
     }
 }

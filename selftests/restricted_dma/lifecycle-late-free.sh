@@ -13,7 +13,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 41
+ktap_set_plan 42
 R=$(first good 1)
 base=$(first good 2)
 size=$(first good 3)
@@ -185,7 +185,7 @@ result "...a late allocation and map on it, by whoever still holds it, are refus
 tcmd unref 0
 
 # --- a block held when the module is asked to unload ---
-if ! skip_if_builtin 6 "unload while a device holds a block"; then
+if ! skip_if_builtin 7 "unload while a device holds a block"; then
 	tcmd add 0
 	result "rdma_test.0 keeps a block, bound" keep 0
 	mark_log
@@ -196,6 +196,11 @@ if ! skip_if_builtin 6 "unload while a device holds a block"; then
 	}
 	result "unload unbinds it and waits for its block, naming it" wait_for waiting
 	result "...and does not finish while the block is held" kill -0 "$rmmod_pid"
+	# A device added while unload waits (for ever, if the block stays):
+	# the listeners are still there, so it is fenced and cannot bind.
+	tcmd add 2
+	sleep 1
+	result "...a device added while it waits does not bind" not is_bound rdma_test.2
 	drop 0
 	wait "$rmmod_pid"
 	result "...the late free lets unload finish" not is_loaded
@@ -203,6 +208,7 @@ if ! skip_if_builtin 6 "unload while a device holds a block"; then
 	load
 	result "reload claims the region again" test -e "$DBG/$R"
 	tcmd del 0
+	tcmd del 2
 fi
 result "no warning in the kernel log" log_clean
 ktap_finished
