@@ -494,6 +494,14 @@ pub(crate) fn wall_existing(dev: &Device) -> bool {
 /// opens, or here). Cannot fail: a device it cannot help is logged and left.
 fn reprobe_existing() {
     bus::for_each_device(|dev| {
+        if dev.locked(|| walled(dev)).is_some()
+            && left_alone(
+                dev,
+                ", and it names a memory pool that another handler serves",
+            )
+        {
+            return;
+        }
         if wall_existing(dev) {
             return;
         }
@@ -501,6 +509,12 @@ fn reprobe_existing() {
         // driver makes no DMA API calls, so the refusing ops can go on now.
         // A device that only says it is a host bridge is.
         if dev.locked(|| poses_as_host(dev)) {
+            if left_alone(
+                dev,
+                ", and its node says it is a PCI host bridge, which it is not",
+            ) {
+                return;
+            }
             fence(dev);
             if dma::installed::<Region>(dev).is_none() {
                 probe_again(
@@ -518,11 +532,7 @@ fn reprobe_existing() {
             return;
         }
         let ours = dma::installed::<Region>(dev).is_some();
-        if !ours && dev.is_bound() && dev.driver_is_sticky() {
-            pr_err!(
-                "{}: was bound before the module loaded to a driver that cannot be unbound (suppress_bind_attrs): left alone, NOT restricted\n",
-                dev.name()
-            );
+        if !ours && left_alone(dev, "") {
             return;
         }
         fence(dev);
@@ -532,6 +542,24 @@ fn reprobe_existing() {
         }
         probe_again(dev, "");
     });
+}
+
+/// Whether `dev`, found at load, is bound to a driver that cannot be unbound
+/// (`suppress_bind_attrs`: an interrupt controller's, a clock's), which the
+/// module must then leave alone, saying so and `why` it would have acted:
+/// unbinding such a driver, or fencing its device (the gate unbinds its
+/// consumers at unload), may take the system down. Under the device lock,
+/// which keeps the driver bound while its flag is read.
+fn left_alone(dev: &Device, why: &str) -> bool {
+    if !dev.locked(|| dev.is_bound() && dev.driver_is_sticky()) {
+        return false;
+    }
+    pr_err!(
+        "{}: was bound before the module loaded to a driver that cannot be unbound (suppress_bind_attrs){}: left alone, NOT restricted\n",
+        dev.name(),
+        why
+    );
+    true
 }
 
 /// Unbinds `dev` if it was bound before the module loaded (saying so, and

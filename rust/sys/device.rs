@@ -168,9 +168,13 @@ impl Device {
 
     /// Whether the driver bound to the device says it must never be
     /// unbound (`suppress_bind_attrs`: no unbind through sysfs either).
+    /// Ask under the device lock (or in a bind event, which holds it): it
+    /// keeps the driver bound, and so its module in, while its flag is read.
     pub(crate) fn driver_is_sticky(&self) -> bool {
         // SAFETY: The device is alive (type invariant); the helper reads its
-        // driver pointer once (drivers outlive their bindings).
+        // driver pointer once. Every caller holds the device lock (a bind
+        // event runs under it; `attach::left_alone` takes it), so that
+        // driver stays bound, and its module in, while its flag is read.
         unsafe { bindings::rsdma_driver_is_sticky(self.as_raw()) }
     }
 

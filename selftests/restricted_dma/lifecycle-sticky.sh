@@ -11,7 +11,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 7
+ktap_set_plan 11
 R=$(first good 1)
 load
 load_test
@@ -43,6 +43,28 @@ if ! skip_if_builtin 5 "unload with a device whose driver cannot be unbound"; th
 	tcmd del 0
 else
 	tcmd del 0
+fi
+# Bound before load to such a driver, with a node that would have the
+# load unbind it: one that says it is a PCI host bridge, one that names
+# another memory pool beside its region (each added while the module was
+# out, so neither is fenced nor walled). Load must leave both alone.
+if ! skip_if_builtin 4 "load with devices bound to a driver that cannot be unbound"; then
+	h=$(expect testnode | awk '$5 == "pcitype" { print $1; exit }')
+	w=$(wall_pools | head -n 1)
+	unload
+	tcmd sticky "$h"
+	tcmd sticky "$w"
+	load
+	result "rdma_test.$h, a host bridge by its node, bound before load to a driver that cannot be unbound: still bound" \
+		test -e "/sys/bus/platform/devices/rdma_test.$h/driver"
+	result "...and the log says it is left alone, not restricted" \
+		log_has "rdma_test.$h: was bound before the module loaded to a driver that cannot be unbound (suppress_bind_attrs), and its node says it is a PCI host bridge, which it is not: left alone, NOT restricted"
+	result "rdma_test.$w, naming another pool, bound before load to such a driver: still bound" \
+		test -e "/sys/bus/platform/devices/rdma_test.$w/driver"
+	result "...and the log says it is left alone, not restricted" \
+		log_has "rdma_test.$w: was bound before the module loaded to a driver that cannot be unbound (suppress_bind_attrs), and it names a memory pool that another handler serves: left alone, NOT restricted"
+	tcmd del "$h"
+	tcmd del "$w"
 fi
 result "no warning in the kernel log" log_clean
 ktap_finished
