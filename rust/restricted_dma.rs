@@ -43,6 +43,7 @@ use region::{Published, Region};
 use sys::debugfs::{Dir, Files};
 use sys::sysfs::Class;
 use sys::virtio::MemAccHook;
+use sys::Errno;
 
 // Loadable: the kernel crate's module machinery. Built in, `builtin.rs`
 // starts the module earlier than `module!` could (its initcall is at device
@@ -82,7 +83,12 @@ struct RestrictedDma {
 
 impl kernel::Module for RestrictedDma {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        Self::start()
+        Self::start().inspect_err(|e| {
+            pr_err!(
+                "load failed ({}): what it did is undone, as at unload\n",
+                Errno(*e)
+            )
+        })
     }
 }
 
@@ -95,6 +101,9 @@ impl RestrictedDma {
         for r in region::discover()? {
             regions.push(Published::new(r)?, GFP_KERNEL)?;
         }
+        // Dropped before `regions` on an error return too: a device may
+        // have bound through a pool before a later step failed.
+        let quiesce = sys::Quiesce;
         let root = Dir::new(c_str!("restricted_dma"), None);
         let mut files = KVec::with_capacity(regions.len(), GFP_KERNEL)?;
         for p in regions.iter() {
@@ -115,7 +124,7 @@ impl RestrictedDma {
             _files: files,
             _devices: devices,
             _root: root,
-            _quiesce: sys::Quiesce,
+            _quiesce: quiesce,
             regions,
         })
     }

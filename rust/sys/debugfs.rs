@@ -109,8 +109,10 @@ impl<T: Send + Sync> Files<T> {
         owner: Arc<T>,
         files: &[&[(&CStr, Show<T>)]],
     ) -> Result<Self> {
-        let dir = Dir::new(name, Some(parent));
+        // Before `dir`: on an error return the directory, and with it every
+        // file made so far, goes before the boxes those files point at.
         let mut boxes = KVec::with_capacity(files.iter().map(|f| f.len()).sum(), GFP_KERNEL)?;
+        let dir = Dir::new(name, Some(parent));
         for (fname, show) in files.iter().copied().flatten() {
             let file = KBox::new(
                 File {
