@@ -988,9 +988,14 @@ static bool rsdma_is_own(const struct device *dev)
 	       !memcmp(dev->platform_data, &rsdma_cookie, sizeof(rsdma_cookie));
 }
 
+/*
+ * The name first: rsdma_is_own() compares the cookie's size of any platform
+ * data, and only a device of one of our names may be assumed to have that much.
+ */
 static int rsdma_match_own(struct device *dev, const void *name)
 {
-	return rsdma_is_own(dev) && !strcmp(to_platform_device(dev)->name, name);
+	return dev_is_platform(dev) && !strcmp(to_platform_device(dev)->name, name) &&
+	       rsdma_is_own(dev);
 }
 
 /* Ours named @name, found where an earlier load left it, or made; referenced. */
