@@ -874,7 +874,15 @@ bool rsdma_virtio_has_shm(struct virtio_device *vdev)
  */
 static bool rsdma_iomem_ram(const struct resource *r)
 {
-	return !strcmp(r->name, "System RAM") || !strcmp(r->name, "reserved");
+	/*
+	 * A device's resource is named by its DT node (`reg-names`), which the
+	 * host writes: "System RAM" counts only with the flag that arm64 gives
+	 * RAM alone. ("reserved" carries no such flag; a window inside a
+	 * device's range of that name is still refused by the page checks
+	 * unless it is no-map, and then only the guest's own device suffers.)
+	 */
+	return (!strcmp(r->name, "System RAM") && (r->flags & IORESOURCE_SYSRAM)) ||
+	       !strcmp(r->name, "reserved");
 }
 
 struct resource *rsdma_iomem_claim(u64 base, u64 size, const char *name, const char **what)
