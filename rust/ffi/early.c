@@ -102,18 +102,18 @@ static int __init rsdma_early_chosen_owner(u64 base, u64 size, u64 *at)
 		}
 	}
 	for (i = 0; i < ARRAY_SIZE(rsdma_chosen_efi); i++) {
-		const __be32 *sz = NULL;
+		u64 sz = PAGE_SIZE;
 
 		prop = of_get_flat_dt_prop(node, rsdma_chosen_efi[i][0], &len);
-		if (!prop || len != sizeof(u64))
+		if (!prop || !rsdma_efi_number(prop, len, &b))
 			continue;
 		if (rsdma_chosen_efi[i][1]) {
-			sz = of_get_flat_dt_prop(node, rsdma_chosen_efi[i][1], &len);
-			if (!sz || len != sizeof(u32))
+			prop = of_get_flat_dt_prop(node, rsdma_chosen_efi[i][1], &len);
+			if (!prop || !rsdma_efi_number(prop, len, &sz))
 				continue;
+			sz = min_t(u64, sz, U32_MAX);
 		}
-		b = of_read_number(prop, 2);
-		if (overlaps(base, size, b, sz ? be32_to_cpup(sz) : PAGE_SIZE)) {
+		if (overlaps(base, size, b, sz)) {
 			*at = b;
 			return RSDMA_OWNED_EFI;
 		}

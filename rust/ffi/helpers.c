@@ -481,6 +481,22 @@ static bool rsdma_overlaps(u64 a, u64 as, u64 b, u64 bs)
 	return as && bs && a <= b_last && b <= a + as - 1;
 }
 
+/*
+ * A /chosen EFI property's value as the kernel reads it (efi_get_fdt_prop()):
+ * four bytes, or else eight, whatever the length. Shorter than eight but for
+ * four, the kernel reads past the property: false, nothing to compare with.
+ */
+bool rsdma_efi_number(const void *prop, int len, u64 *val)
+{
+	if (len == 4)
+		*val = be32_to_cpup(prop);
+	else if (len >= 8)
+		*val = get_unaligned_be64(prop);
+	else
+		return false;
+	return true;
+}
+
 /* The /chosen properties both readers look at (this file's, and early.c's). */
 const char *const rsdma_chosen_pairs[RSDMA_CHOSEN_PAIRS] = {
 	[RSDMA_CHOSEN_IMA_BUFFER] = "linux,ima-kexec-buffer",
@@ -551,14 +567,18 @@ static int rsdma_chosen_owner(u64 base, u64 size, u64 *at)
 		}
 	}
 	for (i = 0; i < ARRAY_SIZE(rsdma_chosen_efi); i++) {
-		u32 sz32 = PAGE_SIZE;
+		u64 sz = PAGE_SIZE;
 
-		if (of_property_read_u64(chosen, rsdma_chosen_efi[i][0], &b))
+		prop = of_get_property(chosen, rsdma_chosen_efi[i][0], &len);
+		if (!prop || !rsdma_efi_number(prop, len, &b))
 			continue;
-		if (rsdma_chosen_efi[i][1] &&
-		    of_property_read_u32(chosen, rsdma_chosen_efi[i][1], &sz32))
-			continue;
-		if (rsdma_overlaps(base, size, b, sz32)) {
+		if (rsdma_chosen_efi[i][1]) {
+			prop = of_get_property(chosen, rsdma_chosen_efi[i][1], &len);
+			if (!prop || !rsdma_efi_number(prop, len, &sz))
+				continue;
+			sz = min_t(u64, sz, U32_MAX);
+		}
+		if (rsdma_overlaps(base, size, b, sz)) {
 			*at = b;
 			ret = RSDMA_OWNED_EFI;
 			goto out;
