@@ -479,7 +479,10 @@ pub(crate) fn wall_existing(dev: &Device) -> bool {
     let Some(target) = dev.locked(|| walled(dev)) else {
         return false;
     };
-    wall(dev, target.as_ref());
+    // Under the lock, as `fence_unbound` links: a link made while a probe
+    // is under way (an asynchronous one at load) trips the driver core's
+    // WARN when that probe binds.
+    dev.locked(|| wall(dev, target.as_ref()));
     if dev.is_bound() {
         dev.release_driver();
     }
