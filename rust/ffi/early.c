@@ -186,8 +186,16 @@ static int __init rsdma_early_owner(u64 base, u64 size, bool no_map, u64 *at)
  * rule, no refusing ops; no recheck: a window the kernel freed into stays
  * shared), and nothing of ours would run to refuse them. The boot stops at
  * the first region instead: a host can always stop its guest, but must not
- * unconfine it. An entry is matched as the kernel matches it (whole), or
- * with a suffix the compiler may give a local symbol (".llvm.N").
+ * unconfine it. An entry that contains one of our names anywhere counts:
+ * the kernel compares each entry with the symbol its initcall table names,
+ * which is ours, ours with a suffix the compiler may give a local symbol
+ * (".llvm.N"), or, under LTO, a stub named around ours
+ * ("__initstub__kmod_..._rsdma_builtin_init3"). A name the kernel would not
+ * match only stops a boot that a host could stop anyway.
+ *
+ * Not seen here: an initcall_blacklist that a bootconfig in the initrd
+ * carries (CONFIG_BOOT_CONFIG), which the kernel parses after every early
+ * parameter. See the Kconfig help.
  */
 static const char *const rsdma_initcalls[] __initconst = {
 	"rsdma_builtin_init", "rsdma_builtin_recheck",
@@ -196,15 +204,13 @@ static const char *rsdma_blacklisted __initdata;
 
 static int __init rsdma_blacklist_setup(char *list)
 {
-	size_t i, k, n;
+	size_t i, n;
 
 	for (; list && *list; list += n + !!list[n]) {
 		n = strcspn(list, ",");
-		for (i = 0; i < ARRAY_SIZE(rsdma_initcalls); i++) {
-			k = strlen(rsdma_initcalls[i]);
-			if (n >= k && !strncmp(list, rsdma_initcalls[i], k) && (n == k || list[k] == '.'))
+		for (i = 0; i < ARRAY_SIZE(rsdma_initcalls); i++)
+			if (strnstr(list, rsdma_initcalls[i], n))
 				rsdma_blacklisted = rsdma_initcalls[i];
-		}
 	}
 	return 0;
 }

@@ -19,7 +19,7 @@ FAMILIES = {"pool": pool, "region": region, "device": device, "host": host, "lif
 FAMILY = {name: family for family, module in FAMILIES.items() for name in module.GUESTS}
 VARIANTS = {name: guest for module in FAMILIES.values() for name, guest in module.GUESTS.items()}
 ORDER = ["basic", "soak", "malformed", "virtio", "pci", "net", "netmq", "input", "9p", "devices", "bridges",
-         "iommu", "hostile", "chosen", "cells", "failstart", "blacklist", "sharing", "pvmfw", "nohook", "small", "window", "lies", "vsock", "vsockpci",
+         "iommu", "hostile", "chosen", "cells", "failstart", "blacklist", "blackliststub", "sharing", "pvmfw", "nohook", "small", "window", "lies", "vsock", "vsockpci",
          "lifecycle"]
 assert sorted(ORDER) == sorted(VARIANTS)
 VARIANTS = {name: VARIANTS[name] for name in ORDER}
@@ -55,6 +55,7 @@ DEBUG_LEFT_OUT = {
     "iommu": "a refusal decided at bind, the same on every kernel",
     "failstart": "built-in only: on a loadable kernel it only skips",
     "blacklist": "built-in only: the loadable module has no initcall to skip",
+    "blackliststub": "built-in only, as blacklist",
     "chosen": "a refusal decided at claim, the same on every kernel (hostile reads /chosen there)",
     "cells": "a refusal decided at claim, the same on every kernel; what it guards oopsed on each",
     "sharing": "the ledger's view of the same claim and release the other guests make",

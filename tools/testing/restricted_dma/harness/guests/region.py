@@ -108,6 +108,19 @@ GUESTS = {
                            f"the devices behind {GOOD.name} would run unrestricted"),
         tests=["region-checks.sh"],
     ),
+    # The same under LTO, where the initcall table names a stub around our
+    # function, and initcall_blacklist= that stub's name: the boot stops too
+    # (this kernel has no such stub: the entry is what an LTO kernel's would
+    # be).
+    "blackliststub": dict(
+        about="initcall_blacklist= names the LTO stub of the built-in start: the boot stops",
+        regions=[GOOD],
+        devices=[Device("blk", GOOD.name)],
+        cmdline="initcall_blacklist=__initstub__kmod_restricted_dma__0_0_rsdma_builtin_init3 earlycon",
+        panics=("builtin", "restricted_dma: initcall_blacklist names rsdma_builtin_init: "
+                           f"the devices behind {GOOD.name} would run unrestricted"),
+        tests=["region-checks.sh"],
+    ),
     # What the module shares with the host, read from the test kernels'
     # sharing ledger: a mapped region, a no-map one, and one whose share
     # fails halfway (planted on the command line), each with a blk behind
