@@ -9,6 +9,16 @@ from .regions import (
     TWINS, REG_NOT_PAIRS, TWO_RANGES, OVER_SECOND_RANGE, CELLS
 )
 
+# A guest whose command line skips the built-in start (the `blacklist*`
+# guests): built in, the boot must stop at GOOD, saying why.
+BLACKLISTED = dict(
+    regions=[GOOD],
+    devices=[Device("blk", GOOD.name)],
+    panics=("builtin", "restricted_dma: initcall_blacklist names rsdma_builtin_init: "
+                       f"the devices behind {GOOD.name} would run unrestricted"),
+    tests=["region-checks.sh"],
+)
+
 GUESTS = {
     # Every malformation the module must reject, beside a good node that it
     # must still claim. `reject` is the text of the module's message.
@@ -101,12 +111,8 @@ GUESTS = {
     # region-checks.sh as usual.
     "blacklist": dict(
         about="the host's command line skips the built-in start (initcall_blacklist=): the boot stops",
-        regions=[GOOD],
-        devices=[Device("blk", GOOD.name)],
         cmdline="initcall_blacklist=rsdma_builtin_init earlycon",
-        panics=("builtin", "restricted_dma: initcall_blacklist names rsdma_builtin_init: "
-                           f"the devices behind {GOOD.name} would run unrestricted"),
-        tests=["region-checks.sh"],
+        **BLACKLISTED,
     ),
     # The same under LTO, where the initcall table names a stub around our
     # function, and initcall_blacklist= that stub's name: the boot stops too
@@ -114,12 +120,8 @@ GUESTS = {
     # be).
     "blackliststub": dict(
         about="initcall_blacklist= names the LTO stub of the built-in start: the boot stops",
-        regions=[GOOD],
-        devices=[Device("blk", GOOD.name)],
         cmdline="initcall_blacklist=__initstub__kmod_restricted_dma__0_0_rsdma_builtin_init3 earlycon",
-        panics=("builtin", "restricted_dma: initcall_blacklist names rsdma_builtin_init: "
-                           f"the devices behind {GOOD.name} would run unrestricted"),
-        tests=["region-checks.sh"],
+        **BLACKLISTED,
     ),
     # What the module shares with the host, read from the test kernels'
     # sharing ledger: a mapped region, a no-map one, and one whose share
