@@ -200,7 +200,10 @@ if ! skip_if_builtin 7 "unload while a device holds a block"; then
 	# the listeners are still there, so it is fenced and cannot bind.
 	tcmd add 2
 	sleep 1
-	result "...a device added while it waits does not bind" not is_bound rdma_test.2
+	added_unbound() {
+		test -e /sys/bus/platform/devices/rdma_test.2 && ! is_bound rdma_test.2
+	}
+	result "...a device added while it waits is there, and does not bind" added_unbound
 	drop 0
 	wait "$rmmod_pid"
 	result "...the late free lets unload finish" not is_loaded
