@@ -497,12 +497,7 @@ pub(crate) fn wall_existing(dev: &Device) -> bool {
 /// opens, or here). Cannot fail: a device it cannot help is logged and left.
 fn reprobe_existing() {
     bus::for_each_device(|dev| {
-        if dev.locked(|| walled(dev)).is_some()
-            && left_alone(
-                dev,
-                ", and it names a memory pool that another handler serves",
-            )
-        {
+        if left_alone(dev) {
             return;
         }
         if wall_existing(dev) {
@@ -512,18 +507,9 @@ fn reprobe_existing() {
         // driver makes no DMA API calls, so the refusing ops can go on now.
         // A device that only says it is a host bridge is.
         if dev.locked(|| poses_as_host(dev)) {
-            if left_alone(
-                dev,
-                ", and its node says it is a PCI host bridge, which it is not",
-            ) {
-                return;
-            }
             fence(dev);
             if dma::installed::<Region>(dev).is_none() {
-                probe_again(
-                    dev,
-                    ", and its node says it is a PCI host bridge, which it is not",
-                );
+                probe_again(dev, POSES);
             }
             return;
         }
@@ -535,9 +521,6 @@ fn reprobe_existing() {
             return;
         }
         let ours = dma::installed::<Region>(dev).is_some();
-        if !ours && left_alone(dev, "") {
-            return;
-        }
         fence(dev);
         if ours {
             // Bound again through us when the gate opened.
@@ -547,16 +530,37 @@ fn reprobe_existing() {
     });
 }
 
+/// Why the load unbinds or fences a device that poses as a PCI host bridge.
+const POSES: &str = ", and its node says it is a PCI host bridge, which it is not";
+
 /// Whether `dev`, found at load, is bound to a driver that cannot be unbound
-/// (`suppress_bind_attrs`: an interrupt controller's, a clock's), which the
-/// module must then leave alone, saying so and `why` it would have acted:
-/// unbinding such a driver, or fencing its device (the gate unbinds its
-/// consumers at unload), may take the system down. Under the device lock,
-/// which keeps the driver bound while its flag is read.
-fn left_alone(dev: &Device, why: &str) -> bool {
-    if !dev.locked(|| dev.is_bound() && dev.driver_is_sticky()) {
+/// (`suppress_bind_attrs`: an interrupt controller's, a clock's) and is one
+/// that [`reprobe_existing`] would unbind or fence: held behind the wall,
+/// posing as a host bridge, or restricted and not bound through us.
+/// Unbinding such a driver, or fencing its device (the gate unbinds its
+/// consumers at unload), may take the system down: the load leaves it
+/// alone, saying so and why it would have acted. Decided under the device
+/// lock, which keeps the driver bound while its flag is read.
+fn left_alone(dev: &Device) -> bool {
+    let why = dev.locked(|| {
+        if !(dev.is_bound() && dev.driver_is_sticky()) {
+            None
+        } else if walled(dev).is_some() {
+            Some(", and it names a memory pool that another handler serves")
+        } else if poses_as_host(dev) {
+            Some(POSES)
+        } else if !restricted_bridge(dev)
+            && is_restricted_locked(dev)
+            && dma::installed::<Region>(dev).is_none()
+        {
+            Some("")
+        } else {
+            None
+        }
+    });
+    let Some(why) = why else {
         return false;
-    }
+    };
     pr_err!(
         "{}: was bound before the module loaded to a driver that cannot be unbound (suppress_bind_attrs){}: left alone, NOT restricted\n",
         dev.name(),
