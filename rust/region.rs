@@ -319,11 +319,12 @@ pub(crate) const DEFAULT_POOLS: [&CStr; 2] =
 impl NodeFacts {
     /// The facts of an unflattened node.
     fn of(node: &OfNode) -> Self {
+        let first = node.reg(0);
         Self {
-            reg: node.reg(0).ok(),
+            reg: first.ok(),
             more_ranges: node.reg(1).is_ok(),
-            reg_not_pairs: node.reg(0) == Err(EINVAL),
-            bad_cells: node.reg(0) == Err(EDOM),
+            reg_not_pairs: first == Err(EINVAL),
+            bad_cells: first == Err(EDOM),
             same_name: node.parent().is_some_and(|p| {
                 p.children()
                     .any(|n| n != *node && n.name().as_bytes() == node.name().as_bytes())
