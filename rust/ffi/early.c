@@ -102,18 +102,12 @@ static int __init rsdma_early_chosen_owner(u64 base, u64 size, u64 *at)
 		}
 	}
 	for (i = 0; i < ARRAY_SIZE(rsdma_chosen_efi); i++) {
-		u64 sz = PAGE_SIZE;
+		const void *start = of_get_flat_dt_prop(node, rsdma_chosen_efi[i][0], &len), *sz = NULL;
+		int sz_len = 0;
 
-		prop = of_get_flat_dt_prop(node, rsdma_chosen_efi[i][0], &len);
-		if (!prop || !rsdma_efi_number(prop, len, &b))
-			continue;
-		if (rsdma_chosen_efi[i][1]) {
-			prop = of_get_flat_dt_prop(node, rsdma_chosen_efi[i][1], &len);
-			if (!prop || !rsdma_efi_number(prop, len, &sz))
-				continue;
-			sz = min_t(u64, sz, U32_MAX);
-		}
-		if (overlaps(base, size, b, sz)) {
+		if (rsdma_chosen_efi[i][1])
+			sz = of_get_flat_dt_prop(node, rsdma_chosen_efi[i][1], &sz_len);
+		if (rsdma_efi_range(i, start, len, sz, sz_len, &b, &s) && overlaps(base, size, b, s)) {
 			*at = b;
 			return RSDMA_OWNED_EFI;
 		}

@@ -486,14 +486,36 @@ static bool rsdma_overlaps(u64 a, u64 as, u64 b, u64 bs)
  * four bytes, or else eight, whatever the length. Shorter than eight but for
  * four, the kernel reads past the property: false, nothing to compare with.
  */
-bool rsdma_efi_number(const void *prop, int len, u64 *val)
+static bool rsdma_efi_number(const void *prop, int len, u64 *val)
 {
+	if (!prop)
+		return false;
 	if (len == 4)
 		*val = be32_to_cpup(prop);
 	else if (len >= 8)
 		*val = get_unaligned_be64(prop);
 	else
 		return false;
+	return true;
+}
+
+/*
+ * The range entry @i of rsdma_chosen_efi names, from its properties as either
+ * reader found them (@size NULL for one without a size: a page); false when
+ * the kernel would not read one.
+ */
+bool rsdma_efi_range(int i, const void *start, int start_len, const void *size, int size_len,
+		     u64 *base, u64 *len)
+{
+	if (!rsdma_efi_number(start, start_len, base))
+		return false;
+	*len = PAGE_SIZE;
+	if (!rsdma_chosen_efi[i][1])
+		return true;
+	if (!rsdma_efi_number(size, size_len, len))
+		return false;
+	/* The kernel keeps the map's size in 32 bits, saturated. */
+	*len = min_t(u64, *len, U32_MAX);
 	return true;
 }
 
@@ -567,18 +589,13 @@ static int rsdma_chosen_owner(u64 base, u64 size, u64 *at)
 		}
 	}
 	for (i = 0; i < ARRAY_SIZE(rsdma_chosen_efi); i++) {
-		u64 sz = PAGE_SIZE;
+		const void *start = of_get_property(chosen, rsdma_chosen_efi[i][0], &len), *sz = NULL;
+		int sz_len = 0;
 
-		prop = of_get_property(chosen, rsdma_chosen_efi[i][0], &len);
-		if (!prop || !rsdma_efi_number(prop, len, &b))
-			continue;
-		if (rsdma_chosen_efi[i][1]) {
-			prop = of_get_property(chosen, rsdma_chosen_efi[i][1], &len);
-			if (!prop || !rsdma_efi_number(prop, len, &sz))
-				continue;
-			sz = min_t(u64, sz, U32_MAX);
-		}
-		if (rsdma_overlaps(base, size, b, sz)) {
+		if (rsdma_chosen_efi[i][1])
+			sz = of_get_property(chosen, rsdma_chosen_efi[i][1], &sz_len);
+		if (rsdma_efi_range(i, start, len, sz, sz_len, &b, &s) &&
+		    rsdma_overlaps(base, size, b, s)) {
 			*at = b;
 			ret = RSDMA_OWNED_EFI;
 			goto out;

@@ -135,7 +135,8 @@ enum rsdma_chosen_range {
 extern const char *const rsdma_chosen_pairs[RSDMA_CHOSEN_PAIRS];
 extern const int rsdma_chosen_pair_owners[RSDMA_CHOSEN_PAIRS];
 extern const char *const rsdma_chosen_efi[RSDMA_CHOSEN_EFI][2];
-bool rsdma_efi_number(const void *prop, int len, u64 *val);
+bool rsdma_efi_range(int i, const void *start, int start_len, const void *size, int size_len,
+		     u64 *base, u64 *len);
 int rsdma_range_owner(u64 base, u64 size, bool no_map, u64 *at);
 int rsdma_of_reg(struct device_node *np, int index, u64 *base, u64 *size);
 
