@@ -5,12 +5,13 @@
 # dma_alloc_noncontiguous() with their syncs, masks and bus limits honoured,
 # misuse refused and counted, only memory in the linear map bounced, no bytes
 # of one mapping shown to the next, and syncs that work even when dma-direct
-# had let the device skip them.
+# had let the device skip them. And dma_pool, whose blocks lie in the window
+# (kernel-patches/0006 keeps its free list out of them).
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 17
+ktap_set_plan 18
 R=$(first good 1)
 base=$(first good 2)
 size=$(first good 3)
@@ -26,6 +27,7 @@ probed=$(counter io_tlb_used "$R")
 tcheck "coherent blocks of 1 to 64 pages: in the region, aligned to their order, zeroed" coherent 0
 syncs=$(counter bad_syncs "$R")
 tcheck "dma_alloc_pages() and dma_alloc_noncontiguous(): in the region, synced, freed" pages 0
+tcheck "dma_pool blocks: in the region; a free one shows the host no kernel address; its rewrite and a double free change nothing" dmapool 0
 result "...their syncs are not counted as bad" [ "$(counter bad_syncs "$R")" -eq "$syncs" ]
 tcheck "maps and allocations honour dma_mask, coherent_dma_mask and bus_dma_limit; dma_set_mask checks the region" masks 0
 unmaps=$(counter bad_unmaps "$R") syncs=$(counter bad_syncs "$R")

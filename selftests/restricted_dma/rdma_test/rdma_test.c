@@ -37,6 +37,12 @@
  *              window N LO SIZE     the DMA window device N must stay in
  *              coherent N           1..64-page coherent blocks: in the window,
  *                                   aligned to their order, zeroed
+ *              dmapool N            a dma_pool of N's, as NVMe's and the USB
+ *                                   host controllers' drivers keep: a free
+ *                                   block shows no kernel address, and
+ *                                   neither a host that rewrites free
+ *                                   blocks nor a double free changes what
+ *                                   dma_pool_alloc() gives next
  *              pages N              dma_alloc_pages() and
  *                                   dma_alloc_noncontiguous() with their syncs
  *              masks N              maps and allocations beyond a narrow
@@ -147,6 +153,7 @@
 #include <linux/dma-direct.h>
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
+#include <linux/dmapool.h>
 #include <linux/io.h>
 #include <linux/kmemleak.h>
 #include <linux/ktime.h>
@@ -530,6 +537,92 @@ static int cmd_coherent(unsigned int n)
 	}
 	say("1..64 pages: in the window, order-aligned, zeroed");
 	return 0;
+}
+
+/* Where a host that rewrites a free dma_pool block points its next one. */
+static u8 dmapool_decoy[64] __aligned(64);
+
+static int cmd_dmapool(unsigned int n)
+{
+	struct device *dev = bound(n);
+	struct {
+		u8 *cpu;
+		dma_addr_t dma;
+	} b[2], got[2] = {};
+	struct {
+		void *next;
+		dma_addr_t dma;
+	} forged = { dmapool_decoy, 0 };
+	struct dma_pool *pool;
+	int i, j, err = 0;
+
+	if (!dev)
+		return -ENODEV;
+	pool = dma_pool_create("rdma_test", dev, sizeof(dmapool_decoy), 64, 0);
+	if (!pool)
+		return -ENOMEM;
+	for (i = 0; i < 2; i++) {
+		b[i].cpu = dma_pool_alloc(pool, GFP_KERNEL, &b[i].dma);
+		if (!b[i].cpu) {
+			say("dma_pool_alloc failed");
+			while (i--)
+				dma_pool_free(pool, b[i].cpu, b[i].dma);
+			dma_pool_destroy(pool);
+			return -ENOMEM;
+		}
+		if (!in_window(n, b[i].dma, sizeof(dmapool_decoy))) {
+			say("a block at %pad: outside the window; ", &b[i].dma);
+			err = -EFAULT;
+		}
+		memset(b[i].cpu, 0x5a, sizeof(dmapool_decoy));
+	}
+	dma_pool_free(pool, b[1].cpu, b[1].dma);
+	dma_pool_free(pool, b[0].cpu, b[0].dma);
+	/* Once more: refused (6.12 listed it twice, to be handed out twice). */
+	dma_pool_free(pool, b[0].cpu, b[0].dma);
+	/*
+	 * What the host reads of a free block: the driver's last bytes (or
+	 * init_on_free's zeros), never the pool's bookkeeping: 6.12 keeps its
+	 * free list there, the next free block's address and DMA address.
+	 */
+	for (i = 0; i < 2; i++) {
+		if (memchr_inv(b[i].cpu, b[i].cpu[0], sizeof(dmapool_decoy))) {
+			say("a free block shows the host more than the driver's bytes; ");
+			err = -EFAULT;
+			break;
+		}
+	}
+	/* The host, which writes the window when it likes, forges a list. */
+	for (i = 0; i < 2; i++)
+		memcpy(b[i].cpu, &forged, sizeof(forged));
+	for (i = 0; i < 2; i++) {
+		const char *what = "a block it had given already";
+
+		got[i].cpu = dma_pool_alloc(pool, GFP_KERNEL, &got[i].dma);
+		for (j = 0; j < 2; j++) {
+			if (got[i].cpu != b[j].cpu)
+				continue;
+			if (got[i].dma != b[j].dma)
+				what = "a block with the DMA address the host wrote";
+			break;
+		}
+		if (j == 2)
+			what = got[i].cpu == dmapool_decoy ? "the address the host wrote" :
+							     "a block the pool never had";
+		else if (got[i].dma == b[j].dma && (!i || got[1].cpu != got[0].cpu))
+			continue;
+		/* Not the pool's: never handed back to it. */
+		say("after the host rewrote free blocks, dma_pool_alloc gave %s; ", what);
+		got[i].cpu = NULL;
+		err = -EFAULT;
+	}
+	for (i = 0; i < 2; i++)
+		if (got[i].cpu)
+			dma_pool_free(pool, got[i].cpu, got[i].dma);
+	dma_pool_destroy(pool);
+	if (!err)
+		say("dma_pool blocks in the window; a free one shows no kernel address; rewriting it and a double free change nothing");
+	return err;
 }
 
 static int cmd_pages(unsigned int n)
@@ -1848,6 +1941,8 @@ static int run(char *line)
 		return cmd_coherent(n);
 	if (!strcmp(name, "pages"))
 		return cmd_pages(n);
+	if (!strcmp(name, "dmapool"))
+		return cmd_dmapool(n);
 	if (!strcmp(name, "masks"))
 		return cmd_masks(n);
 	if (!strcmp(name, "misuse"))
