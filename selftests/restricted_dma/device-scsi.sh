@@ -13,12 +13,14 @@
 # root port behind the host bridge, whose node names a region of its own:
 # restricted from its first probe, bound once, round trips through it. The
 # host then checks where QEMU finds each controller's rings and every
-# descriptor (check.sh).
+# descriptor (check.sh), and dumps the first controller's window after its
+# first commands, looking for kernel addresses (check.sh: none; the control,
+# the kernel's own data, has them).
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 10
+ktap_set_plan 11
 set -- $(expect device | awk '$1 == "scsi" && $3 != "-" { print $2, $3; exit }')
 hba=$1 R=$2
 ctl=$(expect device | awk '$1 == "scsi" && $3 == "-" { print $2; exit }')
@@ -52,6 +54,20 @@ cdisk=$(sd_of "$ctl")
 ktap_print_msg "$hba ($disk) behind $R, $ctl ($cdisk) behind none"
 result "$hba is restricted to $R, $ctl to none" \
 	eval 'serves "$R" "$hba" && not grep -qx "$ctl" "$DBG/$R/devices"'
+# What the host reads in the window once the disk is up (its first commands
+# and a read of its zeros): no kernel address (kernel-patches/0007: each
+# request's tag was its scsi_cmnd's address). The control, the same search
+# over the kernel's own data, the first MiB of it, must find some.
+scan_kaddr() {
+	set -- $(expect good | awk -v r="$R" '$1 == r { print $2, $3 }') \
+		$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel data$/0x\1/p' /proc/iomem)
+	[ $# -eq 3 ] && dd if="$disk" of=/dev/null bs=4096 skip=1024 count=16 2>/dev/null || return 1
+	ask_host window-scan kaddr "$1" "$2" kaddr
+	ask_host window-scan kaddrcontrol "$3" 0x100000 kaddr
+	# The host's agent polls the console: give it time to dump both.
+	sleep 3
+}
+result "the host dumps $R, once $disk is up, and the kernel's data (the control), for kernel addresses" scan_kaddr
 up=$(( $(counter io_tlb_used "$R") - idle ))
 maps0=$(counter maps "$R")
 to0=$(counter bytes_to_device "$R")

@@ -534,6 +534,9 @@ ktap_of_host_view() {
   # A gpu's picture ("frame" scans, device-gpu.sh): the window of the gpu
   # behind it must hold every row drawn; the same window, none of the
   # control gpu's picture (so that a search that finds anything fails).
+  # Kernel addresses ("kaddr", device-scsi.sh): none in the window of a
+  # virtio-scsi controller after its first commands; the control, the same
+  # count over the kernel's own data, must find some.
   local tag count rows
   while read -r tag count rows; do
     k=$((k + 1))
@@ -564,6 +567,22 @@ ktap_of_host_view() {
         echo "ok $k control: the same page mapped for the device to read: the host finds its $count copies in the window"
       else
         echo "not ok $k control: the same page mapped for the device to read: the host finds $count copies in the window"
+        fail=1
+      fi ;;
+    kaddr)
+      if [ "$count" -eq 0 ]; then
+        echo "ok $k after a virtio-scsi controller's first commands, the host finds no kernel address in its window"
+      else
+        echo "not ok $k after a virtio-scsi controller's first commands, the host finds $count kernel addresses in its window"
+        # The window's scan runs before its control: its hits come first.
+        head -n 3 "$w/kaddrs" | sed 's/^/# found at /'
+        fail=1
+      fi ;;
+    kaddrcontrol)
+      if [ "$count" -gt 0 ]; then
+        echo "ok $k control: the same search finds $count kernel addresses in the kernel's own data"
+      else
+        echo "not ok $k control: the same search finds $count kernel addresses in the kernel's own data"
         fail=1
       fi ;;
     preload-before)

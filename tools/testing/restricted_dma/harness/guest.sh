@@ -88,7 +88,7 @@ if [ -s "$work/preloads" ]; then
 fi
 
 # The gpus' screendumps (qmp-agent.py) of this boot, and no other's.
-rm -f "$work"/*.ppm "$work/scans"
+rm -f "$work"/*.ppm "$work/scans" "$work/kaddrs"
 
 # The initramfs: busybox, /init, the modules, the tests and the variant's
 # expectations.

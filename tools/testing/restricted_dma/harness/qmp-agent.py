@@ -31,8 +31,9 @@ dumps the screen of the gpu on TRANSPORT (the file `screens` beside OUT
 names its QEMU id) to TRANSPORT.ppm beside OUT. On a line "rdma-host:
 window-scan TAG BASE SIZE" it dumps that much guest memory (pmemsave) and
 counts the guest's marker ("RECEIVE!") in it, appending "TAG COUNT" to the
-file `scans` beside OUT (a fourth word: another marker to count, or
-"frame:SEED:ROWS", the rows of a gpu's picture, see count_marker). A
+file `scans` beside OUT (a fourth word: another marker to count,
+"frame:SEED:ROWS", the rows of a gpu's picture, or "kaddr", kernel
+addresses: see count_marker). A
 guest whose host writes its windows before it runs (the file `preloads`
 beside OUT: "ADDR MARKER" lines) starts paused: the agent counts each
 marker at its address first ("preload-before COUNT" in `scans`), then lets
@@ -129,10 +130,24 @@ def main(sock_path, log_path, out_path, hotplug_path):
         instead the rows of fbdraw.c's picture of SEED whose first 8 pixels
         (XRGB8888, as virtio-gpu's fbdev has them: bytes B, G, R, 0) lie
         there: 32 bytes, which no page boundary splits as long as a line is
-        a multiple of 32 bytes."""
+        a multiple of 32 bytes. "kaddr" counts the aligned 64-bit words that
+        are this kernel's addresses: in the first 4 GiB of arm64's linear map
+        (0xffff0000_xxxxxxxx, where a guest of 1 GiB has all of its RAM) or of
+        its upper half (0xffff8000_xxxxxxxx: modules, the image, vmalloc's
+        start), without KASLR, and not the 4 GiB boundary itself (a device's
+        big-endian count can read as that: READ CAPACITY's last LBA of a
+        64 MiB disk is 0xffff0100_00000000). The caller's control, a scan of
+        the kernel's own data, shows that the layout is this kernel's."""
         data = dump_of(base, size)
         if data is None:
             return -1
+        if marker == "kaddr":
+            # Each one found, where, beside the scans (for a failure to name).
+            hits = [(8 * i, w) for i, (w,) in enumerate(struct.iter_unpack("<Q", data[:len(data) // 8 * 8]))
+                    if w >> 32 in (0xffff0000, 0xffff8000) and w & 0xffffffff]
+            with open(os.path.join(work, "kaddrs"), "a") as f:
+                f.writelines(f"0x{base + off:x} 0x{w:016x}\n" for off, w in hits[:16])
+            return len(hits)
         if not marker.startswith("frame:"):
             return data.count(marker.encode())
         seed, rows = (int(v) for v in marker.split(":")[1:])
