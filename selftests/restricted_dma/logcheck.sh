@@ -6,12 +6,14 @@
 # sleep, UBSAN, DMA-API debugging, DEBUG_VM's page checks, list debugging and
 # kmemleak; on the others the same searches cover warnings, bugs and oopses.
 # What a test provokes on purpose (pool-dmaapi.sh's misuse) is fenced off by
-# markers in the log and by the DMA-API error count it expects.
+# markers in the log and by the DMA-API error count it expects. Then the
+# host's last look at every window of the DT, claimed or not (check.sh): no
+# kernel address in any, whatever the boot's devices put there.
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 8
+ktap_set_plan 9
 kernel_log > /tmp/klog
 
 # none PATTERN DESCRIPTION: a case passing when the log has no line matching
@@ -77,4 +79,20 @@ if [ -w "$K" ]; then
 else
 	ktap_test_skip "kmemleak: no unreferenced object of ours (no kmemleak in this kernel)"
 fi
+
+# The control: the same search over the first MiB of the kernel's data.
+last_look() {
+	kdata=$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel data$/0x\1/p' /proc/iomem)
+	[ -n "$kdata" ] || return 1
+	n=0
+	for window in $(expect good | awk '{ print $2 "+" $3 }' | sort -u); do
+		base=${window%+*}
+		ask_host window-scan "kaddr_${base#0x}" "$base" "${window#*+}" kaddr
+		n=$((n + 1))
+	done
+	ask_host window-scan kaddrcontrol "$kdata" 0x100000 kaddr
+	# The host's agent polls the console: time to dump each window.
+	sleep $((3 + n))
+}
+result "the host takes a last look at every window of the DT, and at the kernel's data (the control)" last_look
 ktap_finished

@@ -616,6 +616,9 @@ static int cmd_dmapool(unsigned int n)
 		got[i].cpu = NULL;
 		err = -EFAULT;
 	}
+	/* Wiped: the forged list is a kernel address, for the host to find. */
+	for (i = 0; i < 2; i++)
+		memset(b[i].cpu, 0x5a, sizeof(forged));
 	for (i = 0; i < 2; i++)
 		if (got[i].cpu)
 			dma_pool_free(pool, got[i].cpu, got[i].dma);
