@@ -59,11 +59,10 @@ result "$hba is restricted to $R, $ctl to none" \
 # request's tag was its scsi_cmnd's address). The control, the same search
 # over the kernel's own data, the first MiB of it, must find some.
 scan_kaddr() {
-	set -- $(expect good | awk -v r="$R" '$1 == r { print $2, $3 }') \
-		$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel data$/0x\1/p' /proc/iomem)
-	[ $# -eq 3 ] && dd if="$disk" of=/dev/null bs=4096 skip=1024 count=16 2>/dev/null || return 1
+	set -- $(expect good | awk -v r="$R" '$1 == r { print $2, $3 }')
+	[ $# -eq 2 ] && dd if="$disk" of=/dev/null bs=4096 skip=1024 count=16 2>/dev/null || return 1
 	ask_host window-scan kaddr "$1" "$2" kaddr
-	ask_host window-scan kaddrcontrol "$3" 0x100000 kaddr
+	kaddr_control || return 1
 	# The host's agent polls the console: give it time to dump both.
 	sleep 3
 }

@@ -174,6 +174,14 @@ ask_host() {
 	echo "rdma-host: $*" > /dev/console
 }
 
+# kaddr_control: asks the host for the control of its searches for kernel
+# addresses (check.sh): the first MiB of the kernel's data, which must hold
+# some. Fails when /proc/iomem names no "Kernel data".
+kaddr_control() {
+	set -- $(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel data$/0x\1/p' /proc/iomem)
+	[ $# -eq 1 ] && ask_host window-scan kaddrcontrol "$1" 0x100000 kaddr
+}
+
 # Whether the kernel log has a line containing the fixed string $1.
 log_has() {
 	dmesg | grep -qF -- "$1"

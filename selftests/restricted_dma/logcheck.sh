@@ -80,17 +80,14 @@ else
 	ktap_test_skip "kmemleak: no unreferenced object of ours (no kmemleak in this kernel)"
 fi
 
-# The control: the same search over the first MiB of the kernel's data.
 last_look() {
-	kdata=$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel data$/0x\1/p' /proc/iomem)
-	[ -n "$kdata" ] || return 1
+	kaddr_control || return 1
 	n=0
 	for window in $(expect good | awk '{ print $2 "+" $3 }' | sort -u); do
 		base=${window%+*}
 		ask_host window-scan "kaddr_${base#0x}" "$base" "${window#*+}" kaddr
 		n=$((n + 1))
 	done
-	ask_host window-scan kaddrcontrol "$kdata" 0x100000 kaddr
 	# The host's agent polls the console: time to dump each window.
 	sleep $((3 + n))
 }
