@@ -87,7 +87,8 @@ if [ -s "$work/preloads" ]; then
   printf "%.0s$marker" $(seq $((4096 / ${#marker}))) > "$work/preload.bin"
 fi
 
-# The gpus' screendumps (qmp-agent.py) of this boot, and no other's.
+# What qmp-agent.py writes (the gpus' screendumps, the scans and the kernel
+# addresses they found) of this boot, and no other's.
 rm -f "$work"/*.ppm "$work/scans" "$work/kaddrs"
 
 # The initramfs: busybox, /init, the modules, the tests and the variant's
