@@ -39,8 +39,10 @@ cc=(aarch64-linux-gnu-gcc -static -O2 -Wall)
 for c in "$RDMA_SELFTESTS"/*.c; do
   "${cc[@]}" -o "$t/$(basename "$c" .c)" "$c"
 done
-# The kernel's own DMA benchmark, with its header where it expects it.
-inc=$RDMA_CACHE/guest/include
+# The kernel's own DMA benchmark, with its header where it expects it: in
+# this guest's own directory, as check.sh builds two guests at a time (a
+# shared copy was rewritten under the other's compiler).
+inc=$work/include
 mkdir -p "$inc/linux"
 cp "$RDMA_KSRC/include/linux/map_benchmark.h" "$inc/linux/"
 "${cc[@]}" -I"$inc" -o "$t/dma_map_benchmark" "$RDMA_KSRC/tools/testing/selftests/dma/dma_map_benchmark.c"
