@@ -243,7 +243,8 @@ static int rdma_test_probe(struct platform_device *pdev)
 		return -ENOMEM;
 	dev_info(dev, "probe (%s): 16 KiB coherent at %pad\n", probe_names[mode], &priv->dma);
 	if (mode == PROBE_LARGE) {
-		struct page *page = alloc_pages(GFP_KERNEL, get_order(PROBE_LARGE_SIZE));
+		struct page *page = alloc_pages(GFP_KERNEL | __GFP_ZERO,
+						get_order(PROBE_LARGE_SIZE));
 		dma_addr_t dma;
 
 		if (!page)
@@ -719,7 +720,8 @@ static int cmd_masks(unsigned int n)
 		say("no window set");
 		return -EINVAL;
 	}
-	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	/* Zeroed: mapped for the device, its old bytes would be the host's. */
+	buf = kzalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
 	mask = *dev->dma_mask;
