@@ -9,6 +9,10 @@
 #   write, and the host dumps the whole window (qmp-agent.py): it must find
 #   none of it; then the same page mapped for the device to read, which it
 #   must find whole (the control);
+# - a scatterlist for the device to read whose second entry cannot be
+#   mapped: none of the first entry's marker may have entered the window;
+#   the same list with a second entry that fits, kept mapped, shows it
+#   whole (the control, after: its bytes stay in the window);
 # - a read from the vhost-user-blk behind the region into a buffer full of
 #   the marker: its backend counts the marker in what it is given to fill,
 #   which must be nothing; the same read on the control device (no region)
@@ -18,7 +22,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 7
+ktap_set_plan 9
 R=$(first good 1)
 base=$(first good 2)
 size=$(first good 3)
@@ -53,6 +57,15 @@ scan() {
 }
 result "rdma_test.0 maps a page of the marker for the device to write while the host dumps $R" scan receive 2
 result "...and for the device to read (the control)" scan send 1
+sgscan() {
+	tcmd sgmark 0 "$2" || return 1
+	ktap_print_msg "$(tresult)"
+	ask_host window-scan "$1" "$base" "$size" SGMARKED
+	sleep 3
+	[ "$2" -eq 0 ] || tcmd unsgmark 0
+}
+result "rdma_test.0 maps a list whose second entry no mapping can hold while the host dumps $R" sgscan sgfail 0
+result "...and one that maps whole (the control)" sgscan sgsend 1
 tcmd del 0
 
 bind_held "$vu_t"

@@ -113,6 +113,14 @@
  *                                   direction DIR on N and keep it mapped,
  *                                   for the host to look for in the window
  *              unmark N             unmap it
+ *              sgmark N OK          dma_map_sg() for the device to read, on
+ *                                   N: a page full of "SGMARKED", then a
+ *                                   page (OK 1: mapped, and kept so until
+ *                                   unsgmark N) or a block larger than any
+ *                                   mapping may be (OK 0: the list must
+ *                                   fail), for the host to look for the
+ *                                   marker in the window
+ *              unsgmark N           unmap it
  *              dress BDF HDR CLASS  unbind PCI function BDF, give it header
  *                                   type HDR and class CLASS (0: its own),
  *                                   bind it again: what a host can put in
@@ -1428,6 +1436,84 @@ static int cmd_unmark(unsigned int n)
 	return 0;
 }
 
+/*
+ * What "sgmark" keeps mapped: a list of two entries, the first a page full
+ * of a marker of its own, for the device to read.
+ */
+#define SGMARK "SGMARKED"
+#define SGMARK_TOO_LARGE SZ_512K
+static struct {
+	struct scatterlist sg[2];
+	struct page *pages[2];
+	unsigned int order;
+	bool mapped;
+} sgmarked[MAX_DEVS];
+
+static void sgmark_free(unsigned int n)
+{
+	__free_page(sgmarked[n].pages[0]);
+	__free_pages(sgmarked[n].pages[1], sgmarked[n].order);
+	memset(&sgmarked[n], 0, sizeof(sgmarked[n]));
+}
+
+static int cmd_sgmark(unsigned int n, u64 ok)
+{
+	struct device *dev = bound(n);
+	unsigned int order = ok ? 0 : get_order(SGMARK_TOO_LARGE);
+	struct scatterlist *sg = sgmarked[n].sg;
+	int i, ents;
+	u8 *p;
+
+	if (!dev || sgmarked[n].mapped)
+		return -ENODEV;
+	sgmarked[n].pages[0] = alloc_page(GFP_KERNEL);
+	sgmarked[n].pages[1] = alloc_pages(GFP_KERNEL | __GFP_ZERO, order);
+	sgmarked[n].order = order;
+	if (!sgmarked[n].pages[0] || !sgmarked[n].pages[1]) {
+		if (sgmarked[n].pages[0])
+			__free_page(sgmarked[n].pages[0]);
+		if (sgmarked[n].pages[1])
+			__free_pages(sgmarked[n].pages[1], order);
+		memset(&sgmarked[n], 0, sizeof(sgmarked[n]));
+		return -ENOMEM;
+	}
+	p = page_address(sgmarked[n].pages[0]);
+	for (i = 0; i < PAGE_SIZE; i += sizeof(SGMARK) - 1)
+		memcpy(p + i, SGMARK, sizeof(SGMARK) - 1);
+	sg_init_table(sg, 2);
+	sg_set_page(&sg[0], sgmarked[n].pages[0], PAGE_SIZE, 0);
+	sg_set_page(&sg[1], sgmarked[n].pages[1], PAGE_SIZE << order, 0);
+	/* No warning for the list that must fail: it is this test's. */
+	ents = dma_map_sg_attrs(dev, sg, 2, DMA_TO_DEVICE, ok ? 0 : DMA_ATTR_NO_WARN);
+	say("a list of a page of \"%s\" and %lu bytes: %d entries mapped", SGMARK,
+	    PAGE_SIZE << order, ents);
+	if (!ok) {
+		if (ents > 0)
+			dma_unmap_sg(dev, sg, 2, DMA_TO_DEVICE);
+		sgmark_free(n);
+		return ents > 0 ? -EIO : 0;
+	}
+	if (ents != 2) {
+		if (ents > 0)
+			dma_unmap_sg(dev, sg, 2, DMA_TO_DEVICE);
+		sgmark_free(n);
+		return -EIO;
+	}
+	sgmarked[n].mapped = true;
+	return 0;
+}
+
+static int cmd_unsgmark(unsigned int n)
+{
+	struct device *dev = bound(n);
+
+	if (!dev || !sgmarked[n].mapped)
+		return -ENODEV;
+	dma_unmap_sg(dev, sgmarked[n].sg, 2, DMA_TO_DEVICE);
+	sgmark_free(n);
+	return 0;
+}
+
 #ifdef CONFIG_PCI
 /*
  * "dress BDF HDR CLASS": what a host can make of a PCI function's config
@@ -1990,6 +2076,10 @@ static int run(char *line)
 		return args == 3 ? cmd_mark(n, a) : -EINVAL;
 	if (!strcmp(name, "unmark"))
 		return cmd_unmark(n);
+	if (!strcmp(name, "sgmark"))
+		return args == 3 ? cmd_sgmark(n, a) : -EINVAL;
+	if (!strcmp(name, "unsgmark"))
+		return cmd_unsgmark(n);
 	return -EINVAL;
 }
 

@@ -530,7 +530,8 @@ ktap_of_host_view() {
   # The window, dumped by the host while rdma_test kept a page of the marker
   # mapped (qmp-agent.py, "scan TAG COUNT"): for the device to write it
   # (receive), the window must hold none of it; for the device to read it
-  # (send, the control), all 512 copies.
+  # (send, the control), all 512 copies. Likewise a scatterlist's first
+  # entry: none once the list failed (sgfail), all once it mapped (sgsend).
   # A gpu's picture ("frame" scans, device-gpu.sh): the window of the gpu
   # behind it must hold every row drawn; the same window, none of the
   # control gpu's picture (so that a search that finds anything fails).
@@ -568,6 +569,20 @@ ktap_of_host_view() {
         echo "ok $k control: the same page mapped for the device to read: the host finds its $count copies in the window"
       else
         echo "not ok $k control: the same page mapped for the device to read: the host finds $count copies in the window"
+        fail=1
+      fi ;;
+    sgfail)
+      if [ "$count" -eq 0 ]; then
+        echo "ok $k a scatterlist that failed at its second entry: the host finds none of its first entry's marker in the window"
+      else
+        echo "not ok $k a scatterlist that failed at its second entry: the host finds $count copies of its first entry's marker in the window"
+        fail=1
+      fi ;;
+    sgsend)
+      if [ "$count" -ge 512 ]; then
+        echo "ok $k control: the same list mapped whole: the host finds the $count copies of its first entry's marker"
+      else
+        echo "not ok $k control: the same list mapped whole: the host finds $count copies of its first entry's marker"
         fail=1
       fi ;;
     kaddr|kaddr_*)
