@@ -131,17 +131,18 @@ impl Region {
             );
         }
     }
-}
 
-/// What a map or allocation refused by [`Region::at_its_offset`] was.
-const OTHER_OFFSET: &str =
-    "map by a device that sees the region at another DMA address than its first device";
-
-impl DmaOps for Region {
-    /// Bounces `size` bytes at `phys`; the DMA address it returns is one
-    /// `dev` can reach (its mask, bus limit, segment boundary and
-    /// `min_align_mask` are the pool's search rules).
-    fn map(&self, dev: &Device, buf: Original, dir: Direction, attrs: Attrs) -> Option<u64> {
+    /// `map`, or with `COPY` false the mapping made and its original left
+    /// out of the window (the pool's `reserve_for`): `map_sg` copies once
+    /// every entry has its slots.
+    #[inline(always)]
+    fn map_one<const COPY: bool>(
+        &self,
+        dev: &Device,
+        buf: Original,
+        dir: Direction,
+        attrs: Attrs,
+    ) -> Option<u64> {
         let report = !attrs.no_warn();
         let (phys, size) = (buf.phys(), buf.len());
         // Only memory with a linear alias can be copied (the pool's copies
@@ -174,10 +175,13 @@ impl DmaOps for Region {
         // the device leaves unwritten never comes back as a previous
         // mapping's bytes.
         let owner = owner_of(dev);
-        match self
-            .pool
-            .map_for(owner, this_cpu(), phys, size, dir, &c, &self.copier())
-        {
+        let (pool, cpu, copier) = (&self.pool, this_cpu(), &self.copier());
+        let bounced = if COPY {
+            pool.map_for(owner, cpu, phys, size, dir, &c, copier)
+        } else {
+            pool.reserve_for(owner, cpu, phys, size, dir, &c, copier)
+        };
+        match bounced {
             Ok(bounce) => {
                 let dma = Self::dma_of(bounce, &c);
                 self.trace(Event::Map, dev, dma, size, Some(dir));
@@ -188,6 +192,19 @@ impl DmaOps for Region {
                 None
             }
         }
+    }
+}
+
+/// What a map or allocation refused by [`Region::at_its_offset`] was.
+const OTHER_OFFSET: &str =
+    "map by a device that sees the region at another DMA address than its first device";
+
+impl DmaOps for Region {
+    /// Bounces `size` bytes at `phys`; the DMA address it returns is one
+    /// `dev` can reach (its mask, bus limit, segment boundary and
+    /// `min_align_mask` are the pool's search rules).
+    fn map(&self, dev: &Device, buf: Original, dir: Direction, attrs: Attrs) -> Option<u64> {
+        self.map_one::<true>(dev, buf, dir, attrs)
     }
 
     /// Copies back as `dir` requires and frees the slots.
@@ -209,21 +226,51 @@ impl DmaOps for Region {
 
     /// Maps every entry; on a failure unmaps those already mapped and
     /// returns the errno the DMA API documents (`ENOMEM` for a full pool,
-    /// `EINVAL` for an entry no mapping can hold).
+    /// `EINVAL` for an entry no mapping can hold). Every entry's slots are
+    /// taken before any original is copied in: when one fails, no byte of
+    /// the others has entered the window (mainline's swiotlb copies each as
+    /// it maps it, and a failure leaves those bytes to the host).
     fn map_sg(&self, dev: &Device, sg: SgIter, dir: Direction, attrs: Attrs) -> Result<i32> {
+        // Nothing was written by the device yet: no copy back.
+        let undo = |n| {
+            sg.take(n).for_each(|m| {
+                self.unmap(dev, m.dma_address(), m.dma_len(), dir, Attrs::SKIP_CPU_SYNC)
+            })
+        };
         let mut mapped = 0;
         for e in sg {
-            let dma = e.original().and_then(|buf| self.map(dev, buf, dir, attrs));
+            let dma = e
+                .original()
+                .and_then(|buf| self.map_one::<false>(dev, buf, dir, attrs));
             let Some(dma) = dma else {
                 let too_large = e.len() > self.max_mapping_size(dev);
-                // Nothing was written by the device yet: no copy back.
-                let skip = Attrs::SKIP_CPU_SYNC;
-                sg.take(mapped)
-                    .for_each(|m| self.unmap(dev, m.dma_address(), m.dma_len(), dir, skip));
+                undo(mapped);
                 return Err(if too_large { EINVAL } else { ENOMEM });
             };
             e.set_dma(dma, e.len());
             mapped += 1;
+        }
+        if dir.device_reads() {
+            let (owner, copier) = (owner_of(dev), self.copier());
+            for e in sg {
+                let (dma, size) = (e.dma_address(), e.dma_len());
+                let filled =
+                    self.pool
+                        .sync_for_device(owner, self.phys_of_dma(dma), size, dir, &copier);
+                if let Err(why) = filled {
+                    // Only a broken pool: the mapping is this call's own.
+                    if ratelimit() {
+                        pr_err!(
+                            "{}: a scatterlist's copy into {} failed: {}; the list is not mapped\n",
+                            dev.name(),
+                            &*self.name,
+                            why
+                        );
+                    }
+                    undo(mapped);
+                    return Err(EIO);
+                }
+            }
         }
         i32::try_from(mapped).map_err(|_| EINVAL)
     }

@@ -134,7 +134,10 @@
 //! layer for SEV and TDX made the same choice.) A region may opt into
 //! swiotlb's copy ([`Receive::CopyOriginal`]). Unmap and `sync_for_cpu` copy
 //! back for `FromDevice`/`Bidirectional`; `sync_for_device` copies in for
-//! `ToDevice`/`Bidirectional` only.
+//! `ToDevice`/`Bidirectional` only. A scatterlist's buffers are mapped
+//! without their copies ([`Pool::reserve_for`]) and copied in by a sync
+//! once all have their slots: a list that fails part way has put none of
+//! its bytes in the window.
 //!
 //! # Robustness
 //!

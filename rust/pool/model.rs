@@ -669,7 +669,21 @@ impl Model<'_> {
                 let rules = Self::run_rules(c, self.cfg.base, n, match_mask, orig & high);
                 let owner = owner_of_cpu(cpu);
                 self.requested(owner, size);
-                let got = pool.map_for(owner, cpu as usize, orig, size, dir, &c, m);
+                // One map in eight is a scatterlist's: its slots taken first
+                // (`reserve_for`: nothing the device is to read copied),
+                // then the original copied in by a sync of the whole.
+                let reserve = seed >> 61 == 0;
+                let got = if reserve {
+                    pool.reserve_for(owner, cpu as usize, orig, size, dir, &c, m)
+                        .inspect(|&b| {
+                            if dir.device_reads() {
+                                assert_eq!(m.calls(), calls, "reserve_for copied");
+                                pool.sync_for_device(owner, b, size, dir, m).unwrap();
+                            }
+                        })
+                } else {
+                    pool.map_for(owner, cpu as usize, orig, size, dir, &c, m)
+                };
                 let rules = match rules {
                     Ok(rules) => rules,
                     Err(want) => {
@@ -719,6 +733,9 @@ impl Model<'_> {
                         self.live.push(l);
                         self.stats.maps += 1;
                         cover(Cover::MapsOk);
+                        if reserve {
+                            cover(Cover::Reserved);
+                        }
                         if copied {
                             self.stats.bytes_to_device += size as u64;
                         } else {
@@ -1254,10 +1271,11 @@ pub(crate) enum Cover {
     NearlyFull,
     Parked,
     CacheHits,
+    Reserved,
 }
 
 impl Cover {
-    pub(crate) const ALL: [Cover; 11] = [
+    pub(crate) const ALL: [Cover; 12] = [
         Cover::MapsOk,
         Cover::MapsFull,
         Cover::MapsRefused,
@@ -1269,6 +1287,7 @@ impl Cover {
         Cover::NearlyFull,
         Cover::Parked,
         Cover::CacheHits,
+        Cover::Reserved,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -1284,6 +1303,7 @@ impl Cover {
             Cover::NearlyFull => "ops at >= 75% of the pool used",
             Cover::Parked => "small blocks parked in an area's cache",
             Cover::CacheHits => "maps that took a parked block",
+            Cover::Reserved => "maps whose slots were taken before the copy (reserve_for)",
         }
     }
 

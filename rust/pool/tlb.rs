@@ -270,6 +270,46 @@ where
         c: &Constraints,
         copier: &impl Copier,
     ) -> Result<u64, MapError> {
+        self.map_inner::<true>(owner, cpu, orig, size, dir, c, copier)
+    }
+
+    /// [`Pool::map_for`] without the copy of what the device is to read:
+    /// for `ToDevice` and `Bidirectional` the slots keep what the window
+    /// held, and the caller copies the original in with
+    /// [`Pool::sync_for_device`] of the whole mapping before it gives the
+    /// device the address (or unmaps it with [`CopyBack::Skip`]). A receive
+    /// buffer is zeroed (or copied) as by `map_for`. A caller that maps
+    /// several buffers as one, a scatterlist, takes every one's slots first:
+    /// when one fails, no byte of the others has entered the window, which
+    /// the host reads.
+    #[allow(clippy::too_many_arguments)]
+    pub fn reserve_for(
+        &self,
+        owner: Owner,
+        cpu: usize,
+        orig: u64,
+        size: usize,
+        dir: Direction,
+        c: &Constraints,
+        copier: &impl Copier,
+    ) -> Result<u64, MapError> {
+        self.map_inner::<false>(owner, cpu, orig, size, dir, c, copier)
+    }
+
+    /// `map_for` (`COPY`), or `reserve_for`. Always inline: `COPY` is a
+    /// constant in each, and `map_for` keeps its code as it was.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn map_inner<const COPY: bool>(
+        &self,
+        owner: Owner,
+        cpu: usize,
+        orig: u64,
+        size: usize,
+        dir: Direction,
+        c: &Constraints,
+        copier: &impl Copier,
+    ) -> Result<u64, MapError> {
         let mask = c.min_align_mask;
         if size == 0 {
             return Err(MapError::Invalid);
@@ -300,16 +340,20 @@ where
             Desc::head(Kind::Streaming(dir), orig, size, offset, owner),
         )?;
         let copy_in = dir.device_reads() || self.receive == Receive::CopyOriginal;
+        // Left to the caller's sync, which counts its bytes.
+        let deferred = !COPY && dir.device_reads();
         let Some(slot) = self.take(cpu, req, true, |c| {
             add(&c.maps, 1);
-            add_bytes(
-                if copy_in {
-                    &c.bytes_to_device
-                } else {
-                    &c.bytes_zeroed
-                },
-                size,
-            );
+            if !deferred {
+                add_bytes(
+                    if copy_in {
+                        &c.bytes_to_device
+                    } else {
+                        &c.bytes_zeroed
+                    },
+                    size,
+                );
+            }
             if let Some(u) = c.owner(bucket) {
                 u.took(nslots);
             }
@@ -318,10 +362,10 @@ where
             return Err(MapError::Full);
         };
         let bounce = slot + offset;
-        if copy_in {
-            copier.to_bounce(orig, bounce, size);
-        } else {
+        if !copy_in {
             copier.zero(bounce, size);
+        } else if !deferred {
+            copier.to_bounce(orig, bounce, size);
         }
         Ok(bounce)
     }

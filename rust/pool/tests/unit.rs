@@ -354,6 +354,74 @@ fn refusals() {
     assert_eq!(pool.stats().used, 0);
 }
 
+/// A scatterlist whose second buffer fails: the first's slots were taken
+/// with `reserve_for` and are given back unfilled, so none of its bytes
+/// ever entered the window; a list that maps whole is filled by a sync.
+#[test]
+fn reserve_copies_nothing_in() {
+    let base = 0x10_0000;
+    let pool = host_pool(base, 256, 1);
+    let m = Machine::new(0x20_0000);
+    let (orig, window) = (0x1000, 256 * SLOT_SIZE);
+    let seen = |what: &str| {
+        let w = m.read(base, window);
+        assert!(
+            w.iter().all(|&b| b != 7),
+            "{what}: the window holds the original's bytes"
+        );
+    };
+    for dir in [Direction::ToDevice, Direction::Bidirectional] {
+        m.write(orig, &[7; 4096]);
+        let (calls, before) = (m.calls(), pool.stats().bytes_to_device);
+        let c = masked(0);
+        let first = pool
+            .reserve_for(Owner::NONE, 0, orig, 4096, dir, &c, &m)
+            .unwrap();
+        assert_eq!(m.calls(), calls, "{dir:?}: reserve_for copied");
+        seen("reserved");
+        let second = pool.reserve_for(Owner::NONE, 0, orig, SEGMENT_SIZE + 1, dir, &c, &m);
+        assert_eq!(second, Err(MapError::TooLarge));
+        pool.unmap(first, 4096, dir, CopyBack::Skip, &m).unwrap();
+        seen("given back");
+        assert_eq!(
+            m.read(orig, 4096),
+            [7; 4096],
+            "{dir:?}: the original changed"
+        );
+        assert_eq!(
+            pool.stats().bytes_to_device,
+            before,
+            "counted bytes never copied"
+        );
+        // The list maps whole: each buffer's sync copies it in.
+        let b = pool
+            .reserve_for(Owner::NONE, 0, orig, 4096, dir, &c, &m)
+            .unwrap();
+        pool.sync_for_device(Owner::NONE, b, 4096, dir, &m).unwrap();
+        assert_eq!(m.read(b, 4096), [7; 4096]);
+        assert_eq!(pool.stats().bytes_to_device, before + 4096);
+        pool.unmap(b, 4096, dir, CopyBack::Skip, &m).unwrap();
+        m.write(b, &[0; 4096]);
+    }
+    // A receive buffer is zeroed at once, as by `map`.
+    m.write(base, &vec![9; window]);
+    let b = pool
+        .reserve_for(
+            Owner::NONE,
+            0,
+            orig,
+            4096,
+            Direction::FromDevice,
+            &masked(0),
+            &m,
+        )
+        .unwrap();
+    assert_eq!(m.read(b, 4096), [0; 4096]);
+    pool.unmap(b, 4096, Direction::FromDevice, CopyBack::Skip, &m)
+        .unwrap();
+    check_pool(&pool);
+}
+
 #[test]
 fn copies_per_direction() {
     let base = 0x10_0000;
