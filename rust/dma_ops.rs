@@ -227,9 +227,11 @@ impl DmaOps for Region {
     /// Maps every entry; on a failure unmaps those already mapped and
     /// returns the errno the DMA API documents (`ENOMEM` for a full pool,
     /// `EINVAL` for an entry no mapping can hold). Every entry's slots are
-    /// taken before any original is copied in: when one fails, no byte of
-    /// the others has entered the window (mainline's swiotlb copies each as
-    /// it maps it, and a failure leaves those bytes to the host).
+    /// taken before any original is copied in: when one fails, no original
+    /// the device was to read has entered the window (mainline's swiotlb
+    /// copies each as it maps it, and a failure leaves those bytes to the
+    /// host). Drivers that map entry by entry (the virtio ring) are not
+    /// covered: each of their maps copies at once.
     fn map_sg(&self, dev: &Device, sg: SgIter, dir: Direction, attrs: Attrs) -> Result<i32> {
         // Nothing was written by the device yet: no copy back.
         let undo = |n| {

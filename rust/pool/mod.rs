@@ -137,7 +137,7 @@
 //! `ToDevice`/`Bidirectional` only. A scatterlist's buffers are mapped
 //! without their copies ([`Pool::reserve_for`]) and copied in by a sync
 //! once all have their slots: a list that fails part way has put none of
-//! its bytes in the window.
+//! the originals the device was to read in the window.
 //!
 //! # Robustness
 //!

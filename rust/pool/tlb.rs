@@ -280,8 +280,8 @@ where
     /// device the address (or unmaps it with [`CopyBack::Skip`]). A receive
     /// buffer is zeroed (or copied) as by `map_for`. A caller that maps
     /// several buffers as one, a scatterlist, takes every one's slots first:
-    /// when one fails, no byte of the others has entered the window, which
-    /// the host reads.
+    /// when one fails, none of the others' originals the device was to read
+    /// has entered the window, which the host reads.
     #[allow(clippy::too_many_arguments)]
     pub fn reserve_for(
         &self,

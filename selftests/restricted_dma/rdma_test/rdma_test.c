@@ -1460,12 +1460,13 @@ static int cmd_sgmark(unsigned int n, u64 ok)
 {
 	struct device *dev = bound(n);
 	unsigned int order = ok ? 0 : get_order(SGMARK_TOO_LARGE);
-	struct scatterlist *sg = sgmarked[n].sg;
+	struct scatterlist *sg;
 	int i, ents;
 	u8 *p;
 
 	if (!dev || sgmarked[n].mapped)
 		return -ENODEV;
+	sg = sgmarked[n].sg;
 	sgmarked[n].pages[0] = alloc_page(GFP_KERNEL);
 	sgmarked[n].pages[1] = alloc_pages(GFP_KERNEL | __GFP_ZERO, order);
 	sgmarked[n].order = order;

@@ -580,9 +580,9 @@ ktap_of_host_view() {
       fi ;;
     sgsend)
       if [ "$count" -ge 512 ]; then
-        echo "ok $k control: the same list mapped whole: the host finds the $count copies of its first entry's marker"
+        echo "ok $k control: a list whose second entry fits, mapped whole: the host finds the $count copies of its first entry's marker"
       else
-        echo "not ok $k control: the same list mapped whole: the host finds $count copies of its first entry's marker"
+        echo "not ok $k control: a list whose second entry fits, mapped whole: the host finds $count copies of its first entry's marker"
         fail=1
       fi ;;
     kaddr|kaddr_*)
