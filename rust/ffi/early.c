@@ -227,9 +227,11 @@ static int __init rsdma_rmem_init(struct reserved_mem *rmem)
 	const __be32 *reg;
 	int len;
 
+	/* Both names are the host's: escaped, as the module's Rust prints are. */
 	if (rsdma_blacklisted)
-		panic("restricted_dma: initcall_blacklist names %s: the devices behind %s would run unrestricted",
-		      rsdma_blacklisted, rmem->name);
+		panic("restricted_dma: initcall_blacklist names %*pE: the devices behind %*pE would run unrestricted",
+		      (int)strlen(rsdma_blacklisted), rsdma_blacklisted,
+		      (int)strlen(rmem->name), rmem->name);
 	reg = of_get_flat_dt_prop(node, "reg", &len);
 	if (reg && len >= t_len) {
 		f.has_reg = true;
