@@ -260,7 +260,7 @@ impl fmt::Display for Reject {
                 f,
                 "an earlier load left slots of it still in use; refused until reboot"
             ),
-            Reject::Claim(_) => write!(f, "could not map the range"),
+            Reject::Claim(e) => write!(f, "could not map it or set up its pool ({e:?})"),
         }
     }
 }
