@@ -898,8 +898,9 @@ bool rsdma_virtio_has_shm(struct virtio_device *vdev)
  * Marks [base, base + size) busy in /proc/iomem as @name for as long as the
  * region is claimed, so that nothing else is placed over it later: memory
  * hot-add (a window outside the memory the kernel uses), a driver's
- * request_mem_region(), a PCI BAR. Refused, with what it meets in *@what,
- * when the window cuts across another resource, when it lies inside anything
+ * request_mem_region(), a PCI BAR. Refused, with what it meets copied into
+ * @what (@what_len bytes, truncated) while the walk still sees it, when the
+ * window cuts across another resource, when it lies inside anything
  * but RAM ("System RAM" and the "reserved" ranges arm64 records in it), or
  * when it contains anything but such "reserved" ranges: a device's MMIO,
  * or the kernel image ("Kernel code" and "Kernel data" span all of it, the
@@ -918,11 +919,12 @@ static bool rsdma_iomem_ram(const struct resource *r)
 	 * device's range of that name is still refused by the page checks
 	 * unless it is no-map, and then only the guest's own device suffers.)
 	 */
-	return (!strcmp(r->name, "System RAM") && (r->flags & IORESOURCE_SYSRAM)) ||
-	       !strcmp(r->name, "reserved");
+	return r->name && ((!strcmp(r->name, "System RAM") && (r->flags & IORESOURCE_SYSRAM)) ||
+			   !strcmp(r->name, "reserved"));
 }
 
-struct resource *rsdma_iomem_claim(u64 base, u64 size, const char *name, const char **what)
+struct resource *rsdma_iomem_claim(u64 base, u64 size, const char *name, char *what,
+				   size_t what_len)
 {
 	struct resource *res = kzalloc(sizeof(*res), GFP_KERNEL), *r;
 
@@ -934,23 +936,19 @@ struct resource *rsdma_iomem_claim(u64 base, u64 size, const char *name, const c
 	res->flags = IORESOURCE_MEM | IORESOURCE_BUSY;
 	if (insert_resource(&iomem_resource, res)) {
 		kfree(res);
-		*what = "a resource in /proc/iomem that it cuts across";
+		strscpy(what, "a resource in /proc/iomem that it cuts across", what_len);
 		return ERR_PTR(-EBUSY);
 	}
-	for (r = READ_ONCE(res->parent); r && r != &iomem_resource; r = READ_ONCE(r->parent)) {
-		if (!rsdma_iomem_ram(r)) {
-			*what = r->name;
+	for (r = READ_ONCE(res->parent); r && r != &iomem_resource; r = READ_ONCE(r->parent))
+		if (!rsdma_iomem_ram(r))
 			goto busy;
-		}
-	}
-	for (r = READ_ONCE(res->child); r; r = READ_ONCE(r->sibling)) {
-		if (!rsdma_iomem_ram(r)) {
-			*what = r->name;
+	for (r = READ_ONCE(res->child); r; r = READ_ONCE(r->sibling))
+		if (!rsdma_iomem_ram(r))
 			goto busy;
-		}
-	}
 	return res;
 busy:
+	/* Before ours goes: a name is not read after the walk. */
+	strscpy(what, r->name ? r->name : "a resource with no name", what_len);
 	release_resource(res);
 	kfree(res);
 	return ERR_PTR(-EBUSY);

@@ -165,7 +165,8 @@ struct rsdma_early_ops {
 };
 
 struct resource;
-struct resource *rsdma_iomem_claim(u64 base, u64 size, const char *name, const char **what);
+struct resource *rsdma_iomem_claim(u64 base, u64 size, const char *name, char *what,
+				   size_t what_len);
 void rsdma_iomem_release(struct resource *res);
 int rsdma_share_pages(unsigned long vaddr, int pages, int *failed_at);
 int rsdma_unshare_pages(unsigned long vaddr, int pages);

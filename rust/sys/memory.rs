@@ -450,10 +450,19 @@ impl IomemClaim {
     /// resource inside it (the kernel image, a device's MMIO).
     pub(crate) fn new(base: u64, size: u64, name: &CStr) -> Result<Self, (Error, Option<CString>)> {
         let name = name.to_cstring().map_err(|_| (ENOMEM, None))?;
-        let mut what: *const core::ffi::c_char = core::ptr::null();
+        let mut what = [0u8; 64];
         // SAFETY: `name` is NUL-terminated and lives in a heap buffer that we
-        // keep until the resource is released; `what` is valid for writes.
-        let res = unsafe { bindings::rsdma_iomem_claim(base, size, name.as_char_ptr(), &mut what) };
+        // keep until the resource is released; `what` is valid for writes of
+        // its length.
+        let res = unsafe {
+            bindings::rsdma_iomem_claim(
+                base,
+                size,
+                name.as_char_ptr(),
+                what.as_mut_ptr().cast(),
+                what.len(),
+            )
+        };
         match kernel::error::from_err_ptr(res) {
             Ok(res) => match NonNull::new(res) {
                 // INVARIANT: inserted by `rsdma_iomem_claim`, ours now.
@@ -461,13 +470,14 @@ impl IomemClaim {
                 None => Err((ENOMEM, None)),
             },
             Err(e) => {
-                // SAFETY: A non-null `what` is the name of a resource that
-                // was in the tree a moment ago (static strings and device
-                // names, which live while their resource does) or a literal;
-                // it is copied at once.
-                let what = (!what.is_null())
-                    .then(|| unsafe { CStr::from_char_ptr(what) }.to_cstring().ok())
-                    .flatten();
+                // What it met, copied by the helper (NUL-terminated when
+                // written; empty when not).
+                let what = what
+                    .iter()
+                    .position(|&b| b == 0)
+                    .filter(|&nul| nul > 0)
+                    .and_then(|nul| CStr::from_bytes_with_nul(&what[..=nul]).ok())
+                    .and_then(|w| w.to_cstring().ok());
                 Err((e, what))
             }
         }
