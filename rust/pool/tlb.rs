@@ -296,10 +296,11 @@ where
         self.map_inner::<false>(owner, cpu, orig, size, dir, c, copier)
     }
 
-    /// `map_for` (`COPY`), or `reserve_for`. Always inline: `COPY` is a
-    /// constant in each, and `map_for` keeps its code as it was.
+    /// `map_for` (`COPY`), or `reserve_for`: one body, `COPY` a constant in
+    /// each. `#[inline]`, not `always`: forced in early, it left `take` out
+    /// of line in the kernel's map (36 instructions a map, under `-icount`).
     #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
+    #[inline]
     fn map_inner<const COPY: bool>(
         &self,
         owner: Owner,
