@@ -672,7 +672,7 @@ if [ -z "${GUESTS:-}" ]; then
   case " $flavours " in
   *" module "*)
     [ $host_only = 1 ] ||
-      part "bench: our map and unmap within 5% of the instruction baseline" \
+      part "bench: our map and unmap within 1% of the instruction baseline" \
         env RDMA_FLAVOUR=module "$RDMA_HARNESS/icount.sh" --check ;;
   esac
 fi

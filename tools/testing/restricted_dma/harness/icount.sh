@@ -18,7 +18,7 @@
 #                         bench's second boot: the core's are the same)
 #   icount.sh --baseline  writes our pool's counts to the committed baseline
 #   icount.sh --check     KTAP for `make check`: fails when a map or unmap of
-#                         ours costs more than 5% over the baseline
+#                         ours costs more than 1% over the baseline
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 raw=$RDMA_CACHE/icount.txt
@@ -91,15 +91,17 @@ case "${1:-}" in
   while read -r path pages dir bmap bunmap; do
     case $path in restricted_dma | core) ;; *) continue ;; esac
     k=$((k + 1))
-    # Both kinds of count are exact: no slack beyond the 5%.
+    # Both kinds of count are exact (a timer tick in the loop moves a guest
+    # count by a few hundredths of a percent): 1% is slack enough, and less
+    # than a call frame's cost in a 1-page map (36 of 1,128 instructions).
     read -r map unmap <<< "$({ counts; cat "$RDMA_CACHE/icount-core.txt"; } |
       awk -v p="$path" -v g="$pages" -v d="$dir" '$1 == p && $2 == g && $3 == d { print $4, $5 }')"
     what="$path, $pages page(s), dir $dir: map ${map:-none} (baseline $bmap), unmap ${unmap:-none} (baseline $bunmap)"
     if [ -n "${map:-}" ] && awk -v m="$map" -v u="$unmap" -v bm="$bmap" -v bu="$bunmap" \
-      'BEGIN { exit !(m <= bm * 1.05 && u <= bu * 1.05) }'; then
+      'BEGIN { exit !(m <= bm * 1.01 && u <= bu * 1.01) }'; then
       echo "ok $k $what"
     else
-      echo "not ok $k $what: more than 5% over"
+      echo "not ok $k $what: more than 1% over"
       fail=1
     fi
   done < <(grep -v '^#' "$baseline")
