@@ -41,15 +41,16 @@ PARTS = {
                         "            return Err(UnmapError::OtherOwner);\n        }\n", ""),
         ("pool/tlb.rs", "        if let Some(u) = c.owner(claimed.bucket()) {\n"
                         "            u.gave(n);\n        }\n", ""),
-        ("dma_ops.rs", "let owner = owner_of(dev);\n        match self\n            .pool\n            .map_for(",
-                       "let owner = crate::pool::Owner::NONE;\n        match self\n            .pool\n            .map_for("),
+        ("dma_ops.rs", "let owner = owner_of(dev);\n        let (pool, cpu, copier)",
+                       "let owner = crate::pool::Owner::NONE;\n        let (pool, cpu, copier)"),
         ("dma_ops.rs", ".unmap_for(owner_of(dev), phys, size, dir, copy, &self.copier())",
                        ".unmap_for(crate::pool::Owner::NONE, phys, size, dir, copy, &self.copier())"),
     ]),
     "counters": ("the area's published counters", [
-        ("pool/tlb.rs", "            add(&c.maps, 1);\n            add_bytes(\n                if copy_in {\n"
-                        "                    &c.bytes_to_device\n                } else {\n"
-                        "                    &c.bytes_zeroed\n                },\n                size,\n            );\n", ""),
+        ("pool/tlb.rs", "            add(&c.maps, 1);\n            if !deferred {\n                add_bytes(\n"
+                        "                    if copy_in {\n                        &c.bytes_to_device\n"
+                        "                    } else {\n                        &c.bytes_zeroed\n                    },\n"
+                        "                    size,\n                );\n            }\n", ""),
         ("pool/tlb.rs", "        add(&c.unmaps, 1);\n        if copy_back {\n"
                         "            add_bytes(&c.bytes_from_device, size);\n        }\n", ""),
     ]),
@@ -70,7 +71,7 @@ PARTS = {
         ("dma_ops.rs", "Ok(()) => self.trace(Event::Unmap, dev, dma, size, Some(dir)),", "Ok(()) => {}"),
     ]),
     "cpu": ("the CPU's number (CPU 0 instead)", [
-        ("dma_ops.rs", ".map_for(owner, this_cpu(), phys", ".map_for(owner, 0, phys"),
+        ("dma_ops.rs", "(&self.pool, this_cpu(), &self.copier())", "(&self.pool, 0, &self.copier())"),
     ]),
 }
 
