@@ -28,6 +28,7 @@ use crate::sys::virtio::{
     ID_PMEM,
 };
 use core::sync::atomic::Ordering;
+use kernel::c_str;
 use kernel::prelude::*;
 
 /// Why a device that uses the DMA API may still not run behind a window: its
@@ -91,9 +92,9 @@ impl MemAccessPolicy for Policy {
                         transport.name(),
                         what,
                         reason,
-                        region
-                            .as_ref()
-                            .map_or("?", |r| r.name.to_str().unwrap_or("?"))
+                        // Through `CStr`'s `Display`, which escapes what
+                        // is not printable: the host wrote the name.
+                        region.as_ref().map_or(c_str!("?"), |r| &*r.name)
                     );
                 }
                 Table::Refuse => pr_err!(
