@@ -30,6 +30,13 @@ use kernel::sync::Arc;
 /// The compatible string of the nodes this module handles.
 pub(crate) const COMPATIBLE: &CStr = c_str!("restricted-dma-region");
 
+/// The fewest pages a region may have. A mapping may take at most a
+/// quarter of a pool's smallest area ([`crate::pool::Pool::max_mapping_size`]),
+/// and a small pool is one area: below four pages the largest mapping the
+/// DMA API would report is under a page, which the block layer refuses with
+/// a kernel warning (`blk_validate_limits()`), a panic under `panic_on_warn`.
+const MIN_PAGES: u64 = 4;
+
 /// Mainline's compatible for a restricted pool, which VMMs write (crosvm
 /// through pvmfw, Firecracker): claimed too, under the same rules, in a
 /// kernel without mainline's pool ([`DROP_IN`]).
@@ -79,7 +86,8 @@ pub(crate) enum Reject {
     Wraps(u64, u64),
     /// `reg` gives a size of zero.
     ZeroSize,
-    /// Smaller than one page: too small to hold even one mapping's page.
+    /// Smaller than [`MIN_PAGES`] pages: its pool could not take a mapping
+    /// of a page.
     TooSmall(u64),
     /// Base or size is not a multiple of the page size.
     Unaligned(u64, u64),
@@ -164,7 +172,11 @@ impl fmt::Display for Reject {
                 )
             }
             Reject::ZeroSize => write!(f, "'reg' size is zero"),
-            Reject::TooSmall(size) => write!(f, "size {:#x} is smaller than one page", size),
+            Reject::TooSmall(size) => write!(
+                f,
+                "size {:#x} is smaller than {} pages, too small for a mapping of a page",
+                size, MIN_PAGES
+            ),
             Reject::Unaligned(base, size) => {
                 write!(
                     f,
@@ -399,7 +411,7 @@ fn check_facts(f: &NodeFacts) -> Result<Checked, Reject> {
     if size == 0 {
         return Err(Reject::ZeroSize);
     }
-    if size < PAGE_SIZE {
+    if size < MIN_PAGES * PAGE_SIZE {
         return Err(Reject::TooSmall(size));
     }
     if base.checked_add(size).is_none() {

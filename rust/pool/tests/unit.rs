@@ -51,6 +51,10 @@ fn pool_max_mapping_size() {
     // A pool smaller than a segment: still a quarter, even of 8 slots.
     let tiny = host_pool(0x10_0000, 8, 1);
     assert_eq!(tiny.max_mapping_size(&masked(0)), 2 * SLOT_SIZE);
+    // Three 4 KiB pages: under a page, which the block layer refuses; the
+    // glue refuses regions of fewer than four pages (region.rs, MIN_PAGES).
+    let three = host_pool(0x10_0000, 6, 1);
+    assert!(three.max_mapping_size(&masked(0)) < 4096);
     // A segment boundary: what fits in one window of it wherever the
     // mask's bits place the mapping, in whole slots. 64 KiB windows and
     // the low 12 bits kept: 0xfff of the window may go before the mapping.

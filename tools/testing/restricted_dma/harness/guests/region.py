@@ -28,12 +28,15 @@ GUESTS = {
             GOOD,
             Region("restricted-noreg", size=1 * MiB, reject="no 'reg' property", schema_ok=False),
             Region("restricted@51000000", reg=(0x51000000, 0), reject="'reg' size is zero"),
-            Region("restricted@51100000", reg=(0x51100000, 0x800), reject="smaller than one page"),
-            Region("restricted@51200800", reg=(0x51200800, 0x2000), reject="not page aligned"),
+            Region("restricted@51100000", reg=(0x51100000, 0x800), reject="smaller than 4 pages"),
+            # Three pages: its largest mapping would be under a page (the
+            # block layer warns and refuses such a limit).
+            Region("restricted@51400000", reg=(0x51400000, 0x3000), reject="smaller than 4 pages"),
+            Region("restricted@51200800", reg=(0x51200800, 0x4000), reject="not page aligned"),
             Region("restricted@51300000", reg=(0x51300000, 1 * MiB), props=["reusable"],
                    reject="'reusable' is not allowed", schema_ok=False),
             Region("restricted@50200000", reg=(0x50200000, 1 * MiB), reject="overlaps region restricted@50000000"),
-            Region("restricted@fffffffffffff000", reg=(0xFFFFFFFFFFFFF000, 0x2000),
+            Region("restricted@fffffffffffff000", reg=(0xFFFFFFFFFFFFF000, 0x4000),
                    reject="runs past the address space"),
         ] + TWINS + [REG_NOT_PAIRS, TWO_RANGES, OVER_SECOND_RANGE],
         # The second blk names a rejected region, the third is not

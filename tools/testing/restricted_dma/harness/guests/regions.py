@@ -35,7 +35,7 @@ OVER_INITRD_NOMAP = Region("restricted@48040000", reg=(0x48040000, 256 * 1024), 
 OVER_KERNEL = Region("restricted@40400000", reg=(0x40400000, 1 * MiB), reject=NOT_OURS)
 # The head of the kernel image, [_text, _stext): no mapping of the image
 # shows it, and boot does not reserve it (arm64 reserves from _stext).
-OVER_IMAGE_HEAD = Region("restricted@40200000", reg=(0x40200000, 0x1000), reject="the kernel image")
+OVER_IMAGE_HEAD = Region("restricted@40200000", reg=(0x40200000, 0x4000), reject="the kernel image")
 # QEMU puts an AArch64 guest's DTB after the initrd (model.AT_DTB).
 OVER_DTB = Region("restricted@48400000", reg=(0x48400000, 0x10000), reject="the device tree blob", at_dtb=True)
 # What the DT header and /chosen name (the `hostile` variant's memreserve and
