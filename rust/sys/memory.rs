@@ -268,15 +268,16 @@ impl Memremap {
         let Some(dst) = self.virt(to, len) else {
             return false;
         };
-        // No overlap: the bounce slots were free when the pool handed them
-        // out, and an original inside the region can only be a live coherent
-        // block, whose slots are taken.
+        // The two may overlap: an original inside a mapped region is only
+        // checked to be linear, and a driver that maps freed pool memory
+        // hands one that covers free slots. `copy` is memmove, which on
+        // arm64 is the same routine as memcpy.
         // SAFETY: `dst..dst+len` is inside our live mapping (checked above);
         // `from..from+len` is in a mapped original, which was linear at map
         // time and the driver keeps while mapped, so its linear address
         // (`phys_to_virt`, which for the linear map adds `self.linear`) is
         // readable for all of it.
-        unsafe { core::ptr::copy_nonoverlapping(self.linear_ptr(from), dst, len) };
+        unsafe { core::ptr::copy(self.linear_ptr(from), dst, len) };
         true
     }
 
@@ -293,8 +294,9 @@ impl Memremap {
         let Some(src) = self.virt(from, len) else {
             return false;
         };
-        // SAFETY: As in `copy_in`, with the roles of the two buffers swapped.
-        unsafe { core::ptr::copy_nonoverlapping(src, self.linear_ptr(to), len) };
+        // SAFETY: As in `copy_in`, with the roles of the two buffers swapped
+        // (which may overlap, as there).
+        unsafe { core::ptr::copy(src, self.linear_ptr(to), len) };
         true
     }
 
