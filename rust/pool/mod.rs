@@ -147,6 +147,14 @@
 //! not the mapping's, is refused with an error and changes nothing, so a
 //! driver bug cannot double-free slots, corrupt the bookkeeping or copy
 //! bytes the wrong way. No input makes this code panic.
+//!
+//! What no check can tell apart: a stale unmap (a double one, or a late
+//! one) of an address that the same owner has mapped again since, with the
+//! same size, direction and offset. An unmap names only those, and it frees
+//! the new mapping, as mainline's would. The area's one-block cache makes
+//! that likelier: it hands a freed block to the next map of its size at
+//! once. Another owner's mapping at that address is refused
+//! ([`UnmapError::OtherOwner`]).
 
 #![forbid(unsafe_code)]
 
