@@ -600,11 +600,7 @@ fn release_all() {
         // device: unbound, and fenced (one added after load was not: its
         // node restricts nothing).
         if dev.locked(|| poses_as_host(dev)) {
-            if dev.is_bound() {
-                dev.release_driver();
-                pr_info!("{}: unbound, restricted_dma unloads\n", dev.name());
-            }
-            fence_unbound(dev);
+            fence_and_unbind(dev);
             dma::uninstall::<Region>(dev);
             return;
         }
@@ -622,26 +618,33 @@ fn release_all() {
             return;
         }
         // A table a driver copied is that driver's: `wait_for_copies`. One
-        // we gave a device refused below one of ours goes with its driver.
+        // we gave a device refused below one of ours goes with its driver,
+        // and is fenced: on dma-direct its DMA would leave the window.
         if !is_restricted(dev) {
             if dma::given(dev) {
-                if dev.is_bound() {
-                    dev.release_driver();
-                }
+                fence_and_unbind(dev);
                 dma::uninstall::<Region>(dev);
             }
             return;
         }
-        if dev.is_bound() {
-            dev.release_driver();
-            pr_info!("{}: unbound, restricted_dma unloads\n", dev.name());
-        }
         // Fenced too, if it is not yet: a function the host dressed as a
         // bridge was none of ours when it was added or at load, only by the
         // driver it bound later.
-        fence_unbound(dev);
+        fence_and_unbind(dev);
         lifetime::unloading(dev);
     });
+}
+
+/// Fences `dev`, then unbinds it if it is bound. The fence comes first, under
+/// the device's lock (a probe under way ends before the link is made): the
+/// gate is closed, so a bind racing with unload from then on defers, and
+/// the device cannot be bound again by the time its ops are taken away.
+fn fence_and_unbind(dev: &Device) {
+    dev.locked(|| fence(dev));
+    if dev.is_bound() {
+        dev.release_driver();
+        pr_info!("{}: unbound, restricted_dma unloads\n", dev.name());
+    }
 }
 
 /// Fences `dev`, which unload leaves unbound, if it is: under its lock, so

@@ -10,12 +10,14 @@
 # those there at load). rdma_test's "pool" probe does what such a driver
 # does. A device a driver makes below its restricted one, with no DT node
 # and no ops given (dwc2's PCI glue, an MFD cell), is refused at its bind:
-# on dma-direct its DMA would be outside the window.
+# on dma-direct its DMA would be outside the window. So it is fenced at
+# unload: a bind while the module is out defers (before, it bound on
+# dma-direct, its coherent block outside the window).
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan $((3 + 4 * $(wall_pools | wc -l)))
+ktap_set_plan $((5 + 4 * $(wall_pools | wc -l)))
 R=$(first good 1)
 load
 load_test
@@ -31,5 +33,15 @@ result "rdma_test_child.$p, made below rdma-test-$p with no node, is refused, an
 	log_since_mark_has "rdma_test_child.$p: made below rdma_test.$p, whose DMA is restricted, and names no region of its own"
 result "...its coherent allocation was refused" log_since_mark_has "rdma_test_child.$p: child: coherent refused"
 result "...none was made outside the region" not log_since_mark_has "rdma_test_child.$p: child: coherent at"
+if ! skip_if_builtin 2 "a bind of the refused child while the module is out"; then
+	unload
+	mark_log
+	echo "rdma_test_child.$p" > /sys/bus/platform/drivers/rdma_test_child/bind 2>/dev/null
+	result "with restricted_dma out, rdma_test_child.$p cannot be bound: it is fenced" \
+		not is_bound "rdma_test_child.$p"
+	result "...and no coherent allocation was made outside the region" \
+		not log_since_mark_has "rdma_test_child.$p: child: coherent at"
+	load
+fi
 tcmd del "$p"
 ktap_finished
