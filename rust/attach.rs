@@ -762,6 +762,9 @@ impl Drop for Attacher {
         // Blocks of devices that were unbound above, or earlier by a
         // module that was unloading, come back only through our ops.
         lifetime::wait_for_holders();
+        // So is the wait for the virtio hook, which the next field takes
+        // out: a module that replaced it may keep it for ever.
+        MemAccHook::<virtio::Policy>::wait_until_first();
         // The second sweep, after the listeners are gone, catches a device
         // bound in between; it adds no holder (every bind since the first
         // was refused), so its waits end at once.

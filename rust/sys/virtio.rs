@@ -185,6 +185,19 @@ impl<P: MemAccessPolicy> MemAccHook<P> {
             Some(check_mem_acc::<P>),
         )
     }
+
+    /// Waits, for ever if it must (saying so every 10 s), until our
+    /// callback is in front again: whoever replaced it may have chained
+    /// onto it and call it still, so the module's text must not go before.
+    /// Unload waits here while its bus listeners are still up (a device
+    /// added meanwhile is fenced); `drop` then finds it at once.
+    pub(crate) fn wait_until_first() {
+        super::wait_until(10_000, Self::is_first, || {
+            pr_err!(
+                "virtio_check_mem_acc_cb is not restricted_dma's any more: the module that replaced it may still call ours; unload waits until it puts ours back\n"
+            )
+        });
+    }
 }
 
 impl<P: MemAccessPolicy> Drop for MemAccHook<P> {
@@ -194,21 +207,16 @@ impl<P: MemAccessPolicy> Drop for MemAccHook<P> {
         // SAFETY: `prev` is 0 or the address of the callback we replaced, a
         // function of this type.
         let prev = (prev != 0).then(|| unsafe { core::mem::transmute::<usize, Callback>(prev) });
-        // Whoever replaced ours may have chained onto it and call it still:
-        // the module's text must not go until ours is back in front.
-        super::wait_until(
-            10_000,
-            || {
-                // SAFETY: As in `install`.
-                let was = unsafe { bindings::rsdma_virtio_hook_swap(ours, prev) };
-                same(was, ours)
-            },
-            || {
-                pr_err!(
-                    "virtio_check_mem_acc_cb is not restricted_dma's any more: the module that replaced it may still call ours; unload waits until it puts ours back\n"
-                )
-            },
-        );
+        // Ours is back in front (`wait_until_first`, at unload), unless it
+        // was replaced again since: then the same wait, with the swap.
+        loop {
+            // SAFETY: As in `install`.
+            let was = unsafe { bindings::rsdma_virtio_hook_swap(ours, prev) };
+            if same(was, ours) {
+                break;
+            }
+            Self::wait_until_first();
+        }
         // The module's text goes after this. A task may have loaded our
         // callback's address before the store above and not yet entered it,
         // or be inside it (the previous callback may sleep), or be between

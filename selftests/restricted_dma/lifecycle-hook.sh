@@ -5,8 +5,9 @@
 # calling ours for the devices it does not claim. A restricted device bound
 # then is named in the log, since it is held to VIRTIO_F_ACCESS_PLATFORM only
 # through the other callback. Unload must not free our callback while the
-# other one may still call it: it waits until ours is put back. rdma_test's
-# hook and unhook commands play the other module.
+# other one may still call it: it waits until ours is put back, still
+# fencing the devices added meanwhile. rdma_test's hook and unhook commands
+# play the other module.
 #
 # Likewise a driver may copy a restricted device's DMA ops pointer to a
 # child device (remoteproc_virtio.c does): unload waits until that child is
@@ -15,7 +16,7 @@
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 10
 R=$(first good 1)
 blk_t=$(transport_of blk)
 load
@@ -32,7 +33,7 @@ echo "$blk_t" > /sys/bus/platform/drivers/virtio-mmio/bind
 result "$blk_t, bound behind another module's callback, is named in the log" \
 	log_since_mark_has "$blk_t: virtio_check_mem_acc_cb is not restricted_dma's"
 result "...and works through its pool (that callback calls ours)" blk_works
-if ! skip_if_builtin 3 "unload while another module's callback calls ours"; then
+if ! skip_if_builtin 4 "unload while another module's callback calls ours"; then
 	mark_log
 	rmmod restricted_dma 2> /dev/null &
 	rmmod_pid=$!
@@ -41,6 +42,11 @@ if ! skip_if_builtin 3 "unload while another module's callback calls ours"; then
 	}
 	result "unload waits while the callback in front may call ours" wait_for waiting
 	result "...and does not finish meanwhile" kill -0 "$rmmod_pid"
+	# The bus listeners are still up during that wait (before, they went
+	# first, and a device added meanwhile bound on dma-direct).
+	tcmd del 0
+	tcmd add 0
+	result "...and a device added meanwhile is fenced: it does not bind" not is_bound rdma_test.0
 	tcmd unhook
 	wait "$rmmod_pid"
 	result "...once ours is put back, unload finishes" not is_loaded
