@@ -119,6 +119,7 @@ fn early_check(flat: &FlatNodeFacts<'_>, name: &CStr) -> bool {
         reg_not_pairs: false,
         bad_cells: false,
         same_name: false,
+        twin_parent: false,
         size_prop,
         placed_at_boot: region::DROP_IN && flat.placed_at_boot(),
         // No hook has registered this early (pKVM's does in setup_arch(),

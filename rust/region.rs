@@ -18,7 +18,7 @@ use crate::sys::device::{Device, DeviceRef};
 use crate::sys::dma::{self, DmaOps, Registered, Registry, Tables};
 use crate::sys::lock::IrqSpinLock;
 use crate::sys::memory::{self, IomemClaim, Memremap, Owned, ShareError, Shared, PAGE_SIZE};
-use crate::sys::of::{EarlyVerdict, OfNode};
+use crate::sys::of::{self, EarlyVerdict, OfNode};
 use crate::sys::{bus, keep_forever, possible_cpus, Errno, ModulePin};
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -109,6 +109,10 @@ pub(crate) enum Reject {
     /// record of what it reserved is found by name, and cannot tell them
     /// apart.
     SameName,
+    /// Another child of the root is named `reserved-memory` (with a unit
+    /// address, or a second): boot reserved the first one's children, which
+    /// need not be the nodes this module reads (`rsdma_root_child_ambiguous`).
+    TwinParent,
     /// The reservation made at boot differs from `reg`.
     Mismatch(u64, u64),
     /// The range overlaps a region already claimed, or another
@@ -141,6 +145,7 @@ impl Reject {
         Errno(match self {
             Reject::NotReserved
             | Reject::SameName
+            | Reject::TwinParent
             | Reject::Overlaps(_)
             | Reject::NotOurs(_)
             | Reject::Foreign
@@ -199,6 +204,10 @@ impl fmt::Display for Reject {
                 f,
                 "another /reserved-memory node has the same name, and what boot reserved for each cannot be told apart"
             ),
+            Reject::TwinParent => write!(
+                f,
+                "another child of the root is named reserved-memory, and what boot reserved need not be what this module reads"
+            ),
             Reject::Mismatch(base, size) => {
                 write!(
                     f,
@@ -248,6 +257,9 @@ impl fmt::Display for Reject {
                         "/chosen {} is not whole (address, size) pairs, and the kernel may read it as naming any memory",
                         p
                     ),
+                    Owned::ChosenUnreadable(why) => {
+                        write!(f, "/chosen cannot be read as the kernel reads it: {}", why)
+                    }
                 }
             }
             Reject::Iomem(what) => write!(
@@ -309,6 +321,9 @@ pub(crate) struct NodeFacts {
     pub(crate) bad_cells: bool,
     /// Whether another `/reserved-memory` child has the node's name.
     pub(crate) same_name: bool,
+    /// Whether the root has another child named `reserved-memory`
+    /// ([`Reject::TwinParent`]).
+    pub(crate) twin_parent: bool,
     /// Whether the node has `reusable`.
     pub(crate) reusable: bool,
     /// The `linux,*-default` property the node has, if any.
@@ -341,6 +356,7 @@ impl NodeFacts {
                 p.children()
                     .any(|n| n != *node && n.name().as_bytes() == node.name().as_bytes())
             }),
+            twin_parent: of::root_child_ambiguous(c_str!("reserved-memory")),
             size_prop: node.has_property(c_str!("size")),
             placed_at_boot: DROP_IN
                 && node.is_compatible(POOL_COMPATIBLE)
@@ -389,6 +405,9 @@ fn check_facts(f: &NodeFacts) -> Result<Checked, Reject> {
     }
     if f.reg_not_pairs {
         return Err(Reject::RegNotPairs);
+    }
+    if f.twin_parent {
+        return Err(Reject::TwinParent);
     }
     if f.same_name {
         return Err(Reject::SameName);

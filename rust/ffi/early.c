@@ -70,6 +70,27 @@ static bool __init overlaps(u64 base, u64 size, u64 b, u64 s)
 	return size && s && base <= b_last && b <= base + size - 1;
 }
 
+/* helpers.c's rsdma_root_child_ambiguous(), on the flat tree. */
+static bool __init rsdma_early_root_child_ambiguous(const char *name)
+{
+	const void *fdt = initial_boot_params;
+	size_t len = strlen(name);
+	bool odd = false;
+	int node, n = 0;
+
+	if (!fdt)
+		return false;
+	fdt_for_each_subnode(node, fdt, 0) {
+		const char *s = fdt_get_name(fdt, node, NULL);
+
+		if (!s || strncmp(s, name, len) || (s[len] && s[len] != '@'))
+			continue;
+		n++;
+		odd |= s[len] == '@';
+	}
+	return n > 1 || odd;
+}
+
 /*
  * What /chosen says of memory (helpers.c's rsdma_chosen_owner() on the live
  * tree, the same rules): ranges the kernel reads or frees later, and the
@@ -84,8 +105,17 @@ static int __init rsdma_early_chosen_owner(u64 base, u64 size, u64 *at)
 	int len, i;
 	u64 b, s;
 
+	if (rsdma_early_root_child_ambiguous("chosen")) {
+		*at = RSDMA_CHOSEN_TWIN;
+		return RSDMA_OWNED_CHOSEN_UNREADABLE;
+	}
 	if (node < 0)
 		return RSDMA_OWNED_NONE;
+	if (dt_root_addr_cells < 1 || dt_root_addr_cells > 2 ||
+	    dt_root_size_cells < 1 || dt_root_size_cells > 2) {
+		*at = RSDMA_CHOSEN_CELLS;
+		return RSDMA_OWNED_CHOSEN_UNREADABLE;
+	}
 	for (i = 0; i < ARRAY_SIZE(rsdma_chosen_pairs); i++) {
 		prop = of_get_flat_dt_prop(node, rsdma_chosen_pairs[i], &len);
 		if (!prop)

@@ -553,6 +553,30 @@ static int rsdma_chosen_range(const __be32 *prop, int len, int ac, int sc, u64 *
 }
 
 /*
+ * Whether more than one child of the root is named @name, with or without a
+ * unit address, or the one that is has one. Boot reads the first such child
+ * of the flat tree (fdt_path_offset() matches "@name@..." too), the kernel's
+ * of_chosen the one named exactly "chosen" (else "chosen@0"), and this
+ * module the one named exactly @name: only a single child named exactly
+ * @name is the same node to all of them. A host that writes two can show
+ * each reader another, so every region is refused then.
+ */
+bool rsdma_root_child_ambiguous(const char *name)
+{
+	struct device_node *np;
+	bool odd = false;
+	int n = 0;
+
+	for_each_child_of_node(of_root, np) {
+		if (!of_node_name_eq(np, name))
+			continue;
+		n++;
+		odd |= strcmp(kbasename(np->full_name), name) != 0;
+	}
+	return n > 1 || odd;
+}
+
+/*
  * What /chosen says of memory, in the running kernel's tree: ranges the
  * kernel reads or frees later (IMA's kexec buffer, which IMA's late_initcall
  * hands to the page allocator; kdump's ELF core header; the EFI memory map
@@ -569,10 +593,21 @@ static int rsdma_chosen_owner(u64 base, u64 size, u64 *at)
 	u64 b, s, start, last;
 	bool inside = false;
 
+	if (rsdma_root_child_ambiguous("chosen")) {
+		*at = RSDMA_CHOSEN_TWIN;
+		ret = RSDMA_OWNED_CHOSEN_UNREADABLE;
+		goto out;
+	}
 	if (!chosen)
 		return RSDMA_OWNED_NONE;
 	ac = of_n_addr_cells(chosen);
 	sc = of_n_size_cells(chosen);
+	/* Other counts wrap the parsers' arithmetic (a pair's bytes, an int). */
+	if (ac < 1 || ac > 2 || sc < 1 || sc > 2) {
+		*at = RSDMA_CHOSEN_CELLS;
+		ret = RSDMA_OWNED_CHOSEN_UNREADABLE;
+		goto out;
+	}
 	for (i = 0; i < ARRAY_SIZE(rsdma_chosen_pairs); i++) {
 		prop = of_get_property(chosen, rsdma_chosen_pairs[i], &len);
 		switch (rsdma_chosen_range(prop, len, ac, sc, &b, &s)) {

@@ -118,6 +118,14 @@ enum rsdma_owned {
 	RSDMA_OWNED_EFI,			/* /chosen's EFI memory map or system table */
 	RSDMA_OWNED_CHOSEN_MALFORMED,	/* a /chosen range property of another length;
 					 * at: which (enum rsdma_chosen_range) */
+	RSDMA_OWNED_CHOSEN_UNREADABLE,	/* /chosen cannot be read as the kernel
+					 * reads it; at: why (enum rsdma_chosen_unreadable) */
+};
+
+/* Why /chosen cannot be read as the kernel reads it. */
+enum rsdma_chosen_unreadable {
+	RSDMA_CHOSEN_TWIN,		/* another root child is named chosen (@...) */
+	RSDMA_CHOSEN_CELLS,		/* the root's cells are not 1 or 2 */
 };
 
 /* The /chosen properties that name one or more ranges of memory. */
@@ -138,6 +146,7 @@ extern const char *const rsdma_chosen_efi[RSDMA_CHOSEN_EFI][2];
 bool rsdma_efi_range(int i, const void *start, int start_len, const void *size, int size_len,
 		     u64 *base, u64 *len);
 int rsdma_range_owner(u64 base, u64 size, bool no_map, u64 *at);
+bool rsdma_root_child_ambiguous(const char *name);
 int rsdma_of_reg(struct device_node *np, int index, u64 *base, u64 *size);
 
 /*

@@ -136,6 +136,8 @@ pub(crate) enum Owned {
     /// A `/chosen` property naming ranges of memory (its name) that is not
     /// whole ranges: the kernel may read it as naming any memory.
     ChosenMalformed(&'static str),
+    /// `/chosen` cannot be read as the kernel reads it (why).
+    ChosenUnreadable(&'static str),
 }
 
 impl Owned {
@@ -161,6 +163,14 @@ impl Owned {
                     }
                     Ok(bindings::rsdma_chosen_range_RSDMA_CHOSEN_ELFCOREHDR) => "linux,elfcorehdr",
                     _ => "linux,usable-memory-range",
+                })
+            }
+            bindings::rsdma_owned_RSDMA_OWNED_CHOSEN_UNREADABLE => {
+                Self::ChosenUnreadable(match u32::try_from(at) {
+                    Ok(bindings::rsdma_chosen_unreadable_RSDMA_CHOSEN_TWIN) => {
+                        "another child of the root is named chosen (chosen@..., or a second), and boot, the kernel and this module may each read another"
+                    }
+                    _ => "the root's #address-cells or #size-cells is not 1 or 2",
                 })
             }
             _ => return None,

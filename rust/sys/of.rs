@@ -287,3 +287,12 @@ impl Iterator for WithProperty {
         Some(next)
     }
 }
+
+/// Whether the root has more than one child named `name` (with or without a
+/// unit address), or one with a unit address: then boot, the kernel and
+/// this module may each read another node (`rsdma_root_child_ambiguous`).
+pub(crate) fn root_child_ambiguous(name: &CStr) -> bool {
+    // SAFETY: `name` is NUL-terminated; the helper walks the root's
+    // children with the references the iterator takes.
+    unsafe { bindings::rsdma_root_child_ambiguous(name.as_char_ptr()) }
+}

@@ -19,7 +19,7 @@ FAMILIES = {"pool": pool, "region": region, "device": device, "host": host, "lif
 FAMILY = {name: family for family, module in FAMILIES.items() for name in module.GUESTS}
 VARIANTS = {name: guest for module in FAMILIES.values() for name, guest in module.GUESTS.items()}
 ORDER = ["basic", "soak", "malformed", "virtio", "pci", "net", "netmq", "input", "9p", "devices", "bridges",
-         "iommu", "hostile", "chosen", "cells", "failstart", "blacklist", "blackliststub", "sharing", "pvmfw", "nohook", "small", "window", "lies", "vsock", "vsockpci",
+         "iommu", "hostile", "chosen", "twinreserved", "twinchosen", "cells", "failstart", "blacklist", "blackliststub", "sharing", "pvmfw", "nohook", "small", "window", "lies", "vsock", "vsockpci",
          "lifecycle"]
 assert sorted(ORDER) == sorted(VARIANTS)
 VARIANTS = {name: VARIANTS[name] for name in ORDER}
@@ -57,6 +57,8 @@ DEBUG_LEFT_OUT = {
     "blacklist": "built-in only: the loadable module has no initcall to skip",
     "blackliststub": "built-in only, as blacklist",
     "chosen": "a refusal decided at claim, the same on every kernel (hostile reads /chosen there)",
+    "twinreserved": "a refusal decided at claim, the same on every kernel",
+    "twinchosen": "a refusal decided at claim, the same on every kernel",
     "cells": "a refusal decided at claim, the same on every kernel; what it guards oopsed on each",
     "sharing": "the ledger's view of the same claim and release the other guests make",
     "pvmfw": "the drop-in claims a node of another compatible by the same rules, in the same paths",

@@ -60,6 +60,8 @@ def dts_of(v, base_dts):
     out += ["\t};", ""]
     if v.get("chosen"):
         out += ["\tchosen {"] + [f"\t\t{p};" for p in v["chosen"]] + ["\t};", ""]
+    # Root children written as they are (a second reserved-memory or chosen).
+    out += [f"\t{n}" for n in v.get("root_nodes", [])]
     for name, compatible in v.get("decoys", []):
         out += [f"\t{name} {{", f'\t\tcompatible = "{compatible}";', "\t};", ""]
     regions = regions_by_name(v)

@@ -6,6 +6,7 @@ from .regions import (
     GOOD, SECOND, SHARE_FAILS, SHARE_FAILS_AT, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD,
     OVER_DTB, MEMRESERVED, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE,
     HOSTILE_CHOSEN, CMA, OVER_CMA, POOL, OVER_POOL, PVMFW, CHOSEN_UNREADABLE, GOOD_UNDER_BAD_CHOSEN,
+    GOOD_BESIDE_TWIN_RESERVED, GOOD_BESIDE_TWIN_CHOSEN,
     TWINS, REG_NOT_PAIRS, TWO_RANGES, OVER_SECOND_RANGE, CELLS
 )
 
@@ -63,6 +64,25 @@ GUESTS = {
                                             OUTSIDE_USABLE, OVER_CMA, OVER_POOL)],
         memreserve=[MEMRESERVED],
         chosen=HOSTILE_CHOSEN,
+        tests=["region-checks.sh"],
+    ),
+    # A second root child named reserved-memory (with a unit address, and
+    # an IMA buffer's worth of reservation over GOOD in it), or chosen (with
+    # an IMA buffer over GOOD, which the kernel's of_chosen would not read
+    # but boot's flat reading might): every region refused, its blk with it.
+    "twinreserved": dict(
+        about="a reserved-memory@0 beside /reserved-memory: every region refused",
+        regions=[GOOD_BESIDE_TWIN_RESERVED],
+        devices=[Device("blk", GOOD_BESIDE_TWIN_RESERVED.name)],
+        root_nodes=["reserved-memory@0 { #address-cells = <0x2>; #size-cells = <0x2>; ranges; "
+                    "other@50000000 { reg = <0x0 0x50000000 0x0 0x1000>; no-map; }; };"],
+        tests=["region-checks.sh"],
+    ),
+    "twinchosen": dict(
+        about="a chosen@0 beside /chosen: every region refused",
+        regions=[GOOD_BESIDE_TWIN_CHOSEN],
+        devices=[Device("blk", GOOD_BESIDE_TWIN_CHOSEN.name)],
+        root_nodes=["chosen@0 { linux,ima-kexec-buffer = <0x0 0x50000000 0x0 0x1000>; };"],
         tests=["region-checks.sh"],
     ),
     # A /chosen range property the module cannot read as the kernel may:

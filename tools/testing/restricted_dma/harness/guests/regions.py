@@ -53,6 +53,13 @@ OUTSIDE_USABLE = Region("restricted@c0000000", reg=(0xC0000000, 0x100000),
 CHOSEN_UNREADABLE = ["linux,ima-kexec-buffer = <0x0 0x4e000000 0x0 0x1000 0x0>"]
 GOOD_UNDER_BAD_CHOSEN = Region("restricted@50000000", reg=(0x50000000, 4 * MiB),
                                reject="/chosen linux,ima-kexec-buffer is not whole (address, size) pairs")
+# GOOD beside a second root child of the name boot reads its reservations
+# or /chosen from (fdt_path_offset() takes "name@unit" as "name"): boot,
+# the kernel and the module may each read another node.
+GOOD_BESIDE_TWIN_RESERVED = Region("restricted@50000000", reg=(0x50000000, 4 * MiB),
+                                   reject="another child of the root is named reserved-memory")
+GOOD_BESIDE_TWIN_CHOSEN = Region("restricted@50000000", reg=(0x50000000, 4 * MiB),
+                                 reject="another child of the root is named chosen")
 # Two /reserved-memory children of one name (the kernel finds what it
 # reserved for a node by name), and one whose `reg` is not whole pairs (the
 # boot code skips it and reserves nothing).
