@@ -118,6 +118,10 @@ pub(crate) enum Reject {
     /// The range overlaps a region already claimed, or another
     /// `/reserved-memory` node.
     Overlaps(CString),
+    /// A node outside `/memory` and `/reserved-memory` describes memory of
+    /// the range in its `reg` (ramoops, phram, a framebuffer): whatever
+    /// takes it would write there (its name).
+    DescribedBy(CString),
     /// Memory of the range belongs to someone else: sharing it would hand
     /// the host what is not the window's.
     NotOurs(Owned),
@@ -147,6 +151,7 @@ impl Reject {
             | Reject::SameName
             | Reject::TwinParent
             | Reject::Overlaps(_)
+            | Reject::DescribedBy(_)
             | Reject::NotOurs(_)
             | Reject::Foreign
             | Reject::Leaked => EBUSY,
@@ -216,6 +221,11 @@ impl fmt::Display for Reject {
                 )
             }
             Reject::Overlaps(other) => write!(f, "overlaps region {}", &**other),
+            Reject::DescribedBy(other) => write!(
+                f,
+                "node {} describes memory of it in its 'reg', and whatever takes that node would use it",
+                &**other
+            ),
             Reject::NotOurs(o) => {
                 write!(f, "memory that is not ours to share: ")?;
                 match *o {
@@ -749,6 +759,13 @@ impl Region {
                 .to_cstring()
                 .map_err(|_| Reject::Claim(ENOMEM))?;
             return Err(Reject::Overlaps(name));
+        }
+        if let Some(other) = of::node_describing(c.base, c.size) {
+            let name = other
+                .name()
+                .to_cstring()
+                .map_err(|_| Reject::Claim(ENOMEM))?;
+            return Err(Reject::DescribedBy(name));
         }
         if let Some(o) = memory::range_owner(c.base, c.size, c.no_map) {
             return Err(Reject::NotOurs(o));

@@ -15,6 +15,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/of.h>
+#include <linux/of_address.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
 #include <linux/ratelimit.h>
@@ -550,6 +551,34 @@ static int rsdma_chosen_range(const __be32 *prop, int len, int ac, int sc, u64 *
 	*base = of_read_number(prop, ac);
 	*size = of_read_number(prop + ac, sc);
 	return 1;
+}
+
+/*
+ * The first node, outside the /memory nodes and /reserved-memory's own
+ * children, one of whose 'reg' entries translates to CPU physical addresses
+ * that meet [base, base + size); NULL if none (else referenced). Such a node
+ * says that something of the guest uses that memory by its address: ramoops
+ * and phram map theirs from their node with no /proc/iomem request and no
+ * change to the pages' flags, so no other check of the claim sees them.
+ */
+struct device_node *rsdma_node_describing(u64 base, u64 size)
+{
+	struct device_node *np, *rmem = of_find_node_by_path("/reserved-memory");
+	struct resource res;
+	int i;
+
+	for (np = of_find_all_nodes(NULL); np; np = of_find_all_nodes(np)) {
+		if (of_node_is_type(np, "memory") || (rmem && (np == rmem || np->parent == rmem)))
+			continue;
+		for (i = 0; !of_address_to_resource(np, i, &res); i++) {
+			if (rsdma_overlaps(base, size, res.start, resource_size(&res))) {
+				of_node_put(rmem);
+				return np;
+			}
+		}
+	}
+	of_node_put(rmem);
+	return NULL;
 }
 
 /*

@@ -147,6 +147,7 @@ bool rsdma_efi_range(int i, const void *start, int start_len, const void *size, 
 		     u64 *base, u64 *len);
 int rsdma_range_owner(u64 base, u64 size, bool no_map, u64 *at);
 bool rsdma_root_child_ambiguous(const char *name);
+struct device_node *rsdma_node_describing(u64 base, u64 size);
 int rsdma_of_reg(struct device_node *np, int index, u64 *base, u64 *size);
 
 /*

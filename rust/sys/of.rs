@@ -296,3 +296,12 @@ pub(crate) fn root_child_ambiguous(name: &CStr) -> bool {
     // children with the references the iterator takes.
     unsafe { bindings::rsdma_root_child_ambiguous(name.as_char_ptr()) }
 }
+
+/// The first node outside `/memory` and `/reserved-memory`'s children whose
+/// `reg` (translated to CPU addresses) meets `base..base + size`, if any
+/// (`rsdma_node_describing`).
+pub(crate) fn node_describing(base: u64, size: u64) -> Option<OfNode> {
+    // SAFETY: The helper takes any range; it returns null or a node with a
+    // reference taken for the caller.
+    unsafe { OfNode::from_owned(bindings::rsdma_node_describing(base, size)) }
+}

@@ -6,7 +6,7 @@ from .regions import (
     GOOD, SECOND, SHARE_FAILS, SHARE_FAILS_AT, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD,
     OVER_DTB, MEMRESERVED, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE,
     HOSTILE_CHOSEN, CMA, OVER_CMA, POOL, OVER_POOL, PVMFW, CHOSEN_UNREADABLE, GOOD_UNDER_BAD_CHOSEN,
-    GOOD_BESIDE_TWIN_RESERVED, GOOD_BESIDE_TWIN_CHOSEN,
+    GOOD_BESIDE_TWIN_RESERVED, GOOD_BESIDE_TWIN_CHOSEN, RAMOOPS, OVER_RAMOOPS,
     TWINS, REG_NOT_PAIRS, TWO_RANGES, OVER_SECOND_RANGE, CELLS
 )
 
@@ -50,18 +50,20 @@ GUESTS = {
     # kernel image (its text, and its head that no mapping shows), the DTB, a
     # /memreserve/ entry, what /chosen names (IMA's kexec buffer, kdump's ELF
     # core header) or leaves out (a window outside linux,usable-memory-range),
-    # a CMA pool and another shared-dma-pool, each with a blk behind it that
-    # must be refused; the good region beside them is claimed. A blk behind
+    # a CMA pool and another shared-dma-pool, memory a ramoops node at the
+    # root describes, each with a blk behind it that must be refused; the good region beside them is claimed. A blk behind
     # it whose node says device_type = "pci" (a host bridge's, which the
     # module leaves to the devices behind it) must be refused too.
     "hostile": dict(
         about="a hostile DT: windows over the kernel, the initrd, the DTB, /memreserve/, /chosen, CMA",
         regions=[GOOD, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD, OVER_DTB,
-                 OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE, CMA, OVER_CMA, POOL, OVER_POOL],
+                 OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE, CMA, OVER_CMA, POOL, OVER_POOL,
+                 OVER_RAMOOPS],
         devices=[Device("blk", GOOD.name), Device("blk", GOOD.name, pci_type=True)] + [
             Device("blk", r.name) for r in (OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD,
                                             OVER_DTB, OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR,
-                                            OUTSIDE_USABLE, OVER_CMA, OVER_POOL)],
+                                            OUTSIDE_USABLE, OVER_CMA, OVER_POOL, OVER_RAMOOPS)],
+        root_nodes=[RAMOOPS],
         memreserve=[MEMRESERVED],
         chosen=HOSTILE_CHOSEN,
         tests=["region-checks.sh"],
