@@ -594,6 +594,13 @@ fn probe_again(dev: &Device, why: &str) {
 fn release_all() {
     bus::for_each_device(|dev| {
         if dma::installed::<Region>(dev).is_none() {
+            // None of our ops, and no driver: a function in a bridge's
+            // dress behind a restricted host bridge, or a device added
+            // since load whose node poses as one, would be restricted by a
+            // bind now and unrestricted by one with the module out.
+            if !dev.is_bound() && dev.locked(|| restricted_bridge(dev) || poses_as_host(dev)) {
+                fence_unbound(dev);
+            }
             return;
         }
         // One that only says it is a host bridge goes as a restricted
@@ -605,12 +612,14 @@ fn release_all() {
             return;
         }
         // A bridge stays bound (see `restriction_node`); its port driver
-        // makes no DMA API calls, so its refusing ops can go at once. A
-        // function in a bridge's dress whose driver had its region's ops is
-        // one of the region's: it may still hold blocks.
+        // makes no DMA API calls, so its refusing ops can go at once. One
+        // with no driver is fenced: in a bridge's dress, a driver that is
+        // not a port driver would make it a device of ours. A function in a
+        // bridge's dress whose driver had its region's ops is one of the
+        // region's: it may still hold blocks.
         if dev.locked(|| restricted_bridge(dev)) {
+            fence_unbound(dev);
             if lifetime::region_of(dev).is_some() {
-                fence_unbound(dev);
                 lifetime::unloading(dev);
             } else {
                 dma::uninstall::<Region>(dev);

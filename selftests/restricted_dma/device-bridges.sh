@@ -15,12 +15,13 @@
 # Master Enable under the devices behind it); the I/O completes or fails
 # cleanly; reload brings both back. Last (loadable), a function dressed as a
 # bridge that no load saw as ours is fenced by the unload that unbinds it,
-# and one that holds a block then keeps the ops that take it back.
+# and one that holds a block then keeps the ops that take it back; one that
+# no driver bound while loaded is fenced by unload all the same.
 . ./ktap_helpers.sh
 . ./lib.sh
 
 ktap_print_header
-ktap_set_plan 18
+ktap_set_plan 19
 RP=$(first good 1)
 port=$(expect pcibehind | awk '$1 == "port" { print $3; exit }')
 sport=$(expect pcibehind | awk '$1 == "switch" { print $3; exit }')
@@ -93,7 +94,7 @@ ask_host virtqueues
 # unload below resets the queues (as device-pci.sh and lifecycle-firstprobe.sh do).
 sleep 3
 
-if ! skip_if_builtin 10 "unload and reload with I/O behind bridges"; then
+if ! skip_if_builtin 11 "unload and reload with I/O behind bridges"; then
 	mark_log
 	./odirect stress "$blk_p" 4 4 8388608 > /tmp/busy-p.log 2>&1 &
 	pid_p=$!
@@ -182,6 +183,27 @@ if ! skip_if_builtin 10 "unload and reload with I/O behind bridges"; then
 	ktap_print_msg "$(tresult)"
 	result "...undressed after reload, it is restricted and works" \
 		eval 'blk_s=$(wait_blk "$dev_s") && serves "$RP" "$dev_s" && ./odirect roundtrip "$blk_s" 1048576 0 0 35'
+
+	# Found again while unloaded (a device with no fence), dressed as a
+	# bridge and left unbound through a load: at load a bridge (the
+	# refusing ops), never a device of ours by its driver. Unload must
+	# fence it all the same (before, it took the ops away unfenced, and a
+	# bind by hand ran it on dma-direct).
+	unload
+	echo 1 > "/sys/bus/pci/devices/$dev_s/remove"
+	echo 1 > /sys/bus/pci/rescan
+	wait_for pci_bound "$dev_s"
+	tcmd dress "$dev_s" 1 060400
+	ktap_print_msg "$(tresult)"
+	echo "$dev_s" > /sys/bus/pci/drivers/virtio-pci/unbind
+	load
+	unload
+	echo "$dev_s" > /sys/bus/pci/drivers/virtio-pci/bind 2>/dev/null
+	result "...dressed as a bridge and unbound through a load: unload fences it, it does not bind by hand" \
+		not pci_bound "$dev_s"
+	load
+	tcmd undress
+	ktap_print_msg "$(tresult)"
 fi
 result "no warning in the kernel log" log_clean
 ktap_finished
