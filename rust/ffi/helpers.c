@@ -701,7 +701,7 @@ out:
 static int rsdma_fdt_owner(u64 base, u64 size, u64 *at)
 {
 	unsigned long va = __fix_to_virt(FIX_FDT), end = __fix_to_virt(FIX_FDT_END);
-	const u8 *hdr = NULL;
+	const u8 *hdr;
 	size_t mapped = 0, off;
 	u32 total, rsv;
 	phys_addr_t pa;
@@ -717,31 +717,28 @@ static int rsdma_fdt_owner(u64 base, u64 size, u64 *at)
 	}
 	/*
 	 * The header sits at an 8-byte aligned offset of the first page, and
-	 * the mapping ends with the last page of the blob: take the candidate
-	 * whose totalsize ends in that page.
+	 * the mapping ends with the last page of the blob: a candidate's
+	 * totalsize ends in that page. Every candidate's entries are read: a
+	 * header the host planted before the real one, with an empty map,
+	 * must not hide the real one's.
 	 */
 	for (off = 0; mapped && off < PAGE_SIZE; off += 8) {
-		const u8 *p = (const u8 *)__fix_to_virt(FIX_FDT) + off;
-
-		if (get_unaligned_be32(p) != 0xd00dfeed)
+		hdr = (const u8 *)__fix_to_virt(FIX_FDT) + off;
+		if (get_unaligned_be32(hdr) != 0xd00dfeed)
 			continue;
-		total = get_unaligned_be32(p + 4);
-		if (total >= 40 && off + total <= mapped && off + total > mapped - PAGE_SIZE) {
-			hdr = p;
-			break;
-		}
-	}
-	if (!hdr)
-		return RSDMA_OWNED_NONE;
-	rsv = get_unaligned_be32(hdr + 16);
-	for (; rsv <= total - 16 && rsv >= 40; rsv += 16) {
-		b = get_unaligned_be64(hdr + rsv);
-		s = get_unaligned_be64(hdr + rsv + 8);
-		if (!b && !s)
-			break;
-		if (rsdma_overlaps(base, size, b, s)) {
-			*at = b;
-			return RSDMA_OWNED_MEMRESERVE;
+		total = get_unaligned_be32(hdr + 4);
+		if (total < 40 || off + total > mapped || off + total <= mapped - PAGE_SIZE)
+			continue;
+		rsv = get_unaligned_be32(hdr + 16);
+		for (; rsv <= total - 16 && rsv >= 40; rsv += 16) {
+			b = get_unaligned_be64(hdr + rsv);
+			s = get_unaligned_be64(hdr + rsv + 8);
+			if (!b && !s)
+				break;
+			if (rsdma_overlaps(base, size, b, s)) {
+				*at = b;
+				return RSDMA_OWNED_MEMRESERVE;
+			}
 		}
 	}
 	return RSDMA_OWNED_NONE;
