@@ -301,12 +301,16 @@ fn reap(r: &Region, unloading: bool) -> usize {
         if h.deleted {
             keep_refusing(&h.dev);
         } else if unloading {
-            // Without the device lock, since nothing can bind it now: a
-            // holder once had full ops, so it was fenced (a consumer of the
-            // gate), and unload closed the gate first, which defers every
-            // probe of it before the bind event (`sys::gate`). Built in,
-            // nothing unloads.
-            dma::uninstall::<Region>(&h.dev);
+            // Only if unbound, under the device's lock: unload says it
+            // closes before its gate closes, and a probe in between (or one
+            // the gate's closing waits for) may have bound the device with
+            // the draining ops. A bound one keeps them; the gate unbinds it
+            // and unload's sweep takes them off. Built in, nothing unloads.
+            h.dev.locked(|| {
+                if !h.dev.is_bound() {
+                    dma::uninstall::<Region>(&h.dev);
+                }
+            });
         }
         pr_info!("{}: its last block of {} is back\n", h.dev.name(), &*r.name);
         // Drops the device reference, then the module pin.
