@@ -133,19 +133,24 @@ if ! skip_if_builtin 11 "unload and reload with I/O behind bridges"; then
 	}
 	result "reload brings both back through the pool, working" back
 
-	# A function that no load ever saw as ours: removed and found again
-	# while the module is out (so it has no fence), then dressed as a
-	# bridge and left unbound. At load it is a bridge; bound by hand it is
-	# restricted, by the driver it got. Unload must fence it as it unbinds
-	# it, or it could be bound again on dma-direct while the module is out.
-	unload
-	echo 1 > "/sys/bus/pci/devices/$dev_s/remove"
-	echo 1 > /sys/bus/pci/rescan
-	wait_for pci_bound "$dev_s"
-	tcmd dress "$dev_s" 1 060400
-	ktap_print_msg "$(tresult)"
-	echo "$dev_s" > /sys/bus/pci/drivers/virtio-pci/unbind
-	load
+	# With the module out, $dev_s removed and found again (a new device,
+	# with no fence of an earlier unload), dressed as a bridge and left
+	# unbound; then the module loads, and sees a bridge.
+	dressed_anew() {
+		unload
+		echo 1 > "/sys/bus/pci/devices/$dev_s/remove"
+		echo 1 > /sys/bus/pci/rescan
+		wait_for pci_bound "$dev_s"
+		tcmd dress "$dev_s" 1 060400
+		ktap_print_msg "$(tresult)"
+		echo "$dev_s" > /sys/bus/pci/drivers/virtio-pci/unbind
+		load
+	}
+	# A function that no load ever saw as ours: bound by hand after load it
+	# is restricted, by the driver it got. Unload must fence it as it
+	# unbinds it, or it could be bound again on dma-direct while the module
+	# is out.
+	dressed_anew
 	echo "$dev_s" > /sys/bus/pci/drivers/virtio-pci/bind
 	result "$dev_s, found again while unloaded and dressed as a bridge, bound by hand after load: restricted" \
 		wait_for serves "$RP" "$dev_s"
@@ -184,19 +189,11 @@ if ! skip_if_builtin 11 "unload and reload with I/O behind bridges"; then
 	result "...undressed after reload, it is restricted and works" \
 		eval 'blk_s=$(wait_blk "$dev_s") && serves "$RP" "$dev_s" && ./odirect roundtrip "$blk_s" 1048576 0 0 35'
 
-	# Found again while unloaded (a device with no fence), dressed as a
-	# bridge and left unbound through a load: at load a bridge (the
-	# refusing ops), never a device of ours by its driver. Unload must
+	# The same, left unbound through a whole load: a bridge to the module
+	# (the refusing ops), never a device of ours by its driver. Unload must
 	# fence it all the same (before, it took the ops away unfenced, and a
 	# bind by hand ran it on dma-direct).
-	unload
-	echo 1 > "/sys/bus/pci/devices/$dev_s/remove"
-	echo 1 > /sys/bus/pci/rescan
-	wait_for pci_bound "$dev_s"
-	tcmd dress "$dev_s" 1 060400
-	ktap_print_msg "$(tresult)"
-	echo "$dev_s" > /sys/bus/pci/drivers/virtio-pci/unbind
-	load
+	dressed_anew
 	unload
 	echo "$dev_s" > /sys/bus/pci/drivers/virtio-pci/bind 2>/dev/null
 	result "...dressed as a bridge and unbound through a load: unload fences it, it does not bind by hand" \
