@@ -584,7 +584,7 @@ struct device_node *rsdma_node_describing(u64 base, u64 size)
 /*
  * Whether more than one child of the root is named @name, with or without a
  * unit address, or the one that is has one. Boot reads the first such child
- * of the flat tree (fdt_path_offset() matches "@name@..." too), the kernel's
+ * of the flat tree (fdt_path_offset() matches "name@..." too), the kernel's
  * of_chosen the one named exactly "chosen" (else "chosen@0"), and this
  * module the one named exactly @name: only a single child named exactly
  * @name is the same node to all of them. A host that writes two can show
