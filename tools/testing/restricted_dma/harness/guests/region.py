@@ -51,11 +51,12 @@ GUESTS = {
     # /memreserve/ entry, what /chosen names (IMA's kexec buffer, kdump's ELF
     # core header) or leaves out (a window outside linux,usable-memory-range),
     # a CMA pool and another shared-dma-pool, memory a ramoops node at the
-    # root describes, each with a blk behind it that must be refused; the good region beside them is claimed. A blk behind
-    # it whose node says device_type = "pci" (a host bridge's, which the
-    # module leaves to the devices behind it) must be refused too.
+    # root describes, each with a blk behind it that must be refused; the
+    # good region beside them is claimed. A blk behind it whose node says
+    # device_type = "pci" (a host bridge's, which the module leaves to the
+    # devices behind it) must be refused too.
     "hostile": dict(
-        about="a hostile DT: windows over the kernel, the initrd, the DTB, /memreserve/, /chosen, CMA",
+        about="a hostile DT: windows over the kernel, the initrd, the DTB, /memreserve/, /chosen, CMA, ramoops",
         regions=[GOOD, OVER_INITRD, OVER_INITRD_NOMAP, OVER_KERNEL, OVER_IMAGE_HEAD, OVER_DTB,
                  OVER_MEMRESERVE, OVER_IMA, OVER_ELFCOREHDR, OUTSIDE_USABLE, CMA, OVER_CMA, POOL, OVER_POOL,
                  OVER_RAMOOPS],
