@@ -559,7 +559,10 @@ static int rsdma_chosen_range(const __be32 *prop, int len, int ac, int sc, u64 *
  * that meet [base, base + size); NULL if none (else referenced). Such a node
  * says that something of the guest uses that memory by its address: ramoops
  * and phram map theirs from their node with no /proc/iomem request and no
- * change to the pages' flags, so no other check of the claim sees them.
+ * change to the pages' flags, so no other check of the claim sees them. A
+ * /memory node is what boot reads as one (a root child with device_type
+ * "memory"), and has no compatible: a ramoops node that also says
+ * device_type = "memory" is still ramoops's.
  */
 struct device_node *rsdma_node_describing(u64 base, u64 size)
 {
@@ -568,7 +571,9 @@ struct device_node *rsdma_node_describing(u64 base, u64 size)
 	int i;
 
 	for (np = of_find_all_nodes(NULL); np; np = of_find_all_nodes(np)) {
-		if (of_node_is_type(np, "memory") || (rmem && (np == rmem || np->parent == rmem)))
+		if ((np->parent == of_root && of_node_is_type(np, "memory") &&
+		     !of_property_present(np, "compatible")) ||
+		    (rmem && (np == rmem || np->parent == rmem)))
 			continue;
 		for (i = 0; !of_address_to_resource(np, i, &res); i++) {
 			if (rsdma_overlaps(base, size, res.start, resource_size(&res))) {

@@ -103,8 +103,11 @@ DUAL = Region("dual@4d200000", reg=(0x4D200000, 1 * MiB), props=["no-map"],
 OVER_POOL = Region("restricted@4d080000", reg=(0x4D080000, 1 * MiB), reject="overlaps region dma-pool@4d000000")
 # A region under memory that a node outside /reserved-memory describes:
 # ramoops (which the test kernels do not have) would write the kernel's
-# logs there, with no /proc/iomem request and no change to the pages.
-RAMOOPS = "ramoops@4d400000 { compatible = \"ramoops\"; reg = <0x0 0x4d400000 0x0 0x100000>; record-size = <0x20000>; };"
+# logs there, with no /proc/iomem request and no change to the pages. The
+# node also says it is memory, as a /memory node does (boot adds RAM that
+# is there already): ramoops takes it all the same.
+RAMOOPS = ("ramoops@4d400000 { compatible = \"ramoops\"; device_type = \"memory\"; "
+           "reg = <0x0 0x4d400000 0x0 0x100000>; record-size = <0x20000>; };")
 OVER_RAMOOPS = Region("restricted@4d480000", reg=(0x4D480000, 1 * MiB), reject="node ramoops@4d400000 describes memory of it")
 # Regions of their own for the devices of the `devices` guest, so that each
 # one's slots are counted apart (docs/operating.md, "Sizing a region").
